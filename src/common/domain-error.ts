@@ -1,0 +1,22 @@
+/** Errors the domain raises on purpose; the exception filter maps `code` to an HTTP status. */
+export type DomainErrorCode =
+  'not_found' | 'unauthorized' | 'validation_failed' | 'conflict' | 'payload_too_large' | 'unavailable';
+
+export class DomainError extends Error {
+  constructor(
+    readonly code: DomainErrorCode,
+    message: string,
+    readonly details: string[] = [],
+  ) {
+    super(message);
+    this.name = 'DomainError';
+  }
+
+  static notFound(what: string): DomainError {
+    return new DomainError('not_found', `${what} not found`);
+  }
+
+  static invalid(message: string, details: string[] = [message]): DomainError {
+    return new DomainError('validation_failed', message, details);
+  }
+}

@@ -1,0 +1,106 @@
+import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Request, Response } from 'express';
+import type { Logger } from 'pino';
+import { DomainError, type DomainErrorCode } from './domain-error';
+import { LOGGER } from './logger.module';
+
+const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
+  not_found: HttpStatus.NOT_FOUND,
+  unauthorized: HttpStatus.UNAUTHORIZED,
+  validation_failed: HttpStatus.BAD_REQUEST,
+  conflict: HttpStatus.CONFLICT,
+  payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
+  unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+};
+
+/** Body of every error the API returns. */
+export interface ErrorBody {
+  statusCode: number;
+  error: string;
+  message: string;
+  details: string[];
+  correlationId: string;
+}
+
+/** Maps domain errors, Nest HTTP errors and body-parser errors to one JSON shape; 5xx are logged. */
+@Catch()
+export class GlobalExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
+    const request = http.getRequest<Request>();
+    const correlationId = (request.headers['x-request-id'] as string | undefined) ?? randomUUID();
+    const body = this.toBody(exception, correlationId);
+    if (body.statusCode >= 500) {
+      this.logger.error({ err: exception, correlationId, path: request.path }, 'request failed');
+    }
+    response.status(body.statusCode).json(body);
+  }
+
+  private toBody(exception: unknown, correlationId: string): ErrorBody {
+    if (exception instanceof DomainError) {
+      const statusCode = STATUS_BY_CODE[exception.code];
+      return {
+        statusCode,
+        error: exception.code,
+        message: exception.message,
+        details: exception.details,
+        correlationId,
+      };
+    }
+    if (exception instanceof HttpException) {
+      const statusCode = exception.getStatus();
+      const response = exception.getResponse();
+      const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
+      const details = Array.isArray(raw)
+        ? raw.map(String)
+        : [typeof raw === 'string' ? raw : exception.message];
+      const error = errorName(statusCode);
+      const message = statusCode === 400 && details.length > 1 ? 'validation failed' : details[0];
+      return { statusCode, error, message, details, correlationId };
+    }
+    // body-parser raises plain errors with a status (malformed JSON, body too large).
+    const parserError = exception as { status?: number; type?: string; message?: string };
+    if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
+      const message =
+        parserError.type === 'entity.parse.failed'
+          ? 'request body is not valid JSON'
+          : parserError.type === 'entity.too.large'
+            ? 'request body is too large'
+            : (parserError.message ?? 'bad request');
+      return {
+        statusCode: parserError.status,
+        error: errorName(parserError.status),
+        message,
+        details: [message],
+        correlationId,
+      };
+    }
+    return {
+      statusCode: 500,
+      error: 'internal_error',
+      message: 'internal error',
+      details: [],
+      correlationId,
+    };
+  }
+}
+
+function errorName(status: number): string {
+  const names: Record<number, string> = {
+    400: 'bad_request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    405: 'method_not_allowed',
+    409: 'conflict',
+    413: 'payload_too_large',
+    415: 'unsupported_media_type',
+    429: 'too_many_requests',
+    503: 'unavailable',
+  };
+  return names[status] ?? `http_${status}`;
+}

@@ -1,0 +1,210 @@
+import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
+import { parseCidrList, type Cidr } from '../endpoints/ssrf/cidr';
+
+/** Everything the service reads from its environment, validated once at boot. */
+export interface AppConfig {
+  port: number;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  adminToken: string;
+  databaseUrl: string;
+  runMigrations: boolean;
+  roles: ReadonlySet<Role>;
+  kafka: KafkaConfig;
+  delivery: DeliveryConfig;
+  security: SecurityConfig;
+  shutdownTimeoutMs: number;
+  endpointCacheRefreshMs: number;
+  attemptRetentionMs: number;
+}
+
+export type Role = 'api' | 'fanout' | 'delivery' | 'retry';
+const ALL_ROLES: Role[] = ['api', 'fanout', 'delivery', 'retry'];
+
+export interface RetryTier {
+  index: number;
+  delayMs: number;
+  topic: string;
+  groupId: string;
+}
+
+export interface KafkaConfig {
+  brokers: string[];
+  clientId: string;
+  namespace: string;
+  inputTopics: string[];
+  deliveriesTopic: string;
+  dlqTopic: string;
+  retryTiers: RetryTier[];
+  fanoutGroupId: string;
+  deliveryGroupId: string;
+  inputPartitions: number;
+  deliveryPartitions: number;
+  replicationFactor: number;
+  connectTimeoutMs: number;
+}
+
+export interface DeliveryConfig {
+  timeoutMs: number;
+  maxEventBytes: number;
+  responseBodyLimitBytes: number;
+  maxInFlight: number;
+  partitionWindow: number;
+  defaultMaxConcurrency: number;
+  maxAttemptAgeMs: number;
+  retryAfterCapMs: number;
+  circuitFailureThreshold: number;
+  circuitOpenMs: number;
+  disableAfterMs: number;
+}
+
+export interface SecurityConfig {
+  egressAllowlist: Cidr[];
+  httpsOnly: boolean;
+  secretKeys: string[];
+  maxBodyBytes: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid environment:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Reads and validates the environment; throws ConfigError naming every bad variable at once. */
+export function loadConfig(env: Env = process.env): AppConfig {
+  const problems: string[] = [];
+  const read = <T>(name: string, fallback: string | undefined, parse: (raw: string) => T): T => {
+    const raw = env[name] === undefined || env[name] === '' ? fallback : env[name];
+    if (raw === undefined) {
+      problems.push(`${name} is required`);
+      return undefined as T;
+    }
+    try {
+      return parse(raw);
+    } catch (error) {
+      problems.push(`${name}: ${(error as Error).message}`);
+      return undefined as T;
+    }
+  };
+
+  const namespace = read('HOOKSTREAM_TOPIC_NAMESPACE', 'hookstream', (raw) => {
+    if (!/^[a-zA-Z0-9._-]{1,100}$/.test(raw))
+      throw new Error(`"${raw}" may hold only letters, digits, . _ -`);
+    return raw;
+  });
+  const retryDelays = read('HOOKSTREAM_RETRY_DELAYS', '5s,30s,2m,15m,1h,6h,12h', (raw) => {
+    const delays = raw.split(',').map((part) => parseDurationMs(part));
+    if (delays.some((ms) => ms <= 0)) throw new Error('every delay must be positive');
+    return delays;
+  });
+
+  const config: AppConfig = {
+    port: read('PORT', '3000', integer(0, 65535)),
+    logLevel: read(
+      'LOG_LEVEL',
+      'info',
+      oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
+    ),
+    adminToken: read('HOOKSTREAM_ADMIN_TOKEN', undefined, (raw) => {
+      if (raw.length < 16) throw new Error('must be at least 16 characters');
+      return raw;
+    }),
+    databaseUrl: read('DATABASE_URL', 'postgres://hookstream:hookstream@127.0.0.1:5432/hookstream', (raw) => {
+      const url = new URL(raw);
+      if (!['postgres:', 'postgresql:'].includes(url.protocol)) throw new Error('must be a postgres:// URL');
+      return raw;
+    }),
+    runMigrations: read('HOOKSTREAM_RUN_MIGRATIONS', 'true', boolean),
+    roles: read('HOOKSTREAM_ROLES', ALL_ROLES.join(','), (raw) => {
+      const roles = raw.split(',').map((role) => role.trim());
+      const unknown = roles.filter((role) => !ALL_ROLES.includes(role as Role));
+      if (unknown.length)
+        throw new Error(`unknown role(s) ${unknown.join(', ')}; use ${ALL_ROLES.join(', ')}`);
+      return new Set(roles as Role[]);
+    }),
+    kafka: {
+      brokers: read('KAFKA_BROKERS', '127.0.0.1:9092', (raw) => {
+        const brokers = raw.split(',').map((broker) => broker.trim());
+        for (const broker of brokers) {
+          if (!/^[^\s:]+:\d{1,5}$/.test(broker)) throw new Error(`"${broker}" is not host:port`);
+        }
+        return brokers;
+      }),
+      clientId: read('KAFKA_CLIENT_ID', 'hookstream', (raw) => raw),
+      namespace,
+      inputTopics: read('HOOKSTREAM_INPUT_TOPICS', 'platform.events', (raw) =>
+        raw.split(',').map((t) => t.trim()),
+      ),
+      deliveriesTopic: `${namespace}.deliveries`,
+      dlqTopic: `${namespace}.dlq`,
+      retryTiers: (retryDelays ?? []).map((delayMs, index) => ({
+        index,
+        delayMs,
+        topic: `${namespace}.retry.${index + 1}.${formatDuration(delayMs)}`,
+        groupId: `${namespace}-retry-${index + 1}`,
+      })),
+      fanoutGroupId: `${namespace}-fanout`,
+      deliveryGroupId: `${namespace}-delivery`,
+      inputPartitions: read('HOOKSTREAM_INPUT_PARTITIONS', '6', integer(1, 10_000)),
+      deliveryPartitions: read('HOOKSTREAM_DELIVERY_PARTITIONS', '12', integer(1, 10_000)),
+      replicationFactor: read('HOOKSTREAM_REPLICATION_FACTOR', '1', integer(1, 10)),
+      connectTimeoutMs: read('KAFKA_CONNECT_TIMEOUT', '10s', parseDurationMs),
+    },
+    delivery: {
+      timeoutMs: read('HOOKSTREAM_DELIVERY_TIMEOUT', '15s', parseDurationMs),
+      maxEventBytes: read('HOOKSTREAM_MAX_EVENT_BYTES', '256KiB', parseSizeBytes),
+      responseBodyLimitBytes: read('HOOKSTREAM_RESPONSE_BODY_LIMIT', '64KiB', parseSizeBytes),
+      maxInFlight: read('HOOKSTREAM_MAX_IN_FLIGHT', '512', integer(1, 100_000)),
+      partitionWindow: read('HOOKSTREAM_PARTITION_WINDOW', '1000', integer(1, 1_000_000)),
+      defaultMaxConcurrency: read('HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY', '10', integer(1, 1000)),
+      maxAttemptAgeMs: read('HOOKSTREAM_MAX_ATTEMPT_AGE', '2d', parseDurationMs),
+      retryAfterCapMs: read('HOOKSTREAM_RETRY_AFTER_CAP', '1h', parseDurationMs),
+      circuitFailureThreshold: read('HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD', '5', integer(1, 10_000)),
+      circuitOpenMs: read('HOOKSTREAM_CIRCUIT_OPEN_FOR', '30s', parseDurationMs),
+      disableAfterMs: read('HOOKSTREAM_DISABLE_AFTER', '5d', parseDurationMs),
+    },
+    security: {
+      egressAllowlist: read('HOOKSTREAM_EGRESS_ALLOWLIST', '', (raw) => parseCidrList(raw)),
+      httpsOnly: read('HOOKSTREAM_HTTPS_ONLY', 'false', boolean),
+      secretKeys: read('HOOKSTREAM_SECRET_KEY', undefined, (raw) => {
+        const keys = [raw, ...(env.HOOKSTREAM_SECRET_KEY_PREVIOUS ?? '').split(',')].filter(
+          (key) => key !== '',
+        );
+        if (keys.some((key) => key.length < 32)) throw new Error('each key must be at least 32 characters');
+        return keys;
+      }),
+      maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
+    },
+    shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
+    endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
+    attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
+  };
+
+  if (problems.length) throw new ConfigError(problems);
+  return config;
+}
+
+function integer(min: number, max: number) {
+  return (raw: string): number => {
+    if (!/^\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
+    const value = Number(raw);
+    if (value < min || value > max) throw new Error(`${value} is outside ${min}..${max}`);
+    return value;
+  };
+}
+
+function boolean(raw: string): boolean {
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new Error(`"${raw}" is not true or false`);
+}
+
+function oneOf<T extends string>(values: readonly T[]) {
+  return (raw: string): T => {
+    if (!values.includes(raw as T)) throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
+    return raw as T;
+  };
+}

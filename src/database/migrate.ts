@@ -1,0 +1,26 @@
+import { loadConfig } from '../config/config';
+import { createDataSource } from './data-source';
+
+/** `npm run migration:run`: applies pending migrations and exits; the service does the same at boot. */
+async function main(): Promise<void> {
+  const config = loadConfig({
+    HOOKSTREAM_ADMIN_TOKEN: 'x'.repeat(16),
+    HOOKSTREAM_SECRET_KEY: 'x'.repeat(32),
+    ...process.env,
+  });
+  const dataSource = createDataSource(config.databaseUrl);
+  await dataSource.initialize();
+  try {
+    const applied = await dataSource.runMigrations({ transaction: 'each' });
+    console.log(
+      applied.length ? `applied: ${applied.map((m) => m.name).join(', ')}` : 'no pending migrations',
+    );
+  } finally {
+    await dataSource.destroy();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,4 @@
+import { InitialSchema1764536400000 } from './1764536400000-initial-schema';
+
+/** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
+export const MIGRATIONS = [InitialSchema1764536400000];

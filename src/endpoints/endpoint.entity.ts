@@ -1,0 +1,59 @@
+import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
+
+export type OrderingMode = 'none' | 'strict';
+
+/** One signing secret, encrypted at rest (AES-256-GCM); `expiresAt` is set on the old secret of a rotation. */
+export interface StoredSecret {
+  ciphertext: string;
+  keyId: string;
+  createdAt: string;
+  expiresAt: string | null;
+}
+
+@Entity('endpoints')
+export class EndpointEntity {
+  @PrimaryColumn('uuid')
+  id!: string;
+
+  @Column('uuid', { name: 'tenant_id' })
+  tenantId!: string;
+
+  @Column('text')
+  url!: string;
+
+  @Column('text', { nullable: true })
+  description!: string | null;
+
+  @Column('text', { name: 'event_types', array: true })
+  eventTypes!: string[];
+
+  @Column('text')
+  ordering!: OrderingMode;
+
+  @Column('boolean')
+  enabled!: boolean;
+
+  @Column('text', { name: 'disabled_reason', nullable: true })
+  disabledReason!: string | null;
+
+  @Column('timestamptz', { name: 'disabled_at', nullable: true })
+  disabledAt!: Date | null;
+
+  @Column('jsonb')
+  headers!: Record<string, string>;
+
+  @Column('integer', { name: 'max_concurrency' })
+  maxConcurrency!: number;
+
+  @Column('jsonb')
+  metadata!: Record<string, string>;
+
+  @Column('jsonb')
+  secrets!: StoredSecret[];
+
+  @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
+  createdAt!: Date;
+
+  @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
+  updatedAt!: Date;
+}

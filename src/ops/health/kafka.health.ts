@@ -1,0 +1,29 @@
+import { Injectable } from '@nestjs/common';
+import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
+import { KafkaAdmin } from '../../kafka/kafka.module';
+
+@Injectable()
+export class KafkaHealthIndicator {
+  constructor(
+    private readonly admin: KafkaAdmin,
+    private readonly health: HealthIndicatorService,
+  ) {}
+
+  async isHealthy(key: 'kafka', timeoutMs = 3000): Promise<HealthIndicatorResult<'kafka'>> {
+    const indicator = this.health.check(key);
+    try {
+      await withTimeout(this.admin.check(), timeoutMs, `no answer from Kafka within ${timeoutMs} ms`);
+      return indicator.up();
+    } catch (error) {
+      return indicator.down({ message: (error as Error).message });
+    }
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(message)), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}
