@@ -1,4 +1,6 @@
 import 'reflect-metadata';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
 import { createLogger } from './common/logger';
 import { createApp } from './app';
@@ -18,7 +20,8 @@ async function main(): Promise<void> {
   try {
     const app = await createApp(config, logger);
     await app.listen(config.port, process.env.HOST ?? '0.0.0.0');
-    logger.info({ port: config.port, roles: [...config.roles] }, 'hookstream ready');
+    const address = (app.getHttpServer() as Server).address() as AddressInfo;
+    logger.info({ port: address.port, roles: [...config.roles] }, 'hookstream ready');
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: error }, `startup failed: ${message}`);

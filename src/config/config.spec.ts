@@ -1,0 +1,78 @@
+import { ConfigError, loadConfig } from './config';
+import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
+
+const required = { HOOKSTREAM_ADMIN_TOKEN: 'a'.repeat(16), HOOKSTREAM_SECRET_KEY: 'k'.repeat(32) };
+
+describe('loadConfig', () => {
+  it('applies the documented defaults', () => {
+    const config = loadConfig(required);
+    expect(config.port).toBe(3000);
+    expect(config.kafka.brokers).toEqual(['127.0.0.1:9092']);
+    expect(config.kafka.inputTopics).toEqual(['platform.events']);
+    expect(config.delivery.timeoutMs).toBe(15_000);
+    expect(config.delivery.maxEventBytes).toBe(256 * 1024);
+    expect(config.security.egressAllowlist).toEqual([]);
+    expect(config.kafka.retryTiers.map((t) => t.topic)).toEqual([
+      'hookstream.retry.1.5s',
+      'hookstream.retry.2.30s',
+      'hookstream.retry.3.2m',
+      'hookstream.retry.4.15m',
+      'hookstream.retry.5.1h',
+      'hookstream.retry.6.6h',
+      'hookstream.retry.7.12h',
+    ]);
+  });
+
+  it('names every bad variable in one error', () => {
+    const attempt = () =>
+      loadConfig({ PORT: 'abc', KAFKA_BROKERS: 'nohost', HOOKSTREAM_DELIVERY_TIMEOUT: 'fast' });
+    expect(attempt).toThrow(ConfigError);
+    try {
+      attempt();
+    } catch (error) {
+      const problems = (error as ConfigError).problems;
+      expect(problems).toEqual(
+        expect.arrayContaining([
+          'PORT: "abc" is not a whole number',
+          'HOOKSTREAM_ADMIN_TOKEN is required',
+          'HOOKSTREAM_SECRET_KEY is required',
+          'KAFKA_BROKERS: "nohost" is not host:port',
+          expect.stringContaining('HOOKSTREAM_DELIVERY_TIMEOUT'),
+        ]),
+      );
+    }
+  });
+
+  it('parses the egress allowlist into CIDR ranges', () => {
+    const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
+    expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);
+  });
+
+  it('keeps previous secret keys for decrypting after a key rotation', () => {
+    const config = loadConfig({ ...required, HOOKSTREAM_SECRET_KEY_PREVIOUS: 'p'.repeat(32) });
+    expect(config.security.secretKeys).toEqual(['k'.repeat(32), 'p'.repeat(32)]);
+  });
+});
+
+describe('units', () => {
+  it.each([
+    ['500ms', 500],
+    ['5s', 5000],
+    ['2m', 120_000],
+    ['1h', 3_600_000],
+    ['5d', 432_000_000],
+  ])('parses %s', (text, ms) => expect(parseDurationMs(text)).toBe(ms));
+
+  it('rejects durations without a unit', () =>
+    expect(() => parseDurationMs('5')).toThrow('is not a duration'));
+  it('parses sizes', () => expect(parseSizeBytes('256KiB')).toBe(262_144));
+  it('formats durations as topic-safe names', () => {
+    expect([5000, 30_000, 120_000, 3_600_000, 1500].map(formatDuration)).toEqual([
+      '5s',
+      '30s',
+      '2m',
+      '1h',
+      '1500ms',
+    ]);
+  });
+});

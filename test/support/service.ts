@@ -1,0 +1,119 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BASE_DATABASE_URL } from './database';
+import { TEST_BROKERS } from './kafka';
+import { waitFor } from './wait';
+
+export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+export const SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
+const ROOT = join(__dirname, '..', '..');
+export const ARTIFACTS = join(ROOT, 'test-artifacts');
+
+export interface RunningService {
+  url: string;
+  port: number;
+  process: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  /** SIGTERM and wait for exit; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL: a crash, no shutdown hooks. */
+  kill(): Promise<void>;
+}
+
+/** Boots the built service (`dist/main.js`) as a user would: a child process configured by env. */
+export async function startService(
+  env: Record<string, string>,
+  { label = 'service', readyTimeoutMs = 60_000 }: { label?: string; readyTimeoutMs?: number } = {},
+): Promise<RunningService> {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const logFile = createWriteStream(join(ARTIFACTS, `${label}-${Date.now()}.log`));
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: TEST_BROKERS.join(','),
+      DATABASE_URL: BASE_DATABASE_URL,
+      HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKSTREAM_SECRET_KEY: SECRET_KEY,
+      HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8,::1/128',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    logFile.write(`${line}\n`);
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: line });
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr += chunk.toString();
+    logFile.write(chunk);
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  let exitCode: number | null | undefined;
+  void exited.then((code) => {
+    exitCode = code;
+    logFile.end();
+  });
+
+  const ready = await waitFor(
+    () => {
+      if (exitCode !== undefined) throw new Error(`service exited with ${exitCode}: ${stderr.slice(-2000)}`);
+      return logs.find((entry) => entry.msg === 'hookstream ready');
+    },
+    { timeoutMs: readyTimeoutMs, what: `${label} to log "hookstream ready"` },
+  ).catch((error: Error) => {
+    child.kill('SIGKILL');
+    throw new Error(`${error.message}\nstderr: ${stderr.slice(-2000)}`);
+  });
+  const port = Number(ready.port);
+  return {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    process: child,
+    logs,
+    async stop() {
+      if (exitCode !== undefined) return exitCode;
+      child.kill('SIGTERM');
+      return exited;
+    },
+    async kill() {
+      if (exitCode !== undefined) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** Runs the service expecting it to refuse to start; resolves with its exit code and output. */
+export function runServiceExpectingFailure(
+  env: Record<string, string>,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`service did not exit within ${timeoutMs} ms; output: ${output.slice(-2000)}`));
+    }, timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, output });
+    });
+  });
+}
