@@ -6,6 +6,13 @@ import { LoggerModule } from './common/logger.module';
 import { DatabaseModule } from './database/database.module';
 import { KafkaModule } from './kafka/kafka.module';
 import { HealthModule } from './ops/health/health.module';
+import { MetricsModule } from './ops/metrics/metrics.module';
+import { FanoutModule } from './fanout/fanout.module';
+import { DeliveryModule } from './delivery/delivery.module';
+import { IngestModule } from './ingest/ingest.module';
+import { AuthModule } from './common/auth/auth.module';
+import { TenantsModule } from './tenants/tenants.module';
+import { EndpointsModule } from './endpoints/endpoints.module';
 
 @Module({})
 export class AppModule {
@@ -18,6 +25,13 @@ export class AppModule {
         DatabaseModule,
         KafkaModule,
         HealthModule,
+        AuthModule,
+        TenantsModule,
+        EndpointsModule,
+        MetricsModule,
+        FanoutModule,
+        DeliveryModule,
+        IngestModule,
       ],
     };
   }

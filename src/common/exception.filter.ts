@@ -59,6 +59,22 @@ export class GlobalExceptionFilter implements ExceptionFilter {
         ? raw.map(String)
         : [typeof raw === 'string' ? raw : exception.message];
       const error = errorName(statusCode);
+      // Nest turns body-parser's JSON SyntaxError into a plain BadRequestException carrying the
+      // parser's message (routes-resolver mapExternalException); name the cause for the client.
+      if (
+        statusCode === 400 &&
+        typeof raw === 'string' &&
+        / JSON/.test(raw) &&
+        exception.cause === undefined
+      ) {
+        return {
+          statusCode,
+          error,
+          message: 'request body is not valid JSON',
+          details: [raw],
+          correlationId,
+        };
+      }
       const message = statusCode === 400 && details.length > 1 ? 'validation failed' : details[0];
       return { statusCode, error, message, details, correlationId };
     }

@@ -159,7 +159,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       responseBodyLimitBytes: read('HOOKSTREAM_RESPONSE_BODY_LIMIT', '64KiB', parseSizeBytes),
       maxInFlight: read('HOOKSTREAM_MAX_IN_FLIGHT', '512', integer(1, 100_000)),
       partitionWindow: read('HOOKSTREAM_PARTITION_WINDOW', '1000', integer(1, 1_000_000)),
-      defaultMaxConcurrency: read('HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY', '10', integer(1, 1000)),
+      defaultMaxConcurrency: read('HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY', '1', integer(1, 1000)),
       maxAttemptAgeMs: read('HOOKSTREAM_MAX_ATTEMPT_AGE', '2d', parseDurationMs),
       retryAfterCapMs: read('HOOKSTREAM_RETRY_AFTER_CAP', '1h', parseDurationMs),
       circuitFailureThreshold: read('HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD', '5', integer(1, 10_000)),

@@ -13,8 +13,10 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { createKafka } from './kafka-client';
 import { requiredTopics } from './topics';
+import { KAFKA } from './kafka.constants';
+import { RecordProducer } from './record-producer';
 
-export const KAFKA = Symbol('KAFKA');
+export { KAFKA } from './kafka.constants';
 
 /** Owns one admin connection: creates missing topics at boot and answers readiness checks. */
 @Injectable()
@@ -80,7 +82,8 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
       useFactory: (config: AppConfig, logger: Logger) => createKafka(config.kafka, logger),
     },
     KafkaAdmin,
+    RecordProducer,
   ],
-  exports: [KAFKA, KafkaAdmin],
+  exports: [KAFKA, KafkaAdmin, RecordProducer],
 })
 export class KafkaModule {}

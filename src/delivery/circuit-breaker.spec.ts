@@ -1,0 +1,157 @@
+import { CircuitBreaker } from './circuit-breaker';
+
+const T0 = 1_700_000_000_000;
+const options = { failureThreshold: 3, openMs: 30_000, disableAfterMs: 5 * 86_400_000 };
+
+function failTimes(breaker: CircuitBreaker, count: number, atMs: number): void {
+  for (let i = 0; i < count; i++) breaker.recordFailure(atMs);
+}
+
+describe('CircuitBreaker', () => {
+  it('starts closed and lets attempts through', () => {
+    const breaker = new CircuitBreaker(options);
+    expect(breaker.state(T0)).toBe('closed');
+    expect(breaker.canAttempt(T0)).toBe(true);
+    expect(breaker.canAttempt(T0)).toBe(true);
+    expect(breaker.consecutiveFailures()).toBe(0);
+    expect(breaker.failingSinceMs()).toBeNull();
+    expect(breaker.reopensAtMs()).toBeNull();
+  });
+
+  it('opens after the threshold of consecutive failures, not before', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 2, T0);
+    expect(breaker.state(T0)).toBe('closed');
+    expect(breaker.canAttempt(T0)).toBe(true);
+    breaker.recordFailure(T0 + 1);
+    expect(breaker.state(T0 + 1)).toBe('open');
+    expect(breaker.canAttempt(T0 + 1)).toBe(false);
+    expect(breaker.consecutiveFailures()).toBe(3);
+    expect(breaker.reopensAtMs()).toBe(T0 + 1 + 30_000);
+  });
+
+  it('counts only consecutive failures', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 2, T0);
+    breaker.recordSuccess(T0);
+    failTimes(breaker, 2, T0);
+    expect(breaker.state(T0)).toBe('closed');
+    expect(breaker.consecutiveFailures()).toBe(2);
+  });
+
+  it('stays open for openMs, then lets exactly one probe through', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 3, T0);
+    expect(breaker.canAttempt(T0 + 29_999)).toBe(false);
+    expect(breaker.state(T0 + 30_000)).toBe('half-open');
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(false);
+    expect(breaker.canAttempt(T0 + 40_000)).toBe(false);
+    expect(breaker.state(T0 + 40_000)).toBe('half-open');
+  });
+
+  it('closes when the probe succeeds', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 3, T0);
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
+    breaker.recordSuccess(T0 + 30_500);
+    expect(breaker.state(T0 + 30_500)).toBe('closed');
+    expect(breaker.canAttempt(T0 + 30_500)).toBe(true);
+    expect(breaker.canAttempt(T0 + 30_500)).toBe(true);
+    expect(breaker.consecutiveFailures()).toBe(0);
+    expect(breaker.failingSinceMs()).toBeNull();
+    expect(breaker.lastFailureAtMs()).toBeNull();
+  });
+
+  it('re-opens for another full period when the probe fails', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 3, T0);
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
+    breaker.recordFailure(T0 + 31_000);
+    expect(breaker.state(T0 + 31_000)).toBe('open');
+    expect(breaker.canAttempt(T0 + 60_999)).toBe(false);
+    expect(breaker.reopensAtMs()).toBe(T0 + 61_000);
+    expect(breaker.canAttempt(T0 + 61_000)).toBe(true);
+    expect(breaker.canAttempt(T0 + 61_000)).toBe(false);
+  });
+
+  it('does not extend the open period for late failures of attempts sent before it opened', () => {
+    const breaker = new CircuitBreaker(options);
+    failTimes(breaker, 3, T0);
+    breaker.recordFailure(T0 + 20_000);
+    expect(breaker.reopensAtMs()).toBe(T0 + 30_000);
+    expect(breaker.consecutiveFailures()).toBe(4);
+  });
+
+  it('frees the probe slot when a probe is never answered', () => {
+    const breaker = new CircuitBreaker({ ...options, probeTimeoutMs: 20_000 });
+    failTimes(breaker, 3, T0);
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
+    expect(breaker.canAttempt(T0 + 49_999)).toBe(false);
+    expect(breaker.canAttempt(T0 + 50_000)).toBe(true);
+    expect(breaker.canAttempt(T0 + 50_001)).toBe(false);
+  });
+
+  it('defaults the probe timeout to at least a minute', () => {
+    const breaker = new CircuitBreaker({ ...options, openMs: 1_000 });
+    failTimes(breaker, 3, T0);
+    expect(breaker.canAttempt(T0 + 1_000)).toBe(true);
+    expect(breaker.canAttempt(T0 + 60_999)).toBe(false);
+    expect(breaker.canAttempt(T0 + 61_000)).toBe(true);
+  });
+
+  it('opens on the first failure with a threshold of one', () => {
+    const breaker = new CircuitBreaker({ ...options, failureThreshold: 1 });
+    breaker.recordFailure(T0);
+    expect(breaker.state(T0)).toBe('open');
+  });
+
+  describe('failing streak and disabling', () => {
+    it('remembers when the streak started and its latest failure', () => {
+      const breaker = new CircuitBreaker(options);
+      breaker.recordFailure(T0);
+      breaker.recordFailure(T0 + 5_000);
+      expect(breaker.failingSinceMs()).toBe(T0);
+      expect(breaker.lastFailureAtMs()).toBe(T0 + 5_000);
+    });
+
+    it('asks to disable only after failing for longer than disableAfterMs', () => {
+      const breaker = new CircuitBreaker(options);
+      expect(breaker.shouldDisable(T0 + 10 * 86_400_000)).toBe(false);
+      breaker.recordFailure(T0);
+      expect(breaker.shouldDisable(T0 + options.disableAfterMs)).toBe(false);
+      expect(breaker.shouldDisable(T0 + options.disableAfterMs + 1)).toBe(true);
+    });
+
+    it('keeps the streak across open and half-open cycles', () => {
+      const breaker = new CircuitBreaker(options);
+      failTimes(breaker, 3, T0);
+      let now = T0;
+      for (let cycle = 0; cycle < 10; cycle++) {
+        now += options.openMs;
+        expect(breaker.canAttempt(now)).toBe(true);
+        breaker.recordFailure(now);
+      }
+      expect(breaker.failingSinceMs()).toBe(T0);
+      expect(breaker.consecutiveFailures()).toBe(13);
+    });
+
+    it('starts a new streak after a success', () => {
+      const breaker = new CircuitBreaker(options);
+      breaker.recordFailure(T0);
+      breaker.recordSuccess(T0 + 1_000);
+      breaker.recordFailure(T0 + 86_400_000);
+      expect(breaker.failingSinceMs()).toBe(T0 + 86_400_000);
+      expect(breaker.shouldDisable(T0 + options.disableAfterMs + 1)).toBe(false);
+    });
+  });
+
+  it.each([
+    [{ failureThreshold: 0 }],
+    [{ failureThreshold: 1.5 }],
+    [{ openMs: -1 }],
+    [{ disableAfterMs: Number.NaN }],
+  ])('rejects invalid options %j', (override) => {
+    expect(() => new CircuitBreaker({ ...options, ...override })).toThrow(RangeError);
+  });
+});

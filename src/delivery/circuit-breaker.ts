@@ -1,0 +1,113 @@
+/**
+ * The circuit of one endpoint. Closed: deliveries go through. After `failureThreshold` consecutive
+ * failures it opens: deliveries wait in the retry tiers instead of hammering the endpoint. After
+ * `openMs` it is half-open: one probe goes through; success closes it, failure re-opens it.
+ *
+ * Separately it tracks how long the endpoint has been failing, so a dead endpoint can be disabled.
+ * Time is passed in; the breaker never reads a clock.
+ */
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export interface CircuitBreakerOptions {
+  failureThreshold: number;
+  openMs: number;
+  disableAfterMs: number;
+  /**
+   * How long a half-open probe may stay unanswered before another is allowed, so a probe whose
+   * outcome is lost (crash, rebalance) cannot hold the circuit shut forever. Defaults to
+   * max(openMs, 60 s), comfortably above an HTTP attempt's timeout.
+   */
+  probeTimeoutMs?: number;
+}
+
+const DEFAULT_MIN_PROBE_TIMEOUT_MS = 60_000;
+
+export class CircuitBreaker {
+  private readonly failureThreshold: number;
+  private readonly openMs: number;
+  private readonly disableAfterMs: number;
+  private readonly probeTimeoutMs: number;
+
+  private failures = 0;
+  private failingSince: number | null = null;
+  private lastFailureAt: number | null = null;
+  private openedAt: number | null = null;
+  private probeStartedAt: number | null = null;
+
+  constructor(options: CircuitBreakerOptions) {
+    const { failureThreshold, openMs, disableAfterMs } = options;
+    if (!Number.isSafeInteger(failureThreshold) || failureThreshold < 1) {
+      throw new RangeError(`failureThreshold must be a positive integer, got ${failureThreshold}`);
+    }
+    for (const [name, value] of Object.entries({ openMs, disableAfterMs })) {
+      if (!(value >= 0)) throw new RangeError(`${name} must be a non-negative number, got ${value}`);
+    }
+    this.failureThreshold = failureThreshold;
+    this.openMs = openMs;
+    this.disableAfterMs = disableAfterMs;
+    this.probeTimeoutMs = options.probeTimeoutMs ?? Math.max(openMs, DEFAULT_MIN_PROBE_TIMEOUT_MS);
+  }
+
+  state(nowMs: number): CircuitState {
+    if (this.openedAt === null) return 'closed';
+    return nowMs - this.openedAt >= this.openMs ? 'half-open' : 'open';
+  }
+
+  /** Whether an attempt may go out now. In half-open state a `true` claims the single probe slot. */
+  canAttempt(nowMs: number): boolean {
+    switch (this.state(nowMs)) {
+      case 'closed':
+        return true;
+      case 'open':
+        return false;
+      case 'half-open':
+        if (this.probeStartedAt !== null && nowMs - this.probeStartedAt < this.probeTimeoutMs) return false;
+        this.probeStartedAt = nowMs;
+        return true;
+    }
+  }
+
+  recordSuccess(_nowMs: number): void {
+    this.failures = 0;
+    this.failingSince = null;
+    this.lastFailureAt = null;
+    this.openedAt = null;
+    this.probeStartedAt = null;
+  }
+
+  recordFailure(nowMs: number): void {
+    this.failures++;
+    this.failingSince ??= nowMs;
+    this.lastFailureAt = nowMs;
+    const state = this.state(nowMs);
+    if (state === 'half-open' || (state === 'closed' && this.failures >= this.failureThreshold)) {
+      this.openedAt = nowMs;
+      this.probeStartedAt = null;
+    }
+    // Already open: a late failure of an attempt sent before the circuit opened does not extend it.
+  }
+
+  /** When the open circuit lets a probe through, or null when it is closed. */
+  reopensAtMs(): number | null {
+    return this.openedAt === null ? null : this.openedAt + this.openMs;
+  }
+
+  /** Start of the current failing streak. */
+  failingSinceMs(): number | null {
+    return this.failingSince;
+  }
+
+  /** The latest failure of the current streak. */
+  lastFailureAtMs(): number | null {
+    return this.lastFailureAt;
+  }
+
+  shouldDisable(nowMs: number): boolean {
+    return this.failingSince !== null && nowMs - this.failingSince > this.disableAfterMs;
+  }
+
+  consecutiveFailures(): number {
+    return this.failures;
+  }
+}

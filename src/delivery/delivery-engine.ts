@@ -1,0 +1,167 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import type { EndpointSnapshot } from '../endpoints/endpoint-snapshot';
+import { EndpointCache } from '../fanout/endpoint-cache';
+import { RetryRouter } from '../retry/retry-router';
+import { AttemptLog } from './attempt-log';
+import { decodeTask, attemptStateFromHeaders, type AttemptState, type DeliveryTask } from './delivery-task';
+import { EndpointHealth } from './endpoint-health';
+import { HttpSender } from './http-sender';
+import { LaneScheduler } from './lane-scheduler';
+import { classifyError, classifyResponse, type AttemptOutcome } from './outcome';
+import { buildWebhookHeaders } from './signing/standard-webhooks';
+import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import { DeliveryMetrics } from './delivery-metrics';
+
+export const HTTP_SENDER = Symbol('HTTP_SENDER');
+
+/**
+ * Makes one delivery attempt for a consumed record (first attempt or a retry tier's), in the
+ * endpoint's lane, and makes its outcome durable before returning: delivered, handed to the next
+ * retry tier, or dead-lettered. Shared by the deliveries consumer and every retry tier consumer.
+ */
+@Injectable()
+export class DeliveryEngine {
+  private readonly lanes: LaneScheduler;
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(HTTP_SENDER) private readonly sender: HttpSender,
+    private readonly cache: EndpointCache,
+    private readonly attempts: AttemptLog,
+    private readonly router: RetryRouter,
+    private readonly health: EndpointHealth,
+    private readonly metrics: DeliveryMetrics,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.lanes = new LaneScheduler(config.delivery.maxInFlight);
+    this.logger = logger.child({ component: 'delivery' });
+  }
+
+  inFlight(): number {
+    return this.lanes.inFlight();
+  }
+
+  async handle(record: ConsumedRecord): Promise<void> {
+    let task: DeliveryTask;
+    try {
+      task = decodeTask(record.value);
+    } catch (error) {
+      await this.router.deadLetterPoison(record, (error as Error).message);
+      return;
+    }
+    const state = attemptStateFromHeaders(record.headers);
+    const endpoint = this.cache.get(task.endpointId);
+    if (!endpoint) {
+      this.logger.info(
+        {
+          deliveryId: task.deliveryId,
+          eventId: task.eventId,
+          endpointId: task.endpointId,
+          tenantId: task.tenantId,
+        },
+        'endpoint no longer exists; delivery dropped',
+      );
+      this.metrics.outcome('endpoint_deleted');
+      return;
+    }
+    if (!endpoint.enabled) {
+      await this.router.deadLetter(task, state, 'endpoint_disabled', 'endpoint is disabled');
+      this.metrics.outcome('dead_lettered');
+      return;
+    }
+    const concurrency = endpoint.ordering === 'strict' ? 1 : endpoint.maxConcurrency;
+    await this.lanes.run(endpoint.id, concurrency, () => this.attempt(task, state, endpoint));
+  }
+
+  private async attempt(task: DeliveryTask, state: AttemptState, endpoint: EndpointSnapshot): Promise<void> {
+    const now = Date.now();
+    const firstAttemptAtMs = state.firstAttemptAtMs ?? now;
+    if (!this.health.canAttempt(endpoint.id, now)) {
+      // The circuit is open: wait in the retry tiers instead of hammering the endpoint.
+      await this.router.postpone(task, { ...state, firstAttemptAtMs }, this.health.reopensAtMs(endpoint.id));
+      this.metrics.outcome('circuit_open');
+      return;
+    }
+    const outcome = await this.send(task, state, endpoint);
+    const bindings = {
+      deliveryId: task.deliveryId,
+      eventId: task.eventId,
+      endpointId: endpoint.id,
+      tenantId: task.tenantId,
+      attempt: state.attempt,
+    };
+    if (outcome.kind === 'delivered') {
+      this.health.recordSuccess(endpoint.id, Date.now());
+      this.metrics.delivered(Date.now() - task.publishedAtMs);
+      this.logger.debug({ ...bindings, status: outcome.status }, 'delivered');
+      return;
+    }
+    this.health.recordFailure(endpoint.id, Date.now());
+    this.logger.info({ ...bindings, status: outcome.status, error: outcome.error }, 'attempt failed');
+    if (outcome.disableEndpoint) {
+      await this.health.disable(endpoint.id, `endpoint answered ${outcome.error}; disabled`);
+    }
+    await this.router.afterFailure(task, { ...state, firstAttemptAtMs }, outcome);
+  }
+
+  private async send(
+    task: DeliveryTask,
+    state: AttemptState,
+    endpoint: EndpointSnapshot,
+  ): Promise<AttemptOutcome> {
+    const body = JSON.stringify({
+      id: task.eventId,
+      type: task.eventType,
+      timestamp: task.eventTime,
+      data: task.data,
+    });
+    const headers = {
+      ...endpoint.headers,
+      ...buildWebhookHeaders({
+        id: task.eventId,
+        timestampSeconds: Math.floor(Date.now() / 1000),
+        body,
+        secrets: endpoint.secrets,
+      }),
+    };
+    const attemptedAt = new Date();
+    let outcome: AttemptOutcome;
+    let latencyMs: number;
+    let responseBody: string | null = null;
+    const started = performance.now();
+    try {
+      const response = await this.sender.post(endpoint.url, headers, body);
+      latencyMs = response.latencyMs;
+      responseBody = response.body;
+      outcome = classifyResponse({ status: response.status, headers: response.headers, nowMs: Date.now() });
+    } catch (error) {
+      latencyMs = Math.round(performance.now() - started);
+      outcome = classifyError(error);
+    }
+    this.metrics.attempt(outcome.kind, latencyMs);
+    this.attempts.append({
+      endpointId: endpoint.id,
+      tenantId: task.tenantId,
+      eventId: task.eventId,
+      deliveryId: task.deliveryId,
+      attempt: state.attempt,
+      statusCode: outcome.status,
+      error: outcome.kind === 'failed' ? outcome.error : null,
+      outcome: outcome.kind,
+      latencyMs,
+      responseBody: responseBody === null ? null : stripNul(responseBody),
+      attemptedAt,
+    });
+    return outcome;
+  }
+}
+
+/** PostgreSQL text cannot hold NUL characters; a receiver may send them. */
+function stripNul(text: string): string {
+  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text;
+}

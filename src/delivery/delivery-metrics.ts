@@ -1,0 +1,50 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, Histogram, type Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '../ops/metrics/metrics.registry';
+
+const LATENCY_BUCKETS_S = [
+  0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 43200,
+];
+
+/** Delivery counters and histograms; no per-endpoint label (cardinality). */
+@Injectable()
+export class DeliveryMetrics {
+  private readonly outcomes: Counter<'outcome'>;
+  private readonly attemptLatency: Histogram<'result'>;
+  private readonly eventToDelivery: Histogram;
+
+  constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
+    this.outcomes = new Counter({
+      name: 'hookstream_deliveries_total',
+      help: 'Delivery outcomes: delivered, retried, dead_lettered, circuit_open, endpoint_deleted',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    this.attemptLatency = new Histogram({
+      name: 'hookstream_attempt_duration_seconds',
+      help: 'HTTP attempt latency, by result (delivered or failed)',
+      labelNames: ['result'],
+      buckets: LATENCY_BUCKETS_S.slice(0, 12),
+      registers: [registry],
+    });
+    this.eventToDelivery = new Histogram({
+      name: 'hookstream_event_to_delivery_seconds',
+      help: 'From the event entering Kafka to a 2xx at the endpoint (includes retries)',
+      buckets: LATENCY_BUCKETS_S,
+      registers: [registry],
+    });
+  }
+
+  outcome(outcome: string): void {
+    this.outcomes.inc({ outcome });
+  }
+
+  attempt(result: 'delivered' | 'failed', latencyMs: number): void {
+    this.attemptLatency.observe({ result }, latencyMs / 1000);
+  }
+
+  delivered(eventToDeliveryMs: number): void {
+    this.outcomes.inc({ outcome: 'delivered' });
+    this.eventToDelivery.observe(Math.max(0, eventToDeliveryMs) / 1000);
+  }
+}

@@ -1,0 +1,121 @@
+import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import { isIP } from 'node:net';
+import { Agent, buildConnector, request } from 'undici';
+import type { EgressPolicy } from '../endpoints/ssrf/ip-classifier';
+
+export interface HttpSenderOptions {
+  timeoutMs: number;
+  responseBodyLimitBytes: number;
+  policy: EgressPolicy;
+  userAgent: string;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  /** The response body, cut at the configured limit. */
+  body: string;
+  latencyMs: number;
+}
+
+/** Raised when the address actually dialled is refused by the egress policy (SSRF, DNS rebinding). */
+export class EgressRefusedError extends Error {
+  readonly code = 'EGRESS_REFUSED';
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'EgressRefusedError';
+  }
+}
+
+type LookupCallback = (
+  error: NodeJS.ErrnoException | null,
+  address: string | LookupAddress[],
+  family?: number,
+) => void;
+
+/**
+ * POSTs webhooks with undici: keep-alive pools per origin, connect and total timeouts, no redirects,
+ * response bodies read up to a cap, and the SSRF check on the IP that is actually dialled.
+ */
+export class HttpSender {
+  private readonly agent: Agent;
+
+  constructor(private readonly options: HttpSenderOptions) {
+    const policy = options.policy;
+    const guardedLookup = (hostname: string, lookupOptions: LookupOptions, callback: LookupCallback) => {
+      dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
+        if (error) return callback(error, []);
+        const refused = addresses
+          .map((a) => policy.refusalReason(a.address))
+          .find((reason) => reason !== null);
+        if (refused)
+          return callback(
+            new EgressRefusedError(`${hostname} resolves to a refused address: ${refused}`),
+            [],
+          );
+        if (lookupOptions.all) return callback(null, addresses);
+        return callback(null, addresses[0].address, addresses[0].family);
+      });
+    };
+    const connectTimeout = Math.min(options.timeoutMs, 10_000);
+    const base = buildConnector({
+      timeout: connectTimeout,
+      lookup: guardedLookup,
+    });
+    const connector: buildConnector.connector = (connectOptions, callback) => {
+      const host = connectOptions.hostname.replace(/^\[|\]$/g, '');
+      if (isIP(host)) {
+        const reason = policy.refusalReason(host);
+        if (reason) return callback(new EgressRefusedError(reason), null);
+      }
+      return base(connectOptions, callback);
+    };
+    this.agent = new Agent({
+      connect: connector,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 60_000,
+      connections: 64,
+      pipelining: 1,
+    });
+  }
+
+  async post(url: string, headers: Record<string, string>, body: string): Promise<HttpResponse> {
+    const started = performance.now();
+    const signal = AbortSignal.timeout(this.options.timeoutMs);
+    const response = await request(url, {
+      method: 'POST',
+      dispatcher: this.agent,
+      headers: { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' },
+      body,
+      signal,
+      headersTimeout: this.options.timeoutMs,
+      bodyTimeout: this.options.timeoutMs,
+    });
+    const text = await readCapped(response.body, this.options.responseBodyLimitBytes);
+    return {
+      status: response.statusCode,
+      headers: response.headers,
+      body: text,
+      latencyMs: Math.round(performance.now() - started),
+    };
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+}
+
+async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of body) {
+    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
+    size += chunk.length;
+    if (size > limit * 4) {
+      // Far past the cap: stop reading rather than drain a huge body (the connection is dropped).
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}

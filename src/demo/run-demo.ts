@@ -1,0 +1,141 @@
+/**
+ * The live demo behind the README's first command: registers demo endpoints on a local receiver
+ * that verifies every signature, publishes sample events, and prints each delivery as it lands.
+ * Endpoints: /orders (record.*), /everything (*), /flaky (fails twice, then recovers) and
+ * /broken (always 500: its deliveries end in the dead-letter queue).
+ *
+ *   node dist/demo/run-demo.js [--once]     (HOOKSTREAM_URL, HOOKSTREAM_ADMIN_TOKEN from env)
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Webhook } from 'standardwebhooks';
+
+const baseUrl = process.env.HOOKSTREAM_URL ?? 'http://127.0.0.1:3000';
+const adminToken = process.env.HOOKSTREAM_ADMIN_TOKEN ?? '';
+const once = process.argv.includes('--once');
+
+interface Delivery {
+  path: string;
+  type: string;
+  id: string;
+  verified: boolean;
+  status: number;
+  attempt: string;
+}
+
+const secrets = new Map<string, string>();
+const failuresSoFar = new Map<string, number>();
+const delivered: Delivery[] = [];
+
+async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  if (!response.ok) throw new Error(`${method} ${path} -> ${response.status} ${text}`);
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+function decide(path: string, eventId: string): number {
+  if (path === '/broken') return 500;
+  if (path === '/flaky') {
+    const failures = failuresSoFar.get(eventId) ?? 0;
+    if (failures < 2) {
+      failuresSoFar.set(eventId, failures + 1);
+      return 503;
+    }
+  }
+  return 204;
+}
+
+async function onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  const body = Buffer.concat(chunks).toString();
+  const path = req.url ?? '/';
+  const headers = Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)]));
+  let verified = false;
+  let payload: { type?: string; id?: string } = {};
+  try {
+    payload = new Webhook(secrets.get(path) ?? '').verify(body, headers) as typeof payload;
+    verified = true;
+  } catch {
+    payload = JSON.parse(body) as typeof payload;
+  }
+  const status = verified ? decide(path, payload.id ?? '') : 401;
+  res.writeHead(status).end();
+  const attempt = `${(failuresSoFar.get(payload.id ?? '') ?? 0) + (status < 300 ? 1 : 0)}`;
+  const delivery = { path, type: payload.type ?? '?', id: payload.id ?? '?', verified, status, attempt };
+  if (status < 300) delivered.push(delivery);
+  const mark = status < 300 ? '\u001b[32mdelivered\u001b[0m' : `\u001b[31manswered ${status}\u001b[0m`;
+  console.log(
+    `${new Date().toISOString().slice(11, 23)}  ${path.padEnd(12)} ${delivery.type.padEnd(22)} ${delivery.id.slice(0, 8)}  ${mark}  signature ${verified ? 'verified' : 'INVALID'}`,
+  );
+}
+
+async function main(): Promise<void> {
+  if (!adminToken) throw new Error('HOOKSTREAM_ADMIN_TOKEN is required');
+  const server = createServer((req, res) => void onRequest(req, res));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  const receiver = (path: string) => `http://127.0.0.1:${port}${path}`;
+  console.log(`demo receiver listening on 127.0.0.1:${port}`);
+
+  const tenant = await api<{ id: string; apiKey: string }>(adminToken, 'POST', '/v1/tenants', {
+    name: 'Demo tenant',
+  });
+  const endpoints: Array<[string, string[]]> = [
+    ['/orders', ['record.*']],
+    ['/everything', ['*']],
+    ['/flaky', ['transaction.processed']],
+    ['/broken', ['status.changed']],
+  ];
+  for (const [path, eventTypes] of endpoints) {
+    const endpoint = await api<{ id: string }>(tenant.apiKey, 'POST', '/v1/endpoints', {
+      url: receiver(path),
+      eventTypes,
+      description: `demo ${path}`,
+    });
+    const { key } = await api<{ key: string }>(tenant.apiKey, 'GET', `/v1/endpoints/${endpoint.id}/secret`);
+    secrets.set(path, key);
+    console.log(`registered ${path.padEnd(12)} for ${eventTypes.join(', ')}`);
+  }
+
+  const samples = [
+    { type: 'record.updated', data: { recordId: 'rec_1', fields: { status: 'active' } } },
+    { type: 'status.changed', data: { from: 'pending', to: 'approved' } },
+    { type: 'transaction.processed', data: { transactionId: 'txn_1', amount: 4200, currency: 'EUR' } },
+  ];
+  let round = 0;
+  const publish = async () => {
+    for (const sample of samples) {
+      await api(tenant.apiKey, 'POST', '/v1/events', { ...sample, data: { ...sample.data, round } });
+    }
+    round += 1;
+  };
+  await publish();
+  if (once) {
+    // Three events: /orders 1, /everything 3, /flaky 1 after two retries.
+    const deadline = Date.now() + 60_000;
+    while (delivered.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    server.close();
+    if (delivered.length < 5)
+      throw new Error(`only ${delivered.length} of 5 demo deliveries arrived within 60 s`);
+    console.log(`demo: ${delivered.length} deliveries, all signatures verified`);
+    return;
+  }
+  console.log(
+    `\nlive: publishing 3 events every 2 s. API docs: ${baseUrl}/docs  metrics: ${baseUrl}/metrics  (Ctrl-C stops)\n`,
+  );
+  setInterval(
+    () => void publish().catch((error: Error) => console.error(`publish failed: ${error.message}`)),
+    2000,
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(`demo failed: ${error instanceof Error ? error.message : String(error)}`);
+  process.exit(1);
+});

@@ -1,0 +1,118 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import type { OrderingMode } from '../endpoint.entity';
+import { MAX_URL_LENGTH } from '../ssrf/endpoint-url';
+import {
+  MAX_DESCRIPTION_LENGTH,
+  MAX_EVENT_TYPES,
+  MAX_HEADERS,
+  MAX_METADATA_KEYS,
+} from '../validation/endpoint-rules';
+import {
+  IsEventTypeList,
+  IsHeaderMap,
+  IsMetadataMap,
+  IsWebhookSecret,
+  OptionalNotNull,
+} from './endpoint-fields';
+
+const ORDERINGS: OrderingMode[] = ['none', 'strict'];
+const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
+
+/** Fields a client may set at creation and change with PATCH. */
+class EndpointSettingsDto {
+  @ApiPropertyOptional({ nullable: true, maxLength: MAX_DESCRIPTION_LENGTH })
+  @IsOptional()
+  @IsString({ message: 'description must be a string' })
+  @MaxLength(MAX_DESCRIPTION_LENGTH, {
+    message: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`,
+  })
+  description?: string | null;
+
+  @ApiPropertyOptional({
+    type: [String],
+    maxItems: MAX_EVENT_TYPES,
+    example: ['record.updated', 'status.*'],
+    description: 'Exact event types, prefixes like "record.*", or ["*"] (the default) for every event.',
+  })
+  @OptionalNotNull()
+  @IsEventTypeList()
+  eventTypes?: string[];
+
+  @ApiPropertyOptional({
+    enum: ORDERINGS,
+    description: '"strict" holds later deliveries behind a failing one and forces maxConcurrency to 1.',
+  })
+  @OptionalNotNull()
+  @IsIn(ORDERINGS, { message: 'ordering must be "none" or "strict"' })
+  ordering?: OrderingMode;
+
+  @ApiPropertyOptional({ description: 'Setting true re-enables an endpoint and clears disabledReason.' })
+  @OptionalNotNull()
+  @IsBoolean({ message: 'enabled must be true or false' })
+  enabled?: boolean;
+
+  @ApiPropertyOptional({
+    ...STRING_MAP,
+    maxProperties: MAX_HEADERS,
+    description: 'Extra request headers; hop-by-hop, framing and webhook-* headers are refused.',
+    example: { 'X-Api-Key': 'abc' },
+  })
+  @OptionalNotNull()
+  @IsHeaderMap()
+  headers?: Record<string, string>;
+
+  @ApiPropertyOptional({
+    minimum: 1,
+    maximum: 100,
+    default: 1,
+    description:
+      'Concurrent requests to this endpoint. 1 (default) delivers in order; more trades order for throughput.',
+  })
+  @OptionalNotNull()
+  @IsInt({ message: 'maxConcurrency must be a whole number' })
+  @Min(1, { message: 'maxConcurrency must be between 1 and 100' })
+  @Max(100, { message: 'maxConcurrency must be between 1 and 100' })
+  maxConcurrency?: number;
+
+  @ApiPropertyOptional({ ...STRING_MAP, maxProperties: MAX_METADATA_KEYS, example: { team: 'billing' } })
+  @OptionalNotNull()
+  @IsMetadataMap()
+  metadata?: Record<string, string>;
+}
+
+export class CreateEndpointDto extends EndpointSettingsDto {
+  @ApiProperty({ maxLength: MAX_URL_LENGTH, example: 'https://example.com/webhooks' })
+  @IsString({ message: 'url must be a string' })
+  url!: string;
+
+  @ApiPropertyOptional({
+    description:
+      'Your own signing secret: "whsec_" + base64 of 24 to 64 random bytes. Generated when absent.',
+    example: 'whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw',
+  })
+  @OptionalNotNull()
+  @IsWebhookSecret()
+  secret?: string;
+}
+
+export class UpdateEndpointDto extends EndpointSettingsDto {
+  @ApiPropertyOptional({ maxLength: MAX_URL_LENGTH, example: 'https://example.com/webhooks' })
+  @OptionalNotNull()
+  @IsString({ message: 'url must be a string' })
+  url?: string;
+}
+
+export class RotateSecretDto {
+  @ApiPropertyOptional({
+    minimum: 0,
+    maximum: 604800,
+    default: 86400,
+    description: 'How long the previous secret keeps signing beside the new one.',
+  })
+  @OptionalNotNull()
+  @IsInt({ message: 'gracePeriodSeconds must be a whole number' })
+  @Min(0, { message: 'gracePeriodSeconds must be between 0 and 604800 (7 days)' })
+  @Max(604800, { message: 'gracePeriodSeconds must be between 0 and 604800 (7 days)' })
+  gracePeriodSeconds?: number;
+}

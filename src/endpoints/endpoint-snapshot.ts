@@ -1,0 +1,17 @@
+import type { OrderingMode } from './endpoint.entity';
+
+/** What the delivery engine's in-memory cache holds per endpoint: enough to match, sign and send. */
+export interface EndpointSnapshot {
+  id: string;
+  tenantId: string;
+  url: string;
+  eventTypes: string[];
+  ordering: OrderingMode;
+  enabled: boolean;
+  headers: Record<string, string>;
+  maxConcurrency: number;
+  /** Decrypted `whsec_` secrets active at load time, newest first; all of them sign each delivery. */
+  secrets: string[];
+  /** ISO expiry of each entry of `secrets` (null: no expiry), same order. */
+  secretExpiries: (string | null)[];
+}

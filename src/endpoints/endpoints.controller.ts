@@ -1,0 +1,126 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Inject,
+  Param,
+  Patch,
+  Post,
+  Query,
+  UseGuards,
+} from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ApiKeyGuard } from '../common/auth/api-key.guard';
+import { CurrentTenant } from '../common/auth/current-tenant.decorator';
+import { CreateEndpointDto, RotateSecretDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
+import {
+  EndpointDto,
+  EndpointPageDto,
+  EndpointSecretDto,
+  ListEndpointsQuery,
+} from './dto/endpoint-output.dto';
+import { ENDPOINT_HEALTH_VIEW, type EndpointHealthView } from './endpoint-health';
+import type { EndpointEntity } from './endpoint.entity';
+import { toEndpointDto } from './endpoint.mapper';
+import { EndpointsService } from './endpoints.service';
+
+@ApiTags('endpoints')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, unknown or revoked API key.' })
+@UseGuards(ApiKeyGuard)
+@Controller('v1/endpoints')
+export class EndpointsController {
+  constructor(
+    private readonly endpoints: EndpointsService,
+    @Inject(ENDPOINT_HEALTH_VIEW) private readonly health: EndpointHealthView,
+  ) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Register an endpoint; its URL must not point at a private or reserved address.' })
+  @ApiCreatedResponse({ type: EndpointDto })
+  @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL; `details` lists every problem.' })
+  async create(@CurrentTenant() tenantId: string, @Body() body: CreateEndpointDto): Promise<EndpointDto> {
+    return this.present(await this.endpoints.create(tenantId, body));
+  }
+
+  @Get()
+  @ApiOperation({ summary: 'List endpoints, oldest first, a page at a time.' })
+  @ApiOkResponse({ type: EndpointPageDto })
+  async list(
+    @CurrentTenant() tenantId: string,
+    @Query() query: ListEndpointsQuery,
+  ): Promise<EndpointPageDto> {
+    const page = await this.endpoints.list(tenantId, query.limit, query.cursor);
+    return {
+      data: await Promise.all(page.endpoints.map((endpoint) => this.present(endpoint))),
+      nextCursor: page.nextCursor,
+    };
+  }
+
+  @Get(':id')
+  @ApiOkResponse({ type: EndpointDto })
+  @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  async get(@CurrentTenant() tenantId: string, @Param('id') id: string): Promise<EndpointDto> {
+    return this.present(await this.endpoints.get(tenantId, id));
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change an endpoint; {"enabled": true} re-enables it and clears disabledReason.' })
+  @ApiOkResponse({ type: EndpointDto })
+  @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL.' })
+  @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  async update(
+    @CurrentTenant() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: UpdateEndpointDto,
+  ): Promise<EndpointDto> {
+    return this.present(await this.endpoints.update(tenantId, id, body));
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  async remove(@CurrentTenant() tenantId: string, @Param('id') id: string): Promise<void> {
+    await this.endpoints.remove(tenantId, id);
+  }
+
+  @Get(':id/secret')
+  @ApiOperation({ summary: 'The current signing secret (Standard Webhooks whsec_ format).' })
+  @ApiOkResponse({ type: EndpointSecretDto })
+  @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  async secret(@CurrentTenant() tenantId: string, @Param('id') id: string): Promise<EndpointSecretDto> {
+    return { key: await this.endpoints.currentSecret(tenantId, id) };
+  }
+
+  @Post(':id/secret/rotate')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Replace the signing secret; the previous one keeps signing beside it for the grace period.',
+  })
+  @ApiOkResponse({ type: EndpointSecretDto })
+  @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  async rotate(
+    @CurrentTenant() tenantId: string,
+    @Param('id') id: string,
+    @Body() body: RotateSecretDto,
+  ): Promise<EndpointSecretDto> {
+    return { key: await this.endpoints.rotateSecret(tenantId, id, body.gracePeriodSeconds) };
+  }
+
+  private async present(endpoint: EndpointEntity): Promise<EndpointDto> {
+    return toEndpointDto(endpoint, await this.health.healthOf(endpoint.id));
+  }
+}

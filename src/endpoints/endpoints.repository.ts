@@ -1,0 +1,95 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
+import type { DataSource, Repository } from 'typeorm';
+import { EndpointEntity, type StoredSecret } from './endpoint.entity';
+import type { PageCursor } from './pagination-cursor';
+
+/** The endpoints table; every tenant-facing read is scoped by tenant id. */
+@Injectable()
+export class EndpointsRepository {
+  private readonly rows: Repository<EndpointEntity>;
+
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {
+    this.rows = dataSource.getRepository(EndpointEntity);
+  }
+
+  async insert(endpoint: EndpointEntity): Promise<void> {
+    await this.rows.insert(endpoint);
+  }
+
+  async findForTenant(tenantId: string, id: string): Promise<EndpointEntity | null> {
+    if (!isUUID(id)) return null;
+    return this.rows.findOneBy({ id, tenantId });
+  }
+
+  async findById(id: string): Promise<EndpointEntity | null> {
+    if (!isUUID(id)) return null;
+    return this.rows.findOneBy({ id });
+  }
+
+  findAll(): Promise<EndpointEntity[]> {
+    return this.rows.find({ order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Up to `limit` endpoints after `after`, in (created_at, id) order. */
+  page(tenantId: string, after: PageCursor | null, limit: number): Promise<EndpointEntity[]> {
+    const query = this.rows
+      .createQueryBuilder('e')
+      .where('e.tenant_id = :tenantId', { tenantId })
+      .orderBy('e.created_at', 'ASC')
+      .addOrderBy('e.id', 'ASC')
+      .limit(limit);
+    if (after) {
+      query.andWhere('(e.created_at, e.id) > (:createdAt, :id)', {
+        createdAt: after.createdAt,
+        id: after.id,
+      });
+    }
+    return query.getMany();
+  }
+
+  /** Saves changed columns and returns the row as stored (fresh updated_at). */
+  async update(endpoint: EndpointEntity, changes: Partial<EndpointEntity>): Promise<EndpointEntity> {
+    await this.rows.update({ id: endpoint.id, tenantId: endpoint.tenantId }, changes);
+    return this.rows.findOneByOrFail({ id: endpoint.id, tenantId: endpoint.tenantId });
+  }
+
+  async delete(tenantId: string, id: string): Promise<boolean> {
+    if (!isUUID(id)) return false;
+    const result = await this.rows.delete({ id, tenantId });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * Read-modify-write of an endpoint's secrets under a row lock, so two concurrent rotations cannot
+   * lose a secret. Returns null when the endpoint is not the tenant's.
+   */
+  async changeSecrets(
+    tenantId: string,
+    id: string,
+    change: (secrets: StoredSecret[]) => StoredSecret[],
+  ): Promise<StoredSecret[] | null> {
+    if (!isUUID(id)) return null;
+    return this.dataSource.transaction(async (manager) => {
+      const row = await manager.getRepository(EndpointEntity).findOne({
+        where: { id, tenantId },
+        lock: { mode: 'pessimistic_write' },
+      });
+      if (!row) return null;
+      const secrets = change(row.secrets);
+      await manager.getRepository(EndpointEntity).update({ id, tenantId }, { secrets });
+      return secrets;
+    });
+  }
+
+  /** Disables an enabled endpoint; false when it is unknown or already disabled (first reason kept). */
+  async disable(id: string, reason: string, at: Date): Promise<boolean> {
+    if (!isUUID(id)) return false;
+    const result = await this.rows.update(
+      { id, enabled: true },
+      { enabled: false, disabledReason: reason, disabledAt: at },
+    );
+    return (result.affected ?? 0) > 0;
+  }
+}

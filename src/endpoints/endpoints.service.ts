@@ -1,0 +1,152 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { DomainError } from '../common/domain-error';
+import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
+import { HOST_LOOKUP } from './egress.providers';
+import { EndpointEntity, type StoredSecret } from './endpoint.entity';
+import { EndpointChanges } from './endpoint-changes';
+import { EndpointsRepository } from './endpoints.repository';
+import { decodeCursor, encodeCursor } from './pagination-cursor';
+import { activeSecrets, generateSecret, SecretCipher } from './secrets/secret-cipher';
+import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
+import { EgressPolicy } from './ssrf/ip-classifier';
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
+
+export interface EndpointPage {
+  endpoints: EndpointEntity[];
+  nextCursor: string | null;
+}
+
+/** Tenant-scoped endpoint management: another tenant's endpoint is simply not found. */
+@Injectable()
+export class EndpointsService {
+  constructor(
+    private readonly endpoints: EndpointsRepository,
+    private readonly cipher: SecretCipher,
+    private readonly egress: EgressPolicy,
+    @Inject(HOST_LOOKUP) private readonly lookup: HostLookup,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly changes: EndpointChanges,
+  ) {}
+
+  async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
+    await this.assertUrlAllowed(input.url);
+    const ordering = input.ordering ?? 'none';
+    const endpoint: EndpointEntity = {
+      id: randomUUID(),
+      tenantId,
+      url: input.url,
+      description: input.description ?? null,
+      eventTypes: input.eventTypes ?? ['*'],
+      ordering,
+      enabled: input.enabled ?? true,
+      disabledReason: null,
+      disabledAt: input.enabled === false ? now : null,
+      headers: input.headers ?? {},
+      maxConcurrency:
+        ordering === 'strict' ? 1 : (input.maxConcurrency ?? this.config.delivery.defaultMaxConcurrency),
+      metadata: input.metadata ?? {},
+      secrets: [this.cipher.encrypt(input.secret ?? generateSecret(), now)],
+      // Set here (millisecond precision) rather than by now() (microseconds) so cursors round-trip exactly.
+      createdAt: now,
+      updatedAt: now,
+    };
+    await this.endpoints.insert(endpoint);
+    await this.changes.changed(endpoint.id);
+    return endpoint;
+  }
+
+  async list(tenantId: string, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<EndpointPage> {
+    const after = cursor === undefined ? null : decodeCursor(cursor);
+    if (cursor !== undefined && after === null) throw DomainError.invalid('cursor is not valid');
+    const rows = await this.endpoints.page(tenantId, after, limit + 1);
+    const endpoints = rows.slice(0, limit);
+    const last = endpoints[endpoints.length - 1];
+    const nextCursor = rows.length > limit ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null;
+    return { endpoints, nextCursor };
+  }
+
+  async get(tenantId: string, id: string): Promise<EndpointEntity> {
+    const endpoint = await this.endpoints.findForTenant(tenantId, id);
+    if (!endpoint) throw DomainError.notFound('endpoint');
+    return endpoint;
+  }
+
+  async update(tenantId: string, id: string, input: UpdateEndpointDto): Promise<EndpointEntity> {
+    const endpoint = await this.get(tenantId, id);
+    if (input.url !== undefined) await this.assertUrlAllowed(input.url);
+    const changes: Partial<EndpointEntity> = {};
+    if (input.url !== undefined) changes.url = input.url;
+    if (input.description !== undefined) changes.description = input.description;
+    if (input.eventTypes !== undefined) changes.eventTypes = input.eventTypes;
+    if (input.ordering !== undefined) changes.ordering = input.ordering;
+    if (input.headers !== undefined) changes.headers = input.headers;
+    if (input.maxConcurrency !== undefined) changes.maxConcurrency = input.maxConcurrency;
+    if (input.metadata !== undefined) changes.metadata = input.metadata;
+    if ((changes.ordering ?? endpoint.ordering) === 'strict') changes.maxConcurrency = 1;
+    if (input.enabled === true) {
+      Object.assign(changes, { enabled: true, disabledReason: null, disabledAt: null });
+    } else if (input.enabled === false && endpoint.enabled) {
+      Object.assign(changes, {
+        enabled: false,
+        disabledReason: 'disabled by the client',
+        disabledAt: new Date(),
+      });
+    }
+    if (Object.keys(changes).length === 0) return endpoint;
+    const updated = await this.endpoints.update(endpoint, changes);
+    await this.changes.changed(id);
+    return updated;
+  }
+
+  async remove(tenantId: string, id: string): Promise<void> {
+    if (!(await this.endpoints.delete(tenantId, id))) throw DomainError.notFound('endpoint');
+    await this.changes.changed(id);
+  }
+
+  /** The newest active signing secret, decrypted. */
+  async currentSecret(tenantId: string, id: string, now = new Date()): Promise<string> {
+    const endpoint = await this.get(tenantId, id);
+    const [current] = activeSecrets(endpoint.secrets, now);
+    if (!current) throw new Error(`endpoint ${id} has no active secret`);
+    return this.cipher.decrypt(current);
+  }
+
+  /**
+   * Adds a new secret in front; the previous ones keep signing for the grace period (never longer
+   * than an expiry they already had), and secrets already expired are dropped.
+   */
+  async rotateSecret(
+    tenantId: string,
+    id: string,
+    gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS,
+    now = new Date(),
+  ): Promise<string> {
+    const secret = generateSecret();
+    const graceEnds = now.getTime() + gracePeriodSeconds * 1000;
+    const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => {
+      const previous: StoredSecret[] = activeSecrets(secrets, now).map((old) => ({
+        ...old,
+        expiresAt: new Date(
+          Math.min(old.expiresAt === null ? graceEnds : Date.parse(old.expiresAt), graceEnds),
+        ).toISOString(),
+      }));
+      return [this.cipher.encrypt(secret, now), ...activeSecrets(previous, now)];
+    });
+    if (stored === null) throw DomainError.notFound('endpoint');
+    await this.changes.changed(id);
+    return secret;
+  }
+
+  private async assertUrlAllowed(url: string): Promise<void> {
+    const problems = await checkEndpointUrl(url, this.egress, {
+      httpsOnly: this.config.security.httpsOnly,
+      lookup: this.lookup,
+    });
+    if (problems.length) throw DomainError.invalid(`url is not allowed: ${problems[0]}`, problems);
+  }
+}

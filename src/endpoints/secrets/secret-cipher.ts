@@ -1,0 +1,96 @@
+import { createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes } from 'node:crypto';
+import type { StoredSecret } from '../endpoint.entity';
+
+export type { StoredSecret } from '../endpoint.entity';
+
+const SECRET_PREFIX = 'whsec_';
+const IV_BYTES = 12;
+const TAG_BYTES = 16;
+
+interface DerivedKey {
+  id: string;
+  key: Buffer;
+}
+
+/**
+ * Encrypts endpoint signing secrets at rest with AES-256-GCM. The first configured key
+ * (HOOKSTREAM_SECRET_KEY) encrypts; every key (plus HOOKSTREAM_SECRET_KEY_PREVIOUS) decrypts, found by
+ * the key id stored beside each ciphertext, so the master key can be rotated without downtime.
+ */
+export class SecretCipher {
+  private readonly keys: DerivedKey[];
+
+  constructor(keys: string[]) {
+    if (keys.length === 0) throw new Error('SecretCipher needs at least one key');
+    this.keys = keys.map(deriveKey);
+  }
+
+  /** Id of the key that encrypts now; a stored secret with another id is due for re-encryption. */
+  get currentKeyId(): string {
+    return this.keys[0].id;
+  }
+
+  encrypt(plain: string, now: Date = new Date()): StoredSecret {
+    const { id, key } = this.keys[0];
+    const iv = randomBytes(IV_BYTES);
+    const cipher = createCipheriv('aes-256-gcm', key, iv);
+    cipher.setAAD(Buffer.from(id));
+    const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
+    return {
+      ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'),
+      keyId: id,
+      createdAt: now.toISOString(),
+      expiresAt: null,
+    };
+  }
+
+  decrypt(stored: StoredSecret): string {
+    const derived = this.keys.find((candidate) => candidate.id === stored.keyId);
+    if (!derived) {
+      throw new Error(
+        `secret was encrypted with key ${stored.keyId}, which is not configured ` +
+          '(set it in HOOKSTREAM_SECRET_KEY_PREVIOUS)',
+      );
+    }
+    const raw = Buffer.from(stored.ciphertext, 'base64');
+    const decipher = createDecipheriv('aes-256-gcm', derived.key, raw.subarray(0, IV_BYTES));
+    decipher.setAAD(Buffer.from(derived.id));
+    decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
+    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+      'utf8',
+    );
+  }
+
+  /** Re-encrypts with the current key (after a master-key rotation), keeping dates. */
+  reencrypt(stored: StoredSecret): StoredSecret {
+    if (stored.keyId === this.currentKeyId) return stored;
+    const fresh = this.encrypt(this.decrypt(stored));
+    return { ...fresh, createdAt: stored.createdAt, expiresAt: stored.expiresAt };
+  }
+}
+
+function deriveKey(material: string): DerivedKey {
+  const key = Buffer.from(
+    hkdfSync('sha256', Buffer.from(material, 'utf8'), 'hookstream', 'endpoint-signing-secrets', 32),
+  );
+  return { id: createHash('sha256').update(key).digest('hex').slice(0, 8), key };
+}
+
+/** A new Standard Webhooks secret: `whsec_` + base64 of 32 random bytes. */
+export function generateSecret(): string {
+  return SECRET_PREFIX + randomBytes(32).toString('base64');
+}
+
+/** True for `whsec_` + canonical base64 of 24 to 64 bytes. */
+export function isValidSecret(secret: string): boolean {
+  if (!secret.startsWith(SECRET_PREFIX)) return false;
+  const encoded = secret.slice(SECRET_PREFIX.length);
+  if (!/^[A-Za-z0-9+/]+={0,2}$/.test(encoded) || encoded.length % 4 !== 0) return false;
+  const bytes = Buffer.from(encoded, 'base64');
+  return bytes.length >= 24 && bytes.length <= 64 && bytes.toString('base64') === encoded;
+}
+
+/** The secrets that still sign at `now`: those without an expiry or expiring later. */
+export function activeSecrets(stored: StoredSecret[], now: Date): StoredSecret[] {
+  return stored.filter((secret) => secret.expiresAt === null || Date.parse(secret.expiresAt) > now.getTime());
+}

@@ -1,0 +1,71 @@
+import { lookup as dnsLookup } from 'node:dns/promises';
+import { normalizeHost, type EgressPolicy } from './ip-classifier';
+
+export const MAX_URL_LENGTH = 2048;
+
+export type HostLookup = (host: string) => Promise<string[]>;
+
+export interface EndpointUrlOptions {
+  httpsOnly: boolean;
+  /** Resolves a DNS name to every address it has; defaults to the system resolver. */
+  lookup?: HostLookup;
+}
+
+/** Every address the system resolver returns for `host` (what a connection would dial). */
+export const systemLookup: HostLookup = async (host) => {
+  const results = await dnsLookup(host, { all: true, verbatim: true });
+  return results.map((result) => result.address);
+};
+
+/**
+ * Checks an endpoint URL at registration: scheme, credentials, length, and that every address the
+ * host is or resolves to passes the egress policy. Returns the problems found (empty when acceptable).
+ * Delivery checks the dialled address again, so a name that later rebinds to a private address fails there.
+ */
+export async function checkEndpointUrl(
+  url: string,
+  policy: EgressPolicy,
+  opts: EndpointUrlOptions,
+): Promise<string[]> {
+  if (url.length > MAX_URL_LENGTH) return [`url must be at most ${MAX_URL_LENGTH} characters`];
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return ['url must be an absolute http or https URL'];
+  }
+  const problems: string[] = [];
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    problems.push(`url scheme must be http or https, not ${parsed.protocol.slice(0, -1)}`);
+    return problems;
+  }
+  if (opts.httpsOnly && parsed.protocol !== 'https:') problems.push('url must use https');
+  if (parsed.username !== '' || parsed.password !== '') problems.push('url must not contain credentials');
+  if (parsed.hostname === '') {
+    problems.push('url must have a host');
+    return problems;
+  }
+
+  const host = normalizeHost(parsed.hostname);
+  let addresses: string[];
+  if (host.kind === 'ip') {
+    addresses = [host.address];
+  } else {
+    try {
+      addresses = await (opts.lookup ?? systemLookup)(host.name);
+    } catch (error) {
+      problems.push(`url host ${host.name} does not resolve (${(error as Error).message})`);
+      return problems;
+    }
+    if (addresses.length === 0) problems.push(`url host ${host.name} has no addresses`);
+  }
+  for (const address of addresses) {
+    const refusal = policy.refusalReason(address);
+    if (refusal !== null) {
+      problems.push(
+        host.kind === 'name' ? `url host ${host.name} resolves to ${refusal}` : `url host: ${refusal}`,
+      );
+    }
+  }
+  return problems;
+}

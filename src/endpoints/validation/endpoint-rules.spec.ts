@@ -1,0 +1,84 @@
+import { eventTypeProblems, headerProblems, metadataProblems } from './endpoint-rules';
+
+describe('eventTypeProblems', () => {
+  it.each([['*'], ['record.updated'], ['record.*'], ['Record.Updated'], ['a_b-c.d1.*'], ['record']])(
+    'accepts %s',
+    (pattern) => {
+      expect(eventTypeProblems([pattern])).toEqual([]);
+    },
+  );
+
+  it.each([
+    ['record.'],
+    ['.record'],
+    ['record..updated'],
+    ['record.*.updated'],
+    ['*.updated'],
+    ['rec*'],
+    ['record.**'],
+    ['record updated'],
+    [''],
+    ['x'.repeat(201)],
+  ])('refuses %p', (pattern) => {
+    expect(eventTypeProblems([pattern])).toEqual([expect.stringMatching(/must be an exact type like/)]);
+  });
+
+  it('refuses an empty list, too many entries and non-strings', () => {
+    expect(eventTypeProblems([])).toEqual([expect.stringMatching(/must not be empty/)]);
+    expect(eventTypeProblems(Array.from({ length: 101 }, (_, i) => `t${i}`))).toEqual([
+      'eventTypes must have at most 100 entries',
+    ]);
+    expect(eventTypeProblems([1])).toEqual(['eventTypes entries must be strings']);
+    expect(eventTypeProblems('record.*')).toEqual(['eventTypes must be an array of strings']);
+  });
+});
+
+describe('headerProblems', () => {
+  it('accepts ordinary custom headers', () => {
+    expect(headerProblems({ 'X-Api-Key': 'abc', Authorization: 'Bearer x' })).toEqual([]);
+  });
+
+  it.each([
+    'Connection',
+    'keep-alive',
+    'Transfer-Encoding',
+    'TE',
+    'trailer',
+    'upgrade',
+    'Proxy-Authorization',
+    'host',
+    'Content-Length',
+    'content-type',
+  ])('refuses the hop-by-hop or framing header %s', (name) => {
+    expect(headerProblems({ [name]: 'x' })).toEqual([
+      expect.stringMatching(/hop-by-hop or set by Hookstream/),
+    ]);
+  });
+
+  it.each(['webhook-signature', 'Webhook-Id', 'webhook-anything'])('refuses %s', (name) => {
+    expect(headerProblems({ [name]: 'x' })).toEqual([expect.stringMatching(/webhook-\* headers/)]);
+  });
+
+  it('refuses bad names, non-string values, header injection and too many headers', () => {
+    expect(headerProblems({ 'bad name': 'x' })).toEqual([
+      expect.stringMatching(/not a valid HTTP header name/),
+    ]);
+    expect(headerProblems({ 'x-a': 1 })).toEqual(['header "x-a" value must be a string']);
+    expect(headerProblems({ 'x-a': 'a\r\nx-b: c' })).toEqual([
+      expect.stringMatching(/without CR, LF or NUL/),
+    ]);
+    const many = Object.fromEntries(Array.from({ length: 21 }, (_, i) => [`x-h${i}`, 'v']));
+    expect(headerProblems(many)).toEqual(['headers must have at most 20 entries']);
+    expect(headerProblems(['x'])).toEqual([expect.stringMatching(/must be an object/)]);
+  });
+});
+
+describe('metadataProblems', () => {
+  it('accepts string values and refuses the rest', () => {
+    expect(metadataProblems({ team: 'billing' })).toEqual([]);
+    expect(metadataProblems({ team: 1 })).toEqual([expect.stringMatching(/"team" must be a string/)]);
+    const many = Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v']));
+    expect(metadataProblems(many)).toEqual(['metadata must have at most 50 keys']);
+    expect(metadataProblems(null)).toEqual([expect.stringMatching(/must be an object/)]);
+  });
+});

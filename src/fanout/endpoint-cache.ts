@@ -1,0 +1,170 @@
+import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Client } from 'pg';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import { EndpointChanges } from '../endpoints/endpoint-changes';
+import { EndpointDirectory } from '../endpoints/endpoint-directory';
+import type { EndpointSnapshot } from '../endpoints/endpoint-snapshot';
+import { SubscriptionIndex } from './subscription-matcher';
+import { TenantDirectory } from './tenant-directory';
+
+const CHANNEL = 'hookstream_endpoints';
+
+/**
+ * Every endpoint in memory, so matching and delivery make no database round trip per event.
+ * Kept in sync by LISTEN/NOTIFY (a trigger on `endpoints`) and a periodic full reload; while
+ * PostgreSQL is down it keeps serving the endpoints it last knew.
+ */
+@Injectable()
+export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
+  private index = new SubscriptionIndex<EndpointSnapshot>();
+  private tenants = new Set<string>();
+  private listener?: Client;
+  private refreshTimer?: NodeJS.Timeout;
+  private reconnectTimer?: NodeJS.Timeout;
+  private closed = false;
+  private lastRefreshAtMs = 0;
+  /** Endpoints changed while a full reload was reading: re-read after it, or the reload would undo them. */
+  private changedDuringReload: Set<string> | null = null;
+
+  constructor(
+    private readonly directory: EndpointDirectory,
+    private readonly tenantDirectory: TenantDirectory,
+    changes: EndpointChanges,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    changes.subscribe((endpointId) => this.refreshEndpoint(endpointId));
+  }
+
+  async onModuleInit(): Promise<void> {
+    await this.listen();
+    await this.reload();
+    this.refreshTimer = setInterval(
+      () => void this.reload().catch(() => undefined),
+      this.config.endpointCacheRefreshMs,
+    );
+  }
+
+  match(tenantId: string, eventType: string): EndpointSnapshot[] {
+    return this.index.match(tenantId, eventType);
+  }
+
+  get(endpointId: string): EndpointSnapshot | undefined {
+    return this.index.get(endpointId);
+  }
+
+  hasTenant(tenantId: string): boolean {
+    return this.tenants.has(tenantId);
+  }
+
+  all(): EndpointSnapshot[] {
+    return this.index.all();
+  }
+
+  /** Applies a change made by this process at once (the NOTIFY confirms it a moment later). */
+  async refreshEndpoint(endpointId: string): Promise<void> {
+    this.changedDuringReload?.add(endpointId);
+    const snapshot = await this.directory.findForCache(endpointId);
+    if (snapshot) {
+      this.index.upsert(snapshot);
+      this.tenants.add(snapshot.tenantId);
+    } else {
+      this.index.remove(endpointId);
+    }
+  }
+
+  async reload(): Promise<void> {
+    const changed = new Set<string>();
+    this.changedDuringReload = changed;
+    try {
+      const [snapshots, tenants] = await Promise.all([
+        this.directory.listAllForCache(),
+        this.tenantDirectory.allIds(),
+      ]);
+      const index = new SubscriptionIndex<EndpointSnapshot>();
+      for (const snapshot of snapshots) index.upsert(snapshot);
+      this.index = index;
+      for (const tenant of this.tenants) tenants.push(tenant);
+      this.tenants = new Set(tenants);
+      this.lastRefreshAtMs = Date.now();
+      if (this.changedDuringReload === changed) this.changedDuringReload = null;
+      await Promise.all([...changed].map((id) => this.refreshEndpoint(id)));
+    } catch (error) {
+      if (this.changedDuringReload === changed) this.changedDuringReload = null;
+      this.logger.warn(
+        { err: error, endpoints: this.index.size() },
+        'endpoint cache reload failed; serving last known',
+      );
+      throw error;
+    }
+  }
+
+  /** A tenant created a moment ago may not be cached yet: ask the database before calling it unknown. */
+  async isKnownTenant(tenantId: string): Promise<boolean> {
+    if (this.tenants.has(tenantId)) return true;
+    try {
+      if (await this.tenantDirectory.exists(tenantId)) {
+        this.tenants.add(tenantId);
+        return true;
+      }
+      return false;
+    } catch {
+      // PostgreSQL is down: an unknown tenant cannot be confirmed either way; treat as unknown only
+      // if the cache is fresh enough to trust, otherwise let the caller retry later.
+      throw new Error(`cannot confirm tenant ${tenantId} while PostgreSQL is unavailable`);
+    }
+  }
+
+  ageMs(): number {
+    return Date.now() - this.lastRefreshAtMs;
+  }
+
+  private async listen(): Promise<void> {
+    if (this.closed) return;
+    const client = new Client({
+      connectionString: this.config.databaseUrl,
+      application_name: 'hookstream-listen',
+    });
+    client.on('notification', (message) => {
+      if (message.channel !== CHANNEL || !message.payload) return;
+      this.refreshEndpoint(message.payload).catch((error: unknown) =>
+        this.logger.warn({ err: error, endpointId: message.payload }, 'endpoint refresh failed'),
+      );
+    });
+    client.on('error', (error) => {
+      this.logger.warn({ err: error }, 'endpoint change listener lost its connection');
+      this.scheduleReconnect();
+    });
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${CHANNEL}`);
+      this.listener = client;
+    } catch (error) {
+      this.logger.warn({ err: error }, 'cannot listen for endpoint changes; retrying');
+      await client.end().catch(() => undefined);
+      this.scheduleReconnect();
+    }
+  }
+
+  private scheduleReconnect(): void {
+    if (this.closed || this.reconnectTimer) return;
+    const previous = this.listener;
+    this.listener = undefined;
+    void previous?.end().catch(() => undefined);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = undefined;
+      // Changes made while disconnected were not announced to us: reload everything once back.
+      void this.listen().then(() => (this.listener ? this.reload().catch(() => undefined) : undefined));
+    }, 1000);
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.refreshTimer);
+    clearTimeout(this.reconnectTimer);
+    await this.listener?.end().catch(() => undefined);
+  }
+}

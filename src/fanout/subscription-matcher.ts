@@ -1,0 +1,98 @@
+/**
+ * Which endpoints want an event. Patterns are exact event types, `prefix.*` (any type below
+ * `prefix.`, at any depth) or `*`; an empty list subscribes to everything.
+ */
+
+const WILDCARD = '*';
+const PREFIX_SUFFIX = '.*';
+
+export function matchesEventPattern(pattern: string, eventType: string): boolean {
+  if (pattern === WILDCARD) return true;
+  if (pattern.endsWith(PREFIX_SUFFIX)) {
+    // Keep the dot: 'record.*' must not match 'recordx.y', nor 'record' itself.
+    const prefix = pattern.slice(0, -1);
+    return eventType.length > prefix.length && eventType.startsWith(prefix);
+  }
+  return pattern === eventType;
+}
+
+export function matchesEventType(patterns: string[], eventType: string): boolean {
+  return patterns.length === 0 || patterns.some((pattern) => matchesEventPattern(pattern, eventType));
+}
+
+export interface Subscription {
+  id: string;
+  tenantId: string;
+  eventTypes: string[];
+  enabled: boolean;
+}
+
+/**
+ * The in-memory subscription cache the fan-out matches against, indexed by tenant so an event only
+ * looks at its own tenant's endpoints. Results keep insertion order (stable across calls).
+ */
+export class SubscriptionIndex<T extends Subscription> {
+  private readonly byId = new Map<string, T>();
+  private readonly byTenant = new Map<string, Map<string, T>>();
+
+  upsert(item: T): void {
+    const previous = this.byId.get(item.id);
+    if (previous !== undefined && previous.tenantId !== item.tenantId) this.removeFromTenant(previous);
+    this.byId.set(item.id, item);
+    let tenantItems = this.byTenant.get(item.tenantId);
+    if (tenantItems === undefined) {
+      tenantItems = new Map();
+      this.byTenant.set(item.tenantId, tenantItems);
+    }
+    tenantItems.set(item.id, item);
+  }
+
+  /** Returns whether the id was present. */
+  remove(id: string): boolean {
+    const item = this.byId.get(id);
+    if (item === undefined) return false;
+    this.byId.delete(id);
+    this.removeFromTenant(item);
+    return true;
+  }
+
+  /** Swaps the whole content, e.g. after a full refresh from the database. */
+  replaceAll(items: Iterable<T>): void {
+    this.byId.clear();
+    this.byTenant.clear();
+    for (const item of items) this.upsert(item);
+  }
+
+  match(tenantId: string, eventType: string): T[] {
+    const tenantItems = this.byTenant.get(tenantId);
+    if (tenantItems === undefined) return [];
+    const matched: T[] = [];
+    for (const item of tenantItems.values()) {
+      if (item.enabled && matchesEventType(item.eventTypes, eventType)) matched.push(item);
+    }
+    return matched;
+  }
+
+  get(id: string): T | undefined {
+    return this.byId.get(id);
+  }
+
+  all(): T[] {
+    return [...this.byId.values()];
+  }
+
+  forTenant(tenantId: string): T[] {
+    return [...(this.byTenant.get(tenantId)?.values() ?? [])];
+  }
+
+  size(): number {
+    return this.byId.size;
+  }
+
+  private removeFromTenant(item: T): void {
+    const tenantItems = this.byTenant.get(item.tenantId);
+    if (tenantItems === undefined) return;
+    tenantItems.delete(item.id);
+    if (tenantItems.size === 0) this.byTenant.delete(item.tenantId);
+  }
+}

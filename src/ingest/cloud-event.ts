@@ -1,0 +1,286 @@
+/**
+ * CloudEvents 1.0 over Kafka (structured JSON mode and binary `ce_*` header mode) into the
+ * platform's event. Pure and total: any bytes and headers give a result, never an exception,
+ * because a bad message must go to the dead-letter topic instead of stalling its partition.
+ */
+
+export interface PlatformEvent {
+  id: string;
+  type: string;
+  source: string;
+  /** RFC 3339 UTC, normalised by `Date.prototype.toISOString`. */
+  time: string;
+  tenantId: string;
+  data: unknown;
+  specversion: '1.0';
+}
+
+export type ParseFailureReason =
+  | 'invalid_json'
+  | 'missing_attribute'
+  | 'too_large'
+  | 'unsupported_specversion'
+  | 'unsupported_content_type'
+  | 'invalid_attribute';
+
+export type ParseResult =
+  { ok: true; event: PlatformEvent } | { ok: false; reason: ParseFailureReason; detail: string };
+
+export const MAX_ATTRIBUTE_LENGTH = 256;
+/** JSON.parse accepts any nesting, but JSON.stringify overflows the stack well before 200k levels. */
+export const MAX_DATA_DEPTH = 64;
+const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
+const MIN_TIME_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
+const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
+const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'application/json']);
+const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+type Attributes = Record<string, unknown>;
+type Failure = Extract<ParseResult, { ok: false }>;
+
+function fail(reason: ParseFailureReason, detail: string): Failure {
+  return { ok: false, reason, detail };
+}
+
+/** Media type without parameters, lower-cased: 'Application/JSON; charset=utf-8' -> 'application/json'. */
+function mediaType(contentType: string | undefined): string | undefined {
+  return contentType?.split(';', 1)[0].trim().toLowerCase();
+}
+
+function isJsonMediaType(type: string | undefined): boolean {
+  return type === 'application/json' || type === 'text/json' || (type?.endsWith('+json') ?? false);
+}
+
+/** Epoch ms of a valid RFC 3339 date-time, or null. Stricter than Date.parse, which accepts almost anything. */
+export function parseRfc3339(value: string): number | null {
+  const m = RFC3339.exec(value);
+  if (m === null) return null;
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
+  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
+  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  let offsetMinutes = 0;
+  if (m[9] !== undefined) {
+    const offsetHours = Number(m[10]);
+    const offsetMins = Number(m[11]);
+    if (offsetHours > 23 || offsetMins > 59) return null;
+    offsetMinutes = (m[9] === '-' ? -1 : 1) * (offsetHours * 60 + offsetMins);
+  }
+  const fractionMs = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
+  // A leap second (:60) is folded into the next second; Date cannot represent it.
+  const ms = Date.UTC(year, month - 1, day, hour, minute, second, fractionMs) - offsetMinutes * 60_000;
+  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
+  const date = new Date(ms);
+  if (year < 100) date.setUTCFullYear(date.getUTCFullYear() - 1900);
+  const result = date.getTime();
+  // Only times that toISOString renders as RFC 3339 again (years 0000-9999).
+  return result >= MIN_TIME_MS && result <= MAX_TIME_MS ? result : null;
+}
+
+function validateAttributes(attributes: Attributes, fallbackTimeIso: string | undefined): ParseResult {
+  const specversion = attributes.specversion;
+  if (specversion === undefined || specversion === null) {
+    return fail('missing_attribute', "required attribute 'specversion' is missing");
+  }
+  if (specversion !== '1.0') {
+    return fail('unsupported_specversion', `specversion must be "1.0", got ${describe(specversion)}`);
+  }
+  const strings: Partial<Record<(typeof REQUIRED_STRING_ATTRIBUTES)[number], string>> = {};
+  for (const name of REQUIRED_STRING_ATTRIBUTES) {
+    const value = attributes[name];
+    if (value === undefined || value === null) {
+      return fail('missing_attribute', `required attribute '${name}' is missing`);
+    }
+    if (typeof value !== 'string' || value.length === 0) {
+      return fail('invalid_attribute', `attribute '${name}' must be a non-empty string`);
+    }
+    if (value.length > MAX_ATTRIBUTE_LENGTH) {
+      return fail(
+        'invalid_attribute',
+        `attribute '${name}' is longer than ${MAX_ATTRIBUTE_LENGTH} characters`,
+      );
+    }
+    strings[name] = value;
+  }
+  const { id, source, type, tenantid } = strings as Record<
+    (typeof REQUIRED_STRING_ATTRIBUTES)[number],
+    string
+  >;
+  if (!EVENT_TYPE_PATTERN.test(type)) {
+    return fail('invalid_attribute', "attribute 'type' may contain only letters, digits, '_', '.' and '-'");
+  }
+
+  if (exceedsDepth(attributes.data, MAX_DATA_DEPTH)) {
+    return fail('invalid_attribute', `attribute 'data' is nested deeper than ${MAX_DATA_DEPTH} levels`);
+  }
+
+  const rawTime = attributes.time ?? fallbackTimeIso;
+  if (rawTime === undefined || rawTime === null) {
+    return fail('missing_attribute', "attribute 'time' is missing and no message timestamp was given");
+  }
+  const timeMs = typeof rawTime === 'string' ? parseRfc3339(rawTime) : null;
+  if (timeMs === null) {
+    return fail('invalid_attribute', "attribute 'time' must be an RFC 3339 date-time");
+  }
+
+  return {
+    ok: true,
+    event: {
+      specversion: '1.0',
+      id,
+      source,
+      type,
+      tenantId: tenantid,
+      time: new Date(timeMs).toISOString(),
+      data: attributes.data,
+    },
+  };
+}
+
+/** Iterative, so a hostile nesting cannot overflow our own stack either. */
+function exceedsDepth(value: unknown, maxDepth: number): boolean {
+  const stack: Array<[unknown, number]> = [[value, 1]];
+  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
+    const [node, depth] = item;
+    if (typeof node !== 'object' || node === null) continue;
+    if (depth > maxDepth) return true;
+    for (const child of Object.values(node)) {
+      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
+    }
+  }
+  return false;
+}
+
+function describe(value: unknown): string {
+  if (typeof value === 'string') return JSON.stringify(value.slice(0, 32));
+  return typeof value;
+}
+
+function isPlainObject(value: unknown): value is Attributes {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function decodeJson(value: Buffer): { ok: true; json: unknown } | Failure {
+  let text: string;
+  try {
+    text = utf8.decode(value);
+  } catch {
+    return fail('invalid_json', 'message value is not valid UTF-8');
+  }
+  try {
+    return { ok: true, json: JSON.parse(text) as unknown };
+  } catch (error) {
+    return fail('invalid_json', `message value is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function parseStructured(value: Buffer | null, fallbackTimeIso: string | undefined): ParseResult {
+  if (value === null || value.length === 0) return fail('invalid_json', 'message value is empty');
+  const decoded = decodeJson(value);
+  if (!decoded.ok) return decoded;
+  if (!isPlainObject(decoded.json)) return fail('invalid_json', 'message value is not a JSON object');
+  const event = decoded.json;
+  // Own properties only: a JSON key like "__proto__" or "constructor" must not reach the prototype chain.
+  const attributes: Attributes = {};
+  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, 'time']) {
+    if (Object.hasOwn(event, name)) attributes[name] = event[name];
+  }
+  const hasData = Object.hasOwn(event, 'data');
+  const hasBase64 = Object.hasOwn(event, 'data_base64');
+  if (hasData && hasBase64) {
+    return fail('invalid_attribute', "an event must not carry both 'data' and 'data_base64'");
+  }
+  if (hasBase64 && typeof event.data_base64 !== 'string') {
+    return fail('invalid_attribute', "attribute 'data_base64' must be a base64 string");
+  }
+  // Binary payloads stay base64, as in binary mode: the webhook body is JSON either way.
+  attributes.data = hasData ? event.data : hasBase64 ? event.data_base64 : null;
+  return validateAttributes(attributes, fallbackTimeIso);
+}
+
+function parseBinary(
+  value: Buffer | null,
+  header: (name: string) => string | undefined,
+  fallbackTimeIso: string | undefined,
+): ParseResult {
+  const attributes: Attributes = {};
+  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, 'time']) {
+    attributes[name] = header(`ce_${name}`);
+  }
+  if (value === null || value.length === 0) {
+    attributes.data = null;
+  } else if (isJsonMediaType(mediaType(header('content-type')))) {
+    const decoded = decodeJson(value);
+    if (!decoded.ok) return decoded;
+    attributes.data = decoded.json;
+  } else {
+    attributes.data = value.toString('base64');
+  }
+  return validateAttributes(attributes, fallbackTimeIso);
+}
+
+/**
+ * @param value the Kafka message value
+ * @param headers Kafka headers as strings; names are matched case-insensitively
+ * @param maxBytes the largest accepted message value
+ * @param fallbackTimeIso the Kafka message time, used when the event has no `time` attribute
+ */
+export function parseCloudEvent(
+  value: Buffer | null,
+  headers: Record<string, string | undefined>,
+  maxBytes: number,
+  fallbackTimeIso?: string,
+): ParseResult {
+  try {
+    if (value !== null && value.length > maxBytes) {
+      return fail('too_large', `message value is ${value.length} bytes, over the limit of ${maxBytes}`);
+    }
+    const byName = new Map<string, string>();
+    for (const [name, headerValue] of Object.entries(headers)) {
+      if (typeof headerValue === 'string') byName.set(name.toLowerCase(), headerValue);
+    }
+    const header = (name: string): string | undefined => byName.get(name);
+
+    const contentType = mediaType(header('content-type'));
+    // Kafka protocol binding: a CloudEvents content type means structured mode, whatever other headers say.
+    if (header('ce_specversion') !== undefined && contentType !== 'application/cloudevents+json') {
+      return parseBinary(value, header, fallbackTimeIso);
+    }
+
+    if (contentType !== undefined && contentType !== '' && !STRUCTURED_CONTENT_TYPES.has(contentType)) {
+      return fail(
+        'unsupported_content_type',
+        `content-type ${JSON.stringify(contentType.slice(0, 64))} is neither structured CloudEvents JSON nor binary mode (no ce_specversion header)`,
+      );
+    }
+    return parseStructured(value, fallbackTimeIso);
+  } catch (error) {
+    // Unreachable by design; kept so a bug here dead-letters one message instead of stalling a partition.
+    return fail(
+      'invalid_json',
+      `message could not be parsed: ${error instanceof Error ? error.message : 'unknown error'}`,
+    );
+  }
+}
+
+/** The event in structured JSON mode, as produced to the input topic and accepted back by the parser. */
+export function toStructuredCloudEvent(event: PlatformEvent): string {
+  return JSON.stringify({
+    specversion: event.specversion,
+    id: event.id,
+    source: event.source,
+    type: event.type,
+    time: event.time,
+    tenantid: event.tenantId,
+    datacontenttype: 'application/json',
+    data: event.data ?? null,
+  });
+}
+
+/** The Kafka message timestamp (epoch ms as a decimal string) as an ISO time, or undefined if unusable. */
+export function kafkaTimestampToIso(timestamp: string | undefined): string | undefined {
+  if (timestamp === undefined || !/^\d{1,15}$/.test(timestamp)) return undefined;
+  const date = new Date(Number(timestamp));
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+}

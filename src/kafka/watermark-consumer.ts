@@ -1,0 +1,256 @@
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Logger } from 'pino';
+import { OffsetWatermark } from '../delivery/offset-watermark';
+import { headersToRecord } from './headers';
+
+/** One consumed record, decoupled from kafkajs types so handlers stay client-agnostic. */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  value: Buffer | null;
+  headers: Record<string, string>;
+  timestampMs: number;
+}
+
+export interface WatermarkConsumerSpec {
+  name: string;
+  groupId: string;
+  topics: string[];
+  /** Most records of one partition handed out and not yet finished; the partition pauses beyond it. */
+  partitionWindow: number;
+  /** Resolves once the record's outcome is durable (delivered, or handed to a retry tier or the DLQ).
+   *  A rejection means the outcome could not be made durable: the record is handed back later. */
+  handle(record: ConsumedRecord): Promise<void>;
+  /** For retry tiers: the record may not be handled before this time (ms epoch). */
+  dueAtMs?(record: ConsumedRecord): number | null;
+}
+
+interface PartitionState {
+  watermark: OffsetWatermark;
+  generation: number;
+  paused: boolean;
+  resumeTimer?: NodeJS.Timeout;
+}
+
+const COMMIT_INTERVAL_MS = 100;
+const HANDLER_RETRY_MAX_MS = 5_000;
+
+/**
+ * A kafkajs consumer that hands each record to an asynchronous handler and commits offsets only up
+ * to the lowest unfinished record (a watermark), so eachBatch returns quickly (heartbeats go on),
+ * a crash re-handles at most the in-flight window, and a rebalance never commits past unfinished work.
+ */
+export class WatermarkConsumer {
+  private consumer?: Consumer;
+  private readonly partitions = new Map<string, PartitionState>();
+  private generation = 0;
+  private commitTimer?: NodeJS.Timeout;
+  private committing = false;
+  private stopping = false;
+  private readonly pending = new Set<Promise<void>>();
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly spec: WatermarkConsumerSpec,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    const consumer = this.kafka.consumer({
+      groupId: this.spec.groupId,
+      sessionTimeout: 30_000,
+      heartbeatInterval: 3_000,
+      maxWaitTimeInMs: 100,
+      allowAutoTopicCreation: false,
+    });
+    this.consumer = consumer;
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
+      // A new generation: records still in flight from the old assignment finish, but their
+      // offsets are no longer ours to commit; the partition restarts from the committed offset.
+      this.generation += 1;
+      for (const state of this.partitions.values()) clearTimeout(state.resumeTimer);
+      this.partitions.clear();
+      this.logger.info(
+        { consumer: this.spec.name, assignment: payload.memberAssignment },
+        'partitions assigned',
+      );
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topics: this.spec.topics, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: 64,
+      eachBatch: (payload) => this.onBatch(payload),
+    });
+    this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
+  }
+
+  /** Number of records handed out and not yet finished, over all partitions. */
+  inFlight(): number {
+    let total = 0;
+    for (const state of this.partitions.values()) total += state.watermark.inFlight();
+    return total;
+  }
+
+  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+    const state = this.partitionState(batch.topic, batch.partition);
+    for (const message of batch.messages) {
+      if (!isRunning() || isStale() || this.stopping) return;
+      if (state.watermark.inFlight() >= this.spec.partitionWindow) {
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
+        return;
+      }
+      const record = toRecord(batch.topic, batch.partition, message);
+      const dueAt = this.spec.dueAtMs?.(record) ?? null;
+      if (dueAt !== null && dueAt > Date.now()) {
+        this.pauseUntil(batch.topic, batch.partition, state, dueAt, pause);
+        return;
+      }
+      state.watermark.track(record.offset);
+      this.dispatch(record, state);
+      resolveOffset(message.offset);
+    }
+    await heartbeat();
+  }
+
+  private dispatch(record: ConsumedRecord, state: PartitionState): void {
+    const work = this.handleUntilDurable(record).then(() => {
+      if (state.generation === this.generation) state.watermark.complete(record.offset);
+    });
+    this.pending.add(work);
+    void work.finally(() => this.pending.delete(work));
+  }
+
+  private async handleUntilDurable(record: ConsumedRecord): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await this.spec.handle(record);
+        return;
+      } catch (error) {
+        if (this.stopping) throw error;
+        const waitMs = Math.min(HANDLER_RETRY_MAX_MS, 100 * 2 ** attempt);
+        this.logger.warn(
+          {
+            consumer: this.spec.name,
+            topic: record.topic,
+            partition: record.partition,
+            offset: record.offset,
+            err: error,
+          },
+          `record could not be made durable; handing it back in ${waitMs} ms`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  private pauseUntilDrained(
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    pause: () => () => void,
+  ) {
+    if (state.paused) return;
+    state.paused = true;
+    const resume = pause();
+    const check = () => {
+      if (state.generation !== this.generation || this.stopping) return;
+      if (state.watermark.inFlight() < this.spec.partitionWindow / 2) {
+        state.paused = false;
+        resume();
+      } else {
+        state.resumeTimer = setTimeout(check, 20);
+      }
+    };
+    state.resumeTimer = setTimeout(check, 20);
+    this.logger.debug({ consumer: this.spec.name, topic, partition }, 'partition window full; paused');
+  }
+
+  /** Retry tiers: pause the partition until its head record is due; no polling, nothing early. */
+  private pauseUntil(
+    topic: string,
+    partition: number,
+    state: PartitionState,
+    dueAt: number,
+    pause: () => () => void,
+  ) {
+    if (state.paused) return;
+    state.paused = true;
+    const resume = pause();
+    state.resumeTimer = setTimeout(
+      () => {
+        if (state.generation !== this.generation || this.stopping) return;
+        state.paused = false;
+        resume();
+      },
+      Math.max(0, dueAt - Date.now()) + 1,
+    );
+    this.logger.debug({ consumer: this.spec.name, topic, partition, dueAt }, 'head record not due; paused');
+  }
+
+  private partitionState(topic: string, partition: number): PartitionState {
+    const key = `${topic}:${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = { watermark: new OffsetWatermark(), generation: this.generation, paused: false };
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
+  private async commit(): Promise<void> {
+    if (this.committing || !this.consumer) return;
+    this.committing = true;
+    try {
+      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
+      for (const [key, state] of this.partitions) {
+        const offset = state.watermark.committable();
+        if (offset === null) continue;
+        const separator = key.lastIndexOf(':');
+        offsets.push({ topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)), offset });
+      }
+      if (offsets.length === 0) return;
+      const generation = this.generation;
+      await this.consumer.commitOffsets(offsets);
+      if (generation !== this.generation) return;
+      for (const { topic, partition, offset } of offsets) {
+        this.partitions.get(`${topic}:${partition}`)?.watermark.markCommitted(offset);
+      }
+    } catch (error) {
+      // A commit lost to a rebalance is safe: the records are handled again by the new owner.
+      this.logger.warn({ consumer: this.spec.name, err: error }, 'offset commit failed; will retry');
+    } finally {
+      this.committing = false;
+    }
+  }
+
+  /** Stops fetching, waits for in-flight records up to the deadline, commits what finished. */
+  async stop(deadlineMs: number): Promise<void> {
+    if (!this.consumer) return;
+    this.stopping = true;
+    this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
+    const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
+    await Promise.race([Promise.allSettled([...this.pending]), deadline]);
+    clearInterval(this.commitTimer);
+    for (const state of this.partitions.values()) clearTimeout(state.resumeTimer);
+    this.committing = false;
+    await this.commit();
+    await this.consumer.disconnect();
+    this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
+  }
+}
+
+function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+  return {
+    topic,
+    partition,
+    offset: message.offset,
+    key: message.key?.toString() ?? null,
+    value: message.value,
+    headers: headersToRecord(message.headers),
+    timestampMs: Number(message.timestamp),
+  };
+}

@@ -1,0 +1,24 @@
+import { Controller, Get, Global, Header, Inject, Module } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Registry } from 'prom-client';
+import { createMetricsRegistry, METRICS_REGISTRY } from './metrics.registry';
+
+@ApiExcludeController()
+@Controller()
+export class MetricsController {
+  constructor(@Inject(METRICS_REGISTRY) private readonly registry: Registry) {}
+
+  @Get('metrics')
+  @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
+  metrics(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
+
+@Global()
+@Module({
+  controllers: [MetricsController],
+  providers: [{ provide: METRICS_REGISTRY, useFactory: createMetricsRegistry }],
+  exports: [METRICS_REGISTRY],
+})
+export class MetricsModule {}

@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import type { AppConfig, RetryTier } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import { RecordProducer } from '../kafka/record-producer';
+import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import {
+  attemptStateToHeaders,
+  encodeTask,
+  HEADER,
+  type AttemptState,
+  type DeliveryTask,
+} from '../delivery/delivery-task';
+import type { AttemptOutcome } from '../delivery/outcome';
+import { jitteredDelayMs, planNextAttempt } from './backoff';
+
+export type DeadLetterReason =
+  'attempts_exhausted' | 'max_age_exceeded' | 'endpoint_disabled' | 'invalid_delivery_record';
+
+/**
+ * Decides what happens after a failed attempt, and makes it durable before the caller's offset may
+ * be committed: the next retry tier (with its due time in headers) or the dead-letter topic.
+ * The only place that knows the retry schedule.
+ */
+@Injectable()
+export class RetryRouter {
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly producer: RecordProducer,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'retry' });
+  }
+
+  async afterFailure(task: DeliveryTask, state: AttemptState, outcome: AttemptOutcome & { kind: 'failed' }) {
+    const failed: AttemptState = { ...state, lastError: outcome.error, lastStatus: outcome.status };
+    if (outcome.disableEndpoint) {
+      await this.deadLetter(task, failed, 'endpoint_disabled', outcome.error);
+      return;
+    }
+    const nowMs = Date.now();
+    const plan = planNextAttempt({
+      attempt: state.attempt,
+      delaysMs: this.config.kafka.retryTiers.map((tier) => tier.delayMs),
+      firstAttemptAtMs: state.firstAttemptAtMs ?? nowMs,
+      nowMs,
+      maxAgeMs: this.config.delivery.maxAttemptAgeMs,
+      retryAfterMs: outcome.retryAfterMs,
+      retryAfterCapMs: this.config.delivery.retryAfterCapMs,
+      random: Math.random,
+    });
+    if (plan.kind === 'dead-letter') {
+      await this.deadLetter(task, failed, plan.reason, outcome.error);
+      return;
+    }
+    await this.toTier(this.config.kafka.retryTiers[plan.tierIndex], task, {
+      ...failed,
+      attempt: state.attempt + 1,
+      dueAtMs: plan.dueAtMs,
+    });
+  }
+
+  /** The circuit is open: wait in a tier until it lets a probe through; no attempt is counted. */
+  async postpone(task: DeliveryTask, state: AttemptState, notBeforeMs: number): Promise<void> {
+    const nowMs = Date.now();
+    if (nowMs - (state.firstAttemptAtMs ?? nowMs) > this.config.delivery.maxAttemptAgeMs) {
+      await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? 'circuit open');
+      return;
+    }
+    const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
+    const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));
+    await this.toTier(tier, task, { ...state, dueAtMs, lastError: state.lastError ?? 'circuit open' });
+  }
+
+  /** A record read from a tier before its own due time (a long Retry-After): move it along. */
+  async hop(task: DeliveryTask, state: AttemptState): Promise<void> {
+    const waitMs = Math.max(0, (state.dueAtMs ?? 0) - Date.now());
+    await this.toTier(this.tierFor(waitMs), task, state);
+  }
+
+  /** The tier with the longest delay not past `waitMs` (the shortest tier when none fits). */
+  tierFor(waitMs: number): RetryTier {
+    const tiers = [...this.config.kafka.retryTiers].sort((a, b) => a.delayMs - b.delayMs);
+    return tiers.filter((tier) => tier.delayMs <= waitMs).pop() ?? tiers[0];
+  }
+
+  async deadLetter(
+    task: DeliveryTask,
+    state: AttemptState,
+    reason: DeadLetterReason,
+    detail: string,
+  ): Promise<void> {
+    const attempts =
+      reason === 'endpoint_disabled' && state.lastError === null ? state.attempt - 1 : state.attempt;
+    await this.producer.send(this.config.kafka.dlqTopic, [
+      {
+        key: task.endpointId,
+        value: encodeTask(task),
+        headers: {
+          ...attemptStateToHeaders({ ...state, attempt: attempts }),
+          [HEADER.reason]: reason,
+          [HEADER.reasonDetail]: detail.slice(0, 500),
+        },
+      },
+    ]);
+    this.logger.warn(
+      {
+        deliveryId: task.deliveryId,
+        eventId: task.eventId,
+        endpointId: task.endpointId,
+        tenantId: task.tenantId,
+        attempts,
+        reason,
+      },
+      'delivery dead-lettered',
+    );
+  }
+
+  async deadLetterPoison(record: ConsumedRecord, detail: string): Promise<void> {
+    await this.producer.send(this.config.kafka.dlqTopic, [
+      {
+        key: record.key,
+        value: record.value,
+        headers: {
+          ...record.headers,
+          [HEADER.reason]: 'invalid_delivery_record',
+          [HEADER.reasonDetail]: detail.slice(0, 500),
+          [HEADER.origin]: `${record.topic}/${record.partition}/${record.offset}`,
+        },
+      },
+    ]);
+  }
+
+  private async toTier(tier: RetryTier, task: DeliveryTask, state: AttemptState): Promise<void> {
+    await this.producer.send(tier.topic, [
+      { key: task.endpointId, value: encodeTask(task), headers: attemptStateToHeaders(state) },
+    ]);
+  }
+}

@@ -1,0 +1,48 @@
+import { Body, Controller, Delete, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiCreatedResponse,
+  ApiNoContentResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { AdminGuard } from '../common/auth/admin.guard';
+import { CreatedApiKeyDto, CreatedTenantDto, CreateTenantDto } from './dto/tenant.dto';
+import { TenantsService } from './tenants.service';
+
+@ApiTags('tenants')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing or wrong admin token.' })
+@UseGuards(AdminGuard)
+@Controller('v1/tenants')
+export class TenantsController {
+  constructor(private readonly tenants: TenantsService) {}
+
+  @Post()
+  @ApiOperation({ summary: 'Create a tenant and its first API key (admin token).' })
+  @ApiCreatedResponse({ type: CreatedTenantDto })
+  async create(@Body() body: CreateTenantDto): Promise<CreatedTenantDto> {
+    const { tenant, apiKey, apiKeyId } = await this.tenants.create(body.name);
+    return { id: tenant.id, name: tenant.name, createdAt: tenant.createdAt.toISOString(), apiKey, apiKeyId };
+  }
+
+  @Post(':id/keys')
+  @ApiOperation({ summary: 'Issue another API key for a tenant (admin token).' })
+  @ApiCreatedResponse({ type: CreatedApiKeyDto })
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
+  async addKey(@Param('id') tenantId: string): Promise<CreatedApiKeyDto> {
+    const { entity, apiKey } = await this.tenants.addKey(tenantId);
+    return { id: entity.id, apiKey, prefix: entity.prefix, createdAt: entity.createdAt.toISOString() };
+  }
+
+  @Delete(':id/keys/:keyId')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Revoke an API key (admin token); it stops working at once.' })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'No such key for this tenant.' })
+  async revokeKey(@Param('id') tenantId: string, @Param('keyId') keyId: string): Promise<void> {
+    await this.tenants.revokeKey(tenantId, keyId);
+  }
+}

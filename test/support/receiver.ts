@@ -1,0 +1,79 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface ReceivedRequest {
+  path: string;
+  headers: Record<string, string>;
+  body: string;
+  receivedAtMs: number;
+}
+
+/** What a path answers: a status (and headers), or `hang` to never answer. */
+export type Behaviour =
+  { status: number; headers?: Record<string, string>; delayMs?: number } | { hang: true };
+
+/**
+ * A real HTTP receiver on 127.0.0.1 that records every request and answers per path. Behaviours
+ * can change while the test runs (`respond`), e.g. failing first and recovering later.
+ */
+export class TestReceiver {
+  readonly requests: ReceivedRequest[] = [];
+  private readonly behaviours = new Map<string, (request: ReceivedRequest, index: number) => Behaviour>();
+  private readonly hanging = new Set<ServerResponse>();
+  private server?: Server;
+  port = 0;
+
+  async start(): Promise<this> {
+    this.server = createServer((req, res) => void this.onRequest(req, res));
+    this.server.keepAliveTimeout = 60_000;
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    this.port = (this.server.address() as AddressInfo).port;
+    return this;
+  }
+
+  url(path: string): string {
+    return `http://127.0.0.1:${this.port}${path}`;
+  }
+
+  /** Sets how `path` answers; `decide` gets the request and its index among that path's requests. */
+  respond(path: string, decide: Behaviour | ((request: ReceivedRequest, index: number) => Behaviour)): void {
+    this.behaviours.set(path, typeof decide === 'function' ? decide : () => decide);
+  }
+
+  on(path: string): ReceivedRequest[] {
+    return this.requests.filter((r) => r.path === path);
+  }
+
+  private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+    }
+    const request: ReceivedRequest = {
+      path: req.url ?? '/',
+      headers,
+      body: Buffer.concat(chunks).toString(),
+      receivedAtMs: Date.now(),
+    };
+    const index = this.on(request.path).length;
+    const decide = this.behaviours.get(request.path);
+    const behaviour = decide ? decide(request, index) : { status: 204 };
+    this.requests.push(request);
+    if ('hang' in behaviour) {
+      this.hanging.add(res);
+      res.on('close', () => this.hanging.delete(res));
+      return;
+    }
+    if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
+    res.writeHead(behaviour.status, behaviour.headers);
+    res.end(behaviour.status >= 400 ? 'receiver says no' : '');
+  }
+
+  async stop(): Promise<void> {
+    for (const res of this.hanging) res.destroy();
+    this.server?.closeAllConnections();
+    await new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
