@@ -163,5 +163,5 @@ export class DeliveryEngine {
 
 /** PostgreSQL text cannot hold NUL characters; a receiver may send them. */
 function stripNul(text: string): string {
-  return text.includes('\u0000') ? text.replace(/\u0000/g, '') : text;
+  return text.includes('\u0000') ? text.split('\u0000').join('') : text;
 }
