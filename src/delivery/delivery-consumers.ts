@@ -85,7 +85,7 @@ export class DeliveryConsumers implements OnApplicationBootstrap, BeforeApplicat
       await this.router.hop(task, state);
       return;
     }
-    await this.engine.handle(record);
+    await this.engine.handle(record, 'retry');
   }
 
   async onApplicationBootstrap(): Promise<void> {

@@ -15,6 +15,9 @@ import { classifyError, classifyResponse, type AttemptOutcome } from './outcome'
 import { buildWebhookHeaders } from './signing/standard-webhooks';
 import type { ConsumedRecord } from '../kafka/watermark-consumer';
 import { DeliveryMetrics } from './delivery-metrics';
+import { StrictOrderStore } from './strict-order-store';
+
+type AttemptResult = 'delivered' | 'retrying' | 'dead-lettered';
 
 export const HTTP_SENDER = Symbol('HTTP_SENDER');
 
@@ -36,6 +39,7 @@ export class DeliveryEngine {
     private readonly router: RetryRouter,
     private readonly health: EndpointHealth,
     private readonly metrics: DeliveryMetrics,
+    private readonly strict: StrictOrderStore,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.lanes = new LaneScheduler(config.delivery.maxInFlight);
@@ -46,7 +50,8 @@ export class DeliveryEngine {
     return this.lanes.inFlight();
   }
 
-  async handle(record: ConsumedRecord): Promise<void> {
+  /** `source` says whether the record is a first attempt (deliveries topic) or came from a retry tier. */
+  async handle(record: ConsumedRecord, source: 'first' | 'retry' = 'first'): Promise<void> {
     let task: DeliveryTask;
     try {
       task = decodeTask(record.value);
@@ -72,20 +77,98 @@ export class DeliveryEngine {
     if (!endpoint.enabled) {
       await this.router.deadLetter(task, state, 'endpoint_disabled', 'endpoint is disabled');
       this.metrics.outcome('dead_lettered');
+      // A disabled strict endpoint drains its parked deliveries into the DLQ too, in order.
+      if (endpoint.ordering === 'strict' && source === 'retry') {
+        await this.lanes.run(endpoint.id, 1, () => this.releaseNext(endpoint.id, task.deliveryId));
+      }
       return;
     }
-    const concurrency = endpoint.ordering === 'strict' ? 1 : endpoint.maxConcurrency;
-    await this.lanes.run(endpoint.id, concurrency, () => this.attempt(task, state, endpoint));
+    if (endpoint.ordering === 'strict') {
+      await this.lanes.run(endpoint.id, 1, () => this.strictAttempt(task, state, endpoint, source));
+      return;
+    }
+    await this.lanes.run(endpoint.id, endpoint.maxConcurrency, () => this.attempt(task, state, endpoint));
   }
 
-  private async attempt(task: DeliveryTask, state: AttemptState, endpoint: EndpointSnapshot): Promise<void> {
+  /**
+   * Strict ordering: while one delivery of the endpoint is in retry, later ones are parked behind it
+   * (in PostgreSQL) and released one at a time, in order, once it is delivered or dead-lettered.
+   */
+  private async strictAttempt(
+    task: DeliveryTask,
+    state: AttemptState,
+    endpoint: EndpointSnapshot,
+    source: 'first' | 'retry',
+  ): Promise<void> {
+    if (source === 'first') {
+      const parked = await this.untilDone('park', () => this.strict.park(task));
+      if (parked === 'parked') {
+        this.metrics.outcome('parked');
+        return;
+      }
+      if (parked === 'not-blocked') {
+        await this.attempt(task, state, endpoint, () =>
+          this.untilDone('block', () => this.strict.block(endpoint.id, task.deliveryId)),
+        );
+        return;
+      }
+      // 'is-blocker': this record blocked the endpoint before a crash; attempt it as the blocker.
+    } else if (
+      (await this.untilDone('read block', () => this.strict.blocker(endpoint.id))) !== task.deliveryId
+    ) {
+      // A retry that does not block the endpoint (it failed before the endpoint became strict).
+      await this.attempt(task, state, endpoint);
+      return;
+    }
+    const result = await this.attempt(task, state, endpoint, () =>
+      this.untilDone('block', () => this.strict.block(endpoint.id, task.deliveryId)),
+    );
+    if (result !== 'retrying') await this.releaseNext(endpoint.id, task.deliveryId);
+  }
+
+  /** Hands the oldest parked delivery on as the new blocker (through the first retry tier, due now). */
+  private async releaseNext(endpointId: string, finishedDeliveryId: string): Promise<void> {
+    const next = await this.untilDone('unblock', () =>
+      this.strict.nextParked(endpointId, finishedDeliveryId),
+    );
+    if (!next) return;
+    await this.untilDone('release', () => this.router.release(next.task));
+    await this.untilDone('unpark', () => this.strict.unpark(next.id));
+  }
+
+  /** Strict-ordering state must be written before the lane moves on: retry here, holding only this lane. */
+  private async untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        const waitMs = Math.min(5_000, 200 * 2 ** attempt);
+        this.logger.warn(
+          { err: error, step: what },
+          `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
+        );
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+    }
+  }
+
+  private async attempt(
+    task: DeliveryTask,
+    state: AttemptState,
+    endpoint: EndpointSnapshot,
+    beforeRetry?: () => Promise<void>,
+  ): Promise<AttemptResult> {
     const now = Date.now();
     const firstAttemptAtMs = state.firstAttemptAtMs ?? now;
     if (!this.health.canAttempt(endpoint.id, now)) {
       // The circuit is open: wait in the retry tiers instead of hammering the endpoint.
-      await this.router.postpone(task, { ...state, firstAttemptAtMs }, this.health.reopensAtMs(endpoint.id));
       this.metrics.outcome('circuit_open');
-      return;
+      return this.router.postpone(
+        task,
+        { ...state, firstAttemptAtMs },
+        this.health.reopensAtMs(endpoint.id),
+        beforeRetry,
+      );
     }
     const outcome = await this.send(task, state, endpoint);
     const bindings = {
@@ -99,14 +182,16 @@ export class DeliveryEngine {
       this.health.recordSuccess(endpoint.id, Date.now());
       this.metrics.delivered(Date.now() - task.publishedAtMs);
       this.logger.debug({ ...bindings, status: outcome.status }, 'delivered');
-      return;
+      return 'delivered';
     }
     this.health.recordFailure(endpoint.id, Date.now());
     this.logger.info({ ...bindings, status: outcome.status, error: outcome.error }, 'attempt failed');
     if (outcome.disableEndpoint) {
       await this.health.disable(endpoint.id, `endpoint answered ${outcome.error}; disabled`);
     }
-    await this.router.afterFailure(task, { ...state, firstAttemptAtMs }, outcome);
+    const result = await this.router.afterFailure(task, { ...state, firstAttemptAtMs }, outcome, beforeRetry);
+    this.metrics.outcome(result === 'retrying' ? 'retried' : 'dead_lettered');
+    return result;
   }
 
   private async send(

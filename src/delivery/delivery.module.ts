@@ -14,6 +14,7 @@ import { DeliveryEngine, HTTP_SENDER } from './delivery-engine';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
 import { HttpSender } from './http-sender';
+import { StrictOrderStore } from './strict-order-store';
 
 @Module({
   imports: [EndpointsModule, FanoutModule],
@@ -37,6 +38,7 @@ import { HttpSender } from './http-sender';
     DeliveryConsumers,
     EndpointHealth,
     RetryRouter,
+    StrictOrderStore,
   ],
   exports: [DeliveryEngine, EndpointHealth, AttemptLog, DeliveryConsumers],
 })

@@ -15,6 +15,8 @@ import {
 import type { AttemptOutcome } from '../delivery/outcome';
 import { jitteredDelayMs, planNextAttempt } from './backoff';
 
+export type RouteResult = 'retrying' | 'dead-lettered';
+
 export type DeadLetterReason =
   'attempts_exhausted' | 'max_age_exceeded' | 'endpoint_disabled' | 'invalid_delivery_record';
 
@@ -35,11 +37,17 @@ export class RetryRouter {
     this.logger = logger.child({ component: 'retry' });
   }
 
-  async afterFailure(task: DeliveryTask, state: AttemptState, outcome: AttemptOutcome & { kind: 'failed' }) {
+  /** `beforeRetry` runs before the retry record is written (strict ordering blocks the endpoint there). */
+  async afterFailure(
+    task: DeliveryTask,
+    state: AttemptState,
+    outcome: AttemptOutcome & { kind: 'failed' },
+    beforeRetry?: () => Promise<void>,
+  ): Promise<RouteResult> {
     const failed: AttemptState = { ...state, lastError: outcome.error, lastStatus: outcome.status };
     if (outcome.disableEndpoint) {
       await this.deadLetter(task, failed, 'endpoint_disabled', outcome.error);
-      return;
+      return 'dead-lettered';
     }
     const nowMs = Date.now();
     const plan = planNextAttempt({
@@ -54,25 +62,47 @@ export class RetryRouter {
     });
     if (plan.kind === 'dead-letter') {
       await this.deadLetter(task, failed, plan.reason, outcome.error);
-      return;
+      return 'dead-lettered';
     }
+    await beforeRetry?.();
     await this.toTier(this.config.kafka.retryTiers[plan.tierIndex], task, {
       ...failed,
       attempt: state.attempt + 1,
       dueAtMs: plan.dueAtMs,
     });
+    return 'retrying';
+  }
+
+  /** Strict ordering: the next parked delivery goes through the first tier, due at once. */
+  async release(task: DeliveryTask): Promise<void> {
+    const tier = [...this.config.kafka.retryTiers].sort((a, b) => a.delayMs - b.delayMs)[0];
+    await this.toTier(tier, task, {
+      attempt: 1,
+      firstAttemptAtMs: null,
+      dueAtMs: Date.now(),
+      lastError: null,
+      lastStatus: null,
+      origin: 'strict-release',
+    });
   }
 
   /** The circuit is open: wait in a tier until it lets a probe through; no attempt is counted. */
-  async postpone(task: DeliveryTask, state: AttemptState, notBeforeMs: number): Promise<void> {
+  async postpone(
+    task: DeliveryTask,
+    state: AttemptState,
+    notBeforeMs: number,
+    beforeRetry?: () => Promise<void>,
+  ): Promise<RouteResult> {
     const nowMs = Date.now();
     if (nowMs - (state.firstAttemptAtMs ?? nowMs) > this.config.delivery.maxAttemptAgeMs) {
       await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? 'circuit open');
-      return;
+      return 'dead-lettered';
     }
     const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
     const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));
+    await beforeRetry?.();
     await this.toTier(tier, task, { ...state, dueAtMs, lastError: state.lastError ?? 'circuit open' });
+    return 'retrying';
   }
 
   /** A record read from a tier before its own due time (a long Retry-After): move it along. */

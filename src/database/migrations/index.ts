@@ -1,5 +1,6 @@
 import { InitialSchema1764536400000 } from './1764536400000-initial-schema';
 import { DeliveryState1764540000000 } from './1764540000000-delivery-state';
+import { StrictOrdering1764543600000 } from './1764543600000-strict-ordering';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
-export const MIGRATIONS = [InitialSchema1764536400000, DeliveryState1764540000000];
+export const MIGRATIONS = [InitialSchema1764536400000, DeliveryState1764540000000, StrictOrdering1764543600000];
