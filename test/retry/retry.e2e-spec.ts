@@ -97,7 +97,7 @@ describe('retries: tiers, dead letters, strict ordering, health', () => {
       () => [...byEvent(receiver.on('/flaky')).values()].filter((r) => r.length === 3).length === 5,
       {
         what: () =>
-          `5 events each attempted 3 times (got ${[...byEvent(receiver.on('/flaky')).values()].map((r) => r.length)})`,
+          `5 events each attempted 3 times (got ${[...byEvent(receiver.on('/flaky')).values()].map((r) => r.length).join(',')})`,
       },
     );
     for (const attempts of byEvent(receiver.on('/flaky')).values()) {
