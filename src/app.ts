@@ -26,7 +26,6 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
     }),
   );
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
-  app.enableShutdownHooks();
 
   const document = SwaggerModule.createDocument(
     app,

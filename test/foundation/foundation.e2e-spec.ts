@@ -35,7 +35,8 @@ describe('foundation: the service on the real broker and PostgreSQL', () => {
   });
 
   afterAll(async () => {
-    await service?.stop();
+    // Graceful shutdown on SIGTERM exits 0 (consumers stopped, offsets committed, connections closed).
+    expect(await service?.stop()).toBe(0);
     const admin = await connectedAdmin(kafka);
     await deleteNamespaceTopics(admin, namespace, [inputTopic]);
     await admin.disconnect();
