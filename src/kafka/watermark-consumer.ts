@@ -70,8 +70,17 @@ export class WatermarkConsumer {
       // A new generation: records still in flight from the old assignment finish, but their
       // offsets are no longer ours to commit; the partition restarts from the committed offset.
       this.generation += 1;
-      for (const state of this.partitions.values()) clearTimeout(state.resumeTimer);
+      // kafkajs keeps a paused partition paused across rebalances: resume what we paused, and let
+      // the refetched head record pause it again if it still has to wait.
+      const paused: Array<{ topic: string; partitions: number[] }> = [];
+      for (const [key, state] of this.partitions) {
+        clearTimeout(state.resumeTimer);
+        if (!state.paused) continue;
+        const separator = key.lastIndexOf(':');
+        paused.push({ topic: key.slice(0, separator), partitions: [Number(key.slice(separator + 1))] });
+      }
       this.partitions.clear();
+      if (paused.length && !this.stopping) consumer.resume(paused);
       this.logger.info(
         { consumer: this.spec.name, assignment: payload.memberAssignment },
         'partitions assigned',
