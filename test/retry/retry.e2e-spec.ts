@@ -203,3 +203,88 @@ describe('retries: tiers, dead letters, strict ordering, health', () => {
     expect(firstSuccess).toEqual(Array.from({ length: count }, (_, i) => i));
   });
 });
+
+describe('retries: endpoint health (circuit and auto-disable)', () => {
+  const namespace = uniqueNamespace('health');
+  const inputTopic = `${namespace}.input`;
+  let database: TestDatabase;
+  let service: RunningService;
+  let receiver: TestReceiver;
+  let producer: Producer;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    receiver = await new TestReceiver().start();
+    service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+        HOOKSTREAM_INPUT_TOPICS: inputTopic,
+        HOOKSTREAM_INPUT_PARTITIONS: '1',
+        HOOKSTREAM_DELIVERY_PARTITIONS: '1',
+        HOOKSTREAM_RETRY_DELAYS: '500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms',
+        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '2',
+        HOOKSTREAM_CIRCUIT_OPEN_FOR: '1500ms',
+        HOOKSTREAM_DISABLE_AFTER: '4s',
+      },
+      { label: 'health' },
+    );
+    producer = await connectedProducer(kafka);
+    api = new ApiClient(service.url);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await producer?.disconnect();
+    await receiver?.stop();
+    const admin = await connectedAdmin(kafka);
+    await deleteNamespaceTopics(admin, namespace, [inputTopic]);
+    await admin.disconnect();
+    await database?.drop();
+  });
+
+  it('opens the circuit after consecutive failures, then disables an endpoint failing for too long', async () => {
+    const tenant = await api.createTenant('Unhealthy');
+    const endpoint = await tenant.client.ok('POST', '/v1/endpoints', {
+      url: receiver.url('/down'),
+      maxConcurrency: 5,
+    });
+    receiver.respond('/down', { status: 500 });
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: [1, 2, 3, 4, 5].map((n) => ({
+        key: tenant.id,
+        value: JSON.stringify({
+          specversion: '1.0',
+          id: randomUUID(),
+          source: '/tests',
+          type: 'record.updated',
+          time: new Date().toISOString(),
+          tenantid: tenant.id,
+          data: { n },
+        }),
+      })),
+    });
+    const open = await waitFor(
+      async () => {
+        const current = await tenant.client.ok('GET', `/v1/endpoints/${endpoint.id}`);
+        return current.circuitState === 'open' ? current : null;
+      },
+      { what: 'the circuit to open', intervalMs: 20 },
+    );
+    expect(open.enabled).toBe(true);
+    // While open, deliveries wait in the retry tiers: with 5 events and 8 retries each, an endpoint
+    // hammered without a circuit would see dozens of requests before it is disabled.
+    const disabled = await waitFor(
+      async () => {
+        const current = await tenant.client.ok('GET', `/v1/endpoints/${endpoint.id}`);
+        return current.enabled === false ? current : null;
+      },
+      { what: 'the endpoint to be disabled for failing too long', timeoutMs: 30_000 },
+    );
+    expect(disabled.disabledReason).toMatch(/failing for more than/);
+    expect(receiver.on('/down').length).toBeLessThan(5 * 9);
+  });
+});
