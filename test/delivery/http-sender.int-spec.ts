@@ -1,0 +1,86 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { EgressRefusedError, HttpSender } from '../../src/delivery/http-sender';
+import { classifyError } from '../../src/delivery/outcome';
+import { parseCidrList } from '../../src/endpoints/ssrf/cidr';
+import { EgressPolicy } from '../../src/endpoints/ssrf/ip-classifier';
+
+/** A real HTTP server on 127.0.0.1 that counts the connections it accepts. */
+async function startServer(
+  handler: Parameters<typeof createServer>[1],
+): Promise<{ server: Server; port: number; connections: () => number }> {
+  let connections = 0;
+  const server = createServer(handler);
+  server.on('connection', () => (connections += 1));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
+}
+
+const sender = (allowlist: string, timeoutMs = 2000) =>
+  new HttpSender({
+    timeoutMs,
+    responseBodyLimitBytes: 1024,
+    policy: new EgressPolicy(parseCidrList(allowlist)),
+    userAgent: 'Hookstream-test',
+  });
+
+describe('HttpSender against a real loopback server', () => {
+  let target: Awaited<ReturnType<typeof startServer>>;
+  beforeAll(async () => {
+    target = await startServer((req, res) => {
+      if (req.url === '/redirect') return void res.writeHead(302, { location: '/elsewhere' }).end();
+      if (req.url === '/big') return void res.writeHead(200).end('x'.repeat(10_000));
+      if (req.url === '/hang') return;
+      res.writeHead(204).end();
+    });
+  });
+  afterAll(async () => {
+    target.server.closeAllConnections();
+    await new Promise((resolve) => target.server.close(resolve));
+  });
+
+  it('refuses to dial loopback by IP when loopback is not allowed, without connecting', async () => {
+    const before = target.connections();
+    const refusing = sender('');
+    await expect(refusing.post(`http://127.0.0.1:${target.port}/`, {}, '{}')).rejects.toBeInstanceOf(
+      EgressRefusedError,
+    );
+    await expect(refusing.post(`http://[::ffff:127.0.0.1]:${target.port}/`, {}, '{}')).rejects.toThrow(
+      /not allowed/,
+    );
+    expect(target.connections()).toBe(before);
+    await refusing.close();
+  });
+
+  it('checks the address a name resolves to at dial time (DNS rebinding), not only at registration', async () => {
+    const before = target.connections();
+    const refusing = sender('');
+    const error = await refusing.post(`http://localhost:${target.port}/`, {}, '{}').catch((e: unknown) => e);
+    expect(classifyError(error)).toMatchObject({
+      kind: 'failed',
+      error: expect.stringMatching(/^egress refused/),
+    });
+    expect(target.connections()).toBe(before);
+    await refusing.close();
+  });
+
+  it('delivers when the allowlist covers loopback, does not follow redirects, and cuts long bodies', async () => {
+    const allowed = sender('127.0.0.0/8,::1/128');
+    expect((await allowed.post(`http://127.0.0.1:${target.port}/`, {}, '{}')).status).toBe(204);
+    expect((await allowed.post(`http://localhost:${target.port}/`, {}, '{}')).status).toBe(204);
+    const redirect = await allowed.post(`http://127.0.0.1:${target.port}/redirect`, {}, '{}');
+    expect(redirect.status).toBe(302);
+    const big = await allowed.post(`http://127.0.0.1:${target.port}/big`, {}, '{}');
+    expect(big.body).toHaveLength(1024);
+    await allowed.close();
+  });
+
+  it('gives up on a receiver that never answers after the timeout', async () => {
+    const impatient = sender('127.0.0.0/8', 300);
+    const error = await impatient
+      .post(`http://127.0.0.1:${target.port}/hang`, {}, '{}')
+      .catch((e: unknown) => e);
+    expect(classifyError(error)).toMatchObject({ kind: 'failed', error: 'timeout' });
+    await impatient.close();
+  });
+});
