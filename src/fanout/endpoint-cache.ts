@@ -21,6 +21,8 @@ const CHANNEL = 'hookstream_endpoints';
 export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private index = new SubscriptionIndex<EndpointSnapshot>();
   private tenants = new Set<string>();
+  /** Tenant ids recently confirmed unknown, with when to ask again. */
+  private readonly unknownTenants = new Map<string, number>();
   private listener?: Client;
   private refreshTimer?: NodeJS.Timeout;
   private reconnectTimer?: NodeJS.Timeout;
@@ -105,11 +107,16 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   /** A tenant created a moment ago may not be cached yet: ask the database before calling it unknown. */
   async isKnownTenant(tenantId: string): Promise<boolean> {
     if (this.tenants.has(tenantId)) return true;
+    // A flood of events for made-up tenants must not become a flood of queries.
+    const unknownUntil = this.unknownTenants.get(tenantId);
+    if (unknownUntil !== undefined && unknownUntil > Date.now()) return false;
     try {
       if (await this.tenantDirectory.exists(tenantId)) {
         this.tenants.add(tenantId);
         return true;
       }
+      if (this.unknownTenants.size >= 10_000) this.unknownTenants.clear();
+      this.unknownTenants.set(tenantId, Date.now() + 5_000);
       return false;
     } catch {
       // PostgreSQL is down: an unknown tenant cannot be confirmed either way; treat as unknown only
