@@ -13,6 +13,9 @@ import { IngestModule } from './ingest/ingest.module';
 import { AuthModule } from './common/auth/auth.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { EndpointsModule } from './endpoints/endpoints.module';
+import { DeadLettersModule } from './dead-letters/dead-letters.module';
+import { ReplayModule } from './replay/replay.module';
+import { OpsModule } from './ops/ops.module';
 
 @Module({})
 export class AppModule {
@@ -32,6 +35,9 @@ export class AppModule {
         FanoutModule,
         DeliveryModule,
         IngestModule,
+        ReplayModule,
+        DeadLettersModule,
+        OpsModule,
       ],
     };
   }

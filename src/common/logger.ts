@@ -1,5 +1,5 @@
 import type { LoggerService } from '@nestjs/common';
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
 
 /** Paths that must never reach a log line (Standard Webhooks signatures, secrets, API keys). */
 export const REDACTED_PATHS = [
@@ -15,18 +15,26 @@ export const REDACTED_PATHS = [
   '*.token',
   '*.authorization',
   '*.signature',
+  'secrets',
+  '*.secrets',
+  '["webhook-signature"]',
+  '*["webhook-signature"]',
   'headers.authorization',
   'headers["webhook-signature"]',
+  '*.headers.authorization',
+  '*.headers["webhook-signature"]',
   'req.headers.authorization',
 ];
 
-export function createLogger(level: string): Logger {
-  return pino({
+/** JSON lines to stdout at LOG_LEVEL; `destination` lets tests read what would be written. */
+export function createLogger(level: string, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'hookstream' },
     timestamp: pino.stdTimeFunctions.isoTime,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-  });
+  };
+  return destination ? pino(options, destination) : pino(options);
 }
 
 /** Routes Nest's own log calls (bootstrap, router) into the same pino stream. */

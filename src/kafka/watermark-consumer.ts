@@ -126,9 +126,13 @@ export class WatermarkConsumer {
   }
 
   private dispatch(record: ConsumedRecord, state: PartitionState): void {
-    const work = this.handleUntilDurable(record).then(() => {
-      if (state.generation === this.generation) state.watermark.complete(record.offset);
-    });
+    const work = this.handleUntilDurable(record).then(
+      () => {
+        if (state.generation === this.generation) state.watermark.complete(record.offset);
+      },
+      // Only while stopping: the record stays uncommitted and is handled again after restart.
+      () => undefined,
+    );
     this.pending.add(work);
     void work.finally(() => this.pending.delete(work));
   }

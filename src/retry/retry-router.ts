@@ -162,6 +162,17 @@ export class RetryRouter {
         },
       },
     ]);
+    // No ids to bind: the record could not be decoded. Its position identifies it instead.
+    this.logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reason: 'invalid_delivery_record',
+        detail,
+      },
+      'undecodable delivery record dead-lettered',
+    );
   }
 
   private async toTier(tier: RetryTier, task: DeliveryTask, state: AttemptState): Promise<void> {
