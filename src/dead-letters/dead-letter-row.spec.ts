@@ -1,0 +1,105 @@
+import { randomUUID } from 'node:crypto';
+import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import { toDeadLetterRow } from './dead-letter-row';
+
+function record(value: Buffer | string | null, headers: Record<string, string> = {}): ConsumedRecord {
+  return {
+    topic: 'hookstream.dlq',
+    partition: 3,
+    offset: '42',
+    key: null,
+    value: typeof value === 'string' ? Buffer.from(value) : value,
+    headers,
+    timestampMs: Date.parse('2025-06-01T12:00:00.000Z'),
+  };
+}
+
+describe('toDeadLetterRow', () => {
+  const task = {
+    deliveryId: randomUUID(),
+    eventId: 'evt_1',
+    endpointId: randomUUID(),
+    tenantId: randomUUID(),
+    eventType: 'record.updated',
+    eventTime: '2025-06-01T11:59:00.000Z',
+    data: { n: 1 },
+    publishedAtMs: 1,
+  };
+
+  it('keeps a delivery task with its ids, attempts and last error', () => {
+    const row = toDeadLetterRow(
+      record(JSON.stringify(task), {
+        'hs-reason': 'attempts_exhausted',
+        'hs-reason-detail': 'HTTP 500',
+        'hs-last-error': 'HTTP 503',
+        'hs-attempt': '3',
+      }),
+    );
+    expect(row).toEqual({
+      tenantId: task.tenantId,
+      endpointId: task.endpointId,
+      deliveryId: task.deliveryId,
+      eventId: 'evt_1',
+      eventType: 'record.updated',
+      reason: 'attempts_exhausted',
+      lastError: 'HTTP 503',
+      attempts: 3,
+      dlqTopic: 'hookstream.dlq',
+      dlqPartition: 3,
+      dlqOffset: '42',
+      task,
+      createdAt: new Date('2025-06-01T12:00:00.000Z'),
+    });
+  });
+
+  it('takes the tenant of bad input from the raw event, but only a uuid', () => {
+    const tenantId = randomUUID();
+    const missingType = JSON.stringify({ specversion: '1.0', id: 'e1', source: '/s', tenantid: tenantId });
+    const row = toDeadLetterRow(
+      record(missingType, { 'hs-reason': 'missing_attribute', 'hs-reason-detail': "'type' is missing" }),
+    );
+    expect(row).toMatchObject({
+      tenantId,
+      endpointId: null,
+      deliveryId: null,
+      eventId: 'e1',
+      eventType: null,
+      reason: 'missing_attribute',
+      lastError: "'type' is missing",
+      attempts: 0,
+      task: null,
+    });
+    const notUuid = JSON.stringify({ specversion: '1.0', id: 'e2', type: 't', tenantid: 'acme' });
+    expect(toDeadLetterRow(record(notUuid, { 'hs-reason': 'unknown_tenant' })).tenantId).toBeNull();
+  });
+
+  it('reads binary-mode attributes from ce_ headers', () => {
+    const tenantId = randomUUID();
+    const row = toDeadLetterRow(
+      record('{not json', {
+        ce_tenantid: tenantId,
+        ce_id: 'b1',
+        ce_type: 'x.y',
+        'hs-reason': 'invalid_json',
+      }),
+    );
+    expect(row).toMatchObject({ tenantId, eventId: 'b1', eventType: 'x.y', task: null });
+  });
+
+  it('never throws: binary garbage, no value, odd headers', () => {
+    const row = toDeadLetterRow(record(Buffer.from([0xff, 0x00, 0x13]), { 'hs-attempt': 'many' }));
+    expect(row).toMatchObject({ tenantId: null, reason: 'unknown', attempts: 0, task: null });
+    expect(toDeadLetterRow(record(null)).task).toBeNull();
+    expect(toDeadLetterRow(record('[1,2]')).eventId).toBeNull();
+  });
+
+  it('treats a task whose ids are not uuids as bad input, so the uuid columns accept it', () => {
+    const row = toDeadLetterRow(record(JSON.stringify({ ...task, endpointId: 'nope' })));
+    expect(row).toMatchObject({ task: null, endpointId: null, tenantId: task.tenantId });
+  });
+
+  it('strips NUL characters PostgreSQL text cannot hold', () => {
+    const row = toDeadLetterRow(record('x', { 'hs-reason': 'invalid_json', 'hs-reason-detail': 'a\u0000b' }));
+    expect(row.lastError).toBe('ab');
+  });
+});

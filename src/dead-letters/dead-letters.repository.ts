@@ -1,0 +1,219 @@
+import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { DataSource, type EntityManager } from 'typeorm';
+import type { DeliveryTask } from '../delivery/delivery-task';
+import type { PageCursor } from '../endpoints/pagination-cursor';
+import type { DeadLetterRow } from './dead-letter-row';
+
+/** A dead letter as read back for the API and for replay. */
+export interface StoredDeadLetter {
+  id: string;
+  tenantId: string | null;
+  endpointId: string | null;
+  deliveryId: string | null;
+  eventId: string | null;
+  eventType: string | null;
+  reason: string;
+  lastError: string | null;
+  attempts: number;
+  task: DeliveryTask | null;
+  createdAt: Date;
+  replayedAt: Date | null;
+}
+
+export interface DeadLetterFilter {
+  endpointId?: string;
+  since?: Date;
+  until?: Date;
+}
+
+interface DeadLetterSqlRow {
+  id: string;
+  tenant_id: string | null;
+  endpoint_id: string | null;
+  delivery_id: string | null;
+  event_id: string | null;
+  event_type: string | null;
+  reason: string;
+  last_error: string | null;
+  attempts: number;
+  task: DeliveryTask | null;
+  created_at: Date;
+  replayed_at: Date | null;
+}
+
+const COLUMNS = `id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason, last_error, attempts,
+  task, created_at, replayed_at`;
+
+/** SQLSTATE class 22 (data exception): the value itself is unstorable, retrying will not help. */
+function isDataException(error: unknown): boolean {
+  const code = (error as { code?: unknown }).code;
+  return typeof code === 'string' && code.startsWith('22');
+}
+
+/** The dead_letters table: the DLQ topic's mirror, listed and replayed per tenant. */
+@Injectable()
+export class DeadLettersRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Stores a DLQ record once (a re-read after a crash or rebalance is a no-op). Rejects when
+   * PostgreSQL cannot be reached, so the consumer hands the record back later.
+   */
+  async insert(row: DeadLetterRow): Promise<void> {
+    try {
+      await this.insertRow(row, row.task === null ? null : JSON.stringify(row.task), row.lastError);
+    } catch (error) {
+      if (!isDataException(error) || row.task === null) throw error;
+      // jsonb refuses some JSON (e.g. "\u0000" in a string): keep the row, without a replayable task.
+      const note = `task not stored: ${(error as Error).message}`;
+      await this.insertRow(row, null, [row.lastError, note].filter(Boolean).join('; '));
+    }
+  }
+
+  private async insertRow(row: DeadLetterRow, task: string | null, lastError: string | null): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO dead_letters (id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason,
+                                 last_error, attempts, dlq_topic, dlq_partition, dlq_offset, task, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)
+       ON CONFLICT (dlq_topic, dlq_partition, dlq_offset) DO NOTHING`,
+      [
+        randomUUID(),
+        row.tenantId,
+        row.endpointId,
+        row.deliveryId,
+        row.eventId,
+        row.eventType,
+        row.reason,
+        lastError,
+        row.attempts,
+        row.dlqTopic,
+        row.dlqPartition,
+        row.dlqOffset,
+        task,
+        row.createdAt,
+      ],
+    );
+  }
+
+  /** Newest first, keyset-paginated by (created_at, id). */
+  async page(
+    tenantId: string,
+    filter: DeadLetterFilter,
+    after: PageCursor | null,
+    limit: number,
+  ): Promise<StoredDeadLetter[]> {
+    const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
+      `SELECT ${COLUMNS}
+         FROM dead_letters
+        WHERE tenant_id = $1
+          AND ($2::uuid IS NULL OR endpoint_id = $2::uuid)
+          AND ($3::timestamptz IS NULL OR created_at >= $3::timestamptz)
+          AND ($4::timestamptz IS NULL OR created_at < $4::timestamptz)
+          AND ($5::timestamptz IS NULL OR (created_at, id) < ($5::timestamptz, $6::uuid))
+        ORDER BY created_at DESC, id DESC
+        LIMIT $7`,
+      [
+        tenantId,
+        filter.endpointId ?? null,
+        filter.since ?? null,
+        filter.until ?? null,
+        after?.createdAt ?? null,
+        after?.id ?? null,
+        limit,
+      ],
+    );
+    return rows.map(fromSql);
+  }
+
+  /**
+   * Runs `replay` on one of the tenant's dead letters under a row lock and marks it replayed when
+   * `replay` resolves; null when it is not the tenant's.
+   */
+  async replayOne(
+    tenantId: string,
+    id: string,
+    replay: (deadLetter: StoredDeadLetter) => Promise<void>,
+  ): Promise<StoredDeadLetter | null> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.query<DeadLetterSqlRow[]>(
+        `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
+        [id, tenantId],
+      );
+      if (rows.length === 0) return null;
+      const deadLetter = fromSql(rows[0]);
+      await replay(deadLetter);
+      await this.markReplayed(manager, [deadLetter.id]);
+      return deadLetter;
+    });
+  }
+
+  /**
+   * Claims up to `limit` of an endpoint's not-yet-replayed dead letters with a task, oldest first,
+   * dead-lettered no later than `upTo`; runs `replay` on them and marks them replayed in the same
+   * transaction. Rows another replay holds are skipped, so concurrent replays never double up.
+   */
+  async replayBatch(
+    tenantId: string,
+    endpointId: string,
+    upTo: Date,
+    limit: number,
+    replay: (deadLetters: StoredDeadLetter[]) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.query<DeadLetterSqlRow[]>(
+        `SELECT ${COLUMNS}
+           FROM dead_letters
+          WHERE tenant_id = $1 AND endpoint_id = $2 AND replayed_at IS NULL AND task IS NOT NULL
+            AND created_at <= $3
+          ORDER BY created_at, dlq_partition, dlq_offset
+          LIMIT $4
+          FOR UPDATE SKIP LOCKED`,
+        [tenantId, endpointId, upTo, limit],
+      );
+      if (rows.length === 0) return 0;
+      const deadLetters = rows.map(fromSql);
+      await replay(deadLetters);
+      await this.markReplayed(
+        manager,
+        deadLetters.map((deadLetter) => deadLetter.id),
+      );
+      return deadLetters.length;
+    });
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ count: string }>>(
+      `SELECT count(*) AS count FROM dead_letters`,
+    );
+    return Number(row.count);
+  }
+
+  async countNotReplayed(): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ count: string }>>(
+      `SELECT count(*) AS count FROM dead_letters WHERE replayed_at IS NULL`,
+    );
+    return Number(row.count);
+  }
+
+  private async markReplayed(manager: EntityManager, ids: string[]): Promise<void> {
+    await manager.query(`UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+  }
+}
+
+function fromSql(row: DeadLetterSqlRow): StoredDeadLetter {
+  return {
+    id: row.id,
+    tenantId: row.tenant_id,
+    endpointId: row.endpoint_id,
+    deliveryId: row.delivery_id,
+    eventId: row.event_id,
+    eventType: row.event_type,
+    reason: row.reason,
+    lastError: row.last_error,
+    attempts: row.attempts,
+    task: row.task,
+    createdAt: row.created_at,
+    replayedAt: row.replayed_at,
+  };
+}

@@ -1,0 +1,65 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, IsOptional, IsString, IsUUID, Max, MaxLength, Min } from 'class-validator';
+
+export class ListDeadLettersQueryDto {
+  @ApiPropertyOptional({ format: 'uuid', description: 'Only this endpoint’s dead letters' })
+  @IsOptional()
+  @IsUUID()
+  endpointId?: string;
+
+  @ApiPropertyOptional({ description: 'Dead-lettered at or after this time (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  since?: string;
+
+  @ApiPropertyOptional({ description: 'Dead-lettered before this time (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+
+  @ApiPropertyOptional({ minimum: 1, maximum: 100, default: 20 })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(100)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(200)
+  cursor?: string;
+}
+
+export class DeadLetterDto {
+  @ApiProperty({ format: 'uuid' }) id!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Null for bad input (no endpoint matched yet)' })
+  endpointId!: string | null;
+  @ApiProperty({ nullable: true, type: String, description: 'The event id: the webhook-id of a replay' })
+  eventId!: string | null;
+  @ApiProperty({ nullable: true, type: String }) eventType!: string | null;
+  @ApiProperty({ nullable: true, type: String }) deliveryId!: string | null;
+  @ApiProperty({
+    example: 'attempts_exhausted',
+    description:
+      'attempts_exhausted, max_age_exceeded, endpoint_disabled, invalid_delivery_record, or for bad ' +
+      'input: invalid_json, missing_attribute, invalid_attribute, too_large, unknown_tenant, ...',
+  })
+  reason!: string;
+  @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
+  @ApiProperty({ description: 'Delivery attempts made before dead-lettering' }) attempts!: number;
+  @ApiProperty({ description: 'When it was dead-lettered' }) createdAt!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'When it was last replayed' })
+  replayedAt!: string | null;
+}
+
+export class DeadLetterPageDto {
+  @ApiProperty({ type: [DeadLetterDto] }) data!: DeadLetterDto[];
+  @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+export class ReplayedDto {
+  @ApiProperty({ description: 'Dead letters written again as deliveries' }) replayed!: number;
+}

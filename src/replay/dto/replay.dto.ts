@@ -1,0 +1,36 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { IsISO8601, IsOptional } from 'class-validator';
+
+export class WindowReplayDto {
+  @ApiProperty({
+    example: '2025-06-01T10:00:00Z',
+    description: 'Start of the window (inclusive), by Kafka record time; within the input topics’ retention',
+  })
+  @IsISO8601({ strict: true })
+  since!: string;
+
+  @ApiPropertyOptional({
+    example: '2025-06-01T11:00:00Z',
+    description: 'End of the window (exclusive); defaults to now',
+  })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  until?: string;
+}
+
+export class WindowReplayResultDto {
+  @ApiProperty({ description: 'Events written again as deliveries to this endpoint' })
+  replayed!: number;
+
+  @ApiProperty({
+    description:
+      'True when the replay stopped before the end of the window (100,000 events or the time limit); ' +
+      'replay the rest with a later `since`',
+  })
+  truncated!: boolean;
+}
+
+export class TestEventResultDto {
+  @ApiProperty({ description: 'The test event’s id: the webhook-id the endpoint receives' })
+  eventId!: string;
+}

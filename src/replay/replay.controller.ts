@@ -1,0 +1,53 @@
+import { Body, Controller, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiBearerAuth,
+  ApiConflictResponse,
+  ApiNotFoundResponse,
+  ApiOperation,
+  ApiResponse,
+  ApiTags,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ApiKeyGuard, CurrentTenant } from '../common/auth';
+import { TestEventResultDto, WindowReplayDto, WindowReplayResultDto } from './dto/replay.dto';
+import { ReplayService } from './replay.service';
+
+@ApiTags('endpoints')
+@ApiBearerAuth()
+@ApiUnauthorizedResponse({ description: 'Missing, unknown or revoked API key.' })
+@ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+@ApiConflictResponse({ description: 'The endpoint is disabled; enable it first.' })
+@UseGuards(ApiKeyGuard)
+@Controller('v1/endpoints/:id')
+export class ReplayController {
+  constructor(private readonly replay: ReplayService) {}
+
+  @Post('replay')
+  @HttpCode(202)
+  @ApiOperation({
+    summary:
+      'Re-deliver to this endpoint alone the events it is subscribed to that entered the input topics in ' +
+      '[since, until). Same webhook-id as the original deliveries.',
+  })
+  @ApiResponse({ status: 202, type: WindowReplayResultDto, description: 'Written to Kafka (acks=all)' })
+  @ApiBadRequestResponse({ description: 'since in the future, until not after since, or past retention.' })
+  replayWindow(
+    @CurrentTenant() tenantId: string,
+    @Param('id') endpointId: string,
+    @Body() body: WindowReplayDto,
+  ): Promise<WindowReplayResultDto> {
+    return this.replay.replayWindow(tenantId, endpointId, body.since, body.until);
+  }
+
+  @Post('test')
+  @HttpCode(202)
+  @ApiOperation({ summary: 'Send a signed `hookstream.test` event to this endpoint alone.' })
+  @ApiResponse({ status: 202, type: TestEventResultDto, description: 'Written to Kafka (acks=all)' })
+  async sendTest(
+    @CurrentTenant() tenantId: string,
+    @Param('id') endpointId: string,
+  ): Promise<TestEventResultDto> {
+    return { eventId: await this.replay.sendTestEvent(tenantId, endpointId) };
+  }
+}

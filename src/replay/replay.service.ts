@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import type { DeliveryTask } from '../delivery/delivery-task';
+import { matchesEventType } from '../fanout/subscription-matcher';
+import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
+import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import { DeliveryTaskProducer } from './delivery-task-producer';
+import { InputTopicReader, type ScanStep } from './input-topic-reader';
+import { replayWindow } from './replay-window';
+import { ReplayTargets, type ReplayTarget } from './replay-target';
+
+/** Most events one window replay re-delivers; the answer says `truncated` when it stopped there. */
+export const MAX_WINDOW_REPLAY_EVENTS = 100_000;
+/** Longest a window replay reads before answering (with `truncated`), so a request never hangs. */
+export const WINDOW_REPLAY_DEADLINE_MS = 45_000;
+
+export const TEST_EVENT_TYPE = 'hookstream.test';
+
+export interface WindowReplayResult {
+  replayed: number;
+  truncated: boolean;
+}
+
+/** Re-delivers past events to one endpoint, and sends test events, as fresh first attempts. */
+@Injectable()
+export class ReplayService {
+  private readonly logger: Logger;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly targets: ReplayTargets,
+    private readonly reader: InputTopicReader,
+    private readonly tasks: DeliveryTaskProducer,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'replay' });
+  }
+
+  /**
+   * Reads the input topics back over [since, until) and delivers again, to this endpoint only, the
+   * events of its tenant it is subscribed to. Each gets a new delivery id; the event id (webhook-id)
+   * stays, so a receiver that already has an event can drop it.
+   */
+  async replayWindow(
+    tenantId: string,
+    endpointId: string,
+    since: string,
+    until: string | undefined,
+    limit = MAX_WINDOW_REPLAY_EVENTS,
+  ): Promise<WindowReplayResult> {
+    const target = await this.targets.require(tenantId, endpointId);
+    const window = replayWindow(since, until, Date.now(), await this.reader.retentionMs());
+    const seen = new Set<string>();
+    let replayed = 0;
+    let truncated = false;
+
+    const visit = async (records: ConsumedRecord[]): Promise<ScanStep> => {
+      const tasks: DeliveryTask[] = [];
+      for (const record of records) {
+        const event = this.subscribedEvent(record, target);
+        if (!event || seen.has(event.id)) continue;
+        if (replayed + tasks.length >= limit) {
+          truncated = true;
+          break;
+        }
+        seen.add(event.id);
+        tasks.push(taskFor(event, target, Date.now()));
+      }
+      await this.tasks.send(tasks);
+      replayed += tasks.length;
+      return truncated ? 'stop' : 'continue';
+    };
+    const scan = await this.reader.scan(window, WINDOW_REPLAY_DEADLINE_MS, visit);
+    truncated ||= !scan.complete;
+    this.logger.info(
+      { tenantId, endpointId, since, until, scanned: scan.scanned, replayed, truncated },
+      'window replayed',
+    );
+    return { replayed, truncated };
+  }
+
+  /** A signed `hookstream.test` event for this endpoint alone; returns its event id (webhook-id). */
+  async sendTestEvent(tenantId: string, endpointId: string): Promise<string> {
+    const target = await this.targets.require(tenantId, endpointId);
+    const now = Date.now();
+    const event: PlatformEvent = {
+      specversion: '1.0',
+      id: randomUUID(),
+      type: TEST_EVENT_TYPE,
+      source: '/hookstream/test',
+      time: new Date(now).toISOString(),
+      tenantId,
+      data: { message: 'test event from Hookstream' },
+    };
+    await this.tasks.send([taskFor(event, target, now)]);
+    return event.id;
+  }
+
+  /** The record's event when it is valid, of the endpoint's tenant and of a type it subscribes to. */
+  private subscribedEvent(record: ConsumedRecord, target: ReplayTarget): PlatformEvent | null {
+    const parsed = parseCloudEvent(
+      record.value,
+      record.headers,
+      this.config.delivery.maxEventBytes,
+      Number.isFinite(record.timestampMs) ? new Date(record.timestampMs).toISOString() : undefined,
+    );
+    if (!parsed.ok) return null;
+    const event = parsed.event;
+    if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
+    return event;
+  }
+}
+
+function taskFor(event: PlatformEvent, target: ReplayTarget, nowMs: number): DeliveryTask {
+  return {
+    deliveryId: randomUUID(),
+    eventId: event.id,
+    endpointId: target.id,
+    tenantId: target.tenantId,
+    eventType: event.type,
+    eventTime: event.time,
+    data: event.data,
+    publishedAtMs: nowMs,
+  };
+}
