@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { DeliveryModule } from '../delivery/delivery.module';
+import { FanoutModule } from '../fanout/fanout.module';
+import { DashboardController } from './dashboard/dashboard.controller';
+import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
+import { LagMonitor } from './lag/lag-monitor';
+import { OpsController } from './ops.controller';
+import { RuntimeGauges } from './runtime-gauges';
+import { DeliveryStats } from './summary/delivery-stats';
+import { OpsSummary } from './summary/ops-summary';
+
+/** Operations: consumer lag, runtime gauges, the dashboard and its JSON endpoints. */
+@Module({
+  imports: [DeliveryModule, FanoutModule],
+  controllers: [OpsController, DashboardController],
+  providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters],
+})
+export class OpsModule {}

@@ -1,0 +1,107 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import { DeliveryConsumers } from '../../delivery/delivery-consumers';
+import { DeliveryEngine } from '../../delivery/delivery-engine';
+import { EndpointHealth } from '../../delivery/endpoint-health';
+import { EndpointCache } from '../../fanout/endpoint-cache';
+import type { CircuitState } from '../../endpoints/endpoint-health';
+import { DeliveryStats, type DeliveryStatsView } from './delivery-stats';
+
+/** How many endpoints the dashboard table lists: the unhealthy first. */
+const MAX_ENDPOINTS = 200;
+
+export interface EndpointRow {
+  id: string;
+  url: string;
+  tenantId: string;
+  enabled: boolean;
+  circuitState: CircuitState;
+  failureCount: number;
+  lastStatus: number | null;
+  lastOutcome: string | null;
+  lastAttemptAt: string | null;
+}
+
+export interface OpsSummaryView {
+  takenAt: string;
+  deliveries: DeliveryStatsView;
+  inFlight: number;
+  unfinishedRecords: number;
+  circuits: Record<CircuitState, number>;
+  endpointCount: number;
+  endpoints: EndpointRow[];
+}
+
+/** What the dashboard shows besides lag and dead letters, from this process's engine and cache. */
+@Injectable()
+export class OpsSummary {
+  constructor(
+    private readonly stats: DeliveryStats,
+    private readonly engine: DeliveryEngine,
+    private readonly consumers: DeliveryConsumers,
+    private readonly health: EndpointHealth,
+    private readonly cache: EndpointCache,
+    private readonly dataSource: DataSource,
+  ) {}
+
+  async view(): Promise<OpsSummaryView> {
+    const nowMs = Date.now();
+    const all = this.cache.all();
+    const rows = all
+      .map((endpoint) => ({ endpoint, ...this.health.state(endpoint.id, nowMs) }))
+      .sort((a, b) => rank(b) - rank(a) || b.failureCount - a.failureCount)
+      .slice(0, MAX_ENDPOINTS);
+    const last = await this.lastAttempts(rows.map((row) => row.endpoint.id));
+    return {
+      takenAt: new Date(nowMs).toISOString(),
+      deliveries: await this.stats.view(),
+      inFlight: this.engine.inFlight(),
+      unfinishedRecords: this.consumers.inFlight(),
+      circuits: this.health.countByState(nowMs),
+      endpointCount: all.length,
+      endpoints: rows.map(({ endpoint, circuitState, failureCount }) => ({
+        id: endpoint.id,
+        url: endpoint.url,
+        tenantId: endpoint.tenantId,
+        enabled: endpoint.enabled,
+        circuitState,
+        failureCount,
+        lastStatus: last.get(endpoint.id)?.status_code ?? null,
+        lastOutcome: last.get(endpoint.id)?.outcome ?? null,
+        lastAttemptAt: toIso(last.get(endpoint.id)?.attempted_at),
+      })),
+    };
+  }
+
+  /** The newest logged attempt per endpoint (the attempt log is written in batches, ~250 ms behind). */
+  private async lastAttempts(
+    ids: string[],
+  ): Promise<Map<string, { status_code: number | null; outcome: string; attempted_at: Date }>> {
+    if (ids.length === 0) return new Map();
+    try {
+      const rows = await this.dataSource.query<
+        Array<{ endpoint_id: string; status_code: number | null; outcome: string; attempted_at: Date }>
+      >(
+        `SELECT e.id AS endpoint_id, a.status_code, a.outcome, a.attempted_at
+           FROM unnest($1::uuid[]) AS e(id)
+           CROSS JOIN LATERAL (
+             SELECT status_code, outcome, attempted_at FROM delivery_attempts
+              WHERE endpoint_id = e.id ORDER BY attempted_at DESC, id DESC LIMIT 1) a`,
+        [ids],
+      );
+      return new Map(rows.map((row) => [row.endpoint_id, row]));
+    } catch {
+      // PostgreSQL down: the table still shows circuits from memory, without last statuses.
+      return new Map();
+    }
+  }
+}
+
+function rank(row: { endpoint: { enabled: boolean }; circuitState: CircuitState }): number {
+  if (!row.endpoint.enabled) return 3;
+  return row.circuitState === 'open' ? 2 : row.circuitState === 'half_open' ? 1 : 0;
+}
+
+function toIso(value: Date | undefined): string | null {
+  return value ? new Date(value).toISOString() : null;
+}
