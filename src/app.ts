@@ -5,6 +5,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
+import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 
@@ -18,6 +19,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   app.useBodyParser('json', { limit: config.security.maxBodyBytes });
   app.disable('x-powered-by');
   app.useGlobalPipes(
+    // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
+    new DepthLimitPipe(),
     new ValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,

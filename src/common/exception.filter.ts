@@ -78,6 +78,18 @@ export class GlobalExceptionFilter implements ExceptionFilter {
       const message = statusCode === 400 && details.length > 1 ? 'validation failed' : details[0];
       return { statusCode, error, message, details, correlationId };
     }
+    // PostgreSQL text cannot hold U+0000 (or bytes invalid in UTF-8): the client's value, not our fault.
+    const driverCode = (exception as { driverError?: { code?: unknown } })?.driverError?.code;
+    if (driverCode === '22021' || driverCode === '22P05') {
+      const message = 'text values must not contain NUL (\\u0000) characters';
+      return {
+        statusCode: HttpStatus.BAD_REQUEST,
+        error: 'validation_failed',
+        message,
+        details: [message],
+        correlationId,
+      };
+    }
     // body-parser raises plain errors with a status (malformed JSON, body too large).
     const parserError = exception as { status?: number; type?: string; message?: string };
     if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {

@@ -139,7 +139,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
 }
 
 /** Iterative, so a hostile nesting cannot overflow our own stack either. */
-function exceedsDepth(value: unknown, maxDepth: number): boolean {
+export function exceedsDepth(value: unknown, maxDepth: number): boolean {
   const stack: Array<[unknown, number]> = [[value, 1]];
   for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
     const [node, depth] = item;
