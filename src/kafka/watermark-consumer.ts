@@ -29,6 +29,9 @@ export interface WatermarkConsumerSpec {
 
 interface PartitionState {
   watermark: OffsetWatermark;
+  /** The last offset of the newest batch handed out whole, control records included. */
+  fetchedThrough: bigint | null;
+  committed: bigint | null;
   generation: number;
   paused: boolean;
   resumeTimer?: NodeJS.Timeout;
@@ -86,6 +89,12 @@ export class WatermarkConsumer {
         'partitions assigned',
       );
     });
+    // A batch holding only transaction markers never reaches eachBatch; remember its end so the
+    // committed offset can move past the marker that follows every fan-out transaction.
+    consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
+      if (payload.batchSize !== 0) return;
+      this.partitionState(payload.topic, payload.partition).fetchedThrough = BigInt(payload.lastOffset);
+    });
     await consumer.connect();
     await consumer.subscribe({ topics: this.spec.topics, fromBeginning: true });
     await consumer.run({
@@ -122,6 +131,7 @@ export class WatermarkConsumer {
       this.dispatch(record, state);
       resolveOffset(message.offset);
     }
+    state.fetchedThrough = BigInt(batch.lastOffset());
     await heartbeat();
   }
 
@@ -208,7 +218,13 @@ export class WatermarkConsumer {
     const key = `${topic}:${partition}`;
     let state = this.partitions.get(key);
     if (!state) {
-      state = { watermark: new OffsetWatermark(), generation: this.generation, paused: false };
+      state = {
+        watermark: new OffsetWatermark(),
+        fetchedThrough: null,
+        committed: null,
+        generation: this.generation,
+        paused: false,
+      };
       this.partitions.set(key, state);
     }
     return state;
@@ -220,7 +236,7 @@ export class WatermarkConsumer {
     try {
       const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
       for (const [key, state] of this.partitions) {
-        const offset = state.watermark.committable();
+        const offset = nextCommit(state);
         if (offset === null) continue;
         const separator = key.lastIndexOf(':');
         offsets.push({ topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)), offset });
@@ -230,7 +246,9 @@ export class WatermarkConsumer {
       await this.consumer.commitOffsets(offsets);
       if (generation !== this.generation) return;
       for (const { topic, partition, offset } of offsets) {
-        this.partitions.get(`${topic}:${partition}`)?.watermark.markCommitted(offset);
+        const state = this.partitions.get(`${topic}:${partition}`);
+        state?.watermark.markCommitted(offset);
+        if (state) state.committed = BigInt(offset);
       }
     } catch (error) {
       // A commit lost to a rebalance is safe: the records are handled again by the new owner.
@@ -254,6 +272,18 @@ export class WatermarkConsumer {
     await this.consumer.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
+}
+
+/** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
+function nextCommit(state: PartitionState): string | null {
+  const finished = state.watermark.committable();
+  let next = finished === null ? null : BigInt(finished);
+  if (state.watermark.inFlight() === 0 && state.fetchedThrough !== null) {
+    const tail = state.fetchedThrough + 1n;
+    if (next === null || tail > next) next = tail;
+  }
+  if (next === null || (state.committed !== null && next <= state.committed)) return null;
+  return next.toString();
 }
 
 function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
