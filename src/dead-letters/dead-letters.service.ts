@@ -106,9 +106,10 @@ function replayableTask(deadLetter: StoredDeadLetter): DeliveryTask {
   return deadLetter.task;
 }
 
-/** Same event (same webhook-id), a new delivery id so the attempt log tells the replay apart. */
+/** Same event (same webhook-id), a new delivery id so the attempt log tells the replay apart;
+ *  latency is measured from the replay, not from the original publish. */
 function asReplay(task: DeliveryTask): DeliveryTask {
-  return { ...task, deliveryId: randomUUID() };
+  return { ...task, deliveryId: randomUUID(), publishedAtMs: Date.now() };
 }
 
 function toDto(row: StoredDeadLetter): DeadLetterDto {
