@@ -88,7 +88,7 @@ kafka_start() {
       >"$KAFKA_DIR/logs/format.log" 2>&1 || { cat "$KAFKA_DIR/logs/format.log" >&2; fail "formatting Kafka storage failed"; }
   fi
   step "starting Kafka broker (KRaft, single node) on $KAFKA_HOST:$KAFKA_PORT"
-  nohup bash -c "exec java -Xms$KAFKA_HEAP -Xmx$KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+  setsid nohup bash -c "exec java -Xms$KAFKA_HEAP -Xmx$KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Dlog4j2.configurationFile='$KAFKA_DIR/log4j2.properties' -Dkafka.logs.dir='$KAFKA_DIR/logs' \
     -cp '$KAFKA_DIR/libs/*' kafka.Kafka '$KAFKA_DIR/server.properties'" \
     >"$KAFKA_DIR/logs/server.out" 2>&1 </dev/null &

@@ -17,6 +17,10 @@ import { encodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task
 import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
 import { EndpointCache } from './endpoint-cache';
 import { RecentEventIds } from './recent-event-ids';
+import { exitOnFatalCrash } from '../kafka/consumer-crash';
+
+/** Well under the broker's default message.max.bytes (1 MiB) per produce request. */
+const MAX_REQUEST_BYTES = 512 * 1024;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -49,10 +53,16 @@ export class FanoutService
     const consumer = this.kafka.consumer({
       groupId: this.config.kafka.fanoutGroupId,
       maxWaitTimeInMs: 50,
+      // A killed member's partitions move after this long (Kafka's minimum is 6 s).
+      sessionTimeout: 10_000,
+      heartbeatInterval: 2_000,
+      // Bounds one transaction: a batch of events times their fan-out is produced in one go.
+      maxBytesPerPartition: 256 * 1024,
       allowAutoTopicCreation: false,
       readUncommitted: false,
     });
     this.consumer = consumer;
+    exitOnFatalCrash(consumer, this.logger, 'fan-out');
     await consumer.connect();
     await consumer.subscribe({ topics: this.config.kafka.inputTopics, fromBeginning: true });
     await consumer.run({
@@ -76,12 +86,14 @@ export class FanoutService
     const producer = await this.producerFor(batch.topic, batch.partition);
     const transaction = await producer.transaction();
     try {
-      const topicMessages = [];
-      if (deliveries.length)
-        topicMessages.push({ topic: this.config.kafka.deliveriesTopic, messages: deliveries });
-      if (deadLetters.length)
-        topicMessages.push({ topic: this.config.kafka.dlqTopic, messages: deadLetters });
-      if (topicMessages.length) await transaction.sendBatch({ topicMessages, acks: -1 });
+      // Several requests inside one transaction: kafkajs puts a partition's messages of one request
+      // into one record batch, and a batch over the broker's message.max.bytes is refused for good.
+      for (const chunk of chunksBySize(deliveries, MAX_REQUEST_BYTES)) {
+        await transaction.send({ topic: this.config.kafka.deliveriesTopic, messages: chunk, acks: -1 });
+      }
+      for (const chunk of chunksBySize(deadLetters, MAX_REQUEST_BYTES)) {
+        await transaction.send({ topic: this.config.kafka.dlqTopic, messages: chunk, acks: -1 });
+      }
       await transaction.sendOffsets({
         consumerGroupId: this.config.kafka.fanoutGroupId,
         topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
@@ -179,6 +191,8 @@ export class FanoutService
           idempotent: true,
           maxInFlightRequests: 1,
           allowAutoTopicCreation: false,
+          // Kafka 4 answers CONCURRENT_TRANSACTIONS for a few ms after each commit: retry quickly.
+          retry: { initialRetryTime: 5, maxRetryTime: 2_000, retries: 12 },
         });
         await created.connect();
         return created;
@@ -196,9 +210,35 @@ export class FanoutService
   async onApplicationShutdown(): Promise<void> {
     const producers = await Promise.allSettled([...this.producers.values()]);
     await Promise.allSettled(
-      producers.map((result) => (result.status === 'fulfilled' ? result.value.disconnect() : Promise.resolve())),
+      producers.map((result) =>
+        result.status === 'fulfilled' ? result.value.disconnect() : Promise.resolve(),
+      ),
     );
   }
+}
+
+/** Splits messages into runs of at most `maxBytes` (a single larger message gets a run of its own). */
+export function chunksBySize<T extends Message>(messages: T[], maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const message of messages) {
+    const messageSize = byteLength(message.value) + byteLength(message.key) + 64;
+    if (current.length > 0 && size + messageSize > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(message);
+    size += messageSize;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
+}
+
+function byteLength(value: Message['value'] | Message['key']): number {
+  if (value === null || value === undefined) return 0;
+  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }
 
 /** Stable per (tenant, event, endpoint): a re-fan-out of the same event yields the same delivery id. */

@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OffsetWatermark } from '../delivery/offset-watermark';
 import { headersToRecord } from './headers';
+import { exitOnFatalCrash } from './consumer-crash';
 
 /** One consumed record, decoupled from kafkajs types so handlers stay client-agnostic. */
 export interface ConsumedRecord {
@@ -63,12 +64,14 @@ export class WatermarkConsumer {
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
       groupId: this.spec.groupId,
-      sessionTimeout: 30_000,
-      heartbeatInterval: 3_000,
+      // A killed member's partitions move after this long (Kafka's minimum is 6 s).
+      sessionTimeout: 10_000,
+      heartbeatInterval: 2_000,
       maxWaitTimeInMs: 100,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
+    exitOnFatalCrash(consumer, this.logger, this.spec.name);
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
       // A new generation: records still in flight from the old assignment finish, but their
       // offsets are no longer ours to commit; the partition restarts from the committed offset.

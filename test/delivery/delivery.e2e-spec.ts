@@ -306,4 +306,44 @@ describe('delivery: at least once across a crash', () => {
       `crash test: ${total * paths.length} deliveries expected, ${duplicates} duplicates after SIGKILL`,
     );
   });
+
+  it('fans out a backlog larger than one produce request (found by the chaos run)', async () => {
+    const { receiver, producer, inputTopic } = stack;
+    // The crash test restarted the service on a new port.
+    const tenant = await new ApiClient(stack.service.url).createTenant('Backlog');
+    const paths = ['/b1', '/b2', '/b3', '/b4', '/b5'];
+    for (const path of paths) {
+      await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url(path), maxConcurrency: 20 });
+    }
+    expect(await stack.service.stop()).toBe(0);
+    // Published while the service is down: the fan-out then fetches it in large batches whose five-fold
+    // fan-out is megabytes, more than the broker takes in one record batch.
+    const total = 3000;
+    const padding = 'p'.repeat(300);
+    for (let i = 0; i < total; i += 500) {
+      await producer.send({
+        topic: inputTopic,
+        acks: -1,
+        messages: Array.from({ length: 500 }, (_, j) =>
+          structuredEvent(tenant.id, 'record.updated', { seq: i + j, padding }),
+        ),
+      });
+    }
+    stack.service = await startService(
+      {
+        DATABASE_URL: stack.database.url,
+        HOOKSTREAM_TOPIC_NAMESPACE: stack.namespace,
+        HOOKSTREAM_INPUT_TOPICS: inputTopic,
+        HOOKSTREAM_INPUT_PARTITIONS: '3',
+        HOOKSTREAM_DELIVERY_PARTITIONS: '3',
+        HOOKSTREAM_RETRY_DELAYS: '1s,2s',
+      },
+      { label: 'backlog' },
+    );
+    const uniqueOn = (path: string) => new Set(receiver.on(path).map((r) => r.headers['webhook-id'])).size;
+    await waitFor(() => paths.every((path) => uniqueOn(path) === total), {
+      timeoutMs: 120_000,
+      what: () => `${total} events on each of 5 endpoints (got ${paths.map(uniqueOn).join(', ')})`,
+    });
+  });
 });
