@@ -22,6 +22,11 @@ if command -v promtool >/dev/null; then
   promtool check rules ops/prometheus/alerts.yml
 fi
 
+if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
+  step "installing chromium for the dashboard's browser test"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+
 rm -rf test-artifacts && mkdir -p test-artifacts
 step "jest: unit, integration and end-to-end tests"
 status=0
@@ -30,4 +35,11 @@ node -e '
   const r = require("./test-artifacts/jest.json");
   console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' || true
+
+# Smoke variants of the benchmark and the crash test (issue 7): small counts, no timing assertion.
+# The chaos smoke SIGKILLs its own service once and stops PostgreSQL for ~3 s (no broker restart).
+step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json)"
+npm run --silent bench:smoke || status=$?
+step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause; fails on any loss)"
+npm run --silent chaos:smoke || status=$?
 exit "$status"

@@ -1,0 +1,723 @@
+/**
+ * `npm run bench`: Hookstream against the physical ceilings of this machine, in one run.
+ *
+ *   httpCeilingPerSec           undici POSTs to the same receiver at the service's concurrency
+ *   kafkaConsumeCeilingPerSec   a bare kafkajs consumer reading a pre-filled, delivery-sized topic
+ *   e2eDeliveriesPerSec         produce -> 2xx at the receiver, fan-out 1
+ *   e2eFanout5DeliveriesPerSec  the same, every event matching 5 endpoints
+ *   latency                     event-to-delivery p50/p99 at fixed publish rates
+ *   isolation                   10 healthy endpoints alone vs. beside one that hangs and one that 500s
+ *   peakRssMb                   the service's VmHWM at the end
+ *
+ * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
+ * bench/results/smoke.json instead of latest.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Message, Producer } from 'kafkajs';
+import { Pool } from 'undici';
+import { Api } from './lib/api';
+import { createDatabase, type BenchDatabase } from './lib/db';
+import {
+  benchKafka,
+  cloudEvent,
+  connectedProducer,
+  deleteNamespaceTopics,
+  uniqueNamespace,
+  withAdmin,
+} from './lib/kafka';
+import { Receiver, type Delivery } from './lib/receiver';
+import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
+import { machineInfo, percentile, round } from './lib/stats';
+import { renderChart } from './lib/chart';
+
+const QUICK = process.env.BENCH_QUICK === '1';
+const num = (name: string, full: number, quick: number): number =>
+  process.env[name] ? Number(process.env[name]) : QUICK ? quick : full;
+
+const CONFIG = {
+  tenants: 4,
+  endpointsPerTenant: 5,
+  endpointMaxConcurrency: num('BENCH_ENDPOINT_CONCURRENCY', 1, 1),
+  deliveryPartitions: 12,
+  httpCeilingSeconds: num('BENCH_HTTP_SECONDS', 10, 2),
+  kafkaCeilingMessages: num('BENCH_KAFKA_MESSAGES', 200_000, 5_000),
+  e2eEvents: num('BENCH_E2E_EVENTS', 40_000, 400),
+  e2eFanout5Events: num('BENCH_FANOUT5_EVENTS', 10_000, 100),
+  latencyRates: QUICK ? [200] : [200, 1000, 5000],
+  latencySeconds: num('BENCH_LATENCY_SECONDS', 10, 2),
+  isolationEvents: num('BENCH_ISOLATION_EVENTS', 5_000, 100),
+  valueBytes: 400,
+  drainTimeoutMs: num('BENCH_DRAIN_TIMEOUT_MS', 180_000, 30_000),
+};
+const ENDPOINTS = CONFIG.tenants * CONFIG.endpointsPerTenant;
+/** The HTTP concurrency the service reaches in the e2e runs: one lane per endpoint x its maxConcurrency. */
+const SERVICE_CONCURRENCY = ENDPOINTS * CONFIG.endpointMaxConcurrency;
+
+const kafka = benchKafka();
+
+interface Tenant {
+  index: number;
+  id: string;
+  api: Api;
+}
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 120) * 1000;
+  const watchdog = setTimeout(() => {
+    console.error(`[bench] over the time limit of ${timeLimitMs / 1000} s; giving up`);
+    process.exit(2);
+  }, timeLimitMs);
+  watchdog.unref();
+
+  await ensureServiceBuilt();
+  const receiver = await new Receiver().start();
+  const namespace = uniqueNamespace(QUICK ? 'smoke' : 'full');
+  const inputTopic = `${namespace}.input`;
+  const ceilingTopic = `${namespace}.ceiling`;
+  let database: BenchDatabase | undefined;
+  let service: Service | undefined;
+  let producer: Producer | undefined;
+  try {
+    log(`quick=${QUICK} endpoints=${ENDPOINTS} maxConcurrency=${CONFIG.endpointMaxConcurrency}`);
+
+    const httpCeilingPerSec = await httpCeiling(receiver);
+    log(`http ceiling: ${round(httpCeilingPerSec, 0)}/s at concurrency ${SERVICE_CONCURRENCY}`);
+
+    const kafkaConsumeCeilingPerSec = await kafkaConsumeCeiling(ceilingTopic);
+    log(`kafka consume ceiling: ${round(kafkaConsumeCeilingPerSec, 0)}/s`);
+
+    database = await createDatabase('hs_bench');
+    service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+        HOOKSTREAM_INPUT_TOPICS: inputTopic,
+        HOOKSTREAM_INPUT_PARTITIONS: String(CONFIG.tenants),
+        HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
+        HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
+        HOOKSTREAM_DELIVERY_TIMEOUT: '5s',
+        ...(process.env.BENCH_PROFILE_DIR
+          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
+          : {}),
+      },
+      { label: 'bench-service' },
+    );
+    currentService = service;
+    const admin = new Api(service.url);
+    const tenants: Tenant[] = [];
+    for (let index = 0; index < CONFIG.tenants; index++) {
+      const tenant = await admin.createTenant(`bench-${index}`);
+      tenants.push({ index, ...tenant });
+    }
+    for (const tenant of tenants) {
+      for (let j = 0; j < CONFIG.endpointsPerTenant; j++) {
+        // fan-out 1: each endpoint has its own event type; fan-out 5: all five take fan5.*
+        await tenant.api.createEndpoint({
+          url: receiver.url(`/f1/${tenant.index}/${j}`),
+          eventTypes: [`f1.e${j}`],
+          maxConcurrency: CONFIG.endpointMaxConcurrency,
+        });
+        await tenant.api.createEndpoint({
+          url: receiver.url(`/f5/${tenant.index}/${j}`),
+          eventTypes: ['f5.*'],
+          maxConcurrency: CONFIG.endpointMaxConcurrency,
+        });
+      }
+    }
+    const isolationTenant = tenants[0];
+    for (let j = 0; j < 10; j++) {
+      await isolationTenant.api.createEndpoint({ url: receiver.url(`/iso/ok/${j}`), eventTypes: ['iso.*'] });
+    }
+    await isolationTenant.api.createEndpoint({ url: receiver.url('/iso/hang'), eventTypes: ['iso.bad'] });
+    await isolationTenant.api.createEndpoint({ url: receiver.url('/iso/500'), eventTypes: ['iso.bad'] });
+    // Endpoints reach the in-memory cache by LISTEN/NOTIFY; a warm-up round proves every one is there.
+    producer = await connectedProducer(kafka);
+    await warmUp(producer, inputTopic, tenants, receiver);
+
+    const e2eDeliveriesPerSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents);
+    log(`e2e fan-out 1: ${round(e2eDeliveriesPerSec, 0)} deliveries/s`);
+
+    const latency: Array<{
+      rate: number;
+      p50Ms: number;
+      p99Ms: number;
+      delivered: number;
+      published: number;
+    }> = [];
+    for (const rate of CONFIG.latencyRates) {
+      const result = await latencyRun(
+        producer,
+        inputTopic,
+        tenants,
+        receiver,
+        rate,
+        `${namespace}.deliveries`,
+      );
+      latency.push(result);
+      log(
+        `latency at ${rate}/s: p50 ${result.p50Ms} ms, p99 ${result.p99Ms} ms (${result.delivered} delivered)`,
+      );
+    }
+
+    const errors: Record<string, string> = {};
+    let isolation: {
+      ratio: number | null;
+      healthyAlonePerSec?: number;
+      healthyWithBadPerSec?: number;
+      healthyEndpoints: number;
+      events: number;
+      hangRequests?: number;
+      status500Requests?: number;
+    } = { ratio: null, healthyEndpoints: 10, events: CONFIG.isolationEvents };
+    try {
+      const healthyAlone = await isolationRun(producer, inputTopic, isolationTenant, receiver, 'iso.good');
+      log(`isolation, healthy alone: ${round(healthyAlone.perSec, 0)}/s`);
+      const healthyWithBad = await isolationRun(producer, inputTopic, isolationTenant, receiver, 'iso.bad');
+      log(`isolation, healthy beside hang + 500: ${round(healthyWithBad.perSec, 0)}/s`);
+      isolation = {
+        ratio: round(healthyWithBad.perSec / healthyAlone.perSec, 3),
+        healthyAlonePerSec: round(healthyAlone.perSec, 0),
+        healthyWithBadPerSec: round(healthyWithBad.perSec, 0),
+        healthyEndpoints: 10,
+        events: CONFIG.isolationEvents,
+        hangRequests: healthyWithBad.hangRequests,
+        status500Requests: healthyWithBad.failRequests,
+      };
+    } catch (error) {
+      errors.isolation = (error as Error).message;
+      log(`isolation FAILED: ${(error as Error).message}`);
+    }
+
+    // Fan-out 5 last: its burst (each input batch becomes 5x the tasks) is the likeliest to break the
+    // pipeline, and a failure here is recorded without costing the other figures.
+    let e2eFanout5DeliveriesPerSec: number | null = null;
+    try {
+      e2eFanout5DeliveriesPerSec = await e2eRun(
+        producer,
+        inputTopic,
+        tenants,
+        receiver,
+        'f5',
+        CONFIG.e2eFanout5Events,
+      );
+      log(`e2e fan-out 5: ${round(e2eFanout5DeliveriesPerSec, 0)} deliveries/s`);
+    } catch (error) {
+      errors.e2eFanout5DeliveriesPerSec = (error as Error).message;
+      log(`e2e fan-out 5 FAILED: ${(error as Error).message}`);
+    }
+
+    const peakRssMb = round(service.peakRssMb(), 1);
+    const results = {
+      httpCeilingPerSec: round(httpCeilingPerSec, 0),
+      kafkaConsumeCeilingPerSec: round(kafkaConsumeCeilingPerSec, 0),
+      e2eDeliveriesPerSec: round(e2eDeliveriesPerSec, 0),
+      e2eFanout5DeliveriesPerSec:
+        e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
+      latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
+      isolation,
+      peakRssMb,
+      targets: targetCheck(
+        httpCeilingPerSec,
+        kafkaConsumeCeilingPerSec,
+        e2eDeliveriesPerSec,
+        latency,
+        isolation.ratio,
+        peakRssMb,
+      ),
+      setup: {
+        quick: QUICK,
+        endpoints: `${ENDPOINTS} endpoints over ${CONFIG.tenants} tenants (input partition per tenant); fan-out 1: each endpoint its own event type; fan-out 5: 5 endpoints per tenant on f5.*`,
+        endpointMaxConcurrency: CONFIG.endpointMaxConcurrency,
+        serviceHttpConcurrency: SERVICE_CONCURRENCY,
+        deliveryPartitions: CONFIG.deliveryPartitions,
+        eventValueBytes: CONFIG.valueBytes,
+        e2eEvents: CONFIG.e2eEvents,
+        e2eFanout5Events: CONFIG.e2eFanout5Events,
+        kafkaCeilingMessages: CONFIG.kafkaCeilingMessages,
+        httpCeilingSeconds: CONFIG.httpCeilingSeconds,
+        latencySecondsPerRate: CONFIG.latencySeconds,
+        latencyDetail: latency,
+        receiver: 'node:http on 127.0.0.1 answering 204 at once, in the bench process',
+        note: 'service, broker, PostgreSQL, producer and receiver share the same host and CPUs',
+      },
+      errors,
+      machine: machineInfo(ROOT),
+      durationS: round((Date.now() - started) / 1000, 0),
+    };
+    const outDir = join(ROOT, 'bench', 'results');
+    mkdirSync(outDir, { recursive: true });
+    const name = QUICK ? 'smoke' : 'latest';
+    writeFileSync(join(outDir, `${name}.json`), `${JSON.stringify(results, null, 2)}\n`);
+    writeFileSync(join(outDir, `${name}.svg`), renderChart(results));
+    printTable(results);
+    log(`wrote bench/results/${name}.json and ${name}.svg`);
+    if (Object.keys(errors).length) {
+      console.error(`[bench] failed phases: ${JSON.stringify(errors, null, 2)}`);
+      process.exitCode = 1;
+    }
+  } finally {
+    await producer?.disconnect().catch(() => undefined);
+    await service?.stop();
+    await receiver.stop();
+    await deleteNamespaceTopics(kafka, namespace, [inputTopic, ceilingTopic]);
+    await database?.drop().catch(() => undefined);
+  }
+}
+
+/** undici POSTs of a delivery-sized body to the receiver at the service's concurrency. */
+async function httpCeiling(receiver: Receiver): Promise<number> {
+  receiver.setHandler(() => undefined);
+  const pool = new Pool(`http://127.0.0.1:${receiver.port}`, { connections: SERVICE_CONCURRENCY });
+  const body = JSON.stringify({
+    type: 'x',
+    timestamp: new Date().toISOString(),
+    data: { pad: 'x'.repeat(300) },
+  });
+  const headers = { 'content-type': 'application/json', 'webhook-id': 'ceiling' };
+  const warmupEnd = Date.now() + 500;
+  const end = warmupEnd + CONFIG.httpCeilingSeconds * 1000;
+  let counted = 0;
+  let countStart = 0;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < end) {
+      const response = await pool.request({ path: '/ceiling', method: 'POST', headers, body });
+      await response.body.dump();
+      if (response.statusCode >= 300) throw new Error(`receiver answered ${response.statusCode}`);
+      const now = Date.now();
+      if (now >= warmupEnd) {
+        if (!countStart) countStart = now;
+        counted++;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: SERVICE_CONCURRENCY }, worker));
+  const elapsed = Date.now() - countStart;
+  await pool.close();
+  return (counted / elapsed) * 1000;
+}
+
+/** A bare kafkajs consumer (eachBatch, nothing else) reading a pre-filled topic of ~400-byte values. */
+async function kafkaConsumeCeiling(topic: string): Promise<number> {
+  const total = CONFIG.kafkaCeilingMessages;
+  await withAdmin(kafka, (admin) =>
+    admin.createTopics({
+      topics: [{ topic, numPartitions: CONFIG.deliveryPartitions }],
+      waitForLeaders: true,
+    }),
+  );
+  const producer = await connectedProducer(kafka);
+  const value = Buffer.alloc(CONFIG.valueBytes, 'x');
+  const batch = 1000;
+  const inFlight: Array<Promise<unknown>> = [];
+  for (let sent = 0; sent < total; sent += batch) {
+    const count = Math.min(batch, total - sent);
+    const messages: Message[] = Array.from({ length: count }, (_, i) => ({
+      key: `k${(sent + i) % 997}`,
+      value,
+    }));
+    inFlight.push(producer.send({ topic, acks: 1, messages }));
+    if (inFlight.length >= 8) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  await producer.disconnect();
+
+  const consumer = kafka.consumer({ groupId: `${topic}-ceiling`, maxWaitTimeInMs: 100 });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let consumed = 0;
+  let first = 0;
+  let last = 0;
+  // Timed from the group join (the first fetch follows it) to the last batch.
+  consumer.on(consumer.events.GROUP_JOIN, () => {
+    first ||= Date.now();
+  });
+  await consumer.run({
+    partitionsConsumedConcurrently: CONFIG.deliveryPartitions,
+    eachBatch: async ({ batch: b }) => {
+      consumed += b.messages.length;
+      last = Date.now();
+    },
+  });
+  const done = await until(() => consumed >= total, 120_000, 10);
+  await consumer.disconnect();
+  if (!done) throw new Error(`kafka ceiling: consumed ${consumed} of ${total} within 120 s`);
+  return (consumed / Math.max(1, last - first)) * 1000;
+}
+
+function publishPartition(tenant: Tenant): number {
+  return tenant.index % CONFIG.tenants;
+}
+
+/** Sends `messages` of one tenant with acks=all in chunks, a few chunks in flight. */
+async function publish(producer: Producer, topic: string, byTenant: Map<Tenant, Message[]>): Promise<void> {
+  const sends: Array<Promise<unknown>> = [];
+  for (const [tenant, messages] of byTenant) {
+    for (let i = 0; i < messages.length; i += 500) {
+      const chunk = messages.slice(i, i + 500).map((m) => ({ ...m, partition: publishPartition(tenant) }));
+      sends.push(producer.send({ topic, acks: -1, messages: chunk }));
+      if (sends.length >= 8) await sends.shift();
+    }
+  }
+  await Promise.all(sends);
+}
+
+async function warmUp(
+  producer: Producer,
+  topic: string,
+  tenants: Tenant[],
+  receiver: Receiver,
+): Promise<void> {
+  // Every endpoint (f1, f5, iso) gets at least one delivery before measuring.
+  const seen = new Set<string>();
+  receiver.setHandler((d) => {
+    seen.add(d.path);
+    return undefined;
+  });
+  // f1 and f5 endpoints plus the 10 healthy isolation ones (the two bad ones take only iso.bad)
+  const expected = ENDPOINTS * 2 + 10;
+  const deadline = Date.now() + 60_000;
+  while (seen.size < expected && Date.now() < deadline) {
+    const byTenant = new Map<Tenant, Message[]>();
+    for (const tenant of tenants) {
+      const messages = Array.from({ length: CONFIG.endpointsPerTenant }, (_, j) =>
+        cloudEvent({ tenantId: tenant.id, type: `f1.e${j}`, seq: -1 }),
+      );
+      messages.push(cloudEvent({ tenantId: tenant.id, type: 'f5.warm', seq: -1 }));
+      if (tenant.index === 0) messages.push(cloudEvent({ tenantId: tenant.id, type: 'iso.warm', seq: -1 }));
+      byTenant.set(tenant, messages);
+    }
+    await publish(producer, topic, byTenant);
+    await until(() => seen.size >= expected, 3_000);
+  }
+  if (seen.size < expected) throw new Error(`warm-up: only ${seen.size} of ${expected} endpoints answered`);
+  await sleep(1_000);
+}
+
+/** Publishes `events` as fast as possible; throughput = deliveries / (last 2xx - first publish). */
+async function e2eRun(
+  producer: Producer,
+  topic: string,
+  tenants: Tenant[],
+  receiver: Receiver,
+  kind: 'f1' | 'f5',
+  events: number,
+): Promise<number> {
+  const fanout = kind === 'f1' ? 1 : CONFIG.endpointsPerTenant;
+  const expected = events * fanout;
+  const ids = new Set<string>();
+  let lastAt = 0;
+  const prefix = `/${kind}/`;
+  receiver.setHandler((d) => {
+    if (!d.path.startsWith(prefix)) return undefined;
+    const key = `${d.path}|${d.webhookId}`;
+    if (!ids.has(key)) {
+      ids.add(key);
+      lastAt = d.receivedAtMs;
+    }
+    return undefined;
+  });
+  const byTenant = new Map<Tenant, Message[]>(tenants.map((t) => [t, []]));
+  for (let seq = 0; seq < events; seq++) {
+    const tenant = tenants[seq % tenants.length];
+    const type =
+      kind === 'f1' ? `f1.e${Math.floor(seq / tenants.length) % CONFIG.endpointsPerTenant}` : 'f5.run';
+    byTenant
+      .get(tenant)!
+      .push(cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes }));
+  }
+  const start = Date.now();
+  await publish(producer, topic, byTenant);
+  const publishedIn = Date.now() - start;
+  await untilProgressing(
+    () => ids.size >= expected,
+    () => ids.size,
+    `${kind}: ${expected} deliveries expected`,
+  );
+  log(
+    `${kind}: ${events} events published in ${publishedIn} ms, ${expected} delivered in ${lastAt - start} ms`,
+  );
+  return (expected / (lastAt - start)) * 1000;
+}
+
+/** A rate-limited producer (10 ms ticks) for `latencySeconds`; latency = receive time - data.sentAt. */
+async function latencyRun(
+  producer: Producer,
+  topic: string,
+  tenants: Tenant[],
+  receiver: Receiver,
+  rate: number,
+  deliveriesTopic: string,
+): Promise<{
+  rate: number;
+  p50Ms: number;
+  p99Ms: number;
+  delivered: number;
+  published: number;
+  stagesP50P99Ms?: Record<string, string>;
+}> {
+  const latencies: number[] = [];
+  const seen = new Set<string>();
+  const stages = {
+    toTaskCreated: [] as number[],
+    toTaskVisible: [] as number[],
+    taskToReceived: [] as number[],
+  };
+  const received = new Map<string, { sentAt: number; receivedAt: number }>();
+  receiver.setHandler((d: Delivery) => {
+    if (!d.path.startsWith('/f1/') || seen.has(d.webhookId)) return undefined;
+    seen.add(d.webhookId);
+    const sentAt = (JSON.parse(d.body) as { data: { sentAt: number } }).data.sentAt;
+    latencies.push(d.receivedAtMs - sentAt);
+    if (rate <= 1000) received.set(d.webhookId, { sentAt, receivedAt: d.receivedAtMs });
+    return undefined;
+  });
+  // Where the time goes (rates up to 1,000/s only, to keep the bench process light): a read_committed
+  // collector on the deliveries topic sees each task's CreateTime (set by the fan-out producer) and
+  // when the fan-out transaction made it visible.
+  const tasks = new Map<string, { createdMs: number; visibleMs: number }>();
+  const collector =
+    rate <= 1000 ? kafka.consumer({ groupId: `${topic}-collector-${rate}`, maxWaitTimeInMs: 20 }) : null;
+  if (collector) {
+    await collector.connect();
+    await collector.subscribe({ topic: deliveriesTopic, fromBeginning: false });
+    let joined = false;
+    collector.on(collector.events.GROUP_JOIN, () => (joined = true));
+    await collector.run({
+      eachMessage: async ({ message }) => {
+        const task = JSON.parse(String(message.value)) as { eventId: string };
+        tasks.set(task.eventId, { createdMs: Number(message.timestamp), visibleMs: Date.now() });
+      },
+    });
+    await until(() => joined, 30_000);
+    await sleep(500);
+  }
+  const total = rate * CONFIG.latencySeconds;
+  const start = Date.now();
+  let published = 0;
+  let maxLagMs = 0;
+  const sends = new Set<Promise<unknown>>();
+  while (published < total) {
+    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate));
+    if (due > published) {
+      const byPartition = new Map<number, Message[]>();
+      for (let seq = published; seq < due; seq++) {
+        const tenant = tenants[seq % tenants.length];
+        const type = `f1.e${Math.floor(seq / tenants.length) % CONFIG.endpointsPerTenant}`;
+        const message = cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes });
+        const list = byPartition.get(publishPartition(tenant)) ?? [];
+        list.push({ ...message, partition: publishPartition(tenant) });
+        byPartition.set(publishPartition(tenant), list);
+      }
+      published = due;
+      const send = producer.send({ topic, acks: -1, messages: [...byPartition.values()].flat() });
+      sends.add(send);
+      void send.finally(() => sends.delete(send));
+      if (sends.size > 50) {
+        const before = Date.now();
+        await Promise.race(sends);
+        maxLagMs = Math.max(maxLagMs, Date.now() - before);
+      }
+    }
+    await sleep(10);
+  }
+  await Promise.all(sends);
+  const ok = await until(() => seen.size >= total, CONFIG.drainTimeoutMs);
+  if (!ok) log(`latency ${rate}/s: only ${seen.size} of ${total} delivered within the drain timeout`);
+  if (maxLagMs > 100) log(`latency ${rate}/s: the producer fell behind by up to ${maxLagMs} ms`);
+  await sleep(500);
+  await collector?.disconnect();
+  for (const [id, r] of received) {
+    const task = tasks.get(id);
+    if (!task) continue;
+    stages.toTaskCreated.push(task.createdMs - r.sentAt);
+    stages.toTaskVisible.push(task.visibleMs - r.sentAt);
+    stages.taskToReceived.push(r.receivedAt - task.createdMs);
+  }
+  const p = (values: number[]): string =>
+    values.length ? `${round(percentile(values, 50), 1)} / ${round(percentile(values, 99), 1)}` : 'n/a';
+  const stagesP50P99Ms = collector
+    ? {
+        publishToTaskProduced: p(stages.toTaskCreated),
+        publishToTaskVisibleReadCommitted: p(stages.toTaskVisible),
+        taskProducedToReceived: p(stages.taskToReceived),
+      }
+    : undefined;
+  if (stagesP50P99Ms) log(`latency ${rate}/s stages p50 / p99 ms: ${JSON.stringify(stagesP50P99Ms)}`);
+  return {
+    rate,
+    p50Ms: round(percentile(latencies, 50), 1),
+    p99Ms: round(percentile(latencies, 99), 1),
+    delivered: seen.size,
+    published,
+    stagesP50P99Ms,
+  };
+}
+
+/** Healthy throughput over 10 endpoints; with `iso.bad` a hanging and a 500 endpoint also match. */
+async function isolationRun(
+  producer: Producer,
+  topic: string,
+  tenant: Tenant,
+  receiver: Receiver,
+  type: 'iso.good' | 'iso.bad',
+): Promise<{ perSec: number; hangRequests: number; failRequests: number }> {
+  const events = CONFIG.isolationEvents;
+  const expected = events * 10;
+  const ids = new Set<string>();
+  let lastAt = 0;
+  let hangRequests = 0;
+  let failRequests = 0;
+  receiver.setHandler((d) => {
+    if (d.path === '/iso/hang') {
+      hangRequests++;
+      return 'hang';
+    }
+    if (d.path === '/iso/500') {
+      failRequests++;
+      return 500;
+    }
+    if (!d.path.startsWith('/iso/ok/')) return undefined;
+    const key = `${d.path}|${d.webhookId}`;
+    if (!ids.has(key)) {
+      ids.add(key);
+      lastAt = d.receivedAtMs;
+    }
+    return undefined;
+  });
+  const messages = Array.from({ length: events }, (_, seq) =>
+    cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes }),
+  );
+  const start = Date.now();
+  await publish(producer, topic, new Map([[tenant, messages]]));
+  await untilProgressing(
+    () => ids.size >= expected,
+    () => ids.size,
+    `isolation ${type}: ${expected} healthy deliveries expected`,
+  );
+  return { perSec: (expected / (lastAt - start)) * 1000, hangRequests, failRequests };
+}
+
+/** Waits for `done`, failing early when `progress` has not moved for `stallMs` (a stalled pipeline). */
+async function untilProgressing(
+  done: () => boolean,
+  progress: () => number,
+  what: string,
+  stallMs = 45_000,
+): Promise<void> {
+  const deadline = Date.now() + CONFIG.drainTimeoutMs;
+  let last = progress();
+  let lastMoved = Date.now();
+  while (!done()) {
+    const now = Date.now();
+    const current = progress();
+    if (current !== last) {
+      last = current;
+      lastMoved = now;
+    }
+    if (now - lastMoved > stallMs || now > deadline) {
+      const why = now > deadline ? 'drain timeout' : `no progress for ${stallMs / 1000} s`;
+      throw new Error(`${what}: stalled at ${current} (${why}); last service error: ${lastServiceError()}`);
+    }
+    await sleep(20);
+  }
+}
+
+let currentService: Service | undefined;
+function lastServiceError(): string {
+  const errors = (currentService?.logs ?? []).filter((l) => typeof l.level === 'number' && l.level >= 50);
+  const last = errors.at(-1);
+  return last ? String(last.msg).slice(0, 300) : 'none logged';
+}
+
+function targetCheck(
+  http: number,
+  kafkaCeiling: number,
+  e2e: number,
+  latency: Array<{ rate: number; p99Ms: number }>,
+  isolationRatio: number | null,
+  rss: number,
+): Record<string, { target: string; value: number; met: boolean }> {
+  const lower = Math.min(http, kafkaCeiling);
+  const p99At1000 = latency.find((l) => l.rate === 1000)?.p99Ms ?? NaN;
+  return {
+    e2eVsLowerCeiling: {
+      target: '>= 0.5 x min(httpCeiling, kafkaConsumeCeiling)',
+      value: round(e2e / lower, 3),
+      met: e2e >= lower / 2,
+    },
+    p99At1000: { target: '< 50 ms', value: p99At1000, met: p99At1000 < 50 },
+    isolationRatio: {
+      target: '>= 0.9',
+      value: isolationRatio ?? NaN,
+      met: isolationRatio !== null && isolationRatio >= 0.9,
+    },
+    peakRssMb: { target: '< 512 MB', value: rss, met: rss < 512 },
+  };
+}
+
+function printTable(results: {
+  httpCeilingPerSec: number;
+  kafkaConsumeCeilingPerSec: number;
+  e2eDeliveriesPerSec: number;
+  e2eFanout5DeliveriesPerSec: number | null;
+  latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
+  isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
+  peakRssMb: number;
+  targets: Record<string, { target: string; value: number; met: boolean }>;
+}): void {
+  const rows: Array<[string, string]> = [
+    [`httpCeilingPerSec (undici, concurrency ${SERVICE_CONCURRENCY})`, fmt(results.httpCeilingPerSec)],
+    ['kafkaConsumeCeilingPerSec (kafkajs, 400 B values)', fmt(results.kafkaConsumeCeilingPerSec)],
+    [
+      `e2eDeliveriesPerSec (fan-out 1, ${ENDPOINTS} endpoints, maxConcurrency ${CONFIG.endpointMaxConcurrency})`,
+      fmt(results.e2eDeliveriesPerSec),
+    ],
+    [
+      'e2eFanout5DeliveriesPerSec (fan-out 5)',
+      results.e2eFanout5DeliveriesPerSec === null
+        ? 'FAILED (see errors)'
+        : fmt(results.e2eFanout5DeliveriesPerSec),
+    ],
+    ...results.latency.map((l): [string, string] => [
+      `latency at ${fmt(l.rate)} events/s: p50 / p99`,
+      `${l.p50Ms} / ${l.p99Ms} ms`,
+    ]),
+    [
+      'isolation.ratio (healthy with bad / alone)',
+      results.isolation.ratio === null
+        ? 'FAILED (see errors)'
+        : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
+    ],
+    ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  console.log('');
+  console.log(`${'metric'.padEnd(width)}  value`);
+  console.log(`${'-'.repeat(width)}  ${'-'.repeat(30)}`);
+  for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
+  console.log('');
+  for (const [name, t] of Object.entries(results.targets)) {
+    console.log(
+      `target ${name.padEnd(18)} ${t.target.padEnd(46)} ${String(t.value).padEnd(8)} ${t.met ? 'met' : 'MISSED'}`,
+    );
+  }
+  console.log('');
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+function log(message: string): void {
+  console.log(`[bench] ${message}`);
+}
+
+main().then(
+  () => process.exit(process.exitCode ?? 0),
+  (error: unknown) => {
+    console.error('[bench] failed:', error);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,156 @@
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { BASE_DATABASE_URL } from './db';
+import { BROKERS } from './kafka';
+
+export const ROOT = join(__dirname, '..', '..');
+export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
+const SECRET_KEY = 'bench-secret-key-0123456789abcdef0123456789';
+const LOG_DIR = join(ROOT, 'test-artifacts', 'bench');
+
+export interface Service {
+  url: string;
+  pid: number;
+  process: ChildProcess;
+  logs: Array<Record<string, unknown>>;
+  /** Peak resident set size so far (VmHWM), in MB; 0 once the process is gone. */
+  peakRssMb(): number;
+  stop(): Promise<void>;
+  /** SIGKILL: a crash, no shutdown hooks. */
+  kill(): Promise<void>;
+}
+
+/** Builds the service with `nest build` when dist/main.js is missing or older than any file in src/. */
+export async function ensureServiceBuilt(): Promise<void> {
+  const main = join(ROOT, 'dist', 'main.js');
+  // Another engineer's `nest build` empties dist/ for a few seconds: wait for it before building.
+  await until(() => existsSync(main), 60_000, 500);
+  if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
+  console.log('[bench] building the service (npx nest build)');
+  const result = spawnSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  if (result.status !== 0) throw new Error('nest build failed');
+}
+
+function newestMtime(dir: string): number {
+  let newest = 0;
+  const walk = (path: string): void => {
+    const stat = statSync(path);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path)) walk(join(path, entry));
+    } else if (path.endsWith('.ts') && !path.endsWith('.spec.ts')) {
+      newest = Math.max(newest, stat.mtimeMs);
+    }
+  };
+  walk(dir);
+  return newest;
+}
+
+/** Boots `node dist/main.js` as a child configured by env; resolves once it logs "hookstream ready". */
+export async function startService(
+  env: Record<string, string>,
+  { label, readyTimeoutMs = 60_000 }: { label: string; readyTimeoutMs?: number },
+): Promise<Service> {
+  await until(() => existsSync(join(ROOT, 'dist', 'main.js')), 60_000, 500);
+  mkdirSync(LOG_DIR, { recursive: true });
+  const logFile = createWriteStream(join(LOG_DIR, `${label}-${Date.now()}.log`));
+  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: BROKERS.join(','),
+      DATABASE_URL: BASE_DATABASE_URL,
+      HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKSTREAM_SECRET_KEY: SECRET_KEY,
+      HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const logs: Array<Record<string, unknown>> = [];
+  let stderr = '';
+  let exited = false;
+  let lastPeakMb = 0;
+  const exitPromise = new Promise<void>((resolve) =>
+    child.once('exit', () => {
+      exited = true;
+      logFile.end();
+      resolve();
+    }),
+  );
+  createInterface({ input: child.stdout }).on('line', (line) => {
+    logFile.write(`${line}\n`);
+    if (logs.length > 5000) logs.splice(0, 1000);
+    try {
+      logs.push(JSON.parse(line) as Record<string, unknown>);
+    } catch {
+      logs.push({ msg: line });
+    }
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    stderr = (stderr + chunk.toString()).slice(-4000);
+    logFile.write(chunk);
+  });
+
+  const deadline = Date.now() + readyTimeoutMs;
+  let port: number | undefined;
+  while (port === undefined) {
+    const ready = logs.find((entry) => entry.msg === 'hookstream ready');
+    if (ready) port = Number(ready.port);
+    else if (exited) throw new Error(`${label} exited before it was ready: ${stderr.slice(-2000)}`);
+    else if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new Error(`${label} not ready within ${readyTimeoutMs} ms: ${stderr.slice(-2000)}`);
+    } else await sleep(50);
+  }
+  const pid = child.pid!;
+  const peakRssMb = (): number => {
+    if (exited) return lastPeakMb;
+    try {
+      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+      const match = /VmHWM:\s+(\d+)\s+kB/.exec(status);
+      if (match) lastPeakMb = Number(match[1]) / 1024;
+    } catch {
+      // gone between the check and the read
+    }
+    return lastPeakMb;
+  };
+  return {
+    url: `http://127.0.0.1:${port}`,
+    pid,
+    process: child,
+    logs,
+    peakRssMb,
+    async stop() {
+      if (exited) return;
+      peakRssMb();
+      child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exitPromise;
+      clearTimeout(timer);
+    },
+    async kill() {
+      if (exited) return;
+      peakRssMb();
+      child.kill('SIGKILL');
+      await exitPromise;
+    },
+  };
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** Polls until `probe` is true or the deadline passes; returns whether it became true. */
+export async function until(probe: () => boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs;
+  while (!probe()) {
+    if (Date.now() > deadline) return false;
+    await sleep(intervalMs);
+  }
+  return true;
+}
