@@ -26,6 +26,7 @@ interface Delivery {
 const secrets = new Map<string, string>();
 const failuresSoFar = new Map<string, number>();
 const delivered: Delivery[] = [];
+let brokenRecovered = false;
 
 async function api<T>(token: string, method: string, path: string, body?: unknown): Promise<T> {
   const response = await fetch(`${baseUrl}${path}`, {
@@ -39,7 +40,7 @@ async function api<T>(token: string, method: string, path: string, body?: unknow
 }
 
 function decide(path: string, eventId: string): number {
-  if (path === '/broken') return 500;
+  if (path === '/broken') return brokenRecovered ? 204 : 500;
   if (path === '/flaky') {
     const failures = failuresSoFar.get(eventId) ?? 0;
     if (failures < 2) {
@@ -133,6 +134,28 @@ async function main(): Promise<void> {
     () => void publish().catch((error: Error) => console.error(`publish failed: ${error.message}`)),
     2000,
   );
+  // By then the first /broken deliveries are dead-lettered: "fix" /broken and replay them.
+  setTimeout(
+    () =>
+      void replayBroken(tenant.apiKey).catch((error: Error) =>
+        console.error(`replay failed: ${error.message}`),
+      ),
+    25_000,
+  );
+}
+
+async function replayBroken(apiKey: string): Promise<void> {
+  const page = await api<{ data: Array<{ id: string; reason: string }> }>(
+    apiKey,
+    'GET',
+    '/v1/dead-letters?limit=100',
+  );
+  const exhausted = page.data.filter((dead) => dead.reason === 'attempts_exhausted');
+  console.log(
+    `\n\u001b[33mdead-letter queue: ${page.data.length} entries. /broken recovers now; replaying ${exhausted.length} (same webhook-id)\u001b[0m\n`,
+  );
+  brokenRecovered = true;
+  for (const dead of exhausted) await api(apiKey, 'POST', `/v1/dead-letters/${dead.id}/replay`);
 }
 
 main().catch((error: unknown) => {
