@@ -40,7 +40,12 @@ async function main(): Promise<void> {
  * closes connections (Nest's shutdown hooks, see DeliveryConsumers); a second signal or a hung hook
  * forces the exit.
  */
-async function shutdown(app: INestApplication, logger: Logger, signal: string, timeoutMs: number): Promise<void> {
+async function shutdown(
+  app: INestApplication,
+  logger: Logger,
+  signal: string,
+  timeoutMs: number,
+): Promise<void> {
   logger.info({ signal }, 'shutting down');
   const force = setTimeout(() => {
     logger.error('shutdown deadline passed; exiting with work abandoned (it will be redelivered)');

@@ -60,7 +60,7 @@ export async function startApp(overrides: Record<string, string> = {}): Promise<
 }
 
 /** Bodies are JSON of whatever shape the route answers; tests assert on them loosely. */
- 
+
 type Json = any;
 
 export interface ApiResponse<T = Json> {

@@ -19,7 +19,9 @@ export class StrictOrdering1764543600000 implements MigrationInterface {
         task jsonb NOT NULL,
         parked_at timestamptz NOT NULL DEFAULT now()
       )`);
-    await queryRunner.query(`CREATE INDEX parked_deliveries_endpoint_idx ON parked_deliveries (endpoint_id, id)`);
+    await queryRunner.query(
+      `CREATE INDEX parked_deliveries_endpoint_idx ON parked_deliveries (endpoint_id, id)`,
+    );
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {

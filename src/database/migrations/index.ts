@@ -3,4 +3,8 @@ import { DeliveryState1764540000000 } from './1764540000000-delivery-state';
 import { StrictOrdering1764543600000 } from './1764543600000-strict-ordering';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
-export const MIGRATIONS = [InitialSchema1764536400000, DeliveryState1764540000000, StrictOrdering1764543600000];
+export const MIGRATIONS = [
+  InitialSchema1764536400000,
+  DeliveryState1764540000000,
+  StrictOrdering1764543600000,
+];
