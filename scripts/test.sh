@@ -31,10 +31,11 @@ rm -rf test-artifacts && mkdir -p test-artifacts
 step "jest: unit, integration and end-to-end tests"
 status=0
 npx jest --runInBand --ci --json --outputFile=test-artifacts/jest.json "$@" || status=$?
-node -e '
+summary=$(node -e '
   const r = require("./test-artifacts/jest.json");
   console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
-' || true
+' || echo "jest: no results")
+echo "$summary"
 
 # Smoke variants of the benchmark and the crash test (issue 7): small counts, no timing assertion.
 # The chaos smoke SIGKILLs its own service once and stops PostgreSQL for ~3 s (no broker restart).
@@ -42,4 +43,6 @@ step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json
 npm run --silent bench:smoke || status=$?
 step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause; fails on any loss)"
 npm run --silent chaos:smoke || status=$?
+# The jest summary again as the closing line, after the smoke runs' output.
+echo "$summary"
 exit "$status"
