@@ -43,6 +43,11 @@ step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json
 npm run --silent bench:smoke || status=$?
 step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause; fails on any loss)"
 npm run --silent chaos:smoke || status=$?
+# The README's first command, checked end to end: one round of demo events, every signature verified.
+step "README check: scripts/demo.sh --once"
+PORT="${DEMO_CHECK_PORT:-3917}" HOOKSTREAM_TOPIC_NAMESPACE="hookstream-demo-check" \
+  HOOKSTREAM_INPUT_TOPICS="platform.events.demo-check" bash scripts/demo.sh --once || status=$?
+
 # The jest summary again as the closing line, after the smoke runs' output.
 echo "$summary"
 exit "$status"
