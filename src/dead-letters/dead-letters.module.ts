@@ -10,6 +10,6 @@ import { DeadLettersService } from './dead-letters.service';
   imports: [ReplayModule],
   controllers: [DeadLettersController],
   providers: [DeadLettersRepository, DeadLetterMirror, DeadLettersService],
-  exports: [DeadLetterMirror],
+  exports: [DeadLetterMirror, DeadLettersService],
 })
 export class DeadLettersModule {}

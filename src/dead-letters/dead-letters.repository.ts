@@ -126,18 +126,27 @@ export class DeadLettersRepository {
     return rows.map(fromSql);
   }
 
+  /** The newest dead letters of every tenant (the operator's view). */
+  async latest(limit: number): Promise<StoredDeadLetter[]> {
+    const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
+      `SELECT ${COLUMNS} FROM dead_letters ORDER BY created_at DESC, id DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map(fromSql);
+  }
+
   /**
-   * Runs `replay` on one of the tenant's dead letters under a row lock and marks it replayed when
-   * `replay` resolves; null when it is not the tenant's.
+   * Runs `replay` on one dead letter under a row lock and marks it replayed when `replay` resolves;
+   * null when it does not exist or is not `tenantId`'s (null `tenantId`: any tenant, for operators).
    */
   async replayOne(
-    tenantId: string,
+    tenantId: string | null,
     id: string,
     replay: (deadLetter: StoredDeadLetter) => Promise<void>,
   ): Promise<StoredDeadLetter | null> {
     return this.dataSource.transaction(async (manager) => {
       const rows = await manager.query<DeadLetterSqlRow[]>(
-        `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 AND tenant_id = $2 FOR UPDATE`,
+        `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) FOR UPDATE`,
         [id, tenantId],
       );
       if (rows.length === 0) return null;

@@ -60,6 +60,23 @@ export class DeadLettersService {
     return 1;
   }
 
+  /** The newest dead letters of every tenant, for the operator's dashboard. */
+  latest(limit: number): Promise<StoredDeadLetter[]> {
+    return this.deadLetters.latest(limit);
+  }
+
+  /** An operator's replay of any tenant's dead letter; resolves with the new delivery. */
+  async replayAsOperator(id: string): Promise<DeliveryTask> {
+    if (!isUUID(id)) throw DomainError.notFound('dead letter');
+    let replay: DeliveryTask | undefined;
+    const replayed = await this.deadLetters.replayOne(null, id, async (deadLetter) => {
+      replay = asReplay(replayableTask(deadLetter));
+      await this.tasks.send([replay]);
+    });
+    if (!replayed || !replay) throw DomainError.notFound('dead letter');
+    return replay;
+  }
+
   /** Replays every not-yet-replayed dead letter of the endpoint, oldest first. */
   async replayEndpoint(tenantId: string, endpointId: string): Promise<number> {
     const target = await this.targets.require(tenantId, endpointId);

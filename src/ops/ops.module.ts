@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { FanoutModule } from '../fanout/fanout.module';
 import { DashboardController } from './dashboard/dashboard.controller';
@@ -11,7 +12,7 @@ import { OpsSummary } from './summary/ops-summary';
 
 /** Operations: consumer lag, runtime gauges, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [DeliveryModule, FanoutModule],
+  imports: [DeliveryModule, FanoutModule, DeadLettersModule],
   controllers: [OpsController, DashboardController],
   providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters],
 })
