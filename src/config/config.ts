@@ -49,6 +49,8 @@ export interface DeliveryConfig {
   responseBodyLimitBytes: number;
   maxInFlight: number;
   partitionWindow: number;
+  /** A lane that starts nothing for this long, all its slots busy, sheds its queue to a retry tier. */
+  laneStallAfterMs: number;
   defaultMaxConcurrency: number;
   maxAttemptAgeMs: number;
   retryAfterCapMs: number;
@@ -159,6 +161,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       responseBodyLimitBytes: read('HOOKSTREAM_RESPONSE_BODY_LIMIT', '64KiB', parseSizeBytes),
       maxInFlight: read('HOOKSTREAM_MAX_IN_FLIGHT', '512', integer(1, 100_000)),
       partitionWindow: read('HOOKSTREAM_PARTITION_WINDOW', '1000', integer(1, 1_000_000)),
+      laneStallAfterMs: read('HOOKSTREAM_LANE_STALL_AFTER', '1s', parseDurationMs),
       defaultMaxConcurrency: read('HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY', '1', integer(1, 1000)),
       maxAttemptAgeMs: read('HOOKSTREAM_MAX_ATTEMPT_AGE', '2d', parseDurationMs),
       retryAfterCapMs: read('HOOKSTREAM_RETRY_AFTER_CAP', '1h', parseDurationMs),

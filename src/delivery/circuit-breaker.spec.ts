@@ -30,6 +30,19 @@ describe('CircuitBreaker', () => {
     expect(breaker.reopensAtMs()).toBe(T0 + 1 + 30_000);
   });
 
+  it('tells whether it is shut without claiming the half-open probe', () => {
+    const breaker = new CircuitBreaker(options);
+    expect(breaker.isShut(T0)).toBe(false);
+    failTimes(breaker, 3, T0);
+    expect(breaker.isShut(T0 + 29_999)).toBe(true);
+    const halfOpen = T0 + 30_000;
+    expect(breaker.isShut(halfOpen)).toBe(false);
+    expect(breaker.isShut(halfOpen)).toBe(false);
+    expect(breaker.canAttempt(halfOpen)).toBe(true);
+    expect(breaker.isShut(halfOpen + 1)).toBe(true);
+    expect(breaker.canAttempt(halfOpen + 1)).toBe(false);
+  });
+
   it('counts only consecutive failures', () => {
     const breaker = new CircuitBreaker(options);
     failTimes(breaker, 2, T0);

@@ -54,6 +54,14 @@ export class CircuitBreaker {
     return nowMs - this.openedAt >= this.openMs ? 'half-open' : 'open';
   }
 
+  /** Whether {@link canAttempt} would refuse now (open, or half-open with its probe out); claims nothing. */
+  isShut(nowMs: number): boolean {
+    const state = this.state(nowMs);
+    if (state === 'closed') return false;
+    if (state === 'open') return true;
+    return this.probeStartedAt !== null && nowMs - this.probeStartedAt < this.probeTimeoutMs;
+  }
+
   /** Whether an attempt may go out now. In half-open state a `true` claims the single probe slot. */
   canAttempt(nowMs: number): boolean {
     switch (this.state(nowMs)) {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -27,9 +27,10 @@ export const HTTP_SENDER = Symbol('HTTP_SENDER');
  * retry tier, or dead-lettered. Shared by the deliveries consumer and every retry tier consumer.
  */
 @Injectable()
-export class DeliveryEngine {
+export class DeliveryEngine implements OnModuleDestroy {
   private readonly lanes: LaneScheduler;
   private readonly logger: Logger;
+  private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -42,8 +43,17 @@ export class DeliveryEngine {
     private readonly strict: StrictOrderStore,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.lanes = new LaneScheduler(config.delivery.maxInFlight);
+    this.lanes = new LaneScheduler(config.delivery.maxInFlight, {
+      stallAfterMs: config.delivery.laneStallAfterMs,
+    });
     this.logger = logger.child({ component: 'delivery' });
+    const sweepEveryMs = Math.max(50, Math.min(250, config.delivery.laneStallAfterMs / 4));
+    this.sweeper = setInterval(() => this.lanes.shedStalled(), sweepEveryMs);
+    this.sweeper.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.sweeper);
   }
 
   inFlight(): number {
@@ -87,7 +97,37 @@ export class DeliveryEngine {
       await this.lanes.run(endpoint.id, 1, () => this.strictAttempt(task, state, endpoint, source));
       return;
     }
-    await this.lanes.run(endpoint.id, endpoint.maxConcurrency, () => this.attempt(task, state, endpoint));
+    if (this.health.isShut(endpoint.id, Date.now())) {
+      // The circuit is open: no need to queue behind the lane just to be postponed one at a time.
+      await this.waitForCircuit(task, state, endpoint);
+      return;
+    }
+    await this.lanes.run(
+      endpoint.id,
+      endpoint.maxConcurrency,
+      () => this.attempt(task, state, endpoint),
+      (stalledForMs) => this.shed(task, state, stalledForMs),
+    );
+  }
+
+  /**
+   * The endpoint's lane is stalled (it hangs, or is far slower than its traffic): rather than wait in
+   * memory and hold its partition's window, the delivery waits in a retry tier at least as long as
+   * the lane has been stalled. No attempt is counted; order was never promised (ordering `none`).
+   */
+  private async shed(task: DeliveryTask, state: AttemptState, stalledForMs: number): Promise<AttemptResult> {
+    const result = await this.router.postpone(
+      task,
+      state,
+      Date.now() + stalledForMs,
+      `endpoint lane stalled for ${stalledForMs} ms`,
+    );
+    this.metrics.outcome(result === 'retrying' ? 'shed' : 'dead_lettered');
+    this.logger.debug(
+      { deliveryId: task.deliveryId, endpointId: task.endpointId, stalledForMs },
+      'lane stalled; delivery moved to a retry tier',
+    );
+    return result;
   }
 
   /**
@@ -158,17 +198,9 @@ export class DeliveryEngine {
     endpoint: EndpointSnapshot,
     beforeRetry?: () => Promise<void>,
   ): Promise<AttemptResult> {
-    const now = Date.now();
-    const firstAttemptAtMs = state.firstAttemptAtMs ?? now;
-    if (!this.health.canAttempt(endpoint.id, now)) {
-      // The circuit is open: wait in the retry tiers instead of hammering the endpoint.
-      this.metrics.outcome('circuit_open');
-      return this.router.postpone(
-        task,
-        { ...state, firstAttemptAtMs },
-        this.health.reopensAtMs(endpoint.id),
-        beforeRetry,
-      );
+    const firstAttemptAtMs = state.firstAttemptAtMs ?? Date.now();
+    if (!this.health.canAttempt(endpoint.id, Date.now())) {
+      return this.waitForCircuit(task, state, endpoint, beforeRetry);
     }
     const outcome = await this.send(task, state, endpoint);
     const bindings = {
@@ -192,6 +224,23 @@ export class DeliveryEngine {
     const result = await this.router.afterFailure(task, { ...state, firstAttemptAtMs }, outcome, beforeRetry);
     this.metrics.outcome(result === 'retrying' ? 'retried' : 'dead_lettered');
     return result;
+  }
+
+  /** The circuit is open: wait in the retry tiers instead of hammering the endpoint. */
+  private async waitForCircuit(
+    task: DeliveryTask,
+    state: AttemptState,
+    endpoint: EndpointSnapshot,
+    beforeRetry?: () => Promise<void>,
+  ): Promise<AttemptResult> {
+    this.metrics.outcome('circuit_open');
+    return this.router.postpone(
+      task,
+      { ...state, firstAttemptAtMs: state.firstAttemptAtMs ?? Date.now() },
+      this.health.reopensAtMs(endpoint.id),
+      'circuit open',
+      beforeRetry,
+    );
   }
 
   private async send(

@@ -25,6 +25,11 @@ export class EndpointHealth {
     return this.circuit(endpointId).canAttempt(nowMs);
   }
 
+  /** Whether the circuit refuses attempts now; unlike {@link canAttempt}, claims no probe. */
+  isShut(endpointId: string, nowMs: number): boolean {
+    return this.circuits.get(endpointId)?.isShut(nowMs) ?? false;
+  }
+
   /** When an open circuit lets its next probe through. */
   reopensAtMs(endpointId: string): number {
     return this.circuits.get(endpointId)?.reopensAtMs() ?? Date.now();

@@ -89,4 +89,123 @@ describe('LaneScheduler', () => {
     await expect(scheduler.run('x', 1, () => Promise.reject(new Error('boom')))).rejects.toThrow('boom');
     await expect(scheduler.run('x', 1, async () => 7)).resolves.toBe(7);
   });
+
+  describe('a stalled lane', () => {
+    function clocked(stallAfterMs: number, globalLimit = 10) {
+      const clock = { now: 1_000 };
+      const scheduler = new LaneScheduler(globalLimit, { stallAfterMs, now: () => clock.now });
+      return { clock, scheduler };
+    }
+
+    it('sheds its queued tasks beyond the oldest one once nothing has started for stallAfterMs', async () => {
+      const { clock, scheduler } = clocked(1_000);
+      const stuck = gate();
+      const outcomes: string[] = [];
+      void scheduler.run('hang', 1, () => stuck.opened);
+      const queued = [1, 2, 3].map((i) =>
+        scheduler.run(
+          'hang',
+          1,
+          async () => `ran ${i}`,
+          async (stalledForMs) => `shed ${i} after ${stalledForMs}`,
+        ),
+      );
+      clock.now += 999;
+      expect(scheduler.shedStalled()).toBe(0);
+      clock.now += 1;
+      expect(scheduler.shedStalled()).toBe(2);
+      outcomes.push(...(await Promise.all(queued.slice(1))));
+      expect(outcomes).toEqual(['shed 2 after 1000', 'shed 3 after 1000']);
+      expect(scheduler.laneDepth('hang')).toBe(2);
+      stuck.open();
+      await expect(queued[0]).resolves.toBe('ran 1');
+    });
+
+    it('sheds a new arrival at once while stalled, and takes tasks again once it moves', async () => {
+      const { clock, scheduler } = clocked(1_000);
+      const stuck = gate();
+      void scheduler.run('hang', 1, () => stuck.opened);
+      const kept = scheduler.run(
+        'hang',
+        1,
+        async () => 'ran kept',
+        async () => 'shed kept',
+      );
+      clock.now += 5_000;
+      await expect(
+        scheduler.run(
+          'hang',
+          1,
+          async () => 'ran',
+          async () => 'shed',
+        ),
+      ).resolves.toBe('shed');
+      stuck.open();
+      await expect(kept).resolves.toBe('ran kept');
+      await expect(
+        scheduler.run(
+          'hang',
+          1,
+          async () => 'ran',
+          async () => 'shed',
+        ),
+      ).resolves.toBe('ran');
+    });
+
+    it('never sheds a task that has no shed function (strict ordering waits its turn)', async () => {
+      const { clock, scheduler } = clocked(10);
+      const stuck = gate();
+      void scheduler.run('strict', 1, () => stuck.opened);
+      const waiting = [1, 2, 3].map((i) => scheduler.run('strict', 1, async () => i));
+      clock.now += 60_000;
+      expect(scheduler.shedStalled()).toBe(0);
+      stuck.open();
+      await expect(Promise.all(waiting)).resolves.toEqual([1, 2, 3]);
+    });
+
+    it('is not stalled while waiting for a global slot another lane holds', async () => {
+      const { clock, scheduler } = clocked(10, 1);
+      const stuck = gate();
+      void scheduler.run('other', 1, () => stuck.opened);
+      const queued = [1, 2].map((i) =>
+        scheduler.run(
+          'idle',
+          1,
+          async () => i,
+          async () => -i,
+        ),
+      );
+      clock.now += 60_000;
+      expect(scheduler.shedStalled()).toBe(0);
+      stuck.open();
+      await expect(Promise.all(queued)).resolves.toEqual([1, 2]);
+    });
+
+    it('is not stalled while one of several slots still moves', async () => {
+      const { clock, scheduler } = clocked(1_000);
+      const stuck = gate();
+      void scheduler.run('wide', 2, () => stuck.opened);
+      const quick = gate();
+      void scheduler.run('wide', 2, () => quick.opened);
+      const queued = scheduler.run(
+        'wide',
+        2,
+        async () => 'ran',
+        async () => 'shed',
+      );
+      const later = scheduler.run(
+        'wide',
+        2,
+        async () => 'ran later',
+        async () => 'shed later',
+      );
+      clock.now += 900;
+      quick.open();
+      await expect(queued).resolves.toBe('ran');
+      clock.now += 900;
+      expect(scheduler.shedStalled()).toBe(0);
+      await expect(later).resolves.toBe('ran later');
+      stuck.open();
+    });
+  });
 });

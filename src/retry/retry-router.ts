@@ -86,22 +86,26 @@ export class RetryRouter {
     });
   }
 
-  /** The circuit is open: wait in a tier until it lets a probe through; no attempt is counted. */
+  /**
+   * Not attempted now (the circuit is open, or the endpoint's lane is stalled): wait in a tier until
+   * `notBeforeMs`; no attempt is counted. `why` stands in as the last error when there is none yet.
+   */
   async postpone(
     task: DeliveryTask,
     state: AttemptState,
     notBeforeMs: number,
+    why: string,
     beforeRetry?: () => Promise<void>,
   ): Promise<RouteResult> {
     const nowMs = Date.now();
     if (nowMs - (state.firstAttemptAtMs ?? nowMs) > this.config.delivery.maxAttemptAgeMs) {
-      await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? 'circuit open');
+      await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? why);
       return 'dead-lettered';
     }
     const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
     const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));
     await beforeRetry?.();
-    await this.toTier(tier, task, { ...state, dueAtMs, lastError: state.lastError ?? 'circuit open' });
+    await this.toTier(tier, task, { ...state, dueAtMs, lastError: state.lastError ?? why });
     return 'retrying';
   }
 

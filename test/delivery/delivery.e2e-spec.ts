@@ -245,6 +245,46 @@ describe('delivery: events in, signed webhooks out', () => {
   });
 });
 
+describe('delivery: a hanging endpoint with more backlog than the partition window', () => {
+  let stack: Stack;
+  beforeAll(async () => {
+    // One delivery partition, a window of 20 records and a delivery timeout far past the test's
+    // deadline: without shedding, the hanging endpoint's queued records fill the window and the
+    // partition (and the healthy endpoint on it) waits for the timeout.
+    stack = await startStack('delivery-shed', {
+      HOOKSTREAM_DELIVERY_PARTITIONS: '1',
+      HOOKSTREAM_PARTITION_WINDOW: '20',
+      HOOKSTREAM_DELIVERY_TIMEOUT: '2m',
+      HOOKSTREAM_LANE_STALL_AFTER: '300ms',
+    });
+  });
+  afterAll(() => stopStack(stack));
+
+  it("moves the stalled lane's backlog to a retry tier so the healthy endpoint gets every event", async () => {
+    const { api, receiver, producer, inputTopic, service } = stack;
+    const tenant = await api.createTenant('Shed');
+    receiver.respond('/stuck', { hang: true });
+    await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/stuck') });
+    await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/healthy') });
+    const count = 300;
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, seq) =>
+        structuredEvent(tenant.id, 'record.updated', { seq }),
+      ),
+    });
+    await waitFor(() => new Set(receiver.on('/healthy').map((r) => r.headers['webhook-id'])).size >= count, {
+      timeoutMs: 60_000,
+      what: () => `${count} events at /healthy (got ${receiver.on('/healthy').length})`,
+    });
+    expect(receiver.on('/stuck')).toHaveLength(1);
+    const metrics = await fetch(`${service.url}/metrics`).then((response) => response.text());
+    const shed = /hookstream_deliveries_total\{outcome="shed"\} (\d+)/.exec(metrics);
+    expect(Number(shed?.[1] ?? 0)).toBeGreaterThan(0);
+  });
+});
+
 describe('delivery: at least once across a crash', () => {
   let stack: Stack;
   beforeAll(async () => {
