@@ -14,4 +14,5 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-CMD ["node", "dist/main.js"]
+# Same heap cap as package.json "config.node_options" (npm start); size the container at 512 MiB or more.
+CMD ["node", "--max-old-space-size=256", "dist/main.js"]

@@ -24,7 +24,8 @@ export HOOKSTREAM_URL="http://127.0.0.1:$PORT"
 
 mkdir -p .infra
 step "starting Hookstream on :$PORT (log: .infra/demo-service.log)"
-node dist/main.js >.infra/demo-service.log 2>&1 &
+# The heap cap the service runs with everywhere (package.json "config.node_options", like npm start).
+node $(node -p "require('./package.json').config.node_options") dist/main.js >.infra/demo-service.log 2>&1 &
 service_pid=$!
 trap 'kill "$service_pid" 2>/dev/null || true; wait "$service_pid" 2>/dev/null || true' EXIT
 

@@ -6,6 +6,12 @@ import { BASE_DATABASE_URL } from './db';
 import { BROKERS } from './kafka';
 
 export const ROOT = join(__dirname, '..', '..');
+/** The service's Node flags (its heap cap), from package.json like `npm start` uses them. */
+const SERVICE_NODE_OPTIONS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { node_options: string } }
+).config.node_options
+  .split(' ')
+  .filter(Boolean);
 export const ADMIN_TOKEN = 'bench-admin-token-0123456789';
 const SECRET_KEY = 'bench-secret-key-0123456789abcdef0123456789';
 const LOG_DIR = join(ROOT, 'test-artifacts', 'bench');
@@ -55,7 +61,7 @@ export async function startService(
   await until(() => existsSync(join(ROOT, 'dist', 'main.js')), 60_000, 500);
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = createWriteStream(join(LOG_DIR, `${label}-${Date.now()}.log`));
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',

@@ -68,6 +68,10 @@ export class WatermarkConsumer {
       sessionTimeout: 10_000,
       heartbeatInterval: 2_000,
       maxWaitTimeInMs: 100,
+      // kafkajs decodes a whole fetch response into objects; the defaults (10 MiB, 1 MiB per
+      // partition) times ten consumers per process were most of the peak RSS (README, Section B).
+      maxBytes: 2 * 1024 * 1024,
+      maxBytesPerPartition: 512 * 1024,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;

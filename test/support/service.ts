@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BASE_DATABASE_URL } from './database';
@@ -9,6 +9,12 @@ import { waitFor } from './wait';
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
 const ROOT = join(__dirname, '..', '..');
+/** The service's Node flags (its heap cap), from package.json like `npm start` uses them. */
+const SERVICE_NODE_OPTIONS: string[] = (
+  JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { node_options: string } }
+).config.node_options
+  .split(' ')
+  .filter(Boolean);
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 
 export interface RunningService {
@@ -29,7 +35,7 @@ export async function startService(
 ): Promise<RunningService> {
   mkdirSync(ARTIFACTS, { recursive: true });
   const logFile = createWriteStream(join(ARTIFACTS, `${label}-${Date.now()}.log`));
-  const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
       PORT: '0',
@@ -100,7 +106,7 @@ export function runServiceExpectingFailure(
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'main.js')], {
+    const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')], {
       env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
