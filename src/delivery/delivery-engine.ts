@@ -112,14 +112,17 @@ export class DeliveryEngine implements OnModuleDestroy {
 
   /**
    * The endpoint's lane is stalled (it hangs, or is far slower than its traffic): rather than wait in
-   * memory and hold its partition's window, the delivery waits in a retry tier at least as long as
-   * the lane has been stalled. No attempt is counted; order was never promised (ordering `none`).
+   * memory and hold its partition's window, the delivery waits in a retry tier until the stuck
+   * attempt has answered or timed out (and at least as long as the lane has been stalled, so a
+   * slow endpoint's backlog does not cycle through the tiers). No attempt is counted; order was
+   * never promised (ordering `none`).
    */
   private async shed(task: DeliveryTask, state: AttemptState, stalledForMs: number): Promise<AttemptResult> {
+    const waitMs = Math.max(stalledForMs, this.config.delivery.timeoutMs - stalledForMs);
     const result = await this.router.postpone(
       task,
       state,
-      Date.now() + stalledForMs,
+      Date.now() + waitMs,
       `endpoint lane stalled for ${stalledForMs} ms`,
     );
     this.metrics.outcome(result === 'retrying' ? 'shed' : 'dead_lettered');

@@ -3,15 +3,15 @@ import {
   Injectable,
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
 } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
+import { RecordProducer, type OutgoingRecord } from '../kafka/record-producer';
 import { headersToRecord } from '../kafka/headers';
 import { encodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task';
 import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
@@ -25,17 +25,14 @@ const MAX_REQUEST_BYTES = 512 * 1024;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
- * Consumes platform events and produces one delivery task per matching endpoint, in a Kafka
- * transaction together with the consumed offsets: a crash neither loses nor duplicates tasks.
- * Bad input goes to the DLQ inside the same transaction, so it never stalls the partition.
+ * Consumes platform events and produces one delivery task per matching endpoint, then commits the
+ * consumed offsets: at least once, so a crash between the two fans a batch out again (the tasks
+ * keep their delivery ids; receivers deduplicate by webhook-id). Bad input goes to the DLQ the
+ * same way, so it never stalls the partition. README decision 7 says why not a Kafka transaction.
  */
 @Injectable()
-export class FanoutService
-  implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown
-{
+export class FanoutService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private consumer?: Consumer;
-  /** One transactional producer per input partition: a zombie owner of the partition is fenced. */
-  private readonly producers = new Map<string, Promise<Producer>>();
   private readonly recent = new RecentEventIds(200_000);
   private readonly logger: Logger;
 
@@ -43,6 +40,7 @@ export class FanoutService
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: EndpointCache,
+    private readonly producer: RecordProducer,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'fanout' });
@@ -75,35 +73,31 @@ export class FanoutService
 
   private async onBatch({ batch, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
-    const deliveries: Message[] = [];
-    const deadLetters: Message[] = [];
+    const deliveries: OutgoingRecord[] = [];
+    const deadLetters: OutgoingRecord[] = [];
     for (const message of batch.messages) {
       const routed = await this.route(batch.topic, batch.partition, message);
       if (routed.kind === 'dead-letter') deadLetters.push(routed.record);
       else deliveries.push(...routed.records);
     }
-    const nextOffset = (BigInt(batch.lastOffset()) + 1n).toString();
-    const producer = await this.producerFor(batch.topic, batch.partition);
-    const transaction = await producer.transaction();
+    // In order, each chunk acknowledged by all in-sync replicas before the next and before the
+    // offsets move: a crash in between fans the batch out again (duplicates, never a gap).
+    // Chunks keep each partition's record batch under the broker's message.max.bytes.
+    for (const chunk of chunksBySize(deliveries, MAX_REQUEST_BYTES)) {
+      await this.producer.send(this.config.kafka.deliveriesTopic, chunk);
+    }
+    for (const chunk of chunksBySize(deadLetters, MAX_REQUEST_BYTES)) {
+      await this.producer.send(this.config.kafka.dlqTopic, chunk);
+    }
+    const offset = (BigInt(batch.lastOffset()) + 1n).toString();
     try {
-      // Several requests inside one transaction: kafkajs puts a partition's messages of one request
-      // into one record batch, and a batch over the broker's message.max.bytes is refused for good.
-      for (const chunk of chunksBySize(deliveries, MAX_REQUEST_BYTES)) {
-        await transaction.send({ topic: this.config.kafka.deliveriesTopic, messages: chunk, acks: -1 });
-      }
-      for (const chunk of chunksBySize(deadLetters, MAX_REQUEST_BYTES)) {
-        await transaction.send({ topic: this.config.kafka.dlqTopic, messages: chunk, acks: -1 });
-      }
-      await transaction.sendOffsets({
-        consumerGroupId: this.config.kafka.fanoutGroupId,
-        topics: [{ topic: batch.topic, partitions: [{ partition: batch.partition, offset: nextOffset }] }],
-      });
-      await transaction.commit();
+      await this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
     } catch (error) {
-      await transaction.abort().catch(() => undefined);
-      // kafkajs re-fetches from the last committed offset: the whole batch is fanned out again.
-      this.producers.delete(`${batch.topic}:${batch.partition}`);
-      throw error;
+      // Lost to a rebalance: the next owner fans these records out again (duplicates, not loss).
+      this.logger.warn(
+        { err: error, topic: batch.topic, partition: batch.partition },
+        'offset commit failed',
+      );
     }
     await heartbeat();
   }
@@ -112,7 +106,9 @@ export class FanoutService
     topic: string,
     partition: number,
     message: KafkaMessage,
-  ): Promise<{ kind: 'dead-letter'; record: Message } | { kind: 'deliveries'; records: Message[] }> {
+  ): Promise<
+    { kind: 'dead-letter'; record: OutgoingRecord } | { kind: 'deliveries'; records: OutgoingRecord[] }
+  > {
     const headers = headersToRecord(message.headers);
     const timestampMs = Number(message.timestamp);
     const origin = `${topic}/${partition}/${message.offset}`;
@@ -167,7 +163,7 @@ export class FanoutService
     };
   }
 
-  private deadLetter(message: KafkaMessage, origin: string, reason: string, detail: string): Message {
+  private deadLetter(message: KafkaMessage, origin: string, reason: string, detail: string): OutgoingRecord {
     this.logger.warn({ origin, reason, detail }, 'invalid event dead-lettered');
     return {
       key: message.key,
@@ -181,39 +177,8 @@ export class FanoutService
     };
   }
 
-  private producerFor(topic: string, partition: number): Promise<Producer> {
-    const key = `${topic}:${partition}`;
-    let producer = this.producers.get(key);
-    if (!producer) {
-      producer = (async () => {
-        const created = this.kafka.producer({
-          transactionalId: `${this.config.kafka.fanoutGroupId}-${topic}-${partition}`,
-          idempotent: true,
-          maxInFlightRequests: 1,
-          allowAutoTopicCreation: false,
-          // Kafka 4 answers CONCURRENT_TRANSACTIONS for a few ms after each commit: retry quickly.
-          retry: { initialRetryTime: 5, maxRetryTime: 2_000, retries: 12 },
-        });
-        await created.connect();
-        return created;
-      })();
-      producer.catch(() => this.producers.delete(key));
-      this.producers.set(key, producer);
-    }
-    return producer;
-  }
-
   async beforeApplicationShutdown(): Promise<void> {
     await this.consumer?.disconnect();
-  }
-
-  async onApplicationShutdown(): Promise<void> {
-    const producers = await Promise.allSettled([...this.producers.values()]);
-    await Promise.allSettled(
-      producers.map((result) =>
-        result.status === 'fulfilled' ? result.value.disconnect() : Promise.resolve(),
-      ),
-    );
   }
 }
 

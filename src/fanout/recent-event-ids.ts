@@ -1,7 +1,7 @@
 /**
  * Recognises a repeated event id (the same event published twice) among the most recent ids.
  * Keyed by "tenant:event id" and remembering the record position that first carried it, so the
- * same record fanned out again after an aborted transaction is not mistaken for a duplicate.
+ * same record fanned out again (after a crash or a failed produce) is not mistaken for a duplicate.
  * Memory only: bounded by `capacity`, and empty after a restart (see README Section B).
  */
 export class RecentEventIds {

@@ -3,7 +3,7 @@ import { CompressionTypes, type IHeaders, type Kafka, type Producer, type TopicM
 import { KAFKA } from './kafka.constants';
 
 export interface OutgoingRecord {
-  key: string | null;
+  key: Buffer | string | null;
   value: Buffer | string | null;
   headers?: IHeaders;
 }
