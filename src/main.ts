@@ -21,7 +21,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   try {
     const app = await createApp(config, logger);
-    await app.listen(config.port, process.env.HOST ?? '0.0.0.0');
+    await app.listen(config.port, config.host);
     const address = (app.getHttpServer() as Server).address() as AddressInfo;
     logger.info({ port: address.port, roles: [...config.roles] }, 'hookstream ready');
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {

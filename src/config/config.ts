@@ -4,6 +4,8 @@ import { parseCidrList, type Cidr } from '../endpoints/ssrf/cidr';
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
   port: number;
+  /** The address the HTTP server binds. */
+  host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   adminToken: string;
   databaseUrl: string;
@@ -105,6 +107,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
 
   const config: AppConfig = {
     port: read('PORT', '3000', integer(0, 65535)),
+    host: read('HOST', '0.0.0.0', (raw) => raw),
     logLevel: read(
       'LOG_LEVEL',
       'info',
