@@ -6,20 +6,10 @@ import type { PageCursor } from '../endpoints/pagination-cursor';
 import type { DeadLetterRow } from './dead-letter-row';
 
 /** A dead letter as read back for the API and for replay. */
-export interface StoredDeadLetter {
+export type StoredDeadLetter = Omit<DeadLetterRow, 'dlqTopic' | 'dlqPartition' | 'dlqOffset'> & {
   id: string;
-  tenantId: string | null;
-  endpointId: string | null;
-  deliveryId: string | null;
-  eventId: string | null;
-  eventType: string | null;
-  reason: string;
-  lastError: string | null;
-  attempts: number;
-  task: DeliveryTask | null;
-  createdAt: Date;
   replayedAt: Date | null;
-}
+};
 
 export interface DeadLetterFilter {
   endpointId?: string;

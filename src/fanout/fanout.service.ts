@@ -5,13 +5,13 @@ import {
   type OnApplicationBootstrap,
 } from '@nestjs/common';
 import { createHash } from 'node:crypto';
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage, Message } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
-import { RecordProducer, type OutgoingRecord } from '../kafka/record-producer';
+import { RecordProducer, recordBytes, type OutgoingRecord } from '../kafka/record-producer';
 import { headersToRecord } from '../kafka/headers';
 import { encodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task';
 import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
@@ -182,28 +182,23 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
   }
 }
 
-/** Splits messages into runs of at most `maxBytes` (a single larger message gets a run of its own). */
-export function chunksBySize<T extends Message>(messages: T[], maxBytes: number): T[][] {
+/** Splits records into runs of at most `maxBytes` (a single larger record gets a run of its own). */
+export function chunksBySize<T extends OutgoingRecord>(records: T[], maxBytes: number): T[][] {
   const chunks: T[][] = [];
   let current: T[] = [];
   let size = 0;
-  for (const message of messages) {
-    const messageSize = byteLength(message.value) + byteLength(message.key) + 64;
-    if (current.length > 0 && size + messageSize > maxBytes) {
+  for (const record of records) {
+    const recordSize = recordBytes(record);
+    if (current.length > 0 && size + recordSize > maxBytes) {
       chunks.push(current);
       current = [];
       size = 0;
     }
-    current.push(message);
-    size += messageSize;
+    current.push(record);
+    size += recordSize;
   }
   if (current.length > 0) chunks.push(current);
   return chunks;
-}
-
-function byteLength(value: Message['value'] | Message['key']): number {
-  if (value === null || value === undefined) return 0;
-  return typeof value === 'string' ? Buffer.byteLength(value) : value.length;
 }
 
 /** Stable per (tenant, event, endpoint): a re-fan-out of the same event yields the same delivery id. */

@@ -118,13 +118,15 @@ function toTopicMessages(batch: PendingSend[]): TopicMessages[] {
 /** An estimate of the records' size on the wire, headers included; enough to bound a request. */
 export function recordsBytes(records: OutgoingRecord[]): number {
   let total = 0;
-  for (const record of records) {
-    total += 64 + byteLength(record.key) + byteLength(record.value);
-    for (const [name, value] of Object.entries(record.headers ?? {})) {
-      total +=
-        Buffer.byteLength(name) +
-        (typeof value === 'string' || Buffer.isBuffer(value) ? byteLength(value) : 0);
-    }
+  for (const record of records) total += recordBytes(record);
+  return total;
+}
+
+export function recordBytes(record: OutgoingRecord): number {
+  let total = 64 + byteLength(record.key) + byteLength(record.value);
+  for (const [name, value] of Object.entries(record.headers ?? {})) {
+    total +=
+      Buffer.byteLength(name) + (typeof value === 'string' || Buffer.isBuffer(value) ? byteLength(value) : 0);
   }
   return total;
 }

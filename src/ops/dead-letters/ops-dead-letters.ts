@@ -1,21 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.module';
+import type { StoredDeadLetter } from '../../dead-letters/dead-letters.repository';
 import { DeadLettersService } from '../../dead-letters/dead-letters.service';
 
-export interface OpsDeadLetter {
-  id: string;
-  tenantId: string | null;
-  endpointId: string | null;
-  deliveryId: string | null;
-  eventId: string | null;
-  eventType: string | null;
-  reason: string;
-  lastError: string | null;
-  attempts: number;
+/** A stored dead letter as the operator API sends it: dates as ISO strings, no task body. */
+export type OpsDeadLetter = Omit<StoredDeadLetter, 'task' | 'createdAt' | 'replayedAt'> & {
   createdAt: string;
   replayedAt: string | null;
-}
+};
 
 /**
  * The operator's view of dead letters across tenants, on top of the tenant API's service
