@@ -1,0 +1,115 @@
+import pino from 'pino';
+import type { Admin, Kafka, Producer } from 'kafkajs';
+import { WatermarkConsumer, type ConsumedRecord } from '../../src/kafka/watermark-consumer';
+import {
+  connectedAdmin,
+  connectedProducer,
+  deleteNamespaceTopics,
+  testKafka,
+  uniqueNamespace,
+} from '../support/kafka';
+import { waitFor } from '../support/wait';
+
+/**
+ * The runner under the retry tiers, on the real broker: records fetched before their due time wait
+ * in memory and are handled at their own due time, not behind the partition's head.
+ */
+describe('WatermarkConsumer with due times (retry tiers)', () => {
+  const logger = pino({ level: 'silent' });
+  let kafka: Kafka;
+  let admin: Admin;
+  let producer: Producer;
+  let namespace: string;
+  let topic: string;
+  const running: WatermarkConsumer[] = [];
+
+  beforeEach(async () => {
+    kafka = testKafka();
+    admin = await connectedAdmin(kafka);
+    producer = await connectedProducer(kafka);
+    namespace = uniqueNamespace('wm');
+    topic = `${namespace}.tier`;
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
+  });
+
+  afterEach(async () => {
+    await Promise.all(running.splice(0).map((consumer) => consumer.stop(1_000)));
+    await producer.disconnect();
+    await deleteNamespaceTopics(admin, namespace);
+    await admin.disconnect();
+  });
+
+  const groupId = (): string => `${namespace}.group`;
+
+  async function start(
+    handled: Array<{ key: string | null; atMs: number; dueAtMs: number }>,
+    dueAtMs: (record: ConsumedRecord) => number | null = (record) => Number(record.headers.due) || null,
+  ): Promise<WatermarkConsumer> {
+    const consumer = new WatermarkConsumer(
+      kafka,
+      {
+        name: 'tier-test',
+        groupId: groupId(),
+        topics: [topic],
+        partitionWindow: 100,
+        dueAtMs,
+        handle: async (record) => {
+          handled.push({ key: record.key, atMs: Date.now(), dueAtMs: Number(record.headers.due) || 0 });
+        },
+      },
+      logger,
+    );
+    await consumer.start();
+    running.push(consumer);
+    return consumer;
+  }
+
+  async function committedOffset(): Promise<number> {
+    const [partition] = (await admin.fetchOffsets({ groupId: groupId(), topics: [topic] }))[0].partitions;
+    return Number(partition.offset);
+  }
+
+  it('handles a record due sooner before an earlier one due later, and none before its time', async () => {
+    const handled: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
+    await start(handled);
+    const now = Date.now();
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'late', value: 'x', headers: { due: String(now + 3_000) } },
+        { key: 'soon', value: 'x', headers: { due: String(now + 500) } },
+        { key: 'now', value: 'x' },
+      ],
+    });
+
+    await waitFor(() => handled.length === 3, { timeoutMs: 20_000, what: 'all three records handled' });
+    expect(handled.map((h) => h.key)).toEqual(['now', 'soon', 'late']);
+    for (const record of handled) expect(record.atMs).toBeGreaterThanOrEqual(record.dueAtMs);
+    // The commit waits for the head: it moves past all three only once `late` is done.
+    await waitFor(async () => (await committedOffset()) === 3, { what: 'offset 3 committed' });
+  });
+
+  it('leaves a waiting record uncommitted when stopped, so the next owner handles it', async () => {
+    const first: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
+    const consumer = await start(first);
+    await producer.send({
+      topic,
+      messages: [
+        { key: 'waiting', value: 'x', headers: { due: String(Date.now() + 60_000) } },
+        { key: 'now', value: 'x' },
+      ],
+    });
+    await waitFor(() => first.length === 1 && consumer.inFlight() === 1, {
+      what: 'the due record handled and the waiting one held',
+    });
+    await consumer.stop(1_000);
+    running.splice(running.indexOf(consumer), 1);
+    expect(first.map((h) => h.key)).toEqual(['now']);
+    expect(await committedOffset()).toBeLessThanOrEqual(0);
+
+    const second: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
+    await start(second, () => null);
+    await waitFor(() => second.length === 2, { timeoutMs: 30_000, what: 'both records handled again' });
+    expect(second.map((h) => h.key)).toEqual(['waiting', 'now']);
+  });
+});
