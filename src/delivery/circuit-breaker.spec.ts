@@ -96,6 +96,28 @@ describe('CircuitBreaker', () => {
     expect(breaker.consecutiveFailures()).toBe(4);
   });
 
+  it('sends a turned-away delivery back when the probe is let through, or once the probe has answered', () => {
+    const breaker = new CircuitBreaker({ ...options, probeTimeoutMs: 20_000 });
+    expect(breaker.nextChanceAtMs(T0, 5_000)).toBe(T0);
+    failTimes(breaker, 3, T0);
+    expect(breaker.nextChanceAtMs(T0 + 1_000, 5_000)).toBe(T0 + 30_000);
+    // Half-open, nobody probing yet: now.
+    expect(breaker.nextChanceAtMs(T0 + 30_000, 5_000)).toBe(T0 + 30_000);
+    expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
+    // The probe is out: not before it has answered or timed out, however often asked.
+    expect(breaker.nextChanceAtMs(T0 + 30_001, 5_000)).toBe(T0 + 35_000);
+    expect(breaker.nextChanceAtMs(T0 + 34_000, 5_000)).toBe(T0 + 35_000);
+    expect(breaker.nextChanceAtMs(T0 + 36_000, 5_000)).toBe(T0 + 36_000);
+    // Never past the probe timeout, even with a longer attempt timeout.
+    expect(breaker.nextChanceAtMs(T0 + 30_001, 60_000)).toBe(T0 + 50_000);
+    // The probe failed: a full open period again.
+    breaker.recordFailure(T0 + 35_000);
+    expect(breaker.nextChanceAtMs(T0 + 35_000, 5_000)).toBe(T0 + 65_000);
+    // A lost probe frees its slot at the probe timeout: now again.
+    expect(breaker.canAttempt(T0 + 65_000)).toBe(true);
+    expect(breaker.nextChanceAtMs(T0 + 85_000, 5_000)).toBe(T0 + 85_000);
+  });
+
   it('frees the probe slot when a probe is never answered', () => {
     const breaker = new CircuitBreaker({ ...options, probeTimeoutMs: 20_000 });
     failTimes(breaker, 3, T0);

@@ -101,6 +101,20 @@ export class CircuitBreaker {
     return this.openedAt === null ? null : this.openedAt + this.openMs;
   }
 
+  /**
+   * When a delivery turned away now should come back. Open: when the probe is let through. Half-open
+   * with the probe out: when the probe must have answered (`probeAnswersWithinMs` after it started,
+   * its attempt timeout), since coming back sooner only meets the same refusal; never later than
+   * the probe timeout. Otherwise now.
+   */
+  nextChanceAtMs(nowMs: number, probeAnswersWithinMs: number): number {
+    if (this.openedAt === null) return nowMs;
+    if (this.state(nowMs) === 'open') return this.openedAt + this.openMs;
+    if (this.probeStartedAt === null || nowMs - this.probeStartedAt >= this.probeTimeoutMs) return nowMs;
+    const answered = this.probeStartedAt + Math.min(probeAnswersWithinMs, this.probeTimeoutMs);
+    return Math.max(nowMs, answered);
+  }
+
   /** Start of the current failing streak. */
   failingSinceMs(): number | null {
     return this.failingSince;

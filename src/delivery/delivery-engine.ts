@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import type { EndpointSnapshot } from '../endpoints/endpoint-snapshot';
 import { EndpointCache } from '../fanout/endpoint-cache';
+import { shedWaitMs } from '../retry/backoff';
 import { RetryRouter } from '../retry/retry-router';
 import { AttemptLog } from './attempt-log';
 import { decodeTask, attemptStateFromHeaders, type AttemptState, type DeliveryTask } from './delivery-task';
@@ -112,17 +113,22 @@ export class DeliveryEngine implements OnModuleDestroy {
 
   /**
    * The endpoint's lane is stalled (it hangs, or is far slower than its traffic): rather than wait in
-   * memory and hold its partition's window, the delivery waits in a retry tier until the stuck
-   * attempt has answered or timed out (and at least as long as the lane has been stalled, so a
-   * slow endpoint's backlog does not cycle through the tiers). No attempt is counted; order was
-   * never promised (ordering `none`).
+   * memory and hold its partition's window, the delivery waits in a retry tier ({@link shedWaitMs}).
+   * No attempt is counted; order was never promised (ordering `none`).
    */
   private async shed(task: DeliveryTask, state: AttemptState, stalledForMs: number): Promise<AttemptResult> {
-    const waitMs = Math.max(stalledForMs, this.config.delivery.timeoutMs - stalledForMs);
+    const nowMs = Date.now();
+    const failingSince = this.health.failingSinceMs(task.endpointId);
+    const waitMs = shedWaitMs({
+      stalledForMs,
+      attemptTimeoutMs: this.config.delivery.timeoutMs,
+      failingForMs: failingSince === null ? null : nowMs - failingSince,
+      circuitOpenMs: this.config.delivery.circuitOpenMs,
+    });
     const result = await this.router.postpone(
       task,
       state,
-      Date.now() + waitMs,
+      nowMs + waitMs,
       `endpoint lane stalled for ${stalledForMs} ms`,
     );
     this.metrics.outcome(result === 'retrying' ? 'shed' : 'dead_lettered');
@@ -240,7 +246,7 @@ export class DeliveryEngine implements OnModuleDestroy {
     return this.router.postpone(
       task,
       { ...state, firstAttemptAtMs: state.firstAttemptAtMs ?? Date.now() },
-      this.health.reopensAtMs(endpoint.id),
+      this.health.nextChanceAtMs(endpoint.id, Date.now()),
       'circuit open',
       beforeRetry,
     );

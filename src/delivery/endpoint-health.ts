@@ -9,6 +9,9 @@ import { CircuitBreaker } from './circuit-breaker';
 
 import type { CircuitState } from '../endpoints/endpoint-health';
 
+/** A probe's outcome is recorded a little after its HTTP timeout fires. */
+const PROBE_ANSWER_SLACK_MS = 1_000;
+
 /** A circuit per endpoint; an endpoint failing for longer than HOOKSTREAM_DISABLE_AFTER is disabled. */
 @Injectable()
 export class EndpointHealth {
@@ -30,9 +33,18 @@ export class EndpointHealth {
     return this.circuits.get(endpointId)?.isShut(nowMs) ?? false;
   }
 
-  /** When an open circuit lets its next probe through. */
-  reopensAtMs(endpointId: string): number {
-    return this.circuits.get(endpointId)?.reopensAtMs() ?? Date.now();
+  /**
+   * When a delivery turned away by the circuit should look again: when the open circuit lets its
+   * probe through, or, with the probe out, once the probe has answered or timed out.
+   */
+  nextChanceAtMs(endpointId: string, nowMs: number): number {
+    const probeAnswersWithinMs = this.config.delivery.timeoutMs + PROBE_ANSWER_SLACK_MS;
+    return this.circuits.get(endpointId)?.nextChanceAtMs(nowMs, probeAnswersWithinMs) ?? nowMs;
+  }
+
+  /** When the current failing streak began, or null while the endpoint is not failing. */
+  failingSinceMs(endpointId: string): number | null {
+    return this.circuits.get(endpointId)?.failingSinceMs() ?? null;
   }
 
   recordSuccess(endpointId: string, nowMs: number): void {

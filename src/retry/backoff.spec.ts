@@ -1,4 +1,10 @@
-import { jitteredDelayMs, parseRetryAfterMs, planNextAttempt, type RetryPlanInput } from './backoff';
+import {
+  jitteredDelayMs,
+  parseRetryAfterMs,
+  planNextAttempt,
+  shedWaitMs,
+  type RetryPlanInput,
+} from './backoff';
 
 const constant = (value: number) => () => value;
 
@@ -222,5 +228,30 @@ describe('planNextAttempt', () => {
 
   it.each([0, -1, 1.5, Number.NaN])('rejects attempt %p', (attempt) => {
     expect(() => planNextAttempt({ ...base, attempt })).toThrow(RangeError);
+  });
+});
+
+describe('shedWaitMs', () => {
+  const base = { attemptTimeoutMs: 5_000, failingForMs: null, circuitOpenMs: 30_000 };
+
+  it('waits until the stuck attempt has timed out, and at least as long as the lane has stalled', () => {
+    expect(shedWaitMs({ ...base, stalledForMs: 1_000 })).toBe(4_000);
+    expect(shedWaitMs({ ...base, stalledForMs: 8_000 })).toBe(8_000);
+  });
+
+  it('backs off as long as the endpoint has been failing, doubling round by round', () => {
+    // A hanging endpoint: each round its records come back, the lane stalls for 1 s again.
+    let failingForMs = 1_000;
+    const waits: number[] = [];
+    for (let round = 0; round < 5; round++) {
+      const wait = shedWaitMs({ ...base, stalledForMs: 1_000, failingForMs });
+      waits.push(wait);
+      failingForMs += wait + 1_000;
+    }
+    expect(waits).toEqual([4_000, 6_000, 13_000, 27_000, 30_000]);
+  });
+
+  it('never waits longer for failing than the circuit stays open', () => {
+    expect(shedWaitMs({ ...base, stalledForMs: 1_000, failingForMs: 86_400_000 })).toBe(30_000);
   });
 });

@@ -107,3 +107,28 @@ export function planNextAttempt(input: RetryPlanInput): RetryPlan {
   if (dueAtMs - firstAttemptAtMs > maxAgeMs) return { kind: 'dead-letter', reason: 'max_age_exceeded' };
   return { kind: 'retry', tierIndex, dueAtMs };
 }
+
+/**
+ * How long a delivery shed from a stalled lane waits in a retry tier: until the stuck attempt has
+ * answered or timed out, at least as long as the lane has been stalled (a slow endpoint's backlog
+ * does not cycle through the tiers), and at least as long as the endpoint has been failing, up to
+ * the circuit's open period (a hanging endpoint's backlog backs off, about doubling each round,
+ * instead of coming back every attempt timeout until enough timeouts open its circuit).
+ */
+export function shedWaitMs({
+  stalledForMs,
+  attemptTimeoutMs,
+  failingForMs,
+  circuitOpenMs,
+}: {
+  stalledForMs: number;
+  attemptTimeoutMs: number;
+  failingForMs: number | null;
+  circuitOpenMs: number;
+}): number {
+  return Math.max(
+    stalledForMs,
+    attemptTimeoutMs - stalledForMs,
+    failingForMs === null ? 0 : Math.min(failingForMs, circuitOpenMs),
+  );
+}
