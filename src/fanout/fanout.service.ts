@@ -22,6 +22,12 @@ import { exitOnFatalCrash } from '../kafka/consumer-crash';
 /** Well under the broker's default message.max.bytes (1 MiB) per produce request. */
 const MAX_REQUEST_BYTES = 512 * 1024;
 
+interface CommitPosition {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /**
@@ -35,6 +41,8 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
   private consumer?: Consumer;
   private readonly recent = new RecentEventIds(200_000);
   private readonly logger: Logger;
+  private readonly uncommitted = new Map<string, CommitPosition>();
+  private committing: Promise<void> | null = null;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -54,7 +62,7 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
       // A killed member's partitions move after this long (Kafka's minimum is 6 s).
       sessionTimeout: 10_000,
       heartbeatInterval: 2_000,
-      // Bounds one transaction: a batch of events times their fan-out is produced in one go.
+      // Bounds one batch: a batch of events times their fan-out is produced before the next fetch.
       maxBytesPerPartition: 256 * 1024,
       allowAutoTopicCreation: false,
       readUncommitted: false,
@@ -90,16 +98,36 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
       await this.producer.send(this.config.kafka.dlqTopic, chunk);
     }
     const offset = (BigInt(batch.lastOffset()) + 1n).toString();
-    try {
-      await this.consumer?.commitOffsets([{ topic: batch.topic, partition: batch.partition, offset }]);
-    } catch (error) {
-      // Lost to a rebalance: the next owner fans these records out again (duplicates, not loss).
-      this.logger.warn(
-        { err: error, topic: batch.topic, partition: batch.partition },
-        'offset commit failed',
-      );
-    }
+    this.commitSoon({ topic: batch.topic, partition: batch.partition, offset });
     await heartbeat();
+  }
+
+  /**
+   * Commits in the background, so the next fetch does not wait a commit round trip (it was most of
+   * the fan-out's tail latency at 1,000 events/s). Only offsets whose tasks are acknowledged get
+   * here; while one commit is out, later offsets gather and go in the next one.
+   */
+  private commitSoon(position: CommitPosition): void {
+    this.uncommitted.set(`${position.topic}:${position.partition}`, position);
+    if (!this.committing && this.consumer) this.committing = this.commitPending(this.consumer);
+  }
+
+  private async commitPending(consumer: Consumer): Promise<void> {
+    try {
+      while (this.uncommitted.size > 0) {
+        const offsets = [...this.uncommitted.values()];
+        this.uncommitted.clear();
+        try {
+          await consumer.commitOffsets(offsets);
+        } catch (error) {
+          // Lost to a rebalance: the next owner fans these records out again (duplicates, not loss).
+          this.logger.warn({ err: error, offsets }, 'offset commit failed');
+        }
+      }
+    } finally {
+      // In the same tick as the last emptiness check: no offset can slip in between unseen.
+      this.committing = null;
+    }
   }
 
   private async route(
@@ -178,6 +206,9 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   async beforeApplicationShutdown(): Promise<void> {
+    // Stop fetching and let the running batches finish, then commit what they produced.
+    await this.consumer?.stop();
+    await this.committing;
     await this.consumer?.disconnect();
   }
 }
