@@ -30,6 +30,8 @@ import { Receiver, type Delivery } from './lib/receiver';
 import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
 import { machineInfo, percentile, round } from './lib/stats';
 import { renderChart } from './lib/chart';
+import { CpuMeter, type CpuShares } from './lib/cpu';
+import { summariseNewestProfile } from './lib/profile';
 
 const QUICK = process.env.BENCH_QUICK === '1';
 const num = (name: string, full: number, quick: number): number =>
@@ -98,11 +100,14 @@ async function main(): Promise<void> {
         HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
         HOOKSTREAM_DELIVERY_TIMEOUT: '5s',
-        ...(process.env.BENCH_PROFILE_DIR
-          ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}` }
-          : {}),
       },
-      { label: 'bench-service' },
+      {
+        label: 'bench-service',
+        // Node refuses --cpu-prof in NODE_OPTIONS; it has to be a flag of the service's command line.
+        nodeArgs: process.env.BENCH_PROFILE_DIR
+          ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE_DIR}`]
+          : [],
+      },
     );
     currentService = service;
     const admin = new Api(service.url);
@@ -135,8 +140,21 @@ async function main(): Promise<void> {
     // Endpoints reach the in-memory cache by LISTEN/NOTIFY; a warm-up round proves every one is there.
     producer = await connectedProducer(kafka);
     await warmUp(producer, inputTopic, tenants, receiver);
+    // Where the CPU went in each phase: the service's one JavaScript thread, or the machine.
+    const cpu: Record<string, CpuShares | null> = {};
+    const servicePid = service.pid;
+    const measured = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+      const meter = CpuMeter.start(() => [servicePid]);
+      try {
+        return await work();
+      } finally {
+        cpu[phase] = meter?.stop() ?? null;
+      }
+    };
 
-    const e2eDeliveriesPerSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents);
+    const e2eDeliveriesPerSec = await measured('e2eFanout1', () =>
+      e2eRun(producer!, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents),
+    );
     log(`e2e fan-out 1: ${round(e2eDeliveriesPerSec, 0)} deliveries/s`);
 
     const latency: Array<{
@@ -147,13 +165,8 @@ async function main(): Promise<void> {
       published: number;
     }> = [];
     for (const rate of CONFIG.latencyRates) {
-      const result = await latencyRun(
-        producer,
-        inputTopic,
-        tenants,
-        receiver,
-        rate,
-        `${namespace}.deliveries`,
+      const result = await measured(`latency${rate}`, () =>
+        latencyRun(producer!, inputTopic, tenants, receiver, rate, `${namespace}.deliveries`),
       );
       latency.push(result);
       log(
@@ -172,9 +185,13 @@ async function main(): Promise<void> {
       status500Requests?: number;
     } = { ratio: null, healthyEndpoints: 10, events: CONFIG.isolationEvents };
     try {
-      const healthyAlone = await isolationRun(producer, inputTopic, isolationTenant, receiver, 'iso.good');
+      const healthyAlone = await measured('isolationAlone', () =>
+        isolationRun(producer!, inputTopic, isolationTenant, receiver, 'iso.good'),
+      );
       log(`isolation, healthy alone: ${round(healthyAlone.perSec, 0)}/s`);
-      const healthyWithBad = await isolationRun(producer, inputTopic, isolationTenant, receiver, 'iso.bad');
+      const healthyWithBad = await measured('isolationWithBad', () =>
+        isolationRun(producer!, inputTopic, isolationTenant, receiver, 'iso.bad'),
+      );
       log(`isolation, healthy beside hang + 500: ${round(healthyWithBad.perSec, 0)}/s`);
       isolation = {
         ratio: round(healthyWithBad.perSec / healthyAlone.perSec, 3),
@@ -194,13 +211,8 @@ async function main(): Promise<void> {
     // pipeline, and a failure here is recorded without costing the other figures.
     let e2eFanout5DeliveriesPerSec: number | null = null;
     try {
-      e2eFanout5DeliveriesPerSec = await e2eRun(
-        producer,
-        inputTopic,
-        tenants,
-        receiver,
-        'f5',
-        CONFIG.e2eFanout5Events,
+      e2eFanout5DeliveriesPerSec = await measured('e2eFanout5', () =>
+        e2eRun(producer!, inputTopic, tenants, receiver, 'f5', CONFIG.e2eFanout5Events),
       );
       log(`e2e fan-out 5: ${round(e2eFanout5DeliveriesPerSec, 0)} deliveries/s`);
     } catch (error) {
@@ -218,6 +230,7 @@ async function main(): Promise<void> {
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
       peakRssMb,
+      cpuPercentOfOneCore: cpu,
       targets: targetCheck(
         httpCeilingPerSec,
         kafkaConsumeCeilingPerSec,
@@ -260,6 +273,7 @@ async function main(): Promise<void> {
   } finally {
     await producer?.disconnect().catch(() => undefined);
     await service?.stop();
+    if (process.env.BENCH_PROFILE_DIR) writeProfileSummary(process.env.BENCH_PROFILE_DIR);
     await receiver.stop();
     await deleteNamespaceTopics(kafka, namespace, [inputTopic, ceilingTopic]);
     await database?.drop().catch(() => undefined);
@@ -665,6 +679,7 @@ function printTable(results: {
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
   peakRssMb: number;
+  cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
 }): void {
   const rows: Array<[string, string]> = [
@@ -698,12 +713,37 @@ function printTable(results: {
   console.log(`${'-'.repeat(width)}  ${'-'.repeat(30)}`);
   for (const [key, value] of rows) console.log(`${key.padEnd(width)}  ${value}`);
   console.log('');
+  console.log('CPU by phase, % of one core: service / kafka / postgres / bench / other / idle');
+  for (const [phase, shares] of Object.entries(results.cpuPercentOfOneCore)) {
+    const line = shares
+      ? [shares.service, shares.kafka, shares.postgres, shares.bench, shares.other, shares.idle].join(' / ')
+      : 'n/a (no /proc)';
+    console.log(`  ${phase.padEnd(18)} ${line}`);
+  }
+  console.log('');
   for (const [name, t] of Object.entries(results.targets)) {
     console.log(
       `target ${name.padEnd(18)} ${t.target.padEnd(46)} ${String(t.value).padEnd(8)} ${t.met ? 'met' : 'MISSED'}`,
     );
   }
   console.log('');
+}
+
+/** The service's CPU profile (written when it exits), summarised into bench/results/profile.json. */
+function writeProfileSummary(dir: string): void {
+  const summary = summariseNewestProfile(dir);
+  if (!summary) {
+    log(`no .cpuprofile in ${dir}`);
+    return;
+  }
+  writeFileSync(join(ROOT, 'bench', 'results', 'profile.json'), `${JSON.stringify(summary, null, 2)}\n`);
+  log(
+    `service CPU profile: ${summary.sampledMs} ms sampled, ${summary.idlePercent}% idle; busy time by source:`,
+  );
+  for (const [source, percent] of Object.entries(summary.busyPercentBySource).slice(0, 15)) {
+    console.log(`  ${String(percent).padStart(5)}%  ${source}`);
+  }
+  log('wrote bench/results/profile.json');
 }
 
 function fmt(n: number): string {

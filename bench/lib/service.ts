@@ -56,26 +56,34 @@ function newestMtime(dir: string): number {
 /** Boots `node dist/main.js` as a child configured by env; resolves once it logs "hookstream ready". */
 export async function startService(
   env: Record<string, string>,
-  { label, readyTimeoutMs = 60_000 }: { label: string; readyTimeoutMs?: number },
+  {
+    label,
+    readyTimeoutMs = 60_000,
+    nodeArgs = [],
+  }: { label: string; readyTimeoutMs?: number; nodeArgs?: string[] },
 ): Promise<Service> {
   await until(() => existsSync(join(ROOT, 'dist', 'main.js')), 60_000, 500);
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = createWriteStream(join(LOG_DIR, `${label}-${Date.now()}.log`));
-  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')], {
-    env: {
-      PATH: process.env.PATH ?? '',
-      PORT: '0',
-      HOST: '127.0.0.1',
-      LOG_LEVEL: 'info',
-      KAFKA_BROKERS: BROKERS.join(','),
-      DATABASE_URL: BASE_DATABASE_URL,
-      HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
-      HOOKSTREAM_SECRET_KEY: SECRET_KEY,
-      HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...SERVICE_NODE_OPTIONS, ...nodeArgs, join(ROOT, 'dist', 'main.js')],
+    {
+      env: {
+        PATH: process.env.PATH ?? '',
+        PORT: '0',
+        HOST: '127.0.0.1',
+        LOG_LEVEL: 'info',
+        KAFKA_BROKERS: BROKERS.join(','),
+        DATABASE_URL: BASE_DATABASE_URL,
+        HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
+        HOOKSTREAM_SECRET_KEY: SECRET_KEY,
+        HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  );
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   let exited = false;

@@ -1,0 +1,93 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+
+/** CPU used over a phase, in percent of one core (200 = both cores of a 2-core machine). */
+export interface CpuShares {
+  service: number;
+  kafka: number;
+  postgres: number;
+  /** The bench process: the producer of events and the receiver of deliveries. */
+  bench: number;
+  other: number;
+  idle: number;
+}
+
+interface Snapshot {
+  totalJiffies: number;
+  idleJiffies: number;
+  byGroup: Record<Exclude<keyof CpuShares, 'other' | 'idle'>, number>;
+}
+
+/**
+ * Who used the CPU during a phase, from /proc (Linux only; null elsewhere): the service, the Kafka
+ * broker, PostgreSQL (all its backends), this bench process, everything else, and what stayed idle.
+ * It tells whether a phase was bound by the service's one JavaScript thread or by the machine.
+ */
+export class CpuMeter {
+  private constructor(
+    private readonly servicePids: () => number[],
+    private readonly start: Snapshot,
+  ) {}
+
+  static start(servicePids: () => number[]): CpuMeter | null {
+    const snapshot = takeSnapshot(servicePids());
+    return snapshot ? new CpuMeter(servicePids, snapshot) : null;
+  }
+
+  stop(): CpuShares | null {
+    const end = takeSnapshot(this.servicePids());
+    if (!end) return null;
+    const coreJiffies = (end.totalJiffies - this.start.totalJiffies) / cpus().length;
+    if (coreJiffies <= 0) return null;
+    const pct = (jiffies: number): number => Math.round((100 * jiffies) / coreJiffies);
+    const groups = Object.keys(end.byGroup) as Array<keyof Snapshot['byGroup']>;
+    const shares = Object.fromEntries(
+      groups.map((group) => [group, pct(end.byGroup[group] - this.start.byGroup[group])]),
+    ) as Snapshot['byGroup'];
+    const idle = pct(end.idleJiffies - this.start.idleJiffies);
+    const busy = cpus().length * 100 - idle;
+    const accounted = groups.reduce((sum, group) => sum + shares[group], 0);
+    return { ...shares, other: Math.max(0, busy - accounted), idle };
+  }
+}
+
+function takeSnapshot(servicePids: number[]): Snapshot | null {
+  let stat: string;
+  try {
+    stat = readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return null;
+  }
+  // cpu  user nice system idle iowait irq softirq steal ...
+  const fields = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
+  const byGroup = { service: 0, kafka: 0, postgres: 0, bench: 0 };
+  const services = new Set(servicePids);
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const pid = Number(entry);
+    try {
+      const group = services.has(pid)
+        ? 'service'
+        : pid === process.pid
+          ? 'bench'
+          : classify(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
+      if (!group) continue;
+      // utime and stime, fields 14 and 15, counted after the parenthesised command name.
+      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
+      byGroup[group] += Number(after[11]) + Number(after[12]);
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return {
+    totalJiffies: fields.reduce((sum, value) => sum + value, 0),
+    idleJiffies: fields[3] + fields[4],
+    byGroup,
+  };
+}
+
+function classify(cmdline: string): 'kafka' | 'postgres' | null {
+  if (cmdline.includes('kafka.Kafka')) return 'kafka';
+  if (cmdline.startsWith('postgres') || cmdline.includes('/bin/postgres')) return 'postgres';
+  return null;
+}
