@@ -26,6 +26,8 @@ export interface WatermarkConsumerSpec {
   handle(record: ConsumedRecord): Promise<void>;
   /** For retry tiers: the record may not be handled before this time (ms epoch). */
   dueAtMs?(record: ConsumedRecord): number | null;
+  /** Most records of one partition held in memory until due; the partition pauses beyond it. */
+  deferLimit?: number;
 }
 
 interface PartitionState {
@@ -42,6 +44,7 @@ interface PartitionState {
 
 const COMMIT_INTERVAL_MS = 100;
 const BATCH_WORKERS = 4;
+const DEFAULT_DEFER_LIMIT = 250;
 const HANDLER_RETRY_MAX_MS = 5_000;
 
 /**
@@ -138,6 +141,10 @@ export class WatermarkConsumer {
       }
       const record = toRecord(batch.topic, batch.partition, message);
       const dueAt = this.spec.dueAtMs?.(record) ?? null;
+      if (dueAt !== null && dueAt > Date.now() && state.deferred.size >= this.deferLimit) {
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
+        return;
+      }
       state.watermark.track(record.offset);
       if (dueAt !== null && dueAt > Date.now()) this.defer(record, state, dueAt);
       else this.dispatch(record, state);
@@ -193,7 +200,10 @@ export class WatermarkConsumer {
     const resume = pause();
     const check = () => {
       if (state.generation !== this.generation || this.stopping) return;
-      if (state.watermark.inFlight() < this.spec.partitionWindow / 2) {
+      const drained =
+        state.watermark.inFlight() < this.spec.partitionWindow / 2 &&
+        state.deferred.size < this.deferLimit / 2;
+      if (drained) {
         state.paused = false;
         resume();
       } else {
@@ -202,6 +212,15 @@ export class WatermarkConsumer {
     };
     state.resumeTimer = setTimeout(check, 20);
     this.logger.debug({ consumer: this.spec.name, topic, partition }, 'partition window full; paused');
+  }
+
+  /**
+   * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
+   * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
+   * over 84 partitions is about 30 MB at worst.
+   */
+  private get deferLimit(): number {
+    return Math.min(this.spec.partitionWindow, this.spec.deferLimit ?? DEFAULT_DEFER_LIMIT);
   }
 
   /**

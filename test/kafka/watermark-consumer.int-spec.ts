@@ -44,6 +44,7 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
   async function start(
     handled: Array<{ key: string | null; atMs: number; dueAtMs: number }>,
     dueAtMs: (record: ConsumedRecord) => number | null = (record) => Number(record.headers.due) || null,
+    deferLimit?: number,
   ): Promise<WatermarkConsumer> {
     const consumer = new WatermarkConsumer(
       kafka,
@@ -53,6 +54,7 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
         topics: [topic],
         partitionWindow: 100,
         dueAtMs,
+        deferLimit,
         handle: async (record) => {
           handled.push({ key: record.key, atMs: Date.now(), dueAtMs: Number(record.headers.due) || 0 });
         },
@@ -111,5 +113,30 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
     await start(second, () => null);
     await waitFor(() => second.length === 2, { timeoutMs: 30_000, what: 'both records handled again' });
     expect(second.map((h) => h.key)).toEqual(['waiting', 'now']);
+  });
+
+  it('holds no more early records than its limit, and still hands every one over on time', async () => {
+    const handled: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
+    const consumer = await start(handled, undefined, 2);
+    const now = Date.now();
+    await producer.send({
+      topic,
+      messages: Array.from({ length: 6 }, (_, i) => ({
+        key: `r${i}`,
+        value: 'x',
+        headers: { due: String(now + 1_000 + 200 * i) },
+      })),
+    });
+    let mostHeld = 0;
+    await waitFor(
+      () => {
+        mostHeld = Math.max(mostHeld, consumer.inFlight());
+        return handled.length === 6;
+      },
+      { timeoutMs: 30_000, intervalMs: 5, what: 'all six records handled' },
+    );
+    expect(mostHeld).toBeLessThanOrEqual(2);
+    expect(handled.map((h) => h.key)).toEqual(['r0', 'r1', 'r2', 'r3', 'r4', 'r5']);
+    for (const record of handled) expect(record.atMs).toBeGreaterThanOrEqual(record.dueAtMs);
   });
 });
