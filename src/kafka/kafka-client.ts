@@ -28,8 +28,9 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
     requestTimeout: 30_000,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
-    // Short first backoff: Kafka 4 answers CONCURRENT_TRANSACTIONS for a few ms after each commit,
-    // and kafkajs' default 300 ms first retry would add that to every fan-out batch.
-    retry: { initialRetryTime: 25, maxRetryTime: 5_000, retries: 8 },
+    // A short first backoff recovers from a leader move in milliseconds; 12 retries (about 26 s in
+    // all) ride through a broker restart. With 8 (about 6 s) a consumer's group-coordinator lookup
+    // gave up during a 6.6 s broker restart in the chaos run, and the process exited (code 70).
+    retry: { initialRetryTime: 25, maxRetryTime: 5_000, retries: 12 },
   });
 }
