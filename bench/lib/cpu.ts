@@ -12,10 +12,13 @@ export interface CpuShares {
   idle: number;
 }
 
+type Group = Exclude<keyof CpuShares, 'other' | 'idle'>;
+
 interface Snapshot {
   totalJiffies: number;
   idleJiffies: number;
-  byGroup: Record<Exclude<keyof CpuShares, 'other' | 'idle'>, number>;
+  /** CPU time so far of every process of a group, by pid. */
+  byPid: Map<number, { group: Group; jiffies: number }>;
 }
 
 /**
@@ -40,10 +43,17 @@ export class CpuMeter {
     const coreJiffies = (end.totalJiffies - this.start.totalJiffies) / cpus().length;
     if (coreJiffies <= 0) return null;
     const pct = (jiffies: number): number => Math.round((100 * jiffies) / coreJiffies);
-    const groups = Object.keys(end.byGroup) as Array<keyof Snapshot['byGroup']>;
-    const shares = Object.fromEntries(
-      groups.map((group) => [group, pct(end.byGroup[group] - this.start.byGroup[group])]),
-    ) as Snapshot['byGroup'];
+    // Per process, so one that exits during the phase (a PostgreSQL backend) is left out rather
+    // than subtracted; one that started during it counts in full.
+    const used: Record<Group, number> = { service: 0, kafka: 0, postgres: 0, bench: 0 };
+    for (const [pid, { group, jiffies }] of end.byPid) {
+      used[group] += jiffies - (this.start.byPid.get(pid)?.jiffies ?? 0);
+    }
+    const groups = Object.keys(used) as Group[];
+    const shares = Object.fromEntries(groups.map((group) => [group, pct(used[group])])) as Record<
+      Group,
+      number
+    >;
     const idle = pct(end.idleJiffies - this.start.idleJiffies);
     const busy = cpus().length * 100 - idle;
     const accounted = groups.reduce((sum, group) => sum + shares[group], 0);
@@ -60,7 +70,7 @@ function takeSnapshot(servicePids: number[]): Snapshot | null {
   }
   // cpu  user nice system idle iowait irq softirq steal ...
   const fields = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
-  const byGroup = { service: 0, kafka: 0, postgres: 0, bench: 0 };
+  const byPid: Snapshot['byPid'] = new Map();
   const services = new Set(servicePids);
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
@@ -74,7 +84,7 @@ function takeSnapshot(servicePids: number[]): Snapshot | null {
       if (!group) continue;
       // utime and stime, fields 14 and 15, counted after the parenthesised command name.
       const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
-      byGroup[group] += Number(after[11]) + Number(after[12]);
+      byPid.set(pid, { group, jiffies: Number(after[11]) + Number(after[12]) });
     } catch {
       // the process ended between the listing and the read
     }
@@ -82,7 +92,7 @@ function takeSnapshot(servicePids: number[]): Snapshot | null {
   return {
     totalJiffies: fields.reduce((sum, value) => sum + value, 0),
     idleJiffies: fields[3] + fields[4],
-    byGroup,
+    byPid,
   };
 }
 
