@@ -14,5 +14,5 @@ COPY --from=build /app/dist ./dist
 COPY package.json ./
 USER node
 EXPOSE 3000
-# Same heap cap as package.json "config.node_options" (npm start); size the container at 512 MiB or more.
-CMD ["node", "--max-old-space-size=256", "dist/main.js"]
+# Same flags as package.json "config.node_options" (npm start); size the container at 512 MiB or more.
+CMD ["node", "--max-old-space-size=256", "--max-semi-space-size=32", "dist/main.js"]

@@ -119,3 +119,15 @@ function balanced(expr: string): boolean {
   }
   return depth === 0;
 }
+
+describe('Dockerfile', () => {
+  it('starts the service with the Node flags npm start uses (package.json config.node_options)', () => {
+    const root = join(__dirname, '..', '..');
+    const { config } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      config: { node_options: string };
+    };
+    const cmd = /^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'));
+    const args = JSON.parse(cmd?.[1] ?? '[]') as string[];
+    expect(args).toEqual(['node', ...config.node_options.split(' ').filter(Boolean), 'dist/main.js']);
+  });
+});
