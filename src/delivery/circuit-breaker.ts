@@ -59,7 +59,7 @@ export class CircuitBreaker {
     const state = this.state(nowMs);
     if (state === 'closed') return false;
     if (state === 'open') return true;
-    return this.probeStartedAt !== null && nowMs - this.probeStartedAt < this.probeTimeoutMs;
+    return this.probeOut(nowMs);
   }
 
   /** Whether an attempt may go out now. In half-open state a `true` claims the single probe slot. */
@@ -70,7 +70,7 @@ export class CircuitBreaker {
       case 'open':
         return false;
       case 'half-open':
-        if (this.probeStartedAt !== null && nowMs - this.probeStartedAt < this.probeTimeoutMs) return false;
+        if (this.probeOut(nowMs)) return false;
         this.probeStartedAt = nowMs;
         return true;
     }
@@ -110,9 +110,14 @@ export class CircuitBreaker {
   nextChanceAtMs(nowMs: number, probeAnswersWithinMs: number): number {
     if (this.openedAt === null) return nowMs;
     if (this.state(nowMs) === 'open') return this.openedAt + this.openMs;
-    if (this.probeStartedAt === null || nowMs - this.probeStartedAt >= this.probeTimeoutMs) return nowMs;
+    if (this.probeStartedAt === null || !this.probeOut(nowMs)) return nowMs;
     const answered = this.probeStartedAt + Math.min(probeAnswersWithinMs, this.probeTimeoutMs);
     return Math.max(nowMs, answered);
+  }
+
+  /** A half-open probe has been let through and has neither answered nor timed out. */
+  private probeOut(nowMs: number): boolean {
+    return this.probeStartedAt !== null && nowMs - this.probeStartedAt < this.probeTimeoutMs;
   }
 
   /** Start of the current failing streak. */

@@ -11,16 +11,13 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
-import { RecordProducer, recordBytes, type OutgoingRecord } from '../kafka/record-producer';
+import { RecordProducer, type OutgoingRecord } from '../kafka/record-producer';
 import { headersToRecord } from '../kafka/headers';
 import { encodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task';
 import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
 import { EndpointCache } from './endpoint-cache';
 import { RecentEventIds } from './recent-event-ids';
 import { exitOnFatalCrash } from '../kafka/consumer-crash';
-
-/** Well under the broker's default message.max.bytes (1 MiB) per produce request. */
-const MAX_REQUEST_BYTES = 512 * 1024;
 
 interface CommitPosition {
   topic: string;
@@ -88,15 +85,10 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
       if (routed.kind === 'dead-letter') deadLetters.push(routed.record);
       else deliveries.push(...routed.records);
     }
-    // In order, each chunk acknowledged by all in-sync replicas before the next and before the
-    // offsets move: a crash in between fans the batch out again (duplicates, never a gap).
-    // Chunks keep each partition's record batch under the broker's message.max.bytes.
-    for (const chunk of chunksBySize(deliveries, MAX_REQUEST_BYTES)) {
-      await this.producer.send(this.config.kafka.deliveriesTopic, chunk);
-    }
-    for (const chunk of chunksBySize(deadLetters, MAX_REQUEST_BYTES)) {
-      await this.producer.send(this.config.kafka.dlqTopic, chunk);
-    }
+    // Acknowledged by all in-sync replicas before the offsets move: a crash in between fans the
+    // batch out again (duplicates, never a gap). The producer splits a large batch in order.
+    await this.producer.send(this.config.kafka.deliveriesTopic, deliveries);
+    await this.producer.send(this.config.kafka.dlqTopic, deadLetters);
     const offset = (BigInt(batch.lastOffset()) + 1n).toString();
     this.commitSoon({ topic: batch.topic, partition: batch.partition, offset });
     await heartbeat();
@@ -211,25 +203,6 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
     await this.committing;
     await this.consumer?.disconnect();
   }
-}
-
-/** Splits records into runs of at most `maxBytes` (a single larger record gets a run of its own). */
-export function chunksBySize<T extends OutgoingRecord>(records: T[], maxBytes: number): T[][] {
-  const chunks: T[][] = [];
-  let current: T[] = [];
-  let size = 0;
-  for (const record of records) {
-    const recordSize = recordBytes(record);
-    if (current.length > 0 && size + recordSize > maxBytes) {
-      chunks.push(current);
-      current = [];
-      size = 0;
-    }
-    current.push(record);
-    size += recordSize;
-  }
-  if (current.length > 0) chunks.push(current);
-  return chunks;
 }
 
 /** Stable per (tenant, event, endpoint): a re-fan-out of the same event yields the same delivery id. */

@@ -23,7 +23,8 @@ const MAX_REQUEST_BYTES = 512 * 1024;
 
 /**
  * The shared idempotent producer (acks from all in-sync replicas) for records whose write must be
- * confirmed before we acknowledge anything: ingested events, retry-tier records, dead letters.
+ * confirmed before we acknowledge anything: ingested events, fanned-out and replayed delivery
+ * tasks, retry-tier records, dead letters.
  *
  * kafkajs sends one request per `send()`. Retries, shed deliveries and dead letters come one record
  * at a time from many lanes at once, so sends made while requests are in flight are gathered into
@@ -38,9 +39,27 @@ export class RecordProducer implements OnApplicationShutdown {
 
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
+  /**
+   * Resolves once every record is acknowledged. A request over the broker's message.max.bytes is
+   * refused for good (kafkajs does not retry it), so a larger send goes out in pieces of at most
+   * 512 KiB, in order, each acknowledged before the next is queued.
+   */
   send(topic: string, records: OutgoingRecord[]): Promise<void> {
+    if (records.length === 0) return Promise.resolve();
+    const bytes = recordsBytes(records);
+    if (bytes <= MAX_REQUEST_BYTES) return this.enqueue(topic, records, bytes);
+    return this.sendInPieces(topic, records);
+  }
+
+  private async sendInPieces(topic: string, records: OutgoingRecord[]): Promise<void> {
+    for (const piece of chunksBySize(records, MAX_REQUEST_BYTES)) {
+      await this.enqueue(topic, piece, recordsBytes(piece));
+    }
+  }
+
+  private enqueue(topic: string, records: OutgoingRecord[], bytes: number): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, records, bytes: recordsBytes(records), resolve, reject });
+      this.queue.push({ topic, records, bytes, resolve, reject });
       this.pump();
     });
   }
@@ -103,6 +122,25 @@ export function takeBatch<T extends { bytes: number }>(queue: T[], maxBytes: num
     count += 1;
   }
   return queue.splice(0, count);
+}
+
+/** Splits records into runs of at most `maxBytes` (a single larger record gets a run of its own). */
+export function chunksBySize<T extends OutgoingRecord>(records: T[], maxBytes: number): T[][] {
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = 0;
+  for (const record of records) {
+    const recordSize = recordBytes(record);
+    if (current.length > 0 && size + recordSize > maxBytes) {
+      chunks.push(current);
+      current = [];
+      size = 0;
+    }
+    current.push(record);
+    size += recordSize;
+  }
+  if (current.length > 0) chunks.push(current);
+  return chunks;
 }
 
 function toTopicMessages(batch: PendingSend[]): TopicMessages[] {

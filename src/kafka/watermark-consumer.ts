@@ -60,12 +60,20 @@ export class WatermarkConsumer {
   private committing = false;
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
+  /**
+   * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
+   * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
+   * over 84 partitions is about 30 MB at worst.
+   */
+  private readonly deferLimit: number;
 
   constructor(
     private readonly kafka: Kafka,
     private readonly spec: WatermarkConsumerSpec,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.deferLimit = Math.min(spec.partitionWindow, spec.deferLimit ?? DEFAULT_DEFER_LIMIT);
+  }
 
   async start(): Promise<void> {
     const consumer = this.kafka.consumer({
@@ -117,7 +125,7 @@ export class WatermarkConsumer {
       // eachBatch only hands records out and returns, so a few workers keep up with any number of
       // partitions. kafkajs wakes every worker on every fetch: 64 of them, on the hundreds of
       // fetches a second a busy consumer makes, were a tenth of all allocation and, through the
-      // garbage collector, most of the p99 at 1,000 events/s (README, decision 17).
+      // garbage collector, much of the p99 at 1,000 events/s (README, decision 19).
       partitionsConsumedConcurrently: BATCH_WORKERS,
       eachBatch: (payload) => this.onBatch(payload),
     });
@@ -141,12 +149,13 @@ export class WatermarkConsumer {
       }
       const record = toRecord(batch.topic, batch.partition, message);
       const dueAt = this.spec.dueAtMs?.(record) ?? null;
-      if (dueAt !== null && dueAt > Date.now() && state.deferred.size >= this.deferLimit) {
+      const early = dueAt !== null && dueAt > Date.now();
+      if (early && state.deferred.size >= this.deferLimit) {
         this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
         return;
       }
       state.watermark.track(record.offset);
-      if (dueAt !== null && dueAt > Date.now()) this.defer(record, state, dueAt);
+      if (early) this.defer(record, state, dueAt);
       else this.dispatch(record, state);
       resolveOffset(message.offset);
     }
@@ -212,15 +221,6 @@ export class WatermarkConsumer {
     };
     state.resumeTimer = setTimeout(check, 20);
     this.logger.debug({ consumer: this.spec.name, topic, partition }, 'partition window full; paused');
-  }
-
-  /**
-   * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
-   * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
-   * over 84 partitions is about 30 MB at worst.
-   */
-  private get deferLimit(): number {
-    return Math.min(this.spec.partitionWindow, this.spec.deferLimit ?? DEFAULT_DEFER_LIMIT);
   }
 
   /**

@@ -1,4 +1,4 @@
-import { chunksBySize } from './fanout.service';
+import { chunksBySize } from './record-producer';
 
 describe('chunksBySize', () => {
   const message = (bytes: number) => ({ key: 'k', value: 'x'.repeat(bytes) });
