@@ -17,6 +17,9 @@ export HOOKSTREAM_SECRET_KEY="${HOOKSTREAM_SECRET_KEY:-demo-secret-key-change-me
 # The demo receiver runs on this machine, so loopback must be allowed (never in production).
 export HOOKSTREAM_EGRESS_ALLOWLIST="${HOOKSTREAM_EGRESS_ALLOWLIST:-127.0.0.0/8,::1/128}"
 export HOOKSTREAM_RETRY_DELAYS="${HOOKSTREAM_RETRY_DELAYS:-2s,4s,8s}"
+# Short like the tiers: with the default 30 s, /broken's open circuit holds its deliveries back
+# (not counted as attempts) well past the point where the demo looks for them in the DLQ.
+export HOOKSTREAM_CIRCUIT_OPEN_FOR="${HOOKSTREAM_CIRCUIT_OPEN_FOR:-5s}"
 export HOOKSTREAM_TOPIC_NAMESPACE="${HOOKSTREAM_TOPIC_NAMESPACE:-hookstream-demo}"
 export HOOKSTREAM_INPUT_TOPICS="${HOOKSTREAM_INPUT_TOPICS:-platform.events.demo}"
 export LOG_LEVEL="${LOG_LEVEL:-warn}"

@@ -134,23 +134,20 @@ async function main(): Promise<void> {
     () => void publish().catch((error: Error) => console.error(`publish failed: ${error.message}`)),
     2000,
   );
-  // By then the first /broken deliveries are dead-lettered: "fix" /broken and replay them.
-  setTimeout(
-    () =>
-      void replayBroken(tenant.apiKey).catch((error: Error) =>
-        console.error(`replay failed: ${error.message}`),
-      ),
-    25_000,
-  );
+  // Once the first /broken deliveries are dead-lettered: "fix" /broken and replay them.
+  void replayBroken(tenant.apiKey).catch((error: Error) => console.error(`replay failed: ${error.message}`));
 }
 
 async function replayBroken(apiKey: string): Promise<void> {
-  const page = await api<{ data: Array<{ id: string; reason: string }> }>(
-    apiKey,
-    'GET',
-    '/v1/dead-letters?limit=100',
-  );
-  const exhausted = page.data.filter((dead) => dead.reason === 'attempts_exhausted');
+  const deadline = Date.now() + 120_000;
+  let page: { data: Array<{ id: string; reason: string }> };
+  let exhausted: Array<{ id: string; reason: string }>;
+  for (;;) {
+    page = await api(apiKey, 'GET', '/v1/dead-letters?limit=100');
+    exhausted = page.data.filter((dead) => dead.reason === 'attempts_exhausted');
+    if (exhausted.length > 0 || Date.now() > deadline) break;
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+  }
   console.log(
     `\n\u001b[33mdead-letter queue: ${page.data.length} entries. /broken recovers now; replaying ${exhausted.length} (same webhook-id)\u001b[0m\n`,
   );
