@@ -6,7 +6,7 @@ import { LOGGER } from '../common/logger.module';
 import type { EndpointSnapshot } from '../endpoints/endpoint-snapshot';
 import { EndpointCache } from '../fanout/endpoint-cache';
 import { shedWaitMs } from '../retry/backoff';
-import { RetryRouter } from '../retry/retry-router';
+import { RetryRouter, type RouteResult } from '../retry/retry-router';
 import { AttemptLog } from './attempt-log';
 import { decodeTask, attemptStateFromHeaders, type AttemptState, type DeliveryTask } from './delivery-task';
 import { EndpointHealth } from './endpoint-health';
@@ -18,7 +18,10 @@ import type { ConsumedRecord } from '../kafka/watermark-consumer';
 import { DeliveryMetrics } from './delivery-metrics';
 import { StrictOrderStore } from './strict-order-store';
 
-type AttemptResult = 'delivered' | 'retrying' | 'dead-lettered';
+type AttemptResult = 'delivered' | RouteResult;
+
+/** Held deliveries handed back at once to an endpoint that is not failing (see {@link DeliveryEngine.releasable}). */
+const RELEASE_BATCH = 500;
 
 export const HTTP_SENDER = Symbol('HTTP_SENDER');
 
@@ -112,9 +115,22 @@ export class DeliveryEngine implements OnModuleDestroy {
   }
 
   /**
+   * How many of the endpoint's held deliveries may go back now: none while its circuit refuses
+   * attempts or its lane hangs; one while it is failing (the probe, once its lane is idle); a batch
+   * otherwise. An endpoint this process no longer knows, or that is disabled, gets a batch: the
+   * deliveries are then dropped or dead-lettered as any other would be.
+   */
+  releasable(endpointId: string, nowMs: number): number {
+    if (this.health.isShut(endpointId, nowMs) || this.lanes.isHanging(endpointId)) return 0;
+    if (this.health.failingSinceMs(endpointId) === null) return RELEASE_BATCH;
+    return this.lanes.laneDepth(endpointId) === 0 ? 1 : 0;
+  }
+
+  /**
    * The endpoint's lane is stalled (it hangs, or is far slower than its traffic): rather than wait in
-   * memory and hold its partition's window, the delivery waits in a retry tier ({@link shedWaitMs}).
-   * No attempt is counted; order was never promised (ordering `none`).
+   * memory and hold its partition's window, the delivery is held in PostgreSQL until the lane moves
+   * (or, if that fails, waits in a retry tier, {@link shedWaitMs}). No attempt is counted; order was
+   * never promised (ordering `none`).
    */
   private async shed(task: DeliveryTask, state: AttemptState, stalledForMs: number): Promise<AttemptResult> {
     const nowMs = Date.now();
@@ -130,8 +146,9 @@ export class DeliveryEngine implements OnModuleDestroy {
       state,
       nowMs + waitMs,
       `endpoint lane stalled for ${stalledForMs} ms`,
+      { hold: true },
     );
-    this.metrics.outcome(result === 'retrying' ? 'shed' : 'dead_lettered');
+    this.metrics.outcome(result === 'dead-lettered' ? 'dead_lettered' : 'shed');
     this.logger.debug(
       { deliveryId: task.deliveryId, endpointId: task.endpointId, stalledForMs },
       'lane stalled; delivery moved to a retry tier',
@@ -172,7 +189,8 @@ export class DeliveryEngine implements OnModuleDestroy {
     const result = await this.attempt(task, state, endpoint, () =>
       this.untilDone('block', () => this.strict.block(endpoint.id, task.deliveryId)),
     );
-    if (result !== 'retrying') await this.releaseNext(endpoint.id, task.deliveryId);
+    if (result === 'delivered' || result === 'dead-lettered')
+      await this.releaseNext(endpoint.id, task.deliveryId);
   }
 
   /** Hands the oldest parked delivery on as the new blocker (through the first retry tier, due now). */
@@ -235,7 +253,10 @@ export class DeliveryEngine implements OnModuleDestroy {
     return result;
   }
 
-  /** The circuit is open: wait in the retry tiers instead of hammering the endpoint. */
+  /**
+   * The circuit is open: wait instead of hammering the endpoint; held in PostgreSQL unless the
+   * endpoint is strict (strict ordering parks its own deliveries and waits in the tiers).
+   */
   private async waitForCircuit(
     task: DeliveryTask,
     state: AttemptState,
@@ -248,7 +269,7 @@ export class DeliveryEngine implements OnModuleDestroy {
       { ...state, firstAttemptAtMs: state.firstAttemptAtMs ?? Date.now() },
       this.health.nextChanceAtMs(endpoint.id, Date.now()),
       'circuit open',
-      beforeRetry,
+      { beforeRetry, hold: endpoint.ordering !== 'strict' },
     );
   }
 

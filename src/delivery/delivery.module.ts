@@ -5,6 +5,8 @@ import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ENDPOINT_HEALTH_VIEW, SwitchableEndpointHealthView } from '../endpoints/endpoint-health';
 import { EgressPolicy } from '../endpoints/ssrf/ip-classifier';
 import { FanoutModule } from '../fanout/fanout.module';
+import { HeldDeliveries } from '../retry/held-deliveries';
+import { HeldRelease } from '../retry/held-release';
 import { RetryRouter } from '../retry/retry-router';
 import { AttemptLog } from './attempt-log';
 import { AttemptsController } from './attempts.controller';
@@ -37,6 +39,8 @@ import { StrictOrderStore } from './strict-order-store';
     DeliveryMetrics,
     DeliveryConsumers,
     EndpointHealth,
+    HeldDeliveries,
+    HeldRelease,
     RetryRouter,
     StrictOrderStore,
   ],

@@ -207,5 +207,21 @@ describe('LaneScheduler', () => {
       await expect(later).resolves.toBe('ran later');
       stuck.open();
     });
+
+    it('is hanging while every slot has been busy for stallAfterMs, queued work or not', async () => {
+      const { clock, scheduler } = clocked(1_000);
+      expect(scheduler.isHanging('hang')).toBe(false);
+      const stuck = gate();
+      const running = scheduler.run('hang', 1, () => stuck.opened);
+      clock.now += 999;
+      expect(scheduler.isHanging('hang')).toBe(false);
+      clock.now += 1;
+      expect(scheduler.isHanging('hang')).toBe(true);
+      expect(scheduler.laneDepth('hang')).toBe(1);
+      stuck.open();
+      await running;
+      await flush();
+      expect(scheduler.isHanging('hang')).toBe(false);
+    });
   });
 });

@@ -84,6 +84,13 @@ export class LaneScheduler {
     return shed;
   }
 
+  /** All the lane's slots are busy and none has started for `stallAfterMs`, queued work or not. */
+  isHanging(key: string): boolean {
+    const lane = this.lanes.get(key);
+    if (!lane || lane.active < lane.concurrency) return false;
+    return this.now() - lane.lastStartedAtMs >= this.stallAfterMs;
+  }
+
   inFlight(): number {
     return this.active;
   }

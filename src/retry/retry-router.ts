@@ -14,8 +14,13 @@ import {
 } from '../delivery/delivery-task';
 import type { AttemptOutcome } from '../delivery/outcome';
 import { jitteredDelayMs, planNextAttempt } from './backoff';
+import { HeldDeliveries, type HeldDelivery } from './held-deliveries';
 
-export type RouteResult = 'retrying' | 'dead-lettered';
+/** `held`: waiting in PostgreSQL until the endpoint can take it (README decision 22). */
+export type RouteResult = 'retrying' | 'held' | 'dead-lettered';
+
+/** While holding fails (PostgreSQL down), one warning per this long, with the count. */
+const HOLD_FAILURE_LOG_EVERY_MS = 10_000;
 
 export type DeadLetterReason =
   'attempts_exhausted' | 'max_age_exceeded' | 'endpoint_disabled' | 'invalid_delivery_record';
@@ -28,10 +33,13 @@ export type DeadLetterReason =
 @Injectable()
 export class RetryRouter {
   private readonly logger: Logger;
+  private holdFailures = 0;
+  private holdFailureLoggedAtMs = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly producer: RecordProducer,
+    private readonly held: HeldDeliveries,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'retry' });
@@ -75,8 +83,7 @@ export class RetryRouter {
 
   /** Strict ordering: the next parked delivery goes through the first tier, due at once. */
   async release(task: DeliveryTask): Promise<void> {
-    const tier = [...this.config.kafka.retryTiers].sort((a, b) => a.delayMs - b.delayMs)[0];
-    await this.toTier(tier, task, {
+    await this.toTier(this.tierFor(0), task, {
       attempt: 1,
       firstAttemptAtMs: null,
       dueAtMs: Date.now(),
@@ -87,26 +94,63 @@ export class RetryRouter {
   }
 
   /**
-   * Not attempted now (the circuit is open, or the endpoint's lane is stalled): wait in a tier until
-   * `notBeforeMs`; no attempt is counted. `why` stands in as the last error when there is none yet.
+   * Not attempted now (the circuit is open, or the endpoint's lane is stalled); no attempt is counted.
+   * With `hold` the delivery waits in PostgreSQL until its endpoint can take it ({@link HeldDeliveries});
+   * otherwise, or if that write fails, in a tier until `notBeforeMs`. `why` stands in as the last
+   * error when there is none yet.
    */
   async postpone(
     task: DeliveryTask,
     state: AttemptState,
     notBeforeMs: number,
     why: string,
-    beforeRetry?: () => Promise<void>,
+    options: { beforeRetry?: () => Promise<void>; hold?: boolean } = {},
   ): Promise<RouteResult> {
     const nowMs = Date.now();
     if (nowMs - (state.firstAttemptAtMs ?? nowMs) > this.config.delivery.maxAttemptAgeMs) {
       await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? why);
       return 'dead-lettered';
     }
+    const waiting: AttemptState = { ...state, lastError: state.lastError ?? why };
+    if (options.hold && (await this.tryHold(task, waiting))) return 'held';
     const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
     const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));
-    await beforeRetry?.();
-    await this.toTier(tier, task, { ...state, dueAtMs, lastError: state.lastError ?? why });
+    await options.beforeRetry?.();
+    await this.toTier(tier, task, { ...waiting, dueAtMs });
     return 'retrying';
+  }
+
+  private async tryHold(task: DeliveryTask, state: AttemptState): Promise<boolean> {
+    try {
+      await this.held.hold(task, { ...state, dueAtMs: null });
+      return true;
+    } catch (error) {
+      this.holdFailures += 1;
+      const nowMs = Date.now();
+      if (nowMs - this.holdFailureLoggedAtMs >= HOLD_FAILURE_LOG_EVERY_MS) {
+        this.logger.warn(
+          { err: error, failures: this.holdFailures },
+          'could not hold deliveries in PostgreSQL; they wait in the retry tiers instead',
+        );
+        this.holdFailureLoggedAtMs = nowMs;
+        this.holdFailures = 0;
+      }
+      return false;
+    }
+  }
+
+  /** Held deliveries go back through the shortest tier, due now, in the order they were held. */
+  async releaseHeld(held: HeldDelivery[]): Promise<void> {
+    const tier = this.tierFor(0);
+    const dueAtMs = Date.now();
+    await this.producer.send(
+      tier.topic,
+      held.map(({ endpointId, task, state }) => ({
+        key: endpointId,
+        value: Buffer.from(task),
+        headers: attemptStateToHeaders({ ...state, dueAtMs }),
+      })),
+    );
   }
 
   /** A record read from a tier before its own due time (a long Retry-After): move it along. */

@@ -1,10 +1,12 @@
 import { InitialSchema1764536400000 } from './1764536400000-initial-schema';
 import { DeliveryState1764540000000 } from './1764540000000-delivery-state';
 import { StrictOrdering1764543600000 } from './1764543600000-strict-ordering';
+import { HeldDeliveries1764547200000 } from './1764547200000-held-deliveries';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
   InitialSchema1764536400000,
   DeliveryState1764540000000,
   StrictOrdering1764543600000,
+  HeldDeliveries1764547200000,
 ];

@@ -1,0 +1,130 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { AttemptState, DeliveryTask } from '../delivery/delivery-task';
+
+export interface HeldDelivery {
+  endpointId: string;
+  /** The task exactly as it was encoded (JSON). */
+  task: string;
+  state: AttemptState;
+}
+
+interface PendingHold {
+  endpointId: string;
+  publishedAtMs: number;
+  task: string;
+  state: string;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+/** Inserts in flight at once; holds made meanwhile wait and go out together in the next. */
+const MAX_WRITES_IN_FLIGHT = 2;
+const MAX_ROWS_PER_WRITE = 1000;
+
+/**
+ * Deliveries waiting in PostgreSQL, one row each, while their endpoint cannot take them (its circuit
+ * is open or its lane hangs): README decision 22. A held delivery costs one batched insert, where a
+ * retry tier would re-read and re-write it each time it came due and was turned away again.
+ *
+ * Holds made while an insert is out are gathered into the next one (group commit, as in
+ * RecordProducer); each caller's promise settles with the insert its row went out in.
+ */
+@Injectable()
+export class HeldDeliveries {
+  private readonly pending: PendingHold[] = [];
+  private writing = 0;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier). */
+  hold(task: DeliveryTask, state: AttemptState): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.pending.push({
+        endpointId: task.endpointId,
+        publishedAtMs: Number.isSafeInteger(task.publishedAtMs) ? task.publishedAtMs : Date.now(),
+        task: JSON.stringify(task),
+        state: JSON.stringify(state),
+        resolve,
+        reject,
+      });
+      this.pump();
+    });
+  }
+
+  private pump(): void {
+    while (this.writing < MAX_WRITES_IN_FLIGHT && this.pending.length > 0) {
+      const batch = this.pending.splice(0, MAX_ROWS_PER_WRITE);
+      this.writing += 1;
+      void this.write(batch).finally(() => {
+        this.writing -= 1;
+        this.pump();
+      });
+    }
+  }
+
+  private async write(batch: PendingHold[]): Promise<void> {
+    try {
+      await this.dataSource.query(
+        `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])`,
+        [
+          batch.map((hold) => hold.endpointId),
+          batch.map((hold) => hold.publishedAtMs),
+          batch.map((hold) => hold.task),
+          batch.map((hold) => hold.state),
+        ],
+      );
+      for (const hold of batch) hold.resolve();
+    } catch (error) {
+      for (const hold of batch) hold.reject(error);
+    }
+  }
+
+  /** Endpoints with held deliveries: a loose index scan, one index probe per endpoint, not per row. */
+  async endpoints(): Promise<string[]> {
+    const rows = await this.dataSource.query<Array<{ endpoint_id: string }>>(`
+      WITH RECURSIVE held (endpoint_id) AS (
+        (SELECT endpoint_id FROM held_deliveries ORDER BY endpoint_id LIMIT 1)
+        UNION ALL
+        SELECT (SELECT h.endpoint_id FROM held_deliveries h
+                WHERE h.endpoint_id > held.endpoint_id ORDER BY h.endpoint_id LIMIT 1)
+        FROM held WHERE held.endpoint_id IS NOT NULL
+      )
+      SELECT endpoint_id FROM held WHERE endpoint_id IS NOT NULL`);
+    return rows.map((row) => row.endpoint_id);
+  }
+
+  /**
+   * Hands the endpoint's oldest held deliveries (at most `limit`, oldest event first, so a delivery
+   * held again after a failed probe keeps its place at the head) to `handOn` and deletes them once
+   * it resolves, in one transaction: a crash before the commit leaves them held (handed on twice at
+   * worst, never lost). Rows another instance is releasing are skipped.
+   */
+  release(
+    endpointId: string,
+    limit: number,
+    handOn: (held: HeldDelivery[]) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.query<Array<{ id: string; task: string; state: AttemptState }>>(
+        `SELECT id, task, state FROM held_deliveries WHERE endpoint_id = $1
+         ORDER BY published_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [endpointId, limit],
+      );
+      if (rows.length === 0) return 0;
+      await handOn(rows.map((row) => ({ endpointId, task: row.task, state: row.state })));
+      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [
+        rows.map((row) => row.id),
+      ]);
+      return rows.length;
+    });
+  }
+
+  async count(): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ count: number }>>(
+      `SELECT count(*)::int AS count FROM held_deliveries`,
+    );
+    return row.count;
+  }
+}

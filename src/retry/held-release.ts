@@ -1,0 +1,101 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import { DeliveryEngine } from '../delivery/delivery-engine';
+import { METRICS_REGISTRY } from '../ops/metrics/metrics.registry';
+import { HeldDeliveries } from './held-deliveries';
+import { RetryRouter } from './retry-router';
+
+const TICK_MS = 500;
+/** Batches one endpoint may release per tick: bounds how fast a recovered endpoint's backlog returns. */
+const BATCHES_PER_TICK = 4;
+
+/**
+ * Hands held deliveries back (through the shortest retry tier, due now) once their endpoint can
+ * take them, as this process's delivery engine sees it: one probe while it is failing, then batches.
+ * Runs wherever deliveries are attempted; instances share the work (rows being released elsewhere
+ * are skipped). After a restart every circuit starts closed, so a still-dead endpoint gets its
+ * threshold of failures again, and the rest of what was released is held again.
+ */
+@Injectable()
+export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly released: Counter;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> | null = null;
+  private stopped = false;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly held: HeldDeliveries,
+    private readonly engine: DeliveryEngine,
+    private readonly router: RetryRouter,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'held-release' });
+    this.released = new Counter({
+      name: 'hookstream_held_released_total',
+      help: 'Held deliveries handed back to a retry tier once their endpoint could take them',
+      registers: [registry],
+    });
+    new Gauge({
+      name: 'hookstream_held_deliveries',
+      help: 'Deliveries held in PostgreSQL while their endpoint cannot take them (all instances)',
+      registers: [registry],
+      async collect() {
+        this.set(await held.count());
+      },
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    const { roles } = this.config;
+    if (!roles.has('delivery') && !roles.has('retry')) return;
+    this.schedule();
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.releaseDue()
+        .then(() => undefined)
+        .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing held deliveries failed'))
+        .finally(() => {
+          this.running = null;
+          this.schedule();
+        });
+    }, TICK_MS);
+  }
+
+  /** One pass over every endpoint with held deliveries; exposed for tests. */
+  async releaseDue(): Promise<number> {
+    let total = 0;
+    for (const endpointId of await this.held.endpoints()) {
+      for (let batch = 0; batch < BATCHES_PER_TICK && !this.stopped; batch++) {
+        const limit = this.engine.releasable(endpointId, Date.now());
+        if (limit === 0) break;
+        const released = await this.held.release(endpointId, limit, (rows) => this.router.releaseHeld(rows));
+        total += released;
+        this.released.inc(released);
+        if (released < limit || limit === 1) break;
+      }
+    }
+    if (total > 0) this.logger.debug({ released: total }, 'held deliveries released');
+    return total;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+}

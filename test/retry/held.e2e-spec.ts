@@ -1,0 +1,124 @@
+import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import type { DataSource } from 'typeorm';
+import { ApiClient } from '../support/api';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+import {
+  connectedAdmin,
+  connectedProducer,
+  deleteNamespaceTopics,
+  testKafka,
+  uniqueNamespace,
+} from '../support/kafka';
+import { TestReceiver } from '../support/receiver';
+import { startService, type RunningService } from '../support/service';
+import { waitFor } from '../support/wait';
+
+const kafka = testKafka();
+
+/** README decision 22: an endpoint that cannot take deliveries has them held in PostgreSQL, not cycled. */
+describe('retries: deliveries held while the circuit is open', () => {
+  const namespace = uniqueNamespace('held');
+  const inputTopic = `${namespace}.input`;
+  let database: TestDatabase;
+  let service: RunningService;
+  let receiver: TestReceiver;
+  let producer: Producer;
+  let api: ApiClient;
+  let db: DataSource;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    db = await database.connect();
+    receiver = await new TestReceiver().start();
+    service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+        HOOKSTREAM_INPUT_TOPICS: inputTopic,
+        HOOKSTREAM_INPUT_PARTITIONS: '1',
+        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
+        HOOKSTREAM_RETRY_DELAYS: '300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms',
+        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '3',
+        HOOKSTREAM_CIRCUIT_OPEN_FOR: '1s',
+      },
+      { label: 'held' },
+    );
+    producer = await connectedProducer(kafka);
+    api = new ApiClient(service.url);
+  });
+
+  afterAll(async () => {
+    await service?.stop();
+    await producer?.disconnect();
+    await receiver?.stop();
+    const admin = await connectedAdmin(kafka);
+    await deleteNamespaceTopics(admin, namespace, [inputTopic]);
+    await admin.disconnect();
+    await database?.drop();
+  });
+
+  const heldRows = async (): Promise<number> => {
+    const [row] = await db.query<Array<{ count: number }>>(
+      'SELECT count(*)::int AS count FROM held_deliveries',
+    );
+    return row.count;
+  };
+
+  const metric = async (name: string): Promise<number> => {
+    const text = await fetch(`${service.url}/metrics`).then((response) => response.text());
+    const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
+    if (!match) throw new Error(`${name} not in /metrics`);
+    return Number(match[1]);
+  };
+
+  it('holds a down endpoint backlog in PostgreSQL, probes it alone, and delivers all of it once it recovers', async () => {
+    const tenant = await api.createTenant('Held');
+    await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/down'), maxConcurrency: 5 });
+    let down = true;
+    const delivered = new Set<string>();
+    receiver.respond('/down', (request) => {
+      if (down) return { status: 503 };
+      delivered.add(request.headers['webhook-id']);
+      return { status: 204 };
+    });
+    const count = 200;
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: Array.from({ length: count }, (_, seq) => ({
+        key: tenant.id,
+        value: JSON.stringify({
+          specversion: '1.0',
+          id: randomUUID(),
+          source: '/tests',
+          type: 'record.updated',
+          time: new Date().toISOString(),
+          tenantid: tenant.id,
+          data: { seq },
+        }),
+      })),
+    });
+    // Most of the backlog waits as rows: the endpoint saw a few attempts, not one per delivery.
+    let held = 0;
+    await waitFor(async () => (held = await heldRows()) >= count / 2, {
+      what: () => `half of ${count} deliveries held (held ${held})`,
+    });
+    expect(await metric('hookstream_held_deliveries')).toBeGreaterThanOrEqual(count / 2);
+    // While it stays down the circuit lets one probe through per opening: a second of open circuit
+    // at a time, so a few probes, not the whole backlog again.
+    const attemptsWhileDown = receiver.on('/down').length;
+    await waitFor(() => receiver.on('/down').length >= attemptsWhileDown + 2, {
+      what: 'two more probes while the endpoint is down',
+    });
+    expect(receiver.on('/down').length).toBeLessThan(attemptsWhileDown + 20);
+
+    down = false;
+    await waitFor(() => delivered.size === count, {
+      timeoutMs: 60_000,
+      what: () => `${count} deliveries after recovery (got ${delivered.size})`,
+    });
+    await waitFor(async () => (await heldRows()) === 0, { what: 'no held rows left' });
+    expect(await metric('hookstream_held_released_total')).toBeGreaterThanOrEqual(count / 2);
+  });
+});
