@@ -20,6 +20,16 @@ interface PendingSend {
 const MAX_REQUESTS_IN_FLIGHT = 3;
 /** Below the broker's default message.max.bytes (1 MiB), which bounds one partition's record batch. */
 const MAX_REQUEST_BYTES = 512 * 1024;
+/**
+ * Broker answers that mean this producer's idempotence state (producer id, epoch, sequence numbers)
+ * is out of step with the broker's. kafkajs treats them as fatal and cannot recover the producer.
+ */
+const PRODUCER_STATE_ERRORS = new Set([
+  'OUT_OF_ORDER_SEQUENCE_NUMBER',
+  'DUPLICATE_SEQUENCE_NUMBER',
+  'INVALID_PRODUCER_EPOCH',
+  'UNKNOWN_PRODUCER_ID',
+]);
 
 /**
  * The shared idempotent producer (acks from all in-sync replicas) for records whose write must be
@@ -34,6 +44,9 @@ const MAX_REQUEST_BYTES = 512 * 1024;
 @Injectable()
 export class RecordProducer implements OnApplicationShutdown {
   private producer?: Promise<Producer>;
+  private current?: Producer;
+  /** Producers replaced after losing step with the broker (README decision 24). */
+  replaced = 0;
   private readonly queue: PendingSend[] = [];
   private inFlight = 0;
 
@@ -76,17 +89,36 @@ export class RecordProducer implements OnApplicationShutdown {
   }
 
   private async sendBatch(batch: PendingSend[]): Promise<void> {
+    const topicMessages = toTopicMessages(batch);
     try {
       const producer = await this.connected();
-      await producer.sendBatch({
-        acks: -1,
-        compression: CompressionTypes.None,
-        topicMessages: toTopicMessages(batch),
-      });
+      try {
+        await this.sendWith(producer, topicMessages);
+      } catch (error) {
+        if (!isProducerStateError(error)) throw error;
+        // Seen after a broker restart (kafkajs#598): the producer is unusable from then on. A fresh
+        // one (new producer id) sends the batch again; whatever of it the broker already had is
+        // written twice, as any at-least-once retry would.
+        this.discard(producer);
+        await this.sendWith(await this.connected(), topicMessages);
+      }
       for (const send of batch) send.resolve();
     } catch (error) {
       for (const send of batch) send.reject(error);
     }
+  }
+
+  private async sendWith(producer: Producer, topicMessages: TopicMessages[]): Promise<void> {
+    await producer.sendBatch({ acks: -1, compression: CompressionTypes.None, topicMessages });
+  }
+
+  /** Drops `producer` if it is still the current one (concurrent batches may fail on it together). */
+  private discard(producer: Producer): void {
+    if (this.current !== producer) return;
+    this.producer = undefined;
+    this.current = undefined;
+    this.replaced += 1;
+    void producer.disconnect().catch(() => undefined);
   }
 
   private connected(): Promise<Producer> {
@@ -102,6 +134,7 @@ export class RecordProducer implements OnApplicationShutdown {
         this.producer = undefined;
         throw error;
       }
+      this.current = producer;
       return producer;
     })();
     return this.producer;
@@ -111,6 +144,16 @@ export class RecordProducer implements OnApplicationShutdown {
     const producer = await this.producer?.catch(() => undefined);
     await producer?.disconnect();
   }
+}
+
+/** Whether a send failed because the producer's idempotence state is out of step with the broker's. */
+export function isProducerStateError(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string' && PRODUCER_STATE_ERRORS.has(type)) return true;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return false;
 }
 
 /** Removes and returns the oldest sends up to `maxBytes` together (always at least one). */
