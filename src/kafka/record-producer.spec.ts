@@ -34,7 +34,7 @@ describe('recordsBytes', () => {
 
 describe('RecordProducer after the broker loses its idempotence state', () => {
   /** A stand-in for the kafkajs client: producers whose sends fail with the given errors in turn. */
-  function clientFailingWith(...errors: unknown[]) {
+  function clientFailingWith(...errors: Error[]) {
     const producers: Array<{ sent: number; disconnected: boolean }> = [];
     const kafka = {
       producer: () => {
