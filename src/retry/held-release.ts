@@ -15,6 +15,8 @@ import { HeldDeliveries } from './held-deliveries';
 import { RetryRouter } from './retry-router';
 
 const TICK_MS = 500;
+/** While releasing fails (PostgreSQL down), one warning per this long. */
+const FAILURE_LOG_EVERY_MS = 10_000;
 /** Batches one endpoint may release per tick: bounds how fast a recovered endpoint's backlog returns. */
 const BATCHES_PER_TICK = 4;
 
@@ -32,6 +34,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   private timer?: NodeJS.Timeout;
   private running: Promise<void> | null = null;
   private stopped = false;
+  private failureLoggedAtMs = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -68,7 +71,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     this.timer = setTimeout(() => {
       this.running = this.releaseDue()
         .then(() => undefined)
-        .catch((error: unknown) => this.logger.warn({ err: error }, 'releasing held deliveries failed'))
+        .catch((error: unknown) => this.warnFailed(error))
         .finally(() => {
           this.running = null;
           this.schedule();
@@ -91,6 +94,13 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     }
     if (total > 0) this.logger.debug({ released: total }, 'held deliveries released');
     return total;
+  }
+
+  private warnFailed(error: unknown): void {
+    const nowMs = Date.now();
+    if (nowMs - this.failureLoggedAtMs < FAILURE_LOG_EVERY_MS) return;
+    this.failureLoggedAtMs = nowMs;
+    this.logger.warn({ err: error }, 'releasing held deliveries failed; retrying every 500 ms');
   }
 
   async beforeApplicationShutdown(): Promise<void> {
