@@ -103,15 +103,20 @@ export class DeliveryEngine implements OnModuleDestroy {
     }
     if (this.health.isShut(endpoint.id, Date.now())) {
       // The circuit is open: no need to queue behind the lane just to be postponed one at a time.
-      await this.waitForCircuit(task, state, endpoint);
+      await this.waitForCircuit(task, state, endpoint, undefined, record.value ?? undefined);
       return;
     }
     await this.lanes.run(
       endpoint.id,
       endpoint.maxConcurrency,
       () => this.attempt(task, state, endpoint),
-      (stalledForMs) => this.shed(task, state, stalledForMs),
+      (stalledForMs) => this.shed(task, state, stalledForMs, record.value ?? undefined),
     );
+  }
+
+  /** The endpoint cannot take a delivery now: its circuit refuses attempts, or its lane hangs. */
+  unavailable(endpointId: string, nowMs: number): boolean {
+    return this.health.isShut(endpointId, nowMs) || this.lanes.isHanging(endpointId);
   }
 
   /**
@@ -121,7 +126,7 @@ export class DeliveryEngine implements OnModuleDestroy {
    * deliveries are then dropped or dead-lettered as any other would be.
    */
   releasable(endpointId: string, nowMs: number): number {
-    if (this.health.isShut(endpointId, nowMs) || this.lanes.isHanging(endpointId)) return 0;
+    if (this.unavailable(endpointId, nowMs)) return 0;
     if (this.health.failingSinceMs(endpointId) === null) return RELEASE_BATCH;
     return this.lanes.laneDepth(endpointId) === 0 ? 1 : 0;
   }
@@ -132,7 +137,12 @@ export class DeliveryEngine implements OnModuleDestroy {
    * (or, if that fails, waits in a retry tier, {@link shedWaitMs}). No attempt is counted; order was
    * never promised (ordering `none`).
    */
-  private async shed(task: DeliveryTask, state: AttemptState, stalledForMs: number): Promise<AttemptResult> {
+  private async shed(
+    task: DeliveryTask,
+    state: AttemptState,
+    stalledForMs: number,
+    encoded?: Buffer,
+  ): Promise<AttemptResult> {
     const nowMs = Date.now();
     const failingSince = this.health.failingSinceMs(task.endpointId);
     const waitMs = shedWaitMs({
@@ -146,7 +156,7 @@ export class DeliveryEngine implements OnModuleDestroy {
       state,
       nowMs + waitMs,
       `endpoint lane stalled for ${stalledForMs} ms`,
-      { hold: true },
+      { hold: true, encoded },
     );
     this.metrics.outcome(result === 'dead-lettered' ? 'dead_lettered' : 'shed');
     this.logger.debug(
@@ -262,6 +272,7 @@ export class DeliveryEngine implements OnModuleDestroy {
     state: AttemptState,
     endpoint: EndpointSnapshot,
     beforeRetry?: () => Promise<void>,
+    encoded?: Buffer,
   ): Promise<AttemptResult> {
     this.metrics.outcome('circuit_open');
     return this.router.postpone(
@@ -269,7 +280,7 @@ export class DeliveryEngine implements OnModuleDestroy {
       { ...state, firstAttemptAtMs: state.firstAttemptAtMs ?? Date.now() },
       this.health.nextChanceAtMs(endpoint.id, Date.now()),
       'circuit open',
-      { beforeRetry, hold: endpoint.ordering !== 'strict' },
+      { beforeRetry, hold: endpoint.ordering !== 'strict', encoded },
     );
   }
 

@@ -16,7 +16,7 @@ export class DeliveryMetrics {
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.outcomes = new Counter({
       name: 'hookstream_deliveries_total',
-      help: 'Delivery outcomes: delivered, retried, dead_lettered, circuit_open, shed, parked, endpoint_deleted',
+      help: 'Delivery outcomes: delivered, retried, dead_lettered, circuit_open, shed, parked, held_at_fanout, endpoint_deleted',
       labelNames: ['outcome'],
       registers: [registry],
     });

@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ENDPOINT_HEALTH_VIEW, SwitchableEndpointHealthView } from '../endpoints/endpoint-health';
 import { EgressPolicy } from '../endpoints/ssrf/ip-classifier';
+import { DELIVERY_GATE, SwitchableDeliveryGate } from '../fanout/delivery-gate';
 import { FanoutModule } from '../fanout/fanout.module';
 import { HeldDeliveries } from '../retry/held-deliveries';
 import { HeldRelease } from '../retry/held-release';
@@ -49,13 +50,27 @@ import { StrictOrderStore } from './strict-order-store';
 export class DeliveryModule implements OnModuleInit {
   constructor(
     @Inject(ENDPOINT_HEALTH_VIEW) private readonly view: SwitchableEndpointHealthView,
+    @Inject(DELIVERY_GATE) private readonly gate: SwitchableDeliveryGate,
     private readonly health: EndpointHealth,
+    private readonly engine: DeliveryEngine,
+    private readonly held: HeldDeliveries,
+    private readonly metrics: DeliveryMetrics,
   ) {}
 
-  /** The REST API reports circuit states from this process's delivery engine. */
+  /**
+   * The REST API reports circuit states from this process's delivery engine, and the fan-out asks
+   * it whether an endpoint can take a delivery now.
+   */
   onModuleInit(): void {
     this.view.attach({
       healthOf: (endpointId) => this.health.state(endpointId),
+    });
+    this.gate.attach({
+      unavailable: (endpointId, nowMs) => this.engine.unavailable(endpointId, nowMs),
+      hold: async (request) => {
+        await this.held.hold(request);
+        this.metrics.outcome('held_at_fanout');
+      },
     });
   }
 }

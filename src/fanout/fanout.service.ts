@@ -13,8 +13,10 @@ import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
 import { RecordProducer, type OutgoingRecord } from '../kafka/record-producer';
 import { headersToRecord } from '../kafka/headers';
-import { encodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task';
+import { encodeTask, HEADER, type AttemptState, type DeliveryTask } from '../delivery/delivery-task';
+import type { HoldRequest } from '../retry/held-deliveries';
 import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
+import { DELIVERY_GATE, type DeliveryGate } from './delivery-gate';
 import { EndpointCache } from './endpoint-cache';
 import { RecentEventIds } from './recent-event-ids';
 import { exitOnFatalCrash } from '../kafka/consumer-crash';
@@ -24,6 +26,16 @@ interface CommitPosition {
   partition: number;
   offset: string;
 }
+
+/** The attempt state of a task held straight from the fan-out: no attempt made yet. */
+const HELD_AT_FANOUT: AttemptState = {
+  attempt: 1,
+  firstAttemptAtMs: null,
+  dueAtMs: null,
+  lastError: 'endpoint unavailable when fanned out (circuit open or lane hanging)',
+  lastStatus: null,
+  origin: null,
+};
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -46,6 +58,7 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: EndpointCache,
     private readonly producer: RecordProducer,
+    @Inject(DELIVERY_GATE) private readonly gate: DeliveryGate,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'fanout' });
@@ -79,19 +92,40 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
   private async onBatch({ batch, isRunning, isStale, heartbeat }: EachBatchPayload): Promise<void> {
     if (batch.messages.length === 0 || !isRunning() || isStale()) return;
     const deliveries: OutgoingRecord[] = [];
+    const held: HoldRequest[] = [];
     const deadLetters: OutgoingRecord[] = [];
     for (const message of batch.messages) {
       const routed = await this.route(batch.topic, batch.partition, message);
-      if (routed.kind === 'dead-letter') deadLetters.push(routed.record);
-      else deliveries.push(...routed.records);
+      if (routed.kind === 'dead-letter') {
+        deadLetters.push(routed.record);
+      } else {
+        deliveries.push(...routed.records);
+        held.push(...routed.held);
+      }
     }
-    // Acknowledged by all in-sync replicas before the offsets move: a crash in between fans the
-    // batch out again (duplicates, never a gap). The producer splits a large batch in order.
-    await this.producer.send(this.config.kafka.deliveriesTopic, deliveries);
+    // Acknowledged by all in-sync replicas (or committed to PostgreSQL) before the offsets move: a
+    // crash in between fans the batch out again (duplicates, never a gap). The producer splits a
+    // large batch in order.
+    await Promise.all([
+      this.producer.send(this.config.kafka.deliveriesTopic, deliveries),
+      this.holdAll(held),
+    ]);
     await this.producer.send(this.config.kafka.dlqTopic, deadLetters);
     const offset = (BigInt(batch.lastOffset()) + 1n).toString();
     this.commitSoon({ topic: batch.topic, partition: batch.partition, offset });
     await heartbeat();
+  }
+
+  /** Holds tasks for unavailable endpoints; any the database refuses go to the deliveries topic. */
+  private async holdAll(held: HoldRequest[]): Promise<void> {
+    if (held.length === 0) return;
+    const outcomes = await Promise.allSettled(held.map((request) => this.gate.hold(request)));
+    const refused = held.filter((_, index) => outcomes[index].status === 'rejected');
+    if (refused.length === 0) return;
+    await this.producer.send(
+      this.config.kafka.deliveriesTopic,
+      refused.map((request) => ({ key: request.endpointId, value: request.task })),
+    );
   }
 
   /**
@@ -127,7 +161,8 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
     partition: number,
     message: KafkaMessage,
   ): Promise<
-    { kind: 'dead-letter'; record: OutgoingRecord } | { kind: 'deliveries'; records: OutgoingRecord[] }
+    | { kind: 'dead-letter'; record: OutgoingRecord }
+    | { kind: 'deliveries'; records: OutgoingRecord[]; held: HoldRequest[] }
   > {
     const headers = headersToRecord(message.headers);
     const timestampMs = Number(message.timestamp);
@@ -152,13 +187,21 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
         { eventId: event.id, tenantId: event.tenantId },
         'repeated event id; fanned out once already',
       );
-      return { kind: 'deliveries', records: [] };
+      return { kind: 'deliveries', records: [], held: [] };
     }
-    const records = this.cache.match(event.tenantId, event.type).map((endpoint) => ({
-      key: endpoint.id,
-      value: encodeTask(this.taskFor(event, endpoint.id, timestampMs)),
-    }));
-    return { kind: 'deliveries', records };
+    const records: OutgoingRecord[] = [];
+    const held: HoldRequest[] = [];
+    const nowMs = Date.now();
+    for (const endpoint of this.cache.match(event.tenantId, event.type)) {
+      const task = encodeTask(this.taskFor(event, endpoint.id, timestampMs));
+      // Strict endpoints keep their own parking; the rest skip a pass through Kafka while down.
+      if (endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id, nowMs)) {
+        held.push({ endpointId: endpoint.id, publishedAtMs: timestampMs, task, state: HELD_AT_FANOUT });
+      } else {
+        records.push({ key: endpoint.id, value: task });
+      }
+    }
+    return { kind: 'deliveries', records, held };
   }
 
   private async isKnownTenant(tenantId: string): Promise<boolean> {

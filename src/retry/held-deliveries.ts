@@ -1,18 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AttemptState, DeliveryTask } from '../delivery/delivery-task';
+import type { AttemptState } from '../delivery/delivery-task';
 
 export interface HeldDelivery {
   endpointId: string;
-  /** The task exactly as it was encoded (JSON). */
-  task: string;
+  /** The task exactly as it was encoded (the Kafka record's value). */
+  task: Buffer;
+  state: AttemptState;
+}
+
+/** What a caller holds: the task's encoded bytes, as read from Kafka or about to be written to it. */
+export interface HoldRequest {
+  endpointId: string;
+  /** The event's publish time: held deliveries are released oldest event first. */
+  publishedAtMs: number;
+  task: Buffer;
   state: AttemptState;
 }
 
 interface PendingHold {
   endpointId: string;
   publishedAtMs: number;
-  task: string;
+  task: Buffer;
   state: string;
   resolve: () => void;
   reject: (error: unknown) => void;
@@ -38,12 +47,12 @@ export class HeldDeliveries {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier). */
-  hold(task: DeliveryTask, state: AttemptState): Promise<void> {
+  hold({ endpointId, publishedAtMs, task, state }: HoldRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.pending.push({
-        endpointId: task.endpointId,
-        publishedAtMs: Number.isSafeInteger(task.publishedAtMs) ? task.publishedAtMs : Date.now(),
-        task: JSON.stringify(task),
+        endpointId,
+        publishedAtMs: Number.isSafeInteger(publishedAtMs) ? publishedAtMs : Date.now(),
+        task,
         state: JSON.stringify(state),
         resolve,
         reject,
@@ -67,7 +76,7 @@ export class HeldDeliveries {
     try {
       await this.dataSource.query(
         `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::text[], $4::jsonb[])`,
+         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
         [
           batch.map((hold) => hold.endpointId),
           batch.map((hold) => hold.publishedAtMs),
@@ -107,7 +116,7 @@ export class HeldDeliveries {
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<Array<{ id: string; task: string; state: AttemptState }>>(
+      const rows = await manager.query<Array<{ id: string; task: Buffer; state: AttemptState }>>(
         `SELECT id, task, state FROM held_deliveries WHERE endpoint_id = $1
          ORDER BY published_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
         [endpointId, limit],

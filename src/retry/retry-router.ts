@@ -104,7 +104,7 @@ export class RetryRouter {
     state: AttemptState,
     notBeforeMs: number,
     why: string,
-    options: { beforeRetry?: () => Promise<void>; hold?: boolean } = {},
+    options: { beforeRetry?: () => Promise<void>; hold?: boolean; encoded?: Buffer } = {},
   ): Promise<RouteResult> {
     const nowMs = Date.now();
     if (nowMs - (state.firstAttemptAtMs ?? nowMs) > this.config.delivery.maxAttemptAgeMs) {
@@ -112,7 +112,7 @@ export class RetryRouter {
       return 'dead-lettered';
     }
     const waiting: AttemptState = { ...state, lastError: state.lastError ?? why };
-    if (options.hold && (await this.tryHold(task, waiting))) return 'held';
+    if (options.hold && (await this.tryHold(task, waiting, options.encoded))) return 'held';
     const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
     const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));
     await options.beforeRetry?.();
@@ -120,9 +120,14 @@ export class RetryRouter {
     return 'retrying';
   }
 
-  private async tryHold(task: DeliveryTask, state: AttemptState): Promise<boolean> {
+  private async tryHold(task: DeliveryTask, state: AttemptState, encoded?: Buffer): Promise<boolean> {
     try {
-      await this.held.hold(task, { ...state, dueAtMs: null });
+      await this.held.hold({
+        endpointId: task.endpointId,
+        publishedAtMs: task.publishedAtMs,
+        task: encoded ?? encodeTask(task),
+        state: { ...state, dueAtMs: null },
+      });
       return true;
     } catch (error) {
       this.holdFailures += 1;
@@ -147,7 +152,7 @@ export class RetryRouter {
       tier.topic,
       held.map(({ endpointId, task, state }) => ({
         key: endpointId,
-        value: Buffer.from(task),
+        value: task,
         headers: attemptStateToHeaders({ ...state, dueAtMs }),
       })),
     );
