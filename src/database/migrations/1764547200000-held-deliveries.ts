@@ -13,7 +13,7 @@ export class HeldDeliveries1764547200000 implements MigrationInterface {
         id bigserial PRIMARY KEY,
         endpoint_id uuid NOT NULL,
         published_at_ms bigint NOT NULL,
-        task bytea NOT NULL,
+        task text NOT NULL,
         state jsonb NOT NULL,
         held_at timestamptz NOT NULL DEFAULT now()
       )`);

@@ -2,6 +2,7 @@ import { InitialSchema1764536400000 } from './1764536400000-initial-schema';
 import { DeliveryState1764540000000 } from './1764540000000-delivery-state';
 import { StrictOrdering1764543600000 } from './1764543600000-strict-ordering';
 import { HeldDeliveries1764547200000 } from './1764547200000-held-deliveries';
+import { HeldTaskBytes1764550800000 } from './1764550800000-held-task-bytes';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -9,4 +10,5 @@ export const MIGRATIONS = [
   DeliveryState1764540000000,
   StrictOrdering1764543600000,
   HeldDeliveries1764547200000,
+  HeldTaskBytes1764550800000,
 ];
