@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
 import { waitFor } from '../support/wait';
-import { kafka, startStack, stopStack, structuredEvent, type Stack } from './stack';
+import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 
 const ATTEMPTS = 3; // 1 + the two delays of HOOKSTREAM_RETRY_DELAYS
 

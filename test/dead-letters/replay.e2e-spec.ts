@@ -1,7 +1,7 @@
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
 import { waitFor } from '../support/wait';
-import { kafka, startStack, stopStack, structuredEvent, type Stack } from './stack';
+import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 
 describe('replay by time window and test events', () => {
   let stack: Stack;

@@ -1,62 +1,22 @@
-import { randomUUID } from 'node:crypto';
-import type { Producer } from 'kafkajs';
 import type { DataSource } from 'typeorm';
-import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+import { startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
-
-const kafka = testKafka();
 
 /** README decision 22: an endpoint that cannot take deliveries has them held in PostgreSQL, not cycled. */
 describe('retries: deliveries held while the circuit is open', () => {
-  const namespace = uniqueNamespace('held');
-  const inputTopic = `${namespace}.input`;
-  let database: TestDatabase;
-  let service: RunningService;
-  let receiver: TestReceiver;
-  let producer: Producer;
-  let api: ApiClient;
+  let stack: Stack;
   let db: DataSource;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    db = await database.connect();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '1',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: '300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms',
-        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '3',
-        HOOKSTREAM_CIRCUIT_OPEN_FOR: '1s',
-      },
-      { label: 'held' },
-    );
-    producer = await connectedProducer(kafka);
-    api = new ApiClient(service.url);
+    stack = await startStack('held', {
+      HOOKSTREAM_INPUT_PARTITIONS: '1',
+      HOOKSTREAM_RETRY_DELAYS: '300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms',
+      HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '3',
+      HOOKSTREAM_CIRCUIT_OPEN_FOR: '1s',
+    });
+    db = await stack.database.connect();
   });
-
-  afterAll(async () => {
-    await service?.stop();
-    await producer?.disconnect();
-    await receiver?.stop();
-    const admin = await connectedAdmin(kafka);
-    await deleteNamespaceTopics(admin, namespace, [inputTopic]);
-    await admin.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => stopStack(stack));
 
   const heldRows = async (): Promise<number> => {
     const [row] = await db.query<Array<{ count: number }>>(
@@ -66,13 +26,14 @@ describe('retries: deliveries held while the circuit is open', () => {
   };
 
   const metric = async (name: string): Promise<number> => {
-    const text = await fetch(`${service.url}/metrics`).then((response) => response.text());
+    const text = await fetch(`${stack.service.url}/metrics`).then((response) => response.text());
     const match = new RegExp(`^${name} (\\d+)$`, 'm').exec(text);
     if (!match) throw new Error(`${name} not in /metrics`);
     return Number(match[1]);
   };
 
   it('holds a down endpoint backlog in PostgreSQL, probes it alone, and delivers all of it once it recovers', async () => {
+    const { api, receiver, producer, inputTopic } = stack;
     const tenant = await api.createTenant('Held');
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/down'), maxConcurrency: 5 });
     let down = true;
@@ -86,18 +47,10 @@ describe('retries: deliveries held while the circuit is open', () => {
       producer.send({
         topic: inputTopic,
         acks: -1,
-        messages: Array.from({ length: to - from }, (_, index) => ({
-          key: tenant.id,
-          value: JSON.stringify({
-            specversion: '1.0',
-            id: randomUUID(),
-            source: '/tests',
-            type: 'record.updated',
-            time: new Date().toISOString(),
-            tenantid: tenant.id,
-            data: { seq: from + index },
-          }),
-        })),
+        messages: Array.from(
+          { length: to - from },
+          (_, index) => structuredEvent(tenant.id, 'record.updated', { seq: from + index }).message,
+        ),
       });
     const first = 200;
     await publish(0, first);

@@ -1,16 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ApiClient } from './api';
+import { createTestDatabase, type TestDatabase } from './database';
 import {
   connectedAdmin,
   connectedProducer,
   deleteNamespaceTopics,
   testKafka,
   uniqueNamespace,
-} from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+} from './kafka';
+import { TestReceiver } from './receiver';
+import { startService, type RunningService } from './service';
 
 export const kafka = testKafka();
 
@@ -27,7 +27,11 @@ export interface Stack {
   producer: Producer;
 }
 
-export async function startStack(label: string): Promise<Stack> {
+/**
+ * Starts a stack; `env` overrides the defaults (two partitions, short tiers, and a circuit that
+ * never opens, so attempts are counted rather than postponed).
+ */
+export async function startStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
   const namespace = uniqueNamespace(label);
   const inputTopic = `${namespace}.input`;
   const database = await createTestDatabase();
@@ -42,8 +46,8 @@ export async function startStack(label: string): Promise<Stack> {
         HOOKSTREAM_INPUT_PARTITIONS: '2',
         HOOKSTREAM_DELIVERY_PARTITIONS: '2',
         HOOKSTREAM_RETRY_DELAYS: '500ms,1s',
-        // Attempts must be counted, not postponed by an open circuit.
         HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
+        ...env,
       },
       { label },
     );
