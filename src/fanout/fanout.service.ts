@@ -27,15 +27,18 @@ interface CommitPosition {
   offset: string;
 }
 
-/** The attempt state of a task held straight from the fan-out: no attempt made yet. */
-const HELD_AT_FANOUT: AttemptState = {
+/**
+ * The attempt state of a task held straight from the fan-out: no attempt made yet; its age counts
+ * from now, as for a delivery the engine turns away (HOOKSTREAM_MAX_ATTEMPT_AGE).
+ */
+const heldAtFanout = (nowMs: number): AttemptState => ({
   attempt: 1,
-  firstAttemptAtMs: null,
+  firstAttemptAtMs: nowMs,
   dueAtMs: null,
   lastError: 'endpoint unavailable when fanned out (circuit open or lane hanging)',
   lastStatus: null,
   origin: null,
-};
+});
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -196,7 +199,7 @@ export class FanoutService implements OnApplicationBootstrap, BeforeApplicationS
       const task = encodeTask(this.taskFor(event, endpoint.id, timestampMs));
       // Strict endpoints keep their own parking; the rest skip a pass through Kafka while down.
       if (endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id, nowMs)) {
-        held.push({ endpointId: endpoint.id, publishedAtMs: timestampMs, task, state: HELD_AT_FANOUT });
+        held.push({ endpointId: endpoint.id, publishedAtMs: timestampMs, task, state: heldAtFanout(nowMs) });
       } else {
         records.push({ key: endpoint.id, value: task });
       }

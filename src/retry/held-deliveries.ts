@@ -130,6 +130,34 @@ export class HeldDeliveries {
     });
   }
 
+  /**
+   * Hands on (as {@link release} does) held deliveries first turned away before `cutoffMs`, whatever
+   * their endpoint's state: the engine then dead-letters them for their age. A scan of the table, so
+   * it runs far less often than the release.
+   */
+  releaseExpired(
+    cutoffMs: number,
+    limit: number,
+    handOn: (held: HeldDelivery[]) => Promise<void>,
+  ): Promise<number> {
+    return this.dataSource.transaction(async (manager) => {
+      const rows = await manager.query<
+        Array<{ id: string; endpoint_id: string; task: Buffer; state: AttemptState }>
+      >(
+        `SELECT id, endpoint_id, task, state FROM held_deliveries
+         WHERE (state->>'firstAttemptAtMs')::bigint < $1
+         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
+        [cutoffMs, limit],
+      );
+      if (rows.length === 0) return 0;
+      await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));
+      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [
+        rows.map((row) => row.id),
+      ]);
+      return rows.length;
+    });
+  }
+
   async count(): Promise<number> {
     const [row] = await this.dataSource.query<Array<{ count: number }>>(
       `SELECT count(*)::int AS count FROM held_deliveries`,

@@ -15,6 +15,8 @@ import { HeldDeliveries } from './held-deliveries';
 import { RetryRouter } from './retry-router';
 
 const TICK_MS = 500;
+/** Rows handed on per expiry pass (each then dead-lettered by the engine for its age). */
+const EXPIRED_BATCH = 1_000;
 /** While releasing fails (PostgreSQL down), one warning per this long. */
 const FAILURE_LOG_EVERY_MS = 10_000;
 /** Batches one endpoint may release per tick: bounds how fast a recovered endpoint's backlog returns. */
@@ -35,6 +37,8 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   private running: Promise<void> | null = null;
   private stopped = false;
   private failureLoggedAtMs = 0;
+  private expiredCheckedAtMs = 0;
+  private readonly expireEveryMs: number;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,6 +49,8 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'held-release' });
+    // Often enough that a delivery outlives HOOKSTREAM_MAX_ATTEMPT_AGE by at most a quarter of it.
+    this.expireEveryMs = Math.max(TICK_MS, Math.min(60_000, config.delivery.maxAttemptAgeMs / 4));
     this.released = new Counter({
       name: 'hookstream_held_released_total',
       help: 'Held deliveries handed back to a retry tier once their endpoint could take them',
@@ -81,7 +87,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
 
   /** One pass over every endpoint with held deliveries; exposed for tests. */
   async releaseDue(): Promise<number> {
-    let total = 0;
+    let total = await this.releaseExpired();
     for (const endpointId of await this.held.endpoints()) {
       for (let batch = 0; batch < BATCHES_PER_TICK && !this.stopped; batch++) {
         const limit = this.engine.releasable(endpointId, Date.now());
@@ -94,6 +100,23 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     }
     if (total > 0) this.logger.debug({ released: total }, 'held deliveries released');
     return total;
+  }
+
+  /**
+   * A delivery held past HOOKSTREAM_MAX_ATTEMPT_AGE goes back even while its endpoint is down: the
+   * engine turns it away again and, for its age, dead-letters it instead of holding it.
+   */
+  private async releaseExpired(): Promise<number> {
+    const nowMs = Date.now();
+    if (nowMs - this.expiredCheckedAtMs < this.expireEveryMs) return 0;
+    this.expiredCheckedAtMs = nowMs;
+    const cutoffMs = nowMs - this.config.delivery.maxAttemptAgeMs;
+    const released = await this.held.releaseExpired(cutoffMs, EXPIRED_BATCH, (rows) =>
+      this.router.releaseHeld(rows),
+    );
+    this.released.inc(released);
+    if (released > 0) this.logger.info({ released }, 'held deliveries past the maximum age handed back');
+    return released;
   }
 
   private warnFailed(error: unknown): void {

@@ -111,7 +111,12 @@ export class RetryRouter {
       await this.deadLetter(task, state, 'max_age_exceeded', state.lastError ?? why);
       return 'dead-lettered';
     }
-    const waiting: AttemptState = { ...state, lastError: state.lastError ?? why };
+    // The age clock starts when a delivery is first turned away, if no attempt started it.
+    const waiting: AttemptState = {
+      ...state,
+      firstAttemptAtMs: state.firstAttemptAtMs ?? nowMs,
+      lastError: state.lastError ?? why,
+    };
     if (options.hold && (await this.tryHold(task, waiting, options.encoded))) return 'held';
     const tier = this.tierFor(Math.max(0, notBeforeMs - nowMs));
     const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(tier.delayMs, Math.random));

@@ -86,3 +86,45 @@ describe('retries: deliveries held while the circuit is open', () => {
     expect(await metric('hookstream_held_released_total')).toBeGreaterThanOrEqual(first / 2);
   });
 });
+
+describe('retries: held deliveries still age out', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    // The circuit stays open for the whole test, so nothing but age can move a held delivery.
+    stack = await startStack('held-age', {
+      HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '2',
+      HOOKSTREAM_CIRCUIT_OPEN_FOR: '5m',
+      HOOKSTREAM_MAX_ATTEMPT_AGE: '3s',
+    });
+  });
+  afterAll(() => stopStack(stack));
+
+  it('dead-letters a delivery held past HOOKSTREAM_MAX_ATTEMPT_AGE while its endpoint stays down', async () => {
+    const { api, receiver, producer, inputTopic } = stack;
+    const tenant = await api.createTenant('Aged');
+    const endpoint = await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/gone-quiet') });
+    receiver.respond('/gone-quiet', { status: 503 });
+    const count = 20;
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: Array.from(
+        { length: count },
+        (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq }).message,
+      ),
+    });
+    let reasons: string[] = [];
+    await waitFor(
+      async () => {
+        const page = await tenant.client.ok('GET', `/v1/dead-letters?endpointId=${endpoint.id}&limit=100`);
+        reasons = (page.data as Array<{ reason: string }>).map((dead) => dead.reason);
+        return reasons.length === count;
+      },
+      { timeoutMs: 45_000, what: () => `${count} dead letters (got ${reasons.length})` },
+    );
+    expect(new Set(reasons)).toEqual(new Set(['max_age_exceeded']));
+    // Two attempts opened the circuit; nothing else reached the endpoint.
+    expect(receiver.on('/gone-quiet')).toHaveLength(2);
+  });
+});
