@@ -85,8 +85,8 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     }, TICK_MS);
   }
 
-  /** One pass over every endpoint with held deliveries; exposed for tests. */
-  async releaseDue(): Promise<number> {
+  /** One pass over every endpoint with held deliveries (and, now and then, over expired rows). */
+  private async releaseDue(): Promise<number> {
     let total = await this.releaseExpired();
     for (const endpointId of await this.held.endpoints()) {
       for (let batch = 0; batch < BATCHES_PER_TICK && !this.stopped; batch++) {
