@@ -103,7 +103,7 @@ export class DeliveryEngine implements OnModuleDestroy {
     }
     if (this.health.isShut(endpoint.id, Date.now())) {
       // The circuit is open: no need to queue behind the lane just to be postponed one at a time.
-      await this.waitForCircuit(task, state, endpoint, undefined, record.value ?? undefined);
+      await this.waitForCircuit(task, state, endpoint, { encoded: record.value ?? undefined });
       return;
     }
     await this.lanes.run(
@@ -237,7 +237,7 @@ export class DeliveryEngine implements OnModuleDestroy {
   ): Promise<AttemptResult> {
     const firstAttemptAtMs = state.firstAttemptAtMs ?? Date.now();
     if (!this.health.canAttempt(endpoint.id, Date.now())) {
-      return this.waitForCircuit(task, state, endpoint, beforeRetry);
+      return this.waitForCircuit(task, state, endpoint, { beforeRetry });
     }
     const outcome = await this.send(task, state, endpoint);
     const bindings = {
@@ -271,8 +271,7 @@ export class DeliveryEngine implements OnModuleDestroy {
     task: DeliveryTask,
     state: AttemptState,
     endpoint: EndpointSnapshot,
-    beforeRetry?: () => Promise<void>,
-    encoded?: Buffer,
+    { beforeRetry, encoded }: { beforeRetry?: () => Promise<void>; encoded?: Buffer } = {},
   ): Promise<AttemptResult> {
     this.metrics.outcome('circuit_open');
     return this.router.postpone(

@@ -19,13 +19,12 @@ export interface HoldRequest {
 }
 
 interface PendingHold {
-  endpointId: string;
-  publishedAtMs: number;
-  task: Buffer;
-  state: string;
+  request: HoldRequest;
   resolve: () => void;
   reject: (error: unknown) => void;
 }
+
+type HeldRow = { id: string; endpoint_id: string; task: Buffer; state: AttemptState };
 
 /** Inserts in flight at once; holds made meanwhile wait and go out together in the next. */
 const MAX_WRITES_IN_FLIGHT = 2;
@@ -47,16 +46,9 @@ export class HeldDeliveries {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier). */
-  hold({ endpointId, publishedAtMs, task, state }: HoldRequest): Promise<void> {
+  hold(request: HoldRequest): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.pending.push({
-        endpointId,
-        publishedAtMs: Number.isSafeInteger(publishedAtMs) ? publishedAtMs : Date.now(),
-        task,
-        state: JSON.stringify(state),
-        resolve,
-        reject,
-      });
+      this.pending.push({ request, resolve, reject });
       this.pump();
     });
   }
@@ -78,10 +70,12 @@ export class HeldDeliveries {
         `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
          SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
         [
-          batch.map((hold) => hold.endpointId),
-          batch.map((hold) => hold.publishedAtMs),
-          batch.map((hold) => hold.task),
-          batch.map((hold) => hold.state),
+          batch.map(({ request }) => request.endpointId),
+          batch.map(({ request }) =>
+            Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now(),
+          ),
+          batch.map(({ request }) => request.task),
+          batch.map(({ request }) => JSON.stringify(request.state)),
         ],
       );
       for (const hold of batch) hold.resolve();
@@ -115,19 +109,11 @@ export class HeldDeliveries {
     limit: number,
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<Array<{ id: string; task: Buffer; state: AttemptState }>>(
-        `SELECT id, task, state FROM held_deliveries WHERE endpoint_id = $1
-         ORDER BY published_at_ms, id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [endpointId, limit],
-      );
-      if (rows.length === 0) return 0;
-      await handOn(rows.map((row) => ({ endpointId, task: row.task, state: row.state })));
-      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [
-        rows.map((row) => row.id),
-      ]);
-      return rows.length;
-    });
+    return this.handOnLocked(
+      `WHERE endpoint_id = $1 ORDER BY published_at_ms, id LIMIT $2`,
+      [endpointId, limit],
+      handOn,
+    );
   }
 
   /**
@@ -140,14 +126,23 @@ export class HeldDeliveries {
     limit: number,
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
+    return this.handOnLocked(
+      `WHERE (state->>'firstAttemptAtMs')::bigint < $1 ORDER BY id LIMIT $2`,
+      [cutoffMs, limit],
+      handOn,
+    );
+  }
+
+  /** Locks the selected rows (skipping rows locked elsewhere), hands them on, then deletes them. */
+  private handOnLocked(
+    where: string,
+    params: unknown[],
+    handOn: (held: HeldDelivery[]) => Promise<void>,
+  ): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<
-        Array<{ id: string; endpoint_id: string; task: Buffer; state: AttemptState }>
-      >(
-        `SELECT id, endpoint_id, task, state FROM held_deliveries
-         WHERE (state->>'firstAttemptAtMs')::bigint < $1
-         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED`,
-        [cutoffMs, limit],
+      const rows = await manager.query<HeldRow[]>(
+        `SELECT id, endpoint_id, task, state FROM held_deliveries ${where} FOR UPDATE SKIP LOCKED`,
+        params,
       );
       if (rows.length === 0) return 0;
       await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));

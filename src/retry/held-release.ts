@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { DeliveryEngine } from '../delivery/delivery-engine';
 import { METRICS_REGISTRY } from '../ops/metrics/metrics.registry';
 import { HeldDeliveries } from './held-deliveries';
@@ -17,8 +18,6 @@ import { RetryRouter } from './retry-router';
 const TICK_MS = 500;
 /** Rows handed on per expiry pass (each then dead-lettered by the engine for its age). */
 const EXPIRED_BATCH = 1_000;
-/** While releasing fails (PostgreSQL down), one warning per this long. */
-const FAILURE_LOG_EVERY_MS = 10_000;
 /** Batches one endpoint may release per tick: bounds how fast a recovered endpoint's backlog returns. */
 const BATCHES_PER_TICK = 4;
 
@@ -36,7 +35,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   private timer?: NodeJS.Timeout;
   private running: Promise<void> | null = null;
   private stopped = false;
-  private failureLoggedAtMs = 0;
+  private readonly releaseFailed: ThrottledWarning;
   private expiredCheckedAtMs = 0;
   private readonly expireEveryMs: number;
 
@@ -49,6 +48,10 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'held-release' });
+    this.releaseFailed = new ThrottledWarning(
+      this.logger,
+      'releasing held deliveries failed; retrying every 500 ms',
+    );
     // Often enough that a delivery outlives HOOKSTREAM_MAX_ATTEMPT_AGE by at most a quarter of it.
     this.expireEveryMs = Math.max(TICK_MS, Math.min(60_000, config.delivery.maxAttemptAgeMs / 4));
     this.released = new Counter({
@@ -77,7 +80,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     this.timer = setTimeout(() => {
       this.running = this.releaseDue()
         .then(() => undefined)
-        .catch((error: unknown) => this.warnFailed(error))
+        .catch((error: unknown) => this.releaseFailed.warn(error))
         .finally(() => {
           this.running = null;
           this.schedule();
@@ -117,13 +120,6 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     this.released.inc(released);
     if (released > 0) this.logger.info({ released }, 'held deliveries past the maximum age handed back');
     return released;
-  }
-
-  private warnFailed(error: unknown): void {
-    const nowMs = Date.now();
-    if (nowMs - this.failureLoggedAtMs < FAILURE_LOG_EVERY_MS) return;
-    this.failureLoggedAtMs = nowMs;
-    this.logger.warn({ err: error }, 'releasing held deliveries failed; retrying every 500 ms');
   }
 
   async beforeApplicationShutdown(): Promise<void> {

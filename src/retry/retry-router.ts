@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AppConfig, RetryTier } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { RecordProducer } from '../kafka/record-producer';
 import type { ConsumedRecord } from '../kafka/watermark-consumer';
 import {
@@ -19,9 +20,6 @@ import { HeldDeliveries, type HeldDelivery } from './held-deliveries';
 /** `held`: waiting in PostgreSQL until the endpoint can take it (README decision 22). */
 export type RouteResult = 'retrying' | 'held' | 'dead-lettered';
 
-/** While holding fails (PostgreSQL down), one warning per this long, with the count. */
-const HOLD_FAILURE_LOG_EVERY_MS = 10_000;
-
 export type DeadLetterReason =
   'attempts_exhausted' | 'max_age_exceeded' | 'endpoint_disabled' | 'invalid_delivery_record';
 
@@ -33,8 +31,7 @@ export type DeadLetterReason =
 @Injectable()
 export class RetryRouter {
   private readonly logger: Logger;
-  private holdFailures = 0;
-  private holdFailureLoggedAtMs = 0;
+  private readonly holdFailed: ThrottledWarning;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -43,6 +40,10 @@ export class RetryRouter {
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'retry' });
+    this.holdFailed = new ThrottledWarning(
+      this.logger,
+      'could not hold deliveries in PostgreSQL; they wait in the retry tiers instead',
+    );
   }
 
   /** `beforeRetry` runs before the retry record is written (strict ordering blocks the endpoint there). */
@@ -135,16 +136,7 @@ export class RetryRouter {
       });
       return true;
     } catch (error) {
-      this.holdFailures += 1;
-      const nowMs = Date.now();
-      if (nowMs - this.holdFailureLoggedAtMs >= HOLD_FAILURE_LOG_EVERY_MS) {
-        this.logger.warn(
-          { err: error, failures: this.holdFailures },
-          'could not hold deliveries in PostgreSQL; they wait in the retry tiers instead',
-        );
-        this.holdFailureLoggedAtMs = nowMs;
-        this.holdFailures = 0;
-      }
+      this.holdFailed.warn(error);
       return false;
     }
   }
