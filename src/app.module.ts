@@ -10,7 +10,7 @@ import { MetricsModule } from './ops/metrics/metrics.module';
 import { FanoutModule } from './fanout/fanout.module';
 import { DeliveryModule } from './delivery/delivery.module';
 import { IngestModule } from './ingest/ingest.module';
-import { AuthModule } from './common/auth/auth.module';
+import { AuthModule } from './tenants/auth/auth.module';
 import { TenantsModule } from './tenants/tenants.module';
 import { EndpointsModule } from './endpoints/endpoints.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';

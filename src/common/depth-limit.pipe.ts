@@ -1,5 +1,5 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { exceedsDepth, MAX_DATA_DEPTH } from '../ingest/cloud-event';
+import { exceedsDepth, MAX_DATA_DEPTH } from '../domain/cloud-event';
 import { DomainError } from './domain-error';
 
 /** One level above an event's `data`, which may itself nest MAX_DATA_DEPTH levels. */

@@ -1,5 +1,5 @@
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
-import { parseCidrList, type Cidr } from '../endpoints/ssrf/cidr';
+import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {

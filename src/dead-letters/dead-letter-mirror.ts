@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
 import { WatermarkConsumer, type ConsumedRecord } from '../kafka/watermark-consumer';
-import { toDeadLetterRow } from './dead-letter-row';
+import { toDeadLetterRow } from '../domain/dead-letter';
 import { DeadLettersRepository } from './dead-letters.repository';
 
 /**

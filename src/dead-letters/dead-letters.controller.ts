@@ -9,7 +9,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ApiKeyGuard, CurrentTenant } from '../common/auth';
+import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { DeadLettersService } from './dead-letters.service';
 import { DeadLetterPageDto, ListDeadLettersQueryDto, ReplayedDto } from './dto/dead-letter.dto';
 

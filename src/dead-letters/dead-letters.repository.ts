@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DeliveryTask } from '../delivery/delivery-task';
+import type { DeliveryTask } from '../domain/delivery-task';
 import type { PageCursor } from '../endpoints/pagination-cursor';
-import type { DeadLetterRow } from './dead-letter-row';
+import type { DeadLetterRow } from '../domain/dead-letter';
 
 /** A dead letter as read back for the API and for replay. */
 export type StoredDeadLetter = Omit<DeadLetterRow, 'dlqTopic' | 'dlqPartition' | 'dlqOffset'> & {

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isUUID } from 'class-validator';
 import { DomainError } from '../common/domain-error';
-import type { DeliveryTask } from '../delivery/delivery-task';
+import type { DeliveryTask } from '../domain/delivery-task';
 import { decodeCursor, encodeCursor } from '../endpoints/pagination-cursor';
 import { DeliveryTaskProducer } from '../replay/delivery-task-producer';
 import { ReplayTargets } from '../replay/replay-target';

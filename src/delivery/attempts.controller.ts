@@ -1,6 +1,6 @@
 import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard, CurrentTenant } from '../common/auth';
+import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { AttemptPageDto, ListAttemptsQueryDto } from './dto/attempt.dto';
 import { AttemptsQuery } from './attempts.query';
 

@@ -16,7 +16,7 @@ import {
   type WatermarkConsumerSpec,
 } from '../kafka/watermark-consumer';
 import { RetryRouter } from '../retry/retry-router';
-import { attemptStateFromHeaders, decodeTask } from './delivery-task';
+import { attemptStateFromHeaders, decodeTask } from '../domain/delivery-task';
 import { DeliveryEngine } from './delivery-engine';
 
 /**

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Counter, Histogram, type Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '../ops/metrics/metrics.registry';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 
 const LATENCY_BUCKETS_S = [
   0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 1800, 7200, 43200,

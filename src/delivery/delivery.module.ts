@@ -3,7 +3,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ENDPOINT_HEALTH_VIEW, SwitchableEndpointHealthView } from '../endpoints/endpoint-health';
-import { EgressPolicy } from '../endpoints/ssrf/ip-classifier';
+import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { DELIVERY_GATE, SwitchableDeliveryGate } from '../fanout/delivery-gate';
 import { FanoutModule } from '../fanout/fanout.module';
 import { HeldDeliveries } from '../retry/held-deliveries';

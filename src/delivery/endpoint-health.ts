@@ -4,8 +4,8 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { EndpointDirectory } from '../endpoints/endpoint-directory';
-import { EndpointCache } from '../fanout/endpoint-cache';
-import { CircuitBreaker } from './circuit-breaker';
+import { EndpointCache } from '../endpoints/endpoint-cache';
+import { CircuitBreaker } from '../domain/circuit-breaker';
 
 import type { CircuitState } from '../endpoints/endpoint-health';
 

@@ -1,7 +1,7 @@
 import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
-import type { EgressPolicy } from '../endpoints/ssrf/ip-classifier';
+import type { EgressPolicy } from '../domain/egress/ip-classifier';
 
 export interface HttpSenderOptions {
   timeoutMs: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DeliveryTask } from './delivery-task';
+import type { DeliveryTask } from '../domain/delivery-task';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 

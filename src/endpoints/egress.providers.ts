@@ -2,7 +2,7 @@ import type { Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { systemLookup, type HostLookup } from './ssrf/endpoint-url';
-import { EgressPolicy } from './ssrf/ip-classifier';
+import { EgressPolicy } from '../domain/egress/ip-classifier';
 
 /** Resolves endpoint host names at registration; tests of the app may override it. */
 export const HOST_LOOKUP = Symbol('HOST_LOOKUP');

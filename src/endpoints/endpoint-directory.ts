@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EndpointEntity } from './endpoint.entity';
-import type { EndpointSnapshot } from './endpoint-snapshot';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { EndpointsRepository } from './endpoints.repository';
 import { activeSecrets, SecretCipher } from './secrets/secret-cipher';
 

@@ -1,6 +1,5 @@
 import { Column, CreateDateColumn, Entity, PrimaryColumn, UpdateDateColumn } from 'typeorm';
-
-export type OrderingMode = 'none' | 'strict';
+import type { OrderingMode } from '../domain/endpoint-snapshot';
 
 /** One signing secret, encrypted at rest (AES-256-GCM); `expiresAt` is set on the old secret of a rotation. */
 export interface StoredSecret {

@@ -22,8 +22,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ApiKeyGuard } from '../common/auth/api-key.guard';
-import { CurrentTenant } from '../common/auth/current-tenant.decorator';
+import { ApiKeyGuard } from '../tenants/auth/api-key.guard';
+import { CurrentTenant } from '../tenants/auth/current-tenant.decorator';
 import { CreateEndpointDto, RotateSecretDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
 import {
   EndpointDto,

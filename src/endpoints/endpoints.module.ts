@@ -7,7 +7,7 @@ import { EndpointsController } from './endpoints.controller';
 import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
 import { secretCipherProvider } from './secrets/secret-cipher.provider';
-import { EgressPolicy } from './ssrf/ip-classifier';
+import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { SecretCipher } from './secrets/secret-cipher';
 
 /**

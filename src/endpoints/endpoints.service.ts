@@ -11,7 +11,7 @@ import { EndpointsRepository } from './endpoints.repository';
 import { decodeCursor, encodeCursor } from './pagination-cursor';
 import { activeSecrets, generateSecret, SecretCipher } from './secrets/secret-cipher';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
-import { EgressPolicy } from './ssrf/ip-classifier';
+import { EgressPolicy } from '../domain/egress/ip-classifier';
 
 export const DEFAULT_PAGE_SIZE = 20;
 export const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;

@@ -3,9 +3,9 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { TenantEntity } from '../tenants/tenant.entity';
 import { DELIVERY_GATE, SwitchableDeliveryGate } from './delivery-gate';
-import { EndpointCache } from './endpoint-cache';
+import { EndpointCache } from '../endpoints/endpoint-cache';
 import { FanoutService } from './fanout.service';
-import { TenantDirectory } from './tenant-directory';
+import { TenantDirectory } from '../tenants/tenant-directory';
 
 @Module({
   imports: [EndpointsModule, TypeOrmModule.forFeature([TenantEntity])],

@@ -13,11 +13,11 @@ import { LOGGER } from '../common/logger.module';
 import { KAFKA } from '../kafka/kafka.constants';
 import { RecordProducer, type OutgoingRecord } from '../kafka/record-producer';
 import { headersToRecord } from '../kafka/headers';
-import { encodeTask, HEADER, type AttemptState, type DeliveryTask } from '../delivery/delivery-task';
+import { encodeTask, HEADER, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
 import type { HoldRequest } from '../retry/held-deliveries';
-import { parseCloudEvent, type PlatformEvent } from '../ingest/cloud-event';
+import { parseCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 import { DELIVERY_GATE, type DeliveryGate } from './delivery-gate';
-import { EndpointCache } from './endpoint-cache';
+import { EndpointCache } from '../endpoints/endpoint-cache';
 import { RecentEventIds } from './recent-event-ids';
 import { exitOnFatalCrash } from '../kafka/consumer-crash';
 

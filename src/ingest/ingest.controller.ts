@@ -1,6 +1,6 @@
 import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { ApiKeyGuard, CurrentTenant } from '../common/auth';
+import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { PublishEventDto, PublishedEventDto } from './dto/publish-event.dto';
 import { IngestService } from './ingest.service';
 

@@ -4,7 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
 import { RecordProducer } from '../kafka/record-producer';
-import { toStructuredCloudEvent, type PlatformEvent } from './cloud-event';
+import { toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 
 export interface EventToPublish {
   type: string;

@@ -1,6 +1,6 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
-import { OffsetWatermark } from '../delivery/offset-watermark';
+import { OffsetWatermark } from '../domain/offset-watermark';
 import { headersToRecord } from './headers';
 import { exitOnFatalCrash } from './consumer-crash';
 

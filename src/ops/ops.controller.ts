@@ -11,7 +11,7 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../common/auth/admin.guard';
+import { AdminGuard } from '../tenants/auth/admin.guard';
 import { DomainError } from '../common/domain-error';
 import { OpsDeadLetters, type OpsDeadLetter } from './dead-letters/ops-dead-letters';
 import { LagMonitor } from './lag/lag-monitor';

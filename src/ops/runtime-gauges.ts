@@ -4,8 +4,8 @@ import { AttemptLog } from '../delivery/attempt-log';
 import { DeliveryConsumers } from '../delivery/delivery-consumers';
 import { DeliveryEngine } from '../delivery/delivery-engine';
 import { EndpointHealth } from '../delivery/endpoint-health';
-import { EndpointCache } from '../fanout/endpoint-cache';
-import { METRICS_REGISTRY } from './metrics/metrics.registry';
+import { EndpointCache } from '../endpoints/endpoint-cache';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 
 /** Gauges read from this process's live state at scrape time; none carries an endpoint or tenant label. */
 @Injectable()

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { encodeTask, type DeliveryTask } from '../delivery/delivery-task';
+import { encodeTask, type DeliveryTask } from '../domain/delivery-task';
 import { RecordProducer } from '../kafka/record-producer';
 
 /**

@@ -9,7 +9,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ApiKeyGuard, CurrentTenant } from '../common/auth';
+import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { TestEventResultDto, WindowReplayDto, WindowReplayResultDto } from './dto/replay.dto';
 import { ReplayService } from './replay.service';
 

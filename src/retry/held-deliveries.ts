@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AttemptState } from '../delivery/delivery-task';
+import type { AttemptState } from '../domain/delivery-task';
 
 export interface HeldDelivery {
   endpointId: string;

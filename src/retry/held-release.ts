@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { ThrottledWarning } from '../common/throttled-warning';
 import { DeliveryEngine } from '../delivery/delivery-engine';
-import { METRICS_REGISTRY } from '../ops/metrics/metrics.registry';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { HeldDeliveries } from './held-deliveries';
 import { RetryRouter } from './retry-router';
 

@@ -12,9 +12,9 @@ import {
   HEADER,
   type AttemptState,
   type DeliveryTask,
-} from '../delivery/delivery-task';
-import type { AttemptOutcome } from '../delivery/outcome';
-import { jitteredDelayMs, planNextAttempt } from './backoff';
+} from '../domain/delivery-task';
+import type { AttemptOutcome } from '../domain/attempt-outcome';
+import { jitteredDelayMs, planNextAttempt } from '../domain/backoff';
 import { HeldDeliveries, type HeldDelivery } from './held-deliveries';
 
 /** `held`: waiting in PostgreSQL until the endpoint can take it (README decision 22). */

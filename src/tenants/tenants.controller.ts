@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { AdminGuard } from '../common/auth/admin.guard';
+import { AdminGuard } from './auth/admin.guard';
 import { CreatedApiKeyDto, CreatedTenantDto, CreateTenantDto } from './dto/tenant.dto';
 import { TenantsService } from './tenants.service';
 

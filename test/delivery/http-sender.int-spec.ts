@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { EgressRefusedError, HttpSender } from '../../src/delivery/http-sender';
-import { classifyError } from '../../src/delivery/outcome';
-import { parseCidrList } from '../../src/endpoints/ssrf/cidr';
-import { EgressPolicy } from '../../src/endpoints/ssrf/ip-classifier';
+import { classifyError } from '../../src/domain/attempt-outcome';
+import { parseCidrList } from '../../src/domain/egress/cidr';
+import { EgressPolicy } from '../../src/domain/egress/ip-classifier';
 
 /** A real HTTP server on 127.0.0.1 that counts the connections it accepts. */
 async function startServer(

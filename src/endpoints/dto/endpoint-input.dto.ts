@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import type { OrderingMode } from '../endpoint.entity';
+import type { OrderingMode } from '../../domain/endpoint-snapshot';
 import { MAX_URL_LENGTH } from '../ssrf/endpoint-url';
 import {
   MAX_DESCRIPTION_LENGTH,

@@ -1,5 +1,5 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
-import { normalizeHost, type EgressPolicy } from './ip-classifier';
+import { normalizeHost, type EgressPolicy } from '../../domain/egress/ip-classifier';
 
 export const MAX_URL_LENGTH = 2048;
 

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { LOGGER } from '../../common/logger.module';
 import { KafkaAdmin } from '../../kafka/kafka.module';
-import { METRICS_REGISTRY } from '../metrics/metrics.registry';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { OldestUnfinishedTracker, topicLag, type GroupTopicLag } from './consumer-lag';
 
 export interface WatchedGroup {

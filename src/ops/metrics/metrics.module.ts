@@ -1,7 +1,7 @@
 import { Controller, Get, Global, Header, Inject, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, METRICS_REGISTRY } from './metrics.registry';
+import { createMetricsRegistry, METRICS_REGISTRY } from '../../common/metrics.registry';
 
 @ApiExcludeController()
 @Controller()

@@ -1,6 +1,6 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '../metrics/metrics.registry';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { bucketDelta, histogramQuantile, ratesPerSecond, type CounterSample } from './window-stats';
 
 const SAMPLE_EVERY_MS = 1_000;

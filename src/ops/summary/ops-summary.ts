@@ -3,7 +3,7 @@ import { DataSource } from 'typeorm';
 import { DeliveryConsumers } from '../../delivery/delivery-consumers';
 import { DeliveryEngine } from '../../delivery/delivery-engine';
 import { EndpointHealth } from '../../delivery/endpoint-health';
-import { EndpointCache } from '../../fanout/endpoint-cache';
+import { EndpointCache } from '../../endpoints/endpoint-cache';
 import type { CircuitState } from '../../endpoints/endpoint-health';
 import { DeliveryStats, type DeliveryStatsView } from './delivery-stats';
 

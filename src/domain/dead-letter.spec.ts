@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsumedRecord } from '../kafka/watermark-consumer';
-import { toDeadLetterRow } from './dead-letter-row';
+import { toDeadLetterRow } from './dead-letter';
 
 function record(value: Buffer | string | null, headers: Record<string, string> = {}): ConsumedRecord {
   return {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, type Repository } from 'typeorm';
-import { ApiKeyEntity } from '../../tenants/api-key.entity';
+import { ApiKeyEntity } from '../api-key.entity';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
 
 /** Resolves an API key to its tenant: looked up by hash, so the comparison is on a digest in an index. */

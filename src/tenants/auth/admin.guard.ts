@@ -3,7 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
-import { DomainError } from '../domain-error';
+import { DomainError } from '../../common/domain-error';
 import { bearerToken } from './bearer-token';
 
 /** Admits requests carrying `Authorization: Bearer $HOOKSTREAM_ADMIN_TOKEN`. */

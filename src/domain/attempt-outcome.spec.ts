@@ -1,5 +1,5 @@
 import { errors as undiciErrors } from 'undici';
-import { classifyError, classifyResponse } from './outcome';
+import { classifyError, classifyResponse } from './attempt-outcome';
 
 const now = Date.UTC(2024, 4, 1, 9, 30, 0);
 

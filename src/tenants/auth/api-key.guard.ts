@@ -1,5 +1,5 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
-import { DomainError } from '../domain-error';
+import { DomainError } from '../../common/domain-error';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { bearerToken, type TenantRequest } from './bearer-token';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { ExecutionContext } from '@nestjs/common';
 import type { AppConfig } from '../../config/config';
-import { DomainError } from '../domain-error';
+import { DomainError } from '../../common/domain-error';
 import { AdminGuard } from './admin.guard';
 import { generateApiKey, hashApiKey } from './api-key';
 import type { ApiKeyAuthenticator } from './api-key-authenticator';

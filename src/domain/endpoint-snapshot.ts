@@ -1,4 +1,5 @@
-import type { OrderingMode } from './endpoint.entity';
+/** `strict`: a delivery in retry blocks the endpoint's later ones (README Section B). */
+export type OrderingMode = 'none' | 'strict';
 
 /** What the delivery engine's in-memory cache holds per endpoint: enough to match, sign and send. */
 export interface EndpointSnapshot {

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import { DomainError } from '../domain-error';
+import { DomainError } from '../../common/domain-error';
 import type { TenantRequest } from './bearer-token';
 
 /** The id of the tenant whose API key authenticated the request (use behind ApiKeyGuard). */

@@ -1,5 +1,5 @@
 import { parseCidrList } from './cidr';
-import { checkEndpointUrl, type HostLookup } from './endpoint-url';
+import { checkEndpointUrl, type HostLookup } from '../../endpoints/ssrf/endpoint-url';
 import { EgressPolicy, normalizeHost } from './ip-classifier';
 
 const strict = new EgressPolicy([]);

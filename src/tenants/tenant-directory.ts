@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { TenantEntity } from '../tenants/tenant.entity';
+import { TenantEntity } from './tenant.entity';
 
 /** Tenant ids for the fan-out's "unknown tenant" check. */
 @Injectable()

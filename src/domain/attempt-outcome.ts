@@ -1,4 +1,4 @@
-import { parseRetryAfterMs } from '../retry/backoff';
+import { parseRetryAfterMs } from './backoff';
 
 /** What one HTTP delivery attempt came to. Only the retry module decides what happens next. */
 export type AttemptOutcome =

@@ -4,11 +4,11 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
-import { EndpointChanges } from '../endpoints/endpoint-changes';
-import { EndpointDirectory } from '../endpoints/endpoint-directory';
-import type { EndpointSnapshot } from '../endpoints/endpoint-snapshot';
-import { SubscriptionIndex } from './subscription-matcher';
-import { TenantDirectory } from './tenant-directory';
+import { EndpointChanges } from './endpoint-changes';
+import { EndpointDirectory } from './endpoint-directory';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { SubscriptionIndex } from '../domain/subscription-matcher';
+import { TenantDirectory } from '../tenants/tenant-directory';
 
 const CHANNEL = 'hookstream_endpoints';
 

@@ -1,4 +1,4 @@
-import { decodeTask, HEADER, type DeliveryTask } from '../delivery/delivery-task';
+import { decodeTask, HEADER, type DeliveryTask } from './delivery-task';
 import type { ConsumedRecord } from '../kafka/watermark-consumer';
 
 /** What the mirror stores for one record of the dead-letter topic. */
