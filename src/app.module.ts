@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
+import { ClockModule } from './common/clock.module';
+import { MetricsRegistryModule } from './common/metrics.registry';
 import { LoggerModule } from './common/logger.module';
 import { DatabaseModule } from './database/database.module';
 import { KafkaModule } from './kafka/kafka.module';
@@ -9,6 +11,7 @@ import { HealthModule } from './ops/health/health.module';
 import { MetricsModule } from './ops/metrics/metrics.module';
 import { FanoutModule } from './fanout/fanout.module';
 import { DeliveryModule } from './delivery/delivery.module';
+import { RetryModule } from './retry/retry.module';
 import { IngestModule } from './ingest/ingest.module';
 import { AuthModule } from './tenants/auth/auth.module';
 import { TenantsModule } from './tenants/tenants.module';
@@ -25,6 +28,8 @@ export class AppModule {
       imports: [
         ConfigModule.forRoot(config),
         LoggerModule.forRoot(logger),
+        ClockModule,
+        MetricsRegistryModule,
         DatabaseModule,
         KafkaModule,
         HealthModule,
@@ -32,8 +37,9 @@ export class AppModule {
         TenantsModule,
         EndpointsModule,
         MetricsModule,
-        FanoutModule,
+        RetryModule,
         DeliveryModule,
+        FanoutModule,
         IngestModule,
         ReplayModule,
         DeadLettersModule,

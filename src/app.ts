@@ -1,5 +1,6 @@
 import { ValidationPipe, type INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
+import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
@@ -8,8 +9,13 @@ import type { AppConfig } from './config/config';
 import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
+import { ConsumerRunner } from './kafka/consumer-runner';
 
-/** Builds the whole service; used by main.ts and by tests that boot it in-process. */
+/**
+ * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
+ * a Nest microservice on the project's runner); the caller starts the HTTP listener. Used by
+ * main.ts and by tests that boot it in-process.
+ */
 export async function createApp(config: AppConfig, logger: Logger): Promise<INestApplication> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
@@ -40,5 +46,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+
+  // Topics exist and the endpoint cache is loaded (module init) before any consumer starts.
+  app.connectMicroservice<MicroserviceOptions>({ strategy: app.get(ConsumerRunner) });
+  await app.init();
+  await app.startAllMicroservices();
   return app;
 }

@@ -1,13 +1,16 @@
+import { join } from 'node:path';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { MIGRATIONS } from './migrations';
-import { ENTITIES } from './entities';
+
+/** Every `*.entity` file of the feature modules that own them, found by name so this floor imports none. */
+const ENTITY_FILES = join(__dirname, '..', '**', '*.entity.{ts,js}');
 
 /** The one TypeORM setup: the service, `npm run migration:run` and the tests all build it here. */
 export function dataSourceOptions(databaseUrl: string): DataSourceOptions {
   return {
     type: 'postgres',
     url: databaseUrl,
-    entities: ENTITIES,
+    entities: [ENTITY_FILES],
     migrations: MIGRATIONS,
     migrationsTableName: 'migrations',
     migrationsTransactionMode: 'each',

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ReplayModule } from '../replay/replay.module';
 import { DeadLetterMirror } from './dead-letter-mirror';
+import { DeadLetterMirrorController } from './dead-letter-mirror.controller';
 import { DeadLettersController } from './dead-letters.controller';
 import { DeadLettersRepository } from './dead-letters.repository';
 import { DeadLettersService } from './dead-letters.service';
@@ -8,8 +9,8 @@ import { DeadLettersService } from './dead-letters.service';
 /** The DLQ topic mirrored into PostgreSQL, listed and replayed over REST. */
 @Module({
   imports: [ReplayModule],
-  controllers: [DeadLettersController],
+  controllers: [DeadLettersController, DeadLetterMirrorController],
   providers: [DeadLettersRepository, DeadLetterMirror, DeadLettersService],
-  exports: [DeadLetterMirror, DeadLettersService],
+  exports: [DeadLettersService],
 })
 export class DeadLettersModule {}

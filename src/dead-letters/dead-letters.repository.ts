@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { DeliveryTask } from '../domain/delivery-task';
-import type { PageCursor } from '../endpoints/pagination-cursor';
+import type { PageCursor } from '../common/pagination';
 import type { DeadLetterRow } from '../domain/dead-letter';
 
 /** A dead letter as read back for the API and for replay. */
@@ -179,20 +179,6 @@ export class DeadLettersRepository {
       );
       return deadLetters.length;
     });
-  }
-
-  async count(): Promise<number> {
-    const [row] = await this.dataSource.query<Array<{ count: string }>>(
-      `SELECT count(*) AS count FROM dead_letters`,
-    );
-    return Number(row.count);
-  }
-
-  async countNotReplayed(): Promise<number> {
-    const [row] = await this.dataSource.query<Array<{ count: string }>>(
-      `SELECT count(*) AS count FROM dead_letters WHERE replayed_at IS NULL`,
-    );
-    return Number(row.count);
   }
 
   private async markReplayed(manager: EntityManager, ids: string[]): Promise<void> {

@@ -3,13 +3,12 @@ import { randomUUID } from 'node:crypto';
 import { isUUID } from 'class-validator';
 import { DomainError } from '../common/domain-error';
 import type { DeliveryTask } from '../domain/delivery-task';
-import { decodeCursor, encodeCursor } from '../endpoints/pagination-cursor';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
 import { DeliveryTaskProducer } from '../replay/delivery-task-producer';
 import { ReplayTargets } from '../replay/replay-target';
 import { DeadLettersRepository, type StoredDeadLetter } from './dead-letters.repository';
 import type { DeadLetterDto, DeadLetterPageDto, ListDeadLettersQueryDto } from './dto/dead-letter.dto';
 
-export const DEFAULT_PAGE_SIZE = 20;
 /** Dead letters claimed, produced and marked per transaction by an endpoint-wide replay. */
 const REPLAY_BATCH = 500;
 

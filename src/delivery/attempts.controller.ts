@@ -1,15 +1,16 @@
 import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
+import { DEFAULT_PAGE_SIZE } from '../common/pagination';
 import { AttemptPageDto, ListAttemptsQueryDto } from './dto/attempt.dto';
-import { AttemptsQuery } from './attempts.query';
+import { AttemptsService } from './attempts.service';
 
 @ApiTags('endpoints')
 @ApiBearerAuth()
 @UseGuards(ApiKeyGuard)
 @Controller('v1/endpoints/:id/attempts')
 export class AttemptsController {
-  constructor(private readonly attempts: AttemptsQuery) {}
+  constructor(private readonly attempts: AttemptsService) {}
 
   @Get()
   @ApiOkResponse({ type: AttemptPageDto, description: 'Delivery attempts, newest first' })
@@ -18,6 +19,6 @@ export class AttemptsController {
     @Param('id', new ParseUUIDPipe()) endpointId: string,
     @Query() query: ListAttemptsQueryDto,
   ): Promise<AttemptPageDto> {
-    return this.attempts.list(tenantId, endpointId, query.limit ?? 20, query.cursor);
+    return this.attempts.list(tenantId, endpointId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
   }
 }

@@ -1,56 +1,57 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { LOGGER } from '../common/logger.module';
-import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
-import { EndpointCache } from '../endpoints/endpoint-cache';
+import { CLOCK, RANDOM } from '../common/clock.module';
+import { classifyError, classifyResponse, type AttemptOutcome } from '../domain/attempt-outcome';
 import { shedWaitMs } from '../domain/backoff';
-import { RetryRouter, type RouteResult } from '../retry/retry-router';
-import { AttemptLog } from './attempt-log';
-import { decodeTask, attemptStateFromHeaders, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import type { Clock, Random } from '../domain/clock';
+import { attemptStateFromHeaders, decodeTask, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { LaneScheduler } from '../domain/lane-scheduler';
+import type { ConsumedRecord } from '../domain/records';
+import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
+import { buildWebhookHeaders } from '../domain/standard-webhooks';
+import { EndpointCache } from '../endpoints/endpoint-cache';
+import type { AttemptRecord } from './attempts.repository';
 import { EndpointHealth } from './endpoint-health';
 import { HttpSender } from './http-sender';
-import { LaneScheduler } from '../domain/lane-scheduler';
-import { classifyError, classifyResponse, type AttemptOutcome } from '../domain/attempt-outcome';
-import { buildWebhookHeaders } from '../domain/standard-webhooks';
-import type { ConsumedRecord } from '../kafka/watermark-consumer';
-import { DeliveryMetrics } from './delivery-metrics';
-import { StrictOrderStore } from './strict-order-store';
-
-type AttemptResult = 'delivered' | RouteResult;
-
-/** Held deliveries handed back at once to an endpoint that is not failing (see {@link DeliveryEngine.releasable}). */
-const RELEASE_BATCH = 500;
+import { Settler, type Settling, type StrictRole } from './settler';
 
 export const HTTP_SENDER = Symbol('HTTP_SENDER');
 
+/** What the engine needs of the HTTP client (HttpSender): POST and report status, headers, body. */
+export type WebhookPoster = Pick<HttpSender, 'post'>;
+
 /**
- * Makes one delivery attempt for a consumed record (first attempt or a retry tier's), in the
- * endpoint's lane, and makes its outcome durable before returning: delivered, handed to the next
- * retry tier, or dead-lettered. Shared by the deliveries consumer and every retry tier consumer.
+ * Handles one delivery record, a first attempt or a retry tier's: decides on arrival (src/domain/
+ * settlement.ts) whether to attempt, makes the attempt in the endpoint's lane, and hands the outcome
+ * to the settler, which makes it durable before this returns. Shared by the deliveries consumer and
+ * every retry tier consumer. Never decides what a failure leads to: the policy does.
  */
 @Injectable()
 export class DeliveryEngine implements OnModuleDestroy {
   private readonly lanes: LaneScheduler;
-  private readonly logger: Logger;
+  private readonly policy: RetryPolicy;
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(HTTP_SENDER) private readonly sender: HttpSender,
-    private readonly cache: EndpointCache,
-    private readonly attempts: AttemptLog,
-    private readonly router: RetryRouter,
+    @Inject(HTTP_SENDER) private readonly sender: WebhookPoster,
+    @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get'>,
     private readonly health: EndpointHealth,
-    private readonly metrics: DeliveryMetrics,
-    private readonly strict: StrictOrderStore,
-    @Inject(LOGGER) logger: Logger,
+    private readonly settler: Settler,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(RANDOM) private readonly random: Random,
   ) {
     this.lanes = new LaneScheduler(config.delivery.maxInFlight, {
       stallAfterMs: config.delivery.laneStallAfterMs,
+      now: () => clock.now(),
     });
-    this.logger = logger.child({ component: 'delivery' });
+    this.policy = {
+      tierDelaysMs: config.kafka.retryTiers.map((tier) => tier.delayMs),
+      maxAttemptAgeMs: config.delivery.maxAttemptAgeMs,
+      retryAfterCapMs: config.delivery.retryAfterCapMs,
+    };
     const sweepEveryMs = Math.max(50, Math.min(250, config.delivery.laneStallAfterMs / 4));
     this.sweeper = setInterval(() => this.lanes.shedStalled(), sweepEveryMs);
     this.sweeper.unref();
@@ -65,52 +66,49 @@ export class DeliveryEngine implements OnModuleDestroy {
   }
 
   /** `source` says whether the record is a first attempt (deliveries topic) or came from a retry tier. */
-  async handle(record: ConsumedRecord, source: 'first' | 'retry' = 'first'): Promise<void> {
+  async handle(record: ConsumedRecord, source: 'first' | 'retry'): Promise<void> {
     let task: DeliveryTask;
     try {
       task = decodeTask(record.value);
     } catch (error) {
-      await this.router.deadLetterPoison(record, (error as Error).message);
+      await this.settler.settlePoison(record, (error as Error).message);
       return;
     }
-    const state = attemptStateFromHeaders(record.headers);
-    const endpoint = this.cache.get(task.endpointId);
-    if (!endpoint) {
-      this.logger.info(
-        {
-          deliveryId: task.deliveryId,
-          eventId: task.eventId,
-          endpointId: task.endpointId,
-          tenantId: task.tenantId,
-        },
-        'endpoint no longer exists; delivery dropped',
-      );
-      this.metrics.outcome('endpoint_deleted');
-      return;
-    }
-    if (!endpoint.enabled) {
-      await this.router.deadLetter(task, state, 'endpoint_disabled', 'endpoint is disabled');
-      this.metrics.outcome('dead_lettered');
-      // A disabled strict endpoint drains its parked deliveries into the DLQ too, in order.
-      if (endpoint.ordering === 'strict' && source === 'retry') {
-        await this.lanes.run(endpoint.id, 1, () => this.releaseNext(endpoint.id, task.deliveryId));
+    const settling: Settling = { task, state: attemptStateFromHeaders(record.headers), encoded: record.value ?? undefined };
+    const endpoint = this.endpoints.get(task.endpointId);
+    const nowMs = this.clock.now();
+    const arrival = onArrival({
+      source,
+      state: settling.state,
+      nowMs,
+      endpoint,
+      circuit: {
+        shut: this.health.isShut(task.endpointId, nowMs),
+        nextChanceAtMs: this.health.nextChanceAtMs(task.endpointId, nowMs),
+      },
+      policy: this.policy,
+      random: this.random,
+    });
+    if (arrival.kind === 'settle') {
+      // A strict endpoint that is disabled drains its parked deliveries into the DLQ too, in order.
+      if (endpoint?.ordering === 'strict' && source === 'retry' && arrival.settlement.kind === 'dead-letter') {
+        const draining: Settling = { ...settling, strict: 'blocker' };
+        await this.lanes.run(endpoint.id, 1, () => this.settler.settle(draining, arrival.settlement));
+        return;
       }
+      await this.settler.settle(settling, arrival.settlement);
       return;
     }
-    if (endpoint.ordering === 'strict') {
-      await this.lanes.run(endpoint.id, 1, () => this.strictAttempt(task, state, endpoint, source));
-      return;
-    }
-    if (this.health.isShut(endpoint.id, Date.now())) {
-      // The circuit is open: no need to queue behind the lane just to be postponed one at a time.
-      await this.waitForCircuit(task, state, endpoint, { encoded: record.value ?? undefined });
+    const target = endpoint!;
+    if (arrival.kind === 'attempt-strict') {
+      await this.lanes.run(target.id, 1, () => this.strictTurn(settling, target, source));
       return;
     }
     await this.lanes.run(
-      endpoint.id,
-      endpoint.maxConcurrency,
-      () => this.attempt(task, state, endpoint),
-      (stalledForMs) => this.shed(task, state, stalledForMs, record.value ?? undefined),
+      target.id,
+      target.maxConcurrency,
+      () => this.turn(settling, target),
+      (stalledForMs) => this.shed(settling, stalledForMs),
     );
   }
 
@@ -119,175 +117,88 @@ export class DeliveryEngine implements OnModuleDestroy {
     return this.health.isShut(endpointId, nowMs) || this.lanes.isHanging(endpointId);
   }
 
+  /** Nothing of the endpoint is queued or running in its lane. */
+  laneIdle(endpointId: string): boolean {
+    return this.lanes.laneDepth(endpointId) === 0;
+  }
+
   /**
-   * How many of the endpoint's held deliveries may go back now: none while its circuit refuses
-   * attempts or its lane hangs; one while it is failing (the probe, once its lane is idle); a batch
-   * otherwise. An endpoint this process no longer knows, or that is disabled, gets a batch: the
-   * deliveries are then dropped or dead-lettered as any other would be.
+   * Strict ordering: a first attempt parks behind the delivery blocking its endpoint, if any; a
+   * retry blocks it only if it is that delivery (README decision 10).
    */
-  releasable(endpointId: string, nowMs: number): number {
-    if (this.unavailable(endpointId, nowMs)) return 0;
-    if (this.health.failingSinceMs(endpointId) === null) return RELEASE_BATCH;
-    return this.lanes.laneDepth(endpointId) === 0 ? 1 : 0;
+  private async strictTurn(settling: Settling, endpoint: EndpointSnapshot, source: 'first' | 'retry'): Promise<void> {
+    let strict: StrictRole;
+    if (source === 'first') {
+      const admission = await this.settler.admitStrict(settling.task);
+      if (admission === 'parked') return;
+      strict = admission === 'is-blocker' ? 'blocker' : 'first';
+    } else {
+      strict = (await this.settler.isBlocker(settling.task)) ? 'blocker' : 'bystander';
+    }
+    await this.turn({ ...settling, strict }, endpoint);
+  }
+
+  /** The delivery's turn in its lane: one attempt, unless the circuit turns it away. */
+  private async turn(settling: Settling, endpoint: EndpointSnapshot): Promise<void> {
+    const nowMs = this.clock.now();
+    const state: AttemptState = { ...settling.state, firstAttemptAtMs: settling.state.firstAttemptAtMs ?? nowMs };
+    if (!this.health.canAttempt(endpoint.id, nowMs)) {
+      const settlement = turnedAway({
+        occasion: 'circuit_open',
+        why: 'circuit open',
+        state: settling.state,
+        nowMs,
+        notBeforeMs: this.health.nextChanceAtMs(endpoint.id, nowMs),
+        canHold: endpoint.ordering !== 'strict',
+        policy: this.policy,
+        random: this.random,
+      });
+      await this.settler.settle(settling, settlement);
+      return;
+    }
+    const { outcome, record } = await this.send(settling.task, state, endpoint);
+    const settlement: Settlement = afterAttempt({
+      outcome,
+      state,
+      nowMs: this.clock.now(),
+      policy: this.policy,
+      random: this.random,
+    });
+    await this.settler.settle({ ...settling, attempt: record }, settlement);
   }
 
   /**
    * The endpoint's lane is stalled (it hangs, or is far slower than its traffic): rather than wait in
-   * memory and hold its partition's window, the delivery is held in PostgreSQL until the lane moves
-   * (or, if that fails, waits in a retry tier, {@link shedWaitMs}). No attempt is counted; order was
-   * never promised (ordering `none`).
+   * memory and hold its partition's window, the delivery is held until the lane moves. No attempt
+   * is counted; order was never promised (ordering `none`).
    */
-  private async shed(
-    task: DeliveryTask,
-    state: AttemptState,
-    stalledForMs: number,
-    encoded?: Buffer,
-  ): Promise<AttemptResult> {
-    const nowMs = Date.now();
-    const failingSince = this.health.failingSinceMs(task.endpointId);
+  private async shed(settling: Settling, stalledForMs: number): Promise<void> {
+    const nowMs = this.clock.now();
+    const failingSince = this.health.failingSinceMs(settling.task.endpointId);
     const waitMs = shedWaitMs({
       stalledForMs,
       attemptTimeoutMs: this.config.delivery.timeoutMs,
       failingForMs: failingSince === null ? null : nowMs - failingSince,
       circuitOpenMs: this.config.delivery.circuitOpenMs,
     });
-    const result = await this.router.postpone(
-      task,
-      state,
-      nowMs + waitMs,
-      `endpoint lane stalled for ${stalledForMs} ms`,
-      { hold: true, encoded },
-    );
-    this.metrics.outcome(result === 'dead-lettered' ? 'dead_lettered' : 'shed');
-    this.logger.debug(
-      { deliveryId: task.deliveryId, endpointId: task.endpointId, stalledForMs },
-      'lane stalled; delivery moved to a retry tier',
-    );
-    return result;
-  }
-
-  /**
-   * Strict ordering: while one delivery of the endpoint is in retry, later ones are parked behind it
-   * (in PostgreSQL) and released one at a time, in order, once it is delivered or dead-lettered.
-   */
-  private async strictAttempt(
-    task: DeliveryTask,
-    state: AttemptState,
-    endpoint: EndpointSnapshot,
-    source: 'first' | 'retry',
-  ): Promise<void> {
-    if (source === 'first') {
-      const parked = await this.untilDone('park', () => this.strict.park(task));
-      if (parked === 'parked') {
-        this.metrics.outcome('parked');
-        return;
-      }
-      if (parked === 'not-blocked') {
-        await this.attempt(task, state, endpoint, () =>
-          this.untilDone('block', () => this.strict.block(endpoint.id, task.deliveryId)),
-        );
-        return;
-      }
-      // 'is-blocker': this record blocked the endpoint before a crash; attempt it as the blocker.
-    } else if (
-      (await this.untilDone('read block', () => this.strict.blocker(endpoint.id))) !== task.deliveryId
-    ) {
-      // A retry that does not block the endpoint (it failed before the endpoint became strict).
-      await this.attempt(task, state, endpoint);
-      return;
-    }
-    const result = await this.attempt(task, state, endpoint, () =>
-      this.untilDone('block', () => this.strict.block(endpoint.id, task.deliveryId)),
-    );
-    if (result === 'delivered' || result === 'dead-lettered')
-      await this.releaseNext(endpoint.id, task.deliveryId);
-  }
-
-  /** Hands the oldest parked delivery on as the new blocker (through the first retry tier, due now). */
-  private async releaseNext(endpointId: string, finishedDeliveryId: string): Promise<void> {
-    const next = await this.untilDone('unblock', () =>
-      this.strict.nextParked(endpointId, finishedDeliveryId),
-    );
-    if (!next) return;
-    await this.untilDone('release', () => this.router.release(next.task));
-    await this.untilDone('unpark', () => this.strict.unpark(next.id));
-  }
-
-  /** Strict-ordering state must be written before the lane moves on: retry here, holding only this lane. */
-  private async untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await work();
-      } catch (error) {
-        const waitMs = Math.min(5_000, 200 * 2 ** attempt);
-        this.logger.warn(
-          { err: error, step: what },
-          `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-    }
-  }
-
-  private async attempt(
-    task: DeliveryTask,
-    state: AttemptState,
-    endpoint: EndpointSnapshot,
-    beforeRetry?: () => Promise<void>,
-  ): Promise<AttemptResult> {
-    const firstAttemptAtMs = state.firstAttemptAtMs ?? Date.now();
-    if (!this.health.canAttempt(endpoint.id, Date.now())) {
-      return this.waitForCircuit(task, state, endpoint, { beforeRetry });
-    }
-    const outcome = await this.send(task, state, endpoint);
-    const bindings = {
-      deliveryId: task.deliveryId,
-      eventId: task.eventId,
-      endpointId: endpoint.id,
-      tenantId: task.tenantId,
-      attempt: state.attempt,
-    };
-    if (outcome.kind === 'delivered') {
-      this.health.recordSuccess(endpoint.id, Date.now());
-      this.metrics.delivered(Date.now() - task.publishedAtMs);
-      this.logger.debug({ ...bindings, status: outcome.status }, 'delivered');
-      return 'delivered';
-    }
-    this.health.recordFailure(endpoint.id, Date.now());
-    this.logger.info({ ...bindings, status: outcome.status, error: outcome.error }, 'attempt failed');
-    if (outcome.disableEndpoint) {
-      await this.health.disable(endpoint.id, `endpoint answered ${outcome.error}; disabled`);
-    }
-    const result = await this.router.afterFailure(task, { ...state, firstAttemptAtMs }, outcome, beforeRetry);
-    this.metrics.outcome(result === 'retrying' ? 'retried' : 'dead_lettered');
-    return result;
-  }
-
-  /**
-   * The circuit is open: wait instead of hammering the endpoint; held in PostgreSQL unless the
-   * endpoint is strict (strict ordering parks its own deliveries and waits in the tiers).
-   */
-  private async waitForCircuit(
-    task: DeliveryTask,
-    state: AttemptState,
-    endpoint: EndpointSnapshot,
-    { beforeRetry, encoded }: { beforeRetry?: () => Promise<void>; encoded?: Buffer } = {},
-  ): Promise<AttemptResult> {
-    this.metrics.outcome('circuit_open');
-    return this.router.postpone(
-      task,
-      { ...state, firstAttemptAtMs: state.firstAttemptAtMs ?? Date.now() },
-      this.health.nextChanceAtMs(endpoint.id, Date.now()),
-      'circuit open',
-      { beforeRetry, hold: endpoint.ordering !== 'strict', encoded },
-    );
+    const settlement = turnedAway({
+      occasion: 'lane_stalled',
+      why: `endpoint lane stalled for ${stalledForMs} ms`,
+      state: settling.state,
+      nowMs,
+      notBeforeMs: nowMs + waitMs,
+      canHold: true,
+      policy: this.policy,
+      random: this.random,
+    });
+    await this.settler.settle(settling, settlement);
   }
 
   private async send(
     task: DeliveryTask,
     state: AttemptState,
     endpoint: EndpointSnapshot,
-  ): Promise<AttemptOutcome> {
+  ): Promise<{ outcome: AttemptOutcome; record: AttemptRecord }> {
     const body = JSON.stringify({
       id: task.eventId,
       type: task.eventType,
@@ -298,12 +209,12 @@ export class DeliveryEngine implements OnModuleDestroy {
       ...endpoint.headers,
       ...buildWebhookHeaders({
         id: task.eventId,
-        timestampSeconds: Math.floor(Date.now() / 1000),
+        timestampSeconds: Math.floor(this.clock.now() / 1000),
         body,
         secrets: endpoint.secrets,
       }),
     };
-    const attemptedAt = new Date();
+    const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
     let responseBody: string | null = null;
@@ -312,13 +223,12 @@ export class DeliveryEngine implements OnModuleDestroy {
       const response = await this.sender.post(endpoint.url, headers, body);
       latencyMs = response.latencyMs;
       responseBody = response.body;
-      outcome = classifyResponse({ status: response.status, headers: response.headers, nowMs: Date.now() });
+      outcome = classifyResponse({ status: response.status, headers: response.headers, nowMs: this.clock.now() });
     } catch (error) {
       latencyMs = Math.round(performance.now() - started);
       outcome = classifyError(error);
     }
-    this.metrics.attempt(outcome.kind, latencyMs);
-    this.attempts.append({
+    const record: AttemptRecord = {
       endpointId: endpoint.id,
       tenantId: task.tenantId,
       eventId: task.eventId,
@@ -330,8 +240,8 @@ export class DeliveryEngine implements OnModuleDestroy {
       latencyMs,
       responseBody: responseBody === null ? null : stripNul(responseBody),
       attemptedAt,
-    });
-    return outcome;
+    };
+    return { outcome, record };
   }
 }
 

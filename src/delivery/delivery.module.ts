@@ -1,27 +1,32 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
-import { EndpointsModule } from '../endpoints/endpoints.module';
-import { ENDPOINT_HEALTH_VIEW, SwitchableEndpointHealthView } from '../endpoints/endpoint-health';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
-import { DELIVERY_GATE, SwitchableDeliveryGate } from '../fanout/delivery-gate';
-import { FanoutModule } from '../fanout/fanout.module';
-import { HeldDeliveries } from '../retry/held-deliveries';
-import { HeldRelease } from '../retry/held-release';
-import { RetryRouter } from '../retry/retry-router';
+import { CIRCUIT_REPORTER, SwitchableCircuitReporter } from '../endpoints/circuit-report';
+import { EndpointsModule } from '../endpoints/endpoints.module';
+import { RetryModule } from '../retry/retry.module';
 import { AttemptLog } from './attempt-log';
 import { AttemptsController } from './attempts.controller';
-import { AttemptsQuery } from './attempts.query';
-import { DeliveryConsumers } from './delivery-consumers';
+import { AttemptsRepository } from './attempts.repository';
+import { AttemptsService } from './attempts.service';
+import { DeliveryConsumersController } from './delivery-consumers.controller';
 import { DeliveryEngine, HTTP_SENDER } from './delivery-engine';
+import { DeliveryGate } from './delivery-gate';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
+import { HeldRelease } from './held-release';
 import { HttpSender } from './http-sender';
-import { StrictOrderStore } from './strict-order-store';
+import { Settler } from './settler';
 
+/**
+ * Making delivery attempts and settling them: the engine (lanes, signing, the HTTP sender), the
+ * settler that applies each outcome through the retry module, endpoint circuits, the attempt log
+ * (REST: /v1/endpoints/:id/attempts), the release of held deliveries, and the consumers of the
+ * deliveries and retry tier topics.
+ */
 @Module({
-  imports: [EndpointsModule, FanoutModule],
-  controllers: [AttemptsController],
+  imports: [EndpointsModule, RetryModule],
+  controllers: [AttemptsController, DeliveryConsumersController],
   providers: [
     {
       provide: HTTP_SENDER,
@@ -35,42 +40,25 @@ import { StrictOrderStore } from './strict-order-store';
         }),
     },
     AttemptLog,
-    AttemptsQuery,
+    AttemptsRepository,
+    AttemptsService,
     DeliveryEngine,
+    DeliveryGate,
     DeliveryMetrics,
-    DeliveryConsumers,
     EndpointHealth,
-    HeldDeliveries,
     HeldRelease,
-    RetryRouter,
-    StrictOrderStore,
+    Settler,
   ],
-  exports: [DeliveryEngine, EndpointHealth, AttemptLog, DeliveryConsumers],
+  exports: [DeliveryEngine, DeliveryGate, EndpointHealth, AttemptLog, AttemptsRepository],
 })
 export class DeliveryModule implements OnModuleInit {
   constructor(
-    @Inject(ENDPOINT_HEALTH_VIEW) private readonly view: SwitchableEndpointHealthView,
-    @Inject(DELIVERY_GATE) private readonly gate: SwitchableDeliveryGate,
+    @Inject(CIRCUIT_REPORTER) private readonly reporter: SwitchableCircuitReporter,
     private readonly health: EndpointHealth,
-    private readonly engine: DeliveryEngine,
-    private readonly held: HeldDeliveries,
-    private readonly metrics: DeliveryMetrics,
   ) {}
 
-  /**
-   * The REST API reports circuit states from this process's delivery engine, and the fan-out asks
-   * it whether an endpoint can take a delivery now.
-   */
+  /** The REST API (endpoints module, below this one) reports circuits from this process's health. */
   onModuleInit(): void {
-    this.view.attach({
-      healthOf: (endpointId) => this.health.state(endpointId),
-    });
-    this.gate.attach({
-      unavailable: (endpointId, nowMs) => this.engine.unavailable(endpointId, nowMs),
-      hold: async (request) => {
-        await this.held.hold(request);
-        this.metrics.outcome('held_at_fanout');
-      },
-    });
+    this.reporter.attach(this.health);
   }
 }

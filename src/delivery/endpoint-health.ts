@@ -2,25 +2,27 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
-import { EndpointDirectory } from '../endpoints/endpoint-directory';
+import { CircuitBreaker, type CircuitState } from '../domain/circuit-breaker';
+import type { Clock } from '../domain/clock';
+import type { CircuitReport, CircuitReporter } from '../endpoints/circuit-report';
 import { EndpointCache } from '../endpoints/endpoint-cache';
-import { CircuitBreaker } from '../domain/circuit-breaker';
-
-import type { CircuitState } from '../endpoints/endpoint-health';
+import { EndpointDirectory } from '../endpoints/endpoint-directory';
 
 /** A probe's outcome is recorded a little after its HTTP timeout fires. */
 const PROBE_ANSWER_SLACK_MS = 1_000;
 
-/** A circuit per endpoint; an endpoint failing for longer than HOOKSTREAM_DISABLE_AFTER is disabled. */
+/** A circuit per endpoint, as this process sees it; an endpoint failing for too long gets disabled. */
 @Injectable()
-export class EndpointHealth {
+export class EndpointHealth implements CircuitReporter {
   private readonly circuits = new Map<string, CircuitBreaker>();
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly directory: EndpointDirectory,
-    private readonly cache: EndpointCache,
+    @Inject(EndpointDirectory) private readonly directory: Pick<EndpointDirectory, 'disable'>,
+    @Inject(EndpointCache) private readonly cache: Pick<EndpointCache, 'refreshEndpoint'>,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -51,16 +53,17 @@ export class EndpointHealth {
     this.circuit(endpointId).recordSuccess(nowMs);
   }
 
-  recordFailure(endpointId: string, nowMs: number): void {
+  /** Records a failed attempt; true when the endpoint has now been failing past HOOKSTREAM_DISABLE_AFTER. */
+  recordFailure(endpointId: string, nowMs: number): boolean {
     const circuit = this.circuit(endpointId);
     circuit.recordFailure(nowMs);
-    if (circuit.shouldDisable(nowMs)) {
-      const days = Math.round(this.config.delivery.disableAfterMs / 86_400_000);
-      void this.disable(endpointId, `failing for more than ${days || 'a fraction of a'} day(s)`).catch(
-        (error: unknown) =>
-          this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'),
-      );
-    }
+    return circuit.shouldDisable(nowMs);
+  }
+
+  /** Why an endpoint failing past HOOKSTREAM_DISABLE_AFTER is disabled. */
+  failingTooLongReason(): string {
+    const days = Math.round(this.config.delivery.disableAfterMs / 86_400_000);
+    return `failing for more than ${days || 'a fraction of a'} day(s)`;
   }
 
   async disable(endpointId: string, reason: string): Promise<void> {
@@ -70,15 +73,16 @@ export class EndpointHealth {
     this.logger.warn({ endpointId, reason }, 'endpoint disabled');
   }
 
-  state(endpointId: string, nowMs = Date.now()): { circuitState: CircuitState; failureCount: number } {
+  circuitOf(endpointId: string): CircuitReport {
     const circuit = this.circuits.get(endpointId);
     if (!circuit) return { circuitState: 'closed', failureCount: 0 };
-    return { circuitState: apiState(circuit.state(nowMs)), failureCount: circuit.consecutiveFailures() };
+    return { circuitState: circuit.state(this.clock.now()), failureCount: circuit.consecutiveFailures() };
   }
 
-  countByState(nowMs = Date.now()): Record<CircuitState, number> {
+  countByState(): Record<CircuitState, number> {
+    const nowMs = this.clock.now();
     const counts: Record<CircuitState, number> = { closed: 0, open: 0, half_open: 0 };
-    for (const circuit of this.circuits.values()) counts[apiState(circuit.state(nowMs))] += 1;
+    for (const circuit of this.circuits.values()) counts[circuit.state(nowMs)] += 1;
     return counts;
   }
 
@@ -94,8 +98,4 @@ export class EndpointHealth {
     }
     return circuit;
   }
-}
-
-function apiState(state: 'closed' | 'open' | 'half-open'): CircuitState {
-  return state === 'half-open' ? 'half_open' : state;
 }

@@ -56,11 +56,11 @@ describe('CircuitBreaker', () => {
     const breaker = new CircuitBreaker(options);
     failTimes(breaker, 3, T0);
     expect(breaker.canAttempt(T0 + 29_999)).toBe(false);
-    expect(breaker.state(T0 + 30_000)).toBe('half-open');
+    expect(breaker.state(T0 + 30_000)).toBe('half_open');
     expect(breaker.canAttempt(T0 + 30_000)).toBe(true);
     expect(breaker.canAttempt(T0 + 30_000)).toBe(false);
     expect(breaker.canAttempt(T0 + 40_000)).toBe(false);
-    expect(breaker.state(T0 + 40_000)).toBe('half-open');
+    expect(breaker.state(T0 + 40_000)).toBe('half_open');
   });
 
   it('closes when the probe succeeds', () => {

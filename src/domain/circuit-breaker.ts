@@ -7,7 +7,8 @@
  * Time is passed in; the breaker never reads a clock.
  */
 
-export type CircuitState = 'closed' | 'open' | 'half-open';
+/** The API's and the metrics' name for each state. */
+export type CircuitState = 'closed' | 'open' | 'half_open';
 
 export interface CircuitBreakerOptions {
   failureThreshold: number;
@@ -51,7 +52,7 @@ export class CircuitBreaker {
 
   state(nowMs: number): CircuitState {
     if (this.openedAt === null) return 'closed';
-    return nowMs - this.openedAt >= this.openMs ? 'half-open' : 'open';
+    return nowMs - this.openedAt >= this.openMs ? 'half_open' : 'open';
   }
 
   /** Whether {@link canAttempt} would refuse now (open, or half-open with its probe out); claims nothing. */
@@ -69,7 +70,7 @@ export class CircuitBreaker {
         return true;
       case 'open':
         return false;
-      case 'half-open':
+      case 'half_open':
         if (this.probeOut(nowMs)) return false;
         this.probeStartedAt = nowMs;
         return true;
@@ -89,7 +90,7 @@ export class CircuitBreaker {
     this.failingSince ??= nowMs;
     this.lastFailureAt = nowMs;
     const state = this.state(nowMs);
-    if (state === 'half-open' || (state === 'closed' && this.failures >= this.failureThreshold)) {
+    if (state === 'half_open' || (state === 'closed' && this.failures >= this.failureThreshold)) {
       this.openedAt = nowMs;
       this.probeStartedAt = null;
     }

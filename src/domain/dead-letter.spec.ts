@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import type { ConsumedRecord } from './records';
 import { toDeadLetterRow } from './dead-letter';
 
 function record(value: Buffer | string | null, headers: Record<string, string> = {}): ConsumedRecord {

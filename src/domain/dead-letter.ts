@@ -1,5 +1,84 @@
-import { decodeTask, HEADER, type DeliveryTask } from './delivery-task';
-import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import type { ParseFailureReason } from './cloud-event';
+import {
+  attemptStateToHeaders,
+  decodeTask,
+  encodeTask,
+  HEADER,
+  MAX_HEADER_TEXT,
+  type AttemptState,
+  type DeliveryTask,
+} from './delivery-task';
+import { positionOf, type ConsumedRecord, type OutgoingRecord } from './records';
+
+/**
+ * Why a record is in the dead-letter topic: its `hs-reason` header and the `reason` of its row.
+ * The one list of reasons; nothing else may be written there.
+ */
+export type DeadLetterReason =
+  /** A delivery whose retries are spent. */
+  | 'attempts_exhausted'
+  /** A delivery older than HOOKSTREAM_MAX_ATTEMPT_AGE when its next attempt would be due. */
+  | 'max_age_exceeded'
+  /** The endpoint is disabled (by its tenant, by a 410 Gone, or after failing for days). */
+  | 'endpoint_disabled'
+  /** A record of Hookstream's own delivery or retry topics that does not decode. */
+  | 'invalid_delivery_record'
+  /** An input event whose tenant does not exist. */
+  | 'unknown_tenant'
+  /** An input event that is not a valid CloudEvent (see ParseFailureReason). */
+  | ParseFailureReason;
+
+/** Dead letters that carry a delivery task, and can therefore be replayed to their endpoint. */
+export const REPLAYABLE_REASONS: ReadonlySet<DeadLetterReason> = new Set([
+  'attempts_exhausted',
+  'max_age_exceeded',
+  'endpoint_disabled',
+]);
+
+/**
+ * The dead-letter record of a delivery given up on. `state` is where its schedule stood; a delivery
+ * dead-lettered for a disabled endpoint before any attempt failed counts the attempts it made.
+ */
+export function deadLetterOfTask(
+  task: DeliveryTask,
+  state: AttemptState,
+  reason: DeadLetterReason,
+  detail: string,
+  encoded?: Buffer,
+): OutgoingRecord {
+  const attempts =
+    reason === 'endpoint_disabled' && state.lastError === null ? state.attempt - 1 : state.attempt;
+  return {
+    key: task.endpointId,
+    value: encoded ?? encodeTask(task),
+    headers: {
+      ...attemptStateToHeaders({ ...state, attempt: attempts }),
+      [HEADER.reason]: reason,
+      [HEADER.reasonDetail]: detail.slice(0, MAX_HEADER_TEXT),
+    },
+  };
+}
+
+/**
+ * The dead-letter copy of a record that could not be used as it is (bad input, an undecodable
+ * task): its key, value and headers as they arrived, plus the reason and where it was read.
+ */
+export function deadLetterOfRecord(
+  record: ConsumedRecord,
+  reason: DeadLetterReason,
+  detail: string,
+): OutgoingRecord {
+  return {
+    key: record.rawKey ?? record.key,
+    value: record.value,
+    headers: {
+      ...(record.rawHeaders ?? record.headers),
+      [HEADER.reason]: reason,
+      [HEADER.reasonDetail]: detail.slice(0, MAX_HEADER_TEXT),
+      [HEADER.origin]: positionOf(record),
+    },
+  };
+}
 
 /** What the mirror stores for one record of the dead-letter topic. */
 export interface DeadLetterRow {

@@ -1,4 +1,6 @@
-import type { IHeaders } from 'kafkajs';
+import { createHash } from 'node:crypto';
+import type { PlatformEvent } from './cloud-event';
+import type { OutgoingRecord } from './records';
 
 /** One event to be delivered to one endpoint: the value of a `hookstream.deliveries` record. */
 export interface DeliveryTask {
@@ -37,6 +39,19 @@ export const HEADER = {
   reasonDetail: 'hs-reason-detail',
 } as const;
 
+/** Longest error text carried in a header (a receiver's error message is the receiver's to choose). */
+export const MAX_HEADER_TEXT = 500;
+
+/** The state of a first attempt: nothing tried yet. */
+export const FIRST_ATTEMPT: AttemptState = {
+  attempt: 1,
+  firstAttemptAtMs: null,
+  dueAtMs: null,
+  lastError: null,
+  lastStatus: null,
+  origin: null,
+};
+
 export function encodeTask(task: DeliveryTask): Buffer {
   return Buffer.from(JSON.stringify(task));
 }
@@ -62,12 +77,49 @@ export function attemptStateFromHeaders(headers: Record<string, string>): Attemp
   };
 }
 
-export function attemptStateToHeaders(state: AttemptState): IHeaders {
-  const headers: IHeaders = { [HEADER.attempt]: String(state.attempt) };
+export function attemptStateToHeaders(state: AttemptState): Record<string, string> {
+  const headers: Record<string, string> = { [HEADER.attempt]: String(state.attempt) };
   if (state.firstAttemptAtMs !== null) headers[HEADER.firstAttemptAt] = String(state.firstAttemptAtMs);
   if (state.dueAtMs !== null) headers[HEADER.dueAt] = String(state.dueAtMs);
-  if (state.lastError !== null) headers[HEADER.lastError] = state.lastError.slice(0, 500);
+  if (state.lastError !== null) headers[HEADER.lastError] = state.lastError.slice(0, MAX_HEADER_TEXT);
   if (state.lastStatus !== null) headers[HEADER.lastStatus] = String(state.lastStatus);
   if (state.origin !== null) headers[HEADER.origin] = state.origin;
   return headers;
+}
+
+/** The record that carries a task to a topic: keyed by endpoint id, so per-endpoint order holds. */
+export function taskRecord(task: DeliveryTask, state?: AttemptState, encoded?: Buffer): OutgoingRecord {
+  return {
+    key: task.endpointId,
+    value: encoded ?? encodeTask(task),
+    ...(state ? { headers: attemptStateToHeaders(state) } : {}),
+  };
+}
+
+/** Stable per (tenant, event, endpoint): a re-fan-out of the same event yields the same delivery id. */
+export function deliveryIdFor(tenantId: string, eventId: string, endpointId: string): string {
+  const hex = createHash('sha256').update(`${tenantId}\u0000${eventId}\u0000${endpointId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/**
+ * The task that delivers `event` to one endpoint. The fan-out's delivery id is derived from the
+ * event (so fanning out again gives the same id); a replay passes a fresh one.
+ */
+export function deliveryTaskFor(
+  event: PlatformEvent,
+  endpointId: string,
+  publishedAtMs: number,
+  deliveryId = deliveryIdFor(event.tenantId, event.id, endpointId),
+): DeliveryTask {
+  return {
+    deliveryId,
+    eventId: event.id,
+    endpointId,
+    tenantId: event.tenantId,
+    eventType: event.type,
+    eventTime: event.time,
+    data: event.data,
+    publishedAtMs,
+  };
 }

@@ -1,14 +1,13 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
-import { Client } from 'pg';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
-import { EndpointChanges } from './endpoint-changes';
+import { ChangeNotices } from '../database/change-notices';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { SubscriptionIndex } from '../domain/subscription-matcher';
-import { TenantDirectory } from '../tenants/tenant-directory';
+import { TenantsRepository } from '../tenants/tenants.repository';
 
 const CHANNEL = 'hookstream_endpoints';
 
@@ -23,26 +22,35 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private tenants = new Set<string>();
   /** Tenant ids recently confirmed unknown, with when to ask again. */
   private readonly unknownTenants = new Map<string, number>();
-  private listener?: Client;
+  private readonly notices: ChangeNotices;
   private refreshTimer?: NodeJS.Timeout;
-  private reconnectTimer?: NodeJS.Timeout;
-  private closed = false;
   private lastRefreshAtMs = 0;
   /** Endpoints changed while a full reload was reading: re-read after it, or the reload would undo them. */
   private changedDuringReload: Set<string> | null = null;
 
   constructor(
     private readonly directory: EndpointDirectory,
-    private readonly tenantDirectory: TenantDirectory,
-    changes: EndpointChanges,
+    private readonly tenantDirectory: TenantsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
-    changes.subscribe((endpointId) => this.refreshEndpoint(endpointId));
+    this.notices = new ChangeNotices(
+      config.databaseUrl,
+      CHANNEL,
+      {
+        notice: (endpointId) =>
+          void this.refreshEndpoint(endpointId).catch((error: unknown) =>
+            this.logger.warn({ err: error, endpointId }, 'endpoint refresh failed'),
+          ),
+        // Changes made while disconnected were not announced to us: reload everything once back.
+        reconnected: () => void this.reload().catch(() => undefined),
+      },
+      logger,
+    );
   }
 
   async onModuleInit(): Promise<void> {
-    await this.listen();
+    await this.notices.start();
     await this.reload();
     this.refreshTimer = setInterval(
       () => void this.reload().catch(() => undefined),
@@ -56,10 +64,6 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
 
   get(endpointId: string): EndpointSnapshot | undefined {
     return this.index.get(endpointId);
-  }
-
-  hasTenant(tenantId: string): boolean {
-    return this.tenants.has(tenantId);
   }
 
   all(): EndpointSnapshot[] {
@@ -129,49 +133,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return Date.now() - this.lastRefreshAtMs;
   }
 
-  private async listen(): Promise<void> {
-    if (this.closed) return;
-    const client = new Client({
-      connectionString: this.config.databaseUrl,
-      application_name: 'hookstream-listen',
-    });
-    client.on('notification', (message) => {
-      if (message.channel !== CHANNEL || !message.payload) return;
-      this.refreshEndpoint(message.payload).catch((error: unknown) =>
-        this.logger.warn({ err: error, endpointId: message.payload }, 'endpoint refresh failed'),
-      );
-    });
-    client.on('error', (error) => {
-      this.logger.warn({ err: error }, 'endpoint change listener lost its connection');
-      this.scheduleReconnect();
-    });
-    try {
-      await client.connect();
-      await client.query(`LISTEN ${CHANNEL}`);
-      this.listener = client;
-    } catch (error) {
-      this.logger.warn({ err: error }, 'cannot listen for endpoint changes; retrying');
-      await client.end().catch(() => undefined);
-      this.scheduleReconnect();
-    }
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    const previous = this.listener;
-    this.listener = undefined;
-    void previous?.end().catch(() => undefined);
-    this.reconnectTimer = setTimeout(() => {
-      this.reconnectTimer = undefined;
-      // Changes made while disconnected were not announced to us: reload everything once back.
-      void this.listen().then(() => (this.listener ? this.reload().catch(() => undefined) : undefined));
-    }, 1000);
-  }
-
   async onApplicationShutdown(): Promise<void> {
-    this.closed = true;
     clearInterval(this.refreshTimer);
-    clearTimeout(this.reconnectTimer);
-    await this.listener?.end().catch(() => undefined);
+    await this.notices.stop();
   }
 }

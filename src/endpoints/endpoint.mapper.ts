@@ -1,9 +1,9 @@
 import type { EndpointDto } from './dto/endpoint-output.dto';
 import type { EndpointEntity } from './endpoint.entity';
-import type { EndpointHealth } from './endpoint-health';
+import type { CircuitReport } from './circuit-report';
 
 /** Entity + health -> API shape. The secrets column never leaves through here. */
-export function toEndpointDto(entity: EndpointEntity, health: EndpointHealth): EndpointDto {
+export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): EndpointDto {
   return {
     id: entity.id,
     url: entity.url,

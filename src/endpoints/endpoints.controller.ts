@@ -31,7 +31,7 @@ import {
   EndpointSecretDto,
   ListEndpointsQuery,
 } from './dto/endpoint-output.dto';
-import { ENDPOINT_HEALTH_VIEW, type EndpointHealthView } from './endpoint-health';
+import { CIRCUIT_REPORTER, type CircuitReporter } from './circuit-report';
 import type { EndpointEntity } from './endpoint.entity';
 import { toEndpointDto } from './endpoint.mapper';
 import { EndpointsService } from './endpoints.service';
@@ -44,7 +44,7 @@ import { EndpointsService } from './endpoints.service';
 export class EndpointsController {
   constructor(
     private readonly endpoints: EndpointsService,
-    @Inject(ENDPOINT_HEALTH_VIEW) private readonly health: EndpointHealthView,
+    @Inject(CIRCUIT_REPORTER) private readonly circuits: CircuitReporter,
   ) {}
 
   @Post()
@@ -121,6 +121,6 @@ export class EndpointsController {
   }
 
   private async present(endpoint: EndpointEntity): Promise<EndpointDto> {
-    return toEndpointDto(endpoint, await this.health.healthOf(endpoint.id));
+    return toEndpointDto(endpoint, this.circuits.circuitOf(endpoint.id));
   }
 }

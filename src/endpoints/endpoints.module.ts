@@ -1,37 +1,44 @@
 import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { EgressPolicy } from '../domain/egress/ip-classifier';
+import { TenantsModule } from '../tenants/tenants.module';
+import { CIRCUIT_REPORTER, SwitchableCircuitReporter } from './circuit-report';
 import { egressProviders, HOST_LOOKUP } from './egress.providers';
-import { EndpointChanges } from './endpoint-changes';
+import { EndpointCache } from './endpoint-cache';
 import { EndpointDirectory } from './endpoint-directory';
-import { ENDPOINT_HEALTH_VIEW, SwitchableEndpointHealthView } from './endpoint-health';
+import { EndpointEntity } from './endpoint.entity';
 import { EndpointsController } from './endpoints.controller';
 import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
 import { secretCipherProvider } from './secrets/secret-cipher.provider';
-import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { SecretCipher } from './secrets/secret-cipher';
 
 /**
- * Endpoint management over REST, plus what the delivery side needs: EndpointDirectory (cache loads),
- * SecretCipher, EgressPolicy (check the dialled address) and ENDPOINT_HEALTH_VIEW (report circuits).
+ * Endpoint management over REST, and what the delivery side needs of endpoints: the in-memory
+ * EndpointCache (no database round trip per event), EndpointDirectory (reads across tenants, and
+ * disabling), EndpointsRepository (the only owner of the `endpoints` table), SecretCipher,
+ * EgressPolicy (checked again on the dialled address) and CIRCUIT_REPORTER.
  */
 @Module({
+  imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule],
   controllers: [EndpointsController],
   providers: [
     EndpointsRepository,
     EndpointsService,
     EndpointDirectory,
-    EndpointChanges,
+    EndpointCache,
     secretCipherProvider,
     ...egressProviders,
-    { provide: ENDPOINT_HEALTH_VIEW, useClass: SwitchableEndpointHealthView },
+    { provide: CIRCUIT_REPORTER, useClass: SwitchableCircuitReporter },
   ],
   exports: [
+    EndpointCache,
     EndpointDirectory,
-    EndpointChanges,
+    EndpointsRepository,
     SecretCipher,
     EgressPolicy,
     HOST_LOOKUP,
-    ENDPOINT_HEALTH_VIEW,
+    CIRCUIT_REPORTER,
   ],
 })
 export class EndpointsModule {}

@@ -3,7 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
 import type { DataSource, Repository } from 'typeorm';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
-import type { PageCursor } from './pagination-cursor';
+import type { PageCursor } from '../common/pagination';
 
 /** The endpoints table; every tenant-facing read is scoped by tenant id. */
 @Injectable()

@@ -6,14 +6,13 @@ import { DomainError } from '../common/domain-error';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
 import { HOST_LOOKUP } from './egress.providers';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
-import { EndpointChanges } from './endpoint-changes';
+import { EndpointCache } from './endpoint-cache';
 import { EndpointsRepository } from './endpoints.repository';
-import { decodeCursor, encodeCursor } from './pagination-cursor';
+import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
 import { activeSecrets, generateSecret, SecretCipher } from './secrets/secret-cipher';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 
-export const DEFAULT_PAGE_SIZE = 20;
 export const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
 
 export interface EndpointPage {
@@ -30,7 +29,7 @@ export class EndpointsService {
     private readonly egress: EgressPolicy,
     @Inject(HOST_LOOKUP) private readonly lookup: HostLookup,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly changes: EndpointChanges,
+    private readonly cache: EndpointCache,
   ) {}
 
   async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
@@ -56,7 +55,7 @@ export class EndpointsService {
       updatedAt: now,
     };
     await this.endpoints.insert(endpoint);
-    await this.changes.changed(endpoint.id);
+    await this.refreshCache(endpoint.id);
     return endpoint;
   }
 
@@ -99,13 +98,13 @@ export class EndpointsService {
     }
     if (Object.keys(changes).length === 0) return endpoint;
     const updated = await this.endpoints.update(endpoint, changes);
-    await this.changes.changed(id);
+    await this.refreshCache(id);
     return updated;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
     if (!(await this.endpoints.delete(tenantId, id))) throw DomainError.notFound('endpoint');
-    await this.changes.changed(id);
+    await this.refreshCache(id);
   }
 
   /** The newest active signing secret, decrypted. */
@@ -138,8 +137,18 @@ export class EndpointsService {
       return [this.cipher.encrypt(secret, now), ...activeSecrets(previous, now)];
     });
     if (stored === null) throw DomainError.notFound('endpoint');
-    await this.changes.changed(id);
+    await this.refreshCache(id);
     return secret;
+  }
+
+  /**
+   * This process's cache learns of the change before the API answers, so a client that creates an
+   * endpoint and publishes at once is matched here (read-your-writes on one instance); other
+   * instances learn of it by LISTEN/NOTIFY. The change is committed either way: a cache that cannot
+   * refresh now catches up by the notice or the periodic reload.
+   */
+  private async refreshCache(endpointId: string): Promise<void> {
+    await this.cache.refreshEndpoint(endpointId).catch(() => undefined);
   }
 
   private async assertUrlAllowed(url: string): Promise<void> {

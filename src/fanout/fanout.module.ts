@@ -1,20 +1,13 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
+import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
-import { TenantEntity } from '../tenants/tenant.entity';
-import { DELIVERY_GATE, SwitchableDeliveryGate } from './delivery-gate';
-import { EndpointCache } from '../endpoints/endpoint-cache';
+import { FanoutController } from './fanout.controller';
 import { FanoutService } from './fanout.service';
-import { TenantDirectory } from '../tenants/tenant-directory';
 
+/** Platform events in, one delivery task per subscribed endpoint out (or held, or dead-lettered). */
 @Module({
-  imports: [EndpointsModule, TypeOrmModule.forFeature([TenantEntity])],
-  providers: [
-    EndpointCache,
-    TenantDirectory,
-    FanoutService,
-    { provide: DELIVERY_GATE, useClass: SwitchableDeliveryGate },
-  ],
-  exports: [EndpointCache, DELIVERY_GATE],
+  imports: [EndpointsModule, DeliveryModule],
+  controllers: [FanoutController],
+  providers: [FanoutService],
 })
 export class FanoutModule {}

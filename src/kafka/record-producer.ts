@@ -1,19 +1,15 @@
 import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
-import { CompressionTypes, type IHeaders, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 'kafkajs';
+import { GroupCommit } from '../domain/group-commit';
+import type { OutgoingRecord } from '../domain/records';
 import { KAFKA } from './kafka.constants';
 
-export interface OutgoingRecord {
-  key: Buffer | string | null;
-  value: Buffer | string | null;
-  headers?: IHeaders;
-}
+export type { OutgoingRecord } from '../domain/records';
 
 interface PendingSend {
   topic: string;
   records: OutgoingRecord[];
   bytes: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
 }
 
 /** Produce requests in flight at once; sends made meanwhile wait and go out together in the next. */
@@ -47,8 +43,12 @@ export class RecordProducer implements OnApplicationShutdown {
   private current?: Producer;
   /** Producers replaced after losing step with the broker (README decision 24). */
   replaced = 0;
-  private readonly queue: PendingSend[] = [];
-  private inFlight = 0;
+  private readonly requests = new GroupCommit<PendingSend>({
+    maxInFlight: MAX_REQUESTS_IN_FLIGHT,
+    maxBatchBytes: MAX_REQUEST_BYTES,
+    sizeOf: (send) => send.bytes,
+    write: (batch) => this.sendBatch(batch),
+  });
 
   constructor(@Inject(KAFKA) private readonly kafka: Kafka) {}
 
@@ -71,40 +71,21 @@ export class RecordProducer implements OnApplicationShutdown {
   }
 
   private enqueue(topic: string, records: OutgoingRecord[], bytes: number): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ topic, records, bytes, resolve, reject });
-      this.pump();
-    });
-  }
-
-  private pump(): void {
-    while (this.inFlight < MAX_REQUESTS_IN_FLIGHT && this.queue.length > 0) {
-      const batch = takeBatch(this.queue, MAX_REQUEST_BYTES);
-      this.inFlight += 1;
-      void this.sendBatch(batch).finally(() => {
-        this.inFlight -= 1;
-        this.pump();
-      });
-    }
+    return this.requests.submit({ topic, records, bytes });
   }
 
   private async sendBatch(batch: PendingSend[]): Promise<void> {
     const topicMessages = toTopicMessages(batch);
+    const producer = await this.connected();
     try {
-      const producer = await this.connected();
-      try {
-        await this.sendWith(producer, topicMessages);
-      } catch (error) {
-        if (!isProducerStateError(error)) throw error;
-        // Seen after a broker restart (kafkajs#598): the producer is unusable from then on. A fresh
-        // one (new producer id) sends the batch again; whatever of it the broker already had is
-        // written twice, as any at-least-once retry would.
-        this.discard(producer);
-        await this.sendWith(await this.connected(), topicMessages);
-      }
-      for (const send of batch) send.resolve();
+      await this.sendWith(producer, topicMessages);
     } catch (error) {
-      for (const send of batch) send.reject(error);
+      if (!isProducerStateError(error)) throw error;
+      // Seen after a broker restart (kafkajs#598): the producer is unusable from then on. A fresh
+      // one (new producer id) sends the batch again; whatever of it the broker already had is
+      // written twice, as any at-least-once retry would.
+      this.discard(producer);
+      await this.sendWith(await this.connected(), topicMessages);
     }
   }
 
@@ -154,17 +135,6 @@ export function isProducerStateError(error: unknown): boolean {
     e = (e as { cause?: unknown }).cause;
   }
   return false;
-}
-
-/** Removes and returns the oldest sends up to `maxBytes` together (always at least one). */
-export function takeBatch<T extends { bytes: number }>(queue: T[], maxBytes: number): T[] {
-  let count = 1;
-  let bytes = queue[0].bytes;
-  while (count < queue.length && bytes + queue[count].bytes <= maxBytes) {
-    bytes += queue[count].bytes;
-    count += 1;
-  }
-  return queue.splice(0, count);
 }
 
 /** Splits records into runs of at most `maxBytes` (a single larger record gets a run of its own). */

@@ -1,26 +1,30 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OffsetWatermark } from '../domain/offset-watermark';
+import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
+import { retryUntilDone } from '../domain/retry-loop';
 import { headersToRecord } from './headers';
 import { exitOnFatalCrash } from './consumer-crash';
 
-/** One consumed record, decoupled from kafkajs types so handlers stay client-agnostic. */
-export interface ConsumedRecord {
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: Buffer | null;
-  headers: Record<string, string>;
-  timestampMs: number;
-}
+export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 
-export interface WatermarkConsumerSpec {
+interface SpecBase {
   name: string;
   groupId: string;
   topics: string[];
   /** Most records of one partition handed out and not yet finished; the partition pauses beyond it. */
   partitionWindow: number;
+  /** How long a fetch waits for data (kafkajs maxWaitTimeInMs); 100 ms by default. */
+  maxWaitMs?: number;
+  /** Most bytes one fetch returns per partition; 512 KiB by default. */
+  maxBytesPerPartition?: number;
+}
+
+/**
+ * Each record is handed out on its own and may finish in any order (one lane per endpoint): the
+ * committed offset follows the lowest unfinished record.
+ */
+export interface RecordSpec extends SpecBase {
   /** Resolves once the record's outcome is durable (delivered, or handed to a retry tier or the DLQ).
    *  A rejection means the outcome could not be made durable: the record is handed back later. */
   handle(record: ConsumedRecord): Promise<void>;
@@ -30,8 +34,21 @@ export interface WatermarkConsumerSpec {
   deferLimit?: number;
 }
 
+/**
+ * Each fetched batch is handed out whole, one batch of a partition at a time and in order (the
+ * fan-out: the tasks of one batch are produced before those of the next).
+ */
+export interface BatchSpec extends SpecBase {
+  /** Resolves once the batch's outcome is durable; a rejection hands the batch back later. */
+  handleBatch(batch: ConsumedBatch): Promise<void>;
+}
+
+export type WatermarkConsumerSpec = RecordSpec | BatchSpec;
+
 interface PartitionState {
   watermark: OffsetWatermark;
+  /** Batch mode: the batch being handled, which the next one waits for. */
+  chain: Promise<void>;
   /** The last offset of the newest batch handed out whole, control records included. */
   fetchedThrough: bigint | null;
   committed: bigint | null;
@@ -72,7 +89,10 @@ export class WatermarkConsumer {
     private readonly spec: WatermarkConsumerSpec,
     private readonly logger: Logger,
   ) {
-    this.deferLimit = Math.min(spec.partitionWindow, spec.deferLimit ?? DEFAULT_DEFER_LIMIT);
+    this.deferLimit = Math.min(
+      spec.partitionWindow,
+      ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
+    );
   }
 
   async start(): Promise<void> {
@@ -81,11 +101,11 @@ export class WatermarkConsumer {
       // A killed member's partitions move after this long (Kafka's minimum is 6 s).
       sessionTimeout: 10_000,
       heartbeatInterval: 2_000,
-      maxWaitTimeInMs: 100,
+      maxWaitTimeInMs: this.spec.maxWaitMs ?? 100,
       // kafkajs decodes a whole fetch response into objects; the defaults (10 MiB, 1 MiB per
       // partition) times ten consumers per process were most of the peak RSS (README, Section B).
       maxBytes: 2 * 1024 * 1024,
-      maxBytesPerPartition: 512 * 1024,
+      maxBytesPerPartition: this.spec.maxBytesPerPartition ?? 512 * 1024,
       allowAutoTopicCreation: false,
     });
     this.consumer = consumer;
@@ -139,7 +159,10 @@ export class WatermarkConsumer {
     return total;
   }
 
-  private async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload) {
+  private async onBatch(payload: EachBatchPayload): Promise<void> {
+    if ('handleBatch' in this.spec) return this.onWholeBatch(payload, this.spec);
+    const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
+    const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
@@ -148,7 +171,7 @@ export class WatermarkConsumer {
         return;
       }
       const record = toRecord(batch.topic, batch.partition, message);
-      const dueAt = this.spec.dueAtMs?.(record) ?? null;
+      const dueAt = spec.dueAtMs?.(record) ?? null;
       const early = dueAt !== null && dueAt > Date.now();
       if (early && state.deferred.size >= this.deferLimit) {
         this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
@@ -163,8 +186,44 @@ export class WatermarkConsumer {
     await heartbeat();
   }
 
+  /**
+   * Batch mode: the batch joins its partition's chain and eachBatch returns at once (heartbeats go
+   * on); its offsets complete when the handler has made its outcome durable. A batch whose
+   * partition moved to another member meanwhile is not handled: the new owner reads it again.
+   */
+  private async onWholeBatch(
+    { batch, resolveOffset, heartbeat, isRunning, isStale, pause }: EachBatchPayload,
+    spec: BatchSpec,
+  ): Promise<void> {
+    if (!isRunning() || isStale() || this.stopping) return;
+    const state = this.partitionState(batch.topic, batch.partition);
+    if (batch.messages.length > 0) {
+      if (state.watermark.inFlight() >= spec.partitionWindow) {
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
+        return;
+      }
+      const records = batch.messages.map((message) => toRecord(batch.topic, batch.partition, message));
+      for (const record of records) state.watermark.track(record.offset);
+      resolveOffset(records[records.length - 1].offset);
+      const consumed: ConsumedBatch = { topic: batch.topic, partition: batch.partition, records };
+      const work = state.chain.then(async () => {
+        if (state.generation !== this.generation) return;
+        await this.untilDurable(() => spec.handleBatch(consumed), records[0]);
+        if (state.generation !== this.generation) return;
+        for (const record of records) state.watermark.complete(record.offset);
+      });
+      // A failure here means we are stopping: the batch stays uncommitted and is read again.
+      state.chain = work.catch(() => undefined);
+      this.pending.add(state.chain);
+      void state.chain.finally(() => this.pending.delete(state.chain));
+    }
+    state.fetchedThrough = BigInt(batch.lastOffset());
+    await heartbeat();
+  }
+
   private dispatch(record: ConsumedRecord, state: PartitionState): void {
-    const work = this.handleUntilDurable(record).then(
+    const spec = this.spec as RecordSpec;
+    const work = this.untilDurable(() => spec.handle(record), record).then(
       () => {
         if (state.generation === this.generation) state.watermark.complete(record.offset);
       },
@@ -175,27 +234,24 @@ export class WatermarkConsumer {
     void work.finally(() => this.pending.delete(work));
   }
 
-  private async handleUntilDurable(record: ConsumedRecord): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await this.spec.handle(record);
-        return;
-      } catch (error) {
-        if (this.stopping) throw error;
-        const waitMs = Math.min(HANDLER_RETRY_MAX_MS, 100 * 2 ** attempt);
+  /** Retries the handler until the outcome is durable; gives up only when the consumer stops. */
+  private untilDurable(work: () => Promise<void>, first: ConsumedRecord): Promise<void> {
+    return retryUntilDone(work, {
+      baseDelayMs: 100,
+      maxDelayMs: HANDLER_RETRY_MAX_MS,
+      stopped: () => this.stopping,
+      onRetry: (error, waitMs) =>
         this.logger.warn(
           {
             consumer: this.spec.name,
-            topic: record.topic,
-            partition: record.partition,
-            offset: record.offset,
+            topic: first.topic,
+            partition: first.partition,
+            offset: first.offset,
             err: error,
           },
           `record could not be made durable; handing it back in ${waitMs} ms`,
-        );
-        await new Promise((resolve) => setTimeout(resolve, waitMs));
-      }
-    }
+        ),
+    });
   }
 
   private pauseUntilDrained(
@@ -230,8 +286,13 @@ export class WatermarkConsumer {
    * jittered due time: up to a whole fetch decoded again for every record or two handled.
    */
   private defer(record: ConsumedRecord, state: PartitionState, dueAt: number): void {
-    // Keep only the record's bytes, not the whole fetch response its value is a slice of.
-    const held: ConsumedRecord = { ...record, value: record.value && Buffer.from(record.value) };
+    // Keep only the record's bytes, not the whole fetch response its value and key are slices of.
+    const held: ConsumedRecord = {
+      ...record,
+      value: record.value && Buffer.from(record.value),
+      rawKey: record.rawKey && Buffer.from(record.rawKey),
+      rawHeaders: undefined,
+    };
     // +1: a timer may fire up to a millisecond before Date.now() reaches the due time.
     const timer = setTimeout(
       () => {
@@ -250,6 +311,7 @@ export class WatermarkConsumer {
     if (!state) {
       state = {
         watermark: new OffsetWatermark(),
+        chain: Promise.resolve(),
         fetchedThrough: null,
         committed: null,
         generation: this.generation,
@@ -326,14 +388,16 @@ function nextCommit(state: PartitionState): string | null {
   return next.toString();
 }
 
-function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
+export function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
   return {
     topic,
     partition,
     offset: message.offset,
     key: message.key?.toString() ?? null,
+    rawKey: message.key,
     value: message.value,
     headers: headersToRecord(message.headers),
+    rawHeaders: message.headers,
     timestampMs: Number(message.timestamp),
   };
 }

@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
-import { FanoutModule } from '../fanout/fanout.module';
+import { EndpointsModule } from '../endpoints/endpoints.module';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
 import { LagMonitor } from './lag/lag-monitor';
@@ -12,7 +12,7 @@ import { OpsSummary } from './summary/ops-summary';
 
 /** Operations: consumer lag, runtime gauges, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [DeliveryModule, FanoutModule, DeadLettersModule],
+  imports: [EndpointsModule, DeliveryModule, DeadLettersModule],
   controllers: [OpsController, DashboardController],
   providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters],
 })

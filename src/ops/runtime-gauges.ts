@@ -1,10 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
 import { AttemptLog } from '../delivery/attempt-log';
-import { DeliveryConsumers } from '../delivery/delivery-consumers';
 import { DeliveryEngine } from '../delivery/delivery-engine';
 import { EndpointHealth } from '../delivery/endpoint-health';
 import { EndpointCache } from '../endpoints/endpoint-cache';
+import { ConsumerRunner } from '../kafka/consumer-runner';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
 
 /** Gauges read from this process's live state at scrape time; none carries an endpoint or tenant label. */
@@ -13,7 +13,7 @@ export class RuntimeGauges {
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
     engine: DeliveryEngine,
-    consumers: DeliveryConsumers,
+    consumers: ConsumerRunner,
     health: EndpointHealth,
     attempts: AttemptLog,
     cache: EndpointCache,

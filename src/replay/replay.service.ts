@@ -4,12 +4,12 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
-import type { DeliveryTask } from '../domain/delivery-task';
+import { deliveryTaskFor, type DeliveryTask } from '../domain/delivery-task';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { parseCloudEvent, type PlatformEvent } from '../domain/cloud-event';
-import type { ConsumedRecord } from '../kafka/watermark-consumer';
+import type { ConsumedRecord } from '../domain/records';
 import { DeliveryTaskProducer } from './delivery-task-producer';
-import { InputTopicReader, type ScanStep } from './input-topic-reader';
+import { TopicRangeReader, type ScanStep } from '../kafka/topic-range-reader';
 import { replayWindow } from './replay-window';
 import { ReplayTargets, type ReplayTarget } from './replay-target';
 
@@ -33,7 +33,7 @@ export class ReplayService {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly targets: ReplayTargets,
-    private readonly reader: InputTopicReader,
+    private readonly reader: TopicRangeReader,
     private readonly tasks: DeliveryTaskProducer,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -68,7 +68,7 @@ export class ReplayService {
           break;
         }
         seen.add(event.id);
-        tasks.push(taskFor(event, target, Date.now()));
+        tasks.push(deliveryTaskFor(event, target.id, Date.now(), randomUUID()));
       }
       await this.tasks.send(tasks);
       replayed += tasks.length;
@@ -96,7 +96,7 @@ export class ReplayService {
       tenantId,
       data: { message: 'test event from Hookstream' },
     };
-    await this.tasks.send([taskFor(event, target, now)]);
+    await this.tasks.send([deliveryTaskFor(event, target.id, now, randomUUID())]);
     return event.id;
   }
 
@@ -113,17 +113,4 @@ export class ReplayService {
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
     return event;
   }
-}
-
-function taskFor(event: PlatformEvent, target: ReplayTarget, nowMs: number): DeliveryTask {
-  return {
-    deliveryId: randomUUID(),
-    eventId: event.id,
-    endpointId: target.id,
-    tenantId: target.tenantId,
-    eventType: event.type,
-    eventTime: event.time,
-    data: event.data,
-    publishedAtMs: nowMs,
-  };
 }

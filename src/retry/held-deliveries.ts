@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { AttemptState } from '../domain/delivery-task';
+import { GroupCommit } from '../domain/group-commit';
 
 export interface HeldDelivery {
   endpointId: string;
@@ -18,12 +19,6 @@ export interface HoldRequest {
   state: AttemptState;
 }
 
-interface PendingHold {
-  request: HoldRequest;
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
 type HeldRow = { id: string; endpoint_id: string; task: Buffer; state: AttemptState };
 
 /** Inserts in flight at once; holds made meanwhile wait and go out together in the next. */
@@ -33,55 +28,38 @@ const MAX_ROWS_PER_WRITE = 1000;
 /**
  * Deliveries waiting in PostgreSQL, one row each, while their endpoint cannot take them (its circuit
  * is open or its lane hangs): README decision 22. A held delivery costs one batched insert, where a
- * retry tier would re-read and re-write it each time it came due and was turned away again.
+ * retry tier would re-read and re-write it each time it came due and was turned away again. The
+ * only reader and writer of `held_deliveries`.
  *
- * Holds made while an insert is out are gathered into the next one (group commit, as in
- * RecordProducer); each caller's promise settles with the insert its row went out in.
+ * Holds made while an insert is out are gathered into the next one (group commit); each caller's
+ * promise settles with the insert its row went out in.
  */
 @Injectable()
 export class HeldDeliveries {
-  private readonly pending: PendingHold[] = [];
-  private writing = 0;
+  private readonly inserts = new GroupCommit<HoldRequest>({
+    maxInFlight: MAX_WRITES_IN_FLIGHT,
+    maxBatchItems: MAX_ROWS_PER_WRITE,
+    write: (batch) => this.insert(batch),
+  });
 
   constructor(private readonly dataSource: DataSource) {}
 
   /** Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier). */
   hold(request: HoldRequest): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.pending.push({ request, resolve, reject });
-      this.pump();
-    });
+    return this.inserts.submit(request);
   }
 
-  private pump(): void {
-    while (this.writing < MAX_WRITES_IN_FLIGHT && this.pending.length > 0) {
-      const batch = this.pending.splice(0, MAX_ROWS_PER_WRITE);
-      this.writing += 1;
-      void this.write(batch).finally(() => {
-        this.writing -= 1;
-        this.pump();
-      });
-    }
-  }
-
-  private async write(batch: PendingHold[]): Promise<void> {
-    try {
-      await this.dataSource.query(
-        `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
-         SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
-        [
-          batch.map(({ request }) => request.endpointId),
-          batch.map(({ request }) =>
-            Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now(),
-          ),
-          batch.map(({ request }) => request.task),
-          batch.map(({ request }) => JSON.stringify(request.state)),
-        ],
-      );
-      for (const hold of batch) hold.resolve();
-    } catch (error) {
-      for (const hold of batch) hold.reject(error);
-    }
+  private async insert(batch: HoldRequest[]): Promise<void> {
+    await this.dataSource.query(
+      `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
+      [
+        batch.map((request) => request.endpointId),
+        batch.map((request) => (Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now())),
+        batch.map((request) => request.task),
+        batch.map((request) => JSON.stringify(request.state)),
+      ],
+    );
   }
 
   /** Endpoints with held deliveries: a loose index scan, one index probe per endpoint, not per row. */

@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import type { OrderingMode } from '../../domain/endpoint-snapshot';
-import type { CircuitState } from '../endpoint-health';
+import type { CircuitState } from '../../domain/circuit-breaker';
 
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { HealthIndicatorService, type HealthIndicatorResult } from '@nestjs/terminus';
-import { KafkaAdmin } from '../../kafka/kafka.module';
+import { KafkaAdmin } from '../../kafka/kafka-admin';
 
 @Injectable()
 export class KafkaHealthIndicator {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { LOGGER } from '../../common/logger.module';
-import { KafkaAdmin } from '../../kafka/kafka.module';
+import { KafkaAdmin } from '../../kafka/kafka-admin';
 import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { OldestUnfinishedTracker, topicLag, type GroupTopicLag } from './consumer-lag';
 
@@ -137,22 +137,8 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   private async read(): Promise<LagSnapshot> {
-    const admin = await this.kafkaAdmin.client();
     const watched = this.watchedGroups();
-    const existing = new Set(await admin.listTopics());
-    const topics = [...new Set(watched.flatMap((w) => w.topics))].filter((t) => existing.has(t));
-    const topicOffsets = new Map(
-      await Promise.all(topics.map(async (topic) => [topic, await admin.fetchTopicOffsets(topic)] as const)),
-    );
-    const [committedPerGroup, descriptions] = await Promise.all([
-      Promise.all(
-        watched.map(async (w) => {
-          const own = w.topics.filter((t) => existing.has(t));
-          return own.length ? admin.fetchOffsets({ groupId: w.group, topics: own }) : [];
-        }),
-      ),
-      admin.describeGroups(watched.map((w) => w.group)),
-    ]);
+    const { topicOffsets, committed: committedPerGroup, members } = await this.kafkaAdmin.offsets(watched);
 
     const nowMs = Date.now();
     const groups: GroupTopicLag[] = [];
@@ -175,8 +161,6 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
     });
     this.tracker.forget(trackedKeys);
 
-    const members: Record<string, number> = {};
-    for (const group of descriptions.groups) members[group.groupId] = group.members.length;
     const dlq = topicOffsets.get(this.config.kafka.dlqTopic) ?? [];
     const deadLetters = dlq.reduce((sum, p) => sum + Math.max(0, Number(p.high) - Number(p.low)), 0);
     return {

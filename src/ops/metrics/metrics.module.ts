@@ -1,7 +1,7 @@
-import { Controller, Get, Global, Header, Inject, Module } from '@nestjs/common';
+import { Controller, Get, Header, Inject, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Registry } from 'prom-client';
-import { createMetricsRegistry, METRICS_REGISTRY } from '../../common/metrics.registry';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
 
 @ApiExcludeController()
 @Controller()
@@ -15,10 +15,6 @@ export class MetricsController {
   }
 }
 
-@Global()
-@Module({
-  controllers: [MetricsController],
-  providers: [{ provide: METRICS_REGISTRY, useFactory: createMetricsRegistry }],
-  exports: [METRICS_REGISTRY],
-})
+/** GET /metrics: the process's registry in the Prometheus text format. */
+@Module({ controllers: [MetricsController] })
 export class MetricsModule {}

@@ -1,10 +1,12 @@
-import { Injectable } from '@nestjs/common';
-import { DataSource } from 'typeorm';
-import { DeliveryConsumers } from '../../delivery/delivery-consumers';
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK } from '../../common/clock.module';
+import type { CircuitState } from '../../domain/circuit-breaker';
+import type { Clock } from '../../domain/clock';
+import { AttemptsRepository, type LastAttempt } from '../../delivery/attempts.repository';
 import { DeliveryEngine } from '../../delivery/delivery-engine';
 import { EndpointHealth } from '../../delivery/endpoint-health';
 import { EndpointCache } from '../../endpoints/endpoint-cache';
-import type { CircuitState } from '../../endpoints/endpoint-health';
+import { ConsumerRunner } from '../../kafka/consumer-runner';
 import { DeliveryStats, type DeliveryStatsView } from './delivery-stats';
 
 /** How many endpoints the dashboard table lists: the unhealthy first. */
@@ -38,17 +40,18 @@ export class OpsSummary {
   constructor(
     private readonly stats: DeliveryStats,
     private readonly engine: DeliveryEngine,
-    private readonly consumers: DeliveryConsumers,
+    private readonly consumers: ConsumerRunner,
     private readonly health: EndpointHealth,
     private readonly cache: EndpointCache,
-    private readonly dataSource: DataSource,
+    private readonly attempts: AttemptsRepository,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async view(): Promise<OpsSummaryView> {
-    const nowMs = Date.now();
+    const nowMs = this.clock.now();
     const all = this.cache.all();
     const rows = all
-      .map((endpoint) => ({ endpoint, ...this.health.state(endpoint.id, nowMs) }))
+      .map((endpoint) => ({ endpoint, ...this.health.circuitOf(endpoint.id) }))
       .sort((a, b) => rank(b) - rank(a) || b.failureCount - a.failureCount)
       .slice(0, MAX_ENDPOINTS);
     const last = await this.lastAttempts(rows.map((row) => row.endpoint.id));
@@ -57,7 +60,7 @@ export class OpsSummary {
       deliveries: await this.stats.view(),
       inFlight: this.engine.inFlight(),
       unfinishedRecords: this.consumers.inFlight(),
-      circuits: this.health.countByState(nowMs),
+      circuits: this.health.countByState(),
       endpointCount: all.length,
       endpoints: rows.map(({ endpoint, circuitState, failureCount }) => ({
         id: endpoint.id,
@@ -66,30 +69,17 @@ export class OpsSummary {
         enabled: endpoint.enabled,
         circuitState,
         failureCount,
-        lastStatus: last.get(endpoint.id)?.status_code ?? null,
+        lastStatus: last.get(endpoint.id)?.statusCode ?? null,
         lastOutcome: last.get(endpoint.id)?.outcome ?? null,
-        lastAttemptAt: toIso(last.get(endpoint.id)?.attempted_at),
+        lastAttemptAt: toIso(last.get(endpoint.id)?.attemptedAt),
       })),
     };
   }
 
   /** The newest logged attempt per endpoint (the attempt log is written in batches, ~250 ms behind). */
-  private async lastAttempts(
-    ids: string[],
-  ): Promise<Map<string, { status_code: number | null; outcome: string; attempted_at: Date }>> {
-    if (ids.length === 0) return new Map();
+  private async lastAttempts(ids: string[]): Promise<Map<string, LastAttempt>> {
     try {
-      const rows = await this.dataSource.query<
-        Array<{ endpoint_id: string; status_code: number | null; outcome: string; attempted_at: Date }>
-      >(
-        `SELECT e.id AS endpoint_id, a.status_code, a.outcome, a.attempted_at
-           FROM unnest($1::uuid[]) AS e(id)
-           CROSS JOIN LATERAL (
-             SELECT status_code, outcome, attempted_at FROM delivery_attempts
-              WHERE endpoint_id = e.id ORDER BY attempted_at DESC, id DESC LIMIT 1) a`,
-        [ids],
-      );
-      return new Map(rows.map((row) => [row.endpoint_id, row]));
+      return await this.attempts.lastPerEndpoint(ids);
     } catch {
       // PostgreSQL down: the table still shows circuits from memory, without last statuses.
       return new Map();

@@ -1,6 +1,5 @@
 import { Global, Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
-import { ApiKeyEntity } from '../api-key.entity';
+import { TenantsModule } from '../tenants.module';
 import { AdminGuard } from './admin.guard';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
@@ -11,7 +10,7 @@ import { ApiKeyGuard } from './api-key.guard';
  */
 @Global()
 @Module({
-  imports: [TypeOrmModule.forFeature([ApiKeyEntity])],
+  imports: [TenantsModule],
   providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
   exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
 })

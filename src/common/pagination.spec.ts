@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from './pagination-cursor';
+import { decodeCursor, encodeCursor } from './pagination';
 
 describe('pagination cursor', () => {
   it('round-trips through an opaque base64url string', () => {

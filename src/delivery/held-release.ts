@@ -8,12 +8,16 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
-import { ThrottledWarning } from '../common/throttled-warning';
-import { DeliveryEngine } from '../delivery/delivery-engine';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
-import { HeldDeliveries } from './held-deliveries';
-import { RetryRouter } from './retry-router';
+import { ThrottledWarning } from '../common/throttled-warning';
+import type { Clock } from '../domain/clock';
+import { heldReleaseQuota } from '../domain/settlement';
+import { HeldDeliveries } from '../retry/held-deliveries';
+import { DeliveryEngine } from './delivery-engine';
+import { EndpointHealth } from './endpoint-health';
+import { Settler } from './settler';
 
 const TICK_MS = 500;
 /** Rows handed on per expiry pass (each then dead-lettered by the engine for its age). */
@@ -41,9 +45,12 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly held: HeldDeliveries,
-    private readonly engine: DeliveryEngine,
-    private readonly router: RetryRouter,
+    @Inject(HeldDeliveries)
+    private readonly held: Pick<HeldDeliveries, 'endpoints' | 'release' | 'releaseExpired' | 'count'>,
+    @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'unavailable' | 'laneIdle'>,
+    @Inject(EndpointHealth) private readonly health: Pick<EndpointHealth, 'failingSinceMs'>,
+    @Inject(Settler) private readonly settler: Pick<Settler, 'releaseHeld'>,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -78,7 +85,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.releaseDue()
+      this.running = this.releasePass()
         .then(() => undefined)
         .catch((error: unknown) => this.releaseFailed.warn(error))
         .finally(() => {
@@ -89,13 +96,13 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   }
 
   /** One pass over every endpoint with held deliveries (and, now and then, over expired rows). */
-  private async releaseDue(): Promise<number> {
+  async releasePass(): Promise<number> {
     let total = await this.releaseExpired();
     for (const endpointId of await this.held.endpoints()) {
       for (let batch = 0; batch < BATCHES_PER_TICK && !this.stopped; batch++) {
-        const limit = this.engine.releasable(endpointId, Date.now());
+        const limit = this.releasable(endpointId);
         if (limit === 0) break;
-        const released = await this.held.release(endpointId, limit, (rows) => this.router.releaseHeld(rows));
+        const released = await this.held.release(endpointId, limit, (rows) => this.settler.releaseHeld(rows));
         total += released;
         this.released.inc(released);
         if (released < limit || limit === 1) break;
@@ -110,16 +117,25 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
    * engine turns it away again and, for its age, dead-letters it instead of holding it.
    */
   private async releaseExpired(): Promise<number> {
-    const nowMs = Date.now();
+    const nowMs = this.clock.now();
     if (nowMs - this.expiredCheckedAtMs < this.expireEveryMs) return 0;
     this.expiredCheckedAtMs = nowMs;
     const cutoffMs = nowMs - this.config.delivery.maxAttemptAgeMs;
     const released = await this.held.releaseExpired(cutoffMs, EXPIRED_BATCH, (rows) =>
-      this.router.releaseHeld(rows),
+      this.settler.releaseHeld(rows),
     );
     this.released.inc(released);
     if (released > 0) this.logger.info({ released }, 'held deliveries past the maximum age handed back');
     return released;
+  }
+
+  /** As this process sees the endpoint (its circuit and its lane); see {@link heldReleaseQuota}. */
+  private releasable(endpointId: string): number {
+    return heldReleaseQuota({
+      unavailable: this.engine.unavailable(endpointId, this.clock.now()),
+      failing: this.health.failingSinceMs(endpointId) !== null,
+      laneIdle: this.engine.laneIdle(endpointId),
+    });
   }
 
   async beforeApplicationShutdown(): Promise<void> {

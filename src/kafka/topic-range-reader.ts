@@ -1,15 +1,20 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { ConfigResourceTypes, type EachBatchPayload, type Kafka } from 'kafkajs';
+import type { EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
-import { headersToRecord } from '../kafka/headers';
-import { KafkaAdmin } from '../kafka/kafka.module';
-import { KAFKA } from '../kafka/kafka.constants';
-import type { ConsumedRecord } from '../kafka/watermark-consumer';
-import type { ReplayWindow } from './replay-window';
+import type { ConsumedRecord } from '../domain/records';
+import { KafkaAdmin } from './kafka-admin';
+import { KAFKA } from './kafka.constants';
+import { toRecord } from './watermark-consumer';
+
+/** A time window of a topic's records: [sinceMs, untilMs), or up to the end when untilMs is null. */
+export interface TimeWindow {
+  sinceMs: number;
+  untilMs: number | null;
+}
 
 /** What a visitor tells the reader after a batch. */
 export type ScanStep = 'continue' | 'stop';
@@ -31,12 +36,12 @@ interface PartitionRange {
 }
 
 /**
- * Reads a time window of the input topics back, in offset order per partition, with a throwaway
- * consumer group (deleted afterwards) that never commits. The window's end is fixed when the scan
- * starts: events arriving meanwhile are the fan-out's business, not the replay's.
+ * Reads a time window of the input topics back (window replay), in offset order per partition,
+ * with a throwaway consumer group (deleted afterwards) that never commits. The window's end is
+ * fixed when the scan starts: events arriving meanwhile are the fan-out's business, not the replay's.
  */
 @Injectable()
-export class InputTopicReader {
+export class TopicRangeReader {
   private readonly logger: Logger;
 
   constructor(
@@ -49,26 +54,12 @@ export class InputTopicReader {
   }
 
   /** The shortest `retention.ms` of the input topics; null when every one keeps records forever. */
-  async retentionMs(): Promise<number | null> {
-    const admin = await this.kafkaAdmin.client();
-    const described = await admin.describeConfigs({
-      includeSynonyms: false,
-      resources: this.config.kafka.inputTopics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
-        name,
-        configNames: ['retention.ms'],
-      })),
-    });
-    const retentions = described.resources
-      .flatMap((resource) => resource.configEntries)
-      .filter((entry) => entry.configName === 'retention.ms')
-      .map((entry) => Number(entry.configValue))
-      .filter((ms) => Number.isFinite(ms) && ms >= 0);
-    return retentions.length ? Math.min(...retentions) : null;
+  retentionMs(): Promise<number | null> {
+    return this.kafkaAdmin.retentionMs(this.config.kafka.inputTopics);
   }
 
   async scan(
-    window: ReplayWindow,
+    window: TimeWindow,
     deadlineMs: number,
     visit: (records: ConsumedRecord[]) => Promise<ScanStep>,
   ): Promise<ScanResult> {
@@ -99,15 +90,7 @@ export class InputTopicReader {
         // Offsets were found by timestamp; a producer-set timestamp may still stray out of order.
         if (timestampMs < window.sinceMs || (window.untilMs !== null && timestampMs >= window.untilMs))
           continue;
-        records.push({
-          topic: batch.topic,
-          partition: batch.partition,
-          offset: message.offset,
-          key: message.key?.toString() ?? null,
-          value: message.value,
-          headers: headersToRecord(message.headers),
-          timestampMs,
-        });
+        records.push(toRecord(batch.topic, batch.partition, message));
       }
       try {
         scanned += records.length;
@@ -156,15 +139,14 @@ export class InputTopicReader {
   }
 
   /** Per partition: the first offset at `since` up to the first offset at `until` (or the end now). */
-  private async ranges(window: ReplayWindow): Promise<PartitionRange[]> {
-    const admin = await this.kafkaAdmin.client();
+  private async ranges(window: TimeWindow): Promise<PartitionRange[]> {
     const ranges: PartitionRange[] = [];
     for (const topic of this.config.kafka.inputTopics) {
       const [starts, ends] = await Promise.all([
-        admin.fetchTopicOffsetsByTimestamp(topic, window.sinceMs),
+        this.kafkaAdmin.offsetsAt(topic, window.sinceMs),
         window.untilMs === null
-          ? admin.fetchTopicOffsets(topic)
-          : admin.fetchTopicOffsetsByTimestamp(topic, window.untilMs),
+          ? this.kafkaAdmin.endOffsets(topic)
+          : this.kafkaAdmin.offsetsAt(topic, window.untilMs),
       ]);
       for (const { partition, offset } of starts) {
         const end = ends.find((e) => e.partition === partition)?.offset;
@@ -179,8 +161,7 @@ export class InputTopicReader {
 
   private async deleteGroup(groupId: string): Promise<void> {
     try {
-      const admin = await this.kafkaAdmin.client();
-      await admin.deleteGroups([groupId]);
+      await this.kafkaAdmin.deleteGroup(groupId);
     } catch (error) {
       // Harmless leftover: the group never committed an offset and expires with the broker's
       // offsets.retention.minutes.

@@ -11,7 +11,7 @@ export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
  * a delivery being parked and the block being lifted can never interleave and orphan a parked row.
  */
 @Injectable()
-export class StrictOrderStore {
+export class StrictParking {
   constructor(private readonly dataSource: DataSource) {}
 
   /** Parks `task` if its endpoint is blocked by another delivery. */

@@ -1,22 +1,27 @@
-/** Position after the last row of a page, ordered by (created_at, id). Opaque to clients. */
+/** Items per page when a list request gives no `limit`. */
+export const DEFAULT_PAGE_SIZE = 20;
+
+/** Position after the last row of a page, ordered by (a timestamp, id). Opaque to clients. */
 export interface PageCursor {
   createdAt: Date;
   id: string;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** Ids of rows keyed by a bigint sequence (the attempt log). */
+export const SEQUENCE_ID = /^\d{1,19}$/;
 
 export function encodeCursor(cursor: PageCursor): string {
   return Buffer.from(JSON.stringify([cursor.createdAt.toISOString(), cursor.id])).toString('base64url');
 }
 
-/** null when `text` is not a cursor this service issued. */
-export function decodeCursor(text: string): PageCursor | null {
+/** null when `text` is not a cursor this service issued (ids are uuids unless `idPattern` says otherwise). */
+export function decodeCursor(text: string, idPattern: RegExp = UUID): PageCursor | null {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
     if (!Array.isArray(parsed) || parsed.length !== 2) return null;
     const [createdAt, id] = parsed as unknown[];
-    if (typeof createdAt !== 'string' || typeof id !== 'string' || !UUID.test(id)) return null;
+    if (typeof createdAt !== 'string' || typeof id !== 'string' || !idPattern.test(id)) return null;
     const date = new Date(createdAt);
     if (Number.isNaN(date.getTime())) return null;
     return { createdAt: date, id };

@@ -1,0 +1,135 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { PageCursor } from '../common/pagination';
+
+/** One delivery attempt as logged. */
+export interface AttemptRecord {
+  endpointId: string;
+  tenantId: string;
+  eventId: string;
+  deliveryId: string;
+  attempt: number;
+  statusCode: number | null;
+  error: string | null;
+  outcome: 'delivered' | 'failed' | 'skipped';
+  latencyMs: number;
+  responseBody: string | null;
+  attemptedAt: Date;
+}
+
+export interface StoredAttempt {
+  id: string;
+  eventId: string;
+  deliveryId: string;
+  attempt: number;
+  outcome: string;
+  statusCode: number | null;
+  error: string | null;
+  latencyMs: number;
+  responseBody: string | null;
+  attemptedAt: Date;
+}
+
+/** The newest attempt of an endpoint, for the operators' dashboard. */
+export interface LastAttempt {
+  statusCode: number | null;
+  outcome: string;
+  attemptedAt: Date;
+}
+
+interface AttemptRow {
+  id: string;
+  event_id: string;
+  delivery_id: string;
+  attempt: number;
+  outcome: string;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number;
+  response_body: string | null;
+  attempted_at: Date;
+}
+
+const COLUMNS = 11;
+
+/** The `delivery_attempts` table: its only reader and writer. */
+@Injectable()
+export class AttemptsRepository {
+  constructor(private readonly dataSource: DataSource) {}
+
+  async insert(batch: AttemptRecord[]): Promise<void> {
+    const values: unknown[] = [];
+    const rows = batch.map((r, i) => {
+      values.push(
+        r.endpointId,
+        r.tenantId,
+        r.eventId,
+        r.deliveryId,
+        r.attempt,
+        r.statusCode,
+        r.error,
+        r.outcome,
+        r.latencyMs,
+        r.responseBody,
+        r.attemptedAt,
+      );
+      const base = i * COLUMNS;
+      return `(${Array.from({ length: COLUMNS }, (_, c) => `$${base + c + 1}`).join(',')})`;
+    });
+    await this.dataSource.query(
+      `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, status_code, error,
+         outcome, latency_ms, response_body, attempted_at) VALUES ${rows.join(',')}`,
+      values,
+    );
+  }
+
+  /** One endpoint's attempts, newest first, after `after` (keyset pagination). */
+  async page(tenantId: string, endpointId: string, after: PageCursor | null, limit: number): Promise<StoredAttempt[]> {
+    const rows = await this.dataSource.query<AttemptRow[]>(
+      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at
+         FROM delivery_attempts
+        WHERE endpoint_id = $1 AND tenant_id = $2
+          AND ($3::timestamptz IS NULL OR (attempted_at, id) < ($3::timestamptz, $4::bigint))
+        ORDER BY attempted_at DESC, id DESC
+        LIMIT $5`,
+      [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit],
+    );
+    return rows.map((row) => ({
+      id: String(row.id),
+      eventId: row.event_id,
+      deliveryId: row.delivery_id,
+      attempt: row.attempt,
+      outcome: row.outcome,
+      statusCode: row.status_code,
+      error: row.error,
+      latencyMs: row.latency_ms,
+      responseBody: row.response_body,
+      attemptedAt: row.attempted_at,
+    }));
+  }
+
+  /** The newest logged attempt of each of `endpointIds` (one index probe each). */
+  async lastPerEndpoint(endpointIds: string[]): Promise<Map<string, LastAttempt>> {
+    if (endpointIds.length === 0) return new Map();
+    const rows = await this.dataSource.query<
+      Array<{ endpoint_id: string; status_code: number | null; outcome: string; attempted_at: Date }>
+    >(
+      `SELECT e.id AS endpoint_id, a.status_code, a.outcome, a.attempted_at
+         FROM unnest($1::uuid[]) AS e(id)
+         CROSS JOIN LATERAL (
+           SELECT status_code, outcome, attempted_at FROM delivery_attempts
+            WHERE endpoint_id = e.id ORDER BY attempted_at DESC, id DESC LIMIT 1) a`,
+      [endpointIds],
+    );
+    return new Map(
+      rows.map((row) => [
+        row.endpoint_id,
+        { statusCode: row.status_code, outcome: row.outcome, attemptedAt: row.attempted_at },
+      ]),
+    );
+  }
+
+  async deleteOlderThan(cutoff: Date): Promise<void> {
+    await this.dataSource.query(`DELETE FROM delivery_attempts WHERE attempted_at < $1`, [cutoff]);
+  }
+}

@@ -1,0 +1,31 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CLOCK } from '../common/clock.module';
+import type { Clock } from '../domain/clock';
+import type { HoldRequest } from '../retry/held-deliveries';
+import { DeliveryEngine } from './delivery-engine';
+import { Settler } from './settler';
+
+/**
+ * What the fan-out asks before producing a task: an endpoint that this process knows cannot take
+ * deliveries now gets its task held in PostgreSQL at once, instead of going through the deliveries
+ * topic only to be held there (README decision 25). In a process that attempts no deliveries
+ * (HOOKSTREAM_ROLES without delivery) every endpoint looks available.
+ */
+@Injectable()
+export class DeliveryGate {
+  constructor(
+    @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'unavailable'>,
+    @Inject(Settler) private readonly settler: Pick<Settler, 'holdAtFanout'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {}
+
+  /** The endpoint's circuit refuses attempts or its lane hangs, as this process sees it. */
+  unavailable(endpointId: string): boolean {
+    return this.engine.unavailable(endpointId, this.clock.now());
+  }
+
+  /** Resolves once the task is held; rejects if the row was not written. */
+  hold(request: HoldRequest): Promise<void> {
+    return this.settler.holdAtFanout(request);
+  }
+}

@@ -1,0 +1,248 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { CLOCK } from '../common/clock.module';
+import { LOGGER } from '../common/logger.module';
+import { ThrottledWarning } from '../common/throttled-warning';
+import type { Clock } from '../domain/clock';
+import { deadLetterOfRecord, deadLetterOfTask, type DeadLetterReason } from '../domain/dead-letter';
+import { encodeTask, HEADER, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import type { ConsumedRecord } from '../domain/records';
+import { retryUntilDone } from '../domain/retry-loop';
+import type { Settlement } from '../domain/settlement';
+import { HeldDeliveries, type HeldDelivery, type HoldRequest } from '../retry/held-deliveries';
+import { RetryTopics } from '../retry/retry-topics';
+import { StrictParking, type ParkResult } from '../retry/strict-parking';
+import { AttemptLog, type AttemptRecord } from './attempt-log';
+import { DeliveryMetrics } from './delivery-metrics';
+import { EndpointHealth } from './endpoint-health';
+
+/**
+ * A delivery of a strict endpoint: one not yet blocking it (it blocks the endpoint if it has to
+ * retry), the one blocking it (its parked followers are released when it finishes), or a retry
+ * that does not block it (it failed before the endpoint became strict).
+ */
+export type StrictRole = 'first' | 'blocker' | 'bystander';
+
+/** The delivery a settlement is about. */
+export interface Settling {
+  task: DeliveryTask;
+  /** The state it arrived in (before any attempt made now). */
+  state: AttemptState;
+  /** The task's bytes as read from Kafka, reused when it is written on unchanged. */
+  encoded?: Buffer;
+  /** Set for deliveries of strict endpoints. */
+  strict?: StrictRole;
+  /** The HTTP attempt made now, if one was. */
+  attempt?: AttemptRecord;
+}
+
+/**
+ * The one place a delivery's outcome is applied (README: one settlement point). Whatever decided it
+ * (src/domain/settlement.ts), the settler makes it durable before the record that carried the
+ * delivery may be committed: the retry tier or dead-letter write, the held row, the strict
+ * block and release, the endpoint disabled; and it records the attempt (log, circuit, metrics).
+ * A rejection means the outcome is not durable: the consumer hands the record back.
+ */
+@Injectable()
+export class Settler {
+  private readonly logger: Logger;
+  private readonly holdFailed: ThrottledWarning;
+
+  constructor(
+    private readonly topics: RetryTopics,
+    private readonly held: HeldDeliveries,
+    private readonly parking: StrictParking,
+    private readonly health: EndpointHealth,
+    private readonly attempts: AttemptLog,
+    private readonly metrics: DeliveryMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'settler' });
+    this.holdFailed = new ThrottledWarning(
+      this.logger,
+      'could not hold deliveries in PostgreSQL; they wait in the retry tiers instead',
+    );
+  }
+
+  async settle(settling: Settling, settlement: Settlement): Promise<void> {
+    if (settling.attempt) this.recordAttempt(settling, settlement);
+    switch (settlement.kind) {
+      case 'delivered':
+        this.metrics.delivered(this.clock.now() - settling.task.publishedAtMs);
+        break;
+      case 'retry':
+        if (settling.strict === 'first' || settling.strict === 'blocker') await this.block(settling.task);
+        await this.topics.schedule(settlement.tier, settling.task, settlement.state, settling.encoded);
+        break;
+      case 'hold':
+        if (!(await this.tryHold(settling, settlement.state))) {
+          const state = { ...settlement.state, dueAtMs: settlement.orRetryAtMs };
+          await this.topics.schedule(settlement.orTier, settling.task, state, settling.encoded);
+        }
+        break;
+      case 'dead-letter':
+        await this.deadLetter(settling, settlement.state, settlement.reason, settlement.detail);
+        break;
+      case 'disable':
+        await this.health.disable(settling.task.endpointId, settlement.reason);
+        await this.deadLetter(settling, settlement.state, 'endpoint_disabled', settlement.detail);
+        break;
+      case 'drop':
+        this.logger.info(bindings(settling.task), 'endpoint no longer exists; delivery dropped');
+        break;
+    }
+    this.count(settlement);
+    const finished = settlement.kind !== 'retry' && settlement.kind !== 'hold';
+    if (finished && settling.strict === 'blocker') await this.releaseNextParked(settling.task);
+  }
+
+  /** A record of the deliveries or a retry topic that does not decode: dead-lettered as it is. */
+  async settlePoison(record: ConsumedRecord, detail: string): Promise<void> {
+    await this.topics.deadLetter(deadLetterOfRecord(record, 'invalid_delivery_record', detail));
+    this.logger.warn(
+      {
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        reason: 'invalid_delivery_record',
+        detail,
+      },
+      'undecodable delivery record dead-lettered',
+    );
+  }
+
+  /** Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if any. */
+  admitStrict(task: DeliveryTask): Promise<ParkResult> {
+    return this.untilDone('park', () => this.parking.park(task)).then((result) => {
+      if (result === 'parked') this.metrics.outcome('parked');
+      return result;
+    });
+  }
+
+  /** Strict ordering, before a retry: whether this delivery is the one blocking its endpoint. */
+  async isBlocker(task: DeliveryTask): Promise<boolean> {
+    return (await this.untilDone('read block', () => this.parking.blocker(task.endpointId))) === task.deliveryId;
+  }
+
+  /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */
+  async holdAtFanout(request: HoldRequest): Promise<void> {
+    await this.held.hold(request);
+    this.metrics.outcome('held_at_fanout');
+  }
+
+  /** Held deliveries go back through the shortest tier, due now. */
+  releaseHeld(rows: HeldDelivery[]): Promise<void> {
+    return this.topics.releaseHeld(rows, this.clock.now());
+  }
+
+  private recordAttempt(settling: Settling, settlement: Settlement): void {
+    const attempt = settling.attempt!;
+    const endpointId = settling.task.endpointId;
+    this.attempts.append(attempt);
+    this.metrics.attempt(attempt.outcome === 'delivered' ? 'delivered' : 'failed', attempt.latencyMs);
+    const nowMs = this.clock.now();
+    if (settlement.kind === 'delivered') {
+      this.health.recordSuccess(endpointId, nowMs);
+      this.logger.debug({ ...bindings(settling.task), status: attempt.statusCode }, 'delivered');
+      return;
+    }
+    this.logger.info(
+      { ...bindings(settling.task), attempt: attempt.attempt, status: attempt.statusCode, error: attempt.error },
+      'attempt failed',
+    );
+    if (this.health.recordFailure(endpointId, nowMs)) {
+      // Not awaited: the delivery's own outcome does not depend on it, and the next failure tries again.
+      void this.health
+        .disable(endpointId, this.health.failingTooLongReason())
+        .catch((error: unknown) => this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'));
+    }
+  }
+
+  private async deadLetter(
+    settling: Settling,
+    state: AttemptState,
+    reason: DeadLetterReason,
+    detail: string,
+  ): Promise<void> {
+    const record = deadLetterOfTask(settling.task, state, reason, detail, settling.encoded);
+    await this.topics.deadLetter(record);
+    this.logger.warn(
+      { ...bindings(settling.task), attempts: Number(record.headers?.[HEADER.attempt]), reason },
+      'delivery dead-lettered',
+    );
+  }
+
+  private async tryHold(settling: Settling, state: AttemptState): Promise<boolean> {
+    const { task, encoded } = settling;
+    try {
+      await this.held.hold({
+        endpointId: task.endpointId,
+        publishedAtMs: task.publishedAtMs,
+        task: encoded ?? encodeTask(task),
+        state,
+      });
+      return true;
+    } catch (error) {
+      this.holdFailed.warn(error);
+      return false;
+    }
+  }
+
+  /** Strict ordering: this delivery blocks its endpoint; later ones park behind it. */
+  private block(task: DeliveryTask): Promise<void> {
+    return this.untilDone('block', () => this.parking.block(task.endpointId, task.deliveryId));
+  }
+
+  /** Hands the oldest parked delivery on as the new blocker (through the shortest tier, due now). */
+  private async releaseNextParked(task: DeliveryTask): Promise<void> {
+    const next = await this.untilDone('unblock', () => this.parking.nextParked(task.endpointId, task.deliveryId));
+    if (!next) return;
+    await this.untilDone('release', () => this.topics.releaseParked(next.task, this.clock.now()));
+    await this.untilDone('unpark', () => this.parking.unpark(next.id));
+  }
+
+  /** Strict-ordering state must be written before the lane moves on: retry here, holding only this lane. */
+  private untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
+    return retryUntilDone(work, {
+      baseDelayMs: 200,
+      maxDelayMs: 5_000,
+      onRetry: (error, waitMs) =>
+        this.logger.warn({ err: error, step: what }, `strict ordering: ${what} failed; retrying in ${waitMs} ms`),
+    });
+  }
+
+  private count(settlement: Settlement): void {
+    const label = outcomeLabel(settlement);
+    // Delivered is counted with its latency, above.
+    if (label !== null && label !== 'delivered') this.metrics.outcome(label);
+  }
+}
+
+/** `hookstream_deliveries_total{outcome}` for a settlement (none for a record not yet due). */
+function outcomeLabel(settlement: Settlement): string | null {
+  switch (settlement.occasion) {
+    case 'attempted':
+      if (settlement.kind === 'delivered') return 'delivered';
+      return settlement.kind === 'retry' ? 'retried' : 'dead_lettered';
+    case 'circuit_open':
+      return 'circuit_open';
+    case 'lane_stalled':
+      return settlement.kind === 'dead-letter' ? 'dead_lettered' : 'shed';
+    case 'endpoint_gone':
+      return 'endpoint_deleted';
+    case 'endpoint_disabled':
+      return 'dead_lettered';
+    case 'not_due':
+      return null;
+  }
+}
+
+function bindings(task: DeliveryTask) {
+  return {
+    deliveryId: task.deliveryId,
+    eventId: task.eventId,
+    endpointId: task.endpointId,
+    tenantId: task.tenantId,
+  };
+}

@@ -1,0 +1,148 @@
+/**
+ * Group commit: items submitted while writes are in flight wait and go out together in the next
+ * write, so an idle writer writes at once and a busy one writes fewer, larger batches. Each
+ * submitter's promise settles with the write its item went out in. The Kafka producer, held
+ * deliveries and the attempt log all write this way.
+ */
+export interface GroupCommitOptions<T> {
+  /** Writes one batch; resolving means every item in it is durable. */
+  write(batch: T[]): Promise<void>;
+  /** Writes in flight at once. */
+  maxInFlight: number;
+  /** Most items in one write. */
+  maxBatchItems?: number;
+  /** Most bytes in one write, by `sizeOf` (a single larger item still goes, alone). */
+  maxBatchBytes?: number;
+  sizeOf?(item: T): number;
+  /** Wait this long after the first item before writing, to gather more (0: write at once). */
+  lingerMs?: number;
+  /** Most items waiting; beyond it the oldest are rejected with {@link GroupCommitOverflow}. */
+  maxQueued?: number;
+}
+
+export class GroupCommitOverflow extends Error {
+  constructor() {
+    super('dropped: too many items waiting to be written');
+    this.name = 'GroupCommitOverflow';
+  }
+}
+
+interface Pending<T> {
+  item: T;
+  bytes: number;
+  resolve: () => void;
+  reject: (error: unknown) => void;
+}
+
+export class GroupCommit<T> {
+  private queue: Array<Pending<T>> = [];
+  private head = 0;
+  private writing = 0;
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly idle: Array<() => void> = [];
+
+  constructor(private readonly options: GroupCommitOptions<T>) {}
+
+  submit(item: T): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ item, bytes: this.options.sizeOf?.(item) ?? 0, resolve, reject });
+      this.dropOverflow();
+      this.schedule();
+    });
+  }
+
+  /** Items waiting for a write (not those in flight). */
+  queued(): number {
+    return this.queue.length - this.head;
+  }
+
+  inFlight(): number {
+    return this.writing;
+  }
+
+  /**
+   * Writes whatever waits now, without lingering; resolves once nothing waits or is in flight
+   * (items submitted meanwhile included).
+   */
+  drain(): Promise<void> {
+    this.clearLinger();
+    this.pump();
+    if (this.queued() === 0 && this.writing === 0) return Promise.resolve();
+    return new Promise<void>((resolve) => this.idle.push(resolve));
+  }
+
+  /** Writes now, or after the linger when less than a full batch waits and nobody is draining. */
+  private schedule(): void {
+    const lingerMs = this.options.lingerMs ?? 0;
+    const fullBatch = this.queued() >= (this.options.maxBatchItems ?? Number.POSITIVE_INFINITY);
+    if (lingerMs <= 0 || fullBatch || this.idle.length > 0) {
+      this.clearLinger();
+      this.pump();
+    } else if (this.lingerTimer === null && this.writing < this.options.maxInFlight) {
+      this.lingerTimer = setTimeout(() => {
+        this.lingerTimer = null;
+        this.pump();
+      }, lingerMs);
+    }
+  }
+
+  private clearLinger(): void {
+    if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+  }
+
+  private pump(): void {
+    while (this.writing < this.options.maxInFlight && this.queued() > 0) {
+      const batch = this.take();
+      this.writing += 1;
+      void this.options
+        .write(batch.map((pending) => pending.item))
+        .then(
+          () => batch.forEach((pending) => pending.resolve()),
+          (error: unknown) => batch.forEach((pending) => pending.reject(error)),
+        )
+        .finally(() => {
+          this.writing -= 1;
+          if (this.queued() > 0) this.schedule();
+          if (this.writing === 0 && this.queued() === 0) this.idle.splice(0).forEach((resolve) => resolve());
+        });
+    }
+  }
+
+  /** The oldest items that fit one write together, always at least one. */
+  private take(): Array<Pending<T>> {
+    const maxItems = this.options.maxBatchItems ?? Number.POSITIVE_INFINITY;
+    const maxBytes = this.options.maxBatchBytes ?? Number.POSITIVE_INFINITY;
+    const batch: Array<Pending<T>> = [];
+    let bytes = 0;
+    while (this.head < this.queue.length && batch.length < maxItems) {
+      const next = this.queue[this.head];
+      if (batch.length > 0 && bytes + next.bytes > maxBytes) break;
+      batch.push(next);
+      bytes += next.bytes;
+      this.head += 1;
+    }
+    this.compact();
+    return batch;
+  }
+
+  private dropOverflow(): void {
+    const max = this.options.maxQueued;
+    if (max === undefined) return;
+    while (this.queued() > max) {
+      this.queue[this.head].reject(new GroupCommitOverflow());
+      this.head += 1;
+    }
+    this.compact();
+  }
+
+  private compact(): void {
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * Records as Hookstream reads and writes them, independent of the Kafka client: handlers, the
+ * settlement policy and the dead-letter builder see these, never a client's types.
+ */
+
+/**
+ * Record headers as a Kafka client hands them over or takes them (the shape kafkajs calls IHeaders):
+ * a value may be bytes, text, or repeated.
+ */
+export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;
+
+/** One consumed record. */
+export interface ConsumedRecord {
+  topic: string;
+  partition: number;
+  offset: string;
+  key: string | null;
+  /** The key's bytes as they arrived, for copies that must keep them (dead letters). */
+  rawKey?: Buffer | null;
+  value: Buffer | null;
+  /** Each header as text (the last value of a repeated one). */
+  headers: Record<string, string>;
+  /** The headers exactly as they arrived, for copies that must keep them byte for byte (dead letters). */
+  rawHeaders?: RecordHeaders;
+  timestampMs: number;
+}
+
+/** The records of one fetch of one partition, in offset order. */
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  records: ConsumedRecord[];
+}
+
+/** A record as Hookstream writes it. */
+export interface OutgoingRecord {
+  key: Buffer | string | null;
+  value: Buffer | string | null;
+  headers?: RecordHeaders;
+}
+
+/** Where a record was read: `topic/partition/offset`. */
+export function positionOf(record: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset'>): string {
+  return `${record.topic}/${record.partition}/${record.offset}`;
+}

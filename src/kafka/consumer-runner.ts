@@ -1,0 +1,142 @@
+import {
+  applyDecorators,
+  Catch,
+  Controller,
+  Inject,
+  Injectable,
+  UseFilters,
+  type RpcExceptionFilter,
+} from '@nestjs/common';
+import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import type { Kafka } from 'kafkajs';
+import type { Logger } from 'pino';
+import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
+import {
+  assertOneConsumerPerTopic,
+  consumerPlan,
+  CONSUMER,
+  type ConsumerDeclaration,
+  type ConsumerPattern,
+} from './consumer-plan';
+import { KAFKA } from './kafka.constants';
+import { WatermarkConsumer, type WatermarkConsumerSpec } from './watermark-consumer';
+
+/** What a consumer handler gets besides the record or batch: which consumer read it. */
+export class ConsumerContext extends BaseRpcContext<[string]> {
+  consumerName(): string {
+    return this.args[0];
+  }
+}
+
+/**
+ * Hands a handler's error back to the runner as it was thrown, so the runner retries the record
+ * (the outcome was not made durable). Nest's default RPC filter would log it and replace it with
+ * "Internal server error".
+ */
+@Catch()
+export class HandBackToRunner implements RpcExceptionFilter {
+  catch(exception: unknown): Observable<never> {
+    return throwError(() => exception);
+  }
+}
+
+/** A controller whose `@EventPattern(CONSUMER.x)` methods handle Kafka records through the runner. */
+export const ConsumerController = (): ClassDecorator =>
+  applyDecorators(Controller(), UseFilters(new HandBackToRunner()));
+
+/**
+ * Nest's microservice transport for Hookstream's consumers (a custom transport strategy): every
+ * consumer of {@link consumerPlan} that this process's roles run is a {@link WatermarkConsumer}
+ * feeding the `@EventPattern` handler of its pattern, which Nest discovers. The runner keeps what
+ * the built-in Kafka transport lacks (README decision 6): per-endpoint lanes behind the handler,
+ * commits only up to the lowest unfinished record, records held until due, a failed handler
+ * retried instead of stalling or skipping. Refuses to start when a declared consumer has no
+ * handler or two, a handler has no declared consumer, or a topic has two consumers.
+ */
+@Injectable()
+export class ConsumerRunner extends Server implements CustomTransportStrategy {
+  private readonly consumers: WatermarkConsumer[] = [];
+  private readonly log: Logger;
+
+  constructor(
+    @Inject(KAFKA) private readonly kafka: Kafka,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    super();
+    this.log = logger.child({ component: 'consumers' });
+  }
+
+  listen(callback: (error?: unknown) => void): void {
+    this.start().then(() => callback(), callback);
+  }
+
+  private async start(): Promise<void> {
+    const plan = consumerPlan(this.config);
+    assertOneConsumerPerTopic(plan);
+    this.assertHandlers(plan);
+    for (const declaration of plan.filter((d) => this.config.roles.has(d.role))) {
+      const handler = this.getHandlerByPattern(declaration.pattern)!;
+      const consumer = new WatermarkConsumer(
+        this.kafka,
+        this.specFor(declaration, handler),
+        this.log.child({ consumer: declaration.name }),
+      );
+      await consumer.start();
+      this.consumers.push(consumer);
+    }
+  }
+
+  /** Every declared pattern has exactly one handler, and every handler a declared pattern. */
+  private assertHandlers(plan: ConsumerDeclaration[]): void {
+    const known = new Set<string>(Object.values(CONSUMER));
+    for (const pattern of this.getHandlers().keys()) {
+      if (!known.has(pattern)) throw new Error(`@EventPattern('${pattern}') has no declared consumer`);
+    }
+    for (const pattern of new Set(plan.map((declaration) => declaration.pattern))) {
+      const handler = this.getHandlerByPattern(pattern);
+      if (!handler) throw new Error(`consumer pattern ${pattern} has no @EventPattern handler`);
+      if (handler.next) throw new Error(`consumer pattern ${pattern} has two @EventPattern handlers`);
+    }
+  }
+
+  private specFor(declaration: ConsumerDeclaration, handler: MessageHandler): WatermarkConsumerSpec {
+    const context = new ConsumerContext([declaration.name]);
+    const invoke = (data: ConsumedRecord | ConsumedBatch) => settled(handler(data, context));
+    const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition } = declaration;
+    const base = { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition };
+    if (declaration.mode === 'batches') return { ...base, handleBatch: invoke };
+    return { ...base, dueAtMs: declaration.dueAtMs, handle: invoke };
+  }
+
+  /** Records handed to handlers and not yet finished, over every consumer of this process. */
+  inFlight(): number {
+    return this.consumers.reduce((sum, consumer) => sum + consumer.inFlight(), 0);
+  }
+
+  /** Stops fetching, waits for in-flight records up to the shutdown timeout, commits what finished. */
+  async close(): Promise<void> {
+    await Promise.all(this.consumers.map((consumer) => consumer.stop(this.config.shutdownTimeoutMs)));
+    this.consumers.length = 0;
+  }
+
+  on(): never {
+    throw new Error('the consumer runner emits no events');
+  }
+
+  unwrap<T>(): T {
+    return this.consumers as T;
+  }
+}
+
+/** Waits for the handler's outcome, whether it answered with a promise or an observable. */
+async function settled(result: Promise<unknown>): Promise<void> {
+  const value: unknown = await result;
+  if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
+}
+
+export { CONSUMER, type ConsumerPattern };

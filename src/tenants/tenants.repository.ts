@@ -1,0 +1,51 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { isUUID } from 'class-validator';
+import { IsNull, type DataSource } from 'typeorm';
+import { ApiKeyEntity } from './api-key.entity';
+import { TenantEntity } from './tenant.entity';
+
+/** The `tenants` and `api_keys` tables (a key belongs to its tenant): their only reader and writer. */
+@Injectable()
+export class TenantsRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /** Inserts a tenant and its first key in one transaction. */
+  async insertWithKey(tenant: TenantEntity, key: ApiKeyEntity): Promise<void> {
+    await this.dataSource.transaction(async (manager) => {
+      await manager.insert(TenantEntity, tenant);
+      await manager.insert(ApiKeyEntity, key);
+    });
+  }
+
+  async insertKey(key: ApiKeyEntity): Promise<void> {
+    await this.dataSource.getRepository(ApiKeyEntity).insert(key);
+  }
+
+  async exists(id: string): Promise<boolean> {
+    if (!isUUID(id)) return false;
+    return this.dataSource.getRepository(TenantEntity).existsBy({ id });
+  }
+
+  async allIds(): Promise<string[]> {
+    const rows = await this.dataSource.getRepository(TenantEntity).find({ select: { id: true } });
+    return rows.map((row) => row.id);
+  }
+
+  /** Revokes a live key; false when the tenant has no such key (revoking twice is not an error). */
+  async revokeKey(tenantId: string, keyId: string, at: Date): Promise<boolean> {
+    if (!isUUID(tenantId) || !isUUID(keyId)) return false;
+    const keys = this.dataSource.getRepository(ApiKeyEntity);
+    const result = await keys.update({ id: keyId, tenantId, revokedAt: IsNull() }, { revokedAt: at });
+    return (result.affected ?? 0) > 0 || keys.existsBy({ id: keyId, tenantId });
+  }
+
+  /** The tenant of a live key, found by the key's hash. */
+  async tenantForKeyHash(keyHash: string): Promise<string | null> {
+    const row = await this.dataSource.getRepository(ApiKeyEntity).findOne({
+      select: { tenantId: true },
+      where: { keyHash, revokedAt: IsNull() },
+    });
+    return row?.tenantId ?? null;
+  }
+}
