@@ -84,7 +84,12 @@ export class AttemptsRepository {
   }
 
   /** One endpoint's attempts, newest first, after `after` (keyset pagination). */
-  async page(tenantId: string, endpointId: string, after: PageCursor | null, limit: number): Promise<StoredAttempt[]> {
+  async page(
+    tenantId: string,
+    endpointId: string,
+    after: PageCursor | null,
+    limit: number,
+  ): Promise<StoredAttempt[]> {
     const rows = await this.dataSource.query<AttemptRow[]>(
       `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at
          FROM delivery_attempts

@@ -25,9 +25,7 @@ export class AttemptsService {
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {
-      data: page.map(
-        (row): AttemptDto => ({ ...row, attemptedAt: row.attemptedAt.toISOString() }),
-      ),
+      data: page.map((row): AttemptDto => ({ ...row, attemptedAt: row.attemptedAt.toISOString() })),
       nextCursor: rows.length > limit ? encodeCursor({ createdAt: last.attemptedAt, id: last.id }) : null,
     };
   }

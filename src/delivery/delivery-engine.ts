@@ -5,7 +5,12 @@ import { CLOCK, RANDOM } from '../common/clock.module';
 import { classifyError, classifyResponse, type AttemptOutcome } from '../domain/attempt-outcome';
 import { shedWaitMs } from '../domain/backoff';
 import type { Clock, Random } from '../domain/clock';
-import { attemptStateFromHeaders, decodeTask, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import {
+  attemptStateFromHeaders,
+  decodeTask,
+  type AttemptState,
+  type DeliveryTask,
+} from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import type { ConsumedRecord } from '../domain/records';
@@ -74,7 +79,11 @@ export class DeliveryEngine implements OnModuleDestroy {
       await this.settler.settlePoison(record, (error as Error).message);
       return;
     }
-    const settling: Settling = { task, state: attemptStateFromHeaders(record.headers), encoded: record.value ?? undefined };
+    const settling: Settling = {
+      task,
+      state: attemptStateFromHeaders(record.headers),
+      encoded: record.value ?? undefined,
+    };
     const endpoint = this.endpoints.get(task.endpointId);
     const nowMs = this.clock.now();
     const arrival = onArrival({
@@ -91,7 +100,11 @@ export class DeliveryEngine implements OnModuleDestroy {
     });
     if (arrival.kind === 'settle') {
       // A strict endpoint that is disabled drains its parked deliveries into the DLQ too, in order.
-      if (endpoint?.ordering === 'strict' && source === 'retry' && arrival.settlement.kind === 'dead-letter') {
+      if (
+        endpoint?.ordering === 'strict' &&
+        source === 'retry' &&
+        arrival.settlement.kind === 'dead-letter'
+      ) {
         const draining: Settling = { ...settling, strict: 'blocker' };
         await this.lanes.run(endpoint.id, 1, () => this.settler.settle(draining, arrival.settlement));
         return;
@@ -126,7 +139,11 @@ export class DeliveryEngine implements OnModuleDestroy {
    * Strict ordering: a first attempt parks behind the delivery blocking its endpoint, if any; a
    * retry blocks it only if it is that delivery (README decision 10).
    */
-  private async strictTurn(settling: Settling, endpoint: EndpointSnapshot, source: 'first' | 'retry'): Promise<void> {
+  private async strictTurn(
+    settling: Settling,
+    endpoint: EndpointSnapshot,
+    source: 'first' | 'retry',
+  ): Promise<void> {
     let strict: StrictRole;
     if (source === 'first') {
       const admission = await this.settler.admitStrict(settling.task);
@@ -141,7 +158,10 @@ export class DeliveryEngine implements OnModuleDestroy {
   /** The delivery's turn in its lane: one attempt, unless the circuit turns it away. */
   private async turn(settling: Settling, endpoint: EndpointSnapshot): Promise<void> {
     const nowMs = this.clock.now();
-    const state: AttemptState = { ...settling.state, firstAttemptAtMs: settling.state.firstAttemptAtMs ?? nowMs };
+    const state: AttemptState = {
+      ...settling.state,
+      firstAttemptAtMs: settling.state.firstAttemptAtMs ?? nowMs,
+    };
     if (!this.health.canAttempt(endpoint.id, nowMs)) {
       const settlement = turnedAway({
         occasion: 'circuit_open',
@@ -223,7 +243,11 @@ export class DeliveryEngine implements OnModuleDestroy {
       const response = await this.sender.post(endpoint.url, headers, body);
       latencyMs = response.latencyMs;
       responseBody = response.body;
-      outcome = classifyResponse({ status: response.status, headers: response.headers, nowMs: this.clock.now() });
+      outcome = classifyResponse({
+        status: response.status,
+        headers: response.headers,
+        nowMs: this.clock.now(),
+      });
     } catch (error) {
       latencyMs = Math.round(performance.now() - started);
       outcome = classifyError(error);

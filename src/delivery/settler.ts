@@ -122,7 +122,9 @@ export class Settler {
 
   /** Strict ordering, before a retry: whether this delivery is the one blocking its endpoint. */
   async isBlocker(task: DeliveryTask): Promise<boolean> {
-    return (await this.untilDone('read block', () => this.parking.blocker(task.endpointId))) === task.deliveryId;
+    return (
+      (await this.untilDone('read block', () => this.parking.blocker(task.endpointId))) === task.deliveryId
+    );
   }
 
   /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */
@@ -148,14 +150,21 @@ export class Settler {
       return;
     }
     this.logger.info(
-      { ...bindings(settling.task), attempt: attempt.attempt, status: attempt.statusCode, error: attempt.error },
+      {
+        ...bindings(settling.task),
+        attempt: attempt.attempt,
+        status: attempt.statusCode,
+        error: attempt.error,
+      },
       'attempt failed',
     );
     if (this.health.recordFailure(endpointId, nowMs)) {
       // Not awaited: the delivery's own outcome does not depend on it, and the next failure tries again.
       void this.health
         .disable(endpointId, this.health.failingTooLongReason())
-        .catch((error: unknown) => this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'));
+        .catch((error: unknown) =>
+          this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'),
+        );
     }
   }
 
@@ -196,7 +205,9 @@ export class Settler {
 
   /** Hands the oldest parked delivery on as the new blocker (through the shortest tier, due now). */
   private async releaseNextParked(task: DeliveryTask): Promise<void> {
-    const next = await this.untilDone('unblock', () => this.parking.nextParked(task.endpointId, task.deliveryId));
+    const next = await this.untilDone('unblock', () =>
+      this.parking.nextParked(task.endpointId, task.deliveryId),
+    );
     if (!next) return;
     await this.untilDone('release', () => this.topics.releaseParked(next.task, this.clock.now()));
     await this.untilDone('unpark', () => this.parking.unpark(next.id));
@@ -208,7 +219,10 @@ export class Settler {
       baseDelayMs: 200,
       maxDelayMs: 5_000,
       onRetry: (error, waitMs) =>
-        this.logger.warn({ err: error, step: what }, `strict ordering: ${what} failed; retrying in ${waitMs} ms`),
+        this.logger.warn(
+          { err: error, step: what },
+          `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
+        ),
     });
   }
 

@@ -4,7 +4,7 @@
  */
 
 /**
- * Record headers as a Kafka client hands them over or takes them (the shape kafkajs calls IHeaders):
+ * Record headers as a Kafka client hands them over or takes them (the client's own header type):
  * a value may be bytes, text, or repeated.
  */
 export type RecordHeaders = Record<string, Buffer | string | (Buffer | string)[] | undefined>;

@@ -79,7 +79,8 @@ export function onArrival(input: ArrivalInput): Arrival {
     };
     return { kind: 'settle', settlement };
   }
-  if (endpoint === undefined) return { kind: 'settle', settlement: { kind: 'drop', occasion: 'endpoint_gone' } };
+  if (endpoint === undefined)
+    return { kind: 'settle', settlement: { kind: 'drop', occasion: 'endpoint_gone' } };
   if (!endpoint.enabled) {
     const settlement: Settlement = {
       kind: 'dead-letter',
@@ -144,7 +145,13 @@ export function afterAttempt(input: AfterAttemptInput): Settlement {
     random,
   });
   if (plan.kind === 'dead-letter') {
-    return { kind: 'dead-letter', occasion: 'attempted', reason: plan.reason, detail: outcome.error, state: failed };
+    return {
+      kind: 'dead-letter',
+      occasion: 'attempted',
+      reason: plan.reason,
+      detail: outcome.error,
+      state: failed,
+    };
   }
   return {
     kind: 'retry',
@@ -192,7 +199,13 @@ export function turnedAway(input: TurnedAwayInput): Settlement {
   const tier = tierFor(Math.max(0, notBeforeMs - nowMs), policy.tierDelaysMs);
   const dueAtMs = Math.max(notBeforeMs, nowMs + jitteredDelayMs(policy.tierDelaysMs[tier], random));
   if (canHold) {
-    return { kind: 'hold', occasion, state: { ...waiting, dueAtMs: null }, orTier: tier, orRetryAtMs: dueAtMs };
+    return {
+      kind: 'hold',
+      occasion,
+      state: { ...waiting, dueAtMs: null },
+      orTier: tier,
+      orRetryAtMs: dueAtMs,
+    };
   }
   return { kind: 'retry', occasion, tier, state: { ...waiting, dueAtMs } };
 }
@@ -216,7 +229,11 @@ export function tierFor(waitMs: number, tierDelaysMs: readonly number[]): number
  * tier's delay after it was written, so a record due much later (a long Retry-After) moves on to a
  * longer tier instead of holding the records behind it (README decision 11).
  */
-export function tierReadyAtMs(dueAtHeader: string | undefined, writtenAtMs: number, tierDelayMs: number): number {
+export function tierReadyAtMs(
+  dueAtHeader: string | undefined,
+  writtenAtMs: number,
+  tierDelayMs: number,
+): number {
   return Math.min(Number(dueAtHeader ?? 0), writtenAtMs + Math.ceil(tierDelayMs * 1.25));
 }
 
@@ -228,7 +245,11 @@ export const HELD_RELEASE_BATCH = 500;
  * circuit refuses attempts or its lane hangs); one while it is failing (the probe, once its lane
  * is idle); a batch otherwise.
  */
-export function heldReleaseQuota(input: { unavailable: boolean; failing: boolean; laneIdle: boolean }): number {
+export function heldReleaseQuota(input: {
+  unavailable: boolean;
+  failing: boolean;
+  laneIdle: boolean;
+}): number {
   if (input.unavailable) return 0;
   if (!input.failing) return HELD_RELEASE_BATCH;
   return input.laneIdle ? 1 : 0;

@@ -105,7 +105,10 @@ export class FanoutService {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
     if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
-      this.logger.debug({ eventId: event.id, tenantId: event.tenantId }, 'repeated event id; fanned out once already');
+      this.logger.debug(
+        { eventId: event.id, tenantId: event.tenantId },
+        'repeated event id; fanned out once already',
+      );
       return { kind: 'deliveries', records: [], held: [] };
     }
     const records: OutgoingRecord[] = [];
@@ -114,7 +117,12 @@ export class FanoutService {
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint)) {
-        held.push({ endpointId: endpoint.id, publishedAtMs: record.timestampMs, task, state: heldAtFanout(nowMs) });
+        held.push({
+          endpointId: endpoint.id,
+          publishedAtMs: record.timestampMs,
+          task,
+          state: heldAtFanout(nowMs),
+        });
       } else {
         records.push({ key: endpoint.id, value: task });
       }

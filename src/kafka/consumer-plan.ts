@@ -63,18 +63,16 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       topics: [kafka.deliveriesTopic],
       partitionWindow,
     },
-    ...kafka.retryTiers.map(
-      (tier): ConsumerDeclaration => ({
-        pattern: CONSUMER.retryTiers,
-        role: 'retry',
-        mode: 'records',
-        name: `retry-${tier.index + 1}`,
-        groupId: tier.groupId,
-        topics: [tier.topic],
-        partitionWindow,
-        dueAtMs: (record) => tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs),
-      }),
-    ),
+    ...kafka.retryTiers.map((tier): ConsumerDeclaration => ({
+      pattern: CONSUMER.retryTiers,
+      role: 'retry',
+      mode: 'records',
+      name: `retry-${tier.index + 1}`,
+      groupId: tier.groupId,
+      topics: [tier.topic],
+      partitionWindow,
+      dueAtMs: (record) => tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs),
+    })),
     {
       pattern: CONSUMER.deadLetters,
       role: 'delivery',

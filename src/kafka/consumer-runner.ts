@@ -7,7 +7,12 @@ import {
   UseFilters,
   type RpcExceptionFilter,
 } from '@nestjs/common';
-import { BaseRpcContext, Server, type CustomTransportStrategy, type MessageHandler } from '@nestjs/microservices';
+import {
+  BaseRpcContext,
+  Server,
+  type CustomTransportStrategy,
+  type MessageHandler,
+} from '@nestjs/microservices';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';

@@ -76,9 +76,15 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
 
   /** The shortest `retention.ms` of `topics`; null when every one keeps records forever. */
   async retentionMs(topics: string[]): Promise<number | null> {
-    const described = await (await this.connect()).describeConfigs({
+    const described = await (
+      await this.connect()
+    ).describeConfigs({
       includeSynonyms: false,
-      resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['retention.ms'] })),
+      resources: topics.map((name) => ({
+        type: ConfigResourceTypes.TOPIC,
+        name,
+        configNames: ['retention.ms'],
+      })),
     });
     const retentions = described.resources
       .flatMap((resource) => resource.configEntries)
@@ -110,7 +116,6 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     await this.admin?.disconnect();
   }
 }
-
 
 /** Offsets of one partition: `offset` and `high` are the log end, `low` the earliest retained. */
 export interface PartitionOffsets {

@@ -55,7 +55,9 @@ export class HeldDeliveries {
        SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
       [
         batch.map((request) => request.endpointId),
-        batch.map((request) => (Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now())),
+        batch.map((request) =>
+          Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now(),
+        ),
         batch.map((request) => request.task),
         batch.map((request) => JSON.stringify(request.state)),
       ],

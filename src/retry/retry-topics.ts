@@ -60,6 +60,11 @@ export class RetryTopics {
   }
 
   private shortestTierTopic(): string {
-    return this.tierTopic(tierFor(0, this.config.kafka.retryTiers.map((tier) => tier.delayMs)));
+    return this.tierTopic(
+      tierFor(
+        0,
+        this.config.kafka.retryTiers.map((tier) => tier.delayMs),
+      ),
+    );
   }
 }

@@ -1,4 +1,4 @@
-/** Pure consumer-lag arithmetic: no Kafka, no Nest. Offsets arrive as kafkajs strings. */
+/** Pure consumer-lag arithmetic: no Kafka, no Nest. Offsets arrive as decimal strings, as Kafka clients give them. */
 
 export interface PartitionLag {
   partition: number;
