@@ -508,7 +508,7 @@ async function latencyRun(
   });
   // Where the time goes (rates up to 1,000/s only, to keep the bench process light): a read_committed
   // collector on the deliveries topic sees each task's CreateTime (set by the fan-out producer) and
-  // when the fan-out transaction made it visible.
+  // when it became visible to consumers.
   const tasks = new Map<string, { createdMs: number; visibleMs: number }>();
   const collector =
     rate <= 1000 ? kafka.consumer({ groupId: `${topic}-collector-${rate}`, maxWaitTimeInMs: 20 }) : null;

@@ -37,7 +37,7 @@ async function main(): Promise<void> {
 
 /**
  * Stops consuming, lets in-flight deliveries finish within the deadline, commits what finished and
- * closes connections (Nest's shutdown hooks, see DeliveryConsumers); a second signal or a hung hook
+ * closes connections (Nest's shutdown hooks; the consumers stop in ConsumerRunner.close); a second signal or a hung hook
  * forces the exit.
  */
 async function shutdown(

@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK, RANDOM } from '../common/clock.module';
@@ -34,17 +34,19 @@ export type WebhookPoster = Pick<HttpSender, 'post'>;
  * every retry tier consumer. Never decides what a failure leads to: the policy does.
  */
 @Injectable()
-export class DeliveryEngine implements OnModuleDestroy {
+export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   private readonly lanes: LaneScheduler;
   private readonly policy: RetryPolicy;
-  private readonly sweeper: NodeJS.Timeout;
+  private sweeper?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(HTTP_SENDER) private readonly sender: WebhookPoster,
     @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get'>,
-    private readonly health: EndpointHealth,
-    private readonly settler: Settler,
+    @Inject(EndpointHealth)
+    private readonly health: Pick<EndpointHealth, 'isShut' | 'nextChanceAtMs' | 'canAttempt' | 'failingSinceMs'>,
+    @Inject(Settler)
+    private readonly settler: Pick<Settler, 'settle' | 'settlePoison' | 'admitStrict' | 'isBlocker'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RANDOM) private readonly random: Random,
   ) {
@@ -57,13 +59,22 @@ export class DeliveryEngine implements OnModuleDestroy {
       maxAttemptAgeMs: config.delivery.maxAttemptAgeMs,
       retryAfterCapMs: config.delivery.retryAfterCapMs,
     };
-    const sweepEveryMs = Math.max(50, Math.min(250, config.delivery.laneStallAfterMs / 4));
-    this.sweeper = setInterval(() => this.lanes.shedStalled(), sweepEveryMs);
+  }
+
+  /** Looks for stalled lanes a few times per stall period, so a hanging endpoint's queue is held soon. */
+  onModuleInit(): void {
+    const sweepEveryMs = Math.max(50, Math.min(250, this.config.delivery.laneStallAfterMs / 4));
+    this.sweeper = setInterval(() => this.shedStalledLanes(), sweepEveryMs);
     this.sweeper.unref();
   }
 
   onModuleDestroy(): void {
     clearInterval(this.sweeper);
+  }
+
+  /** Holds the queued deliveries of every stalled lane but its head; returns how many. */
+  shedStalledLanes(): number {
+    return this.lanes.shedStalled();
   }
 
   inFlight(): number {

@@ -49,11 +49,17 @@ export class Settler {
   private readonly holdFailed: ThrottledWarning;
 
   constructor(
-    private readonly topics: RetryTopics,
-    private readonly held: HeldDeliveries,
-    private readonly parking: StrictParking,
-    private readonly health: EndpointHealth,
-    private readonly attempts: AttemptLog,
+    @Inject(RetryTopics)
+    private readonly topics: Pick<RetryTopics, 'schedule' | 'deadLetter' | 'releaseHeld' | 'releaseParked'>,
+    @Inject(HeldDeliveries) private readonly held: Pick<HeldDeliveries, 'hold'>,
+    @Inject(StrictParking)
+    private readonly parking: Pick<StrictParking, 'park' | 'block' | 'blocker' | 'nextParked' | 'unpark'>,
+    @Inject(EndpointHealth)
+    private readonly health: Pick<
+      EndpointHealth,
+      'recordSuccess' | 'recordFailure' | 'disable' | 'failingTooLongReason'
+    >,
+    @Inject(AttemptLog) private readonly attempts: Pick<AttemptLog, 'append'>,
     private readonly metrics: DeliveryMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,

@@ -123,8 +123,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
       this.unknownTenants.set(tenantId, Date.now() + 5_000);
       return false;
     } catch {
-      // PostgreSQL is down: an unknown tenant cannot be confirmed either way; treat as unknown only
-      // if the cache is fresh enough to trust, otherwise let the caller retry later.
+      // PostgreSQL is down: the tenant can be confirmed neither way. The caller decides what that
+      // means (the fan-out counts it as unknown today: README Section B).
       throw new Error(`cannot confirm tenant ${tenantId} while PostgreSQL is unavailable`);
     }
   }

@@ -139,7 +139,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
 }
 
 /** Waits for the handler's outcome, whether it answered with a promise or an observable. */
-async function settled(result: Promise<unknown>): Promise<void> {
+export async function settled(result: Promise<unknown>): Promise<void> {
   const value: unknown = await result;
   if (isObservable(value)) await lastValueFrom(value, { defaultValue: undefined });
 }

@@ -131,8 +131,8 @@ export class WatermarkConsumer {
         'partitions assigned',
       );
     });
-    // A batch holding only transaction markers never reaches eachBatch; remember its end so the
-    // committed offset can move past the marker that follows every fan-out transaction.
+    // A batch holding only transaction markers (written by any transactional producer of the topic)
+    // never reaches eachBatch; remember its end so the committed offset can move past the markers.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
       if (payload.batchSize !== 0) return;
       this.partitionState(payload.topic, payload.partition).fetchedThrough = BigInt(payload.lastOffset);

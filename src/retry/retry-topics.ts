@@ -22,7 +22,7 @@ import type { HeldDelivery } from './held-deliveries';
 export class RetryTopics {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly producer: RecordProducer,
+    @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
   ) {}
 
   /** The task waits in tier `tier` until `state.dueAtMs`. `encoded`: the task's bytes as read, if unchanged. */

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../common/logger';
+import { createLogger } from './logger';
 
 /** A logger writing JSON lines into an array, configured exactly as the service's. */
 function capture(level = 'info') {

@@ -1,0 +1,247 @@
+import { attemptStateToHeaders, encodeTask, FIRST_ATTEMPT, type DeliveryTask } from '../domain/delivery-task';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import type { ConsumedRecord } from '../domain/records';
+import type { Settlement } from '../domain/settlement';
+import type { ParkResult } from '../retry/strict-parking';
+import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
+import { DeliveryEngine } from './delivery-engine';
+import { EndpointHealth } from './endpoint-health';
+import type { HttpResponse } from './http-sender';
+import type { Settling } from './settler';
+
+const config = testConfig({ HOOKSTREAM_LANE_STALL_AFTER: '1s', HOOKSTREAM_DELIVERY_TIMEOUT: '5s' });
+const ok: HttpResponse = { status: 204, headers: {}, body: '', latencyMs: 3 };
+
+/** Records what the engine asked the settler to do, and answers strict questions from a script. */
+class RecordingSettler {
+  readonly settled: Array<{ settling: Settling; settlement: Settlement }> = [];
+  readonly poison: string[] = [];
+  admission: ParkResult = 'not-blocked';
+  blocker = false;
+
+  async settle(settling: Settling, settlement: Settlement): Promise<void> {
+    this.settled.push({ settling, settlement });
+  }
+
+  async settlePoison(record: ConsumedRecord, detail: string): Promise<void> {
+    this.poison.push(`${record.offset}: ${detail}`);
+  }
+
+  async admitStrict(): Promise<ParkResult> {
+    return this.admission;
+  }
+
+  async isBlocker(): Promise<boolean> {
+    return this.blocker;
+  }
+
+  kinds(): string[] {
+    return this.settled.map(({ settlement }) => `${settlement.kind}/${settlement.occasion}`);
+  }
+}
+
+function task(n: number, target: EndpointSnapshot): DeliveryTask {
+  return {
+    deliveryId: `d-${n}`,
+    eventId: `e-${n}`,
+    endpointId: target.id,
+    tenantId: target.tenantId,
+    eventType: 'record.updated',
+    eventTime: '2026-12-02T12:00:00.000Z',
+    data: { n },
+    publishedAtMs: 0,
+  };
+}
+
+function record(value: Buffer | null, headers: Record<string, string> = {}, offset = '0'): ConsumedRecord {
+  return { topic: 'hs.deliveries', partition: 0, offset, key: null, value, headers, timestampMs: 0 };
+}
+
+function world(endpoints: EndpointSnapshot[] = [endpoint()]) {
+  const clock = new FakeClock();
+  const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
+  let respond: () => Promise<HttpResponse> = async () => ok;
+  const sender = {
+    post: (url: string, headers: Record<string, string>, body: string) => {
+      requests.push({ url, headers, body });
+      return respond();
+    },
+  };
+  const health = new EndpointHealth(
+    config,
+    { disable: async () => true },
+    { refreshEndpoint: async () => undefined },
+    clock,
+    silentLogger,
+  );
+  const settler = new RecordingSettler();
+  const byId = new Map(endpoints.map((e) => [e.id, e]));
+  const engine = new DeliveryEngine(
+    config,
+    sender,
+    { get: (id) => byId.get(id) },
+    health,
+    settler,
+    clock,
+    () => 0.5,
+  );
+  return {
+    engine,
+    settler,
+    health,
+    clock,
+    requests,
+    respondWith: (fn: () => Promise<HttpResponse>) => (respond = fn),
+  };
+}
+
+describe('DeliveryEngine', () => {
+  const target = endpoint();
+  const start = (endpoints?: EndpointSnapshot[]) => world(endpoints);
+
+  it('signs and posts a first attempt, then settles it as delivered with its attempt record', async () => {
+    const { engine, settler, requests } = start();
+    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    expect(requests).toHaveLength(1);
+    expect(requests[0].url).toBe(target.url);
+    expect(requests[0].headers).toMatchObject({ 'webhook-id': 'e-1' });
+    expect(requests[0].headers['webhook-signature']).toMatch(/^v1,/);
+    expect(JSON.parse(requests[0].body)).toEqual({
+      id: 'e-1',
+      type: 'record.updated',
+      timestamp: '2026-12-02T12:00:00.000Z',
+      data: { n: 1 },
+    });
+    expect(settler.kinds()).toEqual(['delivered/attempted']);
+    expect(settler.settled[0].settling.attempt).toMatchObject({
+      outcome: 'delivered',
+      statusCode: 204,
+      attempt: 1,
+    });
+  });
+
+  it('settles a failed attempt with the retry the policy chose', async () => {
+    const { engine, settler, respondWith, clock } = start();
+    respondWith(async () => ({ status: 503, headers: {}, body: 'busy', latencyMs: 8 }));
+    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    expect(settler.settled[0].settlement).toEqual({
+      kind: 'retry',
+      occasion: 'attempted',
+      tier: 0,
+      state: {
+        ...FIRST_ATTEMPT,
+        attempt: 2,
+        firstAttemptAtMs: clock.now(),
+        dueAtMs: clock.now() + 5_000,
+        lastError: 'HTTP 503',
+        lastStatus: 503,
+      },
+    });
+    expect(settler.settled[0].settling.attempt).toMatchObject({ responseBody: 'busy', statusCode: 503 });
+  });
+
+  it('hands an undecodable record to the settler as poison, attempting nothing', async () => {
+    const { engine, settler, requests } = start();
+    await engine.handle(record(Buffer.from('{"deliveryId":1}'), {}, '41'), 'first');
+    expect(settler.poison).toEqual(['41: delivery record lacks deliveryId']);
+    expect(requests).toEqual([]);
+  });
+
+  it('drops a delivery to an endpoint it does not know, and dead-letters one to a disabled endpoint', async () => {
+    const disabled = endpoint({ id: 'off', enabled: false });
+    const { engine, settler, requests } = start([disabled]);
+    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    await engine.handle(record(encodeTask(task(2, disabled))), 'first');
+    expect(settler.kinds()).toEqual(['drop/endpoint_gone', 'dead-letter/endpoint_disabled']);
+    expect(requests).toEqual([]);
+  });
+
+  it('moves a retry that is not due yet on to a later tier without attempting it', async () => {
+    const { engine, settler, requests, clock } = start();
+    const state = { ...FIRST_ATTEMPT, attempt: 2, dueAtMs: clock.now() + 60_000 };
+    await engine.handle(record(encodeTask(task(1, target)), attemptStateToHeaders(state)), 'retry');
+    expect(settler.kinds()).toEqual(['retry/not_due']);
+    expect(requests).toEqual([]);
+  });
+
+  it('holds deliveries without attempting them while the circuit is open', async () => {
+    const { engine, settler, health, requests, clock } = start();
+    for (let i = 0; i < config.delivery.circuitFailureThreshold; i++)
+      health.recordFailure(target.id, clock.now());
+    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    expect(settler.kinds()).toEqual(['hold/circuit_open']);
+    expect(requests).toEqual([]);
+    expect(engine.unavailable(target.id, clock.now())).toBe(true);
+  });
+
+  it('holds the queue of a lane that has started nothing for the stall time, keeping its head', async () => {
+    const { engine, settler, respondWith, clock } = start();
+    const stuck = gate<HttpResponse>();
+    respondWith(() => stuck.opened);
+    const first = engine.handle(record(encodeTask(task(1, target))), 'first');
+    const second = engine.handle(record(encodeTask(task(2, target))), 'first');
+    const third = engine.handle(record(encodeTask(task(3, target))), 'first');
+    await flush();
+    clock.advance(1_500);
+    expect(engine.unavailable(target.id, clock.now())).toBe(true);
+    const fourth = engine.handle(record(encodeTask(task(4, target))), 'first');
+    await fourth;
+    expect(
+      settler.settled.map((s) => [s.settling.task.deliveryId, s.settlement.kind, s.settlement.occasion]),
+    ).toEqual([['d-4', 'hold', 'lane_stalled']]);
+    stuck.open(ok);
+    await Promise.all([first, second, third]);
+    expect(settler.kinds().slice(1)).toEqual([
+      'delivered/attempted',
+      'delivered/attempted',
+      'delivered/attempted',
+    ]);
+    expect(engine.laneIdle(target.id)).toBe(true);
+  });
+
+  describe('strict ordering', () => {
+    const strict = endpoint({ id: 'strict', ordering: 'strict' });
+
+    it('parks a first attempt behind the blocking delivery without attempting it', async () => {
+      const { engine, settler, requests } = start([strict]);
+      settler.admission = 'parked';
+      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      expect(requests).toEqual([]);
+      expect(settler.settled).toEqual([]);
+    });
+
+    it('attempts an unblocked first attempt as "first", and a blocker found again after a crash as "blocker"', async () => {
+      const { engine, settler } = start([strict]);
+      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      settler.admission = 'is-blocker';
+      await engine.handle(record(encodeTask(task(2, strict))), 'first');
+      expect(settler.settled.map((s) => s.settling.strict)).toEqual(['first', 'blocker']);
+    });
+
+    it('tells a retry that blocks the endpoint from one that does not', async () => {
+      const { engine, settler } = start([strict]);
+      settler.blocker = true;
+      await engine.handle(record(encodeTask(task(1, strict))), 'retry');
+      settler.blocker = false;
+      await engine.handle(record(encodeTask(task(2, strict))), 'retry');
+      expect(settler.settled.map((s) => s.settling.strict)).toEqual(['blocker', 'bystander']);
+    });
+
+    it('sends a strict delivery turned away by its circuit to a tier, not to the held table', async () => {
+      const { engine, settler, health, clock } = start([strict]);
+      for (let i = 0; i < config.delivery.circuitFailureThreshold; i++)
+        health.recordFailure(strict.id, clock.now());
+      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      expect(settler.kinds()).toEqual(['retry/circuit_open']);
+      expect(settler.settled[0].settling.strict).toBe('first');
+    });
+
+    it('drains a disabled strict endpoint: its retries are dead-lettered as the blocker', async () => {
+      const off = endpoint({ id: 'strict-off', ordering: 'strict', enabled: false });
+      const { engine, settler } = start([off]);
+      await engine.handle(record(encodeTask(task(1, off))), 'retry');
+      expect(settler.kinds()).toEqual(['dead-letter/endpoint_disabled']);
+      expect(settler.settled[0].settling.strict).toBe('blocker');
+    });
+  });
+});

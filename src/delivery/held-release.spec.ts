@@ -1,0 +1,77 @@
+import { Registry } from 'prom-client';
+import { FIRST_ATTEMPT } from '../domain/delivery-task';
+import { HELD_RELEASE_BATCH } from '../domain/settlement';
+import type { HeldDelivery } from '../retry/held-deliveries';
+import { FakeClock, silentLogger, testConfig } from '../testing/fakes';
+import { InMemoryHeldDeliveries } from '../testing/stores';
+import { HeldRelease } from './held-release';
+
+const config = testConfig({ HOOKSTREAM_MAX_ATTEMPT_AGE: '1h' });
+
+function world() {
+  const clock = new FakeClock();
+  const held = new InMemoryHeldDeliveries();
+  const down = new Set<string>();
+  const failing = new Set<string>();
+  const busy = new Set<string>();
+  const released: HeldDelivery[][] = [];
+  const release = new HeldRelease(
+    config,
+    held,
+    { unavailable: (id) => down.has(id), laneIdle: (id) => !busy.has(id) },
+    { failingSinceMs: (id) => (failing.has(id) ? clock.now() - 60_000 : null) },
+    { releaseHeld: async (rows) => void released.push(rows) },
+    clock,
+    new Registry(),
+    silentLogger,
+  );
+  const holdMany = async (endpointId: string, count: number, firstAttemptAtMs = clock.now()) => {
+    for (let i = 0; i < count; i++) {
+      await held.hold({
+        endpointId,
+        publishedAtMs: i,
+        task: Buffer.from(`${endpointId}-${i}`),
+        state: { ...FIRST_ATTEMPT, firstAttemptAtMs },
+      });
+    }
+  };
+  return { clock, held, down, failing, busy, released, release, holdMany };
+}
+
+describe('HeldRelease', () => {
+  it('releases nothing of an endpoint that still cannot take deliveries', async () => {
+    const { release, holdMany, down, held } = world();
+    await holdMany('down', 3);
+    down.add('down');
+    expect(await release.releasePass()).toBe(0);
+    expect(held.rows).toHaveLength(3);
+  });
+
+  it('releases one delivery, the oldest event, as the probe of a failing endpoint whose lane is idle', async () => {
+    const { release, holdMany, failing, busy, released } = world();
+    await holdMany('flaky', 3);
+    failing.add('flaky');
+    busy.add('flaky');
+    expect(await release.releasePass()).toBe(0);
+    busy.delete('flaky');
+    expect(await release.releasePass()).toBe(1);
+    expect(released.map((rows) => rows.map((r) => r.task.toString()))).toEqual([['flaky-0']]);
+  });
+
+  it('hands a recovered endpoint its backlog in batches, at most four per pass', async () => {
+    const { release, holdMany, held } = world();
+    await holdMany('back', HELD_RELEASE_BATCH * 5);
+    expect(await release.releasePass()).toBe(HELD_RELEASE_BATCH * 4);
+    expect(held.rows).toHaveLength(HELD_RELEASE_BATCH);
+  });
+
+  it('hands back deliveries past the maximum age even while their endpoint is down', async () => {
+    const { release, holdMany, down, clock, held } = world();
+    await holdMany('dead', 2, clock.now());
+    down.add('dead');
+    clock.advance(60 * 60_000 + 1);
+    await holdMany('dead', 1, clock.now());
+    expect(await release.releasePass()).toBe(2);
+    expect(held.rows).toHaveLength(1);
+  });
+});

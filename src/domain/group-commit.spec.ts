@@ -1,0 +1,130 @@
+import { GroupCommit, GroupCommitOverflow } from './group-commit';
+
+/** A write the test finishes by hand. */
+function controlledWrites<T>() {
+  const batches: T[][] = [];
+  const finish: Array<(error?: Error) => void> = [];
+  const write = (batch: T[]) =>
+    new Promise<void>((resolve, reject) => {
+      batches.push(batch);
+      finish.push((error) => (error ? reject(error) : resolve()));
+    });
+  return { batches, finish, write };
+}
+
+const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+describe('GroupCommit', () => {
+  it('writes at once when idle and gathers what arrives meanwhile into the next write', async () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({ maxInFlight: 1, write: writes.write });
+    const first = commit.submit(1);
+    const rest = [2, 3, 4].map((n) => commit.submit(n));
+    expect(writes.batches).toEqual([[1]]);
+    writes.finish[0]();
+    await first;
+    await flush();
+    expect(writes.batches).toEqual([[1], [2, 3, 4]]);
+    writes.finish[1]();
+    await Promise.all(rest);
+  });
+
+  it('keeps up to maxInFlight writes out at once', () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({ maxInFlight: 2, write: writes.write });
+    for (const n of [1, 2, 3, 4]) void commit.submit(n);
+    expect(writes.batches).toEqual([[1], [2]]);
+    expect(commit.inFlight()).toBe(2);
+    expect(commit.queued()).toBe(2);
+  });
+
+  it('takes the oldest items that fit the byte limit, in order, and always at least one', async () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({
+      maxInFlight: 1,
+      maxBatchBytes: 1_000,
+      sizeOf: (n) => n,
+      write: writes.write,
+    });
+    void commit.submit(1);
+    for (const n of [400, 700, 10, 5_000]) void commit.submit(n);
+    for (let i = 0; i < 4; i++) {
+      writes.finish[i]();
+      await flush();
+    }
+    expect(writes.batches).toEqual([[1], [400], [700, 10], [5_000]]);
+  });
+
+  it('caps the items of one write', () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({ maxInFlight: 1, maxBatchItems: 2, write: writes.write });
+    void commit.submit(0);
+    for (const n of [1, 2, 3]) void commit.submit(n);
+    writes.finish[0]();
+    return flush().then(() => expect(writes.batches[1]).toEqual([1, 2]));
+  });
+
+  it('rejects every item of a failed write with its error, and goes on with the next', async () => {
+    const writes = controlledWrites<string>();
+    const commit = new GroupCommit<string>({ maxInFlight: 1, write: writes.write });
+    const a = commit.submit('a');
+    const b = commit.submit('b');
+    const c = commit.submit('c');
+    writes.finish[0](new Error('database down'));
+    await expect(a).rejects.toThrow('database down');
+    await flush();
+    writes.finish[1]();
+    await expect(Promise.all([b, c])).resolves.toEqual([undefined, undefined]);
+  });
+
+  it('drops the oldest waiting items past maxQueued, rejecting them as overflow', async () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({ maxInFlight: 1, maxQueued: 2, write: writes.write });
+    const inFlight = commit.submit(0);
+    const waiting = [1, 2, 3].map((n) => commit.submit(n));
+    await expect(waiting[0]).rejects.toBeInstanceOf(GroupCommitOverflow);
+    expect(commit.queued()).toBe(2);
+    writes.finish[0]();
+    await inFlight;
+    await flush();
+    expect(writes.batches[1]).toEqual([2, 3]);
+  });
+
+  it('lingers to gather a batch, but writes a full batch at once', () => {
+    jest.useFakeTimers();
+    try {
+      const writes = controlledWrites<number>();
+      const commit = new GroupCommit<number>({
+        maxInFlight: 1,
+        maxBatchItems: 3,
+        lingerMs: 250,
+        write: writes.write,
+      });
+      void commit.submit(1);
+      void commit.submit(2);
+      jest.advanceTimersByTime(249);
+      expect(writes.batches).toEqual([]);
+      jest.advanceTimersByTime(1);
+      expect(writes.batches).toEqual([[1, 2]]);
+      const other = new GroupCommit<number>({ maxInFlight: 1, maxBatchItems: 3, lingerMs: 250, write: writes.write });
+      for (const n of [7, 8, 9]) void other.submit(n);
+      expect(writes.batches).toEqual([[1, 2], [7, 8, 9]]);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('drain writes what waits without lingering and resolves once nothing is left', async () => {
+    const written: number[] = [];
+    const commit = new GroupCommit<number>({
+      maxInFlight: 1,
+      maxBatchItems: 2,
+      lingerMs: 60_000,
+      write: async (batch) => void written.push(...batch),
+    });
+    for (const n of [1, 2, 3]) void commit.submit(n);
+    await commit.drain();
+    expect(written).toEqual([1, 2, 3]);
+    expect(commit.queued() + commit.inFlight()).toBe(0);
+  });
+});

@@ -1,0 +1,146 @@
+import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import type { ConsumedRecord } from '../domain/records';
+import { matchesEventType } from '../domain/subscription-matcher';
+import type { HoldRequest } from '../retry/held-deliveries';
+import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import { FanoutService } from './fanout.service';
+
+const config = testConfig({ HOOKSTREAM_TOPIC_NAMESPACE: 'hs', HOOKSTREAM_INPUT_TOPICS: 'platform.events' });
+const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
+const deliveries = config.kafka.deliveriesTopic;
+const dlq = config.kafka.dlqTopic;
+
+function event(id: string, type = 'record.updated', tenantid = TENANT): string {
+  return JSON.stringify({
+    specversion: '1.0',
+    id,
+    source: '/crm',
+    type,
+    time: '2026-12-02T12:00:00Z',
+    tenantid,
+    data: { id },
+  });
+}
+
+let offset = 0;
+function record(value: string | Buffer, headers: Record<string, string> = {}): ConsumedRecord {
+  return {
+    topic: 'platform.events',
+    partition: 0,
+    offset: String(offset++),
+    key: TENANT,
+    value: Buffer.from(value),
+    headers,
+    timestampMs: Date.UTC(2026, 11, 2, 12, 0, 1),
+  };
+}
+
+function world(endpoints: EndpointSnapshot[]) {
+  const producer = new RecordingProducer();
+  const held: HoldRequest[] = [];
+  const unavailable = new Set<string>();
+  let holdFails = false;
+  const fanout = new FanoutService(
+    config,
+    {
+      match: (tenantId, type) =>
+        endpoints.filter((e) => e.tenantId === tenantId && e.enabled && matchesEventType(e.eventTypes, type)),
+      isKnownTenant: async (tenantId) => tenantId === TENANT,
+    },
+    producer,
+    {
+      unavailable: (id) => unavailable.has(id),
+      hold: async (request) => {
+        if (holdFails) throw new Error('database down');
+        held.push(request);
+      },
+    },
+    new FakeClock(),
+    silentLogger,
+  );
+  const fanOut = (...records: ConsumedRecord[]) =>
+    fanout.fanOut({ topic: 'platform.events', partition: 0, records });
+  return { producer, held, unavailable, fanOut, failHolds: () => (holdFails = true) };
+}
+
+describe('FanoutService', () => {
+  const orders = endpoint({ id: '0a000000-0000-4000-8000-000000000001', eventTypes: ['record.*'] });
+  const status = endpoint({ id: '0a000000-0000-4000-8000-000000000002', eventTypes: ['status.changed'] });
+  const strict = endpoint({ id: '0a000000-0000-4000-8000-000000000003', ordering: 'strict' });
+
+  it('produces one task per matching endpoint, keyed by endpoint, with a delivery id derived from the event', async () => {
+    const { producer, fanOut } = world([orders, status]);
+    await fanOut(record(event('e-1')), record(event('e-2', 'status.changed')));
+    const tasks = producer.to(deliveries);
+    expect(tasks.map((t) => t.key)).toEqual([orders.id, status.id]);
+    const first = decodeTask(tasks[0].value as Buffer);
+    expect(first).toMatchObject({
+      eventId: 'e-1',
+      endpointId: orders.id,
+      tenantId: TENANT,
+      data: { id: 'e-1' },
+    });
+    expect(first.deliveryId).toBe(deliveryIdFor(TENANT, 'e-1', orders.id));
+    expect(first.publishedAtMs).toBe(Date.UTC(2026, 11, 2, 12, 0, 1));
+  });
+
+  it('dead-letters bad input with its reason and position, and fans the rest of the batch out', async () => {
+    const { producer, fanOut } = world([orders]);
+    const bad = record('{not json');
+    await fanOut(bad, record(event('e-3')));
+    expect(producer.to(dlq)).toEqual([
+      expect.objectContaining({
+        value: Buffer.from('{not json'),
+        headers: expect.objectContaining({
+          'hs-reason': 'invalid_json',
+          'hs-origin': `platform.events/0/${bad.offset}`,
+        }),
+      }),
+    ]);
+    expect(producer.to(deliveries)).toHaveLength(1);
+  });
+
+  it('dead-letters an event of a tenant that does not exist as unknown_tenant', async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record(event('e-4', 'record.updated', '99999999-9999-4999-8999-999999999999')));
+    expect(producer.to(dlq)[0].headers).toMatchObject({ 'hs-reason': 'unknown_tenant' });
+    expect(producer.to(deliveries)).toEqual([]);
+  });
+
+  it('fans an event id out once when it is published again, but again when the same record is read again', async () => {
+    const { producer, fanOut } = world([orders]);
+    const once = record(event('e-5'));
+    await fanOut(once);
+    await fanOut(record(event('e-5')));
+    expect(producer.to(deliveries)).toHaveLength(1);
+    await fanOut(once);
+    expect(producer.to(deliveries)).toHaveLength(2);
+  });
+
+  it('holds the task of an endpoint this process knows is down, except a strict one', async () => {
+    const { producer, held, unavailable, fanOut } = world([orders, strict]);
+    unavailable.add(orders.id);
+    unavailable.add(strict.id);
+    await fanOut(record(event('e-6')));
+    expect(held.map((h) => [h.endpointId, h.state.lastError])).toEqual([
+      [orders.id, 'endpoint unavailable when fanned out (circuit open or lane hanging)'],
+    ]);
+    expect(producer.to(deliveries).map((t) => t.key)).toEqual([strict.id]);
+  });
+
+  it('produces a task the database would not hold to the deliveries topic instead', async () => {
+    const { producer, held, unavailable, fanOut, failHolds } = world([orders]);
+    unavailable.add(orders.id);
+    failHolds();
+    await fanOut(record(event('e-7')));
+    expect(held).toEqual([]);
+    expect(producer.to(deliveries).map((t) => t.key)).toEqual([orders.id]);
+  });
+
+  it('rejects, so the runner hands the batch back, when Kafka does not acknowledge its tasks', async () => {
+    const { producer, fanOut } = world([orders]);
+    producer.failWith = new Error('broker unavailable');
+    await expect(fanOut(record(event('e-8')))).rejects.toThrow('broker unavailable');
+  });
+});

@@ -1,0 +1,78 @@
+import type { Kafka } from 'kafkajs';
+import { map, of, timer } from 'rxjs';
+import { silentLogger, testConfig } from '../testing/fakes';
+import { CONSUMER } from './consumer-plan';
+import { ConsumerRunner, HandBackToRunner, settled } from './consumer-runner';
+
+/** A runner for a process that runs no consumer (API role only): listen() checks, starts nothing. */
+function runner() {
+  return new ConsumerRunner(
+    undefined as unknown as Kafka,
+    testConfig({ HOOKSTREAM_ROLES: 'api' }),
+    silentLogger,
+  );
+}
+
+/** A new handler each time: Nest chains a second handler of a pattern onto the first one's `next`. */
+const handler = () => async () => undefined;
+
+function listen(consumers: ConsumerRunner): Promise<void> {
+  return new Promise((resolve, reject) =>
+    consumers.listen((error?: unknown) => (error === undefined ? resolve() : reject(error as Error))),
+  );
+}
+
+describe('ConsumerRunner', () => {
+  it('starts when every declared consumer has exactly one handler', async () => {
+    const consumers = runner();
+    for (const pattern of Object.values(CONSUMER)) consumers.addHandler(pattern, handler(), true);
+    await expect(listen(consumers)).resolves.toBeUndefined();
+  });
+
+  it('refuses to start when a declared consumer has no handler', async () => {
+    const consumers = runner();
+    for (const pattern of Object.values(CONSUMER).filter((p) => p !== CONSUMER.retryTiers)) {
+      consumers.addHandler(pattern, handler(), true);
+    }
+    await expect(listen(consumers)).rejects.toThrow(
+      `consumer pattern ${CONSUMER.retryTiers} has no @EventPattern handler`,
+    );
+  });
+
+  it('refuses to start when a consumer has two handlers', async () => {
+    const consumers = runner();
+    for (const pattern of Object.values(CONSUMER)) consumers.addHandler(pattern, handler(), true);
+    consumers.addHandler(CONSUMER.deadLetters, handler(), true);
+    await expect(listen(consumers)).rejects.toThrow(
+      `consumer pattern ${CONSUMER.deadLetters} has two @EventPattern handlers`,
+    );
+  });
+
+  it('refuses a handler that no consumer declares', async () => {
+    const consumers = runner();
+    for (const pattern of Object.values(CONSUMER)) consumers.addHandler(pattern, handler(), true);
+    consumers.addHandler('hookstream.typo', handler(), true);
+    await expect(listen(consumers)).rejects.toThrow(
+      `@EventPattern('hookstream.typo') has no declared consumer`,
+    );
+  });
+});
+
+describe('settled', () => {
+  it('waits for a handler that answers with an observable to complete', async () => {
+    const seen: number[] = [];
+    await settled(Promise.resolve(timer(5).pipe(map(() => seen.push(1)))));
+    expect(seen).toEqual([1]);
+  });
+
+  it('rejects with the error the handler threw, as the filter hands it back', async () => {
+    const error = new Error('Kafka did not acknowledge');
+    const filtered = new HandBackToRunner().catch(error);
+    await expect(settled(Promise.resolve(filtered))).rejects.toBe(error);
+  });
+
+  it('accepts a plain promise result', async () => {
+    await expect(settled(Promise.resolve(undefined))).resolves.toBeUndefined();
+    await expect(settled(Promise.resolve(of(1)))).resolves.toBeUndefined();
+  });
+});
