@@ -44,7 +44,10 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     @Inject(HTTP_SENDER) private readonly sender: WebhookPoster,
     @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get'>,
     @Inject(EndpointHealth)
-    private readonly health: Pick<EndpointHealth, 'isShut' | 'nextChanceAtMs' | 'canAttempt' | 'failingSinceMs'>,
+    private readonly health: Pick<
+      EndpointHealth,
+      'isShut' | 'nextChanceAtMs' | 'canAttempt' | 'failingSinceMs'
+    >,
     @Inject(Settler)
     private readonly settler: Pick<Settler, 'settle' | 'settlePoison' | 'admitStrict' | 'isBlocker'>,
     @Inject(CLOCK) private readonly clock: Clock,

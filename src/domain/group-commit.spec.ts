@@ -106,9 +106,17 @@ describe('GroupCommit', () => {
       expect(writes.batches).toEqual([]);
       jest.advanceTimersByTime(1);
       expect(writes.batches).toEqual([[1, 2]]);
-      const other = new GroupCommit<number>({ maxInFlight: 1, maxBatchItems: 3, lingerMs: 250, write: writes.write });
+      const other = new GroupCommit<number>({
+        maxInFlight: 1,
+        maxBatchItems: 3,
+        lingerMs: 250,
+        write: writes.write,
+      });
       for (const n of [7, 8, 9]) void other.submit(n);
-      expect(writes.batches).toEqual([[1, 2], [7, 8, 9]]);
+      expect(writes.batches).toEqual([
+        [1, 2],
+        [7, 8, 9],
+      ]);
     } finally {
       jest.useRealTimers();
     }

@@ -114,7 +114,13 @@ describe('afterAttempt', () => {
   });
 
   it('schedules the next attempt in the tier of this attempt number, jittered around its delay', () => {
-    const settlement = afterAttempt({ outcome: failed(), state: attempted, nowMs: NOW, policy, random: middle });
+    const settlement = afterAttempt({
+      outcome: failed(),
+      state: attempted,
+      nowMs: NOW,
+      policy,
+      random: middle,
+    });
     expect(settlement).toEqual({
       kind: 'retry',
       occasion: 'attempted',
@@ -159,10 +165,12 @@ describe('afterAttempt', () => {
 
   it('dead-letters when the next attempt would come after the maximum age (max_age_exceeded)', () => {
     const old = state({ attempt: 2, firstAttemptAtMs: NOW - 48 * HOUR + SECOND });
-    expect(afterAttempt({ outcome: failed(), state: old, nowMs: NOW, policy, random: middle })).toMatchObject({
-      kind: 'dead-letter',
-      reason: 'max_age_exceeded',
-    });
+    expect(afterAttempt({ outcome: failed(), state: old, nowMs: NOW, policy, random: middle })).toMatchObject(
+      {
+        kind: 'dead-letter',
+        reason: 'max_age_exceeded',
+      },
+    );
   });
 
   it('disables the endpoint on 410 Gone and dead-letters the delivery', () => {
@@ -177,7 +185,13 @@ describe('afterAttempt', () => {
   });
 
   it('counts the maximum age from now when the state has no first attempt yet', () => {
-    const settlement = afterAttempt({ outcome: failed(), state: state(), nowMs: NOW, policy, random: middle });
+    const settlement = afterAttempt({
+      outcome: failed(),
+      state: state(),
+      nowMs: NOW,
+      policy,
+      random: middle,
+    });
     expect(settlement).toMatchObject({ kind: 'retry', tier: 0 });
   });
 });
@@ -212,7 +226,13 @@ describe('turnedAway', () => {
   });
 
   it('sends a strict delivery to a tier instead, due no sooner than the endpoint can answer', () => {
-    const settlement = turnedAway({ ...base, occasion: 'circuit_open', why: 'circuit open', state: state(), canHold: false });
+    const settlement = turnedAway({
+      ...base,
+      occasion: 'circuit_open',
+      why: 'circuit open',
+      state: state(),
+      canHold: false,
+    });
     expect(settlement).toEqual({
       kind: 'retry',
       occasion: 'circuit_open',
@@ -282,6 +302,8 @@ describe('heldReleaseQuota', () => {
   });
 
   it('releases a batch once the endpoint is not failing', () => {
-    expect(heldReleaseQuota({ unavailable: false, failing: false, laneIdle: false })).toBe(HELD_RELEASE_BATCH);
+    expect(heldReleaseQuota({ unavailable: false, failing: false, laneIdle: false })).toBe(
+      HELD_RELEASE_BATCH,
+    );
   });
 });

@@ -2,7 +2,9 @@ import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } fro
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
+import type { Clock } from '../domain/clock';
 import { ChangeNotices } from '../database/change-notices';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -32,6 +34,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     private readonly directory: EndpointDirectory,
     private readonly tenantDirectory: TenantsRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     this.notices = new ChangeNotices(
@@ -95,7 +98,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
       this.index = index;
       for (const tenant of this.tenants) tenants.push(tenant);
       this.tenants = new Set(tenants);
-      this.lastRefreshAtMs = Date.now();
+      this.lastRefreshAtMs = this.clock.now();
       if (this.changedDuringReload === changed) this.changedDuringReload = null;
       await Promise.all([...changed].map((id) => this.refreshEndpoint(id)));
     } catch (error) {
@@ -113,14 +116,14 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     if (this.tenants.has(tenantId)) return true;
     // A flood of events for made-up tenants must not become a flood of queries.
     const unknownUntil = this.unknownTenants.get(tenantId);
-    if (unknownUntil !== undefined && unknownUntil > Date.now()) return false;
+    if (unknownUntil !== undefined && unknownUntil > this.clock.now()) return false;
     try {
       if (await this.tenantDirectory.exists(tenantId)) {
         this.tenants.add(tenantId);
         return true;
       }
       if (this.unknownTenants.size >= 10_000) this.unknownTenants.clear();
-      this.unknownTenants.set(tenantId, Date.now() + 5_000);
+      this.unknownTenants.set(tenantId, this.clock.now() + 5_000);
       return false;
     } catch {
       // PostgreSQL is down: the tenant can be confirmed neither way. The caller decides what that
@@ -130,7 +133,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   ageMs(): number {
-    return Date.now() - this.lastRefreshAtMs;
+    return this.clock.now() - this.lastRefreshAtMs;
   }
 
   async onApplicationShutdown(): Promise<void> {

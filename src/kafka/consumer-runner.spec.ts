@@ -18,7 +18,7 @@ const handler = () => async () => undefined;
 
 function listen(consumers: ConsumerRunner): Promise<void> {
   return new Promise((resolve, reject) =>
-    consumers.listen((error?: unknown) => (error === undefined ? resolve() : reject(error as Error))),
+    consumers.listen((error?: Error) => (error === undefined ? resolve() : reject(error))),
   );
 }
 

@@ -76,8 +76,11 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     this.log = logger.child({ component: 'consumers' });
   }
 
-  listen(callback: (error?: unknown) => void): void {
-    this.start().then(() => callback(), callback);
+  listen(callback: (error?: Error) => void): void {
+    this.start().then(
+      () => callback(),
+      (error: unknown) => callback(error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   private async start(): Promise<void> {
