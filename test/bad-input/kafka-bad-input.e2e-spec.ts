@@ -12,8 +12,9 @@ import {
 } from '../support/kafka';
 import { TestReceiver } from '../support/receiver';
 import { startService, type RunningService } from '../support/service';
+import { SeededRandom } from '../support/seeded-random';
 import { waitFor } from '../support/wait';
-import { assertSameLiveProcess, Rng } from './fuzz-support';
+import { assertSameLiveProcess } from './live-process';
 
 /**
  * Bad input on the Kafka side: a seeded mix of garbage and valid events on the input topic. Every
@@ -51,7 +52,7 @@ function structured(attributes: Record<string, unknown>): string {
 }
 
 /** Builds the seeded mix; `tenantId` is the real tenant, good events are about a quarter of it. */
-function buildCases(rng: Rng, tenantId: string): Case[] {
+function buildCases(rng: SeededRandom, tenantId: string): Case[] {
   const cases: Case[] = [];
   const validAttributes = (id: string): Record<string, unknown> => ({
     specversion: '1.0',
@@ -335,7 +336,7 @@ describe('bad input on Kafka: every bad message dead-lettered with its reason, e
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/one') });
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/two') });
 
-    const cases = buildCases(new Rng(SEED), tenant.id);
+    const cases = buildCases(new SeededRandom(SEED), tenant.id);
     const bad = cases.filter((c) => 'reason' in c.expect);
     const goodIds = cases.flatMap((c) => ('good' in c.expect ? [c.expect.good] : []));
     expect(bad.length).toBeGreaterThan(150);

@@ -3,8 +3,9 @@ import { createTestDatabase, type TestDatabase } from '../support/database';
 import { connectedAdmin, deleteNamespaceTopics, testKafka, uniqueNamespace } from '../support/kafka';
 import { TestReceiver } from '../support/receiver';
 import { ADMIN_TOKEN, startService, type RunningService } from '../support/service';
+import { SeededRandom } from '../support/seeded-random';
 import { waitFor } from '../support/wait';
-import { assertSameLiveProcess, Rng } from './fuzz-support';
+import { assertSameLiveProcess } from './live-process';
 
 /**
  * A deterministic fuzz pass over every route the running service lists in /docs-json: malformed
@@ -124,7 +125,7 @@ describe('REST fuzz: every documented route survives hostile input', () => {
   });
 
   it('answers no 5xx, only well-shaped 4xx, and stays up', async () => {
-    const rng = new Rng(SEED);
+    const rng = new SeededRandom(SEED);
     const api = new ApiClient(service.url);
     const docs = await api.ok<OpenApi>('GET', '/docs-json');
 
