@@ -1,18 +1,10 @@
 import type { Admin, IHeaders, Producer } from 'kafkajs';
 import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import {
-  collectTopic,
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-  type ReceivedMessage,
-} from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+import { collectTopic, connectedAdmin, type ReceivedMessage } from '../support/kafka';
+import type { TestReceiver } from '../support/receiver';
 import { SeededRandom } from '../support/seeded-random';
+import type { RunningService } from '../support/service';
+import { kafka, startStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { assertSameLiveProcess } from './live-process';
 
@@ -44,8 +36,6 @@ interface Case {
   /** The DLQ reason, or `good` with the event id. */
   expect: { reason: Reason } | { good: string };
 }
-
-const kafka = testKafka('bad-input-test');
 
 function structured(attributes: Record<string, unknown>): string {
   return JSON.stringify(attributes);
@@ -288,9 +278,9 @@ function buildCases(rng: SeededRandom, tenantId: string): Case[] {
 }
 
 describe('bad input on Kafka: every bad message dead-lettered with its reason, every good one delivered', () => {
+  let stack: Stack;
   let namespace: string;
   let inputTopic: string;
-  let database: TestDatabase;
   let receiver: TestReceiver;
   let service: RunningService;
   let producer: Producer;
@@ -298,36 +288,19 @@ describe('bad input on Kafka: every bad message dead-lettered with its reason, e
   let pid: number | undefined;
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('badin');
-    inputTopic = `${namespace}.input`;
-    database = await createTestDatabase();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: String(PARTITIONS),
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: '1s,2s',
-        HOOKSTREAM_MAX_EVENT_BYTES: `${MAX_EVENT_BYTES}`,
-      },
-      { label: 'bad-input-kafka' },
-    );
+    stack = await startStack('bad-input-kafka', {
+      HOOKSTREAM_INPUT_PARTITIONS: String(PARTITIONS),
+      HOOKSTREAM_RETRY_DELAYS: '1s,2s',
+      HOOKSTREAM_MAX_EVENT_BYTES: `${MAX_EVENT_BYTES}`,
+    });
+    ({ namespace, inputTopic, receiver, service, producer } = stack);
     pid = service.process.pid;
-    producer = await connectedProducer(kafka);
     admin = await connectedAdmin(kafka);
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
-    await service?.stop();
-    await receiver?.stop();
-    if (admin) {
-      await deleteNamespaceTopics(admin, namespace, [inputTopic]);
-      await admin.disconnect();
-    }
-    await database?.drop();
+    await admin?.disconnect();
+    await stopStack(stack);
   });
 
   it(`survives ${TOTAL} seeded messages of garbage mixed with valid events`, async () => {

@@ -1,8 +1,7 @@
 import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import { connectedAdmin, deleteNamespaceTopics, testKafka, uniqueNamespace } from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { ADMIN_TOKEN, startService, type RunningService } from '../support/service';
+import type { TestReceiver } from '../support/receiver';
+import { ADMIN_TOKEN, type RunningService } from '../support/service';
+import { startStack, stopStack, type Stack } from '../support/stack';
 import { SeededRandom } from '../support/seeded-random';
 import { waitFor } from '../support/wait';
 import { assertSameLiveProcess } from './live-process';
@@ -90,39 +89,21 @@ function withField(base: Record<string, unknown>, name: string, value: unknown):
 }
 
 describe('REST fuzz: every documented route survives hostile input', () => {
-  let namespace: string;
-  let database: TestDatabase;
+  let stack: Stack;
   let receiver: TestReceiver;
   let service: RunningService;
   let pid: number | undefined;
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('fuzz');
-    database = await createTestDatabase();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
-        HOOKSTREAM_INPUT_PARTITIONS: '2',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: '1s',
-        HOOKSTREAM_MAX_BODY_BYTES: `${MAX_BODY_BYTES}`,
-      },
-      { label: 'rest-fuzz' },
-    );
+    stack = await startStack('rest-fuzz', {
+      HOOKSTREAM_RETRY_DELAYS: '1s',
+      HOOKSTREAM_MAX_BODY_BYTES: `${MAX_BODY_BYTES}`,
+    });
+    ({ receiver, service } = stack);
     pid = service.process.pid;
   });
 
-  afterAll(async () => {
-    await service?.stop();
-    await receiver?.stop();
-    const admin = await connectedAdmin(testKafka());
-    await deleteNamespaceTopics(admin, namespace, [`${namespace}.input`]);
-    await admin.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => stopStack(stack));
 
   it('answers no 5xx, only well-shaped 4xx, and stays up', async () => {
     const rng = new SeededRandom(SEED);
