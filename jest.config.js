@@ -1,7 +1,12 @@
-/** Three tiers, told apart by name (CONVENTIONS.md): unit specs beside the code, integration and
- *  end-to-end tests under test/ against the real Kafka broker and PostgreSQL. */
+/** Three tiers, told apart by file name: unit specs (`*.spec.ts`) beside the code in src/; integration
+ *  (`*.int-spec.ts`, one module) and end-to-end (`*.e2e-spec.ts`, the whole service) tests under test/,
+ *  against the real Kafka broker and PostgreSQL. */
 const tsJest = ['ts-jest', { tsconfig: 'tsconfig.check.json' }];
-const common = { testEnvironment: 'node', transform: { '^.+\\.ts$': tsJest }, moduleFileExtensions: ['ts', 'js', 'json'] };
+const common = {
+  testEnvironment: 'node',
+  transform: { '^.+\\.ts$': tsJest },
+  moduleFileExtensions: ['ts', 'js', 'json'],
+};
 
 module.exports = {
   // Only integration and e2e tests get near this: they wait on Kafka and PostgreSQL with deadlines.

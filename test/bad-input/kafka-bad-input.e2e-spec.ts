@@ -1,19 +1,12 @@
 import type { Admin, IHeaders, Producer } from 'kafkajs';
 import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import {
-  collectTopic,
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-  type ReceivedMessage,
-} from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+import { collectTopic, connectedAdmin, type ReceivedMessage } from '../support/kafka';
+import type { TestReceiver } from '../support/receiver';
+import { SeededRandom } from '../support/seeded-random';
+import type { RunningService } from '../support/service';
+import { kafka, startStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
-import { assertSameLiveProcess, Rng } from './fuzz-support';
+import { assertSameLiveProcess } from './live-process';
 
 /**
  * Bad input on the Kafka side: a seeded mix of garbage and valid events on the input topic. Every
@@ -44,14 +37,12 @@ interface Case {
   expect: { reason: Reason } | { good: string };
 }
 
-const kafka = testKafka('bad-input-test');
-
 function structured(attributes: Record<string, unknown>): string {
   return JSON.stringify(attributes);
 }
 
 /** Builds the seeded mix; `tenantId` is the real tenant, good events are about a quarter of it. */
-function buildCases(rng: Rng, tenantId: string): Case[] {
+function buildCases(rng: SeededRandom, tenantId: string): Case[] {
   const cases: Case[] = [];
   const validAttributes = (id: string): Record<string, unknown> => ({
     specversion: '1.0',
@@ -287,9 +278,9 @@ function buildCases(rng: Rng, tenantId: string): Case[] {
 }
 
 describe('bad input on Kafka: every bad message dead-lettered with its reason, every good one delivered', () => {
+  let stack: Stack;
   let namespace: string;
   let inputTopic: string;
-  let database: TestDatabase;
   let receiver: TestReceiver;
   let service: RunningService;
   let producer: Producer;
@@ -297,36 +288,19 @@ describe('bad input on Kafka: every bad message dead-lettered with its reason, e
   let pid: number | undefined;
 
   beforeAll(async () => {
-    namespace = uniqueNamespace('badin');
-    inputTopic = `${namespace}.input`;
-    database = await createTestDatabase();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: String(PARTITIONS),
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: '1s,2s',
-        HOOKSTREAM_MAX_EVENT_BYTES: `${MAX_EVENT_BYTES}`,
-      },
-      { label: 'bad-input-kafka' },
-    );
+    stack = await startStack('bad-input-kafka', {
+      HOOKSTREAM_INPUT_PARTITIONS: String(PARTITIONS),
+      HOOKSTREAM_RETRY_DELAYS: '1s,2s',
+      HOOKSTREAM_MAX_EVENT_BYTES: `${MAX_EVENT_BYTES}`,
+    });
+    ({ namespace, inputTopic, receiver, service, producer } = stack);
     pid = service.process.pid;
-    producer = await connectedProducer(kafka);
     admin = await connectedAdmin(kafka);
   });
 
   afterAll(async () => {
-    await producer?.disconnect();
-    await service?.stop();
-    await receiver?.stop();
-    if (admin) {
-      await deleteNamespaceTopics(admin, namespace, [inputTopic]);
-      await admin.disconnect();
-    }
-    await database?.drop();
+    await admin?.disconnect();
+    await stopStack(stack);
   });
 
   it(`survives ${TOTAL} seeded messages of garbage mixed with valid events`, async () => {
@@ -335,7 +309,7 @@ describe('bad input on Kafka: every bad message dead-lettered with its reason, e
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/one') });
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/two') });
 
-    const cases = buildCases(new Rng(SEED), tenant.id);
+    const cases = buildCases(new SeededRandom(SEED), tenant.id);
     const bad = cases.filter((c) => 'reason' in c.expect);
     const goodIds = cases.flatMap((c) => ('good' in c.expect ? [c.expect.good] : []));
     expect(bad.length).toBeGreaterThan(150);

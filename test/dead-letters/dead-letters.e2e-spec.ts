@@ -2,14 +2,21 @@ import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
 import { waitFor } from '../support/wait';
-import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
+import {
+  COUNTED_ATTEMPTS,
+  kafka,
+  startStack,
+  stopStack,
+  structuredEvent,
+  type Stack,
+} from '../support/stack';
 
 const ATTEMPTS = 3; // 1 + the two delays of HOOKSTREAM_RETRY_DELAYS
 
 describe('dead letters: DLQ mirror, listing and replay', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack('dlq');
+    stack = await startStack('dlq', COUNTED_ATTEMPTS);
   });
   afterAll(() => stopStack(stack));
 

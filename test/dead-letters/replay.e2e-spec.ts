@@ -1,12 +1,19 @@
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
 import { waitFor } from '../support/wait';
-import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
+import {
+  COUNTED_ATTEMPTS,
+  kafka,
+  startStack,
+  stopStack,
+  structuredEvent,
+  type Stack,
+} from '../support/stack';
 
 describe('replay by time window and test events', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack('replay');
+    stack = await startStack('replay', COUNTED_ATTEMPTS);
   });
   afterAll(() => stopStack(stack));
 

@@ -1,82 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
-import type { Producer } from 'kafkajs';
 import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
-import { TestReceiver } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
-interface Stack {
-  namespace: string;
-  inputTopic: string;
-  database: TestDatabase;
-  service: RunningService;
-  api: ApiClient;
-  receiver: TestReceiver;
-  producer: Producer;
-}
-
-const kafka = testKafka();
-
-async function startStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
-  const namespace = uniqueNamespace(label);
-  const inputTopic = `${namespace}.input`;
-  const database = await createTestDatabase();
-  const receiver = await new TestReceiver().start();
-  const service = await startService(
-    {
-      DATABASE_URL: database.url,
-      HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-      HOOKSTREAM_INPUT_TOPICS: inputTopic,
-      HOOKSTREAM_INPUT_PARTITIONS: '2',
-      HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-      HOOKSTREAM_RETRY_DELAYS: '1s,2s',
-      ...env,
-    },
-    { label },
-  );
-  const producer = await connectedProducer(kafka);
-  return { namespace, inputTopic, database, service, api: new ApiClient(service.url), receiver, producer };
-}
-
-async function stopStack(stack: Stack | undefined): Promise<void> {
-  if (!stack) return;
-  await stack.service.stop();
-  await stack.producer.disconnect();
-  await stack.receiver.stop();
-  const admin = await connectedAdmin(kafka);
-  await deleteNamespaceTopics(admin, stack.namespace, [stack.inputTopic]);
-  await admin.disconnect();
-  await stack.database.drop();
-}
-
-function structuredEvent(tenantId: string, type: string, data: unknown, id = randomUUID()) {
-  return {
-    key: tenantId,
-    value: JSON.stringify({
-      specversion: '1.0',
-      id,
-      source: '/tests',
-      type,
-      time: new Date().toISOString(),
-      tenantid: tenantId,
-      data,
-    }),
-  };
-}
+/** Retry tiers short enough that a shed or retried delivery comes back within a test. */
+const TWO_TIERS = { HOOKSTREAM_RETRY_DELAYS: '1s,2s' };
 
 describe('delivery: events in, signed webhooks out', () => {
   let stack: Stack;
   beforeAll(async () => {
-    stack = await startStack('delivery');
+    stack = await startStack('delivery', TWO_TIERS);
   });
   afterAll(() => stopStack(stack));
 
@@ -89,7 +23,7 @@ describe('delivery: events in, signed webhooks out', () => {
     });
     const everything = await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/all') });
 
-    const structured = structuredEvent(tenant.id, 'record.updated', { recordId: 'r1' });
+    const structured = structuredEvent(tenant.id, 'record.updated', { recordId: 'r1' }).message;
     const binaryId = randomUUID();
     await producer.send({
       topic: inputTopic,
@@ -162,7 +96,7 @@ describe('delivery: events in, signed webhooks out', () => {
     const { api, receiver, producer, inputTopic, namespace } = stack;
     const tenant = await api.createTenant('Bad input');
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/bad-input') });
-    const good = [1, 2, 3].map((n) => structuredEvent(tenant.id, 'record.updated', { n }));
+    const good = [1, 2, 3].map((n) => structuredEvent(tenant.id, 'record.updated', { n }).message);
     await producer.send({
       topic: inputTopic,
       acks: -1,
@@ -171,7 +105,7 @@ describe('delivery: events in, signed webhooks out', () => {
         { key: tenant.id, value: Buffer.from([0xff, 0x00, 0x13, 0x37]) },
         { key: tenant.id, value: '{"specversion":"1.0","id":"x"' },
         good[1],
-        structuredEvent(randomUUID(), 'record.updated', {}),
+        structuredEvent(randomUUID(), 'record.updated', {}).message,
         {
           key: tenant.id,
           value: JSON.stringify({ specversion: '1.0', id: 'no-type', source: '/t', tenantid: tenant.id }),
@@ -209,8 +143,9 @@ describe('delivery: events in, signed webhooks out', () => {
       await producer.send({
         topic: inputTopic,
         acks: -1,
-        messages: Array.from({ length: 10 }, (_, i) =>
-          structuredEvent(tenant.id, 'record.updated', { seq: batch + i }),
+        messages: Array.from(
+          { length: 10 },
+          (_, i) => structuredEvent(tenant.id, 'record.updated', { seq: batch + i }).message,
         ),
       });
     }
@@ -233,7 +168,10 @@ describe('delivery: events in, signed webhooks out', () => {
     await producer.send({
       topic: inputTopic,
       acks: -1,
-      messages: Array.from({ length: 30 }, (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq })),
+      messages: Array.from(
+        { length: 30 },
+        (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq }).message,
+      ),
     });
     await waitFor(() => healthy.every((path) => receiver.on(path).length >= 30), {
       what: () =>
@@ -252,6 +190,7 @@ describe('delivery: a hanging endpoint with more backlog than the partition wind
     // deadline: without shedding, the hanging endpoint's queued records fill the window and the
     // partition (and the healthy endpoint on it) waits for the timeout.
     stack = await startStack('delivery-shed', {
+      ...TWO_TIERS,
       HOOKSTREAM_DELIVERY_PARTITIONS: '1',
       HOOKSTREAM_PARTITION_WINDOW: '20',
       HOOKSTREAM_DELIVERY_TIMEOUT: '2m',
@@ -270,8 +209,9 @@ describe('delivery: a hanging endpoint with more backlog than the partition wind
     await producer.send({
       topic: inputTopic,
       acks: -1,
-      messages: Array.from({ length: count }, (_, seq) =>
-        structuredEvent(tenant.id, 'record.updated', { seq }),
+      messages: Array.from(
+        { length: count },
+        (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq }).message,
       ),
     });
     await waitFor(() => new Set(receiver.on('/healthy').map((r) => r.headers['webhook-id'])).size >= count, {
@@ -289,6 +229,7 @@ describe('delivery: at least once across a crash', () => {
   let stack: Stack;
   beforeAll(async () => {
     stack = await startStack('crash', {
+      ...TWO_TIERS,
       HOOKSTREAM_DELIVERY_PARTITIONS: '3',
       HOOKSTREAM_INPUT_PARTITIONS: '3',
     });
@@ -310,24 +251,14 @@ describe('delivery: at least once across a crash', () => {
           acks: -1,
           messages: ids
             .slice(i, i + 100)
-            .map((id, j) => structuredEvent(tenant.id, 'record.updated', { seq: i + j }, id)),
+            .map((id, j) => structuredEvent(tenant.id, 'record.updated', { seq: i + j }, id).message),
         });
       }
     })();
     await waitFor(() => receiver.on('/c1').length >= 200, { what: '200 deliveries before the crash' });
     await stack.service.kill();
     const beforeRestart = receiver.requests.length;
-    stack.service = await startService(
-      {
-        DATABASE_URL: stack.database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: stack.namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '3',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '3',
-        HOOKSTREAM_RETRY_DELAYS: '1s,2s',
-      },
-      { label: 'crash-restarted' },
-    );
+    await stack.boot('crash-restarted');
     await publishing;
     const uniqueOn = (path: string) => new Set(receiver.on(path).map((r) => r.headers['webhook-id'])).size;
     await waitFor(() => paths.every((path) => uniqueOn(path) === total), {
@@ -364,22 +295,13 @@ describe('delivery: at least once across a crash', () => {
       await producer.send({
         topic: inputTopic,
         acks: -1,
-        messages: Array.from({ length: 500 }, (_, j) =>
-          structuredEvent(tenant.id, 'record.updated', { seq: i + j, padding }),
+        messages: Array.from(
+          { length: 500 },
+          (_, j) => structuredEvent(tenant.id, 'record.updated', { seq: i + j, padding }).message,
         ),
       });
     }
-    stack.service = await startService(
-      {
-        DATABASE_URL: stack.database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: stack.namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '3',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '3',
-        HOOKSTREAM_RETRY_DELAYS: '1s,2s',
-      },
-      { label: 'backlog' },
-    );
+    await stack.boot('backlog');
     const uniqueOn = (path: string) => new Set(receiver.on(path).map((r) => r.headers['webhook-id'])).size;
     await waitFor(() => paths.every((path) => uniqueOn(path) === total), {
       timeoutMs: 120_000,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { ARTIFACTS, ADMIN_TOKEN } from '../support/service';
 import { waitFor } from '../support/wait';
-import { createOpsStack, type OpsStack } from './ops-stack';
+import { startStack, stopStack, type Stack } from '../support/stack';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARGS = [
@@ -19,14 +19,16 @@ const ARGS = [
 ];
 
 describe('ops: the dashboard in a real browser', () => {
-  let stack: OpsStack;
+  let stack: Stack;
   let context: BrowserContext | undefined;
   let userDataDir: string;
 
   beforeAll(async () => {
     // One short retry tier: a failing delivery is dead-lettered after two attempts, in about a second.
-    stack = await createOpsStack('dashboard', { HOOKSTREAM_RETRY_DELAYS: '300ms' });
-    await stack.boot('dashboard');
+    stack = await startStack('dashboard', {
+      HOOKSTREAM_DELIVERY_PARTITIONS: '3',
+      HOOKSTREAM_RETRY_DELAYS: '300ms',
+    });
     userDataDir = mkdtempSync(join(tmpdir(), 'hookstream-chromium-'));
     context = await chromium.launchPersistentContext(userDataDir, {
       executablePath: CHROMIUM,
@@ -37,12 +39,12 @@ describe('ops: the dashboard in a real browser', () => {
   afterAll(async () => {
     await context?.close();
     rmSync(userDataDir, { recursive: true, force: true });
-    await stack?.stop();
+    await stopStack(stack);
   });
 
   it('shows live numbers while events flow, and a Replay click re-delivers a dead letter', async () => {
     const { receiver } = stack;
-    const api = stack.api!;
+    const api = stack.api;
     const tenant = await api.createTenant('Dashboard Co');
     await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/ok'), eventTypes: ['record.*'] });
     const flaky = await tenant.client.ok('POST', '/v1/endpoints', {
@@ -54,7 +56,7 @@ describe('ops: the dashboard in a real browser', () => {
     const page: Page = await context!.newPage();
     const pageErrors: string[] = [];
     page.on('pageerror', (error) => pageErrors.push(error.message));
-    await page.goto(`${stack.service!.url}/dashboard`);
+    await page.goto(`${stack.service.url}/dashboard`);
     await page.locator('#token').fill(ADMIN_TOKEN);
     await page.locator('#token-form button[type=submit]').click();
     await page.locator('#main').waitFor({ state: 'visible' });

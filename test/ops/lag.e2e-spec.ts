@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createOpsStack, lagFromMetrics, type OpsStack } from './ops-stack';
+import { lagFromMetrics } from '../support/lag-metrics';
+import { createStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 interface LagBody {
@@ -14,11 +15,11 @@ interface LagBody {
 }
 
 describe('ops: consumer lag builds up while delivery is stopped and drains when it resumes', () => {
-  let stack: OpsStack;
+  let stack: Stack;
   beforeAll(async () => {
-    stack = await createOpsStack('lag');
+    stack = await createStack('lag', { HOOKSTREAM_DELIVERY_PARTITIONS: '3' });
   });
-  afterAll(() => stack?.stop());
+  afterAll(() => stopStack(stack));
 
   it('reports the lag per partition in /v1/ops/lag and /metrics, then sees it drain (every record consumed)', async () => {
     const { receiver, producer, inputTopic, namespace } = stack;
@@ -90,7 +91,7 @@ describe('ops: consumer lag builds up while delivery is stopped and drains when 
     expect(receiver.on('/hook')).toHaveLength(1);
 
     const metrics = async () => {
-      const response = await fetch(`${stack.service!.url}/metrics`);
+      const response = await fetch(`${stack.service.url}/metrics`);
       return response.text();
     };
     const fromMetrics = await waitFor(
@@ -131,7 +132,7 @@ describe('ops: consumer lag builds up while delivery is stopped and drains when 
   });
 
   it('refuses the lag without the admin token', async () => {
-    const response = await fetch(`${stack.service!.url}/v1/ops/lag`);
+    const response = await fetch(`${stack.service.url}/v1/ops/lag`);
     expect(response.status).toBe(401);
   });
 });

@@ -93,6 +93,7 @@ describe('retries: held deliveries still age out', () => {
   beforeAll(async () => {
     // The circuit stays open for the whole test, so nothing but age can move a held delivery.
     stack = await startStack('held-age', {
+      HOOKSTREAM_RETRY_DELAYS: '500ms,1s',
       HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '2',
       HOOKSTREAM_CIRCUIT_OPEN_FOR: '5m',
       HOOKSTREAM_MAX_ATTEMPT_AGE: '3s',

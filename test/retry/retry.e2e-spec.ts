@@ -1,60 +1,31 @@
 import { randomUUID } from 'node:crypto';
 import type { Producer } from 'kafkajs';
-import { ApiClient } from '../support/api';
-import { createTestDatabase, type TestDatabase } from '../support/database';
-import {
-  collectTopic,
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
-import { TestReceiver, type ReceivedRequest } from '../support/receiver';
-import { startService, type RunningService } from '../support/service';
+import type { ApiClient } from '../support/api';
+import { collectTopic } from '../support/kafka';
+import type { TestReceiver, ReceivedRequest } from '../support/receiver';
+import { kafka, startStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
-const kafka = testKafka();
 /** Three retry tiers: attempts = 4. Jitter is +-20%, so a retry is never sooner than 0.8 x its delay. */
 const DELAYS_MS = [500, 1000, 1500];
 
 describe('retries: tiers, dead letters, strict ordering, health', () => {
-  const namespace = uniqueNamespace('retry');
-  const inputTopic = `${namespace}.input`;
-  let database: TestDatabase;
-  let service: RunningService;
+  let stack: Stack;
+  let namespace: string;
+  let inputTopic: string;
   let receiver: TestReceiver;
   let producer: Producer;
   let api: ApiClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '2',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: DELAYS_MS.map((ms) => `${ms}ms`).join(','),
-        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
-      },
-      { label: 'retry' },
-    );
-    producer = await connectedProducer(kafka);
-    api = new ApiClient(service.url);
+    stack = await startStack('retry', {
+      HOOKSTREAM_RETRY_DELAYS: DELAYS_MS.map((ms) => `${ms}ms`).join(','),
+      HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
+    });
+    ({ namespace, inputTopic, receiver, producer, api } = stack);
   });
 
-  afterAll(async () => {
-    await service?.stop();
-    await producer?.disconnect();
-    await receiver?.stop();
-    const admin = await connectedAdmin(kafka);
-    await deleteNamespaceTopics(admin, namespace, [inputTopic]);
-    await admin.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => stopStack(stack));
 
   const event = (tenantId: string, data: unknown, type = 'record.updated') => ({
     key: tenantId,
@@ -205,44 +176,25 @@ describe('retries: tiers, dead letters, strict ordering, health', () => {
 });
 
 describe('retries: endpoint health (circuit and auto-disable)', () => {
-  const namespace = uniqueNamespace('health');
-  const inputTopic = `${namespace}.input`;
-  let database: TestDatabase;
-  let service: RunningService;
+  let stack: Stack;
+  let inputTopic: string;
   let receiver: TestReceiver;
   let producer: Producer;
   let api: ApiClient;
 
   beforeAll(async () => {
-    database = await createTestDatabase();
-    receiver = await new TestReceiver().start();
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '1',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '1',
-        HOOKSTREAM_RETRY_DELAYS: '500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms',
-        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '2',
-        HOOKSTREAM_CIRCUIT_OPEN_FOR: '1500ms',
-        HOOKSTREAM_DISABLE_AFTER: '4s',
-      },
-      { label: 'health' },
-    );
-    producer = await connectedProducer(kafka);
-    api = new ApiClient(service.url);
+    stack = await startStack('health', {
+      HOOKSTREAM_INPUT_PARTITIONS: '1',
+      HOOKSTREAM_DELIVERY_PARTITIONS: '1',
+      HOOKSTREAM_RETRY_DELAYS: '500ms,500ms,500ms,500ms,500ms,500ms,500ms,500ms',
+      HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '2',
+      HOOKSTREAM_CIRCUIT_OPEN_FOR: '1500ms',
+      HOOKSTREAM_DISABLE_AFTER: '4s',
+    });
+    ({ inputTopic, receiver, producer, api } = stack);
   });
 
-  afterAll(async () => {
-    await service?.stop();
-    await producer?.disconnect();
-    await receiver?.stop();
-    const admin = await connectedAdmin(kafka);
-    await deleteNamespaceTopics(admin, namespace, [inputTopic]);
-    await admin.disconnect();
-    await database?.drop();
-  });
+  afterAll(() => stopStack(stack));
 
   it('opens the circuit after consecutive failures, then disables an endpoint failing for too long', async () => {
     const tenant = await api.createTenant('Unhealthy');

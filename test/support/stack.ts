@@ -14,72 +14,118 @@ import { startService, type RunningService } from './service';
 
 export const kafka = testKafka();
 
-/** The real service (child process), its own database, topics and receiver. */
-export interface Stack {
-  namespace: string;
-  inputTopic: string;
-  dlqTopic: string;
-  deliveriesTopic: string;
-  database: TestDatabase;
-  service: RunningService;
-  api: ApiClient;
-  receiver: TestReceiver;
-  producer: Producer;
+/** Short retry tiers and a circuit that never opens, so attempts are counted rather than postponed. */
+export const COUNTED_ATTEMPTS: Readonly<Record<string, string>> = {
+  HOOKSTREAM_RETRY_DELAYS: '500ms,1s',
+  HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
+};
+
+/**
+ * One test's world: its own topic namespace, database, receiver and producer. The real service
+ * (a child process) is booted on it, and can be stopped, killed or rebooted with extra env while
+ * the world stays, as a restart in production keeps its topics and database.
+ */
+export class Stack {
+  readonly inputTopic: string;
+  readonly dlqTopic: string;
+  readonly deliveriesTopic: string;
+  private running?: RunningService;
+  private client?: ApiClient;
+
+  constructor(
+    readonly namespace: string,
+    /** What every boot starts from; `boot` adds its extra env on top. */
+    readonly env: Record<string, string>,
+    readonly database: TestDatabase,
+    readonly receiver: TestReceiver,
+    readonly producer: Producer,
+  ) {
+    this.inputTopic = `${namespace}.input`;
+    this.dlqTopic = `${namespace}.dlq`;
+    this.deliveriesTopic = `${namespace}.deliveries`;
+  }
+
+  /** The service booted last (it may since have been stopped or killed). */
+  get service(): RunningService {
+    if (!this.running) throw new Error(`no service has been booted on ${this.namespace}`);
+    return this.running;
+  }
+
+  /** An admin client of the service booted last. */
+  get api(): ApiClient {
+    if (!this.client) throw new Error(`no service has been booted on ${this.namespace}`);
+    return this.client;
+  }
+
+  /** Stops the running service, if any, and boots another on this world with `extra` env. */
+  async boot(label: string, extra: Record<string, string> = {}): Promise<ApiClient> {
+    await this.running?.stop();
+    this.running = await startService({ ...this.env, ...extra }, { label });
+    this.client = new ApiClient(this.running.url);
+    return this.client;
+  }
+
+  /** Stops the service and removes the world: producer, receiver, topics and database. */
+  async stop(): Promise<void> {
+    await this.running?.stop();
+    await this.producer.disconnect();
+    await this.receiver.stop();
+    const admin = await connectedAdmin(kafka);
+    await deleteNamespaceTopics(admin, this.namespace, [this.inputTopic]);
+    await admin.disconnect();
+    await this.database.drop();
+  }
 }
 
 /**
- * Starts a stack; `env` overrides the defaults (two partitions, short tiers, and a circuit that
- * never opens, so attempts are counted rather than postponed).
+ * Creates a world with no service on it yet. `env` overrides or adds to the service's env here
+ * (its own database and topics, two input and two delivery partitions); the service's own
+ * defaults apply to everything else.
  */
-export async function startStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
+export async function createStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
   const namespace = uniqueNamespace(label);
-  const inputTopic = `${namespace}.input`;
   const database = await createTestDatabase();
   const receiver = await new TestReceiver().start();
-  let service: RunningService;
+  let producer: Producer;
   try {
-    service = await startService(
-      {
-        DATABASE_URL: database.url,
-        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-        HOOKSTREAM_INPUT_TOPICS: inputTopic,
-        HOOKSTREAM_INPUT_PARTITIONS: '2',
-        HOOKSTREAM_DELIVERY_PARTITIONS: '2',
-        HOOKSTREAM_RETRY_DELAYS: '500ms,1s',
-        HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
-        ...env,
-      },
-      { label },
-    );
+    producer = await connectedProducer(kafka);
   } catch (error) {
-    // Leave nothing open behind a failed boot, or jest never exits.
+    // Leave nothing open behind a failed start, or jest never exits.
     await receiver.stop();
     await database.drop();
     throw error;
   }
-  const producer = await connectedProducer(kafka);
-  return {
+  return new Stack(
     namespace,
-    inputTopic,
-    dlqTopic: `${namespace}.dlq`,
-    deliveriesTopic: `${namespace}.deliveries`,
+    {
+      DATABASE_URL: database.url,
+      HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+      HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
+      HOOKSTREAM_INPUT_PARTITIONS: '2',
+      HOOKSTREAM_DELIVERY_PARTITIONS: '2',
+      ...env,
+    },
     database,
-    service,
-    api: new ApiClient(service.url),
     receiver,
     producer,
-  };
+  );
 }
 
+/** Creates a world (see `createStack`) and boots the service on it, labelled `label`. */
+export async function startStack(label: string, env: Record<string, string> = {}): Promise<Stack> {
+  const stack = await createStack(label, env);
+  try {
+    await stack.boot(label);
+  } catch (error) {
+    await stack.stop();
+    throw error;
+  }
+  return stack;
+}
+
+/** Removes a stack; a no-op when its beforeAll failed before there was one. */
 export async function stopStack(stack: Stack | undefined): Promise<void> {
-  if (!stack) return;
-  await stack.service.stop();
-  await stack.producer.disconnect();
-  await stack.receiver.stop();
-  const admin = await connectedAdmin(kafka);
-  await deleteNamespaceTopics(admin, stack.namespace, [stack.inputTopic]);
-  await admin.disconnect();
-  await stack.database.drop();
+  await stack?.stop();
 }
 
 export function structuredEvent(tenantId: string, type: string, data: unknown, id = randomUUID()) {

@@ -1,7 +1,8 @@
-import type { RunningService } from '../support/service';
-
-/** A small seeded PRNG (mulberry32): the same seed gives the same fuzz set on every run. */
-export class Rng {
+/**
+ * A small seeded PRNG (mulberry32) for test data: the same seed gives the same data on every run,
+ * so a failure can be replayed. Unique ids are `randomUUID()`'s job, not this.
+ */
+export class SeededRandom {
   private state: number;
 
   constructor(seed: number) {
@@ -47,15 +48,4 @@ export class Rng {
     }
     return items;
   }
-}
-
-/** The child process is still the one started at the beginning and has not exited. */
-export function assertSameLiveProcess(service: RunningService, pid: number | undefined): void {
-  expect(pid).toBeDefined();
-  expect(service.process.pid).toBe(pid);
-  expect(service.process.exitCode).toBeNull();
-  expect(service.process.signalCode).toBeNull();
-  // Signal 0 only checks that the process exists; it throws ESRCH otherwise.
-  expect(() => process.kill(pid!, 0)).not.toThrow();
-  expect(service.logs.filter((entry) => entry.msg === 'hookstream ready')).toHaveLength(1);
 }
