@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { EndpointDirectory } from '../../src/endpoints/endpoint-directory';
-import { ENDPOINT_HEALTH_VIEW, type SwitchableEndpointHealthView } from '../../src/endpoints/endpoint-health';
+import { CIRCUIT_REPORTER, type SwitchableCircuitReporter } from '../../src/endpoints/circuit-report';
 import { isValidSecret } from '../../src/endpoints/secrets/secret-cipher';
 import { endpointCalls, PUBLIC_URL, UNKNOWN_ID, type Tenant } from './endpoint-calls';
 
@@ -148,9 +148,9 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
 
     it('reports the circuit state the delivery engine attaches', async () => {
       const endpoint = await createEndpoint(tenantA);
-      const view = service.app.get<SwitchableEndpointHealthView>(ENDPOINT_HEALTH_VIEW);
+      const view = service.app.get<SwitchableCircuitReporter>(CIRCUIT_REPORTER);
       view.attach({
-        healthOf: (id) => ({ circuitState: id === endpoint.id ? 'open' : 'closed', failureCount: 7 }),
+        circuitOf: (id) => ({ circuitState: id === endpoint.id ? 'open' : 'closed', failureCount: 7 }),
       });
       try {
         const read = await api('GET', `/v1/endpoints/${endpoint.id}`, { token: tenantA.apiKey });
