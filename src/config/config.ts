@@ -14,9 +14,30 @@ export interface AppConfig {
   kafka: KafkaConfig;
   delivery: DeliveryConfig;
   security: SecurityConfig;
+  limits: LimitsConfig;
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
   attemptRetentionMs: number;
+}
+
+/** Quotas per tenant and bounds on what input can make the process hold (README Section B). */
+export interface LimitsConfig {
+  /** Endpoints one tenant may have. */
+  maxEndpointsPerTenant: number;
+  /** Events per second one tenant may publish over `POST /v1/events`, per instance. */
+  tenantIngestRatePerSec: number;
+  /** Events one tenant may publish at once before the rate applies. */
+  tenantIngestBurst: number;
+  /** Concurrent HTTP attempts one tenant's endpoints may hold, of HOOKSTREAM_MAX_IN_FLIGHT. */
+  tenantMaxInFlight: number;
+  /** Longest wait for one DNS answer when dialling an endpoint. */
+  dnsTimeoutMs: number;
+  /** Longest a DNS answer is reused (shorter when the record's TTL says so). */
+  dnsCacheTtlMs: number;
+  /** Bytes of unwritten attempt-log rows held while PostgreSQL is slow or down. */
+  attemptLogBufferBytes: number;
+  /** Bytes of record values one consumer holds unfinished; a partition at most a quarter of it. */
+  consumerBufferBytes: number;
 }
 
 export type Role = 'api' | 'fanout' | 'delivery' | 'retry';
@@ -185,6 +206,20 @@ export function loadConfig(env: Env = process.env): AppConfig {
         return keys;
       }),
       maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
+    },
+    limits: {
+      maxEndpointsPerTenant: read('HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT', '100', integer(1, 1_000_000)),
+      tenantIngestRatePerSec: read('HOOKSTREAM_TENANT_INGEST_RATE', '1000', integer(1, 10_000_000)),
+      tenantIngestBurst: read(
+        'HOOKSTREAM_TENANT_INGEST_BURST',
+        env.HOOKSTREAM_TENANT_INGEST_RATE || '1000',
+        integer(1, 10_000_000),
+      ),
+      tenantMaxInFlight: read('HOOKSTREAM_TENANT_MAX_IN_FLIGHT', '128', integer(1, 100_000)),
+      dnsTimeoutMs: read('HOOKSTREAM_DNS_TIMEOUT', '2s', parseDurationMs),
+      dnsCacheTtlMs: read('HOOKSTREAM_DNS_CACHE_TTL', '60s', parseDurationMs),
+      attemptLogBufferBytes: read('HOOKSTREAM_ATTEMPT_LOG_BUFFER', '16MiB', parseSizeBytes),
+      consumerBufferBytes: read('HOOKSTREAM_CONSUMER_BUFFER', '8MiB', parseSizeBytes),
     },
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),

@@ -252,6 +252,7 @@ function outcomeLabel(settlement: Settlement): string | null {
     case 'endpoint_gone':
       return 'endpoint_deleted';
     case 'endpoint_disabled':
+    case 'endpoint_unreadable':
       return 'dead_lettered';
     case 'not_due':
       return null;

@@ -21,6 +21,8 @@ export type DeadLetterReason =
   | 'max_age_exceeded'
   /** The endpoint is disabled (by its tenant, by a 410 Gone, or after failing for days). */
   | 'endpoint_disabled'
+  /** The endpoint's row cannot be used (its signing secret does not decrypt with the configured keys). */
+  | 'endpoint_unreadable'
   /** A record of Hookstream's own delivery or retry topics that does not decode. */
   | 'invalid_delivery_record'
   /** An input event whose tenant does not exist. */
@@ -33,6 +35,7 @@ export const REPLAYABLE_REASONS: ReadonlySet<DeadLetterReason> = new Set([
   'attempts_exhausted',
   'max_age_exceeded',
   'endpoint_disabled',
+  'endpoint_unreadable',
 ]);
 
 /**

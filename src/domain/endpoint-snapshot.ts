@@ -15,4 +15,10 @@ export interface EndpointSnapshot {
   secrets: string[];
   /** ISO expiry of each entry of `secrets` (null: no expiry), same order. */
   secretExpiries: (string | null)[];
+  /**
+   * Why deliveries to this endpoint cannot be made now although it exists (its signing secret
+   * cannot be decrypted with the configured keys, say), or null. Such an endpoint still matches
+   * events; its deliveries are dead-lettered with the reason `endpoint_unreadable`.
+   */
+  problem: string | null;
 }

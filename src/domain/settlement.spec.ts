@@ -39,7 +39,7 @@ function arrival(overrides: Partial<ArrivalInput> = {}) {
     source: 'first',
     state: state(),
     nowMs: NOW,
-    endpoint: { enabled: true, ordering: 'none' },
+    endpoint: { enabled: true, ordering: 'none', problem: null },
     circuit: { shut: false, nextChanceAtMs: NOW },
     policy,
     random: middle,
@@ -72,16 +72,24 @@ describe('onArrival', () => {
   });
 
   it('dead-letters a delivery to a disabled endpoint', () => {
-    const result = arrival({ endpoint: { enabled: false, ordering: 'none' } });
+    const result = arrival({ endpoint: { enabled: false, ordering: 'none', problem: null } });
     expect(result).toMatchObject({
       kind: 'settle',
       settlement: { kind: 'dead-letter', occasion: 'endpoint_disabled', reason: 'endpoint_disabled' },
     });
   });
 
+  it('dead-letters a delivery to an endpoint that cannot be used, with the problem as detail', () => {
+    const problem = 'signing secret does not decrypt with the configured keys';
+    expect(arrival({ endpoint: { enabled: true, ordering: 'none', problem } })).toMatchObject({
+      kind: 'settle',
+      settlement: { kind: 'dead-letter', reason: 'endpoint_unreadable', detail: problem },
+    });
+  });
+
   it('sends a strict endpoint through its parking lot, even with the circuit open', () => {
     const result = arrival({
-      endpoint: { enabled: true, ordering: 'strict' },
+      endpoint: { enabled: true, ordering: 'strict', problem: null },
       circuit: { shut: true, nextChanceAtMs: NOW + 30 * SECOND },
     });
     expect(result).toEqual({ kind: 'attempt-strict' });

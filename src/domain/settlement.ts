@@ -32,7 +32,9 @@ export type Occasion =
   /** The endpoint no longer exists. */
   | 'endpoint_gone'
   /** The endpoint is disabled. */
-  | 'endpoint_disabled';
+  | 'endpoint_disabled'
+  /** The endpoint exists but cannot be delivered to (its secret does not decrypt). */
+  | 'endpoint_unreadable';
 
 export type Settlement =
   | { kind: 'delivered'; occasion: 'attempted' }
@@ -61,7 +63,7 @@ export interface ArrivalInput {
   state: AttemptState;
   nowMs: number;
   /** The endpoint as this process knows it; undefined when it no longer exists. */
-  endpoint: { enabled: boolean; ordering: OrderingMode } | undefined;
+  endpoint: { enabled: boolean; ordering: OrderingMode; problem: string | null } | undefined;
   /** Whether the endpoint's circuit refuses attempts now, and when it may look again. */
   circuit: { shut: boolean; nextChanceAtMs: number };
   policy: RetryPolicy;
@@ -87,6 +89,16 @@ export function onArrival(input: ArrivalInput): Arrival {
       occasion: 'endpoint_disabled',
       reason: 'endpoint_disabled',
       detail: 'endpoint is disabled',
+      state,
+    };
+    return { kind: 'settle', settlement };
+  }
+  if (endpoint.problem !== null) {
+    const settlement: Settlement = {
+      kind: 'dead-letter',
+      occasion: 'endpoint_unreadable',
+      reason: 'endpoint_unreadable',
+      detail: endpoint.problem,
       state,
     };
     return { kind: 'settle', settlement };

@@ -43,6 +43,7 @@ export class EndpointDirectory {
       maxConcurrency: row.maxConcurrency,
       secrets: secrets.map((secret) => this.cipher.decrypt(secret)),
       secretExpiries: secrets.map((secret) => secret.expiresAt),
+      problem: null,
     };
   }
 }

@@ -61,6 +61,7 @@ export function endpoint(overrides: Partial<EndpointSnapshot> = {}): EndpointSna
     maxConcurrency: 1,
     secrets: ['whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'],
     secretExpiries: [null],
+    problem: null,
     ...overrides,
   };
 }
