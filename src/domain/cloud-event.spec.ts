@@ -1,5 +1,6 @@
 import {
   kafkaTimestampToIso,
+  timestampToIso,
   MAX_DATA_DEPTH,
   parseCloudEvent,
   parseRfc3339,
@@ -72,6 +73,53 @@ describe('parseCloudEvent, structured mode', () => {
     '',
   ])('accepts content-type %p', (contentType) => {
     expect(structured(validEvent, { 'content-type': contentType }).ok).toBe(true);
+  });
+
+  it.each([
+    ['a space', 'evt 1'],
+    ['a control character', 'evt\u0001'],
+    ['a NUL', 'evt\u0000'],
+    ['a non-ASCII letter', 'évt'],
+    ['257 characters', 'e'.repeat(257)],
+  ])('refuses an id with %s: it becomes the webhook-id header', (_what, id) => {
+    expectFailure(structured({ ...validEvent, id }), 'invalid_attribute', "'id'");
+  });
+
+  it('accepts an id of 256 visible ASCII characters', () => {
+    const id = '!~'.repeat(128);
+    expect(expectEvent(structured({ ...validEvent, id })).id).toBe(id);
+  });
+
+  it.each([
+    ['a control character', '/src\u0007'],
+    ['a newline', '/a\nb'],
+    ['a NUL', '/\u0000'],
+    ['an unpaired surrogate', '/\ud800'],
+    ['whitespace only', ' '],
+  ])('judges a source with %s by the text rule', (what, source) => {
+    const result = structured({ ...validEvent, source });
+    if (what === 'whitespace only') expect(result.ok).toBe(true);
+    else expectFailure(result, 'invalid_attribute', "'source'");
+  });
+
+  it('carries a valid subject and refuses one that is not one line of storable text', () => {
+    expect(expectEvent(structured({ ...validEvent, subject: 'invoice/in_42' })).subject).toBe(
+      'invoice/in_42',
+    );
+    expectFailure(structured({ ...validEvent, subject: 42 }), 'invalid_attribute', "'subject'");
+    expectFailure(structured({ ...validEvent, subject: 'a\u0000' }), 'invalid_attribute', "'subject'");
+  });
+
+  it('delivers data whatever characters its strings hold', () => {
+    const data = {
+      nul: '\u0000',
+      lone: '\ud800',
+      controls: '\u0001\u001f\u007f',
+      rtl: '\u202e',
+      emoji: '🙂',
+    };
+    const value = Buffer.from(JSON.stringify({ ...validEvent, data }));
+    expect(expectEvent(parseCloudEvent(value, {}, MAX, FALLBACK)).data).toEqual(data);
   });
 
   it('rejects other content types when no ce_specversion header marks binary mode', () => {
@@ -346,6 +394,14 @@ describe('parseRfc3339', () => {
     'Wed, 01 May 2024 09:30:00 GMT',
   ])('rejects %p', (value) => {
     expect(parseRfc3339(value)).toBeNull();
+  });
+});
+
+describe('timestampToIso', () => {
+  it('is undefined for a timestamp no Date can hold, which the broker still accepts', () => {
+    expect(timestampToIso(9_999_999_999_999_999)).toBeUndefined();
+    expect(timestampToIso(Number.NaN)).toBeUndefined();
+    expect(timestampToIso(0)).toBe('1970-01-01T00:00:00.000Z');
   });
 });
 

@@ -1,3 +1,12 @@
+import {
+  ATTRIBUTE_RULES,
+  attributeTextProblem,
+  EVENT_ID_PATTERN,
+  EVENT_TYPE_PATTERN,
+  MAX_ATTRIBUTE_LENGTH,
+  MAX_DATA_DEPTH,
+} from './event-contract';
+
 /**
  * CloudEvents 1.0 over Kafka (structured JSON mode and binary `ce_*` header mode) into the
  * platform's event. Pure and total: any bytes and headers give a result, never an exception,
@@ -8,6 +17,8 @@ export interface PlatformEvent {
   id: string;
   type: string;
   source: string;
+  /** What the event is about within its source (CloudEvents `subject`), when given. */
+  subject?: string;
   /** RFC 3339 UTC, normalised by `Date.prototype.toISOString`. */
   time: string;
   tenantId: string;
@@ -26,15 +37,13 @@ export type ParseFailureReason =
 export type ParseResult =
   { ok: true; event: PlatformEvent } | { ok: false; reason: ParseFailureReason; detail: string };
 
-export const MAX_ATTRIBUTE_LENGTH = 256;
-/** JSON.parse accepts any nesting, but JSON.stringify overflows the stack well before 200k levels. */
-export const MAX_DATA_DEPTH = 64;
-const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]+$/;
+export { MAX_ATTRIBUTE_LENGTH, MAX_DATA_DEPTH } from './event-contract';
 const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d+)?([Zz]|([+-])(\d{2}):(\d{2}))$/;
 const MIN_TIME_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'application/json']);
 const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
+const OPTIONAL_STRING_ATTRIBUTES = ['subject'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Attributes = Record<string, unknown>;
@@ -107,8 +116,17 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
     (typeof REQUIRED_STRING_ATTRIBUTES)[number],
     string
   >;
+  if (!EVENT_ID_PATTERN.test(id)) return fail('invalid_attribute', `attribute 'id' ${ATTRIBUTE_RULES.id}`);
   if (!EVENT_TYPE_PATTERN.test(type)) {
-    return fail('invalid_attribute', "attribute 'type' may contain only letters, digits, '_', '.' and '-'");
+    return fail('invalid_attribute', `attribute 'type' ${ATTRIBUTE_RULES.type}`);
+  }
+  for (const [name, value] of [
+    ['source', source],
+    ...OPTIONAL_STRING_ATTRIBUTES.map((optional) => [optional, attributes[optional]] as const),
+  ] as const) {
+    if (value === undefined || value === null) continue;
+    const problem = typeof value === 'string' ? attributeTextProblem(value) : 'must be a string';
+    if (problem !== null) return fail('invalid_attribute', `attribute '${name}' ${problem}`);
   }
 
   if (exceedsDepth(attributes.data, MAX_DATA_DEPTH)) {
@@ -134,6 +152,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
       tenantId: tenantid,
       time: new Date(timeMs).toISOString(),
       data: attributes.data,
+      ...(typeof attributes.subject === 'string' ? { subject: attributes.subject } : {}),
     },
   };
 }
@@ -183,7 +202,7 @@ function parseStructured(value: Buffer | null, fallbackTimeIso: string | undefin
   const event = decoded.json;
   // Own properties only: a JSON key like "__proto__" or "constructor" must not reach the prototype chain.
   const attributes: Attributes = {};
-  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, 'time']) {
+  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, ...OPTIONAL_STRING_ATTRIBUTES, 'time']) {
     if (Object.hasOwn(event, name)) attributes[name] = event[name];
   }
   const hasData = Object.hasOwn(event, 'data');
@@ -205,7 +224,7 @@ function parseBinary(
   fallbackTimeIso: string | undefined,
 ): ParseResult {
   const attributes: Attributes = {};
-  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, 'time']) {
+  for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, ...OPTIONAL_STRING_ATTRIBUTES, 'time']) {
     attributes[name] = header(`ce_${name}`);
   }
   if (value === null || value.length === 0) {
@@ -270,12 +289,21 @@ export function toStructuredCloudEvent(event: PlatformEvent): string {
     specversion: event.specversion,
     id: event.id,
     source: event.source,
+    ...(event.subject === undefined ? {} : { subject: event.subject }),
     type: event.type,
     time: event.time,
     tenantid: event.tenantId,
     datacontenttype: 'application/json',
     data: event.data ?? null,
   });
+}
+
+/** A record timestamp (epoch ms) as an ISO time, or undefined when no Date can hold it (the broker
+ *  accepts any int64, Date only ±8.64e15 ms). */
+export function timestampToIso(timestampMs: number): string | undefined {
+  if (!Number.isFinite(timestampMs)) return undefined;
+  const date = new Date(timestampMs);
+  return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
 }
 
 /** The Kafka message timestamp (epoch ms as a decimal string) as an ISO time, or undefined if unusable. */

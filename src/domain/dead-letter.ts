@@ -120,9 +120,7 @@ export function toDeadLetterRow(record: ConsumedRecord, nowMs: number = Date.now
     dlqPartition: record.partition,
     dlqOffset: record.offset,
     // The time the record was dead-lettered, not the time the mirror caught up with it.
-    createdAt: new Date(
-      Number.isFinite(record.timestampMs) && record.timestampMs > 0 ? record.timestampMs : nowMs,
-    ),
+    createdAt: new Date(isDate(record.timestampMs) && record.timestampMs > 0 ? record.timestampMs : nowMs),
   };
   const task = deliveryTaskOf(record.value);
   if (task) {
@@ -196,4 +194,9 @@ function text(value: string | undefined | null, max: number): string | null {
   if (value === undefined || value === null) return null;
   const clean = value.includes('\u0000') ? value.split('\u0000').join('') : value;
   return clean.slice(0, max);
+}
+
+/** Whether a Date can hold `ms` (the broker accepts any int64 timestamp). */
+function isDate(ms: number): boolean {
+  return Number.isFinite(ms) && !Number.isNaN(new Date(ms).getTime());
 }

@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
-import { parseCloudEvent } from '../domain/cloud-event';
+import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
 import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -97,7 +97,7 @@ export class FanoutService {
       record.value,
       record.headers,
       this.config.delivery.maxEventBytes,
-      new Date(record.timestampMs).toISOString(),
+      timestampToIso(record.timestampMs),
     );
     if (!parsed.ok) return this.deadLetter(record, parsed.reason, parsed.detail);
     const event = parsed.event;

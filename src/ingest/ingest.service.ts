@@ -11,6 +11,7 @@ export interface EventToPublish {
   data: unknown;
   id?: string;
   source?: string;
+  subject?: string;
   time?: string;
 }
 
@@ -29,6 +30,7 @@ export class IngestService {
       id: input.id ?? randomUUID(),
       type: input.type,
       source: input.source ?? '/hookstream/api',
+      ...(input.subject === undefined ? {} : { subject: input.subject }),
       time: new Date(input.time ?? Date.now()).toISOString(),
       tenantId,
       data: input.data,

@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { deliveryTaskFor, type DeliveryTask } from '../domain/delivery-task';
 import { matchesEventType } from '../domain/subscription-matcher';
-import { parseCloudEvent, type PlatformEvent } from '../domain/cloud-event';
+import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../domain/cloud-event';
 import type { ConsumedRecord } from '../domain/records';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { TopicRangeReader, type ScanStep } from '../kafka/topic-range-reader';
@@ -106,7 +106,7 @@ export class ReplayService {
       record.value,
       record.headers,
       this.config.delivery.maxEventBytes,
-      Number.isFinite(record.timestampMs) ? new Date(record.timestampMs).toISOString() : undefined,
+      timestampToIso(record.timestampMs),
     );
     if (!parsed.ok) return null;
     const event = parsed.event;

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsStorableText } from '../../common/validation';
 import type { OrderingMode } from '../../domain/endpoint-snapshot';
 import { MAX_URL_LENGTH } from '../ssrf/endpoint-url';
 import {
@@ -27,6 +28,7 @@ class EndpointSettingsDto {
   @MaxLength(MAX_DESCRIPTION_LENGTH, {
     message: `description must be at most ${MAX_DESCRIPTION_LENGTH} characters`,
   })
+  @IsStorableText('description')
   description?: string | null;
 
   @ApiPropertyOptional({

@@ -76,3 +76,17 @@ describe('checkEndpointUrl', () => {
     await expect(check('http://127.0.0.1:3000/hook')).resolves.toHaveLength(1);
   });
 });
+
+describe('checkEndpointUrl, characters', () => {
+  const allowAll = new EgressPolicy(parseCidrList('0.0.0.0/0,::/0'));
+  it.each([
+    ['a tab the URL parser would drop', 'http://127.0.0.1/a\tb'],
+    ['a NUL', 'http://127.0.0.1/\u0000'],
+    ['an unpaired surrogate', 'http://127.0.0.1/\ud800'],
+    ['a space', 'http://127.0.0.1/a b'],
+  ])('refuses %s, so the stored URL is the one dialled', async (_what, url) => {
+    expect(await checkEndpointUrl(url, allowAll, { httpsOnly: false })).toEqual([
+      'url must not contain spaces, control characters or unpaired surrogates',
+    ]);
+  });
+});

@@ -34,6 +34,10 @@ export async function checkEndpointUrl(
   } catch {
     return ['url must be an absolute http or https URL'];
   }
+  // Stored as sent and sent as stored: nothing the URL parser would silently drop or rewrite.
+  if (/[\u0000-\u0020\u007f]/.test(url) || !url.isWellFormed()) {
+    return ['url must not contain spaces, control characters or unpaired surrogates'];
+  }
   const problems: string[] = [];
   if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
     problems.push(`url scheme must be http or https, not ${parsed.protocol.slice(0, -1)}`);

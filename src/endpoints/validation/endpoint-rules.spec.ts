@@ -82,3 +82,25 @@ describe('metadataProblems', () => {
     expect(metadataProblems(null)).toEqual([expect.stringMatching(/must be an object/)]);
   });
 });
+
+describe('values PostgreSQL or HTTP would refuse or rewrite', () => {
+  it.each([
+    ['a control character', 'a\u0001b'],
+    ['a character beyond Latin-1', 'caf\u00e9 \u2603'],
+    ['a DEL', 'a\u007f'],
+  ])('refuses a header value with %s', (_what, value) => {
+    expect(headerProblems({ 'X-Key': value }).join()).toMatch(/visible ASCII|CR, LF or NUL/);
+  });
+
+  it('keeps a Latin-1 header value and a tab', () => {
+    expect(headerProblems({ 'X-Key': 'caf\u00e9\tok' })).toEqual([]);
+  });
+
+  it.each([
+    ['a NUL in a value', { team: 'a\u0000' }],
+    ['an unpaired surrogate in a value', { team: '\udc00' }],
+    ['a NUL in a key', { 'te\u0000am': 'x' }],
+  ])('refuses metadata with %s', (_what, metadata) => {
+    expect(metadataProblems(metadata).length).toBeGreaterThan(0);
+  });
+});

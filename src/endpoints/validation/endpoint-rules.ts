@@ -1,4 +1,5 @@
 /** Rules for endpoint fields, as plain functions: the DTO decorators and unit tests both use them. */
+import { unstorableText } from '../../domain/event-contract';
 
 export const EVENT_TYPE_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$|^\*$/i;
 export const MAX_EVENT_TYPES = 100;
@@ -22,6 +23,8 @@ const RESERVED_HEADERS = new Set([
   'content-type',
 ]);
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
+/** An HTTP field value (RFC 9110): visible ASCII, space, tab and Latin-1 bytes; no CR, LF, NUL or other controls. */
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function eventTypeProblems(value: unknown): string[] {
   if (!Array.isArray(value)) return ['eventTypes must be an array of strings'];
@@ -62,6 +65,10 @@ export function headerProblems(value: unknown): string[] {
       problems.push(
         `header "${name.slice(0, 50)}" value must be at most ${MAX_HEADER_VALUE_LENGTH} characters without CR, LF or NUL`,
       );
+    } else if (!HEADER_VALUE.test(headerValue)) {
+      problems.push(
+        `header "${name.slice(0, 50)}" value may hold only visible ASCII, spaces, tabs and Latin-1 characters`,
+      );
     }
   }
   return problems;
@@ -75,10 +82,15 @@ export function metadataProblems(value: unknown): string[] {
     problems.push(`metadata must have at most ${MAX_METADATA_KEYS} keys`);
   for (const [key, entry] of entries) {
     if (key.length === 0 || key.length > 100) problems.push('metadata keys must be 1 to 100 characters');
+    const keyProblem = unstorableText(key);
+    if (keyProblem !== null) problems.push(`metadata key "${key.slice(0, 50)}" ${keyProblem}`);
     if (typeof entry !== 'string' || entry.length > MAX_METADATA_VALUE_LENGTH) {
       problems.push(
         `metadata "${key.slice(0, 50)}" must be a string of at most ${MAX_METADATA_VALUE_LENGTH} characters`,
       );
+    } else {
+      const valueProblem = unstorableText(entry);
+      if (valueProblem !== null) problems.push(`metadata "${key.slice(0, 50)}" ${valueProblem}`);
     }
   }
   return problems;

@@ -1,12 +1,25 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsISO8601, IsOptional, IsString, Matches, MaxLength, MinLength } from 'class-validator';
+import { IsDefined, IsISO8601, IsOptional, IsString, Matches } from 'class-validator';
+import { byRule } from '../../common/validation';
+import {
+  ATTRIBUTE_RULES,
+  attributeTextProblem,
+  EVENT_ID_PATTERN,
+  EVENT_TYPE_PATTERN,
+} from '../../domain/event-contract';
+
+/** `source` and `subject`: one line of storable text (the rule the input topic applies too). */
+const IsAttributeText = (field: string) =>
+  byRule('isAttributeText', (value) => {
+    if (typeof value !== 'string') return [`${field} must be a string`];
+    const problem = attributeTextProblem(value);
+    return problem === null ? [] : [`${field} ${problem}`];
+  });
 
 export class PublishEventDto {
   @ApiProperty({ example: 'record.updated', description: 'Event type; letters, digits, . _ -' })
   @IsString()
-  @MinLength(1)
-  @MaxLength(256)
-  @Matches(/^[A-Za-z0-9_.-]+$/, { message: 'type may hold only letters, digits, ".", "_" and "-"' })
+  @Matches(EVENT_TYPE_PATTERN, { message: `type ${ATTRIBUTE_RULES.type}` })
   type!: string;
 
   @ApiProperty({
@@ -16,22 +29,28 @@ export class PublishEventDto {
   @IsDefined({ message: 'data is required (use null for no payload)' })
   data!: unknown;
 
-  @ApiPropertyOptional({ description: 'Unique event id; becomes webhook-id. Generated when absent.' })
+  @ApiPropertyOptional({
+    description: 'Unique event id, visible ASCII; becomes webhook-id. Generated when absent.',
+    maxLength: 256,
+  })
   @IsOptional()
   @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @Matches(EVENT_ID_PATTERN, { message: `id ${ATTRIBUTE_RULES.id}` })
   id?: string;
 
   @ApiPropertyOptional({
     example: '/billing',
     description: 'CloudEvents source; defaults to /hookstream/api',
+    maxLength: 256,
   })
   @IsOptional()
-  @IsString()
-  @MinLength(1)
-  @MaxLength(256)
+  @IsAttributeText('source')
   source?: string;
+
+  @ApiPropertyOptional({ example: 'invoice/in_42', description: 'CloudEvents subject', maxLength: 256 })
+  @IsOptional()
+  @IsAttributeText('subject')
+  subject?: string;
 
   @ApiPropertyOptional({ description: 'RFC 3339 event time; defaults to now' })
   @IsOptional()

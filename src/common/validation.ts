@@ -1,0 +1,27 @@
+import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import { unstorableText } from '../domain/event-contract';
+
+/** Optional, but when present must be valid: unlike @IsOptional, `null` is checked (and refused). */
+export const OptionalNotNull = () => ValidateIf((_object, value) => value !== undefined);
+
+/** A class-validator rule from a plain function that lists what is wrong with a value (nothing: valid). */
+export function byRule(name: string, problems: (value: unknown) => string[], options?: ValidationOptions) {
+  return ValidateBy(
+    {
+      name,
+      validator: {
+        validate: (value) => problems(value).length === 0,
+        defaultMessage: (args) => problems(args?.value).join('; '),
+      },
+    },
+    options,
+  );
+}
+
+/** A string PostgreSQL can store and give back as sent: no NUL, no unpaired surrogate. */
+export const IsStorableText = (field: string) =>
+  byRule('isStorableText', (value) => {
+    if (typeof value !== 'string') return [];
+    const problem = unstorableText(value);
+    return problem === null ? [] : [`${field} ${problem}`];
+  });

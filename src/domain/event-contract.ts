@@ -1,0 +1,39 @@
+/**
+ * The input contract for platform events, one module for every edge that accepts them: the
+ * CloudEvents parser of the input topic (cloud-event.ts) and the REST DTO of `POST /v1/events`
+ * apply the same rules, so an event one edge accepts the other accepts too. Each rule exists
+ * because of where the value ends up: the id becomes the `webhook-id` HTTP header, text ends up in
+ * PostgreSQL `text` and `jsonb` columns, which refuse NUL and unpaired surrogates.
+ */
+
+export const MAX_ATTRIBUTE_LENGTH = 256;
+/** JSON.parse accepts any nesting, but JSON.stringify overflows the stack well before 200k levels. */
+export const MAX_DATA_DEPTH = 64;
+
+/** `id`: visible ASCII, since it is sent as the `webhook-id` header and signed as bytes. */
+export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+/** `type`: what endpoints subscribe to with patterns like `record.*`. */
+export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]{1,256}$/;
+
+const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
+
+/** Why `value` cannot be stored or sent as text, or null: NUL (no PostgreSQL text holds it), a lone surrogate. */
+export function unstorableText(value: string): string | null {
+  if (value.includes('\u0000')) return 'contains a NUL character';
+  if (!value.isWellFormed()) return 'contains an unpaired surrogate (not valid Unicode)';
+  return null;
+}
+
+/** Why `value` is not a one-line text attribute (`source`, `subject`), or null. */
+export function attributeTextProblem(value: string): string | null {
+  if (value.length === 0) return 'must not be empty';
+  if (value.length > MAX_ATTRIBUTE_LENGTH) return `must be at most ${MAX_ATTRIBUTE_LENGTH} characters`;
+  if (CONTROL_CHARACTER.test(value)) return 'must not contain control characters';
+  return unstorableText(value);
+}
+
+/** The rule of each string attribute, as the message both edges give. */
+export const ATTRIBUTE_RULES = {
+  id: 'must be 1 to 256 visible ASCII characters (it becomes the webhook-id header)',
+  type: "may contain only letters, digits, '_', '.' and '-' (1 to 256)",
+} as const;
