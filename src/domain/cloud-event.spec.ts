@@ -399,7 +399,7 @@ describe('parseRfc3339', () => {
 
 describe('timestampToIso', () => {
   it('is undefined for a timestamp no Date can hold, which the broker still accepts', () => {
-    expect(timestampToIso(9_999_999_999_999_999)).toBeUndefined();
+    expect(timestampToIso(2 ** 60)).toBeUndefined();
     expect(timestampToIso(Number.NaN)).toBeUndefined();
     expect(timestampToIso(0)).toBe('1970-01-01T00:00:00.000Z');
   });

@@ -15,6 +15,8 @@ export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
 /** `type`: what endpoints subscribe to with patterns like `record.*`. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]{1,256}$/;
 
+// Matching control characters is the point of this pattern.
+// eslint-disable-next-line no-control-regex
 const CONTROL_CHARACTER = /[\u0000-\u001f\u007f]/;
 
 /** Why `value` cannot be stored or sent as text, or null: NUL (no PostgreSQL text holds it), a lone surrogate. */

@@ -35,6 +35,7 @@ export async function checkEndpointUrl(
     return ['url must be an absolute http or https URL'];
   }
   // Stored as sent and sent as stored: nothing the URL parser would silently drop or rewrite.
+  // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u0020\u007f]/.test(url) || !url.isWellFormed()) {
     return ['url must not contain spaces, control characters or unpaired surrogates'];
   }
