@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DeliveryTask } from '../domain/delivery-task';
+import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
 import type { PageCursor } from '../common/pagination';
 import type { DeadLetterRow } from '../domain/dead-letter';
 
@@ -27,7 +27,7 @@ interface DeadLetterSqlRow {
   reason: string;
   last_error: string | null;
   attempts: number;
-  task: DeliveryTask | null;
+  task: Buffer | null;
   created_at: Date;
   replayed_at: Date | null;
 }
@@ -52,20 +52,25 @@ export class DeadLettersRepository {
    */
   async insert(row: DeadLetterRow): Promise<void> {
     try {
-      await this.insertRow(row, row.task === null ? null : JSON.stringify(row.task), row.lastError);
+      await this.insertRow(row, row.task === null ? null : encodeTask(row.task), row.lastError);
     } catch (error) {
-      if (!isDataException(error) || row.task === null) throw error;
-      // jsonb refuses some JSON (e.g. "\u0000" in a string): keep the row, without a replayable task.
-      const note = `task not stored: ${(error as Error).message}`;
-      await this.insertRow(row, null, [row.lastError, note].filter(Boolean).join('; '));
+      if (!isDataException(error)) throw error;
+      // The task is bytes and the text columns are cleaned, so this should not happen; if it does,
+      // keep the row (its reason and position in the DLQ topic, which still holds the record).
+      const note = `row not stored whole: ${(error as Error).message}`;
+      await this.insertRow(
+        { ...row, eventId: null, eventType: null },
+        row.task === null ? null : encodeTask(row.task),
+        note.slice(0, 1000),
+      );
     }
   }
 
-  private async insertRow(row: DeadLetterRow, task: string | null, lastError: string | null): Promise<void> {
+  private async insertRow(row: DeadLetterRow, task: Buffer | null, lastError: string | null): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO dead_letters (id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason,
                                  last_error, attempts, dlq_topic, dlq_partition, dlq_offset, task, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13::jsonb, $14)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
        ON CONFLICT (dlq_topic, dlq_partition, dlq_offset) DO NOTHING`,
       [
         randomUUID(),
@@ -197,8 +202,18 @@ function fromSql(row: DeadLetterSqlRow): StoredDeadLetter {
     reason: row.reason,
     lastError: row.last_error,
     attempts: row.attempts,
-    task: row.task,
+    task: taskOf(row.task),
     createdAt: row.created_at,
     replayedAt: row.replayed_at,
   };
+}
+
+/** A stored task, or null when the row has none or its bytes no longer decode. */
+function taskOf(bytes: Buffer | null): DeliveryTask | null {
+  if (bytes === null) return null;
+  try {
+    return decodeTask(bytes);
+  } catch {
+    return null;
+  }
 }

@@ -1,12 +1,15 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
-import { GroupCommit, GroupCommitOverflow } from '../domain/group-commit';
+import { GroupCommit } from '../domain/group-commit';
+import { classifyWriteError } from '../database/write-errors';
 import { AttemptsRepository, type AttemptRecord } from './attempts.repository';
 
 export type { AttemptRecord } from './attempts.repository';
@@ -14,34 +17,73 @@ export type { AttemptRecord } from './attempts.repository';
 /** Rows gather this long before an insert, unless a full batch is waiting. */
 const FLUSH_INTERVAL_MS = 250;
 const MAX_BATCH = 1000;
-/** While PostgreSQL is down the log buffers this many attempts, then drops the oldest (counted). */
-const MAX_BUFFER = 100_000;
+/** What a row costs in memory besides its texts (UTF-16, two bytes a character). */
+const ROW_OVERHEAD_BYTES = 400;
+
+const sizeOf = (row: AttemptRecord): number =>
+  ROW_OVERHEAD_BYTES + 2 * ((row.responseBody?.length ?? 0) + (row.error?.length ?? 0) + row.eventId.length);
 
 /**
  * Writes delivery attempts to PostgreSQL in batches, off the hot path: a delivery never waits for
- * the database, and a database outage costs at most the oldest buffered log rows, never a delivery.
+ * the database, and a database outage costs at most some log rows, never a delivery.
+ *
+ * The buffer is bounded in bytes (HOOKSTREAM_ATTEMPT_LOG_BUFFER): past half of it new rows are kept
+ * without their response body, past all of it the oldest rows are dropped; both counted. A write
+ * PostgreSQL refuses because of a row's data is split until the rows that cause it are found; each
+ * of those is stored without its texts, or dropped and counted; the rest of the batch is written.
+ * Any other failure keeps the rows for the next write.
  */
 @Injectable()
 export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
-  private readonly rows = new GroupCommit<AttemptRecord>({
-    maxInFlight: 1,
-    maxBatchItems: MAX_BATCH,
-    lingerMs: FLUSH_INTERVAL_MS,
-    maxQueued: MAX_BUFFER,
-    write: (batch) => this.attempts.insert(batch),
-  });
+  private readonly rows: GroupCommit<AttemptRecord>;
   private readonly writeFailed: ThrottledWarning;
+  private readonly degraded: Counter<'what'>;
+  private readonly failures: Counter<'kind'>;
+  private readonly bufferBytes: number;
   private retentionTimer?: NodeJS.Timeout;
   private stopping = false;
-  dropped = 0;
 
   constructor(
-    private readonly attempts: AttemptsRepository,
+    @Inject(AttemptsRepository)
+    private readonly attempts: Pick<AttemptsRepository, 'insert' | 'deleteOlderThan'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
+    this.bufferBytes = config.limits.attemptLogBufferBytes;
     this.writeFailed = new ThrottledWarning(logger, 'attempt log write failed; keeping rows buffered');
+    this.rows = new GroupCommit<AttemptRecord>({
+      maxInFlight: 1,
+      maxBatchItems: MAX_BATCH,
+      lingerMs: FLUSH_INTERVAL_MS,
+      maxQueuedBytes: this.bufferBytes,
+      sizeOf,
+      write: (batch) => this.write(batch),
+      onWriteFailed: (rows, error) => this.keep(rows, error),
+      onDropped: () => this.degraded.inc({ what: 'row_dropped_buffer_full' }),
+    });
+    this.degraded = new Counter({
+      name: 'hookstream_attempt_log_degraded_total',
+      help: 'Attempt-log rows kept without their response body or texts, or dropped, and why',
+      labelNames: ['what'],
+      registers: [registry],
+    });
+    this.failures = new Counter({
+      name: 'hookstream_write_failures_total',
+      help: 'Failed PostgreSQL writes of the attempt log: transient (retried) or caused by the data (isolated)',
+      labelNames: ['kind'],
+      registers: [registry],
+    });
+    const rows = this.rows;
+    new Gauge({
+      name: 'hookstream_attempt_log_buffered_bytes',
+      help: 'Estimated memory of attempt-log rows waiting to be written',
+      registers: [registry],
+      collect() {
+        this.set(rows.queuedBytes());
+      },
+    });
   }
 
   onModuleInit(): void {
@@ -49,19 +91,61 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   append(record: AttemptRecord): void {
-    this.rows.submit(record).catch((error: unknown) => {
-      if (error instanceof GroupCommitOverflow) {
-        this.dropped += 1;
-        return;
-      }
-      this.writeFailed.warn(error, this.clock.now());
-      // Kept for the next write; past the bound the oldest rows are dropped instead.
-      if (!this.stopping) this.append(record);
-    });
+    if (record.responseBody !== null && this.rows.queuedBytes() + sizeOf(record) > this.bufferBytes / 2) {
+      this.degraded.inc({ what: 'response_body_dropped' });
+      this.rows.add({ ...record, responseBody: null });
+      return;
+    }
+    this.rows.add(record);
   }
 
   pending(): number {
     return this.rows.queued() + this.rows.inFlight();
+  }
+
+  /** Inserts the batch; rows whose data PostgreSQL refuses are found and dealt with one by one. */
+  private async write(batch: AttemptRecord[]): Promise<void> {
+    try {
+      await this.attempts.insert(batch);
+    } catch (error) {
+      if (classifyWriteError(error) !== 'data') throw error;
+      this.failures.inc({ kind: 'data' });
+      if (batch.length > 1) {
+        const half = Math.ceil(batch.length / 2);
+        await this.write(batch.slice(0, half));
+        await this.write(batch.slice(half));
+        return;
+      }
+      await this.writeStripped(batch[0], error);
+    }
+  }
+
+  /** One row PostgreSQL refused: kept without its response body and error text, or dropped. */
+  private async writeStripped(row: AttemptRecord, cause: unknown): Promise<void> {
+    const stripped: AttemptRecord = {
+      ...row,
+      responseBody: null,
+      error: row.error === null ? null : 'error text not storable',
+    };
+    try {
+      await this.attempts.insert([stripped]);
+      this.degraded.inc({ what: 'row_stored_without_texts' });
+    } catch (error) {
+      if (classifyWriteError(error) !== 'data') throw error;
+      this.degraded.inc({ what: 'row_dropped_unstorable' });
+      this.logger.warn(
+        { err: cause, deliveryId: row.deliveryId, endpointId: row.endpointId, tenantId: row.tenantId },
+        'attempt-log row refused by PostgreSQL; dropped',
+      );
+    }
+  }
+
+  /** A transient failure: the rows wait for the next write (past the byte bound, the oldest go). */
+  private keep(rows: AttemptRecord[], error: unknown): void {
+    this.failures.inc({ kind: 'transient' });
+    this.writeFailed.warn(error, this.clock.now());
+    if (this.stopping) return;
+    for (const row of rows) this.rows.add(row);
   }
 
   private async prune(): Promise<void> {

@@ -136,3 +136,30 @@ describe('GroupCommit', () => {
     expect(commit.queued() + commit.inFlight()).toBe(0);
   });
 });
+
+describe('GroupCommit without promises (add)', () => {
+  it('reports a failed write of added items, and drops the oldest past the byte bound', async () => {
+    const failed: string[][] = [];
+    const dropped: string[] = [];
+    const written: string[] = [];
+    let writes = 0;
+    const commit = new GroupCommit<string>({
+      maxInFlight: 1,
+      maxQueuedBytes: 10,
+      sizeOf: (item) => item.length,
+      write: async (batch) => {
+        if (writes++ === 0) throw new Error('down');
+        written.push(...batch);
+      },
+      onWriteFailed: (items) => failed.push(items),
+      onDropped: (item) => dropped.push(item),
+    });
+    commit.add('first');
+    for (const item of ['aaaa', 'bbbb', 'cccc']) commit.add(item);
+    expect(dropped).toEqual(['aaaa']);
+    expect(commit.queuedBytes()).toBe(8);
+    await commit.drain();
+    expect(failed).toEqual([['first']]);
+    expect(written).toEqual(['bbbb', 'cccc']);
+  });
+});

@@ -16,8 +16,14 @@ export interface GroupCommitOptions<T> {
   sizeOf?(item: T): number;
   /** Wait this long after the first item before writing, to gather more (0: write at once). */
   lingerMs?: number;
-  /** Most items waiting; beyond it the oldest are rejected with {@link GroupCommitOverflow}. */
+  /** Most items waiting; beyond it the oldest are dropped ({@link GroupCommitOverflow}). */
   maxQueued?: number;
+  /** Most bytes waiting, by `sizeOf`; beyond it the oldest are dropped, as for `maxQueued`. */
+  maxQueuedBytes?: number;
+  /** For items given with {@link GroupCommit.add}: a write of them failed. */
+  onWriteFailed?(items: T[], error: unknown): void;
+  /** For items given with {@link GroupCommit.add}: one was dropped past `maxQueued`/`maxQueuedBytes`. */
+  onDropped?(item: T): void;
 }
 
 export class GroupCommitOverflow extends Error {
@@ -30,8 +36,9 @@ export class GroupCommitOverflow extends Error {
 interface Pending<T> {
   item: T;
   bytes: number;
-  resolve: () => void;
-  reject: (error: unknown) => void;
+  /** Absent for items given with `add`: nobody waits for them. */
+  resolve?: () => void;
+  reject?: (error: unknown) => void;
 }
 
 export class GroupCommit<T> {
@@ -40,20 +47,30 @@ export class GroupCommit<T> {
   private writing = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly idle: Array<() => void> = [];
+  private bytesQueued = 0;
 
   constructor(private readonly options: GroupCommitOptions<T>) {}
 
+  /** Queues `item`; the promise settles with the write it goes out in. */
   submit(item: T): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ item, bytes: this.options.sizeOf?.(item) ?? 0, resolve, reject });
-      this.dropOverflow();
-      this.schedule();
-    });
+    return new Promise<void>((resolve, reject) =>
+      this.enqueue({ item, bytes: this.sizeOf(item), resolve, reject }),
+    );
+  }
+
+  /** Queues `item` without a promise: failures go to `onWriteFailed`, drops to `onDropped`. */
+  add(item: T): void {
+    this.enqueue({ item, bytes: this.sizeOf(item) });
   }
 
   /** Items waiting for a write (not those in flight). */
   queued(): number {
     return this.queue.length - this.head;
+  }
+
+  /** Bytes waiting for a write, by `sizeOf`. */
+  queuedBytes(): number {
+    return this.bytesQueued;
   }
 
   inFlight(): number {
@@ -91,6 +108,17 @@ export class GroupCommit<T> {
     this.lingerTimer = null;
   }
 
+  private enqueue(pending: Pending<T>): void {
+    this.queue.push(pending);
+    this.bytesQueued += pending.bytes;
+    this.dropOverflow();
+    this.schedule();
+  }
+
+  private sizeOf(item: T): number {
+    return this.options.sizeOf?.(item) ?? 0;
+  }
+
   private pump(): void {
     while (this.writing < this.options.maxInFlight && this.queued() > 0) {
       const batch = this.take();
@@ -98,8 +126,8 @@ export class GroupCommit<T> {
       void this.options
         .write(batch.map((pending) => pending.item))
         .then(
-          () => batch.forEach((pending) => pending.resolve()),
-          (error: unknown) => batch.forEach((pending) => pending.reject(error)),
+          () => batch.forEach((pending) => pending.resolve?.()),
+          (error: unknown) => this.failed(batch, error),
         )
         .finally(() => {
           this.writing -= 1;
@@ -107,6 +135,15 @@ export class GroupCommit<T> {
           if (this.writing === 0 && this.queued() === 0) this.idle.splice(0).forEach((resolve) => resolve());
         });
     }
+  }
+
+  private failed(batch: Array<Pending<T>>, error: unknown): void {
+    const unwatched: T[] = [];
+    for (const pending of batch) {
+      if (pending.reject) pending.reject(error);
+      else unwatched.push(pending.item);
+    }
+    if (unwatched.length > 0) this.options.onWriteFailed?.(unwatched, error);
   }
 
   /** The oldest items that fit one write together, always at least one. */
@@ -122,16 +159,20 @@ export class GroupCommit<T> {
       bytes += next.bytes;
       this.head += 1;
     }
+    this.bytesQueued -= bytes;
     this.compact();
     return batch;
   }
 
   private dropOverflow(): void {
-    const max = this.options.maxQueued;
-    if (max === undefined) return;
-    while (this.queued() > max) {
-      this.queue[this.head].reject(new GroupCommitOverflow());
+    const maxItems = this.options.maxQueued ?? Number.POSITIVE_INFINITY;
+    const maxBytes = this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
+    while (this.queued() > 1 && (this.queued() > maxItems || this.bytesQueued > maxBytes)) {
+      const dropped = this.queue[this.head];
       this.head += 1;
+      this.bytesQueued -= dropped.bytes;
+      if (dropped.reject) dropped.reject(new GroupCommitOverflow());
+      else this.options.onDropped?.(dropped.item);
     }
     this.compact();
   }

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import type { DeliveryTask } from '../domain/delivery-task';
+import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 
@@ -25,7 +25,7 @@ export class StrictParking {
       if (block.delivery_id === task.deliveryId) return 'is-blocker';
       await manager.query(
         `INSERT INTO parked_deliveries (endpoint_id, delivery_id, task) VALUES ($1, $2, $3)`,
-        [task.endpointId, task.deliveryId, JSON.stringify(task)],
+        [task.endpointId, task.deliveryId, encodeTask(task)],
       );
       return 'parked';
     });
@@ -65,7 +65,7 @@ export class StrictParking {
         [endpointId],
       );
       if (!block || block.delivery_id !== finishedDeliveryId) return null;
-      const [next] = await manager.query<Array<{ id: string; task: DeliveryTask }>>(
+      const [next] = await manager.query<Array<{ id: string; task: Buffer }>>(
         `SELECT id, task FROM parked_deliveries WHERE endpoint_id = $1 ORDER BY id LIMIT 1`,
         [endpointId],
       );
@@ -73,11 +73,12 @@ export class StrictParking {
         await manager.query(`DELETE FROM endpoint_blocks WHERE endpoint_id = $1`, [endpointId]);
         return null;
       }
+      const task = decodeTask(next.task);
       await manager.query(
         `UPDATE endpoint_blocks SET delivery_id = $2, blocked_at = now() WHERE endpoint_id = $1`,
-        [endpointId, next.task.deliveryId],
+        [endpointId, task.deliveryId],
       );
-      return { id: String(next.id), task: next.task };
+      return { id: String(next.id), task };
     });
   }
 
