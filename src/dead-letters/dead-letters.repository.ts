@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
+import { isTransientError } from '../domain/transient';
 import type { PageCursor } from '../common/pagination';
 import type { DeadLetterRow } from '../domain/dead-letter';
 
@@ -35,12 +36,6 @@ interface DeadLetterSqlRow {
 const COLUMNS = `id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason, last_error, attempts,
   task, created_at, replayed_at`;
 
-/** SQLSTATE class 22 (data exception): the value itself is unstorable, retrying will not help. */
-function isDataException(error: unknown): boolean {
-  const code = (error as { code?: unknown }).code;
-  return typeof code === 'string' && code.startsWith('22');
-}
-
 /** The dead_letters table: the DLQ topic's mirror, listed and replayed per tenant. */
 @Injectable()
 export class DeadLettersRepository {
@@ -54,7 +49,7 @@ export class DeadLettersRepository {
     try {
       await this.insertRow(row, row.task === null ? null : encodeTask(row.task), row.lastError);
     } catch (error) {
-      if (!isDataException(error)) throw error;
+      if (isTransientError(error)) throw error;
       // The task is bytes and the text columns are cleaned, so this should not happen; if it does,
       // keep the row (its reason and position in the DLQ topic, which still holds the record).
       const note = `row not stored whole: ${(error as Error).message}`;

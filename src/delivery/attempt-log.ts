@@ -9,7 +9,7 @@ import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { GroupCommit } from '../domain/group-commit';
-import { classifyWriteError } from '../database/write-errors';
+import { isTransientError } from '../domain/transient';
 import { AttemptsRepository, type AttemptRecord } from './attempts.repository';
 
 export type { AttemptRecord } from './attempts.repository';
@@ -108,7 +108,7 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
     try {
       await this.attempts.insert(batch);
     } catch (error) {
-      if (classifyWriteError(error) !== 'data') throw error;
+      if (isTransientError(error)) throw error;
       this.failures.inc({ kind: 'data' });
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
@@ -131,7 +131,7 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
       await this.attempts.insert([stripped]);
       this.degraded.inc({ what: 'row_stored_without_texts' });
     } catch (error) {
-      if (classifyWriteError(error) !== 'data') throw error;
+      if (isTransientError(error)) throw error;
       this.degraded.inc({ what: 'row_dropped_unstorable' });
       this.logger.warn(
         { err: cause, deliveryId: row.deliveryId, endpointId: row.endpointId, tenantId: row.tenantId },

@@ -1,6 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import type { ConsumedRecord } from './records';
-import { toDeadLetterRow } from './dead-letter';
+import {
+  DEAD_LETTER_HEADERS_LIMIT,
+  DEAD_LETTER_VALUE_LIMIT,
+  deadLetterOfRecord,
+  toDeadLetterRow,
+} from './dead-letter';
 
 function record(value: Buffer | string | null, headers: Record<string, string> = {}): ConsumedRecord {
   return {
@@ -101,5 +106,39 @@ describe('toDeadLetterRow', () => {
   it('strips NUL characters PostgreSQL text cannot hold', () => {
     const row = toDeadLetterRow(record('x', { 'hs-reason': 'invalid_json', 'hs-reason-detail': 'a\u0000b' }));
     expect(row.lastError).toBe('ab');
+  });
+});
+
+describe('deadLetterOfRecord', () => {
+  const base = {
+    topic: 'platform.events',
+    partition: 1,
+    offset: '9',
+    key: 'k',
+    headers: { a: 'b' },
+    timestampMs: 0,
+  };
+
+  it('keeps the record as it arrived, with the reason and where it was read', () => {
+    const copy = deadLetterOfRecord({ ...base, value: Buffer.from('{}') }, 'invalid_json', 'bad');
+    expect(copy).toEqual({
+      key: 'k',
+      value: Buffer.from('{}'),
+      headers: {
+        a: 'b',
+        'hs-reason': 'invalid_json',
+        'hs-reason-detail': 'bad',
+        'hs-origin': 'platform.events/1/9',
+      },
+    });
+  });
+
+  it('cuts a value that would not fit the broker and drops huge headers, saying so', () => {
+    const value = Buffer.alloc(DEAD_LETTER_VALUE_LIMIT + 10, 0x61);
+    const headers = { big: 'x'.repeat(DEAD_LETTER_HEADERS_LIMIT) };
+    const copy = deadLetterOfRecord({ ...base, value, headers }, 'too_large', 'over the limit');
+    expect((copy.value as Buffer).length).toBe(DEAD_LETTER_VALUE_LIMIT);
+    expect(copy.headers).not.toHaveProperty('big');
+    expect(String(copy.headers?.['hs-truncated'])).toMatch(/value 262154 bytes.*headers \d+ bytes, dropped/);
   });
 });

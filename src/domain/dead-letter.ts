@@ -28,15 +28,17 @@ export type DeadLetterReason =
   /** An input event whose tenant does not exist. */
   | 'unknown_tenant'
   /** An input event that is not a valid CloudEvent (see ParseFailureReason). */
-  | ParseFailureReason;
+  | ParseFailureReason
+  /**
+   * A record Hookstream failed to handle for a reason that is not transient (a bug): kept here,
+   * where it can be looked at and replayed, instead of holding up its partition for good.
+   */
+  | 'handler_failed';
 
-/** Dead letters that carry a delivery task, and can therefore be replayed to their endpoint. */
-export const REPLAYABLE_REASONS: ReadonlySet<DeadLetterReason> = new Set([
-  'attempts_exhausted',
-  'max_age_exceeded',
-  'endpoint_disabled',
-  'endpoint_unreadable',
-]);
+/** Most bytes of the original value a dead-letter copy keeps (the broker's limit is about 1 MiB). */
+export const DEAD_LETTER_VALUE_LIMIT = 256 * 1024;
+/** Most bytes of original headers a dead-letter copy keeps. */
+export const DEAD_LETTER_HEADERS_LIMIT = 16 * 1024;
 
 /**
  * The dead-letter record of a delivery given up on. `state` is where its schedule stood; a delivery
@@ -64,23 +66,48 @@ export function deadLetterOfTask(
 
 /**
  * The dead-letter copy of a record that could not be used as it is (bad input, an undecodable
- * task): its key, value and headers as they arrived, plus the reason and where it was read.
+ * task): its key, value and headers as they arrived, plus the reason and where it was read. A copy
+ * that would not fit the broker's limit (the record was near it, or its headers were huge) keeps
+ * the first {@link DEAD_LETTER_VALUE_LIMIT} bytes of the value and drops the original headers,
+ * and says so in `hs-truncated`: writing it whole would fail for good and stall the partition.
  */
 export function deadLetterOfRecord(
   record: ConsumedRecord,
   reason: DeadLetterReason,
   detail: string,
 ): OutgoingRecord {
+  const original = record.rawHeaders ?? record.headers;
+  const truncated: string[] = [];
+  let value = record.value;
+  if (value !== null && value.length > DEAD_LETTER_VALUE_LIMIT) {
+    truncated.push(`value ${value.length} bytes, first ${DEAD_LETTER_VALUE_LIMIT} kept`);
+    value = value.subarray(0, DEAD_LETTER_VALUE_LIMIT);
+  }
+  const headersBytes = headerBytes(original);
+  if (headersBytes > DEAD_LETTER_HEADERS_LIMIT) truncated.push(`headers ${headersBytes} bytes, dropped`);
   return {
     key: record.rawKey ?? record.key,
-    value: record.value,
+    value,
     headers: {
-      ...(record.rawHeaders ?? record.headers),
+      ...(headersBytes > DEAD_LETTER_HEADERS_LIMIT ? {} : original),
       [HEADER.reason]: reason,
       [HEADER.reasonDetail]: detail.slice(0, MAX_HEADER_TEXT),
       [HEADER.origin]: positionOf(record),
+      ...(truncated.length > 0 ? { [HEADER.truncated]: truncated.join('; ') } : {}),
     },
   };
+}
+
+function headerBytes(headers: Record<string, unknown>): number {
+  let total = 0;
+  for (const [name, value] of Object.entries(headers)) {
+    total += name.length;
+    for (const part of Array.isArray(value) ? value : [value]) {
+      if (typeof part === 'string') total += Buffer.byteLength(part);
+      else if (Buffer.isBuffer(part)) total += part.length;
+    }
+  }
+  return total;
 }
 
 /** What the mirror stores for one record of the dead-letter topic. */

@@ -37,6 +37,8 @@ export const HEADER = {
   origin: 'hs-origin',
   reason: 'hs-reason',
   reasonDetail: 'hs-reason-detail',
+  /** On a dead-letter copy that could not keep the whole original record. */
+  truncated: 'hs-truncated',
 } as const;
 
 /** Longest error text carried in a header (a receiver's error message is the receiver's to choose). */

@@ -30,6 +30,11 @@ interface DeclarationBase {
   partitionWindow: number;
   maxWaitMs?: number;
   maxBytesPerPartition?: number;
+  /**
+   * What becomes of a record its handler keeps failing on for a reason that is not transient:
+   * dead-lettered as `handler_failed`, or (the dead-letter mirror, which reads the DLQ) skipped.
+   */
+  isolate: 'dead-letter' | 'skip';
 }
 
 /** A consumer of Hookstream: its group, topics and how its records reach the handler. */
@@ -53,6 +58,7 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       maxWaitMs: 50,
       // Bounds one batch: a batch of events times their fan-out is produced before the next batch.
       maxBytesPerPartition: 256 * 1024,
+      isolate: 'dead-letter',
     },
     {
       pattern: CONSUMER.firstAttempts,
@@ -62,6 +68,7 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       groupId: kafka.deliveryGroupId,
       topics: [kafka.deliveriesTopic],
       partitionWindow,
+      isolate: 'dead-letter',
     },
     ...kafka.retryTiers.map((tier): ConsumerDeclaration => ({
       pattern: CONSUMER.retryTiers,
@@ -71,6 +78,7 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       groupId: tier.groupId,
       topics: [tier.topic],
       partitionWindow,
+      isolate: 'dead-letter',
       dueAtMs: (record) => tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs),
     })),
     {
@@ -81,6 +89,7 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       groupId: `${kafka.namespace}-dlq-mirror`,
       topics: [kafka.dlqTopic],
       partitionWindow,
+      isolate: 'skip',
     },
   ];
 }

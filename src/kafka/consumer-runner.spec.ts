@@ -1,6 +1,7 @@
 import type { Kafka } from 'kafkajs';
 import { map, of, timer } from 'rxjs';
-import { silentLogger, testConfig } from '../testing/fakes';
+import { Registry } from 'prom-client';
+import { RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { CONSUMER } from './consumer-plan';
 import { ConsumerRunner, HandBackToRunner, settled } from './consumer-runner';
 
@@ -9,6 +10,8 @@ function runner() {
   return new ConsumerRunner(
     undefined as unknown as Kafka,
     testConfig({ HOOKSTREAM_ROLES: 'api' }),
+    new RecordingProducer(),
+    new Registry(),
     silentLogger,
   );
 }

@@ -15,10 +15,13 @@ import {
 } from '@nestjs/microservices';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import { isObservable, lastValueFrom, throwError, type Observable } from 'rxjs';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { deadLetterOfRecord } from '../domain/dead-letter';
 import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 import {
   assertOneConsumerPerTopic,
@@ -28,6 +31,7 @@ import {
   type ConsumerPattern,
 } from './consumer-plan';
 import { KAFKA } from './kafka.constants';
+import { RecordProducer } from './record-producer';
 import { WatermarkConsumer, type WatermarkConsumerSpec } from './watermark-consumer';
 
 /** What a consumer handler gets besides the record or batch: which consumer read it. */
@@ -66,14 +70,41 @@ export const ConsumerController = (): ClassDecorator =>
 export class ConsumerRunner extends Server implements CustomTransportStrategy {
   private readonly consumers: WatermarkConsumer[] = [];
   private readonly log: Logger;
+  private readonly pauses: Counter<'consumer' | 'reason'>;
+  private readonly isolated: Counter<'consumer' | 'outcome'>;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
+    @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     super();
     this.log = logger.child({ component: 'consumers' });
+    this.pauses = new Counter({
+      name: 'hookstream_partition_pauses_total',
+      help: 'Partitions paused because their window (records), byte share or early records were full',
+      labelNames: ['consumer', 'reason'],
+      registers: [registry],
+    });
+    this.isolated = new Counter({
+      name: 'hookstream_records_isolated_total',
+      help: 'Records a handler kept failing on for a reason that is not transient, taken out of the way',
+      labelNames: ['consumer', 'outcome'],
+      registers: [registry],
+    });
+    const consumers = this.consumers;
+    new Gauge({
+      name: 'hookstream_consumer_buffered_bytes',
+      help: 'Bytes of records handed to handlers and not finished, by consumer (HOOKSTREAM_CONSUMER_BUFFER)',
+      labelNames: ['consumer'],
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const consumer of consumers) this.set({ consumer: consumer.name }, consumer.buffered());
+      },
+    });
   }
 
   listen(callback: (error?: Error) => void): void {
@@ -116,9 +147,48 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     const context = new ConsumerContext([declaration.name]);
     const invoke = (data: ConsumedRecord | ConsumedBatch) => settled(handler(data, context));
     const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition } = declaration;
-    const base = { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition };
+    const base = {
+      name,
+      groupId,
+      topics,
+      partitionWindow,
+      maxWaitMs,
+      maxBytesPerPartition,
+      bufferBytes: this.config.limits.consumerBufferBytes,
+      isolate: (record: ConsumedRecord, error: unknown) => this.isolate(declaration, record, error),
+      onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
+    };
     if (declaration.mode === 'batches') return { ...base, handleBatch: invoke };
     return { ...base, dueAtMs: declaration.dueAtMs, handle: invoke };
+  }
+
+  /**
+   * A record its handler keeps failing on for a reason that is not transient: dead-lettered as
+   * `handler_failed` (replayable like any dead letter with a task), or, for the dead-letter mirror,
+   * skipped: its record stays in the DLQ topic, only its row is missing.
+   */
+  private async isolate(
+    declaration: ConsumerDeclaration,
+    record: ConsumedRecord,
+    error: unknown,
+  ): Promise<void> {
+    const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    if (declaration.isolate === 'dead-letter') {
+      await this.producer.send(this.config.kafka.dlqTopic, [
+        deadLetterOfRecord(record, 'handler_failed', detail),
+      ]);
+    }
+    this.isolated.inc({ consumer: declaration.name, outcome: declaration.isolate });
+    this.log.error(
+      {
+        consumer: declaration.name,
+        topic: record.topic,
+        partition: record.partition,
+        offset: record.offset,
+        detail,
+      },
+      declaration.isolate === 'dead-letter' ? 'record dead-lettered: handler_failed' : 'record skipped',
+    );
   }
 
   /** Records handed to handlers and not yet finished, over every consumer of this process. */

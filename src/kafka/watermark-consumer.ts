@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { OffsetWatermark } from '../domain/offset-watermark';
 import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
+import { isTransientError } from '../domain/transient';
 import { headersToRecord } from './headers';
 import { exitOnFatalCrash } from './consumer-crash';
 
@@ -18,6 +19,20 @@ interface SpecBase {
   maxWaitMs?: number;
   /** Most bytes one fetch returns per partition; 512 KiB by default. */
   maxBytesPerPartition?: number;
+  /**
+   * Most bytes of records (values and keys) the consumer holds unfinished, over all its partitions;
+   * one partition at most a quarter of it. A partition past its share, or any partition while the
+   * whole is spent, pauses until it drains (it always keeps one record going, however large).
+   */
+  bufferBytes?: number;
+  /**
+   * A record the handler keeps failing on for a reason that is not transient (a bug, data it cannot
+   * take): take it out of the way (dead-letter it, or skip it) so its partition moves on. Without
+   * this the record is retried until the outcome is durable, however long that takes.
+   */
+  isolate?(record: ConsumedRecord, error: unknown): Promise<void>;
+  /** Told each time a partition pauses, and why. */
+  onPause?(reason: 'window' | 'bytes' | 'deferred'): void;
 }
 
 /**
@@ -54,14 +69,18 @@ interface PartitionState {
   generation: number;
   paused: boolean;
   resumeTimer?: NodeJS.Timeout;
-  /** Timers of records fetched before their due time (retry tiers), cleared on rebalance and stop. */
-  deferred: Set<NodeJS.Timeout>;
+  /** Bytes of this partition's unfinished records. */
+  bytes: number;
+  /** Records fetched before their due time (retry tiers) and their sizes, dropped on rebalance and stop. */
+  deferred: Map<NodeJS.Timeout, number>;
 }
 
 const COMMIT_INTERVAL_MS = 100;
 const BATCH_WORKERS = 4;
 const DEFAULT_DEFER_LIMIT = 250;
 const HANDLER_RETRY_MAX_MS = 5_000;
+/** Failures of a record that are not transient, in a row, before it is isolated (spec.isolate). */
+const PERMANENT_FAILURES_BEFORE_ISOLATING = 3;
 /** While a batch is handled (it can wait out a broker restart), the member keeps its session. */
 const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
 
@@ -78,6 +97,8 @@ export class WatermarkConsumer {
   private committing = false;
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
+  /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
+  private bufferedBytes = 0;
   /**
    * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
    * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
@@ -120,7 +141,7 @@ export class WatermarkConsumer {
       const paused: Array<{ topic: string; partitions: number[] }> = [];
       for (const [key, state] of this.partitions) {
         clearTimeout(state.resumeTimer);
-        clearDeferred(state);
+        this.dropDeferred(state);
         if (!state.paused) continue;
         const separator = key.lastIndexOf(':');
         paused.push({ topic: key.slice(0, separator), partitions: [Number(key.slice(separator + 1))] });
@@ -168,19 +189,25 @@ export class WatermarkConsumer {
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
       if (state.watermark.inFlight() >= this.spec.partitionWindow) {
-        this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'window');
         return;
       }
-      const record = toRecord(batch.topic, batch.partition, message);
+      const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
+      if (state.watermark.inFlight() > 0 && this.overBudget(state, size)) {
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'bytes');
+        return;
+      }
+      const record = ownCopy(toRecord(batch.topic, batch.partition, message));
       const dueAt = spec.dueAtMs?.(record) ?? null;
       const early = dueAt !== null && dueAt > Date.now();
       if (early && state.deferred.size >= this.deferLimit) {
-        this.pauseUntilDrained(batch.topic, batch.partition, state, pause);
+        this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'deferred');
         return;
       }
       state.watermark.track(record.offset);
-      if (early) this.defer(record, state, dueAt);
-      else this.dispatch(record, state);
+      this.hold(state, size);
+      if (early) this.defer(record, state, dueAt, size);
+      else this.dispatch(record, state, size);
       resolveOffset(message.offset);
     }
     state.fetchedThrough = BigInt(batch.lastOffset());
@@ -205,7 +232,11 @@ export class WatermarkConsumer {
       for (const record of records) state.watermark.track(record.offset);
       const consumed: ConsumedBatch = { topic: batch.topic, partition: batch.partition, records };
       const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
-      const work = this.untilDurable(() => spec.handleBatch(consumed), records[0]);
+      const work = this.untilDurable(
+        () => spec.handleBatch(consumed),
+        records[0],
+        () => this.oneByOne(spec, consumed),
+      );
       this.pending.add(work);
       try {
         await work;
@@ -226,9 +257,10 @@ export class WatermarkConsumer {
     await heartbeat();
   }
 
-  private dispatch(record: ConsumedRecord, state: PartitionState): void {
+  private dispatch(record: ConsumedRecord, state: PartitionState, size: number): void {
     const spec = this.spec as RecordSpec;
-    const work = this.untilDurable(() => spec.handle(record), record).then(
+    const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
+    const work = this.untilDurable(() => spec.handle(record), record, isolate).then(
       () => {
         if (state.generation === this.generation) state.watermark.complete(record.offset);
       },
@@ -236,12 +268,82 @@ export class WatermarkConsumer {
       () => undefined,
     );
     this.pending.add(work);
-    void work.finally(() => this.pending.delete(work));
+    void work.finally(() => {
+      this.pending.delete(work);
+      this.release(state, size);
+    });
   }
 
-  /** Retries the handler until the outcome is durable; gives up only when the consumer stops. */
-  private untilDurable(work: () => Promise<void>, first: ConsumedRecord): Promise<void> {
-    return retryUntilDone(work, {
+  /**
+   * Batch mode, after the batch kept failing for a reason that is not transient: its records one at
+   * a time, in order, so only the one at fault is isolated and the rest are handled.
+   */
+  private async oneByOne(spec: BatchSpec, batch: ConsumedBatch): Promise<void> {
+    for (const record of batch.records) {
+      const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
+      await this.untilDurable(() => spec.handleBatch({ ...batch, records: [record] }), record, isolate);
+    }
+  }
+
+  private overBudget(state: PartitionState, size: number): boolean {
+    const budget = this.spec.bufferBytes;
+    if (budget === undefined) return false;
+    return state.bytes + size > budget / 4 || this.bufferedBytes + size > budget;
+  }
+
+  private hold(state: PartitionState, size: number): void {
+    state.bytes += size;
+    this.bufferedBytes += size;
+  }
+
+  private release(state: PartitionState, size: number): void {
+    state.bytes -= size;
+    this.bufferedBytes -= size;
+  }
+
+  get name(): string {
+    return this.spec.name;
+  }
+
+  /** Bytes of records this consumer holds unfinished. */
+  buffered(): number {
+    return this.bufferedBytes;
+  }
+
+  /**
+   * Retries the handler until the outcome is durable; gives up only when the consumer stops. With
+   * `isolate`, a handler that fails the same non-transient way a few times in a row is handed to it.
+   */
+  private untilDurable(
+    work: () => Promise<void>,
+    first: ConsumedRecord,
+    isolate?: (error: unknown) => Promise<void>,
+  ): Promise<void> {
+    let permanentFailures = 0;
+    const attempt = async (): Promise<void> => {
+      try {
+        await work();
+      } catch (error) {
+        if (!isolate || isTransientError(error)) {
+          permanentFailures = 0;
+          throw error;
+        }
+        permanentFailures += 1;
+        if (permanentFailures < PERMANENT_FAILURES_BEFORE_ISOLATING) throw error;
+        this.logger.error(
+          {
+            consumer: this.spec.name,
+            topic: first.topic,
+            partition: first.partition,
+            offset: first.offset,
+            err: error,
+          },
+          'handler keeps failing on this record for a reason that is not transient; isolating it',
+        );
+        await isolate(error);
+      }
+    };
+    return retryUntilDone(attempt, {
       baseDelayMs: 100,
       maxDelayMs: HANDLER_RETRY_MAX_MS,
       stopped: () => this.stopping,
@@ -264,15 +366,23 @@ export class WatermarkConsumer {
     partition: number,
     state: PartitionState,
     pause: () => () => void,
+    reason: 'window' | 'bytes' | 'deferred',
   ) {
     if (state.paused) return;
     state.paused = true;
+    this.spec.onPause?.(reason);
     const resume = pause();
+    const budget = this.spec.bufferBytes ?? Number.POSITIVE_INFINITY;
     const check = () => {
       if (state.generation !== this.generation || this.stopping) return;
+      // A partition with nothing in flight always resumes: it may take one record at a time while
+      // others hold the whole budget.
+      const bytesDrained =
+        state.bytes === 0 || (state.bytes <= budget / 8 && this.bufferedBytes <= (budget * 3) / 4);
       const drained =
         state.watermark.inFlight() < this.spec.partitionWindow / 2 &&
-        state.deferred.size < this.deferLimit / 2;
+        state.deferred.size < this.deferLimit / 2 &&
+        bytesDrained;
       if (drained) {
         state.paused = false;
         resume();
@@ -281,7 +391,10 @@ export class WatermarkConsumer {
       }
     };
     state.resumeTimer = setTimeout(check, 20);
-    this.logger.debug({ consumer: this.spec.name, topic, partition }, 'partition window full; paused');
+    this.logger.debug(
+      { consumer: this.spec.name, topic, partition, reason },
+      'partition window full; paused',
+    );
   }
 
   /**
@@ -290,24 +403,29 @@ export class WatermarkConsumer {
    * kafkajs dropped the rest of the fetched batch and fetched it again on resume, once per
    * jittered due time: up to a whole fetch decoded again for every record or two handled.
    */
-  private defer(record: ConsumedRecord, state: PartitionState, dueAt: number): void {
-    // Keep only the record's bytes, not the whole fetch response its value and key are slices of.
-    const held: ConsumedRecord = {
-      ...record,
-      value: record.value && Buffer.from(record.value),
-      rawKey: record.rawKey && Buffer.from(record.rawKey),
-      rawHeaders: undefined,
-    };
+  private defer(record: ConsumedRecord, state: PartitionState, dueAt: number, size: number): void {
     // +1: a timer may fire up to a millisecond before Date.now() reaches the due time.
     const timer = setTimeout(
       () => {
         state.deferred.delete(timer);
-        if (state.generation !== this.generation || this.stopping) return;
-        this.dispatch(held, state);
+        if (state.generation !== this.generation || this.stopping) {
+          this.release(state, size);
+          return;
+        }
+        this.dispatch(record, state, size);
       },
       dueAt - Date.now() + 1,
     );
-    state.deferred.add(timer);
+    state.deferred.set(timer, size);
+  }
+
+  /** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */
+  private dropDeferred(state: PartitionState): void {
+    for (const [timer, size] of state.deferred) {
+      clearTimeout(timer);
+      this.release(state, size);
+    }
+    state.deferred.clear();
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
@@ -320,7 +438,8 @@ export class WatermarkConsumer {
         committed: null,
         generation: this.generation,
         paused: false,
-        deferred: new Set(),
+        bytes: 0,
+        deferred: new Map(),
       };
       this.partitions.set(key, state);
     }
@@ -365,19 +484,13 @@ export class WatermarkConsumer {
     clearInterval(this.commitTimer);
     for (const state of this.partitions.values()) {
       clearTimeout(state.resumeTimer);
-      clearDeferred(state);
+      this.dropDeferred(state);
     }
     this.committing = false;
     await this.commit();
     await this.consumer.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
-}
-
-/** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */
-function clearDeferred(state: PartitionState): void {
-  for (const timer of state.deferred) clearTimeout(timer);
-  state.deferred.clear();
 }
 
 /** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
@@ -390,6 +503,20 @@ function nextCommit(state: PartitionState): string | null {
   }
   if (next === null || (state.committed !== null && next <= state.committed)) return null;
   return next.toString();
+}
+
+/**
+ * A record handed to a handler that may keep it a while (in a lane, until due): only its own bytes,
+ * not the fetch response its value and key are slices of, which would otherwise stay in memory
+ * as long as the record does and make the byte budget a fiction.
+ */
+function ownCopy(record: ConsumedRecord): ConsumedRecord {
+  return {
+    ...record,
+    value: record.value && Buffer.from(record.value),
+    rawKey: undefined,
+    rawHeaders: undefined,
+  };
 }
 
 export function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
