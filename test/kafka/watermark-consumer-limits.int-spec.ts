@@ -61,7 +61,7 @@ describe('WatermarkConsumer limits', () => {
         partitionWindow: 1000,
         bufferBytes,
         ...handlers,
-      } as WatermarkConsumerSpec,
+      },
       logger,
     );
     await consumer.start();
