@@ -2,6 +2,7 @@ import { attemptStateToHeaders, encodeTask, FIRST_ATTEMPT, type DeliveryTask } f
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { ConsumedRecord } from '../domain/records';
 import type { Settlement } from '../domain/settlement';
+import { TransientError } from '../domain/transient';
 import type { ParkResult } from '../retry/strict-parking';
 import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
 import { DeliveryEngine } from './delivery-engine';
@@ -57,7 +58,7 @@ function record(value: Buffer | null, headers: Record<string, string> = {}, offs
   return { topic: 'hs.deliveries', partition: 0, offset, key: null, value, headers, timestampMs: 0 };
 }
 
-function world(endpoints: EndpointSnapshot[] = [endpoint()]) {
+function world(endpoints: EndpointSnapshot[] = [endpoint()], inDatabaseOnly: EndpointSnapshot[] = []) {
   const clock = new FakeClock();
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   let respond: () => Promise<HttpResponse> = async () => ok;
@@ -70,21 +71,22 @@ function world(endpoints: EndpointSnapshot[] = [endpoint()]) {
   const health = new EndpointHealth(
     config,
     { disable: async () => true },
-    { refreshEndpoint: async () => undefined },
+    { refreshEndpoint: async () => undefined, get: () => undefined },
     clock,
     silentLogger,
   );
   const settler = new RecordingSettler();
   const byId = new Map(endpoints.map((e) => [e.id, e]));
-  const engine = new DeliveryEngine(
-    config,
-    sender,
-    { get: (id) => byId.get(id) },
-    health,
-    settler,
-    clock,
-    () => 0.5,
-  );
+  const database = new Map([...endpoints, ...inDatabaseOnly].map((e) => [e.id, e]));
+  const db = { down: false };
+  const cache = {
+    get: (id: string) => byId.get(id),
+    lookup: async (id: string) => {
+      if (db.down) throw new TransientError('PostgreSQL unavailable');
+      return database.get(id);
+    },
+  };
+  const engine = new DeliveryEngine(config, sender, cache, health, settler, clock, () => 0.5);
   return {
     engine,
     settler,
@@ -92,6 +94,7 @@ function world(endpoints: EndpointSnapshot[] = [endpoint()]) {
     clock,
     requests,
     respondWith: (fn: () => Promise<HttpResponse>) => (respond = fn),
+    db,
   };
 }
 
@@ -154,6 +157,23 @@ describe('DeliveryEngine', () => {
     await engine.handle(record(encodeTask(task(2, disabled))), 'first');
     expect(settler.kinds()).toEqual(['drop/endpoint_gone', 'dead-letter/endpoint_disabled']);
     expect(requests).toEqual([]);
+  });
+
+  it('asks PostgreSQL about an endpoint this process has not seen, and delivers to it', async () => {
+    const fresh = endpoint({ id: 'created-on-another-instance' });
+    const { engine, settler, requests } = world([], [fresh]);
+    await engine.handle(record(encodeTask(task(1, fresh))), 'first');
+    expect(settler.kinds()).toEqual(['delivered/attempted']);
+    expect(requests).toHaveLength(1);
+  });
+
+  it('waits, rather than drops, while PostgreSQL cannot say whether the endpoint exists', async () => {
+    const { engine, settler, db } = world([]);
+    db.down = true;
+    await expect(engine.handle(record(encodeTask(task(1, target))), 'first')).rejects.toBeInstanceOf(
+      TransientError,
+    );
+    expect(settler.settled).toEqual([]);
   });
 
   it('moves a retry that is not due yet on to a later tier without attempting it', async () => {

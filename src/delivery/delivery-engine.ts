@@ -42,7 +42,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(HTTP_SENDER) private readonly sender: WebhookPoster,
-    @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get'>,
+    @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get' | 'lookup'>,
     @Inject(EndpointHealth)
     private readonly health: Pick<
       EndpointHealth,
@@ -98,7 +98,8 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       state: attemptStateFromHeaders(record.headers),
       encoded: record.value ?? undefined,
     };
-    const endpoint = this.endpoints.get(task.endpointId);
+    // Not in this process's cache: PostgreSQL decides; only an endpoint it says is gone is dropped.
+    const endpoint = this.endpoints.get(task.endpointId) ?? (await this.endpoints.lookup(task.endpointId));
     const nowMs = this.clock.now();
     const arrival = onArrival({
       source,

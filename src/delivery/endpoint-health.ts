@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
@@ -13,21 +13,42 @@ import { EndpointDirectory } from '../endpoints/endpoint-directory';
 /** A probe's outcome is recorded a little after its HTTP timeout fires. */
 const PROBE_ANSWER_SLACK_MS = 1_000;
 
-/** A circuit per endpoint, as this process sees it; an endpoint failing for too long gets disabled. */
+/** How often circuits of endpoints that are gone are forgotten. */
+const FORGET_EVERY_MS = 60_000;
+
+/**
+ * A circuit per failing endpoint, as this process sees it; an endpoint failing for too long gets
+ * disabled. Only failing endpoints have an entry, and deleted ones are forgotten, so the map is
+ * bounded by the endpoints failing now.
+ */
 @Injectable()
-export class EndpointHealth implements CircuitReporter {
+export class EndpointHealth implements CircuitReporter, OnModuleInit, OnModuleDestroy {
   private readonly circuits = new Map<string, CircuitBreaker>();
+  private forgetTimer?: NodeJS.Timeout;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(EndpointDirectory) private readonly directory: Pick<EndpointDirectory, 'disable'>,
-    @Inject(EndpointCache) private readonly cache: Pick<EndpointCache, 'refreshEndpoint'>,
+    @Inject(EndpointCache) private readonly cache: Pick<EndpointCache, 'refreshEndpoint' | 'get'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** A circuit exists only while its endpoint is failing: a closed one is forgotten (memory). */
+  onModuleInit(): void {
+    this.forgetTimer = setInterval(
+      () => this.forget((id) => this.cache.get(id) !== undefined),
+      FORGET_EVERY_MS,
+    );
+    this.forgetTimer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.forgetTimer);
+  }
+
   canAttempt(endpointId: string, nowMs: number): boolean {
-    return this.circuit(endpointId).canAttempt(nowMs);
+    return this.circuits.get(endpointId)?.canAttempt(nowMs) ?? true;
   }
 
   /** Whether the circuit refuses attempts now; unlike {@link canAttempt}, claims no probe. */
@@ -49,8 +70,20 @@ export class EndpointHealth implements CircuitReporter {
     return this.circuits.get(endpointId)?.failingSinceMs() ?? null;
   }
 
-  recordSuccess(endpointId: string, nowMs: number): void {
-    this.circuit(endpointId).recordSuccess(nowMs);
+  recordSuccess(endpointId: string, _nowMs: number): void {
+    // Closed with no failures is what a missing circuit means.
+    this.circuits.delete(endpointId);
+  }
+
+  /** Forgets the circuits of endpoints that no longer exist (or this process no longer knows). */
+  forget(exists: (endpointId: string) => boolean): number {
+    let forgotten = 0;
+    for (const endpointId of this.circuits.keys()) {
+      if (exists(endpointId)) continue;
+      this.circuits.delete(endpointId);
+      forgotten += 1;
+    }
+    return forgotten;
   }
 
   /** Records a failed attempt; true when the endpoint has now been failing past HOOKSTREAM_DISABLE_AFTER. */

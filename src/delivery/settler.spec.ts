@@ -57,7 +57,7 @@ function world() {
         return true;
       },
     },
-    { refreshEndpoint: async () => undefined },
+    { refreshEndpoint: async () => undefined, get: () => undefined },
     clock,
     silentLogger,
   );

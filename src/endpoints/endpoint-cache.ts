@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
+import { TransientError } from '../domain/transient';
 import { ChangeNotices } from '../database/change-notices';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -24,6 +25,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private tenants = new Set<string>();
   /** Tenant ids recently confirmed unknown, with when to ask again. */
   private readonly unknownTenants = new Map<string, number>();
+  /** Endpoint ids recently confirmed deleted, with when to ask again. */
+  private readonly deletedEndpoints = new Map<string, number>();
   private readonly notices: ChangeNotices;
   private refreshTimer?: NodeJS.Timeout;
   private lastRefreshAtMs = 0;
@@ -74,6 +77,35 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   /** Applies a change made by this process at once (the NOTIFY confirms it a moment later). */
+  /**
+   * The endpoint, asking PostgreSQL when this process has not seen it (created a moment ago on
+   * another instance, or a change notice missed): undefined only once PostgreSQL has confirmed it
+   * does not exist. Throws a TransientError while PostgreSQL cannot answer, so the delivery waits.
+   */
+  async lookup(endpointId: string): Promise<EndpointSnapshot | undefined> {
+    const cached = this.index.get(endpointId);
+    if (cached) return cached;
+    const deletedUntil = this.deletedEndpoints.get(endpointId);
+    if (deletedUntil !== undefined && deletedUntil > this.clock.now()) return undefined;
+    let snapshot: EndpointSnapshot | null;
+    try {
+      snapshot = await this.directory.findForCache(endpointId);
+    } catch (error) {
+      throw new TransientError(`cannot look endpoint ${endpointId} up while PostgreSQL is unavailable`, {
+        cause: error,
+      });
+    }
+    if (snapshot) {
+      this.index.upsert(snapshot);
+      this.tenants.add(snapshot.tenantId);
+      return snapshot;
+    }
+    // A burst of deliveries for a deleted endpoint costs one query, not one each.
+    if (this.deletedEndpoints.size >= 10_000) this.deletedEndpoints.clear();
+    this.deletedEndpoints.set(endpointId, this.clock.now() + 5_000);
+    return undefined;
+  }
+
   async refreshEndpoint(endpointId: string): Promise<void> {
     this.changedDuringReload?.add(endpointId);
     const snapshot = await this.directory.findForCache(endpointId);
@@ -125,10 +157,12 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
       if (this.unknownTenants.size >= 10_000) this.unknownTenants.clear();
       this.unknownTenants.set(tenantId, this.clock.now() + 5_000);
       return false;
-    } catch {
-      // PostgreSQL is down: the tenant can be confirmed neither way. The caller decides what that
-      // means (the fan-out counts it as unknown today: README Section B).
-      throw new Error(`cannot confirm tenant ${tenantId} while PostgreSQL is unavailable`);
+    } catch (error) {
+      // PostgreSQL is down: the tenant can be confirmed neither way, so the caller waits and asks
+      // again (the fan-out retries its batch) rather than calling the tenant unknown.
+      throw new TransientError(`cannot confirm tenant ${tenantId} while PostgreSQL is unavailable`, {
+        cause: error,
+      });
     }
   }
 

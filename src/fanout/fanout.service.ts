@@ -135,13 +135,10 @@ export class FanoutService {
     return endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id);
   }
 
+  /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */
   private async isKnownTenant(tenantId: string): Promise<boolean> {
     if (!UUID.test(tenantId)) return false;
-    try {
-      return await this.endpoints.isKnownTenant(tenantId);
-    } catch {
-      return false;
-    }
+    return this.endpoints.isKnownTenant(tenantId);
   }
 
   private deadLetter(record: ConsumedRecord, reason: DeadLetterReason, detail: string): Routed {

@@ -21,4 +21,12 @@ describe('RecentEventIds', () => {
     expect(recent.seen('a', '9')).toBe(false);
     expect(recent.seen('c', '9')).toBe(true);
   });
+
+  it('forgets the oldest ids beyond its byte bound, whatever the count', () => {
+    const recent = new RecentEventIds(1_000, 3 * (2 * (300 + 10) + 80));
+    for (const id of ['a', 'b', 'c', 'd']) recent.seen(id.repeat(300), `pos-${id}-xx`);
+    expect(recent.size().entries).toBe(3);
+    expect(recent.seen('a'.repeat(300), 'elsewhere')).toBe(false);
+    expect(recent.seen('d'.repeat(300), 'elsewhere')).toBe(true);
+  });
 });
