@@ -1,4 +1,6 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
+import type { Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
@@ -15,6 +17,7 @@ import { DeliveryGate } from './delivery-gate';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
 import { HeldRelease } from './held-release';
+import { HostResolver } from './host-resolver';
 import { HttpSender } from './http-sender';
 import { Settler } from './settler';
 
@@ -30,13 +33,18 @@ import { Settler } from './settler';
   providers: [
     {
       provide: HTTP_SENDER,
-      inject: [APP_CONFIG, EgressPolicy],
-      useFactory: (config: AppConfig, policy: EgressPolicy) =>
+      inject: [APP_CONFIG, EgressPolicy, METRICS_REGISTRY],
+      useFactory: (config: AppConfig, policy: EgressPolicy, registry: Registry) =>
         new HttpSender({
           timeoutMs: config.delivery.timeoutMs,
           responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
           policy,
           userAgent: 'Hookstream-Webhooks/0.1 (+https://www.standardwebhooks.com)',
+          resolver: new HostResolver({
+            timeoutMs: config.limits.dnsTimeoutMs,
+            cacheTtlMs: config.limits.dnsCacheTtlMs,
+            registry,
+          }),
         }),
     },
     AttemptLog,

@@ -1,13 +1,16 @@
-import { lookup as dnsLookup, type LookupAddress, type LookupOptions } from 'node:dns';
+import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
 import type { EgressPolicy } from '../domain/egress/ip-classifier';
+import { DnsLookupError, HostResolver, type HostLookup } from './host-resolver';
 
 export interface HttpSenderOptions {
   timeoutMs: number;
   responseBodyLimitBytes: number;
   policy: EgressPolicy;
   userAgent: string;
+  /** Resolves endpoint host names; by default a HostResolver with its default timeout and cache. */
+  resolver?: HostLookup;
 }
 
 export interface HttpResponse {
@@ -42,20 +45,28 @@ export class HttpSender {
 
   constructor(private readonly options: HttpSenderOptions) {
     const policy = options.policy;
+    const resolver = options.resolver ?? new HostResolver();
+    // The addresses handed to the connector are exactly the ones checked: no second resolution.
     const guardedLookup = (hostname: string, lookupOptions: LookupOptions, callback: LookupCallback) => {
-      dnsLookup(hostname, { ...lookupOptions, all: true }, (error, addresses) => {
-        if (error) return callback(error, []);
-        const refused = addresses
-          .map((a) => policy.refusalReason(a.address))
-          .find((reason) => reason !== null);
-        if (refused)
-          return callback(
-            new EgressRefusedError(`${hostname} resolves to a refused address: ${refused}`),
-            [],
-          );
-        if (lookupOptions.all) return callback(null, addresses);
-        return callback(null, addresses[0].address, addresses[0].family);
-      });
+      resolver.lookup(hostname).then(
+        (addresses) => {
+          const refused = addresses
+            .map((a) => policy.refusalReason(a.address))
+            .find((reason) => reason !== null);
+          if (refused)
+            return callback(
+              new EgressRefusedError(`${hostname} resolves to a refused address: ${refused}`),
+              [],
+            );
+          const family = familyOf(lookupOptions.family);
+          const usable = family === 0 ? addresses : addresses.filter((a) => a.family === family);
+          if (usable.length === 0)
+            return callback(new DnsLookupError(hostname, 'ENOTFOUND', `no IPv${family} address`), []);
+          if (lookupOptions.all) return callback(null, usable);
+          return callback(null, usable[0].address, usable[0].family);
+        },
+        (error: NodeJS.ErrnoException) => callback(error, []),
+      );
     };
     const connectTimeout = Math.min(options.timeoutMs, 10_000);
     const base = buildConnector({
@@ -117,6 +128,12 @@ export class HttpSender {
   async close(): Promise<void> {
     await this.agent.close();
   }
+}
+
+function familyOf(family: LookupOptions['family']): 0 | 4 | 6 {
+  if (family === 4 || family === 'IPv4') return 4;
+  if (family === 6 || family === 'IPv6') return 6;
+  return 0;
 }
 
 async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
