@@ -216,8 +216,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         integer(1, 10_000_000),
       ),
       tenantMaxInFlight: read('HOOKSTREAM_TENANT_MAX_IN_FLIGHT', '128', integer(1, 100_000)),
-      dnsTimeoutMs: read('HOOKSTREAM_DNS_TIMEOUT', '2s', parseDurationMs),
-      dnsCacheTtlMs: read('HOOKSTREAM_DNS_CACHE_TTL', '60s', parseDurationMs),
+      dnsTimeoutMs: read('HOOKSTREAM_DNS_TIMEOUT', '2s', durationAtLeast(100)),
+      dnsCacheTtlMs: read('HOOKSTREAM_DNS_CACHE_TTL', '60s', durationAtLeast(1_000)),
       attemptLogBufferBytes: read('HOOKSTREAM_ATTEMPT_LOG_BUFFER', '16MiB', parseSizeBytes),
       consumerBufferBytes: read('HOOKSTREAM_CONSUMER_BUFFER', '8MiB', parseSizeBytes),
     },
@@ -236,6 +236,14 @@ function integer(min: number, max: number) {
     const value = Number(raw);
     if (value < min || value > max) throw new Error(`${value} is outside ${min}..${max}`);
     return value;
+  };
+}
+
+function durationAtLeast(minMs: number) {
+  return (raw: string): number => {
+    const ms = parseDurationMs(raw);
+    if (ms < minMs) throw new Error(`${raw} is shorter than ${minMs} ms`);
+    return ms;
   };
 }
 
