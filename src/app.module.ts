@@ -3,7 +3,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
 import { ClockModule } from './common/clock.module';
-import { MetricsRegistryModule } from './common/metrics.registry';
+import { MetricsRegistryModule } from './common/metrics-registry.module';
 import { LoggerModule } from './common/logger.module';
 import { DatabaseModule } from './database/database.module';
 import { KafkaModule } from './kafka/kafka.module';

@@ -1,15 +1,28 @@
 /** Errors the domain raises on purpose; the exception filter maps `code` to an HTTP status. */
 export type DomainErrorCode =
-  'not_found' | 'unauthorized' | 'validation_failed' | 'conflict' | 'payload_too_large' | 'unavailable';
+  | 'not_found'
+  | 'unauthorized'
+  | 'validation_failed'
+  | 'conflict'
+  | 'quota_exceeded'
+  | 'rate_limited'
+  | 'payload_too_large'
+  | 'unavailable';
 
 export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
     readonly details: string[] = [],
+    /** For `rate_limited`: when to try again, in whole seconds (the Retry-After header). */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.name = 'DomainError';
+  }
+
+  static rateLimited(message: string, retryAfterSeconds: number): DomainError {
+    return new DomainError('rate_limited', message, [message], retryAfterSeconds);
   }
 
   static notFound(what: string): DomainError {

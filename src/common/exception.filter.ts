@@ -10,6 +10,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   unauthorized: HttpStatus.UNAUTHORIZED,
   validation_failed: HttpStatus.BAD_REQUEST,
   conflict: HttpStatus.CONFLICT,
+  quota_exceeded: HttpStatus.CONFLICT,
+  rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
@@ -36,6 +38,9 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     const body = this.toBody(exception, correlationId);
     if (body.statusCode >= 500) {
       this.logger.error({ err: exception, correlationId, path: request.path }, 'request failed');
+    }
+    if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
+      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
     }
     response.status(body.statusCode).json(body);
   }

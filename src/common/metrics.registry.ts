@@ -1,4 +1,3 @@
-import { Global, Module } from '@nestjs/common';
 import { collectDefaultMetrics, Registry } from 'prom-client';
 
 /** One Prometheus registry per process (not prom-client's global), so in-process tests don't clash. */
@@ -9,11 +8,3 @@ export function createMetricsRegistry(): Registry {
 }
 
 export const METRICS_REGISTRY = Symbol('METRICS_REGISTRY');
-
-/** The registry every module registers its metrics in; ops/ serves it at GET /metrics. */
-@Global()
-@Module({
-  providers: [{ provide: METRICS_REGISTRY, useFactory: createMetricsRegistry }],
-  exports: [METRICS_REGISTRY],
-})
-export class MetricsRegistryModule {}

@@ -55,6 +55,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   ) {
     this.lanes = new LaneScheduler(config.delivery.maxInFlight, {
       stallAfterMs: config.delivery.laneStallAfterMs,
+      groupLimit: config.limits.tenantMaxInFlight,
       now: () => clock.now(),
     });
     this.policy = {
@@ -121,7 +122,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
         arrival.settlement.kind === 'dead-letter'
       ) {
         const draining: Settling = { ...settling, strict: 'blocker' };
-        await this.lanes.run(endpoint.id, 1, () => this.settler.settle(draining, arrival.settlement));
+        await this.lanes.run(
+          endpoint.id,
+          1,
+          () => this.settler.settle(draining, arrival.settlement),
+          undefined,
+          task.tenantId,
+        );
         return;
       }
       await this.settler.settle(settling, arrival.settlement);
@@ -129,7 +136,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     }
     const target = endpoint!;
     if (arrival.kind === 'attempt-strict') {
-      await this.lanes.run(target.id, 1, () => this.strictTurn(settling, target, source));
+      await this.lanes.run(
+        target.id,
+        1,
+        () => this.strictTurn(settling, target, source),
+        undefined,
+        task.tenantId,
+      );
       return;
     }
     await this.lanes.run(
@@ -137,6 +150,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       target.maxConcurrency,
       () => this.turn(settling, target),
       (stalledForMs) => this.shed(settling, stalledForMs),
+      task.tenantId,
     );
   }
 

@@ -224,4 +224,48 @@ describe('LaneScheduler', () => {
       expect(scheduler.isHanging('hang')).toBe(false);
     });
   });
+
+  describe('groups (tenants)', () => {
+    it('runs at most the group limit at once, while other groups go on', async () => {
+      const scheduler = new LaneScheduler(10, { stallAfterMs: Number.POSITIVE_INFINITY, groupLimit: 2 });
+      const stuck = gate();
+      for (const key of ['a1', 'a2', 'a3'])
+        void scheduler.run(key, 5, () => stuck.opened, undefined, 'tenant-a');
+      await flush();
+      expect(scheduler.groupInFlight('tenant-a')).toBe(2);
+      const done: string[] = [];
+      await scheduler.run('b1', 1, async () => void done.push('b1'), undefined, 'tenant-b');
+      expect(done).toEqual(['b1']);
+      stuck.open();
+      await flush();
+      await flush();
+      expect(scheduler.groupInFlight('tenant-a')).toBe(0);
+      expect(scheduler.inFlight()).toBe(0);
+    });
+
+    it('counts a lane waiting for its group as stalled, so its queue is shed', async () => {
+      let nowMs = 0;
+      const scheduler = new LaneScheduler(10, { stallAfterMs: 1_000, groupLimit: 1, now: () => nowMs });
+      const stuck = gate();
+      void scheduler.run('a1', 1, () => stuck.opened, undefined, 'tenant-a');
+      const shed: number[] = [];
+      const queued = [1, 2, 3].map((n) =>
+        scheduler.run(
+          'a2',
+          5,
+          async () => 'ran',
+          async () => void shed.push(n),
+          'tenant-a',
+        ),
+      );
+      await flush();
+      expect(scheduler.isHanging('a2')).toBe(false);
+      nowMs = 1_500;
+      expect(scheduler.isHanging('a2')).toBe(true);
+      expect(scheduler.shedStalled()).toBe(2);
+      stuck.open();
+      await Promise.all(queued);
+      expect(shed).toEqual([2, 3]);
+    });
+  });
 });

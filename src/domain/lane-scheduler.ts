@@ -3,16 +3,23 @@
  * in submission order, and at most `globalLimit` tasks overall. A lane waiting for its turn holds no
  * global slot, so one slow endpoint can use only its own concurrency, never the others' capacity.
  *
- * A lane that has started nothing for `stallAfterMs` while all its slots are busy is stalled (its
- * endpoint hangs or is far slower than its traffic). Queued tasks that can be shed (see {@link run})
- * are then handed to their `shed` function instead of waiting: the engine moves them to a retry
- * tier, so a hanging endpoint's backlog does not sit in memory holding its partition's window.
+ * Lanes belong to a group (a tenant): a group runs at most `groupLimit` tasks at once, so one
+ * tenant's slow endpoints cannot take the slots of the others; a lane whose group is at its limit
+ * waits without holding a slot, like a lane waiting for a global one.
+ *
+ * A lane that has started nothing for `stallAfterMs` while all its slots are busy, or while its
+ * group is at its limit, is stalled (its endpoint hangs or is far slower than its traffic, or its
+ * tenant's other endpoints do). Queued tasks that can be shed (see {@link run}) are then handed to
+ * their `shed` function instead of waiting: the engine holds them elsewhere, so a stalled backlog
+ * does not sit in memory holding its partition's window.
  */
 export interface LaneOptions {
   /** A lane that has started nothing for this long, all slots busy, is stalled. */
   stallAfterMs: number;
   /** Queued tasks a stalled lane keeps (the oldest); the rest are shed. */
   keepWhenStalled?: number;
+  /** Tasks one group (tenant) may run at once; unlimited by default. */
+  groupLimit?: number;
   now?: () => number;
 }
 
@@ -24,6 +31,8 @@ export class LaneScheduler {
   /** Lanes with queued work that could start if a global slot were free, in arrival order. */
   private readonly waiting: Lane[] = [];
   private active = 0;
+  private readonly groups = new Map<string, Group>();
+  private readonly groupLimit: number;
   private shedding = 0;
   private readonly stallAfterMs: number;
   private readonly keepWhenStalled: number;
@@ -35,6 +44,7 @@ export class LaneScheduler {
   ) {
     this.stallAfterMs = options.stallAfterMs;
     this.keepWhenStalled = options.keepWhenStalled ?? 1;
+    this.groupLimit = options.groupLimit ?? Number.POSITIVE_INFINITY;
     this.now = options.now ?? Date.now;
   }
 
@@ -42,11 +52,20 @@ export class LaneScheduler {
    * Queues `task` in lane `key`; resolves or rejects with the task (or with `shed`, when the lane
    * stalls before the task starts). A task without `shed` always waits for its turn (strict order).
    */
-  run<T>(key: string, concurrency: number, task: () => Promise<T>, shed?: Shed<T>): Promise<T> {
+  run<T>(key: string, concurrency: number, task: () => Promise<T>, shed?: Shed<T>, group = ''): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let lane = this.lanes.get(key);
       if (!lane) {
-        lane = { key, concurrency, active: 0, queue: [], waiting: false, lastStartedAtMs: this.now() };
+        lane = {
+          key,
+          group,
+          concurrency,
+          active: 0,
+          queue: [],
+          waiting: false,
+          waitingForGroup: false,
+          lastStartedAtMs: this.now(),
+        };
         this.lanes.set(key, lane);
       }
       lane.concurrency = Math.max(1, concurrency);
@@ -84,11 +103,19 @@ export class LaneScheduler {
     return shed;
   }
 
-  /** All the lane's slots are busy and none has started for `stallAfterMs`, queued work or not. */
+  /**
+   * All the lane's slots are busy (or its group is at its limit with work queued) and nothing has
+   * started for `stallAfterMs`.
+   */
   isHanging(key: string): boolean {
     const lane = this.lanes.get(key);
-    if (!lane || lane.active < lane.concurrency) return false;
+    if (!lane || !this.blocked(lane)) return false;
     return this.now() - lane.lastStartedAtMs >= this.stallAfterMs;
+  }
+
+  /** Tasks running now in `group`. */
+  groupInFlight(group: string): number {
+    return this.groups.get(group)?.active ?? 0;
   }
 
   inFlight(): number {
@@ -113,9 +140,23 @@ export class LaneScheduler {
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
   private stalledFor(lane: Lane): number | null {
-    if (lane.active < lane.concurrency || lane.queue.length === 0) return null;
+    if (!this.blocked(lane) || lane.queue.length === 0) return null;
     const idleFor = this.now() - lane.lastStartedAtMs;
     return idleFor >= this.stallAfterMs ? idleFor : null;
+  }
+
+  /** Cannot start more: its own slots are full, or it waits for its group. */
+  private blocked(lane: Lane): boolean {
+    return lane.active >= lane.concurrency || lane.waitingForGroup;
+  }
+
+  private group(name: string): Group {
+    let group = this.groups.get(name);
+    if (!group) {
+      group = { active: 0, waiting: [] };
+      this.groups.set(name, group);
+    }
+    return group;
   }
 
   private runShed(shed: (stalledForMs: number) => Promise<void>, stalledForMs: number): void {
@@ -132,17 +173,46 @@ export class LaneScheduler {
         }
         return;
       }
+      const group = this.group(lane.group);
+      if (group.active >= this.groupLimit) {
+        if (!lane.waitingForGroup) {
+          lane.waitingForGroup = true;
+          group.waiting.push(lane);
+        }
+        return;
+      }
       const next = lane.queue.shift()!;
       lane.active += 1;
       lane.lastStartedAtMs = this.now();
       this.active += 1;
+      group.active += 1;
       void next.run().finally(() => {
         lane.active -= 1;
         this.active -= 1;
+        group.active -= 1;
         this.pump(lane);
+        this.pumpGroup(lane.group);
         this.pumpWaiting();
-        if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting) this.lanes.delete(lane.key);
+        this.forgetIfIdle(lane);
       });
+    }
+  }
+
+  private pumpGroup(name: string): void {
+    const group = this.groups.get(name);
+    if (!group) return;
+    while (group.active < this.groupLimit && group.waiting.length > 0) {
+      const lane = group.waiting.shift()!;
+      lane.waitingForGroup = false;
+      this.pump(lane);
+      this.forgetIfIdle(lane);
+    }
+    if (group.active === 0 && group.waiting.length === 0) this.groups.delete(name);
+  }
+
+  private forgetIfIdle(lane: Lane): void {
+    if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting && !lane.waitingForGroup) {
+      this.lanes.delete(lane.key);
     }
   }
 
@@ -160,12 +230,20 @@ interface Entry {
   shed?: (stalledForMs: number) => Promise<void>;
 }
 
+interface Group {
+  active: number;
+  /** Lanes with work queued, waiting for one of the group's slots. */
+  waiting: Lane[];
+}
+
 interface Lane {
   key: string;
+  group: string;
   concurrency: number;
   active: number;
   queue: Entry[];
   waiting: boolean;
+  waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */
   lastStartedAtMs: number;
 }

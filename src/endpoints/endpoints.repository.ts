@@ -18,6 +18,10 @@ export class EndpointsRepository {
     await this.rows.insert(endpoint);
   }
 
+  countForTenant(tenantId: string): Promise<number> {
+    return this.rows.countBy({ tenantId });
+  }
+
   async findForTenant(tenantId: string, id: string): Promise<EndpointEntity | null> {
     if (!isUUID(id)) return null;
     return this.rows.findOneBy({ id, tenantId });

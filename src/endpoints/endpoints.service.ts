@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
+import { QuotaMetrics } from '../common/quota-metrics';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
 import { HOST_LOOKUP } from './egress.providers';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
@@ -30,9 +31,22 @@ export class EndpointsService {
     @Inject(HOST_LOOKUP) private readonly lookup: HostLookup,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: EndpointCache,
+    private readonly quotas: QuotaMetrics,
   ) {}
 
+  /**
+   * Creates an endpoint, up to HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT per tenant (two creations racing
+   * at the limit may both pass: the count is read, then the row written).
+   */
   async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
+    const max = this.config.limits.maxEndpointsPerTenant;
+    if ((await this.endpoints.countForTenant(tenantId)) >= max) {
+      this.quotas.rejected('endpoints');
+      throw new DomainError(
+        'quota_exceeded',
+        `tenant has ${max} endpoints, the most allowed (HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT); delete one first`,
+      );
+    }
     await this.assertUrlAllowed(input.url);
     const ordering = input.ordering ?? 'none';
     const endpoint: EndpointEntity = {

@@ -14,6 +14,10 @@ export class IngestController {
   @Post()
   @HttpCode(202)
   @ApiResponse({ status: 202, type: PublishedEventDto, description: 'Accepted: written to Kafka (acks=all)' })
+  @ApiResponse({
+    status: 429,
+    description: "Over the tenant's ingest rate; Retry-After says when to try again",
+  })
   async publish(
     @CurrentTenant() tenantId: string,
     @Body() body: PublishEventDto,

@@ -2,7 +2,11 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
+import { QuotaMetrics } from '../common/quota-metrics';
+import type { Clock } from '../domain/clock';
+import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
 import { toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 
@@ -15,23 +19,44 @@ export interface EventToPublish {
   time?: string;
 }
 
-/** Events published over HTTP take the same path as those produced to Kafka directly. */
+/**
+ * Events published over HTTP take the same path as those produced to Kafka directly. Each tenant
+ * publishes at most HOOKSTREAM_TENANT_INGEST_RATE events a second on this instance (a burst of
+ * HOOKSTREAM_TENANT_INGEST_BURST first): beyond it, 429 with Retry-After.
+ */
 @Injectable()
 export class IngestService {
+  private readonly rates: TokenBuckets;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly producer: RecordProducer,
-  ) {}
+    @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
+    private readonly quotas: QuotaMetrics,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.rates = new TokenBuckets({
+      ratePerSec: config.limits.tenantIngestRatePerSec,
+      burst: config.limits.tenantIngestBurst,
+    });
+  }
 
   /** Resolves only once every in-sync replica has the event (acks=all). */
   async publish(tenantId: string, input: EventToPublish): Promise<string> {
+    const allowed = this.rates.take(tenantId, 1, this.clock.now());
+    if (!allowed.ok) {
+      this.quotas.rejected('ingest_rate');
+      throw DomainError.rateLimited(
+        `tenant publishes more than ${this.config.limits.tenantIngestRatePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`,
+        Math.max(1, Math.ceil(allowed.retryAfterMs / 1000)),
+      );
+    }
     const event: PlatformEvent = {
       specversion: '1.0',
       id: input.id ?? randomUUID(),
       type: input.type,
       source: input.source ?? '/hookstream/api',
       ...(input.subject === undefined ? {} : { subject: input.subject }),
-      time: new Date(input.time ?? Date.now()).toISOString(),
+      time: new Date(input.time ?? this.clock.now()).toISOString(),
       tenantId,
       data: input.data,
     };

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { ReplayController } from './replay.controller';
+import { ReplayLeases } from './replay-leases';
 import { ReplayService } from './replay.service';
 import { ReplayTargets } from './replay-target';
 
@@ -9,7 +10,7 @@ import { ReplayTargets } from './replay-target';
 @Module({
   imports: [EndpointsModule],
   controllers: [ReplayController],
-  providers: [ReplayTargets, DeliveryTaskProducer, ReplayService],
+  providers: [ReplayTargets, DeliveryTaskProducer, ReplayLeases, ReplayService],
   exports: [ReplayTargets, DeliveryTaskProducer],
 })
 export class ReplayModule {}

@@ -3,7 +3,9 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { DomainError } from '../common/domain-error';
 import { LOGGER } from '../common/logger.module';
+import { QuotaMetrics } from '../common/quota-metrics';
 import { deliveryTaskFor, type DeliveryTask } from '../domain/delivery-task';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../domain/cloud-event';
@@ -11,12 +13,15 @@ import type { ConsumedRecord } from '../domain/records';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { TopicRangeReader, type ScanStep } from '../kafka/topic-range-reader';
 import { replayWindow } from './replay-window';
+import { ReplayLeases } from './replay-leases';
 import { ReplayTargets, type ReplayTarget } from './replay-target';
 
 /** Most events one window replay re-delivers; the answer says `truncated` when it stopped there. */
 export const MAX_WINDOW_REPLAY_EVENTS = 100_000;
 /** Longest a window replay reads before answering (with `truncated`), so a request never hangs. */
 export const WINDOW_REPLAY_DEADLINE_MS = 45_000;
+/** A replay's lease outlives its deadline by this much, so it never expires under a running replay. */
+const LEASE_MARGIN_MS = 15_000;
 
 export const TEST_EVENT_TYPE = 'hookstream.test';
 
@@ -35,6 +40,8 @@ export class ReplayService {
     private readonly targets: ReplayTargets,
     private readonly reader: TopicRangeReader,
     private readonly tasks: DeliveryTaskProducer,
+    private readonly leases: ReplayLeases,
+    private readonly quotas: QuotaMetrics,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'replay' });
@@ -43,7 +50,8 @@ export class ReplayService {
   /**
    * Reads the input topics back over [since, until) and delivers again, to this endpoint only, the
    * events of its tenant it is subscribed to. Each gets a new delivery id; the event id (webhook-id)
-   * stays, so a receiver that already has an event can drop it.
+   * stays, so a receiver that already has an event can drop it. One at a time per tenant, across
+   * instances (a replay reads the input topic from the broker: a tenant cannot take it over).
    */
   async replayWindow(
     tenantId: string,
@@ -53,6 +61,29 @@ export class ReplayService {
     limit = MAX_WINDOW_REPLAY_EVENTS,
   ): Promise<WindowReplayResult> {
     const target = await this.targets.require(tenantId, endpointId);
+    const holder = randomUUID();
+    if (!(await this.leases.acquire(tenantId, holder, WINDOW_REPLAY_DEADLINE_MS + LEASE_MARGIN_MS))) {
+      this.quotas.rejected('window_replay');
+      throw DomainError.rateLimited('a window replay of this tenant is already running; one at a time', 10);
+    }
+    try {
+      return await this.replayHeld(tenantId, target, since, until, limit);
+    } finally {
+      await this.leases.release(tenantId, holder).catch((error: unknown) =>
+        // The lease expires by itself; nothing else waits on this.
+        this.logger.warn({ err: error, tenantId }, 'could not give the replay lease back; it expires'),
+      );
+    }
+  }
+
+  private async replayHeld(
+    tenantId: string,
+    target: ReplayTarget,
+    since: string,
+    until: string | undefined,
+    limit: number,
+  ): Promise<WindowReplayResult> {
+    const endpointId = target.id;
     const window = replayWindow(since, until, Date.now(), await this.reader.retentionMs());
     const seen = new Set<string>();
     let replayed = 0;

@@ -24,6 +24,8 @@ type HeldRow = { id: string; endpoint_id: string; task: Buffer; state: AttemptSt
 /** Inserts in flight at once; holds made meanwhile wait and go out together in the next. */
 const MAX_WRITES_IN_FLIGHT = 2;
 const MAX_ROWS_PER_WRITE = 1000;
+/** Most bytes of held tasks read back into memory in one hand-on. */
+const MAX_HANDED_ON_BYTES = 4 * 1024 * 1024;
 
 /**
  * Deliveries waiting in PostgreSQL, one row each, while their endpoint cannot take them (its circuit
@@ -113,22 +115,36 @@ export class HeldDeliveries {
     );
   }
 
-  /** Locks the selected rows (skipping rows locked elsewhere), hands them on, then deletes them. */
+  /**
+   * Locks the selected rows (skipping rows locked elsewhere), hands them on, then deletes them. Only
+   * as many as fit {@link MAX_HANDED_ON_BYTES} are read into memory at once (at least one): a
+   * tenant's held tasks can be 256 KiB each, and a batch of 500 of those is 128 MB.
+   */
   private handOnLocked(
     where: string,
     params: unknown[],
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
     return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<HeldRow[]>(
-        `SELECT id, endpoint_id, task, state FROM held_deliveries ${where} FOR UPDATE SKIP LOCKED`,
+      const locked = await manager.query<Array<{ id: string; bytes: number }>>(
+        `SELECT id, octet_length(task) AS bytes FROM held_deliveries ${where} FOR UPDATE SKIP LOCKED`,
         params,
       );
-      if (rows.length === 0) return 0;
+      const ids: string[] = [];
+      let bytes = 0;
+      for (const row of locked) {
+        if (ids.length > 0 && bytes + row.bytes > MAX_HANDED_ON_BYTES) break;
+        ids.push(row.id);
+        bytes += row.bytes;
+      }
+      if (ids.length === 0) return 0;
+      const rows = await manager.query<HeldRow[]>(
+        `SELECT id, endpoint_id, task, state FROM held_deliveries WHERE id = ANY($1::bigint[])
+          ORDER BY array_position($1::bigint[], id)`,
+        [ids],
+      );
       await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));
-      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [
-        rows.map((row) => row.id),
-      ]);
+      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [ids]);
       return rows.length;
     });
   }

@@ -1,0 +1,33 @@
+import { TokenBuckets } from './token-bucket';
+
+describe('TokenBuckets', () => {
+  it('lets a burst through, then the rate, and says when to come back', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 10, burst: 5 });
+    for (let i = 0; i < 5; i++) expect(buckets.take('t', 1, 0)).toEqual({ ok: true });
+    expect(buckets.take('t', 1, 0)).toEqual({ ok: false, retryAfterMs: 100 });
+    expect(buckets.take('t', 1, 100)).toEqual({ ok: true });
+    expect(buckets.take('t', 3, 200)).toEqual({ ok: false, retryAfterMs: 200 });
+    expect(buckets.take('t', 3, 400)).toEqual({ ok: true });
+  });
+
+  it('keeps one key from spending another key’s tokens', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 1, burst: 1 });
+    expect(buckets.take('noisy', 1, 0).ok).toBe(true);
+    expect(buckets.take('noisy', 1, 0).ok).toBe(false);
+    expect(buckets.take('quiet', 1, 0).ok).toBe(true);
+  });
+
+  it('never refills past the burst, and refuses more than a burst at once', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 100, burst: 2 });
+    expect(buckets.take('t', 2, 1_000_000).ok).toBe(true);
+    expect(buckets.take('t', 3, 2_000_000).ok).toBe(false);
+  });
+
+  it('forgets the key idle longest past its key bound, which only gives that key a full bucket', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 1, burst: 1, maxKeys: 2 });
+    buckets.take('a', 1, 0);
+    buckets.take('b', 1, 0);
+    buckets.take('c', 1, 0);
+    expect(buckets.take('a', 1, 0).ok).toBe(true);
+  });
+});

@@ -1,0 +1,59 @@
+/**
+ * Rate limits per key (a tenant): a bucket of `burst` tokens refilled at `ratePerSec`; a request
+ * takes one token per unit. Pure: the time is passed in. The keys are bounded: the fullest buckets
+ * (those nobody drew from lately) are the ones forgotten, which only ever gives their owner more.
+ */
+export interface TokenBucketOptions {
+  ratePerSec: number;
+  burst: number;
+  /** Most keys remembered. */
+  maxKeys?: number;
+}
+
+interface Bucket {
+  tokens: number;
+  atMs: number;
+}
+
+export type Take = { ok: true } | { ok: false; retryAfterMs: number };
+
+export class TokenBuckets {
+  private readonly buckets = new Map<string, Bucket>();
+  private readonly maxKeys: number;
+
+  constructor(private readonly options: TokenBucketOptions) {
+    this.maxKeys = options.maxKeys ?? 100_000;
+  }
+
+  /** Takes `count` tokens from `key`'s bucket, or says how long until there are enough. */
+  take(key: string, count: number, nowMs: number): Take {
+    const { ratePerSec, burst } = this.options;
+    const bucket = this.refilled(key, nowMs);
+    if (count > burst)
+      return { ok: false, retryAfterMs: Math.ceil(((count - bucket.tokens) / ratePerSec) * 1000) };
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
+      return { ok: true };
+    }
+    return { ok: false, retryAfterMs: Math.ceil(((count - bucket.tokens) / ratePerSec) * 1000) };
+  }
+
+  private refilled(key: string, nowMs: number): Bucket {
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
+      bucket = { tokens: this.options.burst, atMs: nowMs };
+    } else {
+      this.buckets.delete(key);
+      const elapsedMs = Math.max(0, nowMs - bucket.atMs);
+      bucket.tokens = Math.min(
+        this.options.burst,
+        bucket.tokens + (elapsedMs / 1000) * this.options.ratePerSec,
+      );
+      bucket.atMs = nowMs;
+    }
+    // Most recently used last, so the first key is the one idle longest.
+    this.buckets.set(key, bucket);
+    return bucket;
+  }
+}
