@@ -6,7 +6,11 @@ import type { SecretCipher } from './secrets/secret-cipher';
 import { readSigningSecrets } from './secrets/signing-secrets';
 
 /** Entity + health -> API shape. The secrets column never leaves through here. */
-export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): EndpointDto {
+export function toEndpointDto(
+  entity: EndpointEntity,
+  health: CircuitReport,
+  problem: string | null,
+): EndpointDto {
   return {
     id: entity.id,
     url: entity.url,
@@ -15,6 +19,7 @@ export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): En
     ordering: entity.ordering,
     enabled: entity.enabled,
     disabledReason: entity.disabledReason,
+    problem,
     circuitState: health.circuitState,
     failureCount: health.failureCount,
     headers: entity.headers,
