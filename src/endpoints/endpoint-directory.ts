@@ -1,28 +1,60 @@
-import { Injectable } from '@nestjs/common';
-import type { EndpointEntity } from './endpoint.entity';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { toEndpointSnapshot } from './endpoint.mapper';
 import { EndpointsRepository } from './endpoints.repository';
-import { activeSecrets, SecretCipher } from './secrets/secret-cipher';
+import { SecretCipher } from './secrets/secret-cipher';
 
 /**
  * The delivery side's read (and disable) access to endpoints, across tenants: it loads the in-memory
  * cache from here and refreshes single entries when `hookstream_endpoints` notifies a change.
+ * A row that cannot be used (a secret no configured key decrypts) becomes a snapshot with a
+ * `problem`, warned about once when it is first found so, not on every reload.
  */
 @Injectable()
 export class EndpointDirectory {
+  /** Endpoints last read with a problem: warned about already. */
+  private readonly unreadable = new Set<string>();
+  private readonly foundUnreadable: Counter;
+  private readonly logger: Logger;
+
   constructor(
     private readonly endpoints: EndpointsRepository,
     private readonly cipher: SecretCipher,
-  ) {}
+    @Inject(LOGGER) logger: Logger,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.logger = logger.child({ component: 'endpoint-directory' });
+    this.foundUnreadable = new Counter({
+      name: 'hookstream_endpoints_unreadable_total',
+      help:
+        'Times this process found an endpoint unreadable (a signing secret no configured key decrypts), ' +
+        'once per endpoint until it is readable again',
+      registers: [registry],
+    });
+  }
 
   async listAllForCache(now: Date = new Date()): Promise<EndpointSnapshot[]> {
     const rows = await this.endpoints.findAll();
-    return rows.map((row) => this.snapshot(row, now));
+    const snapshots = rows.map((row) => toEndpointSnapshot(row, this.cipher, now));
+    const listed = new Set(snapshots.map((snapshot) => snapshot.id));
+    for (const id of this.unreadable) if (!listed.has(id)) this.unreadable.delete(id);
+    for (const snapshot of snapshots) this.note(snapshot);
+    return snapshots;
   }
 
   async findForCache(id: string, now: Date = new Date()): Promise<EndpointSnapshot | null> {
     const row = await this.endpoints.findById(id);
-    return row ? this.snapshot(row, now) : null;
+    if (!row) {
+      this.unreadable.delete(id);
+      return null;
+    }
+    const snapshot = toEndpointSnapshot(row, this.cipher, now);
+    this.note(snapshot);
+    return snapshot;
   }
 
   /** Disables an endpoint (e.g. after 410 Gone or days of failures); false if unknown or already disabled. */
@@ -30,20 +62,22 @@ export class EndpointDirectory {
     return this.endpoints.disable(id, reason, now);
   }
 
-  private snapshot(row: EndpointEntity, now: Date): EndpointSnapshot {
-    const secrets = activeSecrets(row.secrets, now);
-    return {
-      id: row.id,
-      tenantId: row.tenantId,
-      url: row.url,
-      eventTypes: row.eventTypes,
-      ordering: row.ordering,
-      enabled: row.enabled,
-      headers: row.headers,
-      maxConcurrency: row.maxConcurrency,
-      secrets: secrets.map((secret) => this.cipher.decrypt(secret)),
-      secretExpiries: secrets.map((secret) => secret.expiresAt),
-      problem: null,
-    };
+  private note(snapshot: EndpointSnapshot): void {
+    if (snapshot.problem === null) {
+      this.unreadable.delete(snapshot.id);
+      return;
+    }
+    if (this.unreadable.has(snapshot.id)) return;
+    this.unreadable.add(snapshot.id);
+    this.foundUnreadable.inc();
+    this.logger.warn(
+      {
+        endpointId: snapshot.id,
+        tenantId: snapshot.tenantId,
+        problem: snapshot.problem,
+        configuredKeyIds: this.cipher.keyIds,
+      },
+      `endpoint ${snapshot.id} is unreadable; its deliveries are dead-lettered (endpoint_unreadable): ${snapshot.problem}`,
+    );
   }
 }

@@ -1,9 +1,16 @@
 import type { EndpointDto } from './dto/endpoint-output.dto';
 import type { EndpointEntity } from './endpoint.entity';
 import type { CircuitReport } from './circuit-report';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import type { SecretCipher } from './secrets/secret-cipher';
+import { readSigningSecrets } from './secrets/signing-secrets';
 
 /** Entity + health -> API shape. The secrets column never leaves through here. */
-export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): EndpointDto {
+export function toEndpointDto(
+  entity: EndpointEntity,
+  health: CircuitReport,
+  problem: string | null,
+): EndpointDto {
   return {
     id: entity.id,
     url: entity.url,
@@ -12,6 +19,7 @@ export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): En
     ordering: entity.ordering,
     enabled: entity.enabled,
     disabledReason: entity.disabledReason,
+    problem,
     circuitState: health.circuitState,
     failureCount: health.failureCount,
     headers: entity.headers,
@@ -19,5 +27,24 @@ export function toEndpointDto(entity: EndpointEntity, health: CircuitReport): En
     metadata: entity.metadata,
     createdAt: entity.createdAt.toISOString(),
     updatedAt: entity.updatedAt.toISOString(),
+  };
+}
+
+/**
+ * Entity -> what the delivery cache holds, its secrets decrypted. Never throws: a row that cannot
+ * be used (a secret no configured key decrypts, say) gets no secrets and a `problem`, so one bad
+ * row costs one endpoint, never the cache load (and with it the boot).
+ */
+export function toEndpointSnapshot(row: EndpointEntity, cipher: SecretCipher, now: Date): EndpointSnapshot {
+  return {
+    id: row.id,
+    tenantId: row.tenantId,
+    url: row.url,
+    eventTypes: row.eventTypes,
+    ordering: row.ordering,
+    enabled: row.enabled,
+    headers: row.headers,
+    maxConcurrency: row.maxConcurrency,
+    ...readSigningSecrets(cipher, row.secrets, now),
   };
 }

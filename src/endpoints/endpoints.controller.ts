@@ -14,6 +14,7 @@ import {
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
+  ApiConflictResponse,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
@@ -101,6 +102,11 @@ export class EndpointsController {
   @ApiOperation({ summary: 'The current signing secret (Standard Webhooks whsec_ format).' })
   @ApiOkResponse({ type: EndpointSecretDto })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  @ApiConflictResponse({
+    description:
+      'The endpoint has a problem (its signing secret does not decrypt with the configured keys, say); ' +
+      'the message says which. Rotating the secret fixes it.',
+  })
   async secret(@CurrentTenant() tenantId: string, @Param('id') id: string): Promise<EndpointSecretDto> {
     return { key: await this.endpoints.currentSecret(tenantId, id) };
   }
@@ -108,7 +114,9 @@ export class EndpointsController {
   @Post(':id/secret/rotate')
   @HttpCode(200)
   @ApiOperation({
-    summary: 'Replace the signing secret; the previous one keeps signing beside it for the grace period.',
+    summary:
+      'Replace the signing secret; the previous one keeps signing beside it for the grace period ' +
+      '(one that no configured key decrypts is dropped at once: rotating fixes such an endpoint).',
   })
   @ApiOkResponse({ type: EndpointSecretDto })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
@@ -121,6 +129,6 @@ export class EndpointsController {
   }
 
   private async present(endpoint: EndpointEntity): Promise<EndpointDto> {
-    return toEndpointDto(endpoint, this.circuits.circuitOf(endpoint.id));
+    return toEndpointDto(endpoint, this.circuits.circuitOf(endpoint.id), this.endpoints.problemOf(endpoint));
   }
 }

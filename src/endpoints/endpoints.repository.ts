@@ -75,14 +75,42 @@ export class EndpointsRepository {
     change: (secrets: StoredSecret[]) => StoredSecret[],
   ): Promise<StoredSecret[] | null> {
     if (!isUUID(id)) return null;
+    return this.changeLockedSecrets({ id, tenantId }, change);
+  }
+
+  /**
+   * The same for any tenant's endpoint (operator tools), in a transaction of its own; `change`
+   * returns null to leave the row as it is. Returns whether the endpoint still exists.
+   */
+  async changeSecretsOfAny(
+    id: string,
+    change: (secrets: StoredSecret[]) => StoredSecret[] | null,
+  ): Promise<boolean> {
+    if (!isUUID(id)) return false;
+    let found = false;
+    await this.changeLockedSecrets({ id }, (secrets) => {
+      found = true;
+      return change(secrets);
+    });
+    return found;
+  }
+
+  /** Every endpoint id, oldest first. */
+  async allIds(): Promise<string[]> {
+    const rows = await this.rows.find({ select: { id: true }, order: { createdAt: 'ASC', id: 'ASC' } });
+    return rows.map((row) => row.id);
+  }
+
+  private changeLockedSecrets(
+    where: { id: string; tenantId?: string },
+    change: (secrets: StoredSecret[]) => StoredSecret[] | null,
+  ): Promise<StoredSecret[] | null> {
     return this.dataSource.transaction(async (manager) => {
-      const row = await manager.getRepository(EndpointEntity).findOne({
-        where: { id, tenantId },
-        lock: { mode: 'pessimistic_write' },
-      });
+      const rows = manager.getRepository(EndpointEntity);
+      const row = await rows.findOne({ where, lock: { mode: 'pessimistic_write' } });
       if (!row) return null;
       const secrets = change(row.secrets);
-      await manager.getRepository(EndpointEntity).update({ id, tenantId }, { secrets });
+      if (secrets !== null) await rows.update(where, { secrets });
       return secrets;
     });
   }

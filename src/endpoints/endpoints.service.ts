@@ -11,6 +11,8 @@ import { EndpointCache } from './endpoint-cache';
 import { EndpointsRepository } from './endpoints.repository';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
 import { activeSecrets, generateSecret, SecretCipher } from './secrets/secret-cipher';
+import { isReadable } from './secrets/signing-secrets';
+import { toEndpointSnapshot } from './endpoint.mapper';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 
@@ -121,17 +123,23 @@ export class EndpointsService {
     await this.refreshCache(id);
   }
 
-  /** The newest active signing secret, decrypted. */
+  /** Why deliveries to this endpoint cannot be made (as the delivery cache sees it), or null. */
+  problemOf(endpoint: EndpointEntity, now = new Date()): string | null {
+    return toEndpointSnapshot(endpoint, this.cipher, now).problem;
+  }
+
+  /** The newest active signing secret, decrypted; a conflict naming the problem when it cannot be. */
   async currentSecret(tenantId: string, id: string, now = new Date()): Promise<string> {
     const endpoint = await this.get(tenantId, id);
-    const [current] = activeSecrets(endpoint.secrets, now);
-    if (!current) throw new Error(`endpoint ${id} has no active secret`);
-    return this.cipher.decrypt(current);
+    const { secrets, problem } = toEndpointSnapshot(endpoint, this.cipher, now);
+    if (problem !== null) throw new DomainError('conflict', problem);
+    return secrets[0];
   }
 
   /**
    * Adds a new secret in front; the previous ones keep signing for the grace period (never longer
-   * than an expiry they already had), and secrets already expired are dropped.
+   * than an expiry they already had), and secrets already expired are dropped. So are secrets no
+   * configured key decrypts: they cannot sign, and rotating is how a tenant fixes such an endpoint.
    */
   async rotateSecret(
     tenantId: string,
@@ -142,7 +150,9 @@ export class EndpointsService {
     const secret = generateSecret();
     const graceEnds = now.getTime() + gracePeriodSeconds * 1000;
     const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => {
-      const previous: StoredSecret[] = activeSecrets(secrets, now).map((old) => ({
+      const stillActive = Array.isArray(secrets) ? activeSecrets(secrets, now) : [];
+      const readable = stillActive.filter((old) => isReadable(this.cipher, old));
+      const previous: StoredSecret[] = readable.map((old) => ({
         ...old,
         expiresAt: new Date(
           Math.min(old.expiresAt === null ? graceEnds : Date.parse(old.expiresAt), graceEnds),

@@ -45,14 +45,18 @@ export class RuntimeGauges {
     });
     new Gauge({
       name: 'hookstream_endpoints',
-      help: 'Endpoints known to the endpoint cache, by status (enabled or disabled)',
+      help:
+        'Endpoints known to the endpoint cache, by status: enabled, disabled, or unreadable (enabled, but ' +
+        'a signing secret does not decrypt with the configured keys: its deliveries are dead-lettered)',
       labelNames: ['status'],
       registers: [registry],
       collect() {
         const all = cache.all();
         const disabled = all.filter((endpoint) => !endpoint.enabled).length;
-        this.set({ status: 'enabled' }, all.length - disabled);
+        const unreadable = all.filter((endpoint) => endpoint.enabled && endpoint.problem !== null).length;
+        this.set({ status: 'enabled' }, all.length - disabled - unreadable);
         this.set({ status: 'disabled' }, disabled);
+        this.set({ status: 'unreadable' }, unreadable);
       },
     });
     new Gauge({

@@ -16,6 +16,15 @@ export class EndpointDto {
   @ApiProperty() enabled!: boolean;
   @ApiProperty({ type: String, nullable: true, description: 'Why delivery disabled the endpoint.' })
   disabledReason!: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    description:
+      'Why deliveries to this endpoint cannot be made although it exists (its signing secret ' +
+      'does not decrypt with the configured keys, say), or null. Its deliveries are dead-lettered with ' +
+      'the reason endpoint_unreadable until it is fixed (rotating its secret fixes it); replay them then.',
+  })
+  problem!: string | null;
   @ApiProperty({ enum: ['closed', 'open', 'half_open'] }) circuitState!: CircuitState;
   @ApiProperty({ description: 'Consecutive failed attempts.' }) failureCount!: number;
   @ApiProperty(STRING_MAP) headers!: Record<string, string>;

@@ -3,6 +3,7 @@ import {
   generateSecret,
   isValidSecret,
   SecretCipher,
+  UndecryptableSecretError,
   type StoredSecret,
 } from './secret-cipher';
 
@@ -46,6 +47,34 @@ describe('SecretCipher', () => {
     const raw = Buffer.from(stored.ciphertext, 'base64');
     raw[raw.length - 1] ^= 1;
     expect(() => cipher.decrypt({ ...stored, ciphertext: raw.toString('base64') })).toThrow();
+  });
+
+  it('tells a key that is not configured from a damaged ciphertext, naming the key id', () => {
+    const cipher = new SecretCipher([KEY_A]);
+    const stored = cipher.encrypt('whsec_value');
+    const failure = (run: () => unknown) => {
+      try {
+        run();
+      } catch (error) {
+        return error;
+      }
+      throw new Error('expected decrypt to throw');
+    };
+    const missing = failure(() => new SecretCipher([KEY_B]).decrypt(stored));
+    expect(missing).toBeInstanceOf(UndecryptableSecretError);
+    expect(missing).toMatchObject({
+      keyId: stored.keyId,
+      why: 'key_not_configured',
+    });
+    expect(failure(() => cipher.decrypt({ ...stored, ciphertext: 'c2hvcnQ=' }))).toMatchObject({
+      keyId: stored.keyId,
+      why: 'damaged',
+    });
+  });
+
+  it('lists the configured key ids, the current one first', () => {
+    const cipher = new SecretCipher([KEY_B, KEY_A]);
+    expect(cipher.keyIds).toEqual([cipher.currentKeyId, new SecretCipher([KEY_A]).currentKeyId]);
   });
 });
 

@@ -13,6 +13,25 @@ interface DerivedKey {
 }
 
 /**
+ * A stored secret that none of the configured keys decrypts: its key is not configured
+ * (`key_not_configured`), or the key of that id is but the ciphertext does not authenticate (`damaged`).
+ */
+export class UndecryptableSecretError extends Error {
+  constructor(
+    readonly keyId: string,
+    readonly why: 'key_not_configured' | 'damaged',
+  ) {
+    super(
+      why === 'key_not_configured'
+        ? `secret was encrypted with key ${keyId}, which is not configured ` +
+            '(set it in HOOKSTREAM_SECRET_KEY_PREVIOUS)'
+        : `secret encrypted with key ${keyId} does not authenticate: the stored ciphertext is damaged`,
+    );
+    this.name = 'UndecryptableSecretError';
+  }
+}
+
+/**
  * Encrypts endpoint signing secrets at rest with AES-256-GCM. The first configured key
  * (HOOKSTREAM_SECRET_KEY) encrypts; every key (plus HOOKSTREAM_SECRET_KEY_PREVIOUS) decrypts, found by
  * the key id stored beside each ciphertext, so the master key can be rotated without downtime.
@@ -44,21 +63,27 @@ export class SecretCipher {
     };
   }
 
+  /** Ids of every configured key, the current one first. */
+  get keyIds(): string[] {
+    return this.keys.map((key) => key.id);
+  }
+
+  /** The plaintext; throws UndecryptableSecretError when no configured key decrypts it. */
   decrypt(stored: StoredSecret): string {
     const derived = this.keys.find((candidate) => candidate.id === stored.keyId);
-    if (!derived) {
-      throw new Error(
-        `secret was encrypted with key ${stored.keyId}, which is not configured ` +
-          '(set it in HOOKSTREAM_SECRET_KEY_PREVIOUS)',
-      );
-    }
+    if (!derived) throw new UndecryptableSecretError(stored.keyId, 'key_not_configured');
     const raw = Buffer.from(stored.ciphertext, 'base64');
+    if (raw.length < IV_BYTES + TAG_BYTES) throw new UndecryptableSecretError(stored.keyId, 'damaged');
     const decipher = createDecipheriv('aes-256-gcm', derived.key, raw.subarray(0, IV_BYTES));
     decipher.setAAD(Buffer.from(derived.id));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
-    return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
-      'utf8',
-    );
+    try {
+      return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
+        'utf8',
+      );
+    } catch {
+      throw new UndecryptableSecretError(stored.keyId, 'damaged');
+    }
   }
 
   /** Re-encrypts with the current key (after a master-key rotation), keeping dates. */

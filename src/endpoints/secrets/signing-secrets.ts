@@ -1,0 +1,112 @@
+import { decodeWebhookSecret } from '../../domain/standard-webhooks';
+import {
+  activeSecrets,
+  UndecryptableSecretError,
+  type SecretCipher,
+  type StoredSecret,
+} from './secret-cipher';
+
+/** An endpoint's signing secrets as delivery uses them, or why it cannot. */
+export interface SigningSecrets {
+  /** Decrypted active secrets, newest first; empty when `problem` is set. */
+  secrets: string[];
+  /** ISO expiry of each entry of `secrets` (null: no expiry), same order. */
+  secretExpiries: (string | null)[];
+  /** Why the endpoint cannot sign now, in a sentence its tenant and the operator can act on; or null. */
+  problem: string | null;
+}
+
+const ROTATE = "rotate the endpoint's secret to replace it";
+
+/**
+ * Decrypts the secrets that sign at `now`. Every one of them must decrypt to a secret the signer
+ * accepts: signing with only some would fail receivers still verifying with the others, so one
+ * unreadable secret makes the endpoint unusable until it is fixed. Never throws: a malformed
+ * `stored` value (not a list of stored secrets) is a problem too.
+ */
+export function readSigningSecrets(cipher: SecretCipher, stored: StoredSecret[], now: Date): SigningSecrets {
+  try {
+    return readOrThrow(cipher, stored, now);
+  } catch (error) {
+    const why = error instanceof Error ? error.message : String(error);
+    return unusable(`its stored signing secrets cannot be read (${why.slice(0, 200)}); ${ROTATE}`);
+  }
+}
+
+function readOrThrow(cipher: SecretCipher, stored: StoredSecret[], now: Date): SigningSecrets {
+  const active = activeSecrets(stored, now);
+  if (active.length === 0) {
+    return unusable("it has no active signing secret; rotate the endpoint's secret to give it one");
+  }
+  const missingKeys = new Set<string>();
+  const damagedKeys = new Set<string>();
+  let invalid = false;
+  const secrets: string[] = [];
+  for (const secret of active) {
+    const read = readOne(cipher, secret);
+    if (read.kind === 'plain') secrets.push(read.plain);
+    else if (read.kind === 'invalid') invalid = true;
+    else (read.error.why === 'key_not_configured' ? missingKeys : damagedKeys).add(read.error.keyId);
+  }
+  const problems: string[] = [];
+  if (missingKeys.size > 0) problems.push(keysNotConfiguredProblem([...missingKeys]));
+  if (damagedKeys.size > 0) {
+    problems.push(
+      `its signing secret encrypted with ${keyList([...damagedKeys])} does not authenticate with ` +
+        `that key (the stored ciphertext is damaged); ${ROTATE}`,
+    );
+  }
+  if (invalid) {
+    problems.push(`its signing secret decrypts to something that is not a whsec_ secret; ${ROTATE}`);
+  }
+  if (problems.length > 0) return unusable(problems.join('. '));
+  return { secrets, secretExpiries: active.map((secret) => secret.expiresAt), problem: null };
+}
+
+/** The problem of an endpoint whose secret was encrypted with keys no longer configured. */
+function keysNotConfiguredProblem(keyIds: string[]): string {
+  return (
+    `its signing secret was encrypted with ${keyList(keyIds)}, which no configured key ` +
+    '(HOOKSTREAM_SECRET_KEY, HOOKSTREAM_SECRET_KEY_PREVIOUS) decrypts; to fix it, run ' +
+    '`npm run secrets:reencrypt` with that old key in HOOKSTREAM_SECRET_KEY_PREVIOUS, ' +
+    `or ${ROTATE}`
+  );
+}
+
+/** True when `stored` decrypts, with a configured key, to a secret the signer accepts. */
+export function isReadable(cipher: SecretCipher, stored: StoredSecret): boolean {
+  try {
+    return readOne(cipher, stored).kind === 'plain';
+  } catch {
+    return false; // malformed
+  }
+}
+
+type ReadOne =
+  | { kind: 'plain'; plain: string }
+  | { kind: 'invalid' }
+  | { kind: 'undecryptable'; error: UndecryptableSecretError };
+
+function readOne(cipher: SecretCipher, stored: StoredSecret): ReadOne {
+  let plain: string;
+  try {
+    plain = cipher.decrypt(stored);
+  } catch (error) {
+    if (error instanceof UndecryptableSecretError) return { kind: 'undecryptable', error };
+    throw error;
+  }
+  try {
+    decodeWebhookSecret(plain);
+    return { kind: 'plain', plain };
+  } catch {
+    return { kind: 'invalid' };
+  }
+}
+
+function unusable(problem: string): SigningSecrets {
+  return { secrets: [], secretExpiries: [], problem };
+}
+
+function keyList(keyIds: string[]): string {
+  return keyIds.length === 1 ? `key ${keyIds[0]}` : `keys ${keyIds.join(', ')}`;
+}
