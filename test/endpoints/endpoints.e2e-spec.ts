@@ -41,6 +41,7 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
         ordering: 'none',
         enabled: true,
         disabledReason: null,
+        problem: null,
         circuitState: 'closed',
         failureCount: 0,
         headers: {},
@@ -178,6 +179,7 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
         maxConcurrency: 1,
         secrets: [secret.key],
         secretExpiries: [null],
+        problem: null,
       });
       expect(await directory.findForCache(UNKNOWN_ID)).toBeNull();
       const all = await directory.listAllForCache();
