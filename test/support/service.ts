@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { BASE_DATABASE_URL } from './database';
 import { TEST_BROKERS } from './kafka';
-import { waitFor } from './wait';
+import { GiveUp, waitFor } from './wait';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
@@ -73,7 +73,7 @@ export async function startService(
 
   const ready = await waitFor(
     () => {
-      if (exitCode !== undefined) throw new Error(`service exited with ${exitCode}: ${stderr.slice(-2000)}`);
+      if (exitCode !== undefined) throw new GiveUp(`service exited with ${exitCode}: ${stderr.slice(-2000)}`);
       return logs.find((entry) => entry.msg === 'hookstream ready');
     },
     { timeoutMs: readyTimeoutMs, what: `${label} to log "hookstream ready"` },

@@ -1,3 +1,6 @@
+/** Thrown by a probe to stop waiting at once: what it waits for can no longer happen (a process exited). */
+export class GiveUp extends Error {}
+
 /** Polls `probe` until it returns a truthy value or the deadline passes; the error says what was missing. */
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
@@ -14,6 +17,7 @@ export async function waitFor<T>(
       const value = await probe();
       if (value) return value;
     } catch (error) {
+      if (error instanceof GiveUp) throw error;
       lastError = error;
     }
     if (Date.now() >= deadline) {

@@ -30,8 +30,10 @@ export class DeadLetterDto {
   @ApiProperty({
     example: 'attempts_exhausted',
     description:
-      'attempts_exhausted, max_age_exceeded, endpoint_disabled, invalid_delivery_record, or for bad ' +
-      'input: invalid_json, missing_attribute, invalid_attribute, too_large, unknown_tenant, ...',
+      'attempts_exhausted, max_age_exceeded, endpoint_disabled, endpoint_unreadable (its secret does not ' +
+      'decrypt), invalid_delivery_record, handler_failed (a record Hookstream could not handle), or for ' +
+      'bad input: invalid_json, missing_attribute, invalid_attribute, too_large, unsupported_specversion, ' +
+      'unsupported_content_type, unknown_tenant',
   })
   reason!: string;
   @ApiProperty({ nullable: true, type: String }) lastError!: string | null;
