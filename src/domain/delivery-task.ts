@@ -39,6 +39,8 @@ export const HEADER = {
   reasonDetail: 'hs-reason-detail',
   /** On a dead-letter copy that could not keep the whole original record. */
   truncated: 'hs-truncated',
+  /** On a record of the input topic that Hookstream writes for itself (endpoint-change-marker.ts). */
+  control: 'hs-control',
 } as const;
 
 /** Longest error text carried in a header (a receiver's error message is the receiver's to choose). */

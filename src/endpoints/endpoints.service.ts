@@ -2,7 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
 import { DomainError } from '../common/domain-error';
+import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { endpointChangeMarker } from '../domain/endpoint-change-marker';
+import { RecordProducer } from '../kafka/record-producer';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
 import { HOST_LOOKUP } from './egress.providers';
@@ -26,6 +32,8 @@ export interface EndpointPage {
 /** Tenant-scoped endpoint management: another tenant's endpoint is simply not found. */
 @Injectable()
 export class EndpointsService {
+  private readonly markersLost: Counter;
+
   constructor(
     private readonly endpoints: EndpointsRepository,
     private readonly cipher: SecretCipher,
@@ -34,7 +42,16 @@ export class EndpointsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly cache: EndpointCache,
     private readonly quotas: QuotaMetrics,
-  ) {}
+    @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.markersLost = new Counter({
+      name: 'hookstream_endpoint_markers_failed_total',
+      help: 'Endpoint changes whose marker could not be written to the input topic (Kafka down)',
+      registers: [registry],
+    });
+  }
 
   /**
    * Creates an endpoint, up to HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT per tenant (two creations racing
@@ -71,7 +88,7 @@ export class EndpointsService {
       updatedAt: now,
     };
     await this.endpoints.insert(endpoint);
-    await this.refreshCache(endpoint.id);
+    await this.announce(tenantId, endpoint.id);
     return endpoint;
   }
 
@@ -114,13 +131,13 @@ export class EndpointsService {
     }
     if (Object.keys(changes).length === 0) return endpoint;
     const updated = await this.endpoints.update(endpoint, changes);
-    await this.refreshCache(id);
+    await this.announce(tenantId, id);
     return updated;
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
     if (!(await this.endpoints.delete(tenantId, id))) throw DomainError.notFound('endpoint');
-    await this.refreshCache(id);
+    await this.announce(tenantId, id);
   }
 
   /** Why deliveries to this endpoint cannot be made (as the delivery cache sees it), or null. */
@@ -161,18 +178,27 @@ export class EndpointsService {
       return [this.cipher.encrypt(secret, now), ...activeSecrets(previous, now)];
     });
     if (stored === null) throw DomainError.notFound('endpoint');
-    await this.refreshCache(id);
+    await this.announce(tenantId, id);
     return secret;
   }
 
   /**
-   * This process's cache learns of the change before the API answers, so a client that creates an
-   * endpoint and publishes at once is matched here (read-your-writes on one instance); other
-   * instances learn of it by LISTEN/NOTIFY. The change is committed either way: a cache that cannot
-   * refresh now catches up by the notice or the periodic reload.
+   * Makes a committed change known before the API answers: this process's cache refreshes the
+   * endpoint, and a marker in the input topic, in the tenant's partition, makes every replica's
+   * fan-out refresh it before the events published after the answer (README decision 31). Other
+   * instances' caches also hear of it by LISTEN/NOTIFY. The change is committed either way: if the
+   * marker cannot be written now (Kafka down), NOTIFY and the periodic reload still carry it, only
+   * without the guarantee for an event published at once; that is logged and counted.
    */
-  private async refreshCache(endpointId: string): Promise<void> {
+  private async announce(tenantId: string, endpointId: string): Promise<void> {
     await this.cache.refreshEndpoint(endpointId).catch(() => undefined);
+    const marker = endpointChangeMarker(tenantId, endpointId);
+    await Promise.all(
+      this.config.kafka.inputTopics.map((topic) => this.producer.send(topic, [marker])),
+    ).catch((error: unknown) => {
+      this.markersLost.inc();
+      this.logger.warn({ err: error, tenantId, endpointId }, 'could not write the endpoint-change marker');
+    });
   }
 
   private async assertUrlAllowed(url: string): Promise<void> {

@@ -1,7 +1,9 @@
 import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { ConsumedRecord } from '../domain/records';
+import { endpointChangeMarker } from '../domain/endpoint-change-marker';
 import { matchesEventType } from '../domain/subscription-matcher';
+import { TransientError } from '../domain/transient';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { FanoutService } from './fanout.service';
@@ -36,7 +38,9 @@ function record(value: string | Buffer, headers: Record<string, string> = {}): C
   };
 }
 
-function world(endpoints: EndpointSnapshot[]) {
+function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached) {
+  const endpoints = [...cached];
+  const db = { down: false };
   const producer = new RecordingProducer();
   const held: HoldRequest[] = [];
   const unavailable = new Set<string>();
@@ -46,7 +50,14 @@ function world(endpoints: EndpointSnapshot[]) {
     {
       match: (tenantId, type) =>
         endpoints.filter((e) => e.tenantId === tenantId && e.enabled && matchesEventType(e.eventTypes, type)),
-      isKnownTenant: async (tenantId) => tenantId === TENANT,
+      isKnownTenant: async (tenantId) => {
+        if (db.down) throw new TransientError('PostgreSQL unavailable');
+        return tenantId === TENANT;
+      },
+      refreshEndpoint: async (id) => {
+        const found = database.find((e) => e.id === id);
+        if (found && !endpoints.includes(found)) endpoints.push(found);
+      },
     },
     producer,
     {
@@ -61,7 +72,7 @@ function world(endpoints: EndpointSnapshot[]) {
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, unavailable, fanOut, failHolds: () => (holdFails = true) };
+  return { producer, held, unavailable, fanOut, db, failHolds: () => (holdFails = true) };
 }
 
 describe('FanoutService', () => {
@@ -142,5 +153,31 @@ describe('FanoutService', () => {
     const { producer, fanOut } = world([orders]);
     producer.failWith = new Error('broker unavailable');
     await expect(fanOut(record(event('e-8')))).rejects.toThrow('broker unavailable');
+  });
+
+  it('refreshes an endpoint named by a change marker before the events after it', async () => {
+    const created = endpoint({ id: '0a000000-0000-4000-8000-000000000009' });
+    const { producer, fanOut } = world([], [created]);
+    const marker = endpointChangeMarker(TENANT, created.id);
+    await fanOut(
+      record(event('e-before')),
+      record(marker.value as string, marker.headers as Record<string, string>),
+      record(event('e-after')),
+    );
+    expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual(['e-after']);
+    expect(producer.to(dlq)).toEqual([]);
+  });
+
+  it('dead-letters a marker that names no endpoint', async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record('{"endpointId":"nope"}', { 'hs-control': 'endpoint-changed' }));
+    expect(producer.to(dlq)[0].headers).toMatchObject({ 'hs-reason': 'invalid_attribute' });
+  });
+
+  it('waits (rejects with a transient error) rather than calling a tenant unknown while PostgreSQL is down', async () => {
+    const { producer, fanOut, db } = world([orders]);
+    db.down = true;
+    await expect(fanOut(record(event('e-9')))).rejects.toBeInstanceOf(TransientError);
+    expect(producer.sent).toEqual([]);
   });
 });

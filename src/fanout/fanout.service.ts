@@ -8,6 +8,7 @@ import type { Clock } from '../domain/clock';
 import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
 import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
+import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
@@ -47,7 +48,8 @@ export class FanoutService {
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant'>,
+    @Inject(EndpointCache)
+    private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'unavailable' | 'hold'>,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -93,6 +95,12 @@ export class FanoutService {
 
   private async route(record: ConsumedRecord): Promise<Routed> {
     const origin = positionOf(record);
+    const marker = readEndpointChangeMarker(record);
+    if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
+    if (marker.kind === 'marker') {
+      await this.refreshBeforeLaterEvents(marker.endpointId);
+      return { kind: 'deliveries', records: [], held: [] };
+    }
     const parsed = parseCloudEvent(
       record.value,
       record.headers,
@@ -128,6 +136,22 @@ export class FanoutService {
       }
     }
     return { kind: 'deliveries', records, held };
+  }
+
+  /**
+   * An endpoint changed through the API: this replica's cache learns of it before the events after
+   * the marker. If PostgreSQL cannot answer, LISTEN/NOTIFY and the periodic reload still will; the
+   * marker only makes it sooner, so it does not hold the partition up.
+   */
+  private async refreshBeforeLaterEvents(endpointId: string): Promise<void> {
+    await this.endpoints
+      .refreshEndpoint(endpointId)
+      .catch((error: unknown) =>
+        this.logger.warn(
+          { err: error, endpointId },
+          'could not refresh a changed endpoint; NOTIFY or the reload will',
+        ),
+      );
   }
 
   /** Strict endpoints keep their own parking; the rest skip a pass through Kafka while down. */
