@@ -30,8 +30,8 @@ export class ApiClient {
   }
 
   /** Creates a tenant (as admin) and returns a client acting with its API key. */
-  async createTenant(name: string): Promise<{ id: string; client: ApiClient }> {
+  async createTenant(name: string): Promise<{ id: string; apiKey: string; client: ApiClient }> {
     const tenant = await this.ok<{ id: string; apiKey: string }>('POST', '/v1/tenants', { name });
-    return { id: tenant.id, client: this.as(tenant.apiKey) };
+    return { id: tenant.id, apiKey: tenant.apiKey, client: this.as(tenant.apiKey) };
   }
 }

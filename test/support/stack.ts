@@ -31,6 +31,8 @@ export class Stack {
   readonly deliveriesTopic: string;
   private running?: RunningService;
   private client?: ApiClient;
+  /** Services booted beside the first with `bootReplica`: more replicas of Hookstream on this world. */
+  readonly replicas: RunningService[] = [];
 
   constructor(
     readonly namespace: string,
@@ -65,8 +67,19 @@ export class Stack {
     return this.client;
   }
 
+  /**
+   * Boots one more replica on this world, beside the running service (same database, topics and
+   * consumer groups), with `extra` env; an admin client of it is returned.
+   */
+  async bootReplica(label: string, extra: Record<string, string> = {}): Promise<ApiClient> {
+    const replica = await startService({ ...this.env, ...extra }, { label });
+    this.replicas.push(replica);
+    return new ApiClient(replica.url);
+  }
+
   /** Stops the service and removes the world: producer, receiver, topics and database. */
   async stop(): Promise<void> {
+    await Promise.all(this.replicas.splice(0).map((replica) => replica.stop()));
     await this.running?.stop();
     await this.producer.disconnect();
     await this.receiver.stop();
