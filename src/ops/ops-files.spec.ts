@@ -16,6 +16,8 @@ const EXPORTED = [
   'hookstream_endpoint_circuits',
   'hookstream_endpoints',
   'hookstream_attempt_log_buffered',
+  'hookstream_attempt_log_buffered_bytes',
+  'hookstream_records_isolated_total',
   'hookstream_oldest_unfinished_age_seconds',
 ];
 
