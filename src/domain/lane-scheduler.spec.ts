@@ -268,4 +268,66 @@ describe('LaneScheduler', () => {
       expect(shed).toEqual([2, 3]);
     });
   });
+
+  describe('withdrawn tasks (their partition moved to another replica)', () => {
+    it('skips a withdrawn task when its turn comes and runs the next', async () => {
+      const scheduler = new LaneScheduler(10);
+      const stuck = gate();
+      const ran: string[] = [];
+      let moved = false;
+      const head = scheduler.run('a', 1, () => stuck.opened);
+      const withdrawn = scheduler.run(
+        'a',
+        1,
+        async () => void ran.push('moved'),
+        undefined,
+        '',
+        () => moved,
+      );
+      const next = scheduler.run('a', 1, async () => void ran.push('next'));
+      moved = true;
+      stuck.open();
+      await Promise.all([head, withdrawn, next]);
+      expect(ran).toEqual(['next']);
+      expect(scheduler.laneDepth('a')).toBe(0);
+    });
+
+    it('drops withdrawn tasks waiting behind a hanging one without waiting for it', async () => {
+      const scheduler = new LaneScheduler(10);
+      const stuck = gate();
+      let moved = false;
+      const ran: number[] = [];
+      void scheduler.run('hang', 1, () => stuck.opened);
+      const queued = [1, 2].map((n) =>
+        scheduler.run(
+          'hang',
+          1,
+          async () => void ran.push(n),
+          undefined,
+          '',
+          () => moved,
+        ),
+      );
+      expect(scheduler.dropWithdrawn()).toBe(0);
+      moved = true;
+      expect(scheduler.dropWithdrawn()).toBe(2);
+      await Promise.all(queued);
+      expect(ran).toEqual([]);
+      expect(scheduler.laneDepth('hang')).toBe(1);
+      stuck.open();
+    });
+
+    it('never queues a task already withdrawn', async () => {
+      const scheduler = new LaneScheduler(10);
+      await scheduler.run(
+        'a',
+        1,
+        async () => expect('ran').toBe('never'),
+        undefined,
+        '',
+        () => true,
+      );
+      expect(scheduler.laneDepth('a')).toBe(0);
+    });
+  });
 });

@@ -12,6 +12,9 @@
  * tenant's other endpoints do). Queued tasks that can be shed (see {@link run}) are then handed to
  * their `shed` function instead of waiting: the engine holds them elsewhere, so a stalled backlog
  * does not sit in memory holding its partition's window.
+ *
+ * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
+ * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise resolves unrun.
  */
 export interface LaneOptions {
   /** A lane that has started nothing for this long, all slots busy, is stalled. */
@@ -51,8 +54,31 @@ export class LaneScheduler {
   /**
    * Queues `task` in lane `key`; resolves or rejects with the task (or with `shed`, when the lane
    * stalls before the task starts). A task without `shed` always waits for its turn (strict order).
+   * A task whose `withdrawn()` is true before it starts is skipped: it resolves without running.
    */
-  run<T>(key: string, concurrency: number, task: () => Promise<T>, shed?: Shed<T>, group = ''): Promise<T> {
+  run<T>(
+    key: string,
+    concurrency: number,
+    task: () => Promise<T>,
+    shed?: Shed<T>,
+    group?: string,
+  ): Promise<T>;
+  run(
+    key: string,
+    concurrency: number,
+    task: () => Promise<void>,
+    shed: Shed<void> | undefined,
+    group: string,
+    withdrawn: () => boolean,
+  ): Promise<void>;
+  run<T>(
+    key: string,
+    concurrency: number,
+    task: () => Promise<T>,
+    shed?: Shed<T>,
+    group = '',
+    withdrawn?: () => boolean,
+  ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let lane = this.lanes.get(key);
       if (!lane) {
@@ -72,7 +98,13 @@ export class LaneScheduler {
       const entry: Entry = {
         run: () => task().then(resolve, reject),
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
+        // Only the void overload passes `withdrawn`, so T is void here.
+        withdrawn: withdrawn && { test: withdrawn, skip: () => resolve(undefined as T) },
       };
+      if (entry.withdrawn?.test()) {
+        entry.withdrawn.skip();
+        return;
+      }
       const stalledFor = this.stalledFor(lane);
       if (entry.shed && stalledFor !== null && lane.queue.length >= this.keepWhenStalled) {
         this.runShed(entry.shed, stalledFor);
@@ -80,6 +112,7 @@ export class LaneScheduler {
       }
       lane.queue.push(entry);
       this.pump(lane);
+      this.forgetIfIdle(lane);
     });
   }
 
@@ -91,7 +124,9 @@ export class LaneScheduler {
       if (stalledFor === null) continue;
       const kept: Entry[] = [];
       for (const entry of lane.queue) {
-        if (entry.shed && kept.length >= this.keepWhenStalled) {
+        if (entry.withdrawn?.test()) {
+          entry.withdrawn.skip();
+        } else if (entry.shed && kept.length >= this.keepWhenStalled) {
           this.runShed(entry.shed, stalledFor);
           shed++;
         } else {
@@ -101,6 +136,23 @@ export class LaneScheduler {
       lane.queue = kept;
     }
     return shed;
+  }
+
+  /** Skips every queued task that was withdrawn; returns how many. */
+  dropWithdrawn(): number {
+    let dropped = 0;
+    for (const lane of this.lanes.values()) {
+      const kept = lane.queue.filter((entry) => {
+        if (!entry.withdrawn?.test()) return true;
+        entry.withdrawn.skip();
+        dropped++;
+        return false;
+      });
+      if (kept.length === lane.queue.length) continue;
+      lane.queue = kept;
+      this.forgetIfIdle(lane);
+    }
+    return dropped;
   }
 
   /**
@@ -182,6 +234,10 @@ export class LaneScheduler {
         return;
       }
       const next = lane.queue.shift()!;
+      if (next.withdrawn?.test()) {
+        next.withdrawn.skip();
+        continue;
+      }
       lane.active += 1;
       lane.lastStartedAtMs = this.now();
       this.active += 1;
@@ -228,6 +284,7 @@ export class LaneScheduler {
 interface Entry {
   run: () => Promise<void>;
   shed?: (stalledForMs: number) => Promise<void>;
+  withdrawn?: { test: () => boolean; skip: () => void };
 }
 
 interface Group {
