@@ -14,6 +14,7 @@ const FLOORS = [
   'common',
   'kafka', // ports to the outside
   'database',
+  'cluster', // this process among the replicas
   'tenants', // features, each above the ones it uses
   'endpoints',
   'retry',

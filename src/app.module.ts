@@ -1,4 +1,6 @@
 import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { ApiRoleGuard } from './common/roles';
 import type { Logger } from 'pino';
 import type { AppConfig } from './config/config';
 import { ConfigModule } from './config/config.module';
@@ -45,6 +47,7 @@ export class AppModule {
         DeadLettersModule,
         OpsModule,
       ],
+      providers: [{ provide: APP_GUARD, useClass: ApiRoleGuard }],
     };
   }
 }

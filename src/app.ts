@@ -36,16 +36,19 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   );
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Hookstream')
-      .setDescription('Webhook delivery: endpoints, events, attempts, dead letters and replay.')
-      .setVersion('1')
-      .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  // The API's documentation comes with the API (the `api` role; ApiRoleGuard hides the rest).
+  if (config.roles.has('api')) {
+    const document = SwaggerModule.createDocument(
+      app,
+      new DocumentBuilder()
+        .setTitle('Hookstream')
+        .setDescription('Webhook delivery: endpoints, events, attempts, dead letters and replay.')
+        .setVersion('1')
+        .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
+        .build(),
+    );
+    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  }
 
   // Topics exist and the endpoint cache is loaded (module init) before any consumer starts.
   app.connectMicroservice<MicroserviceOptions>({ strategy: app.get(ConsumerRunner) });

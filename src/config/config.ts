@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 
@@ -11,6 +12,8 @@ export interface AppConfig {
   databaseUrl: string;
   runMigrations: boolean;
   roles: ReadonlySet<Role>;
+  /** How this process names itself among the replicas (the ops views, logs); unique per run by a suffix. */
+  replicaName: string;
   kafka: KafkaConfig;
   delivery: DeliveryConfig;
   security: SecurityConfig;
@@ -40,14 +43,22 @@ export interface LimitsConfig {
   consumerBufferBytes: number;
 }
 
-export type Role = 'api' | 'fanout' | 'delivery' | 'retry';
-const ALL_ROLES: Role[] = ['api', 'fanout', 'delivery', 'retry'];
+/**
+ * What a process runs: `api` the REST API (and the docs and demo pages), `fanout` the input topics'
+ * consumer, `delivery` the consumer of the deliveries topic and every retry tier (one group, README
+ * decision 36). The operator routes (/health, /metrics, /v1/ops, /dashboard) are served by every
+ * process. `retry`, a role of its own before decision 36, is read as `delivery`.
+ */
+export type Role = 'api' | 'fanout' | 'delivery';
+const ALL_ROLES: Role[] = ['api', 'fanout', 'delivery'];
+const LEGACY_ROLES: Record<string, Role> = { retry: 'delivery' };
 
 export interface RetryTier {
   index: number;
   delayMs: number;
   topic: string;
-  groupId: string;
+  /** The consumer group the tier had before one group read every tier (its offsets are carried over once). */
+  legacyGroupId: string;
 }
 
 export interface KafkaConfig {
@@ -145,11 +156,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
     }),
     runMigrations: read('HOOKSTREAM_RUN_MIGRATIONS', 'true', boolean),
     roles: read('HOOKSTREAM_ROLES', ALL_ROLES.join(','), (raw) => {
-      const roles = raw.split(',').map((role) => role.trim());
-      const unknown = roles.filter((role) => !ALL_ROLES.includes(role as Role));
+      const roles = raw.split(',').map((role) => LEGACY_ROLES[role.trim()] ?? role.trim());
+      const unknown = roles.filter((role) => !ALL_ROLES.includes(role));
       if (unknown.length)
         throw new Error(`unknown role(s) ${unknown.join(', ')}; use ${ALL_ROLES.join(', ')}`);
-      return new Set(roles as Role[]);
+      return new Set(roles);
+    }),
+    replicaName: read('HOOKSTREAM_REPLICA_NAME', hostname(), (raw) => {
+      if (!/^[a-zA-Z0-9._-]{1,64}$/.test(raw))
+        throw new Error(`"${raw}" may hold only letters, digits, . _ - (64 at most)`);
+      return raw;
     }),
     kafka: {
       brokers: read('KAFKA_BROKERS', '127.0.0.1:9092', (raw) => {
@@ -170,7 +186,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         index,
         delayMs,
         topic: `${namespace}.retry.${index + 1}.${formatDuration(delayMs)}`,
-        groupId: `${namespace}-retry-${index + 1}`,
+        legacyGroupId: `${namespace}-retry-${index + 1}`,
       })),
       fanoutGroupId: `${namespace}-fanout`,
       deliveryGroupId: `${namespace}-delivery`,

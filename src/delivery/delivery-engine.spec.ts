@@ -5,6 +5,7 @@ import type { Settlement } from '../domain/settlement';
 import { TransientError } from '../domain/transient';
 import type { ParkResult } from '../retry/strict-parking';
 import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
+import { InMemoryEndpointHealthStore } from '../testing/stores';
 import { DeliveryEngine } from './delivery-engine';
 import { EndpointHealth } from './endpoint-health';
 import type { HttpResponse } from './http-sender';
@@ -72,6 +73,7 @@ function world(endpoints: EndpointSnapshot[] = [endpoint()], inDatabaseOnly: End
     config,
     { disable: async () => true },
     { refreshEndpoint: async () => undefined, get: () => undefined },
+    new InMemoryEndpointHealthStore(),
     clock,
     silentLogger,
   );

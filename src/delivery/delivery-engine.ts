@@ -76,8 +76,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.sweeper);
   }
 
-  /** Holds the queued deliveries of every stalled lane but its head; returns how many. */
+  /**
+   * Skips queued deliveries whose partition moved to another replica (it reads them again once this
+   * one has released the partition), then holds the queued deliveries of every stalled lane but its
+   * head; returns how many were held.
+   */
   shedStalledLanes(): number {
+    this.lanes.dropWithdrawn();
     return this.lanes.shedStalled();
   }
 
@@ -94,6 +99,8 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       await this.settler.settlePoison(record, (error as Error).message);
       return;
     }
+    // The record's partition moved to another replica before its turn: not attempted here.
+    const moved = () => record.stillOwned?.() === false;
     const settling: Settling = {
       task,
       state: attemptStateFromHeaders(record.headers),
@@ -128,6 +135,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
           () => this.settler.settle(draining, arrival.settlement),
           undefined,
           task.tenantId,
+          moved,
         );
         return;
       }
@@ -142,6 +150,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
         () => this.strictTurn(settling, target, source),
         undefined,
         task.tenantId,
+        moved,
       );
       return;
     }
@@ -151,6 +160,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       () => this.turn(settling, target),
       (stalledForMs) => this.shed(settling, stalledForMs),
       task.tenantId,
+      moved,
     );
   }
 

@@ -12,6 +12,7 @@ export class DeliveryMetrics {
   private readonly outcomes: Counter<'outcome'>;
   private readonly attemptLatency: Histogram<'result'>;
   private readonly eventToDelivery: Histogram;
+  private readonly heldCycled: Counter<'release'>;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.outcomes = new Counter({
@@ -33,6 +34,18 @@ export class DeliveryMetrics {
       buckets: LATENCY_BUCKETS_S,
       registers: [registry],
     });
+    this.heldCycled = new Counter({
+      name: 'hookstream_held_turned_away_total',
+      help:
+        'Held deliveries handed back (as a probe, or in a batch) and turned away again without an attempt: ' +
+        'cycled PostgreSQL, Kafka, PostgreSQL. Batches: 0 while the releaser is the endpoint owner',
+      labelNames: ['release'],
+      registers: [registry],
+    });
+  }
+
+  heldTurnedAway(release: 'probe' | 'batch'): void {
+    this.heldCycled.inc({ release });
   }
 
   outcome(outcome: string): void {

@@ -4,8 +4,11 @@ import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
-import { CIRCUIT_REPORTER, SwitchableCircuitReporter } from '../endpoints/circuit-report';
+import { ClusterModule } from '../cluster/cluster.module';
+import { ReplicaRegistry } from '../cluster/replica-registry';
 import { EndpointsModule } from '../endpoints/endpoints.module';
+import { ConsumerRunner } from '../kafka/consumer-runner';
+import { PARTITION_HANDOVER, type SwitchablePartitionHandover } from '../kafka/partition-handover';
 import { RetryModule } from '../retry/retry.module';
 import { AttemptLog } from './attempt-log';
 import { AttemptsController } from './attempts.controller';
@@ -14,21 +17,23 @@ import { AttemptsService } from './attempts.service';
 import { DeliveryConsumersController } from './delivery-consumers.controller';
 import { DeliveryEngine, HTTP_SENDER } from './delivery-engine';
 import { DeliveryGate } from './delivery-gate';
+import { DeliveryHandover } from './delivery-handover';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
 import { HeldRelease } from './held-release';
 import { HostResolver } from './host-resolver';
 import { HttpSender } from './http-sender';
+import { PartitionOwners } from './partition-owners';
 import { Settler } from './settler';
 
 /**
  * Making delivery attempts and settling them: the engine (lanes, signing, the HTTP sender), the
  * settler that applies each outcome through the retry module, endpoint circuits, the attempt log
- * (REST: /v1/endpoints/:id/attempts), the release of held deliveries, and the consumers of the
- * deliveries and retry tier topics.
+ * (REST: /v1/endpoints/:id/attempts), the release of held deliveries, the consumers of the
+ * deliveries and retry tier topics, and how their partitions move between replicas.
  */
 @Module({
-  imports: [EndpointsModule, RetryModule],
+  imports: [ClusterModule, EndpointsModule, RetryModule],
   controllers: [AttemptsController, DeliveryConsumersController],
   providers: [
     {
@@ -52,21 +57,36 @@ import { Settler } from './settler';
     AttemptsService,
     DeliveryEngine,
     DeliveryGate,
+    DeliveryHandover,
     DeliveryMetrics,
     EndpointHealth,
     HeldRelease,
+    PartitionOwners,
     Settler,
   ],
   exports: [DeliveryEngine, DeliveryGate, EndpointHealth, AttemptLog, AttemptsRepository],
 })
 export class DeliveryModule implements OnModuleInit {
   constructor(
-    @Inject(CIRCUIT_REPORTER) private readonly reporter: SwitchableCircuitReporter,
+    @Inject(PARTITION_HANDOVER) private readonly handover: SwitchablePartitionHandover,
+    private readonly delivery: DeliveryHandover,
+    private readonly replicas: ReplicaRegistry,
+    private readonly consumers: ConsumerRunner,
+    private readonly engine: DeliveryEngine,
     private readonly health: EndpointHealth,
   ) {}
 
-  /** The REST API (endpoints module, below this one) reports circuits from this process's health. */
+  /**
+   * The delivery consumer (kafka module, below this one) hands partitions over through PostgreSQL
+   * (src/delivery/delivery-handover.ts); each heartbeat reports what this replica delivers.
+   */
   onModuleInit(): void {
-    this.reporter.attach(this.health);
+    this.handover.attach(this.delivery);
+    this.replicas.report('delivery', () => ({
+      partitions: this.consumers.ownedDeliveryPartitions(),
+      inFlight: this.engine.inFlight(),
+      unfinishedRecords: this.consumers.inFlight(),
+      circuits: this.health.countByState(),
+    }));
   }
 }

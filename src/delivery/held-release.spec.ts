@@ -14,14 +14,21 @@ function world() {
   const down = new Set<string>();
   const failing = new Set<string>();
   const busy = new Set<string>();
+  /** Endpoints another replica owns. */
+  const elsewhere = new Set<string>();
   const released: HeldDelivery[][] = [];
   const release = new HeldRelease(
     config,
     held,
     { unavailable: (id) => down.has(id), laneIdle: (id) => !busy.has(id) },
     { failingSinceMs: (id) => (failing.has(id) ? clock.now() - 60_000 : null) },
-    { releaseHeld: async (rows) => void released.push(rows) },
+    {
+      releaseHeld: async (rows, origin) =>
+        void released.push(rows.map((row) => ({ ...row, state: { ...row.state, origin } }))),
+    },
+    { ownsEndpoint: (id) => !elsewhere.has(id) },
     clock,
+    new Registry(),
     new Registry(),
     silentLogger,
   );
@@ -35,7 +42,7 @@ function world() {
       });
     }
   };
-  return { clock, held, down, failing, busy, released, release, holdMany };
+  return { clock, held, down, failing, busy, elsewhere, released, release, holdMany };
 }
 
 describe('HeldRelease', () => {
@@ -56,6 +63,18 @@ describe('HeldRelease', () => {
     busy.delete('flaky');
     expect(await release.releasePass()).toBe(1);
     expect(released.map((rows) => rows.map((r) => r.task.toString()))).toEqual([['flaky-0']]);
+    expect(released[0][0].state.origin).toBe('held-probe');
+  });
+
+  it("leaves an endpoint's rows to the replica that owns it, whose circuit decides", async () => {
+    const { release, holdMany, elsewhere, held, released } = world();
+    await holdMany('theirs', 3);
+    await holdMany('ours', 2);
+    elsewhere.add('theirs');
+    expect(await release.releasePass()).toBe(2);
+    expect(released.flat().map((row) => row.endpointId)).toEqual(['ours', 'ours']);
+    expect(released.flat().map((row) => row.state.origin)).toEqual(['held-batch', 'held-batch']);
+    expect(held.rows.map((row) => row.endpointId)).toEqual(['theirs', 'theirs', 'theirs']);
   });
 
   it('hands a recovered endpoint its backlog in batches, at most four per pass', async () => {

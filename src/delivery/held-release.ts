@@ -10,10 +10,12 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
-import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
+import { HELD_ORIGIN } from '../domain/delivery-task';
 import { heldReleaseQuota } from '../domain/settlement';
+import { ConsumerRunner } from '../kafka/consumer-runner';
 import { HeldDeliveries } from '../retry/held-deliveries';
 import { DeliveryEngine } from './delivery-engine';
 import { EndpointHealth } from './endpoint-health';
@@ -27,10 +29,10 @@ const BATCHES_PER_TICK = 4;
 
 /**
  * Hands held deliveries back (through the shortest retry tier, due now) once their endpoint can
- * take them, as this process's delivery engine sees it: one probe while it is failing, then batches.
- * Runs wherever deliveries are attempted; instances share the work (rows being released elsewhere
- * are skipped). After a restart every circuit starts closed, so a still-dead endpoint gets its
- * threshold of failures again, and the rest of what was released is held again.
+ * take them: one probe while it is failing, then batches. Only the replica that owns an endpoint
+ * releases its rows, judging by the circuit and lane that decide its deliveries, so a batch is
+ * never handed to a tier whose owner holds it again (README decision 36); the circuit outlives
+ * restarts and handovers (decision 37). Rows past their maximum age go back from any replica.
  */
 @Injectable()
 export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -50,8 +52,10 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'unavailable' | 'laneIdle'>,
     @Inject(EndpointHealth) private readonly health: Pick<EndpointHealth, 'failingSinceMs'>,
     @Inject(Settler) private readonly settler: Pick<Settler, 'releaseHeld'>,
+    @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'held-release' });
@@ -68,8 +72,8 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     });
     new Gauge({
       name: 'hookstream_held_deliveries',
-      help: 'Deliveries held in PostgreSQL while their endpoint cannot take them (all instances)',
-      registers: [registry],
+      help: 'Deliveries held in PostgreSQL while their endpoint cannot take them (every replica)',
+      registers: [cluster],
       async collect() {
         this.set(await held.count());
       },
@@ -78,7 +82,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
 
   onApplicationBootstrap(): void {
     const { roles } = this.config;
-    if (!roles.has('delivery') && !roles.has('retry')) return;
+    if (!roles.has('delivery')) return;
     this.schedule();
   }
 
@@ -100,9 +104,14 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     let total = await this.releaseExpired();
     for (const endpointId of await this.held.endpoints()) {
       for (let batch = 0; batch < BATCHES_PER_TICK && !this.stopped; batch++) {
+        // Checked before each batch: a rebalance may move the endpoint away meanwhile.
+        if (!this.consumers.ownsEndpoint(endpointId)) break;
         const limit = this.releasable(endpointId);
         if (limit === 0) break;
-        const released = await this.held.release(endpointId, limit, (rows) => this.settler.releaseHeld(rows));
+        const origin = limit === 1 ? HELD_ORIGIN.probe : HELD_ORIGIN.batch;
+        const released = await this.held.release(endpointId, limit, (rows) =>
+          this.settler.releaseHeld(rows, origin),
+        );
         total += released;
         this.released.inc(released);
         if (released < limit || limit === 1) break;
@@ -122,14 +131,14 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     this.expiredCheckedAtMs = nowMs;
     const cutoffMs = nowMs - this.config.delivery.maxAttemptAgeMs;
     const released = await this.held.releaseExpired(cutoffMs, EXPIRED_BATCH, (rows) =>
-      this.settler.releaseHeld(rows),
+      this.settler.releaseHeld(rows, HELD_ORIGIN.expired),
     );
     this.released.inc(released);
     if (released > 0) this.logger.info({ released }, 'held deliveries past the maximum age handed back');
     return released;
   }
 
-  /** As this process sees the endpoint (its circuit and its lane); see {@link heldReleaseQuota}. */
+  /** As the endpoint's owner sees it (its circuit and its lane); see {@link heldReleaseQuota}. */
   private releasable(endpointId: string): number {
     return heldReleaseQuota({
       unavailable: this.engine.unavailable(endpointId, this.clock.now()),

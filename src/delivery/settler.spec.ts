@@ -4,7 +4,11 @@ import type { ConsumedRecord } from '../domain/records';
 import type { Settlement } from '../domain/settlement';
 import { RetryTopics } from '../retry/retry-topics';
 import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
-import { InMemoryHeldDeliveries, InMemoryStrictParking } from '../testing/stores';
+import {
+  InMemoryEndpointHealthStore,
+  InMemoryHeldDeliveries,
+  InMemoryStrictParking,
+} from '../testing/stores';
 import type { AttemptRecord } from './attempts.repository';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
@@ -58,6 +62,7 @@ function world() {
       },
     },
     { refreshEndpoint: async () => undefined, get: () => undefined },
+    new InMemoryEndpointHealthStore(),
     clock,
     silentLogger,
   );

@@ -5,7 +5,14 @@ import { LOGGER } from '../common/logger.module';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { deadLetterOfRecord, deadLetterOfTask, type DeadLetterReason } from '../domain/dead-letter';
-import { encodeTask, HEADER, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import {
+  encodeTask,
+  HEADER,
+  HELD_ORIGIN,
+  type AttemptState,
+  type DeliveryTask,
+  type HeldOrigin,
+} from '../domain/delivery-task';
 import type { ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import type { Settlement } from '../domain/settlement';
@@ -99,6 +106,7 @@ export class Settler {
         break;
     }
     this.count(settlement);
+    if (!settling.attempt) this.countHeldTurnedAway(settling.state.origin, settlement);
     const finished = settlement.kind !== 'retry' && settlement.kind !== 'hold';
     if (finished && settling.strict === 'blocker') await this.releaseNextParked(settling.task);
   }
@@ -140,8 +148,8 @@ export class Settler {
   }
 
   /** Held deliveries go back through the shortest tier, due now. */
-  releaseHeld(rows: HeldDelivery[]): Promise<void> {
-    return this.topics.releaseHeld(rows, this.clock.now());
+  releaseHeld(rows: HeldDelivery[], origin: HeldOrigin): Promise<void> {
+    return this.topics.releaseHeld(rows, this.clock.now(), origin);
   }
 
   private recordAttempt(settling: Settling, settlement: Settlement): void {
@@ -230,6 +238,16 @@ export class Settler {
           `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
         ),
     });
+  }
+
+  /**
+   * A held delivery released as a probe or in a batch and turned away again without an attempt has
+   * cycled PostgreSQL → Kafka → PostgreSQL: its releaser misjudged the endpoint (README decision 36).
+   */
+  private countHeldTurnedAway(origin: string | null, settlement: Settlement): void {
+    if (origin !== HELD_ORIGIN.probe && origin !== HELD_ORIGIN.batch) return;
+    if (settlement.occasion !== 'circuit_open' && settlement.occasion !== 'lane_stalled') return;
+    this.metrics.heldTurnedAway(origin === HELD_ORIGIN.probe ? 'probe' : 'batch');
   }
 
   private count(settlement: Settlement): void {

@@ -181,6 +181,46 @@ describe('CircuitBreaker', () => {
     });
   });
 
+  describe('carried to another process', () => {
+    it('has nothing to carry while the endpoint is not failing', () => {
+      const breaker = new CircuitBreaker(options);
+      expect(breaker.snapshot()).toBeNull();
+      breaker.recordFailure(T0);
+      breaker.recordSuccess(T0 + 1);
+      expect(breaker.snapshot()).toBeNull();
+    });
+
+    it('restores an open circuit and its failing streak, so disabling still counts from the first failure', () => {
+      const before = new CircuitBreaker(options);
+      failTimes(before, 3, T0);
+      const carried = before.snapshot();
+      expect(carried).toEqual({
+        consecutiveFailures: 3,
+        failingSinceMs: T0,
+        lastFailureAtMs: T0,
+        openedAtMs: T0,
+      });
+
+      const after = new CircuitBreaker(options);
+      after.restore(carried!);
+      expect(after.state(T0 + 1)).toBe('open');
+      expect(after.canAttempt(T0 + 1)).toBe(false);
+      expect(after.canAttempt(T0 + options.openMs)).toBe(true);
+      after.recordFailure(T0 + options.openMs);
+      expect(after.shouldDisable(T0 + options.disableAfterMs + 1)).toBe(true);
+    });
+
+    it('restores a streak below the threshold: the next failures open it', () => {
+      const before = new CircuitBreaker(options);
+      failTimes(before, 2, T0);
+      const after = new CircuitBreaker(options);
+      after.restore(before.snapshot()!);
+      expect(after.state(T0)).toBe('closed');
+      after.recordFailure(T0 + 5);
+      expect(after.state(T0 + 5)).toBe('open');
+    });
+  });
+
   it.each([
     [{ failureThreshold: 0 }],
     [{ failureThreshold: 1.5 }],

@@ -24,6 +24,18 @@ export interface CircuitBreakerOptions {
 
 const DEFAULT_MIN_PROBE_TIMEOUT_MS = 60_000;
 
+/**
+ * What a circuit must carry to another process (the replica taking its endpoint over, or this one
+ * after a restart): kept in PostgreSQL while the endpoint is failing (README decision 37). The
+ * half-open probe in flight is not carried: the next owner may probe at once.
+ */
+export interface CircuitSnapshot {
+  consecutiveFailures: number;
+  failingSinceMs: number;
+  lastFailureAtMs: number;
+  openedAtMs: number | null;
+}
+
 export class CircuitBreaker {
   private readonly failureThreshold: number;
   private readonly openMs: number;
@@ -48,6 +60,26 @@ export class CircuitBreaker {
     this.openMs = openMs;
     this.disableAfterMs = disableAfterMs;
     this.probeTimeoutMs = options.probeTimeoutMs ?? Math.max(openMs, DEFAULT_MIN_PROBE_TIMEOUT_MS);
+  }
+
+  /** Picks up a failing streak where another process left it. */
+  restore(snapshot: CircuitSnapshot): void {
+    this.failures = snapshot.consecutiveFailures;
+    this.failingSince = snapshot.failingSinceMs;
+    this.lastFailureAt = snapshot.lastFailureAtMs;
+    this.openedAt = snapshot.openedAtMs;
+    this.probeStartedAt = null;
+  }
+
+  /** The failing streak to keep, or null while the endpoint is not failing. */
+  snapshot(): CircuitSnapshot | null {
+    if (this.failingSince === null || this.lastFailureAt === null) return null;
+    return {
+      consecutiveFailures: this.failures,
+      failingSinceMs: this.failingSince,
+      lastFailureAtMs: this.lastFailureAt,
+      openedAtMs: this.openedAt,
+    };
   }
 
   state(nowMs: number): CircuitState {

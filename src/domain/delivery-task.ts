@@ -43,6 +43,14 @@ export const HEADER = {
   control: 'hs-control',
 } as const;
 
+/**
+ * `hs-origin` of a held delivery handed back to a retry tier: one probe while its endpoint is
+ * failing, a batch once it takes deliveries, or one past its maximum age (to be dead-lettered).
+ * One of these turned away again without an attempt has cycled (README decision 22).
+ */
+export const HELD_ORIGIN = { probe: 'held-probe', batch: 'held-batch', expired: 'held-expired' } as const;
+export type HeldOrigin = (typeof HELD_ORIGIN)[keyof typeof HELD_ORIGIN];
+
 /** Longest error text carried in a header (a receiver's error message is the receiver's to choose). */
 export const MAX_HEADER_TEXT = 500;
 

@@ -85,6 +85,11 @@ export class OffsetWatermark {
     if (this.committed === null || value > this.committed) this.committed = value;
   }
 
+  /** Whether `offset` was tracked already (it is pending, or at or before the last tracked one). */
+  hasTracked(offset: string): boolean {
+    return this.lastTracked !== null && parseOffset(offset) <= this.lastTracked;
+  }
+
   /** Messages tracked but not yet completed. */
   inFlight(): number {
     return this.pendingCount;

@@ -23,6 +23,11 @@ export interface ConsumedRecord {
   /** The headers exactly as they arrived, for copies that must keep them byte for byte (dead letters). */
   rawHeaders?: RecordHeaders;
   timestampMs: number;
+  /**
+   * Whether this consumer still owns the record's partition. False once a rebalance moved it to
+   * another member: work not yet started on the record must not start (the new owner reads it again).
+   */
+  stillOwned?(): boolean;
 }
 
 /** The records of one fetch of one partition, in offset order. */

@@ -136,7 +136,13 @@ export interface AfterAttemptInput {
 export function afterAttempt(input: AfterAttemptInput): Settlement {
   const { outcome, state, nowMs, policy, random } = input;
   if (outcome.kind === 'delivered') return { kind: 'delivered', occasion: 'attempted' };
-  const failed: AttemptState = { ...state, lastError: outcome.error, lastStatus: outcome.status };
+  // Attempted: no longer a held delivery's release (`origin` says how a record came, until it is tried).
+  const failed: AttemptState = {
+    ...state,
+    lastError: outcome.error,
+    lastStatus: outcome.status,
+    origin: null,
+  };
   if (outcome.disableEndpoint) {
     return {
       kind: 'disable',

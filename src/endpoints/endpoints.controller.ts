@@ -4,7 +4,6 @@ import {
   Delete,
   Get,
   HttpCode,
-  Inject,
   Param,
   Patch,
   Post,
@@ -32,7 +31,8 @@ import {
   EndpointSecretDto,
   ListEndpointsQuery,
 } from './dto/endpoint-output.dto';
-import { CIRCUIT_REPORTER, type CircuitReporter } from './circuit-report';
+import { CLOSED_CIRCUIT } from './circuit-report';
+import { EndpointHealthRepository } from './endpoint-health.repository';
 import type { EndpointEntity } from './endpoint.entity';
 import { toEndpointDto } from './endpoint.mapper';
 import { EndpointsService } from './endpoints.service';
@@ -45,7 +45,7 @@ import { EndpointsService } from './endpoints.service';
 export class EndpointsController {
   constructor(
     private readonly endpoints: EndpointsService,
-    @Inject(CIRCUIT_REPORTER) private readonly circuits: CircuitReporter,
+    private readonly health: EndpointHealthRepository,
   ) {}
 
   @Post()
@@ -65,7 +65,7 @@ export class EndpointsController {
   ): Promise<EndpointPageDto> {
     const page = await this.endpoints.list(tenantId, query.limit, query.cursor);
     return {
-      data: await Promise.all(page.endpoints.map((endpoint) => this.present(endpoint))),
+      data: await this.presentAll(page.endpoints),
       nextCursor: page.nextCursor,
     };
   }
@@ -129,6 +129,18 @@ export class EndpointsController {
   }
 
   private async present(endpoint: EndpointEntity): Promise<EndpointDto> {
-    return toEndpointDto(endpoint, this.circuits.circuitOf(endpoint.id), this.endpoints.problemOf(endpoint));
+    return (await this.presentAll([endpoint]))[0];
+  }
+
+  /** Circuits from PostgreSQL, where the replica owning each endpoint keeps them (README decision 37). */
+  private async presentAll(endpoints: EndpointEntity[]): Promise<EndpointDto[]> {
+    const circuits = await this.health.circuitsOf(endpoints.map((endpoint) => endpoint.id));
+    return endpoints.map((endpoint) =>
+      toEndpointDto(
+        endpoint,
+        circuits.get(endpoint.id) ?? CLOSED_CIRCUIT,
+        this.endpoints.problemOf(endpoint),
+      ),
+    );
   }
 }

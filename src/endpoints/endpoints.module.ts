@@ -2,10 +2,10 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { TenantsModule } from '../tenants/tenants.module';
-import { CIRCUIT_REPORTER, SwitchableCircuitReporter } from './circuit-report';
 import { egressProviders, HOST_LOOKUP } from './egress.providers';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointDirectory } from './endpoint-directory';
+import { EndpointHealthRepository } from './endpoint-health.repository';
 import { EndpointEntity } from './endpoint.entity';
 import { EndpointsController } from './endpoints.controller';
 import { EndpointsRepository } from './endpoints.repository';
@@ -17,7 +17,8 @@ import { SecretCipher } from './secrets/secret-cipher';
  * Endpoint management over REST, and what the delivery side needs of endpoints: the in-memory
  * EndpointCache (no database round trip per event), EndpointDirectory (reads across tenants, and
  * disabling), EndpointsRepository (the only owner of the `endpoints` table), SecretCipher,
- * EgressPolicy (checked again on the dialled address) and CIRCUIT_REPORTER.
+ * EgressPolicy (checked again on the dialled address) and EndpointHealthRepository (the
+ * failing endpoints' circuits, kept in PostgreSQL for every replica).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule],
@@ -29,7 +30,7 @@ import { SecretCipher } from './secrets/secret-cipher';
     EndpointCache,
     secretCipherProvider,
     ...egressProviders,
-    { provide: CIRCUIT_REPORTER, useClass: SwitchableCircuitReporter },
+    EndpointHealthRepository,
   ],
   exports: [
     EndpointCache,
@@ -38,7 +39,7 @@ import { SecretCipher } from './secrets/secret-cipher';
     SecretCipher,
     EgressPolicy,
     HOST_LOOKUP,
-    CIRCUIT_REPORTER,
+    EndpointHealthRepository,
   ],
 })
 export class EndpointsModule {}

@@ -21,9 +21,12 @@ export const CONSUMER = {
 export type ConsumerPattern = (typeof CONSUMER)[keyof typeof CONSUMER];
 
 interface DeclarationBase {
-  pattern: ConsumerPattern;
-  /** The HOOKSTREAM_ROLES entry that runs this consumer. */
-  role: Role;
+  /** The pattern whose handler gets each topic's records. */
+  patternFor(topic: string): ConsumerPattern;
+  /** Every pattern this consumer feeds. */
+  patterns: ConsumerPattern[];
+  /** The HOOKSTREAM_ROLES entries that run this consumer (any of them). */
+  roles: Role[];
   name: string;
   groupId: string;
   topics: string[];
@@ -35,6 +38,8 @@ interface DeclarationBase {
    * dead-lettered as `handler_failed`, or (the dead-letter mirror, which reads the DLQ) skipped.
    */
   isolate: 'dead-letter' | 'skip';
+  /** One member owns the same partition index of every topic, and indexes move by handover. */
+  coPartitioned?: boolean;
 }
 
 /** A consumer of Hookstream: its group, topics and how its records reach the handler. */
@@ -42,14 +47,24 @@ export type ConsumerDeclaration =
   | (DeclarationBase & { mode: 'records'; dueAtMs?(record: ConsumedRecord): number | null })
   | (DeclarationBase & { mode: 'batches' });
 
-/** Every consumer Hookstream runs, in one place; the roles in the configuration pick which run here. */
+const only = (pattern: ConsumerPattern) => ({ patternFor: () => pattern, patterns: [pattern] });
+
+/**
+ * Every consumer Hookstream runs, in one place; the roles in the configuration pick which run here.
+ *
+ * First attempts and every retry tier are one consumer group, co-partitioned: all are keyed by
+ * endpoint id with the same partition count, so the member owning index p owns every delivery of
+ * the endpoints hashed to p, its lane, its concurrency, its circuit and its held backlog (README
+ * decision 36).
+ */
 export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
   const { kafka, delivery } = config;
   const partitionWindow = delivery.partitionWindow;
+  const tierByTopic = new Map(kafka.retryTiers.map((tier) => [tier.topic, tier]));
   return [
     {
-      pattern: CONSUMER.events,
-      role: 'fanout',
+      ...only(CONSUMER.events),
+      roles: ['fanout'],
       mode: 'batches',
       name: 'fan-out',
       groupId: kafka.fanoutGroupId,
@@ -61,29 +76,24 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       isolate: 'dead-letter',
     },
     {
-      pattern: CONSUMER.firstAttempts,
-      role: 'delivery',
+      patternFor: (topic) => (tierByTopic.has(topic) ? CONSUMER.retryTiers : CONSUMER.firstAttempts),
+      patterns: [CONSUMER.firstAttempts, CONSUMER.retryTiers],
+      roles: ['delivery'],
       mode: 'records',
       name: 'deliveries',
       groupId: kafka.deliveryGroupId,
-      topics: [kafka.deliveriesTopic],
+      topics: [kafka.deliveriesTopic, ...kafka.retryTiers.map((tier) => tier.topic)],
       partitionWindow,
       isolate: 'dead-letter',
+      coPartitioned: true,
+      dueAtMs: (record) => {
+        const tier = tierByTopic.get(record.topic);
+        return tier ? tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs) : null;
+      },
     },
-    ...kafka.retryTiers.map((tier): ConsumerDeclaration => ({
-      pattern: CONSUMER.retryTiers,
-      role: 'retry',
-      mode: 'records',
-      name: `retry-${tier.index + 1}`,
-      groupId: tier.groupId,
-      topics: [tier.topic],
-      partitionWindow,
-      isolate: 'dead-letter',
-      dueAtMs: (record) => tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs),
-    })),
     {
-      pattern: CONSUMER.deadLetters,
-      role: 'delivery',
+      ...only(CONSUMER.deadLetters),
+      roles: ['delivery'],
       mode: 'records',
       name: 'dlq-mirror',
       groupId: `${kafka.namespace}-dlq-mirror`,

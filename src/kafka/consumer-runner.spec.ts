@@ -4,6 +4,7 @@ import { Registry } from 'prom-client';
 import { RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { CONSUMER } from './consumer-plan';
 import { ConsumerRunner, HandBackToRunner, settled } from './consumer-runner';
+import { SwitchablePartitionHandover } from './partition-handover';
 
 /** A runner for a process that runs no consumer (API role only): listen() checks, starts nothing. */
 function runner() {
@@ -11,6 +12,8 @@ function runner() {
     undefined as unknown as Kafka,
     testConfig({ HOOKSTREAM_ROLES: 'api' }),
     new RecordingProducer(),
+    new SwitchablePartitionHandover(),
+    { carryOverTierOffsets: async () => 0 },
     new Registry(),
     silentLogger,
   );

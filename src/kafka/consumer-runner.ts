@@ -7,12 +7,7 @@ import {
   UseFilters,
   type RpcExceptionFilter,
 } from '@nestjs/common';
-import {
-  BaseRpcContext,
-  Server,
-  type CustomTransportStrategy,
-  type MessageHandler,
-} from '@nestjs/microservices';
+import { BaseRpcContext, Server, type CustomTransportStrategy } from '@nestjs/microservices';
 import type { Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -31,8 +26,11 @@ import {
   type ConsumerPattern,
 } from './consumer-plan';
 import { KAFKA } from './kafka.constants';
+import { KafkaAdmin } from './kafka-admin';
 import { RecordProducer } from './record-producer';
-import { WatermarkConsumer, type WatermarkConsumerSpec } from './watermark-consumer';
+import { PARTITION_HANDOVER } from './partition-handover';
+import { deliveryPartitionOf } from './partitioning';
+import { WatermarkConsumer, type PartitionHandover, type WatermarkConsumerSpec } from './watermark-consumer';
 
 /** What a consumer handler gets besides the record or batch: which consumer read it. */
 export class ConsumerContext extends BaseRpcContext<[string]> {
@@ -69,6 +67,8 @@ export const ConsumerController = (): ClassDecorator =>
 @Injectable()
 export class ConsumerRunner extends Server implements CustomTransportStrategy {
   private readonly consumers: WatermarkConsumer[] = [];
+  /** The co-partitioned consumer of the deliveries and retry tiers, when this process runs it. */
+  private delivery?: WatermarkConsumer;
   private readonly log: Logger;
   private readonly pauses: Counter<'consumer' | 'reason'>;
   private readonly isolated: Counter<'consumer' | 'outcome'>;
@@ -77,6 +77,8 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     @Inject(KAFKA) private readonly kafka: Kafka,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
+    @Inject(PARTITION_HANDOVER) private readonly handover: PartitionHandover,
+    @Inject(KafkaAdmin) private readonly admin: Pick<KafkaAdmin, 'carryOverTierOffsets'>,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -118,15 +120,38 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     const plan = consumerPlan(this.config);
     assertOneConsumerPerTopic(plan);
     this.assertHandlers(plan);
-    for (const declaration of plan.filter((d) => this.config.roles.has(d.role))) {
-      const handler = this.getHandlerByPattern(declaration.pattern)!;
+    for (const declaration of plan.filter((d) => d.roles.some((role) => this.config.roles.has(role)))) {
+      if (declaration.coPartitioned) await this.carryOverTierOffsets();
       const consumer = new WatermarkConsumer(
         this.kafka,
-        this.specFor(declaration, handler),
+        this.specFor(declaration),
         this.log.child({ consumer: declaration.name }),
       );
       await consumer.start();
       this.consumers.push(consumer);
+      if (declaration.coPartitioned) this.delivery = consumer;
+    }
+  }
+
+  /**
+   * The partition indexes of the deliveries topic and retry tiers this process works on now: assigned
+   * and handed over (none without the delivery role).
+   */
+  ownedDeliveryPartitions(): number[] {
+    return this.delivery?.activeIndexes() ?? [];
+  }
+
+  /** Whether this process owns the endpoint now (its first attempts, retries, lane, circuit and held backlog). */
+  ownsEndpoint(endpointId: string): boolean {
+    return this.ownedDeliveryPartitions().includes(deliveryPartitionOf(endpointId, this.config));
+  }
+
+  /** Best effort: with the group already running elsewhere, it has been done (or is not needed). */
+  private async carryOverTierOffsets(): Promise<void> {
+    try {
+      await this.admin.carryOverTierOffsets();
+    } catch (error) {
+      this.log.warn({ err: error }, "could not carry the former retry tier groups' offsets over");
     }
   }
 
@@ -136,16 +161,20 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     for (const pattern of this.getHandlers().keys()) {
       if (!known.has(pattern)) throw new Error(`@EventPattern('${pattern}') has no declared consumer`);
     }
-    for (const pattern of new Set(plan.map((declaration) => declaration.pattern))) {
+    for (const pattern of new Set(plan.flatMap((declaration) => declaration.patterns))) {
       const handler = this.getHandlerByPattern(pattern);
       if (!handler) throw new Error(`consumer pattern ${pattern} has no @EventPattern handler`);
       if (handler.next) throw new Error(`consumer pattern ${pattern} has two @EventPattern handlers`);
     }
   }
 
-  private specFor(declaration: ConsumerDeclaration, handler: MessageHandler): WatermarkConsumerSpec {
+  private specFor(declaration: ConsumerDeclaration): WatermarkConsumerSpec {
     const context = new ConsumerContext([declaration.name]);
-    const invoke = (data: ConsumedRecord | ConsumedBatch) => settled(handler(data, context));
+    const handlers = new Map(
+      declaration.topics.map((topic) => [topic, this.getHandlerByPattern(declaration.patternFor(topic))!]),
+    );
+    const invoke = (data: ConsumedRecord | ConsumedBatch) =>
+      settled(handlers.get(data.topic)!(data, context));
     const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition } = declaration;
     const base = {
       name,
@@ -157,6 +186,8 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
       bufferBytes: this.config.limits.consumerBufferBytes,
       isolate: (record: ConsumedRecord, error: unknown) => this.isolate(declaration, record, error),
       onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
+      coPartitioned: declaration.coPartitioned,
+      handover: declaration.coPartitioned ? this.handover : undefined,
     };
     if (declaration.mode === 'batches') return { ...base, handleBatch: invoke };
     return { ...base, dueAtMs: declaration.dueAtMs, handle: invoke };

@@ -28,9 +28,58 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     const admin = await this.connect();
     const existing = new Set(await admin.listTopics());
     const missing = requiredTopics(this.config.kafka).filter((topic) => !existing.has(topic.topic));
-    if (missing.length === 0) return;
-    await admin.createTopics({ topics: missing, waitForLeaders: true });
-    this.logger.info({ topics: missing.map((t) => t.topic) }, 'created Kafka topics');
+    if (missing.length > 0) {
+      await admin.createTopics({ topics: missing, waitForLeaders: true });
+      this.logger.info({ topics: missing.map((t) => t.topic) }, 'created Kafka topics');
+    }
+    await this.assertCoPartitioned(admin);
+  }
+
+  /**
+   * The deliveries topic and every retry tier must have HOOKSTREAM_DELIVERY_PARTITIONS partitions:
+   * an endpoint's tasks are in the same partition index of each, which one replica owns (README
+   * decision 36). Topics made by hand, or grown one by one, break that: refuse to start.
+   */
+  private async assertCoPartitioned(admin: Admin): Promise<void> {
+    const { kafka } = this.config;
+    const topics = [kafka.deliveriesTopic, ...kafka.retryTiers.map((tier) => tier.topic)];
+    const metadata = await admin.fetchTopicMetadata({ topics });
+    const wrong = metadata.topics.filter((topic) => topic.partitions.length !== kafka.deliveryPartitions);
+    if (wrong.length === 0) return;
+    throw new Error(
+      `HOOKSTREAM_DELIVERY_PARTITIONS is ${kafka.deliveryPartitions} but ` +
+        wrong.map((topic) => `${topic.name} has ${topic.partitions.length}`).join(', ') +
+        '; the deliveries topic and every retry tier need the same partition count (README Section B, scaling)',
+    );
+  }
+
+  /**
+   * Upgrading from one consumer group per retry tier: the delivery group, new to the tier topics,
+   * starts where each tier's group had got to instead of from the beginning of the topic. Only
+   * when the delivery group has no offset on any tier yet and no member runs (the first replica of
+   * the new version, before its consumer starts); returns the partitions carried over.
+   */
+  async carryOverTierOffsets(): Promise<number> {
+    const admin = await this.connect();
+    const { kafka } = this.config;
+    const tierTopics = kafka.retryTiers.map((tier) => tier.topic);
+    const current = await admin.fetchOffsets({ groupId: kafka.deliveryGroupId, topics: tierTopics });
+    if (current.some((topic) => topic.partitions.some((p) => Number(p.offset) >= 0))) return 0;
+    let carried = 0;
+    for (const tier of kafka.retryTiers) {
+      const [legacy] = await admin.fetchOffsets({ groupId: tier.legacyGroupId, topics: [tier.topic] });
+      const partitions = (legacy?.partitions ?? []).filter((p) => Number(p.offset) >= 0);
+      if (partitions.length === 0) continue;
+      await admin.setOffsets({ groupId: kafka.deliveryGroupId, topic: tier.topic, partitions });
+      carried += partitions.length;
+    }
+    if (carried > 0) {
+      this.logger.info(
+        { partitions: carried, from: kafka.retryTiers.map((tier) => tier.legacyGroupId) },
+        'retry tiers: the delivery group starts where the former per-tier groups stopped',
+      );
+    }
+    return carried;
   }
 
   /** Readiness: the cluster answers a metadata request. */
@@ -57,7 +106,7 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
           return own.length ? admin.fetchOffsets({ groupId: w.group, topics: own }) : [];
         }),
       ),
-      admin.describeGroups(watched.map((w) => w.group)),
+      admin.describeGroups([...new Set(watched.map((w) => w.group))]),
     ]);
     const members: Record<string, number> = {};
     for (const group of descriptions.groups) members[group.groupId] = group.members.length;

@@ -7,6 +7,7 @@ import { ConsumerRunner } from './consumer-runner';
 import { KafkaAdmin } from './kafka-admin';
 import { createKafka } from './kafka-client';
 import { KAFKA } from './kafka.constants';
+import { PARTITION_HANDOVER, SwitchablePartitionHandover } from './partition-handover';
 import { RecordProducer } from './record-producer';
 import { TopicRangeReader } from './topic-range-reader';
 
@@ -28,7 +29,8 @@ import { TopicRangeReader } from './topic-range-reader';
     RecordProducer,
     ConsumerRunner,
     TopicRangeReader,
+    { provide: PARTITION_HANDOVER, useClass: SwitchablePartitionHandover },
   ],
-  exports: [KafkaAdmin, RecordProducer, ConsumerRunner, TopicRangeReader],
+  exports: [KafkaAdmin, RecordProducer, ConsumerRunner, TopicRangeReader, PARTITION_HANDOVER],
 })
 export class KafkaModule {}

@@ -5,6 +5,7 @@ import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import { isTransientError } from '../domain/transient';
 import { headersToRecord } from './headers';
+import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { exitOnFatalCrash } from './consumer-crash';
 
 export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
@@ -33,6 +34,25 @@ interface SpecBase {
   isolate?(record: ConsumedRecord, error: unknown): Promise<void>;
   /** Told each time a partition pauses, and why. */
   onPause?(reason: 'window' | 'bytes' | 'deferred'): void;
+  /**
+   * Assign the same partition indexes of every topic to one member, keeping what members own
+   * (co-partitioned-assigner.ts): the member owning index p owns every record keyed to p.
+   */
+  coPartitioned?: boolean;
+  /** Co-partitioned consumers: how partition indexes move between members cleanly. */
+  handover?: PartitionHandover;
+}
+
+/**
+ * Moving a partition index between members without two of them working on it at once: the member
+ * that lost it releases it once its work in flight there has finished; the one that gained it does
+ * not start it until then (or until the previous owner must be gone).
+ */
+export interface PartitionHandover {
+  /** Resolves when this member may start the indexes it gained; they stay paused until then. */
+  acquire(indexes: number[]): Promise<void>;
+  /** This member lost `indexes` and its work there has finished (or been abandoned). */
+  release(indexes: number[]): Promise<void>;
 }
 
 /**
@@ -69,8 +89,11 @@ interface PartitionState {
   generation: number;
   paused: boolean;
   resumeTimer?: NodeJS.Timeout;
-  /** Bytes of this partition's unfinished records. */
+  /** Bytes of this partition's unfinished records, those waiting for their due time apart. */
   bytes: number;
+  deferredBytes: number;
+  /** Its records' handlers still running (waited for before a lost partition is released). */
+  pending: Set<Promise<void>>;
   /** Records fetched before their due time (retry tiers) and their sizes, dropped on rebalance and stop. */
   deferred: Map<NodeJS.Timeout, number>;
 }
@@ -78,6 +101,8 @@ interface PartitionState {
 const COMMIT_INTERVAL_MS = 100;
 const BATCH_WORKERS = 4;
 const DEFAULT_DEFER_LIMIT = 250;
+/** Bytes of early records one partition holds (and at least one record, however large). */
+const DEFER_BYTES = 256 * 1024;
 const HANDLER_RETRY_MAX_MS = 5_000;
 /** Failures of a record that are not transient, in a row, before it is isolated (spec.isolate). */
 const PERMANENT_FAILURES_BEFORE_ISOLATING = 3;
@@ -91,8 +116,12 @@ const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
  */
 export class WatermarkConsumer {
   private consumer?: Consumer;
-  private readonly partitions = new Map<string, PartitionState>();
+  private partitions = new Map<string, PartitionState>();
   private generation = 0;
+  /** The latest assignment: partitions per topic. */
+  private assigned = new Map<string, number[]>();
+  /** Partitions paused until their handover completes. */
+  private readonly handingOver = new Set<string>();
   private commitTimer?: NodeJS.Timeout;
   private committing = false;
   private stopping = false;
@@ -129,30 +158,15 @@ export class WatermarkConsumer {
       maxBytes: 2 * 1024 * 1024,
       maxBytesPerPartition: this.spec.maxBytesPerPartition ?? 512 * 1024,
       allowAutoTopicCreation: false,
+      ...(this.spec.coPartitioned
+        ? { partitionAssigners: [coPartitionedAssigner(() => this.ownedIndexes())] }
+        : {}),
     });
     this.consumer = consumer;
     exitOnFatalCrash(consumer, this.logger, this.spec.name);
-    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) => {
-      // A new generation: records still in flight from the old assignment finish, but their
-      // offsets are no longer ours to commit; the partition restarts from the committed offset.
-      this.generation += 1;
-      // kafkajs keeps a paused partition paused across rebalances: resume what we paused (a full
-      // window); records waiting for their due time are dropped and fetched again from the commit.
-      const paused: Array<{ topic: string; partitions: number[] }> = [];
-      for (const [key, state] of this.partitions) {
-        clearTimeout(state.resumeTimer);
-        this.dropDeferred(state);
-        if (!state.paused) continue;
-        const separator = key.lastIndexOf(':');
-        paused.push({ topic: key.slice(0, separator), partitions: [Number(key.slice(separator + 1))] });
-      }
-      this.partitions.clear();
-      if (paused.length && !this.stopping) consumer.resume(paused);
-      this.logger.info(
-        { consumer: this.spec.name, assignment: payload.memberAssignment },
-        'partitions assigned',
-      );
-    });
+    consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
+      this.onAssignment(consumer, payload.memberAssignment),
+    );
     // A batch holding only transaction markers (written by any transactional producer of the topic)
     // never reaches eachBatch; remember its end so the committed offset can move past the markers.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -174,6 +188,86 @@ export class WatermarkConsumer {
     this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
   }
 
+  /**
+   * A new generation. A partition this member keeps keeps its state: records in flight there go on
+   * and count, and kafkajs re-reads from the committed offset only what is already tracked, which is
+   * skipped. A partition it lost is dropped: records in flight there finish but commit nothing, and
+   * records waiting for their due time are dropped (the new owner reads them again from the commit).
+   */
+  private onAssignment(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
+    const before = this.ownedIndexes();
+    this.generation += 1;
+    this.assigned = new Map(Object.entries(memberAssignment));
+    const kept = new Map<string, PartitionState>();
+    const lostWork: Array<Promise<void>> = [];
+    const paused: Array<{ topic: string; partitions: number[] }> = [];
+    for (const [key, state] of this.partitions) {
+      const { topic, partition } = splitKey(key);
+      if (this.assigned.get(topic)?.includes(partition) && !this.stopping) {
+        state.generation = this.generation;
+        kept.set(key, state);
+        continue;
+      }
+      clearTimeout(state.resumeTimer);
+      this.dropDeferred(state);
+      lostWork.push(...state.pending);
+      // kafkajs keeps a paused partition paused across rebalances: resume it, should it come back.
+      if (state.paused) paused.push({ topic, partitions: [partition] });
+    }
+    this.partitions = kept;
+    if (paused.length && !this.stopping) consumer.resume(paused);
+    this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
+    if (this.spec.handover) this.handOver(consumer, before, this.ownedIndexes(), lostWork);
+  }
+
+  /** Pauses the indexes gained until the handover allows them; releases the lost ones once idle. */
+  private handOver(
+    consumer: Consumer,
+    before: number[],
+    now: number[],
+    lostWork: Array<Promise<void>>,
+  ): void {
+    const handover = this.spec.handover!;
+    const gained = now.filter((index) => !before.includes(index));
+    const lost = before.filter((index) => !now.includes(index));
+    if (gained.length > 0) {
+      const topics = this.spec.topics.map((topic) => ({ topic, partitions: gained }));
+      consumer.pause(topics);
+      for (const index of gained) this.handingOver.add(String(index));
+      const generation = this.generation;
+      void handover
+        .acquire(gained)
+        .catch((error: unknown) =>
+          this.logger.warn(
+            { consumer: this.spec.name, err: error, gained },
+            'handover failed; starting anyway',
+          ),
+        )
+        .then(() => {
+          for (const index of gained) this.handingOver.delete(String(index));
+          if (generation === this.generation && !this.stopping) consumer.resume(topics);
+        });
+    }
+    if (lost.length > 0) {
+      void Promise.allSettled(lostWork)
+        .then(() => handover.release(lost))
+        .catch((error: unknown) =>
+          this.logger.warn({ consumer: this.spec.name, err: error, lost }, 'could not release partitions'),
+        );
+    }
+  }
+
+  /** The partition indexes this member is assigned (of its first topic; co-partitioned: of every topic). */
+  ownedIndexes(): number[] {
+    return [...(this.assigned.get(this.spec.topics[0]) ?? [])];
+  }
+
+  /** The assigned indexes whose handover has completed: this member works on them now. */
+  activeIndexes(): number[] {
+    if (this.stopping) return [];
+    return this.ownedIndexes().filter((index) => !this.handingOver.has(String(index)));
+  }
+
   /** Number of records handed out and not yet finished, over all partitions. */
   inFlight(): number {
     let total = 0;
@@ -186,28 +280,45 @@ export class WatermarkConsumer {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
+    const stateKey = `${batch.topic}:${batch.partition}`;
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
       if (state.watermark.inFlight() >= this.spec.partitionWindow) {
         this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'window');
         return;
       }
+      if (state.watermark.hasTracked(message.offset)) {
+        // Read again after a rebalance this member kept the partition through: already in hand.
+        resolveOffset(message.offset);
+        continue;
+      }
       const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
-      if (state.watermark.inFlight() > 0 && this.overBudget(state, size)) {
+      const record = toRecord(batch.topic, batch.partition, message);
+      const dueAt = spec.dueAtMs?.(record) ?? null;
+      const early = dueAt !== null && dueAt > Date.now();
+      if (early) {
+        // Records waiting for their due time have a bound of their own (count and bytes per
+        // partition), so a tier's waiting records never starve first attempts of the budget.
+        if (
+          state.deferred.size >= this.deferLimit ||
+          (state.deferred.size > 0 && state.deferredBytes + size > DEFER_BYTES)
+        ) {
+          this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'deferred');
+          return;
+        }
+      } else if (state.watermark.inFlight() > state.deferred.size && this.overBudget(state, size)) {
         this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'bytes');
         return;
       }
-      const record = ownCopy(toRecord(batch.topic, batch.partition, message));
-      const dueAt = spec.dueAtMs?.(record) ?? null;
-      const early = dueAt !== null && dueAt > Date.now();
-      if (early && state.deferred.size >= this.deferLimit) {
-        this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'deferred');
-        return;
+      const owned = ownCopy(record);
+      owned.stillOwned = () => this.partitions.get(stateKey) === state && !this.stopping;
+      state.watermark.track(owned.offset);
+      if (early) {
+        this.defer(owned, state, dueAt, size);
+      } else {
+        this.hold(state, size);
+        this.dispatch(owned, state, size);
       }
-      state.watermark.track(record.offset);
-      this.hold(state, size);
-      if (early) this.defer(record, state, dueAt, size);
-      else this.dispatch(record, state, size);
       resolveOffset(message.offset);
     }
     state.fetchedThrough = BigInt(batch.lastOffset());
@@ -227,8 +338,11 @@ export class WatermarkConsumer {
   ): Promise<void> {
     if (!isRunning() || isStale() || this.stopping) return;
     const state = this.partitionState(batch.topic, batch.partition);
-    if (batch.messages.length > 0) {
-      const records = batch.messages.map((message) => toRecord(batch.topic, batch.partition, message));
+    // After a rebalance this member kept the partition through, kafkajs reads again from the
+    // committed offset: what is tracked already was handled.
+    const fresh = batch.messages.filter((message) => !state.watermark.hasTracked(message.offset));
+    if (fresh.length > 0) {
+      const records = fresh.map((message) => toRecord(batch.topic, batch.partition, message));
       for (const record of records) state.watermark.track(record.offset);
       const consumed: ConsumedBatch = { topic: batch.topic, partition: batch.partition, records };
       const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
@@ -268,8 +382,10 @@ export class WatermarkConsumer {
       () => undefined,
     );
     this.pending.add(work);
+    state.pending.add(work);
     void work.finally(() => {
       this.pending.delete(work);
+      state.pending.delete(work);
       this.release(state, size);
     });
   }
@@ -404,14 +520,14 @@ export class WatermarkConsumer {
    * jittered due time: up to a whole fetch decoded again for every record or two handled.
    */
   private defer(record: ConsumedRecord, state: PartitionState, dueAt: number, size: number): void {
+    state.deferredBytes += size;
     // +1: a timer may fire up to a millisecond before Date.now() reaches the due time.
     const timer = setTimeout(
       () => {
         state.deferred.delete(timer);
-        if (state.generation !== this.generation || this.stopping) {
-          this.release(state, size);
-          return;
-        }
+        state.deferredBytes -= size;
+        if (state.generation !== this.generation || this.stopping) return;
+        this.hold(state, size);
         this.dispatch(record, state, size);
       },
       dueAt - Date.now() + 1,
@@ -421,11 +537,9 @@ export class WatermarkConsumer {
 
   /** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */
   private dropDeferred(state: PartitionState): void {
-    for (const [timer, size] of state.deferred) {
-      clearTimeout(timer);
-      this.release(state, size);
-    }
+    for (const timer of state.deferred.keys()) clearTimeout(timer);
     state.deferred.clear();
+    state.deferredBytes = 0;
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
@@ -439,6 +553,8 @@ export class WatermarkConsumer {
         generation: this.generation,
         paused: false,
         bytes: 0,
+        deferredBytes: 0,
+        pending: new Set(),
         deferred: new Map(),
       };
       this.partitions.set(key, state);
@@ -488,6 +604,16 @@ export class WatermarkConsumer {
     }
     this.committing = false;
     await this.commit();
+    // Work abandoned at the deadline may still be running: its partitions are not released, and
+    // the next owner takes them when this process's heartbeat is gone or the handover grace ends.
+    const owned = this.ownedIndexes();
+    if (this.spec.handover && owned.length > 0 && this.pending.size === 0) {
+      await this.spec.handover
+        .release(owned)
+        .catch((error: unknown) =>
+          this.logger.warn({ consumer: this.spec.name, err: error }, 'could not release partitions'),
+        );
+    }
     await this.consumer.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
@@ -503,6 +629,11 @@ function nextCommit(state: PartitionState): string | null {
   }
   if (next === null || (state.committed !== null && next <= state.committed)) return null;
   return next.toString();
+}
+
+function splitKey(key: string): { topic: string; partition: number } {
+  const separator = key.lastIndexOf(':');
+  return { topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)) };
 }
 
 /**

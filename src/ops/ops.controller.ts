@@ -14,27 +14,32 @@ import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AdminGuard } from '../tenants/auth/admin.guard';
 import { DomainError } from '../common/domain-error';
 import { OpsDeadLetters, type OpsDeadLetter } from './dead-letters/ops-dead-letters';
-import { LagMonitor } from './lag/lag-monitor';
+import { LagMonitor, type WatchedGroup } from './lag/lag-monitor';
 import type { GroupTopicLag } from './lag/consumer-lag';
-import { OpsSummary, type OpsSummaryView } from './summary/ops-summary';
+import { OpsSummary, type OpsSummaryView, type ReplicaRow } from './summary/ops-summary';
+import { ReplicaRegistry } from '../cluster/replica-registry';
+import { OperatorRoute } from '../common/roles';
 
 export interface LagView {
   takenAt: string;
-  groups: Array<GroupTopicLag & { members: number }>;
+  /** Per group and topic; `kind` tells the fan-out, first attempts, a retry tier (whose lag is its depth) and the DLQ mirror apart. */
+  groups: Array<GroupTopicLag & { members: number; kind: WatchedGroup['kind']; tier?: number }>;
   oldestUnfinishedAgeMs?: number;
   deadLetters: number;
 }
 
-/** Operator endpoints (admin token): consumer lag, the dashboard's summary, dead letters across tenants. */
+/** Operator endpoints (admin token): consumer lag, the replicas, the dashboard's summary, dead letters across tenants. */
 @ApiTags('ops')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
+@OperatorRoute()
 @Controller('v1/ops')
 export class OpsController {
   constructor(
     private readonly lag: LagMonitor,
     private readonly summary: OpsSummary,
     private readonly deadLetters: OpsDeadLetters,
+    private readonly replicas: ReplicaRegistry,
   ) {}
 
   @Get('lag')
@@ -42,21 +47,48 @@ export class OpsController {
     summary: 'Committed offset, log-end offset and lag per consumer group, topic and partition',
   })
   async lagView(): Promise<LagView> {
+    const kinds = new Map(
+      this.lag.watchedGroups().flatMap((w) => w.topics.map((topic) => [`${w.group}/${topic}`, w] as const)),
+    );
     const snapshot = await this.lag.current().catch((error: Error) => {
       throw new DomainError('unavailable', `cannot read consumer offsets from Kafka: ${error.message}`);
     });
     return {
       takenAt: snapshot.takenAt,
-      groups: snapshot.groups.map((group) => ({ ...group, members: snapshot.members[group.group] ?? 0 })),
+      groups: snapshot.groups.map((group) => {
+        const watched = kinds.get(`${group.group}/${group.topic}`);
+        return {
+          ...group,
+          members: snapshot.members[group.group] ?? 0,
+          kind: watched?.kind ?? 'delivery',
+          ...(watched?.tier === undefined ? {} : { tier: watched.tier }),
+        };
+      }),
       oldestUnfinishedAgeMs: snapshot.oldestUnfinishedAgeMs,
       deadLetters: snapshot.deadLetters,
     };
   }
 
   @Get('summary')
-  @ApiOperation({ summary: 'Delivery rate, latency, in-flight work and endpoint health of this process' })
+  @ApiOperation({
+    summary: 'Delivery rate, latency, in-flight work and endpoint health of every replica, and the replicas',
+  })
   summaryView(): Promise<OpsSummaryView> {
     return this.summary.view();
+  }
+
+  @Get('cluster')
+  @ApiOperation({
+    summary:
+      'Every replica seen lately: roles, heartbeat, the delivery partitions each owns, in-flight work, circuits',
+  })
+  async clusterView(): Promise<{ takenAt: string; answeredBy: string; replicas: ReplicaRow[] }> {
+    const replicas = await this.summary.cluster();
+    return {
+      takenAt: new Date().toISOString(),
+      answeredBy: this.replicas.id,
+      replicas: replicas.map((replica) => replica.row),
+    };
   }
 
   @Get('dead-letters')

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { ClusterModule } from '../cluster/cluster.module';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
@@ -10,9 +11,9 @@ import { RuntimeGauges } from './runtime-gauges';
 import { DeliveryStats } from './summary/delivery-stats';
 import { OpsSummary } from './summary/ops-summary';
 
-/** Operations: consumer lag, runtime gauges, the dashboard and its JSON endpoints. */
+/** Operations: consumer lag, runtime gauges, the replicas, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [EndpointsModule, DeliveryModule, DeadLettersModule],
+  imports: [ClusterModule, EndpointsModule, DeliveryModule, DeadLettersModule],
   controllers: [OpsController, DashboardController],
   providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters],
 })

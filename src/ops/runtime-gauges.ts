@@ -1,22 +1,29 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { Gauge, type Registry } from 'prom-client';
+import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../common/metrics.registry';
+import { ReplicaRegistry } from '../cluster/replica-registry';
 import { AttemptLog } from '../delivery/attempt-log';
 import { DeliveryEngine } from '../delivery/delivery-engine';
-import { EndpointHealth } from '../delivery/endpoint-health';
 import { EndpointCache } from '../endpoints/endpoint-cache';
+import { EndpointHealthRepository } from '../endpoints/endpoint-health.repository';
 import { ConsumerRunner } from '../kafka/consumer-runner';
-import { METRICS_REGISTRY } from '../common/metrics.registry';
 
-/** Gauges read from this process's live state at scrape time; none carries an endpoint or tenant label. */
+/**
+ * Gauges read at scrape time; none carries an endpoint or tenant label. This process's own state
+ * goes in its registry; what describes the whole cluster (endpoints, circuits, replicas) in the
+ * cluster-wide one, served by the exporter replica only.
+ */
 @Injectable()
 export class RuntimeGauges {
   constructor(
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
     engine: DeliveryEngine,
     consumers: ConsumerRunner,
-    health: EndpointHealth,
+    health: EndpointHealthRepository,
     attempts: AttemptLog,
     cache: EndpointCache,
+    replicas: ReplicaRegistry,
   ) {
     new Gauge({
       name: 'hookstream_in_flight_deliveries',
@@ -35,21 +42,45 @@ export class RuntimeGauges {
       },
     });
     new Gauge({
-      name: 'hookstream_endpoint_circuits',
-      help: "Endpoint circuits by state, as this process's delivery engine sees them",
-      labelNames: ['state'],
+      name: 'hookstream_delivery_partitions_owned',
+      help: 'Partition indexes of the deliveries topic and retry tiers this replica owns (works on) now',
       registers: [registry],
       collect() {
-        for (const [state, count] of Object.entries(health.countByState())) this.set({ state }, count);
+        this.set(consumers.ownedDeliveryPartitions().length);
+      },
+    });
+    new Gauge({
+      name: 'hookstream_cluster_exporter',
+      help: 'Whether this replica serves the cluster-wide series (exactly one live replica should)',
+      registers: [registry],
+      collect() {
+        this.set(replicas.isExporter() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'hookstream_attempt_log_buffered',
+      help: 'Delivery attempts waiting to be written to PostgreSQL',
+      registers: [registry],
+      collect() {
+        this.set(attempts.pending());
+      },
+    });
+    new Gauge({
+      name: 'hookstream_endpoint_circuits',
+      help: 'Circuits of failing endpoints by state, over every replica (closed: failing, not yet open)',
+      labelNames: ['state'],
+      registers: [cluster],
+      async collect() {
+        for (const [state, count] of Object.entries(await health.countByState())) this.set({ state }, count);
       },
     });
     new Gauge({
       name: 'hookstream_endpoints',
       help:
-        'Endpoints known to the endpoint cache, by status: enabled, disabled, or unreadable (enabled, but ' +
-        'a signing secret does not decrypt with the configured keys: its deliveries are dead-lettered)',
+        'Endpoints by status: enabled, disabled, or unreadable (enabled, but a signing secret does not ' +
+        'decrypt with the configured keys: its deliveries are dead-lettered)',
       labelNames: ['status'],
-      registers: [registry],
+      registers: [cluster],
       collect() {
         const all = cache.all();
         const disabled = all.filter((endpoint) => !endpoint.enabled).length;
@@ -60,11 +91,17 @@ export class RuntimeGauges {
       },
     });
     new Gauge({
-      name: 'hookstream_attempt_log_buffered',
-      help: 'Delivery attempts waiting to be written to PostgreSQL',
-      registers: [registry],
-      collect() {
-        this.set(attempts.pending());
+      name: 'hookstream_replicas',
+      help: 'Replicas with a recent heartbeat, by role (a replica with several roles counts under each)',
+      labelNames: ['role'],
+      registers: [cluster],
+      async collect() {
+        this.reset();
+        const counts = new Map<string, number>();
+        for (const replica of (await replicas.replicas()).filter((r) => r.live)) {
+          for (const role of replica.roles) counts.set(role, (counts.get(role) ?? 0) + 1);
+        }
+        for (const [role, count] of counts) this.set({ role }, count);
       },
     });
   }

@@ -5,6 +5,7 @@ import {
   attemptStateToHeaders,
   FIRST_ATTEMPT,
   taskRecord,
+  type HeldOrigin,
   type AttemptState,
   type DeliveryTask,
 } from '../domain/delivery-task';
@@ -35,13 +36,13 @@ export class RetryTopics {
   }
 
   /** Held deliveries go back through the shortest tier, due now, in the order they were held. */
-  async releaseHeld(held: HeldDelivery[], nowMs: number): Promise<void> {
+  async releaseHeld(held: HeldDelivery[], nowMs: number, origin: HeldOrigin): Promise<void> {
     await this.producer.send(
       this.shortestTierTopic(),
       held.map(({ endpointId, task, state }) => ({
         key: endpointId,
         value: task,
-        headers: attemptStateToHeaders({ ...state, dueAtMs: nowMs }),
+        headers: attemptStateToHeaders({ ...state, dueAtMs: nowMs, origin }),
       })),
     );
   }

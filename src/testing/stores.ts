@@ -3,6 +3,7 @@
  * unit specs (the real ones are exercised against PostgreSQL by the end-to-end tests).
  */
 import type { DeliveryTask } from '../domain/delivery-task';
+import type { StoredHealth } from '../endpoints/endpoint-health.repository';
 import type { HeldDelivery, HoldRequest } from '../retry/held-deliveries';
 import type { ParkResult } from '../retry/strict-parking';
 
@@ -83,5 +84,21 @@ export class InMemoryStrictParking {
   async unpark(id: string): Promise<void> {
     const index = this.parked.findIndex((parked) => parked.id === id);
     if (index >= 0) this.parked.splice(index, 1);
+  }
+}
+
+/** `endpoint_health` in memory: the failing endpoints' stored circuits. */
+export class InMemoryEndpointHealthStore {
+  readonly rows = new Map<string, StoredHealth>();
+  saves = 0;
+
+  async save(failing: StoredHealth[], recovered: string[]): Promise<void> {
+    this.saves += 1;
+    for (const row of failing) this.rows.set(row.endpointId, { ...row });
+    for (const endpointId of recovered) this.rows.delete(endpointId);
+  }
+
+  async all(): Promise<StoredHealth[]> {
+    return [...this.rows.values()].map((row) => ({ ...row }));
   }
 }

@@ -1,7 +1,7 @@
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { EndpointDirectory } from '../../src/endpoints/endpoint-directory';
-import { CIRCUIT_REPORTER, type SwitchableCircuitReporter } from '../../src/endpoints/circuit-report';
+import { EndpointHealthRepository } from '../../src/endpoints/endpoint-health.repository';
 import { isValidSecret } from '../../src/endpoints/secrets/secret-cipher';
 import { endpointCalls, PUBLIC_URL, UNKNOWN_ID, type Tenant } from './endpoint-calls';
 
@@ -147,18 +147,35 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       expect(byClient.body).toMatchObject({ enabled: false, disabledReason: 'disabled by the client' });
     });
 
-    it('reports the circuit state the delivery engine attaches', async () => {
+    it('reports the circuit its owning replica stored, whichever replica answers', async () => {
       const endpoint = await createEndpoint(tenantA);
-      const view = service.app.get<SwitchableCircuitReporter>(CIRCUIT_REPORTER);
-      view.attach({
-        circuitOf: (id) => ({ circuitState: id === endpoint.id ? 'open' : 'closed', failureCount: 7 }),
-      });
+      const health = service.app.get(EndpointHealthRepository);
+      const nowMs = Date.now();
+      await health.save(
+        [
+          {
+            endpointId: endpoint.id,
+            consecutiveFailures: 7,
+            failingSinceMs: nowMs - 60_000,
+            lastFailureAtMs: nowMs,
+            openedAtMs: nowMs,
+          },
+        ],
+        [],
+      );
       try {
         const read = await api('GET', `/v1/endpoints/${endpoint.id}`, { token: tenantA.apiKey });
         expect(read.body).toMatchObject({ circuitState: 'open', failureCount: 7 });
+        const list = await api('GET', '/v1/endpoints', { token: tenantA.apiKey });
+        const listed = (list.body.data as Array<{ id: string; circuitState: string }>).find(
+          (e) => e.id === endpoint.id,
+        );
+        expect(listed?.circuitState).toBe('open');
       } finally {
-        view.attach(null);
+        await health.save([], [endpoint.id]);
       }
+      const after = await api('GET', `/v1/endpoints/${endpoint.id}`, { token: tenantA.apiKey });
+      expect(after.body).toMatchObject({ circuitState: 'closed', failureCount: 0 });
     });
 
     it('gives the delivery cache a snapshot with decrypted active secrets', async () => {

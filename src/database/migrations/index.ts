@@ -4,6 +4,7 @@ import { StrictOrdering1764543600000 } from './1764543600000-strict-ordering';
 import { HeldDeliveries1764547200000 } from './1764547200000-held-deliveries';
 import { HeldTaskBytes1764550800000 } from './1764550800000-held-task-bytes';
 import { TaskBytesAndReplayLeases1764554400000 } from './1764554400000-task-bytes-and-replay-leases';
+import { ReplicasAndEndpointHealth1764558000000 } from './1764558000000-replicas-and-endpoint-health';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -13,4 +14,5 @@ export const MIGRATIONS = [
   HeldDeliveries1764547200000,
   HeldTaskBytes1764550800000,
   TaskBytesAndReplayLeases1764554400000,
+  ReplicasAndEndpointHealth1764558000000,
 ];

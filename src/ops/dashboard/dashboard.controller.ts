@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { OperatorRoute } from '../../common/roles';
 
 interface Asset {
   contentType: string;
@@ -27,6 +28,7 @@ function loadAssets(): Map<string, Asset> {
 
 /** Serves the live dashboard: a static page and uPlot, read once from disk at startup. */
 @ApiExcludeController()
+@OperatorRoute()
 @Controller('dashboard')
 export class DashboardController {
   private readonly assets = loadAssets();

@@ -2,8 +2,10 @@ import { Controller, Get } from '@nestjs/common';
 import { ApiTags } from '@nestjs/swagger';
 import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs/terminus';
 import { KafkaHealthIndicator } from './kafka.health';
+import { OperatorRoute } from '../../common/roles';
 
 @ApiTags('ops')
+@OperatorRoute()
 @Controller()
 export class HealthController {
   constructor(

@@ -5,7 +5,7 @@ import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { LOGGER } from '../../common/logger.module';
 import { KafkaAdmin } from '../../kafka/kafka-admin';
-import { METRICS_REGISTRY } from '../../common/metrics.registry';
+import { CLUSTER_METRICS_REGISTRY } from '../../common/metrics.registry';
 import { OldestUnfinishedTracker, topicLag, type GroupTopicLag } from './consumer-lag';
 
 export interface WatchedGroup {
@@ -35,6 +35,8 @@ const FRESH_ENOUGH_MS = 1_000;
 /**
  * Reads committed and log-end offsets of every Hookstream consumer group every few seconds (and on
  * demand) and publishes them as `kafka_consumergroup_lag`, the name Kafka exporters' dashboards use.
+ * They describe the cluster, not this replica: they go in the cluster-wide registry, which only
+ * the exporter replica serves, so each series is exported once (README decision 38).
  */
 @Injectable()
 export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -52,7 +54,7 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly kafkaAdmin: KafkaAdmin,
-    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(CLUSTER_METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'lag-monitor' });
@@ -87,13 +89,14 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
     });
   }
 
+  /** One delivery group reads the deliveries topic and every tier; a tier's lag is its depth. */
   watchedGroups(): WatchedGroup[] {
     const kafka = this.config.kafka;
     return [
       { group: kafka.fanoutGroupId, topics: kafka.inputTopics, kind: 'fanout' },
       { group: kafka.deliveryGroupId, topics: [kafka.deliveriesTopic], kind: 'delivery' },
       ...kafka.retryTiers.map((tier): WatchedGroup => ({
-        group: tier.groupId,
+        group: kafka.deliveryGroupId,
         topics: [tier.topic],
         kind: 'retry',
         tier: tier.index + 1,

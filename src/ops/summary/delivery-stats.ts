@@ -16,6 +16,40 @@ export interface DeliveryStatsView {
   attemptLatencySeconds: { p50: number | null; p99: number | null };
 }
 
+/** One replica's delivery figures as its heartbeat carries them (src/ops/summary/ops-summary.ts adds them up). */
+export interface ReplicaDeliveryStats {
+  ratePerSecond: Record<string, number>;
+  totals: Record<string, number>;
+  latencyBuckets: Array<{ le: number | null; count: number }>;
+}
+
+/** Every replica's figures added up: rates and totals summed, quantiles from the summed buckets. */
+export function combineDeliveryStats(reports: ReplicaDeliveryStats[]): DeliveryStatsView {
+  const ratePerSecond: Record<string, number> = {};
+  const totals: Record<string, number> = {};
+  const buckets = new Map<number, number>();
+  for (const report of reports) {
+    for (const [outcome, rate] of Object.entries(report.ratePerSecond)) {
+      ratePerSecond[outcome] = (ratePerSecond[outcome] ?? 0) + rate;
+    }
+    for (const [outcome, total] of Object.entries(report.totals))
+      totals[outcome] = (totals[outcome] ?? 0) + total;
+    for (const { le, count } of report.latencyBuckets) {
+      const bound = le ?? Infinity;
+      buckets.set(bound, (buckets.get(bound) ?? 0) + count);
+    }
+  }
+  const cumulative = [...buckets].map(([le, count]) => ({ le, count }));
+  return {
+    ratePerSecond,
+    totals,
+    attemptLatencySeconds: {
+      p50: histogramQuantile(0.5, cumulative),
+      p99: histogramQuantile(0.99, cumulative),
+    },
+  };
+}
+
 /**
  * Samples this process's delivery counters once a second, so the dashboard gets rates and latency
  * quantiles without a Prometheus server. Reads the same metrics `/metrics` exposes.
@@ -47,6 +81,26 @@ export class DeliveryStats implements OnApplicationBootstrap, OnApplicationShutd
         p50: histogramQuantile(0.5, latency),
         p99: histogramQuantile(0.99, latency),
       },
+    };
+  }
+
+  /**
+   * What this replica reports at each heartbeat (plain JSON), from the samples already taken: its
+   * outcome rates and totals, and its attempt-latency buckets over the latency window, so the
+   * cluster's quantiles can be computed from every replica's buckets.
+   */
+  reportable(): ReplicaDeliveryStats | null {
+    const now = this.samples[this.samples.length - 1];
+    if (!now) return null;
+    const within = (ms: number) => this.samples.find((s) => s.atMs >= now.atMs - ms) ?? now;
+    return {
+      ratePerSecond: ratesPerSecond(within(RATE_WINDOW_MS), now),
+      totals: now.outcomes,
+      // +Inf is not JSON: the highest bucket is carried as null.
+      latencyBuckets: bucketDelta(within(LATENCY_WINDOW_MS), now).map(({ le, count }) => ({
+        le: Number.isFinite(le) ? le : null,
+        count,
+      })),
     };
   }
 

@@ -1,13 +1,18 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { CLOCK } from '../../common/clock.module';
 import type { CircuitState } from '../../domain/circuit-breaker';
 import type { Clock } from '../../domain/clock';
+import { ReplicaRegistry, type ReplicaView } from '../../cluster/replica-registry';
 import { AttemptsRepository, type LastAttempt } from '../../delivery/attempts.repository';
-import { DeliveryEngine } from '../../delivery/delivery-engine';
-import { EndpointHealth } from '../../delivery/endpoint-health';
+import { CLOSED_CIRCUIT, type CircuitReport } from '../../endpoints/circuit-report';
 import { EndpointCache } from '../../endpoints/endpoint-cache';
-import { ConsumerRunner } from '../../kafka/consumer-runner';
-import { DeliveryStats, type DeliveryStatsView } from './delivery-stats';
+import { EndpointHealthRepository } from '../../endpoints/endpoint-health.repository';
+import {
+  combineDeliveryStats,
+  DeliveryStats,
+  type DeliveryStatsView,
+  type ReplicaDeliveryStats,
+} from './delivery-stats';
 
 /** How many endpoints the dashboard table lists: the unhealthy first. */
 const MAX_ENDPOINTS = 200;
@@ -24,43 +29,84 @@ export interface EndpointRow {
   lastAttemptAt: string | null;
 }
 
+/** What a replica's heartbeat says of its delivery work (src/delivery/delivery.module.ts reports it). */
+interface DeliveryReport {
+  partitions: number[];
+  inFlight: number;
+  unfinishedRecords: number;
+  circuits: Record<CircuitState, number>;
+}
+
+/** One replica in the ops views: who it is, what it runs, what it owns and has in flight. */
+export interface ReplicaRow {
+  id: string;
+  host: string;
+  pid: number;
+  roles: string[];
+  startedAt: string;
+  heartbeatAt: string;
+  live: boolean;
+  /** Serves the cluster-wide metrics. */
+  exporter: boolean;
+  /** Partition indexes of the deliveries topic and retry tiers it owns (delivery role). */
+  partitions: number[];
+  inFlight: number;
+  unfinishedRecords: number;
+  /** Circuits of the failing endpoints it owns, by state. */
+  circuits: Record<CircuitState, number>;
+  deliveredPerSecond: number;
+}
+
 export interface OpsSummaryView {
   takenAt: string;
+  /** The replica that answered; every figure below covers every live replica. */
+  answeredBy: string;
   deliveries: DeliveryStatsView;
   inFlight: number;
   unfinishedRecords: number;
   circuits: Record<CircuitState, number>;
   endpointCount: number;
   endpoints: EndpointRow[];
+  replicas: ReplicaRow[];
 }
 
-/** What the dashboard shows besides lag and dead letters, from this process's engine and cache. */
+/**
+ * What the dashboard shows besides lag and dead letters, for the whole cluster whichever replica
+ * answers: rates, latency and in-flight work from every live replica's heartbeat report, circuits
+ * from PostgreSQL where each endpoint's owner keeps them (README decision 37).
+ */
 @Injectable()
-export class OpsSummary {
+export class OpsSummary implements OnModuleInit {
   constructor(
     private readonly stats: DeliveryStats,
-    private readonly engine: DeliveryEngine,
-    private readonly consumers: ConsumerRunner,
-    private readonly health: EndpointHealth,
+    private readonly health: EndpointHealthRepository,
     private readonly cache: EndpointCache,
     private readonly attempts: AttemptsRepository,
+    private readonly replicas: ReplicaRegistry,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
+  onModuleInit(): void {
+    this.replicas.report('deliveries', () => this.stats.reportable());
+  }
+
   async view(): Promise<OpsSummaryView> {
     const nowMs = this.clock.now();
+    const [replicas, circuits] = await Promise.all([this.cluster(), this.health.circuits(nowMs)]);
+    const live = replicas.filter((replica) => replica.live);
     const all = this.cache.all();
     const rows = all
-      .map((endpoint) => ({ endpoint, ...this.health.circuitOf(endpoint.id) }))
+      .map((endpoint) => ({ endpoint, ...(circuits.get(endpoint.id) ?? CLOSED_CIRCUIT) }))
       .sort((a, b) => rank(b) - rank(a) || b.failureCount - a.failureCount)
       .slice(0, MAX_ENDPOINTS);
     const last = await this.lastAttempts(rows.map((row) => row.endpoint.id));
     return {
       takenAt: new Date(nowMs).toISOString(),
-      deliveries: await this.stats.view(),
-      inFlight: this.engine.inFlight(),
-      unfinishedRecords: this.consumers.inFlight(),
-      circuits: this.health.countByState(),
+      answeredBy: this.replicas.id,
+      deliveries: combineDeliveryStats(live.flatMap((replica) => replica.deliveries ?? [])),
+      inFlight: sum(live.map((replica) => replica.row.inFlight)),
+      unfinishedRecords: sum(live.map((replica) => replica.row.unfinishedRecords)),
+      circuits: countByState(circuits.values()),
       endpointCount: all.length,
       endpoints: rows.map(({ endpoint, circuitState, failureCount }) => ({
         id: endpoint.id,
@@ -73,7 +119,19 @@ export class OpsSummary {
         lastOutcome: last.get(endpoint.id)?.outcome ?? null,
         lastAttemptAt: toIso(last.get(endpoint.id)?.attemptedAt),
       })),
+      replicas: replicas.map((replica) => replica.row),
     };
+  }
+
+  /** Every replica seen lately, as its last heartbeat reported it (this one's report fresh). */
+  async cluster(): Promise<Array<{ row: ReplicaRow; live: boolean; deliveries?: ReplicaDeliveryStats }>> {
+    await this.replicas.beat();
+    const views = await this.replicas.replicas();
+    const exporter = views.find((view) => view.live)?.id;
+    return views.map((view) => {
+      const deliveries = (view.status.deliveries ?? undefined) as ReplicaDeliveryStats | undefined;
+      return { row: toRow(view, view.id === exporter, deliveries), live: view.live, deliveries };
+    });
   }
 
   /** The newest logged attempt per endpoint (the attempt log is written in batches, ~250 ms behind). */
@@ -81,10 +139,42 @@ export class OpsSummary {
     try {
       return await this.attempts.lastPerEndpoint(ids);
     } catch {
-      // PostgreSQL down: the table still shows circuits from memory, without last statuses.
       return new Map();
     }
   }
+}
+
+function toRow(
+  view: ReplicaView,
+  exporter: boolean,
+  deliveries: ReplicaDeliveryStats | undefined,
+): ReplicaRow {
+  const delivery = view.status.delivery as Partial<DeliveryReport> | undefined;
+  return {
+    id: view.id,
+    host: view.host,
+    pid: view.pid,
+    roles: view.roles,
+    startedAt: view.startedAt,
+    heartbeatAt: view.heartbeatAt,
+    live: view.live,
+    exporter,
+    partitions: delivery?.partitions ?? [],
+    inFlight: delivery?.inFlight ?? 0,
+    unfinishedRecords: delivery?.unfinishedRecords ?? 0,
+    circuits: { closed: 0, open: 0, half_open: 0, ...delivery?.circuits },
+    deliveredPerSecond: deliveries?.ratePerSecond.delivered ?? 0,
+  };
+}
+
+function countByState(reports: Iterable<CircuitReport>): Record<CircuitState, number> {
+  const counts: Record<CircuitState, number> = { closed: 0, open: 0, half_open: 0 };
+  for (const report of reports) counts[report.circuitState] += 1;
+  return counts;
+}
+
+function sum(values: number[]): number {
+  return values.reduce((total, value) => total + value, 0);
 }
 
 function rank(row: { endpoint: { enabled: boolean }; circuitState: CircuitState }): number {
