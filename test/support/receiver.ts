@@ -20,6 +20,9 @@ export class TestReceiver {
   readonly requests: ReceivedRequest[] = [];
   private readonly behaviours = new Map<string, (request: ReceivedRequest, index: number) => Behaviour>();
   private readonly hanging = new Set<ServerResponse>();
+  /** Requests being answered now, and the most there ever were at once, per path. */
+  private readonly active = new Map<string, number>();
+  private readonly mostAtOnce = new Map<string, number>();
   private server?: Server;
   port = 0;
 
@@ -44,7 +47,17 @@ export class TestReceiver {
     return this.requests.filter((r) => r.path === path);
   }
 
+  /** The most requests to `path` that were open at once (arrived and not yet answered). */
+  maxConcurrent(path: string): number {
+    return this.mostAtOnce.get(path) ?? 0;
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const path = req.url ?? '/';
+    const open = (this.active.get(path) ?? 0) + 1;
+    this.active.set(path, open);
+    this.mostAtOnce.set(path, Math.max(open, this.mostAtOnce.get(path) ?? 0));
+    res.on('close', () => this.active.set(path, (this.active.get(path) ?? 1) - 1));
     const chunks: Buffer[] = [];
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const headers: Record<string, string> = {};
