@@ -292,7 +292,7 @@ const BINARY_EXTENSIONS: ReadonlyArray<[string, IHeaders]> = [
 /**
  * Kafka timestamps the broker accepts (on a topic allowing far-future ones). An event with its own
  * `time` is delivered whatever the timestamp; one without is delivered only when the timestamp is
- * a date in years 0000-9999 (`null`: a negative timestamp, either outcome is defensible).
+ * a date in years 0000-9999 (`null`: -1 means "no timestamp" to Kafka, so either outcome is defensible).
  */
 const TIMESTAMPS: ReadonlyArray<[string, string, boolean | null]> = [
   ['0', '0', true],
@@ -302,10 +302,11 @@ const TIMESTAMPS: ReadonlyArray<[string, string, boolean | null]> = [
   ['the first millisecond of 10000', '253402300800000', false],
   ['the largest JavaScript date', '8640000000000000', false],
   ['one past the largest JavaScript date', '8640000000000001', false],
+  ['9,999,999,999,999,999', '9999999999999999', false],
   ['999,999,999,999,999,999', '999999999999999999', false],
   ['the maximum of int64', '9223372036854775807', false],
-  // Past int64: kafkajs wraps it to -8446744073709551617, which the broker takes as it is.
-  ['9,999,999,999,999,999,999 (wrapped to -8446744073709551617)', '9999999999999999999', false],
+  ['one before the smallest JavaScript date', '-8640000000000001', false],
+  ['the minimum of int64', '-9223372036854775808', false],
 ];
 
 // --- event cases -------------------------------------------------------------------------------
