@@ -5,6 +5,10 @@ export interface ReceivedRequest {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The body's bytes as they arrived (`body` is their UTF-8 decoding, with U+FFFD for bad bytes). */
+  rawBody: Buffer;
+  /** The status this receiver answers it with (after any delay); null when it hangs. */
+  status: number | null;
   receivedAtMs: number;
 }
 
@@ -23,6 +27,11 @@ export class TestReceiver {
   /** Requests being answered now, and the most there ever were at once, per path. */
   private readonly active = new Map<string, number>();
   private readonly mostAtOnce = new Map<string, number>();
+  /** firstAnswered's index, rebuilt when requests have arrived since. */
+  private answered?: {
+    seen: number;
+    byPath: Map<string, Map<string, { request: ReceivedRequest; index: number }>>;
+  };
   private server?: Server;
   port = 0;
 
@@ -52,6 +61,26 @@ export class TestReceiver {
     return this.mostAtOnce.get(path) ?? 0;
   }
 
+  /**
+   * Per webhook-id, the first request to `path` this receiver answered with a 2xx, and its place
+   * among all requests (arrival order across paths).
+   */
+  firstAnswered(path: string): Map<string, { request: ReceivedRequest; index: number }> {
+    if (this.answered?.seen !== this.requests.length) {
+      const byPath = new Map<string, Map<string, { request: ReceivedRequest; index: number }>>();
+      this.requests.forEach((request, index) => {
+        if (request.status === null || request.status >= 300) return;
+        const found =
+          byPath.get(request.path) ?? new Map<string, { request: ReceivedRequest; index: number }>();
+        byPath.set(request.path, found);
+        const id = request.headers['webhook-id'];
+        if (!found.has(id)) found.set(id, { request, index });
+      });
+      this.answered = { seen: this.requests.length, byPath };
+    }
+    return this.answered.byPath.get(path) ?? new Map();
+  }
+
   private async onRequest(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const path = req.url ?? '/';
     const open = (this.active.get(path) ?? 0) + 1;
@@ -64,15 +93,19 @@ export class TestReceiver {
     for (const [name, value] of Object.entries(req.headers)) {
       if (value !== undefined) headers[name] = Array.isArray(value) ? value.join(', ') : value;
     }
+    const rawBody = Buffer.concat(chunks);
     const request: ReceivedRequest = {
       path: req.url ?? '/',
       headers,
-      body: Buffer.concat(chunks).toString(),
+      body: rawBody.toString(),
+      rawBody,
+      status: null,
       receivedAtMs: Date.now(),
     };
     const index = this.on(request.path).length;
     const decide = this.behaviours.get(request.path);
     const behaviour = decide ? decide(request, index) : { status: 204 };
+    if (!('hang' in behaviour)) request.status = behaviour.status;
     this.requests.push(request);
     if ('hang' in behaviour) {
       this.hanging.add(res);
