@@ -23,8 +23,8 @@ export class DeliveryHandover implements PartitionHandover {
     private readonly health: EndpointHealth,
   ) {}
 
-  async acquire(indexes: number[]): Promise<void> {
-    await this.owners.acquire(indexes);
+  async acquire(indexes: number[], stillOwned: (index: number) => boolean): Promise<void> {
+    await this.owners.acquire(indexes, stillOwned);
     await this.health.adopt((endpointId) => indexes.includes(this.partitionOf(endpointId)));
   }
 

@@ -51,13 +51,15 @@ export class PartitionOwners {
   /**
    * Resolves once this replica owns every one of `indexes`: at once for a partition that is free,
    * released, its own, or whose owner is gone; otherwise when its owner releases it, or at the
-   * grace deadline, whichever comes first.
+   * grace deadline, whichever comes first; gives up an index once `stillWanted` says no.
    */
-  async acquire(indexes: number[]): Promise<void> {
+  async acquire(indexes: number[], stillWanted: (index: number) => boolean = () => true): Promise<void> {
     const deadline = Date.now() + this.graceMs;
     const waiting = new Set(indexes);
     let failure: unknown = null;
     while (waiting.size > 0) {
+      for (const index of waiting) if (!stillWanted(index)) waiting.delete(index);
+      if (waiting.size === 0) break;
       const force = Date.now() >= deadline;
       try {
         for (const index of await this.claim([...waiting], force)) waiting.delete(index);

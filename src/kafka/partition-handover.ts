@@ -17,8 +17,8 @@ export class SwitchablePartitionHandover implements PartitionHandover {
     this.source = source;
   }
 
-  acquire(indexes: number[]): Promise<void> {
-    return this.source ? this.source.acquire(indexes) : Promise.resolve();
+  acquire(indexes: number[], stillOwned: (index: number) => boolean): Promise<void> {
+    return this.source ? this.source.acquire(indexes, stillOwned) : Promise.resolve();
   }
 
   release(indexes: number[]): Promise<void> {

@@ -49,8 +49,11 @@ interface SpecBase {
  * not start it until then (or until the previous owner must be gone).
  */
 export interface PartitionHandover {
-  /** Resolves when this member may start the indexes it gained; they stay paused until then. */
-  acquire(indexes: number[]): Promise<void>;
+  /**
+   * Resolves when this member may start the indexes it gained; they stay paused until then. Stops
+   * waiting for an index once `stillOwned` says a later rebalance took it away.
+   */
+  acquire(indexes: number[], stillOwned: (index: number) => boolean): Promise<void>;
   /** This member lost `indexes` and its work there has finished (or been abandoned). */
   release(indexes: number[]): Promise<void>;
 }
@@ -231,12 +234,11 @@ export class WatermarkConsumer {
     const gained = now.filter((index) => !before.includes(index));
     const lost = before.filter((index) => !now.includes(index));
     if (gained.length > 0) {
-      const topics = this.spec.topics.map((topic) => ({ topic, partitions: gained }));
-      consumer.pause(topics);
+      consumer.pause(this.spec.topics.map((topic) => ({ topic, partitions: gained })));
       for (const index of gained) this.handingOver.add(String(index));
-      const generation = this.generation;
+      const owned = (index: number) => this.ownedIndexes().includes(index) && !this.stopping;
       void handover
-        .acquire(gained)
+        .acquire(gained, owned)
         .catch((error: unknown) =>
           this.logger.warn(
             { consumer: this.spec.name, err: error, gained },
@@ -245,12 +247,21 @@ export class WatermarkConsumer {
         )
         .then(() => {
           for (const index of gained) this.handingOver.delete(String(index));
-          if (generation === this.generation && !this.stopping) consumer.resume(topics);
-        });
+          // A later rebalance may have taken some away meanwhile: start the rest, give those back.
+          const kept = gained.filter(owned);
+          if (kept.length > 0)
+            consumer.resume(this.spec.topics.map((topic) => ({ topic, partitions: kept })));
+          const gone = gained.filter((index) => !owned(index));
+          if (gone.length > 0) return handover.release(gone);
+        })
+        .catch((error: unknown) =>
+          this.logger.warn({ consumer: this.spec.name, err: error }, 'could not release partitions'),
+        );
     }
     if (lost.length > 0) {
       void Promise.allSettled(lostWork)
-        .then(() => handover.release(lost))
+        // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
+        .then(() => handover.release(lost.filter((index) => !this.ownedIndexes().includes(index))))
         .catch((error: unknown) =>
           this.logger.warn({ consumer: this.spec.name, err: error, lost }, 'could not release partitions'),
         );
@@ -281,6 +292,11 @@ export class WatermarkConsumer {
     const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
     const stateKey = `${batch.topic}:${batch.partition}`;
+    if (this.handingOver.has(String(batch.partition))) {
+      // Fetched before the pause took effect: read again once the handover completes.
+      pause();
+      return;
+    }
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
       if (state.watermark.inFlight() >= this.spec.partitionWindow) {
