@@ -17,7 +17,8 @@
 # HOOKSTREAM_RUN_MIGRATIONS=false so they never race to apply one. HOOKSTREAM_RUN_MIGRATIONS=false
 # from the caller skips that step as well.
 #
-# Logs: .infra/cluster/replica-<i>.log (rewritten each run). Every replica must answer GET /readyz
+# Logs: .infra/cluster/replica-<i>.log, rewritten each run (HOOKSTREAM_CLUSTER_LOG_DIR moves them,
+# so a test's replicas leave a developer's logs alone). Every replica must answer GET /readyz
 # within HOOKSTREAM_CLUSTER_READY_TIMEOUT seconds (default 120), or all are stopped and the log named.
 # Stopping: Ctrl-C or SIGTERM sends every replica one SIGTERM, waits up to
 # HOOKSTREAM_CLUSTER_STOP_TIMEOUT seconds (default 30) and SIGKILLs what is left; a second Ctrl-C
@@ -41,7 +42,7 @@ while (($# > 0)); do
     --roles) roles="${2:-}"; shift 2 || fail "--roles needs a list" ;;
     --base-port) base_port="${2:-}"; shift 2 || fail "--base-port needs a port" ;;
     --no-build) build=0; shift ;;
-    -h | --help) sed -n '2,27p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "${BASH_SOURCE[0]}"; exit 0 ;;
     *) fail "unknown argument \"$1\" (see: npm run cluster -- --help)" ;;
   esac
 done
@@ -57,7 +58,7 @@ export HOOKSTREAM_SECRET_KEY="${HOOKSTREAM_SECRET_KEY:-demo-secret-key-change-me
 export HOST="${HOST:-127.0.0.1}"
 export LOG_LEVEL="${LOG_LEVEL:-info}"
 case "$HOST" in 0.0.0.0 | :: | '[::]') url_host=127.0.0.1 ;; *) url_host="$HOST" ;; esac
-log_dir=.infra/cluster
+log_dir="${HOOKSTREAM_CLUSTER_LOG_DIR:-.infra/cluster}"
 
 port_answers() { (exec 3<>"/dev/tcp/$url_host/$1") 2>/dev/null; }
 for ((i = 1; i <= replicas; i++)); do
