@@ -89,9 +89,13 @@ any_alive() {
   return 1
 }
 
+# A second Ctrl-C kills at once; one arriving within a second is the first again (`npm run` forwards
+# the signal the terminal already sent this script).
 kill_all_now() {
   local pid
+  ((SECONDS - stopping_since >= 2)) || return 0
   step "killing every replica now (SIGKILL)"
+  killed_now=1
   for pid in "${pids[@]}"; do alive "$pid" && kill -KILL "$pid" 2>/dev/null || true; done
 }
 
@@ -115,10 +119,11 @@ stop_replicas() {
 }
 
 on_signal() {
+  stopping_since=$SECONDS killed_now=0
   trap kill_all_now INT TERM HUP
   trap - EXIT
   step "$1: stopping the replicas (SIGTERM; SIGKILL after ${stop_timeout} s; Ctrl-C again to kill now)"
-  if stop_replicas; then
+  if stop_replicas && ((!killed_now)); then
     step "every replica stopped"
     exit 0
   fi
