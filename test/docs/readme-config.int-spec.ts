@@ -130,6 +130,13 @@ describe('README.md and docs/receiving-webhooks.md say only true things about th
         }
         continue;
       }
+      if (/^the host name\b/i.test(cell)) {
+        const fromHost = new RegExp(`\\bread\\(\\s*'${name}',\\s*hostname\\(\\)`);
+        if (!CONFIG_SOURCES.some((file) => fromHost.test(read(file)))) {
+          problems.push(`${where} is documented "the host name", but src/config/ does not default it to hostname()`);
+        }
+        continue;
+      }
       const value = codeSpansOf(cell)[0];
       if (value === undefined) {
         problems.push(`${where}: the Default cell "${cell}" is neither \`a value\`, "empty" nor "required"`);
