@@ -56,30 +56,35 @@ export class PartitionOwners {
   async acquire(indexes: number[], stillWanted: (index: number) => boolean = () => true): Promise<void> {
     const deadline = Date.now() + this.graceMs;
     const waiting = new Set(indexes);
-    let failure: unknown = null;
-    while (waiting.size > 0) {
+    for (;;) {
       for (const index of waiting) if (!stillWanted(index)) waiting.delete(index);
-      if (waiting.size === 0) break;
+      if (waiting.size === 0) return;
       const force = Date.now() >= deadline;
       try {
-        for (const index of await this.claim([...waiting], force)) waiting.delete(index);
-        failure = null;
+        const claimed = await this.claim([...waiting], force);
+        claimed.forEach((index) => waiting.delete(index));
+        if (force && claimed.length > 0) this.startedUnreleased('not_released', claimed);
       } catch (error) {
-        failure = error;
-        if (force) break;
+        if (force) {
+          this.startedUnreleased('database_unavailable', [...waiting], error);
+          return;
+        }
       }
-      if (waiting.size === 0) break;
-      if (force) break;
+      if (waiting.size === 0 || force) return;
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
-    if (waiting.size > 0) {
-      const reason = failure === null ? 'not_released' : 'database_unavailable';
-      this.forced.inc({ reason }, waiting.size);
-      this.logger.warn(
-        { partitions: [...waiting], graceMs: this.graceMs, reason, err: failure ?? undefined },
-        'starting delivery partitions their previous owner has not released',
-      );
-    }
+  }
+
+  private startedUnreleased(
+    reason: 'not_released' | 'database_unavailable',
+    partitions: number[],
+    error?: unknown,
+  ): void {
+    this.forced.inc({ reason }, partitions.length);
+    this.logger.warn(
+      { partitions, graceMs: this.graceMs, reason, err: error },
+      'starting delivery partitions their previous owner has not released',
+    );
   }
 
   /** This replica has finished its work on `indexes`: the next owner may start them. */

@@ -40,7 +40,9 @@ describe('two replicas: one owner per endpoint', () => {
     for (const path of paths) {
       // Each delivery fails FAILURES times, then succeeds; every answer takes a while, so overlaps show.
       stack!.receiver.respond(path, (request) => {
-        const tries = stack!.receiver.on(path).filter((r) => r.headers['webhook-id'] === request.headers['webhook-id']);
+        const tries = stack!.receiver
+          .on(path)
+          .filter((r) => r.headers['webhook-id'] === request.headers['webhook-id']);
         return { status: tries.length < FAILURES ? 503 : 204, delayMs: 15 };
       });
       await tenant.client.ok('POST', '/v1/endpoints', { url: stack!.receiver.url(path), maxConcurrency: 1 });
@@ -60,8 +62,8 @@ describe('two replicas: one owner per endpoint', () => {
       () =>
         paths.every(
           (path) =>
-            new Set(stack!.receiver.on(path).map((request) => request.headers['webhook-id'])).size === EVENTS &&
-            stack!.receiver.on(path).length >= EVENTS * (FAILURES + 1),
+            new Set(stack!.receiver.on(path).map((request) => request.headers['webhook-id'])).size ===
+              EVENTS && stack!.receiver.on(path).length >= EVENTS * (FAILURES + 1),
         ),
       {
         what: () =>

@@ -32,7 +32,9 @@ describe('two replicas: held deliveries released by their owner only', () => {
   afterAll(() => stopStack(stack));
 
   const heldRows = async (): Promise<number> => {
-    const [row] = await db.query<Array<{ count: number }>>('SELECT count(*)::int AS count FROM held_deliveries');
+    const [row] = await db.query<Array<{ count: number }>>(
+      'SELECT count(*)::int AS count FROM held_deliveries',
+    );
     return row.count;
   };
 
@@ -47,7 +49,9 @@ describe('two replicas: held deliveries released by their owner only', () => {
       delivered.add(request.headers['webhook-id']);
       return { status: 204 };
     });
-    const events = Array.from({ length: 300 }, (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq }));
+    const events = Array.from({ length: 300 }, (_, seq) =>
+      structuredEvent(tenant.id, 'record.updated', { seq }),
+    );
     await producer.send({ topic: inputTopic, acks: -1, messages: events.map((event) => event.message) });
 
     let held = 0;
