@@ -221,6 +221,25 @@ describe('DeliveryEngine', () => {
     expect(engine.laneIdle(target.id)).toBe(true);
   });
 
+  it('neither attempts nor settles a queued delivery whose partition moved to another replica', async () => {
+    const { engine, settler, requests, respondWith } = start();
+    const slow = gate<HttpResponse>();
+    respondWith(() => slow.opened);
+    const running = engine.handle(record(encodeTask(task(1, target))), 'first');
+    let owned = true;
+    const queued = { ...record(encodeTask(task(2, target)), {}, '1'), stillOwned: () => owned };
+    const moved = engine.handle(queued, 'first');
+    await flush();
+    // The rebalance: the new owner reads it again once this replica lets go of the partition.
+    owned = false;
+    engine.shedStalledLanes();
+    await moved;
+    expect(requests).toHaveLength(1);
+    slow.open(ok);
+    await running;
+    expect(settler.settled.map((s) => s.settling.task.deliveryId)).toEqual(['d-1']);
+  });
+
   describe('strict ordering', () => {
     const strict = endpoint({ id: 'strict', ordering: 'strict' });
 
