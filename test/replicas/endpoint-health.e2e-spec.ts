@@ -79,7 +79,7 @@ describe('endpoint health outlives a restart', () => {
       await stack!.boot(`health-restart-${++restarts}`);
       tenant.client = stack!.api.as(tenant.apiKey);
     }
-    expect(restarts).toBeGreaterThanOrEqual(2);
+    expect(restarts).toBeGreaterThanOrEqual(1);
     expect((await endpointView(tenant.client, id)).disabledReason).toMatch(/failing for more than/);
   });
 });
