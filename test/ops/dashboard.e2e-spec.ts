@@ -19,6 +19,13 @@ const ARGS = [
   '--disable-sync',
 ];
 
+/** A row of the page's replicas table. */
+interface ReplicaOnPage {
+  id: string | null;
+  cells: string[];
+  exporter: boolean;
+}
+
 interface ClusterView {
   answeredBy: string;
   replicas: Array<{ id: string; live: boolean; exporter: boolean; partitions: number[] }>;
@@ -148,16 +155,18 @@ describe('ops: the dashboard in a real browser', () => {
     const secondId = (await second.ok<ClusterView>('GET', '/v1/ops/cluster')).answeredBy;
     const { page, pageErrors } = await openDashboard();
 
-    const rows = page.locator('#replicas tr');
-    const table = async () =>
-      rows.evaluateAll((trs) =>
-        trs.map((tr) => ({
-          id: (tr as HTMLElement).dataset.replicaId,
-          cells: [...tr.querySelectorAll('td')].map((td) => td.textContent ?? ''),
-          exporter: tr.querySelector('td:nth-child(5) .badge')?.textContent ?? null,
-        })),
-      );
-    let seen: Awaited<ReturnType<typeof table>> = [];
+    const table = async (): Promise<ReplicaOnPage[]> => {
+      const shown: ReplicaOnPage[] = [];
+      for (const row of await page.locator('#replicas tr').all()) {
+        shown.push({
+          id: await row.getAttribute('data-replica-id'),
+          cells: await row.locator('td').allTextContents(),
+          exporter: (await row.locator('td:nth-child(5) .badge', { hasText: 'exporter' }).count()) === 1,
+        });
+      }
+      return shown;
+    };
+    let seen: ReplicaOnPage[] = [];
     // Partitions move to the second replica in a rebalance, and heartbeats carry them every 2 s.
     await waitFor(
       async () => {
@@ -178,7 +187,7 @@ describe('ops: the dashboard in a real browser', () => {
     );
     expect(seen.map((row) => row.id).sort()).toEqual([firstId, secondId].sort());
     // The oldest live replica, the first, exports the cluster-wide series.
-    expect(seen.filter((row) => row.exporter === 'exporter').map((row) => row.id)).toEqual([firstId]);
+    expect(seen.filter((row) => row.exporter).map((row) => row.id)).toEqual([firstId]);
     for (const row of seen) expect(row.cells[2]).toBe('api, fanout, delivery');
     expect(seen.find((row) => row.id === firstId)?.cells[0]).toContain('answered');
     expect(await page.locator('#cluster').textContent()).toBe(`answered by ${firstId} · 2 replicas live`);
