@@ -1,4 +1,5 @@
 import type { ApiClient } from '../support/api';
+import { sampleOf, scrape } from '../support/metrics';
 import type { RunningService } from '../support/service';
 import { startStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -25,11 +26,10 @@ interface Replica {
   service: RunningService;
 }
 
-const metricsOf = async (replica: Replica): Promise<string> =>
-  (await fetch(`${replica.service.url}/metrics`)).text();
+const metricsOf = (replica: Replica): Promise<string> => scrape(replica.service.url);
 const hasLagSeries = (metrics: string): boolean => /^kafka_consumergroup_lag\{/m.test(metrics);
 const delivered = (metrics: string): number =>
-  Number(/^hookstream_deliveries_total\{outcome="delivered"\} (\d+)$/m.exec(metrics)?.[1] ?? 0);
+  sampleOf(metrics, 'hookstream_deliveries_total{outcome="delivered"}');
 
 /** Both live, each owning some delivery partitions, together each partition once, one exporter. */
 function settled(view: ClusterView): boolean {
