@@ -84,10 +84,10 @@
     $('p50').textContent = fmtSeconds(summary.deliveries.attemptLatencySeconds.p50);
     $('p99').textContent = fmtSeconds(summary.deliveries.attemptLatencySeconds.p99);
     $('in-flight').textContent = String(summary.inFlight);
-    const totalLag = lag.groups
-      .filter((g) => !/-retry-\d+$/.test(g.group))
-      .reduce((s, g) => s + g.totalLag, 0);
-    $('lag-total').textContent = String(totalLag);
+    // A retry tier holds deliveries until they are due, on purpose: its lag is depth, not delay.
+    const lagOf = (groups) => groups.reduce((s, g) => s + g.totalLag, 0);
+    $('lag-total').textContent = String(lagOf(lag.groups.filter((g) => g.kind !== 'retry')));
+    $('retry-depth').textContent = String(lagOf(lag.groups.filter((g) => g.kind === 'retry')));
     $('oldest').textContent = fmtAge(lag.oldestUnfinishedAgeMs);
     $('dlq-size').textContent = String(lag.deadLetters);
     $('circuits-open').textContent = String(summary.circuits.open + summary.circuits.half_open);
@@ -95,6 +95,7 @@
 
     record(summary, lag);
     drawCharts();
+    renderCluster(summary);
     renderEndpoints(summary.endpoints);
     renderDeadLetters(deadLetters);
   }
@@ -102,7 +103,11 @@
   function lagSeries(lag) {
     const out = new Map();
     for (const group of lag.groups) {
-      if (/-retry-\d+$/.test(group.group) || /-dlq-mirror$/.test(group.group)) {
+      if (group.kind === 'retry') {
+        out.set(group.group + ' retry tier ' + group.tier + ' (depth)', group.totalLag);
+        continue;
+      }
+      if (group.kind === 'dlq-mirror') {
         out.set(group.group + ' (all)', group.totalLag);
         continue;
       }
@@ -197,6 +202,48 @@
     td.textContent = text === null || text === undefined ? '-' : String(text);
     if (className) td.className = className;
     return td;
+  }
+
+  function badge(text) {
+    const span = document.createElement('span');
+    span.className = 'badge';
+    span.textContent = text;
+    return span;
+  }
+
+  function renderCluster(summary) {
+    const replicas = summary.replicas;
+    const live = replicas.filter((r) => r.live).length;
+    const gone = replicas.length - live;
+    $('cluster').textContent =
+      'answered by ' + summary.answeredBy + ' · ' + live + (live === 1 ? ' replica' : ' replicas') + ' live';
+    $('replica-count').textContent = '(' + live + ' live' + (gone ? ', ' + gone + ' gone' : '') + ')';
+    // Heartbeats carry PostgreSQL's time; the answering replica's, not the browser's, is compared with them.
+    const now = Date.parse(summary.takenAt);
+    const rows = replicas.map((r) => {
+      const tr = document.createElement('tr');
+      tr.dataset.replicaId = r.id;
+      if (!r.live) tr.className = 'gone';
+      const name = cell(r.id, 'mono');
+      if (r.id === summary.answeredBy) name.append(' ', badge('answered'));
+      const exporter = cell('');
+      if (r.exporter) exporter.replaceChildren(badge('exporter'));
+      const delivers = r.roles.includes('delivery');
+      tr.append(
+        name,
+        cell(r.host),
+        cell(r.roles.join(', ')),
+        cell(r.live ? 'yes' : 'gone', r.live ? 'state-closed' : 'state-open'),
+        exporter,
+        cell(r.partitions.length ? r.partitions.join(', ') : delivers ? 'none' : '-', 'partitions'),
+        cell(r.inFlight),
+        cell(r.circuits.open + r.circuits.half_open),
+        cell(fmtRate(r.deliveredPerSecond)),
+        cell(fmtAge(Math.max(0, now - Date.parse(r.heartbeatAt))) + ' ago'),
+      );
+      return tr;
+    });
+    $('replicas').replaceChildren(...rows);
   }
 
   function renderEndpoints(endpoints) {
