@@ -1,4 +1,5 @@
 import { LaneScheduler } from './lane-scheduler';
+import { RecordWithdrawn } from './records';
 
 /** A task whose completion the test controls. */
 function gate() {
@@ -287,7 +288,8 @@ describe('LaneScheduler', () => {
       const next = scheduler.run('a', 1, async () => void ran.push('next'));
       moved = true;
       stuck.open();
-      await Promise.all([head, withdrawn, next]);
+      await expect(withdrawn).rejects.toBeInstanceOf(RecordWithdrawn);
+      await Promise.all([head, next]);
       expect(ran).toEqual(['next']);
       expect(scheduler.laneDepth('a')).toBe(0);
     });
@@ -311,7 +313,7 @@ describe('LaneScheduler', () => {
       expect(scheduler.dropWithdrawn()).toBe(0);
       moved = true;
       expect(scheduler.dropWithdrawn()).toBe(2);
-      await Promise.all(queued);
+      for (const task of queued) await expect(task).rejects.toBeInstanceOf(RecordWithdrawn);
       expect(ran).toEqual([]);
       expect(scheduler.laneDepth('hang')).toBe(1);
       stuck.open();
@@ -319,14 +321,18 @@ describe('LaneScheduler', () => {
 
     it('never queues a task already withdrawn', async () => {
       const scheduler = new LaneScheduler(10);
-      await scheduler.run(
-        'a',
-        1,
-        async () => expect('ran').toBe('never'),
-        undefined,
-        '',
-        () => true,
-      );
+      const ran: string[] = [];
+      await expect(
+        scheduler.run(
+          'a',
+          1,
+          async () => void ran.push('ran'),
+          undefined,
+          '',
+          () => true,
+        ),
+      ).rejects.toBeInstanceOf(RecordWithdrawn);
+      expect(ran).toEqual([]);
       expect(scheduler.laneDepth('a')).toBe(0);
     });
   });

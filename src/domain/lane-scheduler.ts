@@ -1,3 +1,5 @@
+import { RecordWithdrawn } from './records';
+
 /**
  * Runs tasks in lanes keyed by endpoint: at most `concurrency` tasks of one lane at a time, started
  * in submission order, and at most `globalLimit` tasks overall. A lane waiting for its turn holds no
@@ -14,7 +16,8 @@
  * does not sit in memory holding its partition's window.
  *
  * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
- * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise resolves unrun.
+ * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise rejects with
+ * {@link RecordWithdrawn}, unrun.
  */
 export interface LaneOptions {
   /** A lane that has started nothing for this long, all slots busy, is stalled. */
@@ -98,8 +101,7 @@ export class LaneScheduler {
       const entry: Entry = {
         run: () => task().then(resolve, reject),
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
-        // Only the void overload passes `withdrawn`, so T is void here.
-        withdrawn: withdrawn && { test: withdrawn, skip: () => resolve(undefined as T) },
+        withdrawn: withdrawn && { test: withdrawn, skip: () => reject(new RecordWithdrawn()) },
       };
       if (entry.withdrawn?.test()) {
         entry.withdrawn.skip();

@@ -48,3 +48,15 @@ export interface OutgoingRecord {
 export function positionOf(record: Pick<ConsumedRecord, 'topic' | 'partition' | 'offset'>): string {
   return `${record.topic}/${record.partition}/${record.offset}`;
 }
+
+/**
+ * Thrown by a handler that did not handle a record because its partition moved to another member
+ * (a rebalance, a stop) before the work started. The record is not finished: the consumer leaves it
+ * uncommitted, and the partition's next owner reads it again.
+ */
+export class RecordWithdrawn extends Error {
+  constructor() {
+    super("the record's partition moved before its work started");
+    this.name = 'RecordWithdrawn';
+  }
+}

@@ -9,7 +9,7 @@ export interface RetryLoopOptions {
   /** Called before each wait with the failure and the wait about to start. */
   onRetry(error: unknown, waitMs: number, attempt: number): void;
   /** Checked after each failure: true rethrows it instead of waiting. */
-  stopped?(): boolean;
+  stopped?(error: unknown): boolean;
   sleep?(ms: number): Promise<void>;
 }
 
@@ -21,7 +21,7 @@ export async function retryUntilDone<T>(work: () => Promise<T>, options: RetryLo
     try {
       return await work();
     } catch (error) {
-      if (options.stopped?.()) throw error;
+      if (options.stopped?.(error)) throw error;
       const waitMs = Math.min(options.maxDelayMs, options.baseDelayMs * 2 ** Math.min(attempt, 30));
       options.onRetry(error, waitMs, attempt + 1);
       await sleep(waitMs);

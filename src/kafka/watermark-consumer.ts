@@ -1,7 +1,7 @@
 import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OffsetWatermark } from '../domain/offset-watermark';
-import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn, type ConsumedBatch, type ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import { isTransientError } from '../domain/transient';
 import { headersToRecord } from './headers';
@@ -173,7 +173,7 @@ export class WatermarkConsumer {
     // A batch holding only transaction markers (written by any transactional producer of the topic)
     // never reaches eachBatch; remember its end so the committed offset can move past the markers.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-      if (payload.batchSize !== 0) return;
+      if (payload.batchSize !== 0 || !this.isAssigned(payload.topic, payload.partition)) return;
       this.partitionState(payload.topic, payload.partition).fetchedThrough = BigInt(payload.lastOffset);
     });
     await consumer.connect();
@@ -268,6 +268,10 @@ export class WatermarkConsumer {
     }
   }
 
+  private isAssigned(topic: string, partition: number): boolean {
+    return this.assigned.get(topic)?.includes(partition) ?? false;
+  }
+
   /** The partition indexes this member is assigned (of its first topic; co-partitioned: of every topic). */
   ownedIndexes(): number[] {
     return [...(this.assigned.get(this.spec.topics[0]) ?? [])];
@@ -287,6 +291,9 @@ export class WatermarkConsumer {
   }
 
   private async onBatch(payload: EachBatchPayload): Promise<void> {
+    // A batch fetched before a rebalance took its partition away reaches here after it; kafkajs'
+    // isStale() does not say so. Its records are the new owner's now.
+    if (!this.isAssigned(payload.batch.topic, payload.batch.partition)) return;
     if ('handleBatch' in this.spec) return this.onWholeBatch(payload, this.spec);
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const spec = this.spec;
@@ -394,7 +401,8 @@ export class WatermarkConsumer {
       () => {
         if (state.generation === this.generation) state.watermark.complete(record.offset);
       },
-      // Only while stopping: the record stays uncommitted and is handled again after restart.
+      // Withdrawn (its partition moved, or this member stops), or given up while stopping: the
+      // record stays unfinished, so no commit passes it, and the partition's next owner reads it.
       () => undefined,
     );
     this.pending.add(work);
@@ -456,6 +464,7 @@ export class WatermarkConsumer {
       try {
         await work();
       } catch (error) {
+        if (error instanceof RecordWithdrawn) throw error;
         if (!isolate || isTransientError(error)) {
           permanentFailures = 0;
           throw error;
@@ -478,7 +487,8 @@ export class WatermarkConsumer {
     return retryUntilDone(attempt, {
       baseDelayMs: 100,
       maxDelayMs: HANDLER_RETRY_MAX_MS,
-      stopped: () => this.stopping,
+      // A withdrawn record is not retried: it is not this member's any more.
+      stopped: (error) => this.stopping || error instanceof RecordWithdrawn,
       onRetry: (error, waitMs) =>
         this.logger.warn(
           {
