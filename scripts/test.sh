@@ -17,11 +17,6 @@ npx tsc -p tsconfig.check.json
 step "build"
 npx nest build
 
-if command -v promtool >/dev/null; then
-  step "validating Prometheus alert rules with promtool"
-  promtool check rules ops/prometheus/alerts.yml
-fi
-
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   step "installing chromium for the dashboard's browser test"
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
@@ -36,6 +31,15 @@ summary=$(node -e '
   console.log(`jest: ${r.numPassedTests} passed, ${r.numFailedTests} failed` + (r.numPendingTests ? `, ${r.numPendingTests} skipped` : ""));
 ' || echo "jest: no results")
 echo "$summary"
+
+# The alert rules, checked and unit-tested; scripts/promtool.sh builds promtool once into ~/.cache.
+step "alert rules: promtool check rules, promtool test rules (ops/prometheus)"
+if promtool=$(bash scripts/promtool.sh); then
+  "$promtool" check rules ops/prometheus/alerts.yml || status=$?
+  "$promtool" test rules ops/prometheus/alerts.test.yml || status=$?
+else
+  status=1
+fi
 
 # Smoke variants of the benchmark and the crash test (issue 7): small counts, no timing assertion.
 # The chaos smoke SIGKILLs its own service once and stops PostgreSQL for ~3 s (no broker restart).

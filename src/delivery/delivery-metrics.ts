@@ -42,6 +42,8 @@ export class DeliveryMetrics {
       labelNames: ['release'],
       registers: [registry],
     });
+    // Exported as 0 from the start: a series born at 1 is no increase() to the alert on it.
+    for (const release of ['probe', 'batch']) this.heldCycled.inc({ release }, 0);
   }
 
   heldTurnedAway(release: 'probe' | 'batch'): void {

@@ -46,6 +46,8 @@ export class PartitionOwners {
       labelNames: ['reason'],
       registers: [registry],
     });
+    // Exported as 0 from the start: a series born at 1 is no increase() to the alert on it.
+    for (const reason of ['not_released', 'database_unavailable']) this.forced.inc({ reason }, 0);
   }
 
   /**

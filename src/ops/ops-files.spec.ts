@@ -1,25 +1,27 @@
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** The ready-made files under ops/ (checked here so they are validated even without promtool). */
+/** The ready-made files under ops/ (promtool checks alerts.yml too; this runs without it). */
 const OPS_DIR = join(__dirname, '..', '..', 'ops');
-const EXPORTED = [
-  'kafka_consumergroup_lag',
-  'kafka_consumergroup_members',
-  'hookstream_deliveries_total',
-  'hookstream_attempt_duration_seconds',
-  'hookstream_event_to_delivery_seconds',
-  'hookstream_in_flight_deliveries',
-  'hookstream_unfinished_records',
-  'hookstream_retry_tier_depth',
-  'hookstream_dead_letters',
-  'hookstream_endpoint_circuits',
-  'hookstream_endpoints',
-  'hookstream_attempt_log_buffered',
-  'hookstream_attempt_log_buffered_bytes',
-  'hookstream_records_isolated_total',
-  'hookstream_oldest_unfinished_age_seconds',
-];
+const SRC_DIR = join(__dirname, '..');
+const EXPORTED = registeredMetrics();
+
+/** The `name` of every prom-client counter, gauge and histogram the code under src/ creates. */
+function registeredMetrics(): string[] {
+  const names = new Set<string>();
+  const files = readdirSync(SRC_DIR, { recursive: true, encoding: 'utf8' }).filter(
+    (file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'),
+  );
+  for (const file of files) {
+    const text = readFileSync(join(SRC_DIR, file), 'utf8');
+    for (const [, name] of text.matchAll(
+      /new (?:Counter|Gauge|Histogram)(?:<[^>]*>)?\(\{\s*name: '(\w+)'/g,
+    )) {
+      names.add(name);
+    }
+  }
+  return [...names];
+}
 
 function metricNames(expr: string): string[] {
   return (expr.match(/\b(?:kafka|hookstream)_[a-z_]+/g) ?? []).map((name) =>
@@ -50,6 +52,16 @@ function parseRules(text: string): { groups: string[]; rules: Rule[] } {
 describe('ops/prometheus/alerts.yml', () => {
   const { groups, rules } = parseRules(readFileSync(join(OPS_DIR, 'prometheus', 'alerts.yml'), 'utf8'));
 
+  it('finds the metrics the code registers, which the checks below compare with', () => {
+    expect(EXPORTED).toEqual(
+      expect.arrayContaining([
+        'kafka_consumergroup_lag',
+        'hookstream_deliveries_total',
+        'hookstream_cluster_exporter',
+      ]),
+    );
+  });
+
   it('has one group of uniquely named rules, each with an expression, a severity and a summary', () => {
     expect(groups).toEqual(['hookstream']);
     expect(rules.length).toBeGreaterThanOrEqual(5);
@@ -64,17 +76,32 @@ describe('ops/prometheus/alerts.yml', () => {
     }
   });
 
-  it('covers lag growing, old undelivered events, dead letters, disabled endpoints and empty groups', () => {
+  it('covers lag, old events, dead letters, endpoints, empty groups, the exporter, handovers, held cycling', () => {
     const byMetric = (metric: string) => rules.filter((r) => metricNames(r.expr).includes(metric));
     expect(byMetric('kafka_consumergroup_lag')).not.toHaveLength(0);
     expect(byMetric('hookstream_oldest_unfinished_age_seconds')).not.toHaveLength(0);
     expect(byMetric('hookstream_dead_letters')).not.toHaveLength(0);
     expect(byMetric('hookstream_endpoints')).not.toHaveLength(0);
     expect(byMetric('kafka_consumergroup_members')).not.toHaveLength(0);
+    expect(byMetric('hookstream_cluster_exporter')).not.toHaveLength(0);
+    expect(byMetric('hookstream_partition_handovers_forced_total')).not.toHaveLength(0);
+    expect(byMetric('hookstream_held_turned_away_total')).not.toHaveLength(0);
   });
 
   it('refers only to metrics the service exports', () => {
     for (const rule of rules) for (const name of metricNames(rule.expr)) expect(EXPORTED).toContain(name);
+  });
+
+  // promtool passes a test of an alert that does not exist, or of a series nothing exports: both
+  // expect no alert and get none.
+  it('has unit tests (alerts.test.yml) that name existing alerts and exported series only', () => {
+    const tests = readFileSync(join(OPS_DIR, 'prometheus', 'alerts.test.yml'), 'utf8');
+    const tested = [...tests.matchAll(/^ +alertname: (\w+)\s*$/gm)].map((m) => m[1]);
+    expect(tested).not.toHaveLength(0);
+    for (const alert of tested) expect(rules.map((r) => r.alert)).toContain(alert);
+    const series = [...tests.matchAll(/^ +- series: '(\w+)\{/gm)].map((m) => m[1]);
+    expect(series).not.toHaveLength(0);
+    for (const name of series.filter((n) => n !== 'up')) expect(EXPORTED).toContain(name);
   });
 });
 
