@@ -1,5 +1,6 @@
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
-import { unstorableText } from '../domain/event-contract';
+import { parseRfc3339 } from '../domain/cloud-event';
+import { ATTRIBUTE_RULES, unstorableText } from '../domain/event-contract';
 
 /** Optional, but when present must be valid: unlike @IsOptional, `null` is checked (and refused). */
 export const OptionalNotNull = () => ValidateIf((_object, value) => value !== undefined);
@@ -25,3 +26,12 @@ export const IsStorableText = (field: string) =>
     const problem = unstorableText(value);
     return problem === null ? [] : [`${field} ${problem}`];
   });
+
+/**
+ * An RFC 3339 date-time (with an offset; leap seconds, lower-case `t` and `z`, years 0000-9999):
+ * the rule the input topic applies to `time`, so both edges accept the same times.
+ */
+export const IsRfc3339DateTime = (field: string) =>
+  byRule('isRfc3339DateTime', (value) =>
+    typeof value === 'string' && parseRfc3339(value) !== null ? [] : [`${field} ${ATTRIBUTE_RULES.time}`],
+  );

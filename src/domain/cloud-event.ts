@@ -139,7 +139,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
   }
   const timeMs = typeof rawTime === 'string' ? parseRfc3339(rawTime) : null;
   if (timeMs === null) {
-    return fail('invalid_attribute', "attribute 'time' must be an RFC 3339 date-time");
+    return fail('invalid_attribute', `attribute 'time' ${ATTRIBUTE_RULES.time}`);
   }
 
   return {

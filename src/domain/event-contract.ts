@@ -38,4 +38,5 @@ export function attributeTextProblem(value: string): string | null {
 export const ATTRIBUTE_RULES = {
   id: 'must be 1 to 256 visible ASCII characters (it becomes the webhook-id header)',
   type: "may contain only letters, digits, '_', '.' and '-' (1 to 256)",
+  time: 'must be an RFC 3339 date-time with an offset, in years 0000 to 9999 (like 2025-06-01T12:00:00Z)',
 } as const;

@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsISO8601, IsOptional, IsString, Matches } from 'class-validator';
-import { byRule } from '../../common/validation';
+import { IsDefined, IsOptional, IsString, Matches } from 'class-validator';
+import { byRule, IsRfc3339DateTime } from '../../common/validation';
 import {
   ATTRIBUTE_RULES,
   attributeTextProblem,
@@ -52,9 +52,12 @@ export class PublishEventDto {
   @IsAttributeText('subject')
   subject?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 3339 event time; defaults to now' })
+  @ApiPropertyOptional({
+    example: '2025-06-01T12:00:00Z',
+    description: 'RFC 3339 event time with an offset (years 0000-9999); defaults to now',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339DateTime('time')
   time?: string;
 }
 
