@@ -45,6 +45,7 @@ const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'appli
 const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
 const OPTIONAL_STRING_ATTRIBUTES = ['subject'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Attributes = Record<string, unknown>;
 type Failure = Extract<ParseResult, { ok: false }>;
@@ -149,7 +150,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
       id,
       source,
       type,
-      tenantId: tenantid,
+      tenantId: canonicalTenantId(tenantid),
       time: new Date(timeMs).toISOString(),
       data: attributes.data,
       ...(typeof attributes.subject === 'string' ? { subject: attributes.subject } : {}),
@@ -169,6 +170,15 @@ export function exceedsDepth(value: unknown, maxDepth: number): boolean {
     }
   }
   return false;
+}
+
+/**
+ * Tenant ids are UUIDs, which RFC 4122 makes case-insensitive: the platform's form is lower case
+ * (as PostgreSQL writes them), so an id in upper case names the same tenant. Anything else is kept
+ * as sent, to be refused as an unknown tenant.
+ */
+function canonicalTenantId(tenantid: string): string {
+  return ANY_CASE_UUID.test(tenantid) ? tenantid.toLowerCase() : tenantid;
 }
 
 function describe(value: unknown): string {
