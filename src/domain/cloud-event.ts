@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import {
   ATTRIBUTE_RULES,
   attributeTextProblem,
@@ -6,6 +7,7 @@ import {
   MAX_ATTRIBUTE_LENGTH,
   MAX_DATA_DEPTH,
 } from './event-contract';
+import type { RecordHeaders } from './records';
 
 /**
  * CloudEvents 1.0 over Kafka (structured JSON mode and binary `ce_*` header mode) into the
@@ -228,18 +230,26 @@ function parseStructured(value: Buffer | null, fallbackTimeIso: string | undefin
   return validateAttributes(attributes, fallbackTimeIso);
 }
 
+/** A header's text: undefined when absent, null when its bytes are not UTF-8. */
+type HeaderText = (name: string) => string | null | undefined;
+
 function parseBinary(
   value: Buffer | null,
-  header: (name: string) => string | undefined,
+  header: HeaderText,
   fallbackTimeIso: string | undefined,
 ): ParseResult {
   const attributes: Attributes = {};
   for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, ...OPTIONAL_STRING_ATTRIBUTES, 'time']) {
-    attributes[name] = header(`ce_${name}`);
+    const text = header(`ce_${name}`);
+    // Decoded with U+FFFD for the bad bytes, it would be delivered as text the producer never sent.
+    if (text === null) {
+      return fail('invalid_attribute', `attribute '${name}' (header ce_${name}) is not valid UTF-8`);
+    }
+    attributes[name] = text;
   }
   if (value === null || value.length === 0) {
     attributes.data = null;
-  } else if (isJsonMediaType(mediaType(header('content-type')))) {
+  } else if (isJsonMediaType(mediaType(header('content-type') ?? undefined))) {
     const decoded = decodeJson(value);
     if (!decoded.ok) return decoded;
     attributes.data = decoded.json;
@@ -251,13 +261,14 @@ function parseBinary(
 
 /**
  * @param value the Kafka message value
- * @param headers Kafka headers as strings; names are matched case-insensitively
+ * @param headers Kafka headers as they arrived (bytes or text; the last of a repeated one counts);
+ *   names are matched case-insensitively
  * @param maxBytes the largest accepted message value
  * @param fallbackTimeIso the Kafka message time, used when the event has no `time` attribute
  */
 export function parseCloudEvent(
   value: Buffer | null,
-  headers: Record<string, string | undefined>,
+  headers: Readonly<RecordHeaders>,
   maxBytes: number,
   fallbackTimeIso?: string,
 ): ParseResult {
@@ -265,13 +276,22 @@ export function parseCloudEvent(
     if (value !== null && value.length > maxBytes) {
       return fail('too_large', `message value is ${value.length} bytes, over the limit of ${maxBytes}`);
     }
-    const byName = new Map<string, string>();
+    const byName = new Map<string, string | Buffer>();
     for (const [name, headerValue] of Object.entries(headers)) {
-      if (typeof headerValue === 'string') byName.set(name.toLowerCase(), headerValue);
+      const last = Array.isArray(headerValue) ? headerValue[headerValue.length - 1] : headerValue;
+      if (typeof last === 'string' || Buffer.isBuffer(last)) byName.set(name.toLowerCase(), last);
     }
-    const header = (name: string): string | undefined => byName.get(name);
+    const header: HeaderText = (name) => {
+      const raw = byName.get(name);
+      if (raw === undefined || typeof raw === 'string') return raw;
+      return isUtf8(raw) ? raw.toString('utf8') : null;
+    };
 
-    const contentType = mediaType(header('content-type'));
+    const rawContentType = header('content-type');
+    if (rawContentType === null) {
+      return fail('unsupported_content_type', 'header content-type is not valid UTF-8');
+    }
+    const contentType = mediaType(rawContentType);
     // Kafka protocol binding: a CloudEvents content type means structured mode, whatever other headers say.
     if (header('ce_specversion') !== undefined && contentType !== 'application/cloudevents+json') {
       return parseBinary(value, header, fallbackTimeIso);
