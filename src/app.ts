@@ -9,6 +9,7 @@ import type { AppConfig } from './config/config';
 import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
+import { verifyUtf8Body } from './common/utf8-body';
 import { ConsumerRunner } from './kafka/consumer-runner';
 
 /**
@@ -22,7 +23,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
     bodyParser: false,
     abortOnError: false,
   });
-  app.useBodyParser('json', { limit: config.security.maxBodyBytes });
+  app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
   app.useGlobalPipes(
     // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
