@@ -1,23 +1,31 @@
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { parseRfc3339 } from '../domain/cloud-event';
 import { ATTRIBUTE_RULES, unstorableText } from '../domain/event-contract';
+import { unboxed } from './raw-json';
 
 /** Optional, but when present must be valid: unlike @IsOptional, `null` is checked (and refused). */
 export const OptionalNotNull = () => ValidateIf((_object, value) => value !== undefined);
 
-/** A class-validator rule from a plain function that lists what is wrong with a value (nothing: valid). */
+/**
+ * A class-validator rule from a plain function that lists what is wrong with a value (nothing:
+ * valid). The function sees a @RawJsonField's value as the client sent it, not its box.
+ */
 export function byRule(name: string, problems: (value: unknown) => string[], options?: ValidationOptions) {
   return ValidateBy(
     {
       name,
       validator: {
-        validate: (value) => problems(value).length === 0,
-        defaultMessage: (args) => problems(args?.value).join('; '),
+        validate: (value) => problems(unboxed(value)).length === 0,
+        defaultMessage: (args) => problems(unboxed(args?.value)).join('; '),
       },
     },
     options,
   );
 }
+
+/** Present in the body, whatever its value: unlike @IsDefined, `null` passes. */
+export const IsPresent = (message: string) =>
+  byRule('isPresent', (value) => (value === undefined ? [message] : []));
 
 /** A string PostgreSQL can store and give back as sent: no NUL, no unpaired surrogate. */
 export const IsStorableText = (field: string) =>

@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsOptional, IsString, Matches } from 'class-validator';
-import { byRule, IsRfc3339DateTime } from '../../common/validation';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { RawJsonField } from '../../common/raw-json';
+import { byRule, IsPresent, IsRfc3339DateTime } from '../../common/validation';
 import {
   ATTRIBUTE_RULES,
   attributeTextProblem,
@@ -23,10 +24,11 @@ export class PublishEventDto {
   type!: string;
 
   @ApiProperty({
-    description: 'The event payload (any JSON value)',
+    description: 'The event payload: any JSON value (null for none), delivered exactly as sent',
     example: { recordId: 'r_1', status: 'active' },
   })
-  @IsDefined({ message: 'data is required (use null for no payload)' })
+  @RawJsonField()
+  @IsPresent('data is required (use null for no payload)')
   data!: unknown;
 
   @ApiPropertyOptional({
