@@ -48,6 +48,37 @@ function expectEvent(result: ParseResult): PlatformEvent {
   return result.event;
 }
 
+describe('parseCloudEvent and numbers past the double range', () => {
+  it.each(['[1e400,-1e400]', '{"n":1e309}', '-1e400', `1${'0'.repeat(400)}`, '[[[{"a":[1E+999]}]]]'])(
+    'refuses data %s, which JSON.stringify would write as null',
+    (data) => {
+      expectFailure(
+        parse(withData(data)),
+        'invalid_attribute',
+        "attribute 'data' holds a number outside the range of a double (RFC 7493 I-JSON)",
+      );
+    },
+  );
+
+  it('keeps the numbers at the edges of the range, and underflow to zero', () => {
+    const edges = '[1.7976931348623157e308,-1.7976931348623157e308,5e-324,1e-400]';
+    expect(expectEvent(parse(withData(edges))).data).toEqual([
+      Number.MAX_VALUE,
+      -Number.MAX_VALUE,
+      5e-324,
+      0,
+    ]);
+  });
+
+  it('refuses them in binary mode too, and ignores them in extension attributes', () => {
+    const binary = parse(Buffer.from('[1e400]'), { ...ceHeaders, 'content-type': 'application/json' });
+    expectFailure(binary, 'invalid_attribute', "attribute 'data' holds a number outside");
+    expect(expectEvent(parse(withData('{}', { bigext: 1 }))).data).toEqual({});
+    const extension = Buffer.from(withData('{}').toString().replace('"data":', '"bigext":1e400,"data":'));
+    expect(expectEvent(parse(extension)).data).toEqual({});
+  });
+});
+
 describe('parseCloudEvent and tenant ids', () => {
   it('reads a tenant id that is a UUID in lower case, whatever case it came in; other ids as sent', () => {
     const uuid = '0f8FAD5B-D9CB-469F-A165-70867728950E';

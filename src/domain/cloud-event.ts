@@ -4,6 +4,7 @@ import {
   attributeTextProblem,
   EVENT_ID_PATTERN,
   EVENT_TYPE_PATTERN,
+  jsonValueProblem,
   MAX_ATTRIBUTE_LENGTH,
   MAX_DATA_DEPTH,
 } from './event-contract';
@@ -132,9 +133,8 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
     if (problem !== null) return fail('invalid_attribute', `attribute '${name}' ${problem}`);
   }
 
-  if (exceedsDepth(attributes.data, MAX_DATA_DEPTH)) {
-    return fail('invalid_attribute', `attribute 'data' is nested deeper than ${MAX_DATA_DEPTH} levels`);
-  }
+  const dataProblem = jsonValueProblem(attributes.data, MAX_DATA_DEPTH);
+  if (dataProblem !== null) return fail('invalid_attribute', `attribute 'data' ${dataProblem}`);
 
   const rawTime = attributes.time ?? fallbackTimeIso;
   if (rawTime === undefined || rawTime === null) {
@@ -158,20 +158,6 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
       ...(typeof attributes.subject === 'string' ? { subject: attributes.subject } : {}),
     },
   };
-}
-
-/** Iterative, so a hostile nesting cannot overflow our own stack either. */
-export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [node, depth] = item;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
 }
 
 /**
