@@ -1,4 +1,4 @@
-import { ValidationPipe, type INestApplication } from '@nestjs/common';
+import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -6,9 +6,11 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
+import { BodyValidationPipe } from './common/body-validation.pipe';
 import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
+import { verifyUtf8Body } from './common/utf8-body';
 import { ConsumerRunner } from './kafka/consumer-runner';
 
 /**
@@ -22,12 +24,12 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
     bodyParser: false,
     abortOnError: false,
   });
-  app.useBodyParser('json', { limit: config.security.maxBodyBytes });
+  app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
   app.useGlobalPipes(
     // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
     new DepthLimitPipe(),
-    new ValidationPipe({
+    new BodyValidationPipe({
       whitelist: true,
       forbidNonWhitelisted: true,
       transform: true,

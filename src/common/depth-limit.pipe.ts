@@ -1,21 +1,37 @@
 import { Injectable, type PipeTransform } from '@nestjs/common';
-import { exceedsDepth, MAX_DATA_DEPTH } from '../domain/cloud-event';
+import { jsonValueProblem, MAX_DATA_DEPTH } from '../domain/event-contract';
 import { DomainError } from './domain-error';
 
 /** One level above an event's `data`, which may itself nest MAX_DATA_DEPTH levels. */
 export const MAX_REQUEST_DEPTH = MAX_DATA_DEPTH + 1;
+const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
 
 /**
  * Refuses request values nested deeper than MAX_REQUEST_DEPTH before anything recursive sees them:
  * JSON.parse accepts any nesting, but ValidationPipe (stripProtoKeys), class-transformer and
  * JSON.stringify recurse and overflow the stack, which would answer 500 to a client's bad body.
+ * Refuses numbers past the double range too, which JSON.parse turned into Infinity (see
+ * OUT_OF_DOUBLE_RANGE). The message names the top-level field the problem is in, like the
+ * input topic's dead letters do.
  */
 @Injectable()
 export class DepthLimitPipe implements PipeTransform {
   transform(value: unknown): unknown {
-    if (exceedsDepth(value, MAX_REQUEST_DEPTH)) {
-      throw DomainError.invalid(`request is nested deeper than ${MAX_REQUEST_DEPTH} levels`);
-    }
+    const problem = requestProblem(value);
+    if (problem !== null) throw DomainError.invalid(problem);
     return value;
   }
+}
+
+function requestProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    const problem = jsonValueProblem(value, MAX_REQUEST_DEPTH);
+    return problem === null ? null : `request ${problem}`;
+  }
+  for (const [name, field] of Object.entries(value)) {
+    const problem = jsonValueProblem(field, MAX_DATA_DEPTH);
+    if (problem !== null)
+      return `${PLAIN_NAME.test(name) ? name : JSON.stringify(name.slice(0, 64))} ${problem}`;
+  }
+  return null;
 }

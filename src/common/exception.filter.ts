@@ -4,6 +4,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { DomainError, type DomainErrorCode } from './domain-error';
 import { LOGGER } from './logger.module';
+import { INVALID_UTF8_BODY } from './utf8-body';
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   not_found: HttpStatus.NOT_FOUND,
@@ -103,7 +104,9 @@ export class GlobalExceptionFilter implements ExceptionFilter {
           ? 'request body is not valid JSON'
           : parserError.type === 'entity.too.large'
             ? 'request body is too large'
-            : (parserError.message ?? 'bad request');
+            : parserError.type === INVALID_UTF8_BODY
+              ? (parserError.message ?? 'request body is not valid UTF-8')
+              : (parserError.message ?? 'bad request');
       return {
         statusCode: parserError.status,
         error: errorName(parserError.status),

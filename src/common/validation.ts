@@ -1,22 +1,31 @@
 import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
-import { unstorableText } from '../domain/event-contract';
+import { parseRfc3339 } from '../domain/cloud-event';
+import { ATTRIBUTE_RULES, unstorableText } from '../domain/event-contract';
+import { unboxed } from './raw-json';
 
 /** Optional, but when present must be valid: unlike @IsOptional, `null` is checked (and refused). */
 export const OptionalNotNull = () => ValidateIf((_object, value) => value !== undefined);
 
-/** A class-validator rule from a plain function that lists what is wrong with a value (nothing: valid). */
+/**
+ * A class-validator rule from a plain function that lists what is wrong with a value (nothing:
+ * valid). The function sees a @RawJsonField's value as the client sent it, not its box.
+ */
 export function byRule(name: string, problems: (value: unknown) => string[], options?: ValidationOptions) {
   return ValidateBy(
     {
       name,
       validator: {
-        validate: (value) => problems(value).length === 0,
-        defaultMessage: (args) => problems(args?.value).join('; '),
+        validate: (value) => problems(unboxed(value)).length === 0,
+        defaultMessage: (args) => problems(unboxed(args?.value)).join('; '),
       },
     },
     options,
   );
 }
+
+/** Present in the body, whatever its value: unlike @IsDefined, `null` passes. */
+export const IsPresent = (message: string) =>
+  byRule('isPresent', (value) => (value === undefined ? [message] : []));
 
 /** A string PostgreSQL can store and give back as sent: no NUL, no unpaired surrogate. */
 export const IsStorableText = (field: string) =>
@@ -25,3 +34,12 @@ export const IsStorableText = (field: string) =>
     const problem = unstorableText(value);
     return problem === null ? [] : [`${field} ${problem}`];
   });
+
+/**
+ * An RFC 3339 date-time (with an offset; leap seconds, lower-case `t` and `z`, years 0000-9999):
+ * the rule the input topic applies to `time`, so both edges accept the same times.
+ */
+export const IsRfc3339DateTime = (field: string) =>
+  byRule('isRfc3339DateTime', (value) =>
+    typeof value === 'string' && parseRfc3339(value) !== null ? [] : [`${field} ${ATTRIBUTE_RULES.time}`],
+  );

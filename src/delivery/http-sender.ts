@@ -1,7 +1,9 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, request } from 'undici';
+import { INVALID_HEADER } from '../domain/attempt-outcome';
 import type { EgressPolicy } from '../domain/egress/ip-classifier';
+import { invalidHeaders } from '../domain/http-fields';
 import { DnsLookupError, HostResolver, type HostLookup } from './host-resolver';
 
 export interface HttpSenderOptions {
@@ -19,6 +21,18 @@ export interface HttpResponse {
   /** The response body, cut at the configured limit. */
   body: string;
   latencyMs: number;
+}
+
+/**
+ * Raised before sending when a header cannot be sent as it is (a stored endpoint header or an event
+ * id from before the API refused such values): the attempt fails, the origin's pool stays whole.
+ */
+export class InvalidHeaderError extends Error {
+  readonly code = INVALID_HEADER;
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'InvalidHeaderError';
+  }
 }
 
 /** Raised when the address actually dialled is refused by the egress policy (SSRF, DNS rebinding). */
@@ -98,6 +112,11 @@ export class HttpSender {
    */
   async post(url: string, headers: Record<string, string>, body: string): Promise<HttpResponse> {
     const started = performance.now();
+    const all = { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' };
+    // undici refuses these only after taking one of the origin's connection slots, which undici 7
+    // kept: after 64 of them every later request to the origin hung, deaf to its abort signal.
+    const invalid = invalidHeaders(all);
+    if (invalid !== null) throw new InvalidHeaderError(invalid);
     const deadline = new AbortController();
     const timer = setTimeout(
       () => deadline.abort(new DOMException('delivery attempt timed out', 'TimeoutError')),
@@ -107,7 +126,7 @@ export class HttpSender {
       const response = await request(url, {
         method: 'POST',
         dispatcher: this.agent,
-        headers: { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' },
+        headers: all,
         body,
         signal: deadline.signal,
         headersTimeout: this.options.timeoutMs,

@@ -13,6 +13,8 @@ export type AttemptOutcome =
 
 /** The code an SSRF guard puts on the error when it refuses to dial an address. */
 export const EGRESS_REFUSED = 'EGRESS_REFUSED';
+/** The code a sender puts on the error when a header cannot be sent (its message names the header). */
+export const INVALID_HEADER = 'INVALID_HEADER';
 
 const RETRY_AFTER_STATUSES = new Set([429, 503]);
 const GONE = 410;
@@ -105,6 +107,10 @@ export function classifyError(error: unknown): AttemptOutcome {
 
   const egress = find((e) => codeOf(e) === EGRESS_REFUSED);
   if (egress !== undefined) return failed(`egress refused: ${messageOf(egress)}`);
+
+  // Nothing was sent: the same request would fail the same way, so this attempt fails as it is.
+  const header = find((e) => codeOf(e) === INVALID_HEADER);
+  if (header !== undefined) return failed(messageOf(header));
 
   // AbortSignal.timeout() rejects with a DOMException named TimeoutError.
   if (find((e) => e.name === 'TimeoutError' || TIMEOUT_CODES.has(codeOf(e) ?? '')) !== undefined) {

@@ -1,11 +1,14 @@
+import { isUtf8 } from 'node:buffer';
 import {
   ATTRIBUTE_RULES,
   attributeTextProblem,
   EVENT_ID_PATTERN,
   EVENT_TYPE_PATTERN,
+  jsonValueProblem,
   MAX_ATTRIBUTE_LENGTH,
   MAX_DATA_DEPTH,
 } from './event-contract';
+import type { RecordHeaders } from './records';
 
 /**
  * CloudEvents 1.0 over Kafka (structured JSON mode and binary `ce_*` header mode) into the
@@ -45,6 +48,7 @@ const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'appli
 const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
 const OPTIONAL_STRING_ATTRIBUTES = ['subject'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Attributes = Record<string, unknown>;
 type Failure = Extract<ParseResult, { ok: false }>;
@@ -129,9 +133,8 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
     if (problem !== null) return fail('invalid_attribute', `attribute '${name}' ${problem}`);
   }
 
-  if (exceedsDepth(attributes.data, MAX_DATA_DEPTH)) {
-    return fail('invalid_attribute', `attribute 'data' is nested deeper than ${MAX_DATA_DEPTH} levels`);
-  }
+  const dataProblem = jsonValueProblem(attributes.data, MAX_DATA_DEPTH);
+  if (dataProblem !== null) return fail('invalid_attribute', `attribute 'data' ${dataProblem}`);
 
   const rawTime = attributes.time ?? fallbackTimeIso;
   if (rawTime === undefined || rawTime === null) {
@@ -139,7 +142,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
   }
   const timeMs = typeof rawTime === 'string' ? parseRfc3339(rawTime) : null;
   if (timeMs === null) {
-    return fail('invalid_attribute', "attribute 'time' must be an RFC 3339 date-time");
+    return fail('invalid_attribute', `attribute 'time' ${ATTRIBUTE_RULES.time}`);
   }
 
   return {
@@ -149,7 +152,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
       id,
       source,
       type,
-      tenantId: tenantid,
+      tenantId: canonicalTenantId(tenantid),
       time: new Date(timeMs).toISOString(),
       data: attributes.data,
       ...(typeof attributes.subject === 'string' ? { subject: attributes.subject } : {}),
@@ -157,18 +160,13 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
   };
 }
 
-/** Iterative, so a hostile nesting cannot overflow our own stack either. */
-export function exceedsDepth(value: unknown, maxDepth: number): boolean {
-  const stack: Array<[unknown, number]> = [[value, 1]];
-  for (let item = stack.pop(); item !== undefined; item = stack.pop()) {
-    const [node, depth] = item;
-    if (typeof node !== 'object' || node === null) continue;
-    if (depth > maxDepth) return true;
-    for (const child of Object.values(node)) {
-      if (typeof child === 'object' && child !== null) stack.push([child, depth + 1]);
-    }
-  }
-  return false;
+/**
+ * Tenant ids are UUIDs, which RFC 4122 makes case-insensitive: the platform's form is lower case
+ * (as PostgreSQL writes them), so an id in upper case names the same tenant. Anything else is kept
+ * as sent, to be refused as an unknown tenant.
+ */
+function canonicalTenantId(tenantid: string): string {
+  return ANY_CASE_UUID.test(tenantid) ? tenantid.toLowerCase() : tenantid;
 }
 
 function describe(value: unknown): string {
@@ -218,18 +216,26 @@ function parseStructured(value: Buffer | null, fallbackTimeIso: string | undefin
   return validateAttributes(attributes, fallbackTimeIso);
 }
 
+/** A header's text: undefined when absent, null when its bytes are not UTF-8. */
+type HeaderText = (name: string) => string | null | undefined;
+
 function parseBinary(
   value: Buffer | null,
-  header: (name: string) => string | undefined,
+  header: HeaderText,
   fallbackTimeIso: string | undefined,
 ): ParseResult {
   const attributes: Attributes = {};
   for (const name of ['specversion', ...REQUIRED_STRING_ATTRIBUTES, ...OPTIONAL_STRING_ATTRIBUTES, 'time']) {
-    attributes[name] = header(`ce_${name}`);
+    const text = header(`ce_${name}`);
+    // Decoded with U+FFFD for the bad bytes, it would be delivered as text the producer never sent.
+    if (text === null) {
+      return fail('invalid_attribute', `attribute '${name}' (header ce_${name}) is not valid UTF-8`);
+    }
+    attributes[name] = text;
   }
   if (value === null || value.length === 0) {
     attributes.data = null;
-  } else if (isJsonMediaType(mediaType(header('content-type')))) {
+  } else if (isJsonMediaType(mediaType(header('content-type') ?? undefined))) {
     const decoded = decodeJson(value);
     if (!decoded.ok) return decoded;
     attributes.data = decoded.json;
@@ -241,13 +247,14 @@ function parseBinary(
 
 /**
  * @param value the Kafka message value
- * @param headers Kafka headers as strings; names are matched case-insensitively
+ * @param headers Kafka headers as they arrived (bytes or text; the last of a repeated one counts);
+ *   names are matched case-insensitively
  * @param maxBytes the largest accepted message value
  * @param fallbackTimeIso the Kafka message time, used when the event has no `time` attribute
  */
 export function parseCloudEvent(
   value: Buffer | null,
-  headers: Record<string, string | undefined>,
+  headers: Readonly<RecordHeaders>,
   maxBytes: number,
   fallbackTimeIso?: string,
 ): ParseResult {
@@ -255,13 +262,22 @@ export function parseCloudEvent(
     if (value !== null && value.length > maxBytes) {
       return fail('too_large', `message value is ${value.length} bytes, over the limit of ${maxBytes}`);
     }
-    const byName = new Map<string, string>();
+    const byName = new Map<string, string | Buffer>();
     for (const [name, headerValue] of Object.entries(headers)) {
-      if (typeof headerValue === 'string') byName.set(name.toLowerCase(), headerValue);
+      const last = Array.isArray(headerValue) ? headerValue[headerValue.length - 1] : headerValue;
+      if (typeof last === 'string' || Buffer.isBuffer(last)) byName.set(name.toLowerCase(), last);
     }
-    const header = (name: string): string | undefined => byName.get(name);
+    const header: HeaderText = (name) => {
+      const raw = byName.get(name);
+      if (raw === undefined || typeof raw === 'string') return raw;
+      return isUtf8(raw) ? raw.toString('utf8') : null;
+    };
 
-    const contentType = mediaType(header('content-type'));
+    const rawContentType = header('content-type');
+    if (rawContentType === null) {
+      return fail('unsupported_content_type', 'header content-type is not valid UTF-8');
+    }
+    const contentType = mediaType(rawContentType);
     // Kafka protocol binding: a CloudEvents content type means structured mode, whatever other headers say.
     if (header('ce_specversion') !== undefined && contentType !== 'application/cloudevents+json') {
       return parseBinary(value, header, fallbackTimeIso);

@@ -9,6 +9,11 @@
 export const MAX_ATTRIBUTE_LENGTH = 256;
 /** JSON.parse accepts any nesting, but JSON.stringify overflows the stack well before 200k levels. */
 export const MAX_DATA_DEPTH = 64;
+/**
+ * JSON.parse reads a number past the double range (`1e400`) as Infinity, which JSON.stringify
+ * writes as null: the receiver would get other data than the client sent, so it is refused.
+ */
+export const OUT_OF_DOUBLE_RANGE = 'holds a number outside the range of a double (RFC 7493 I-JSON)';
 
 /** `id`: visible ASCII, since it is sent as the `webhook-id` header and signed as bytes. */
 export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
@@ -38,4 +43,34 @@ export function attributeTextProblem(value: string): string | null {
 export const ATTRIBUTE_RULES = {
   id: 'must be 1 to 256 visible ASCII characters (it becomes the webhook-id header)',
   type: "may contain only letters, digits, '_', '.' and '-' (1 to 256)",
+  time: 'must be an RFC 3339 date-time with an offset, in years 0000 to 9999 (like 2025-06-01T12:00:00Z)',
 } as const;
+
+/**
+ * Why a parsed JSON value cannot be carried as it is, or null: nested deeper than `maxDepth`
+ * (the value itself is level 1), or holding a number JSON.parse could not represent. One iterative
+ * walk, which the depth check made on every event already, so a hostile nesting cannot overflow
+ * the stack and the number check costs one typeof per value.
+ */
+export function jsonValueProblem(value: unknown, maxDepth: number): string | null {
+  if (typeof value === 'number') return Number.isFinite(value) ? null : OUT_OF_DOUBLE_RANGE;
+  if (typeof value !== 'object' || value === null) return null;
+  const nodes: object[] = [value];
+  const depths: number[] = [1];
+  for (let node = nodes.pop(); node !== undefined; node = nodes.pop()) {
+    const depth = depths.pop()!;
+    if (depth > maxDepth) return `is nested deeper than ${maxDepth} levels`;
+    const children: unknown[] = Array.isArray(node) ? node : Object.values(node as Record<string, unknown>);
+    for (const child of children) {
+      if (typeof child === 'object') {
+        if (child !== null) {
+          nodes.push(child);
+          depths.push(depth + 1);
+        }
+      } else if (typeof child === 'number' && !Number.isFinite(child)) {
+        return OUT_OF_DOUBLE_RANGE;
+      }
+    }
+  }
+  return null;
+}

@@ -119,6 +119,17 @@ describe('FanoutService', () => {
     expect(producer.to(deliveries)).toEqual([]);
   });
 
+  it("delivers an event whose tenant id is the tenant's UUID in upper case (UUIDs are case-insensitive)", async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record(event('e-upper', 'record.updated', TENANT.toUpperCase())));
+    expect(producer.to(dlq)).toEqual([]);
+    expect(decodeTask(producer.to(deliveries)[0].value as Buffer)).toMatchObject({
+      eventId: 'e-upper',
+      endpointId: orders.id,
+      tenantId: TENANT,
+    });
+  });
+
   it('fans an event id out once when it is published again, but again when the same record is read again', async () => {
     const { producer, fanOut } = world([orders]);
     const once = record(event('e-5'));

@@ -27,7 +27,11 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
   lastError: 'endpoint unavailable when fanned out (circuit open or lane hanging)',
 });
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/**
+ * A tenant id as the endpoint cache keys it: a lower-case UUID. PostgreSQL would confirm an
+ * upper-case one too, but no endpoint would match it and the event would vanish without a trace.
+ */
+const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
 type Routed =
   | { kind: 'dead-letter'; record: OutgoingRecord }
@@ -103,7 +107,8 @@ export class FanoutService {
     }
     const parsed = parseCloudEvent(
       record.value,
-      record.headers,
+      // The bytes, not the text: a ce_* header that is not UTF-8 must be refused, not read with U+FFFD.
+      record.rawHeaders ?? record.headers,
       this.config.delivery.maxEventBytes,
       timestampToIso(record.timestampMs),
     );
@@ -161,7 +166,7 @@ export class FanoutService {
 
   /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */
   private async isKnownTenant(tenantId: string): Promise<boolean> {
-    if (!UUID.test(tenantId)) return false;
+    if (!CANONICAL_UUID.test(tenantId)) return false;
     return this.endpoints.isKnownTenant(tenantId);
   }
 

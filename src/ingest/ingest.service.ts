@@ -6,9 +6,10 @@ import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { Clock } from '../domain/clock';
+import { ATTRIBUTE_RULES } from '../domain/event-contract';
 import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
-import { toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
+import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 
 export interface EventToPublish {
   type: string;
@@ -42,6 +43,7 @@ export class IngestService {
 
   /** Resolves only once every in-sync replica has the event (acks=all). */
   async publish(tenantId: string, input: EventToPublish): Promise<string> {
+    const timeMs = eventTimeMs(input.time) ?? this.clock.now();
     const allowed = this.rates.take(tenantId, 1, this.clock.now());
     if (!allowed.ok) {
       this.quotas.rejected('ingest_rate');
@@ -56,7 +58,7 @@ export class IngestService {
       type: input.type,
       source: input.source ?? '/hookstream/api',
       ...(input.subject === undefined ? {} : { subject: input.subject }),
-      time: new Date(input.time ?? this.clock.now()).toISOString(),
+      time: new Date(timeMs).toISOString(),
       tenantId,
       data: input.data,
     };
@@ -80,4 +82,15 @@ export class IngestService {
     }
     return event.id;
   }
+}
+
+/**
+ * The event time as epoch ms, by the input topic's rule (the DTO has checked it): `Date` cannot
+ * parse a leap second or a lower-case `t`, and would read a time without an offset as local time.
+ */
+function eventTimeMs(time: string | undefined): number | null {
+  if (time === undefined) return null;
+  const ms = parseRfc3339(time);
+  if (ms === null) throw DomainError.invalid(`time ${ATTRIBUTE_RULES.time}`);
+  return ms;
 }

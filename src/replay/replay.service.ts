@@ -135,7 +135,8 @@ export class ReplayService {
   private subscribedEvent(record: ConsumedRecord, target: ReplayTarget): PlatformEvent | null {
     const parsed = parseCloudEvent(
       record.value,
-      record.headers,
+      // The bytes, not the text: a ce_* header that is not UTF-8 must be refused, not read with U+FFFD.
+      record.rawHeaders ?? record.headers,
       this.config.delivery.maxEventBytes,
       timestampToIso(record.timestampMs),
     );

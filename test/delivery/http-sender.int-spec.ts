@@ -83,4 +83,43 @@ describe('HttpSender against a real loopback server', () => {
     expect(classifyError(error)).toMatchObject({ kind: 'failed', error: 'timeout' });
     await impatient.close();
   });
+
+  it('fails each attempt with an invalid header value at once, and the origin keeps taking valid requests', async () => {
+    // undici refuses such a request only after taking one of the origin's 64 connection slots, and
+    // undici 7 never gave those back: from the 65th on, every request to the origin hung for good,
+    // deaf even to its abort signal. Each call here gets a deadline, so a hang fails the test.
+    const allowed = sender('127.0.0.0/8', 5000);
+    const url = `http://127.0.0.1:${target.port}/`;
+    const promptly = async <T>(attempt: Promise<T>, what: string): Promise<T> => {
+      let timer: NodeJS.Timeout | undefined;
+      const hung = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what} hung`)), 2000);
+      });
+      try {
+        return await Promise.race([attempt, hung]);
+      } finally {
+        clearTimeout(timer);
+      }
+    };
+    const invalid = ['a\u0001b', 'line\r\nbreak', 'emoji \u{1f600}', 'nul\u0000', 'ideograph \u4e00'];
+    for (let i = 0; i < 70; i++) {
+      const value = invalid[i % invalid.length];
+      const headers: Record<string, string> = { [i % 2 ? 'x-custom' : 'webhook-id']: value };
+      const error = await promptly(allowed.post(url, headers, '{}'), `invalid request ${i}`).then(
+        () => new Error(`invalid request ${i} was sent`),
+        (e: unknown) => e,
+      );
+      expect(classifyError(error)).toMatchObject({
+        kind: 'failed',
+        status: null,
+        error: expect.stringMatching(/^invalid header (x-custom|webhook-id): /),
+      });
+    }
+    const valid = await promptly(
+      allowed.post(url, { 'webhook-id': 'msg_1', 'x-custom': 'caf\u00e9 \t ok' }, '{}'),
+      'the valid request after 70 invalid ones',
+    );
+    expect(valid.status).toBe(204);
+    await allowed.close();
+  });
 });

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { RawJsonField } from '../../common/raw-json';
 import { IsStorableText } from '../../common/validation';
 import type { OrderingMode } from '../../domain/endpoint-snapshot';
 import { MAX_URL_LENGTH } from '../ssrf/endpoint-url';
@@ -60,6 +61,7 @@ class EndpointSettingsDto {
     description: 'Extra request headers; hop-by-hop, framing and webhook-* headers are refused.',
     example: { 'X-Api-Key': 'abc' },
   })
+  @RawJsonField()
   @OptionalNotNull()
   @IsHeaderMap()
   headers?: Record<string, string>;
@@ -78,6 +80,7 @@ class EndpointSettingsDto {
   maxConcurrency?: number;
 
   @ApiPropertyOptional({ ...STRING_MAP, maxProperties: MAX_METADATA_KEYS, example: { team: 'billing' } })
+  @RawJsonField()
   @OptionalNotNull()
   @IsMetadataMap()
   metadata?: Record<string, string>;

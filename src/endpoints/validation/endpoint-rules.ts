@@ -1,5 +1,6 @@
 /** Rules for endpoint fields, as plain functions: the DTO decorators and unit tests both use them. */
 import { unstorableText } from '../../domain/event-contract';
+import { FIELD_NAME, FIELD_VALUE } from '../../domain/http-fields';
 
 export const EVENT_TYPE_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$|^\*$/i;
 export const MAX_EVENT_TYPES = 100;
@@ -10,9 +11,11 @@ export const MAX_METADATA_KEYS = 50;
 export const MAX_METADATA_VALUE_LENGTH = 1000;
 export const MAX_DESCRIPTION_LENGTH = 500;
 
-/** Headers the sender owns: connection management, framing and our own signature headers. */
+/** Headers the sender owns: connection management, framing and our own signature headers; `expect`
+ *  is one the HTTP client refuses to send. */
 const RESERVED_HEADERS = new Set([
   'connection',
+  'expect',
   'keep-alive',
   'transfer-encoding',
   'te',
@@ -22,9 +25,6 @@ const RESERVED_HEADERS = new Set([
   'content-length',
   'content-type',
 ]);
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9a-z-]+$/i;
-/** An HTTP field value (RFC 9110): visible ASCII, space, tab and Latin-1 bytes; no CR, LF, NUL or other controls. */
-const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export function eventTypeProblems(value: unknown): string[] {
   if (!Array.isArray(value)) return ['eventTypes must be an array of strings'];
@@ -52,7 +52,7 @@ export function headerProblems(value: unknown): string[] {
   if (entries.length > MAX_HEADERS) problems.push(`headers must have at most ${MAX_HEADERS} entries`);
   for (const [name, headerValue] of entries) {
     const lower = name.toLowerCase();
-    if (!HEADER_NAME.test(name)) {
+    if (!FIELD_NAME.test(name)) {
       problems.push(`header name "${name.slice(0, 50)}" is not a valid HTTP header name`);
     } else if (RESERVED_HEADERS.has(lower) || lower.startsWith('proxy-')) {
       problems.push(`header "${name}" is hop-by-hop or set by Hookstream and cannot be overridden`);
@@ -65,7 +65,7 @@ export function headerProblems(value: unknown): string[] {
       problems.push(
         `header "${name.slice(0, 50)}" value must be at most ${MAX_HEADER_VALUE_LENGTH} characters without CR, LF or NUL`,
       );
-    } else if (!HEADER_VALUE.test(headerValue)) {
+    } else if (!FIELD_VALUE.test(headerValue)) {
       problems.push(
         `header "${name.slice(0, 50)}" value may hold only visible ASCII, spaces, tabs and Latin-1 characters`,
       );

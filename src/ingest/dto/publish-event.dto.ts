@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsDefined, IsISO8601, IsOptional, IsString, Matches } from 'class-validator';
-import { byRule } from '../../common/validation';
+import { IsOptional, IsString, Matches } from 'class-validator';
+import { RawJsonField } from '../../common/raw-json';
+import { byRule, IsPresent, IsRfc3339DateTime } from '../../common/validation';
 import {
   ATTRIBUTE_RULES,
   attributeTextProblem,
@@ -23,10 +24,11 @@ export class PublishEventDto {
   type!: string;
 
   @ApiProperty({
-    description: 'The event payload (any JSON value)',
+    description: 'The event payload: any JSON value (null for none), delivered exactly as sent',
     example: { recordId: 'r_1', status: 'active' },
   })
-  @IsDefined({ message: 'data is required (use null for no payload)' })
+  @RawJsonField()
+  @IsPresent('data is required (use null for no payload)')
   data!: unknown;
 
   @ApiPropertyOptional({
@@ -52,9 +54,12 @@ export class PublishEventDto {
   @IsAttributeText('subject')
   subject?: string;
 
-  @ApiPropertyOptional({ description: 'RFC 3339 event time; defaults to now' })
+  @ApiPropertyOptional({
+    example: '2025-06-01T12:00:00Z',
+    description: 'RFC 3339 event time with an offset (years 0000-9999); defaults to now',
+  })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsRfc3339DateTime('time')
   time?: string;
 }
 
