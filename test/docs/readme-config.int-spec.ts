@@ -133,7 +133,9 @@ describe('README.md and docs/receiving-webhooks.md say only true things about th
       if (/^the host name\b/i.test(cell)) {
         const fromHost = new RegExp(`\\bread\\(\\s*'${name}',\\s*hostname\\(\\)`);
         if (!CONFIG_SOURCES.some((file) => fromHost.test(read(file)))) {
-          problems.push(`${where} is documented "the host name", but src/config/ does not default it to hostname()`);
+          problems.push(
+            `${where} is documented "the host name", but src/config/ does not default it to hostname()`,
+          );
         }
         continue;
       }
