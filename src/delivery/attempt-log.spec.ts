@@ -27,10 +27,14 @@ class FakeAttemptsTable {
   readonly stored: AttemptRecord[] = [];
   refuse = new Set<string>();
   down = false;
+  /** How long a write takes to fail while down (a connection attempt timing out). */
+  failAfterMs = 0;
   inserts = 0;
 
   async insert(batch: AttemptRecord[]): Promise<void> {
     this.inserts += 1;
+    if (this.down && this.failAfterMs > 0)
+      await new Promise((resolve) => setTimeout(resolve, this.failAfterMs));
     if (this.down) throw connectionError();
     if (batch.some((r) => this.refuse.has(r.eventId) && r.responseBody !== null)) throw dataError();
     this.stored.push(...batch);
@@ -66,19 +70,44 @@ describe('AttemptLog', () => {
     expect(await degraded()).toEqual({ row_stored_without_texts: 1 });
   });
 
-  it('keeps rows while PostgreSQL is down and writes them once it is back', async () => {
+  it('keeps rows while PostgreSQL is down, backing off between writes, and writes them once it is back', async () => {
     jest.useFakeTimers();
     try {
       const { table, log } = world();
       table.down = true;
       for (let n = 0; n < 5; n++) log.append(row(n));
-      await jest.advanceTimersByTimeAsync(1_000);
-      expect(table.inserts).toBeGreaterThanOrEqual(3);
+      await jest.advanceTimersByTimeAsync(20_000);
+      // 250 ms linger, then waits of 250 ms doubling to 5 s: a handful of tries, not one per tick.
+      expect(table.inserts).toBeGreaterThanOrEqual(4);
+      expect(table.inserts).toBeLessThanOrEqual(10);
       expect(log.pending()).toBe(5);
       table.down = false;
-      await jest.advanceTimersByTimeAsync(300);
+      await jest.advanceTimersByTimeAsync(5_500);
       expect(table.stored).toHaveLength(5);
       await log.onApplicationShutdown();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
+  it('spends bodies before rows in an outage: rows written meanwhile and a failed write count against the budget', async () => {
+    jest.useFakeTimers();
+    try {
+      const { table, log, degraded } = world({ HOOKSTREAM_ATTEMPT_LOG_BUFFER: '256KiB' });
+      table.down = true;
+      table.failAfterMs = 500;
+      const body = 'x'.repeat(8 * 1024);
+      // 150 rows of ~17 KB with their bodies would be ten times the budget; without bodies they fit.
+      for (let n = 0; n < 150; n++) {
+        log.append(row(n, body));
+        await jest.advanceTimersByTimeAsync(100);
+      }
+      expect((await degraded()).row_dropped_buffer_full).toBeUndefined();
+      table.down = false;
+      await jest.advanceTimersByTimeAsync(6_000);
+      await log.onApplicationShutdown();
+      expect(table.stored).toHaveLength(150);
+      expect(table.stored.filter((r) => r.responseBody !== null).length).toBeLessThanOrEqual(8);
     } finally {
       jest.useRealTimers();
     }

@@ -20,6 +20,10 @@ const MAX_BATCH = 1000;
 /** What a row costs in memory besides its texts (UTF-16, two bytes a character). */
 const ROW_OVERHEAD_BYTES = 400;
 
+/** Waits after consecutive transient failures: 250 ms, doubling, at most 5 s (decision 40). */
+const FAILURE_BACKOFF_BASE_MS = 250;
+const FAILURE_BACKOFF_MAX_MS = 5_000;
+
 const sizeOf = (row: AttemptRecord): number =>
   ROW_OVERHEAD_BYTES + 2 * ((row.responseBody?.length ?? 0) + (row.error?.length ?? 0) + row.eventId.length);
 
@@ -27,11 +31,14 @@ const sizeOf = (row: AttemptRecord): number =>
  * Writes delivery attempts to PostgreSQL in batches, off the hot path: a delivery never waits for
  * the database, and a database outage costs at most some log rows, never a delivery.
  *
- * The buffer is bounded in bytes (HOOKSTREAM_ATTEMPT_LOG_BUFFER): past half of it new rows are kept
- * without their response body, past all of it the oldest rows are dropped; both counted. A write
- * PostgreSQL refuses because of a row's data is split until the rows that cause it are found; each
- * of those is stored without its texts, or dropped and counted; the rest of the batch is written.
- * Any other failure keeps the rows for the next write.
+ * The buffer is bounded in bytes (HOOKSTREAM_ATTEMPT_LOG_BUFFER), counting the batch being written:
+ * past half of it rows are kept without their response body (new ones, and those of a failed write
+ * going back), past all of it the oldest rows are dropped; both counted. So an outage costs bodies
+ * before it costs rows. A write PostgreSQL refuses because of a row's data is split until the rows
+ * that cause it are found; each of those is stored without its texts, or dropped and counted; the
+ * rest of the batch is written. Any other failure keeps the rows for the next write, which waits
+ * longer after each consecutive failure (250 ms doubling to 5 s) instead of hammering a database
+ * that is down.
  */
 @Injectable()
 export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
@@ -42,6 +49,10 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   private readonly bufferBytes: number;
   private retentionTimer?: NodeJS.Timeout;
   private stopping = false;
+  /** Bytes of the batch being written: still in memory, so they count against the budget. */
+  private inFlightBytes = 0;
+  private inFlightRows = 0;
+  private consecutiveFailures = 0;
 
   constructor(
     @Inject(AttemptsRepository)
@@ -76,12 +87,12 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
       registers: [registry],
     });
     const rows = this.rows;
-    new Gauge({
+    const gauge: Gauge = new Gauge({
       name: 'hookstream_attempt_log_buffered_bytes',
       help: 'Estimated memory of attempt-log rows waiting to be written',
       registers: [registry],
-      collect() {
-        this.set(rows.queuedBytes());
+      collect: () => {
+        gauge.set(rows.queuedBytes() + this.inFlightBytes);
       },
     });
   }
@@ -91,7 +102,13 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   append(record: AttemptRecord): void {
-    if (record.responseBody !== null && this.rows.queuedBytes() + sizeOf(record) > this.bufferBytes / 2) {
+    this.admit(record);
+  }
+
+  /** Queues a row, without its response body once the buffer is past half of its budget. */
+  private admit(record: AttemptRecord): void {
+    const held = this.rows.queuedBytes() + this.inFlightBytes + sizeOf(record);
+    if (record.responseBody !== null && held > this.bufferBytes / 2) {
       this.degraded.inc({ what: 'response_body_dropped' });
       this.rows.add({ ...record, responseBody: null });
       return;
@@ -100,11 +117,32 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   pending(): number {
-    return this.rows.queued() + this.rows.inFlight();
+    return this.rows.queued() + this.inFlightRows;
+  }
+
+  /** Writes one batch, after the backoff that consecutive transient failures call for. */
+  private async write(batch: AttemptRecord[]): Promise<void> {
+    const bytes = batch.reduce((sum, row) => sum + sizeOf(row), 0);
+    this.inFlightBytes += bytes;
+    this.inFlightRows += batch.length;
+    try {
+      if (this.consecutiveFailures > 0 && !this.stopping) {
+        const waitMs = Math.min(
+          FAILURE_BACKOFF_MAX_MS,
+          FAILURE_BACKOFF_BASE_MS * 2 ** Math.min(this.consecutiveFailures - 1, 16),
+        );
+        await new Promise((resolve) => setTimeout(resolve, waitMs));
+      }
+      await this.insertIsolating(batch);
+      this.consecutiveFailures = 0;
+    } finally {
+      this.inFlightBytes -= bytes;
+      this.inFlightRows -= batch.length;
+    }
   }
 
   /** Inserts the batch; rows whose data PostgreSQL refuses are found and dealt with one by one. */
-  private async write(batch: AttemptRecord[]): Promise<void> {
+  private async insertIsolating(batch: AttemptRecord[]): Promise<void> {
     try {
       await this.attempts.insert(batch);
     } catch (error) {
@@ -112,8 +150,8 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
       this.failures.inc({ kind: 'data' });
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
-        await this.write(batch.slice(0, half));
-        await this.write(batch.slice(half));
+        await this.insertIsolating(batch.slice(0, half));
+        await this.insertIsolating(batch.slice(half));
         return;
       }
       await this.writeStripped(batch[0], error);
@@ -140,12 +178,16 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** A transient failure: the rows wait for the next write (past the byte bound, the oldest go). */
+  /**
+   * A transient failure: the rows wait for the next write, losing their bodies first past half the
+   * budget (past all of it, the oldest go).
+   */
   private keep(rows: AttemptRecord[], error: unknown): void {
     this.failures.inc({ kind: 'transient' });
+    this.consecutiveFailures += 1;
     this.writeFailed.warn(error, this.clock.now());
     if (this.stopping) return;
-    for (const row of rows) this.rows.add(row);
+    for (const row of rows) this.admit(row);
   }
 
   private async prune(): Promise<void> {
