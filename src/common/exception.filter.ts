@@ -2,6 +2,7 @@ import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Injec
 import { randomUUID } from 'node:crypto';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
+import { isTransientError } from '../domain/transient';
 import { DomainError, type DomainErrorCode } from './domain-error';
 import { LOGGER } from './logger.module';
 import { INVALID_UTF8_BODY } from './utf8-body';
@@ -16,6 +17,9 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
 };
+
+/** What a 503 for an unreachable database or broker asks the client to wait. */
+const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 
 /** Body of every error the API returns. */
 export interface ErrorBody {
@@ -42,6 +46,8 @@ export class GlobalExceptionFilter implements ExceptionFilter {
     }
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
       response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+    } else if (body.statusCode === 503) {
+      response.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     }
     response.status(body.statusCode).json(body);
   }
@@ -112,6 +118,16 @@ export class GlobalExceptionFilter implements ExceptionFilter {
         error: errorName(parserError.status),
         message,
         details: [message],
+        correlationId,
+      };
+    }
+    // PostgreSQL or Kafka unreachable (an API key lookup during an outage): worth retrying, not a bug.
+    if (isTransientError(exception)) {
+      return {
+        statusCode: HttpStatus.SERVICE_UNAVAILABLE,
+        error: 'unavailable',
+        message: 'a dependency of the service is unavailable; retry later',
+        details: [],
         correlationId,
       };
     }
