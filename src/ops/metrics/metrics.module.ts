@@ -1,6 +1,6 @@
 import { Controller, Get, Header, Inject, Module } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../../common/metrics.registry';
 import { ClusterModule } from '../../cluster/cluster.module';
 import { ReplicaRegistry } from '../../cluster/replica-registry';
@@ -10,20 +10,47 @@ import { OperatorRoute } from '../../common/roles';
 @OperatorRoute()
 @Controller()
 export class MetricsController {
+  private readonly collectFailures: Counter<'metric'>;
+
   constructor(
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     @Inject(CLUSTER_METRICS_REGISTRY) private readonly cluster: Registry,
     private readonly replicas: ReplicaRegistry,
-  ) {}
+  ) {
+    this.collectFailures = new Counter({
+      name: 'hookstream_metrics_collect_failures_total',
+      help: 'Cluster-wide series left out of a scrape because collecting them failed (PostgreSQL down)',
+      labelNames: ['metric'],
+      registers: [registry],
+    });
+  }
 
   /** This process's series; and, from the exporter replica only, the cluster-wide ones. */
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async metrics(): Promise<string> {
-    const own = await this.registry.metrics();
-    if (!this.replicas.isExporter()) return own;
-    return `${own.trimEnd()}\n${await this.cluster.metrics()}`;
+    if (!this.replicas.isExporter()) return this.registry.metrics();
+    const cluster = await clusterSeries(this.cluster, (metric) => this.collectFailures.inc({ metric }));
+    return `${(await this.registry.metrics()).trimEnd()}\n${cluster}`;
   }
+}
+
+/**
+ * The registry's series one metric at a time: a collector that needs PostgreSQL fails alone while
+ * it is down (its series are absent from that scrape, and counted), instead of failing the whole
+ * scrape and with it this process's own series, which say what the outage is doing.
+ */
+export async function clusterSeries(registry: Registry, failed: (metric: string) => void): Promise<string> {
+  const names = registry.getMetricsAsArray().map((metric) => metric.name);
+  const texts = await Promise.allSettled(names.map((name) => registry.getSingleMetricAsString(name)));
+  return texts
+    .flatMap((text, index) => {
+      if (text.status === 'fulfilled') return [text.value.trimEnd()];
+      failed(names[index]);
+      return [];
+    })
+    .join('\n')
+    .concat('\n');
 }
 
 /** GET /metrics: the process's registry in the Prometheus text format (and the cluster's, on the exporter). */
