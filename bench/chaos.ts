@@ -378,22 +378,28 @@ async function main(): Promise<void> {
     const hostileSender = await connectedProducer(kafka);
     hostileProducer = hostileSender;
     const hostile = new HostileTally();
+    const hostileContext = {
+      producer: hostileSender,
+      topic: inputTopic,
+      tenantId: tenantH.id,
+      apiKey: tenantH.apiKey,
+      serviceUrl: () => service!.url,
+      // An answer given while PostgreSQL is stopped is told apart: the API needs it for API keys.
+      condition: () => (pgStopped ? ' while PostgreSQL was stopped' : ''),
+      tally: hostile,
+    };
+    // All rounds but the last spread over the publishing; the last once the faults are over, so
+    // even the smoke, whose faults overlap its few rounds, sees how the API answers a calm moment.
     const hostiling = (async () => {
-      for (let round = 0; round < CONFIG.hostileRounds; round++) {
-        await at((round + 0.5) / CONFIG.hostileRounds);
-        await hostileRound(
-          hostileSender,
-          inputTopic,
-          tenantH.id,
-          () => service!.url,
-          tenantH.apiKey,
-          hostile,
-        );
+      const spread = Math.max(0, CONFIG.hostileRounds - 1);
+      for (let round = 0; round < spread; round++) {
+        await at((round + 0.5) / spread);
+        await hostileRound(hostileContext);
       }
-      log(`hostile tenant: ${CONFIG.hostileRounds} rounds sent`);
     })();
-
     await Promise.all([publishing, faulting, hostiling]);
+    if (CONFIG.hostileRounds > 0) await hostileRound(hostileContext);
+    log(`hostile tenant: ${CONFIG.hostileRounds} rounds sent`);
 
     // --- drain ---
     const expected = new Map<string, Array<{ id: string; seq: number }>>();
@@ -622,6 +628,15 @@ class HostileTally {
     this.kafka.set(kind, entry);
   }
 
+  /** Why requests got no answer (a few distinct messages). */
+  readonly restErrors = new Set<string>();
+
+  failed(error: unknown): void {
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    if (this.restErrors.size < 10)
+      this.restErrors.add(`${(error as Error).message}${cause ? `: ${cause}` : ''}`);
+  }
+
   answered(kind: string, status: string): void {
     const statuses = this.rest.get(kind) ?? new Map<string, number>();
     statuses.set(status, (statuses.get(status) ?? 0) + 1);
@@ -677,8 +692,14 @@ class HostileTally {
       kind,
       answers: Object.fromEntries([...statuses.entries()].sort()),
     }));
-    const restTotal = (status: string): number =>
-      [...this.rest.values()].reduce((sum, statuses) => sum + (statuses.get(status) ?? 0), 0);
+    /** Answers whose status (the answer without the fault going on) passes `test`. */
+    const restCount = (test: (answer: string) => boolean): number =>
+      [...this.rest.values()].reduce(
+        (sum, statuses) =>
+          sum + [...statuses.entries()].filter(([a]) => test(a)).reduce((n, [, c]) => n + c, 0),
+        0,
+      );
+    const restTotal = (status: string): number => restCount((a) => a.split(' while ')[0] === status);
     const sum = (pick: (k: (typeof kafka)[number]) => number, verdict?: HostileVerdict): number =>
       kafka.filter((k) => !verdict || k.verdict === verdict).reduce((a, k) => a + pick(k), 0);
     return {
@@ -693,12 +714,10 @@ class HostileTally {
       answered401: restTotal('401'),
       answered413: restTotal('413'),
       answered429: restTotal('429'),
-      answered5xx: [...this.rest.values()].reduce(
-        (sum, statuses) =>
-          sum + [...statuses.entries()].filter(([s]) => s.startsWith('5')).reduce((a, [, n]) => a + n, 0),
-        0,
-      ),
+      answered5xx: restCount((a) => a.startsWith('5')),
+      answeredWhilePostgresStopped: restCount((a) => a.includes(' while PostgreSQL was stopped')),
       restNoAnswer: restTotal('no answer'),
+      restErrors: [...this.restErrors],
       deadLetters: {
         expectedOfKafkaRecords: sum((k) => k.sent, 'dead-lettered'),
         ofKafkaRecords: sum((k) => k.deadLettered),
@@ -716,17 +735,32 @@ class HostileTally {
 }
 
 const REST_TIMEOUT_MS = 30_000;
+/** How long the hostile tenant retries a refused connection (the service restarting), and how often. */
+const REST_RETRY_WHILE_DOWN_MS = 60_000;
+const REST_RETRY_PAUSE_MS = 500;
 const GARBAGE_API_KEY = 'hs_garbage_0123456789abcdefghijklmnopqrstuvwxyz';
 
+interface HostileContext {
+  producer: Producer;
+  topic: string;
+  tenantId: string;
+  apiKey: string;
+  serviceUrl: () => string;
+  /** Said after each REST answer's status: the fault going on, if any. */
+  condition: () => string;
+  tally: HostileTally;
+}
+
 /** One hostile round: every Kafka kind (each its own send), every REST kind, then the flood. */
-async function hostileRound(
-  producer: Producer,
-  topic: string,
-  tenantId: string,
-  serviceUrl: () => string,
-  apiKey: string,
-  tally: HostileTally,
-): Promise<void> {
+async function hostileRound({
+  producer,
+  topic,
+  tenantId,
+  apiKey,
+  serviceUrl,
+  condition,
+  tally,
+}: HostileContext): Promise<void> {
   for (const { kind, verdict, build } of HOSTILE_KAFKA_KINDS) {
     const acknowledged = await producer
       .send({ topic, acks: -1, messages: [build(tenantId)] })
@@ -734,20 +768,34 @@ async function hostileRound(
       .catch(() => false);
     tally.sentToKafka(kind, verdict, acknowledged);
   }
-  const post = async (kind: string, body: Buffer, bearer: string): Promise<void> => {
-    const status = await fetch(`${serviceUrl()}/v1/events`, {
+  const attempt = (body: Buffer, bearer: string): Promise<string> =>
+    fetch(`${serviceUrl()}/v1/events`, {
       method: 'POST',
       headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
       body,
       signal: AbortSignal.timeout(REST_TIMEOUT_MS),
-    }).then(
-      async (response) => {
-        await response.arrayBuffer();
-        return String(response.status);
-      },
-      () => 'no answer',
-    );
-    tally.answered(kind, status);
+    }).then(async (response) => {
+      await response.arrayBuffer();
+      return String(response.status);
+    });
+  const post = async (kind: string, body: Buffer, bearer: string): Promise<void> => {
+    // A client retries while the service is down (killed and restarting), as a real one would, so
+    // the figures say how the API answers, not how often the chaos had it down.
+    const deadline = Date.now() + REST_RETRY_WHILE_DOWN_MS;
+    for (;;) {
+      try {
+        tally.answered(kind, `${await attempt(body, bearer)}${condition()}`);
+        return;
+      } catch (error) {
+        const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+        if (!refused || Date.now() > deadline) {
+          tally.failed(error);
+          tally.answered(kind, 'no answer');
+          return;
+        }
+        await sleep(REST_RETRY_PAUSE_MS);
+      }
+    }
   };
   for (const k of HOSTILE_REST_KINDS)
     await post(k.kind, k.body(), k.token === 'garbage' ? GARBAGE_API_KEY : apiKey);

@@ -159,13 +159,21 @@ async function main(): Promise<void> {
     const samples: MemorySample[] = [];
     let peakBufferedBytes = 0;
     let peakBufferedRows = 0;
+    /** /metrics scrapes that failed, by phase (on the exporter replica it needs PostgreSQL). */
+    const scrapeFailures: Record<Phase, number> = { before: 0, outage: 0, after: 0 };
+    const scrapes: Record<Phase, number> = { before: 0, outage: 0, after: 0 };
     sampler = setInterval(() => {
       const memory = memoryOf(live.pid);
       if (memory) samples.push({ atS: elapsedS(), phase, ...memory });
     }, SAMPLE_EVERY_MS);
     metricsSampler = setInterval(() => {
+      const during = phase;
       void scrape(live).then((text) => {
-        if (!text) return;
+        scrapes[during]++;
+        if (!text) {
+          scrapeFailures[during]++;
+          return;
+        }
         peakBufferedBytes = Math.max(
           peakBufferedBytes,
           metric(text, 'hookstream_attempt_log_buffered_bytes'),
@@ -258,8 +266,10 @@ async function main(): Promise<void> {
     const degraded = (what: string): number =>
       metric(finalMetrics, 'hookstream_attempt_log_degraded_total', `what="${what}"`);
     const peakRssMb = Math.max(0, ...samples.map((s) => s.hwmMb));
-    const peakOf = (p: Phase): number =>
-      Math.max(0, ...samples.filter((s) => s.phase === p).map((s) => s.rssMb));
+    const peakOf = (p: Phase): number | null => {
+      const of = samples.filter((s) => s.phase === p).map((s) => s.rssMb);
+      return of.length ? Math.max(...of) : null;
+    };
     const totals = {
       published: published.length,
       expectedDeliveries: expected,
@@ -280,8 +290,11 @@ async function main(): Promise<void> {
         peakRssDuringOutageMb: peakOf('outage'),
         peakRssAfterOutageMb: peakOf('after'),
         attemptLogBufferBytes: 16 * MB,
-        peakAttemptLogBufferedBytes: peakBufferedBytes,
-        peakAttemptLogBufferedRows: peakBufferedRows,
+        // Read from /metrics once a second; null when no scrape answered during the outage.
+        peakAttemptLogBufferedBytes: scrapeFailures.outage < scrapes.outage ? peakBufferedBytes : null,
+        peakAttemptLogBufferedRows: scrapeFailures.outage < scrapes.outage ? peakBufferedRows : null,
+        metricsScrapes: scrapes,
+        metricsScrapesFailed: scrapeFailures,
         samples: samples.length,
       },
       attemptLog: {
