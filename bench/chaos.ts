@@ -8,8 +8,17 @@
  * published (acknowledged with acks=all), delivered (unique per endpoint), lost, duplicates and order
  * violations on the strict endpoint, and exits 1 if anything was lost or out of order.
  *
+ * A third, hostile tenant publishes beside them, CHAOS_HOSTILE_ROUNDS times spread over the run:
+ * one record of every kind in bench/lib/hostile.ts to the input topic (invalid UTF-8, NUL, control
+ * characters, unpaired surrogates, deep nesting, a record near the broker's size limit, dates and
+ * numbers past their ranges, undecodable keys, unknown and garbage tenant ids, huge headers), the
+ * same through `POST /v1/events`, and a burst past its ingest rate; its own endpoints hang, answer
+ * after seconds, or answer with a 2 MiB body. The ledger counts only the normal tenants' deliveries;
+ * the hostile tenant's figures are reported beside it: what was sent by kind, how the REST API
+ * answered, and what was dead-lettered (read back from the DLQ topic, by kind and reason).
+ *
  * CHAOS_SMOKE=1 (`npm run chaos:smoke`): 500 events, one kill, a ~3 s PostgreSQL pause, no broker
- * restart; writes bench/results/chaos-smoke.json instead of chaos-latest.json.
+ * restart, three hostile rounds; writes bench/results/chaos-smoke.json instead of chaos-latest.json.
  */
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -19,11 +28,22 @@ import type { Message, Producer } from 'kafkajs';
 import { Api } from './lib/api';
 import { createDatabase, type BenchDatabase } from './lib/db';
 import {
+  FLOOD_KIND,
+  floodBody,
+  HOSTILE_KAFKA_KINDS,
+  HOSTILE_REST_KINDS,
+  KIND_HEADER,
+  type HostileVerdict,
+} from './lib/hostile';
+import {
   benchKafka,
   cloudEvent,
   connectedProducer,
   deleteNamespaceTopics,
+  readTopic,
+  type ReadRecord,
   uniqueNamespace,
+  withAdmin,
 } from './lib/kafka';
 import { Receiver, type Delivery } from './lib/receiver';
 import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
@@ -46,7 +66,27 @@ const CONFIG = {
   drainTimeoutS: num('CHAOS_DRAIN_TIMEOUT_S', 900, 60),
   stallS: num('CHAOS_STALL_S', 180, 45),
   timeLimitS: num('CHAOS_TIME_LIMIT_S', 1800, 170),
+  /** Rounds of hostile records, spread over the publishing; each sends one record of every kind. */
+  hostileRounds: num('CHAOS_HOSTILE_ROUNDS', 20, 3),
+  /** The hostile tenant's burst of small events per round, past HOSTILE_INGEST_RATE. */
+  hostileFlood: num('CHAOS_HOSTILE_FLOOD', 40, 40),
 };
+
+/**
+ * Events a second one tenant may publish over REST (HOOKSTREAM_TENANT_INGEST_RATE, and the burst):
+ * low, so the hostile tenant's flood meets it. The normal tenants publish to Kafka, unaffected.
+ */
+const HOSTILE_INGEST_RATE = 20;
+/** The hostile endpoints: one never answers, one answers after SLOW_ANSWER_MS, one with LARGE_BODY. */
+const SLOW_ANSWER_MS = 4_000;
+const LARGE_BODY = 'L'.repeat(2 * 1024 * 1024);
+const HOSTILE_ENDPOINTS = [
+  { path: '/h/hang', maxConcurrency: 100 },
+  { path: '/h/slow', maxConcurrency: 20 },
+  { path: '/h/large', maxConcurrency: 5 },
+] as const;
+/** How long to wait after the drain for the hostile records to reach the dead-letter topic. */
+const HOSTILE_SETTLE_MS = 30_000;
 
 const kafka = benchKafka('hookstream-chaos');
 
@@ -142,11 +182,21 @@ async function main(): Promise<void> {
     return 204;
   }).start();
 
+  // The hostile tenant's endpoints live on a host of their own (another port), as they would.
+  const hostileRequests = new Map<string, number>(HOSTILE_ENDPOINTS.map((e) => [e.path, 0]));
+  const hostileReceiver = await new Receiver((d: Delivery) => {
+    hostileRequests.set(d.path, (hostileRequests.get(d.path) ?? 0) + 1);
+    if (d.path === '/h/hang') return 'hang';
+    if (d.path === '/h/slow') return { status: 204, delayMs: SLOW_ANSWER_MS };
+    return { status: 200, body: LARGE_BODY };
+  }).start();
+
   const namespace = uniqueNamespace(SMOKE ? 'chaos-smoke' : 'chaos');
   const inputTopic = `${namespace}.input`;
   let database: BenchDatabase | undefined;
   let service: Service | undefined;
   let producer: Producer | undefined;
+  let hostileProducer: Producer | undefined;
   let pgStopped = false;
   const faults: FaultRecord[] = [];
   let unplannedExits = 0;
@@ -165,7 +215,9 @@ async function main(): Promise<void> {
       HOOKSTREAM_RETRY_DELAYS: '1s,2s,4s,8s,15s,30s,60s,120s,240s',
       HOOKSTREAM_CIRCUIT_OPEN_FOR: '5s',
       HOOKSTREAM_SHUTDOWN_TIMEOUT: '5s',
+      HOOKSTREAM_TENANT_INGEST_RATE: String(HOSTILE_INGEST_RATE),
     };
+    await createInputTopic(inputTopic, Number(env.HOOKSTREAM_INPUT_PARTITIONS));
     const lastError = (): string => {
       const errors = (service?.logs ?? []).filter((l) => typeof l.level === 'number' && l.level >= 50);
       return errors.length ? String(errors[errors.length - 1].msg).slice(0, 300) : 'none logged';
@@ -193,13 +245,21 @@ async function main(): Promise<void> {
     const admin = new Api(service.url);
     const tenantA = await admin.createTenant('chaos-a');
     const tenantB = await admin.createTenant('chaos-b');
+    const normalEndpointIds: string[] = [];
     for (const spec of ENDPOINTS) {
       const tenant = spec.tenant === 'a' ? tenantA : tenantB;
-      await tenant.api.createEndpoint({
+      const { id } = await tenant.api.createEndpoint({
         url: receiver.url(spec.path),
         eventTypes: spec.eventTypes,
         ordering: spec.ordering,
       });
+      normalEndpointIds.push(id);
+    }
+    const tenantH = await admin.createTenant('chaos-hostile');
+    const hostileEndpointIds: string[] = [];
+    for (const { path, maxConcurrency } of HOSTILE_ENDPOINTS) {
+      const endpoint = await tenantH.api.createEndpoint({ url: hostileReceiver.url(path), maxConcurrency });
+      hostileEndpointIds.push(endpoint.id);
     }
     await sleep(1_000); // endpoint cache: LISTEN/NOTIFY
 
@@ -314,7 +374,32 @@ async function main(): Promise<void> {
       }
     })();
 
-    await Promise.all([publishing, faulting]);
+    // --- the hostile tenant, interleaved with the normal publishing ---
+    const hostileSender = await connectedProducer(kafka);
+    hostileProducer = hostileSender;
+    const hostile = new HostileTally();
+    const hostileContext = {
+      producer: hostileSender,
+      topic: inputTopic,
+      tenantId: tenantH.id,
+      apiKey: tenantH.apiKey,
+      serviceUrl: () => service!.url,
+      // An answer given while PostgreSQL is stopped is told apart: the API needs it for API keys.
+      condition: () => (pgStopped ? ' while PostgreSQL was stopped' : ''),
+      tally: hostile,
+    };
+    // All rounds but the last spread over the publishing; the last once the faults are over, so
+    // even the smoke, whose faults overlap its few rounds, sees how the API answers a calm moment.
+    const hostiling = (async () => {
+      const spread = Math.max(0, CONFIG.hostileRounds - 1);
+      for (let round = 0; round < spread; round++) {
+        await at((round + 0.5) / spread);
+        await hostileRound(hostileContext);
+      }
+    })();
+    await Promise.all([publishing, faulting, hostiling]);
+    if (CONFIG.hostileRounds > 0) await hostileRound(hostileContext);
+    log(`hostile tenant: ${CONFIG.hostileRounds} rounds sent`);
 
     // --- drain ---
     const expected = new Map<string, Array<{ id: string; seq: number }>>();
@@ -367,7 +452,28 @@ async function main(): Promise<void> {
     // Duplicates from the last in-flight windows still arrive a moment after the last first delivery.
     await sleep(SMOKE ? 1_000 : 3_000);
 
-    // --- ledger ---
+    // --- the hostile tenant's dead letters, read back from the DLQ topic ---
+    const dlqTopic = `${namespace}.dlq`;
+    // Polled (the count is a broker call, which `until` cannot await): the topic holds at least the
+    // hostile records the contract dead-letters, or the deadline passed.
+    const settleDeadline = Date.now() + HOSTILE_SETTLE_MS;
+    while (
+      Date.now() < settleDeadline &&
+      (await countTopic(dlqTopic).catch(() => 0)) < hostile.expectedDeadLetters()
+    ) {
+      await sleep(1_000);
+    }
+    const deadLetters = await readTopic(kafka, dlqTopic).catch((error: unknown) => {
+      log(`reading the DLQ failed: ${(error as Error).message}`);
+      return [];
+    });
+    const normalKeys = new Set([tenantA.id, tenantB.id, ...normalEndpointIds]);
+    const hostileFigures = hostile.report(
+      deadLetters,
+      normalKeys,
+      new Set(hostileEndpointIds),
+      hostileRequests,
+    );
     const perEndpoint = ENDPOINTS.map((spec) => {
       const entry = ledger.get(spec.path)!;
       const exp = expected.get(spec.path)!;
@@ -405,11 +511,15 @@ async function main(): Promise<void> {
       duplicates: perEndpoint.reduce((a, e) => a + e.duplicates, 0),
       strictOrderViolations: strict.orderViolations ?? 0,
     };
-    const dlq = await countTopic(`${namespace}.dlq`).catch(() => -1);
     const report = {
       ...totals,
-      deadLettered: dlq,
-      ok: totals.lost === 0 && totals.strictOrderViolations === 0,
+      // The normal tenants' dead letters (a dead letter of theirs is lost until replayed).
+      deadLettered: hostileFigures.deadLetters.ofNormalTenants,
+      ok:
+        totals.lost === 0 &&
+        totals.strictOrderViolations === 0 &&
+        unplannedExits === 0 &&
+        hostileFigures.deadLetters.ofNormalTenants === 0,
       perEndpoint,
       faults,
       serviceKills: faults.filter((f) => f.fault.startsWith('SIGKILL')).length,
@@ -418,13 +528,16 @@ async function main(): Promise<void> {
       producerSendRetries: sendRetries,
       drainSeconds: drainS,
       drainStalled: stalled,
+      hostile: hostileFigures,
       serviceErrorsSinceLastRestart: [...new Set(serviceErrors)].slice(0, 10),
       durationSeconds: elapsedS(),
       setup: {
         smoke: SMOKE,
         ...CONFIG,
         serviceEnv: { ...env, DATABASE_URL: '(fresh database)' },
-        tenants: 'a (4 endpoints) and b (2 endpoints); events alternate a/b, key = tenant id',
+        tenants:
+          'a (4 endpoints) and b (2 endpoints); events alternate a/b, key = tenant id; a hostile tenant h (3 endpoints: hang, slow, large body) beside them',
+        hostileIngestRatePerSec: HOSTILE_INGEST_RATE,
         publisher:
           'kafkajs, acks=-1, one send at a time, retried until acknowledged; only acknowledged events count',
       },
@@ -441,8 +554,10 @@ async function main(): Promise<void> {
     if (pgStopped) await infra('pg-start');
     plannedKill = true;
     await producer?.disconnect().catch(() => undefined);
+    await hostileProducer?.disconnect().catch(() => undefined);
     await service?.stop();
     await receiver.stop();
+    await hostileReceiver.stop();
     await deleteNamespaceTopics(kafka, namespace, [inputTopic]);
     await database?.drop().catch(() => undefined);
   }
@@ -477,6 +592,214 @@ async function countTopic(topic: string): Promise<number> {
   } finally {
     await admin.disconnect();
   }
+}
+
+/**
+ * The platform's input topic, made before the service starts (it reuses it) so that the broker
+ * accepts the hostile tenant's far-future record timestamps (Kafka 4 refuses those over an hour
+ * ahead by default, and Hookstream must cope with any int64 a broker configured so lets through).
+ */
+async function createInputTopic(topic: string, partitions: number): Promise<void> {
+  await withAdmin(kafka, (admin) =>
+    admin.createTopics({
+      waitForLeaders: true,
+      topics: [
+        {
+          topic,
+          numPartitions: partitions,
+          configEntries: [{ name: 'message.timestamp.after.max.ms', value: '9223372036854775807' }],
+        },
+      ],
+    }),
+  );
+}
+
+/** What the hostile tenant sent and what became of it. */
+class HostileTally {
+  /** kind -> [acknowledged by the broker, refused by it]; with the kind's verdict. */
+  readonly kafka = new Map<string, { verdict: HostileVerdict; sent: number; sendFailed: number }>();
+  /** kind -> status (or `no answer`) -> count. */
+  readonly rest = new Map<string, Map<string, number>>();
+
+  sentToKafka(kind: string, verdict: HostileVerdict, acknowledged: boolean): void {
+    const entry = this.kafka.get(kind) ?? { verdict, sent: 0, sendFailed: 0 };
+    if (acknowledged) entry.sent++;
+    else entry.sendFailed++;
+    this.kafka.set(kind, entry);
+  }
+
+  /** Why requests got no answer (a few distinct messages). */
+  readonly restErrors = new Set<string>();
+
+  failed(error: unknown): void {
+    const cause = (error as { cause?: { message?: string } }).cause?.message;
+    if (this.restErrors.size < 10)
+      this.restErrors.add(`${(error as Error).message}${cause ? `: ${cause}` : ''}`);
+  }
+
+  answered(kind: string, status: string): void {
+    const statuses = this.rest.get(kind) ?? new Map<string, number>();
+    statuses.set(status, (statuses.get(status) ?? 0) + 1);
+    this.rest.set(kind, statuses);
+  }
+
+  expectedDeadLetters(): number {
+    let total = 0;
+    for (const e of this.kafka.values()) if (e.verdict === 'dead-lettered') total += e.sent;
+    return total;
+  }
+
+  /**
+   * The figures for the report. A dead letter is the hostile tenant's when it carries a kind header,
+   * its key is the hostile tenant's id or endpoint (a delivery given up on), or it is keyed by
+   * neither normal tenant nor their endpoints; the normal tenants' must be 0.
+   */
+  report(
+    deadLetters: ReadRecord[],
+    normalKeys: Set<string>,
+    hostileEndpointIds: Set<string>,
+    requests: Map<string, number>,
+  ) {
+    const byKind = new Map<string, Map<string, number>>();
+    const deliveriesByReason = new Map<string, number>();
+    let ofNormalTenants = 0;
+    let otherHostile = 0;
+    const bump = (map: Map<string, number>, key: string): void => {
+      map.set(key, (map.get(key) ?? 0) + 1);
+    };
+    for (const record of deadLetters) {
+      const reason = record.headers['hs-reason'] ?? 'unknown';
+      const kind = record.headers[KIND_HEADER];
+      const key = record.key?.toString() ?? '';
+      if (kind !== undefined) {
+        const reasons = byKind.get(kind) ?? new Map<string, number>();
+        bump(reasons, reason);
+        byKind.set(kind, reasons);
+      } else if (hostileEndpointIds.has(key)) {
+        bump(deliveriesByReason, reason);
+      } else if (normalKeys.has(key)) {
+        ofNormalTenants++;
+      } else {
+        otherHostile++;
+      }
+    }
+    const kafka = [...this.kafka.entries()].map(([kind, e]) => {
+      const reasons = Object.fromEntries(byKind.get(kind) ?? []);
+      const deadLettered = Object.values(reasons).reduce((a, b) => a + b, 0);
+      return { kind, verdict: e.verdict, sent: e.sent, sendFailed: e.sendFailed, deadLettered, reasons };
+    });
+    const rest = [...this.rest.entries()].map(([kind, statuses]) => ({
+      kind,
+      answers: Object.fromEntries([...statuses.entries()].sort()),
+    }));
+    /** Answers whose status (the answer without the fault going on) passes `test`. */
+    const restCount = (test: (answer: string) => boolean): number =>
+      [...this.rest.values()].reduce(
+        (sum, statuses) =>
+          sum + [...statuses.entries()].filter(([a]) => test(a)).reduce((n, [, c]) => n + c, 0),
+        0,
+      );
+    const restTotal = (status: string): number => restCount((a) => a.split(' while ')[0] === status);
+    const sum = (pick: (k: (typeof kafka)[number]) => number, verdict?: HostileVerdict): number =>
+      kafka.filter((k) => !verdict || k.verdict === verdict).reduce((a, k) => a + pick(k), 0);
+    return {
+      kafkaRecordsSent: sum((k) => k.sent),
+      kafkaSendsRefused: sum((k) => k.sendFailed),
+      restRequests: [...this.rest.values()].reduce(
+        (sum, statuses) => sum + [...statuses.values()].reduce((a, b) => a + b, 0),
+        0,
+      ),
+      answered202: restTotal('202'),
+      answered400: restTotal('400'),
+      answered401: restTotal('401'),
+      answered413: restTotal('413'),
+      answered429: restTotal('429'),
+      answered5xx: restCount((a) => a.startsWith('5')),
+      answeredWhilePostgresStopped: restCount((a) => a.includes(' while PostgreSQL was stopped')),
+      restNoAnswer: restTotal('no answer'),
+      restErrors: [...this.restErrors],
+      deadLetters: {
+        expectedOfKafkaRecords: sum((k) => k.sent, 'dead-lettered'),
+        ofKafkaRecords: sum((k) => k.deadLettered),
+        /** Records the contract delivers that were dead-lettered anyway (should be 0). */
+        ofDeliverableRecords: sum((k) => k.deadLettered, 'delivered'),
+        ofHostileDeliveries: Object.fromEntries(deliveriesByReason),
+        otherHostile,
+        ofNormalTenants,
+      },
+      endpointRequests: Object.fromEntries(requests),
+      kafka,
+      rest,
+    };
+  }
+}
+
+const REST_TIMEOUT_MS = 30_000;
+/** How long the hostile tenant retries a refused connection (the service restarting), and how often. */
+const REST_RETRY_WHILE_DOWN_MS = 60_000;
+const REST_RETRY_PAUSE_MS = 500;
+const GARBAGE_API_KEY = 'hs_garbage_0123456789abcdefghijklmnopqrstuvwxyz';
+
+interface HostileContext {
+  producer: Producer;
+  topic: string;
+  tenantId: string;
+  apiKey: string;
+  serviceUrl: () => string;
+  /** Said after each REST answer's status: the fault going on, if any. */
+  condition: () => string;
+  tally: HostileTally;
+}
+
+/** One hostile round: every Kafka kind (each its own send), every REST kind, then the flood. */
+async function hostileRound({
+  producer,
+  topic,
+  tenantId,
+  apiKey,
+  serviceUrl,
+  condition,
+  tally,
+}: HostileContext): Promise<void> {
+  for (const { kind, verdict, build } of HOSTILE_KAFKA_KINDS) {
+    const acknowledged = await producer
+      .send({ topic, acks: -1, messages: [build(tenantId)] })
+      .then(() => true)
+      .catch(() => false);
+    tally.sentToKafka(kind, verdict, acknowledged);
+  }
+  const attempt = (body: Buffer, bearer: string): Promise<string> =>
+    fetch(`${serviceUrl()}/v1/events`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${bearer}`, 'content-type': 'application/json' },
+      body,
+      signal: AbortSignal.timeout(REST_TIMEOUT_MS),
+    }).then(async (response) => {
+      await response.arrayBuffer();
+      return String(response.status);
+    });
+  const post = async (kind: string, body: Buffer, bearer: string): Promise<void> => {
+    // A client retries while the service is down (killed and restarting), as a real one would, so
+    // the figures say how the API answers, not how often the chaos had it down.
+    const deadline = Date.now() + REST_RETRY_WHILE_DOWN_MS;
+    for (;;) {
+      try {
+        tally.answered(kind, `${await attempt(body, bearer)}${condition()}`);
+        return;
+      } catch (error) {
+        const refused = (error as { cause?: { code?: string } }).cause?.code === 'ECONNREFUSED';
+        if (!refused || Date.now() > deadline) {
+          tally.failed(error);
+          tally.answered(kind, 'no answer');
+          return;
+        }
+        await sleep(REST_RETRY_PAUSE_MS);
+      }
+    }
+  };
+  for (const k of HOSTILE_REST_KINDS)
+    await post(k.kind, k.body(), k.token === 'garbage' ? GARBAGE_API_KEY : apiKey);
+  await Promise.all(Array.from({ length: CONFIG.hostileFlood }, () => post(FLOOD_KIND, floodBody(), apiKey)));
 }
 
 function printLedger(
@@ -519,6 +842,18 @@ function printLedger(
   ]) {
     console.log(`${key.padEnd(24)} ${String(totals[key])}`);
   }
+  const hostile = totals.hostile as {
+    kafkaRecordsSent: number;
+    restRequests: number;
+    deadLetters: Record<string, unknown>;
+  } & Record<string, unknown>;
+  console.log(
+    `hostile tenant: ${hostile.kafkaRecordsSent} Kafka records, ${hostile.restRequests} REST requests ` +
+      `(202 ${String(hostile.answered202)}, 400 ${String(hostile.answered400)}, 401 ${String(hostile.answered401)}, ` +
+      `413 ${String(hostile.answered413)}, 429 ${String(hostile.answered429)}, 5xx ${String(hostile.answered5xx)}, ` +
+      `no answer ${String(hostile.restNoAnswer)}); dead-lettered ${String(hostile.deadLetters.ofKafkaRecords)} ` +
+      `of ${String(hostile.deadLetters.expectedOfKafkaRecords)} expected`,
+  );
   for (const f of totals.faults as FaultRecord[]) {
     console.log(
       `fault at ${String(f.atS).padStart(6)} s: ${f.fault} (${f.tookS ?? '?'} s${f.note ? `, ${f.note}` : ''})`,

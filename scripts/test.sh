@@ -45,8 +45,10 @@ fi
 # The chaos smoke SIGKILLs its own service once and stops PostgreSQL for ~3 s (no broker restart).
 step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json)"
 npm run --silent bench:smoke || status=$?
-step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause; fails on any loss)"
+step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause, 3 hostile-tenant rounds; fails on any loss)"
 npm run --silent chaos:smoke || status=$?
+step "PostgreSQL outage smoke: npm run chaos:pg-outage:smoke (500 deliveries with 64 KiB answers, 10 s outage; fails on any loss or RSS over the heap cap)"
+npm run --silent chaos:pg-outage:smoke || status=$?
 # The README's first command, checked end to end: one round of demo events, every signature verified.
 step "README check: scripts/demo.sh --once"
 PORT="${DEMO_CHECK_PORT:-3917}" HOOKSTREAM_TOPIC_NAMESPACE="hookstream-demo-check" \

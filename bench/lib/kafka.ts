@@ -84,3 +84,49 @@ export async function deleteNamespaceTopics(
     if (topics.length) await admin.deleteTopics({ topics, timeout: 15_000 });
   }).catch(() => undefined);
 }
+
+/** A record read back from a topic: its key and headers (values are not kept). */
+export interface ReadRecord {
+  key: Buffer | null;
+  headers: Record<string, string>;
+}
+
+/**
+ * Every record a topic holds now, read from the earliest offset up to the high watermarks taken at
+ * the start (a throwaway consumer group); only keys and headers are kept, as text.
+ */
+export async function readTopic(kafka: Kafka, topic: string, timeoutMs = 60_000): Promise<ReadRecord[]> {
+  const ends = await withAdmin(kafka, (admin) => admin.fetchTopicOffsets(topic));
+  const left = new Map(
+    ends.filter((p) => Number(p.high) > Number(p.low)).map((p) => [p.partition, Number(p.high)]),
+  );
+  const records: ReadRecord[] = [];
+  if (left.size === 0) return records;
+  const consumer = kafka.consumer({ groupId: `bench-read-${randomBytes(4).toString('hex')}` });
+  await consumer.connect();
+  try {
+    let done!: () => void;
+    const finished = new Promise<void>((resolve) => (done = resolve));
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      eachMessage: async ({ partition, message }) => {
+        const end = left.get(partition);
+        if (end === undefined) return;
+        const headers: Record<string, string> = {};
+        for (const [name, value] of Object.entries(message.headers ?? {})) {
+          headers[name] = Array.isArray(value) ? String(value[0]) : String(value ?? '');
+        }
+        records.push({ key: message.key, headers });
+        if (Number(message.offset) + 1 >= end) left.delete(partition);
+        if (left.size === 0) done();
+      },
+    });
+    const timeout = new Promise<void>((_, reject) =>
+      setTimeout(() => reject(new Error(`reading ${topic} took over ${timeoutMs} ms`)), timeoutMs).unref(),
+    );
+    await Promise.race([finished, timeout]);
+    return records;
+  } finally {
+    await consumer.disconnect();
+  }
+}

@@ -9,8 +9,11 @@ export interface Delivery {
   receivedAtMs: number;
 }
 
-/** A status to answer with, or `hang` to never answer (the connection is dropped at stop()). */
-export type Answer = number | 'hang';
+/**
+ * A status to answer with; `hang` to never answer (the connection is dropped at stop()); or a status
+ * with a body to send and a delay before answering (a slow endpoint, or one answering with a large body).
+ */
+export type Answer = number | 'hang' | { status: number; body?: string | Buffer; delayMs?: number };
 
 /**
  * A minimal webhook receiver on 127.0.0.1: reads the body, asks `decide` what to answer (204 when it
@@ -63,8 +66,32 @@ export class Receiver {
         res.on('close', () => this.hanging.delete(res));
         return;
       }
+      if (typeof answer === 'object') {
+        this.answerLater(res, answer);
+        return;
+      }
       res.statusCode = answer ?? 204;
       res.end(res.statusCode >= 400 ? 'no' : undefined);
+    });
+  }
+
+  private answerLater(
+    res: ServerResponse,
+    { status, body, delayMs = 0 }: Exclude<Answer, number | 'hang'>,
+  ): void {
+    const send = (): void => {
+      this.hanging.delete(res);
+      if (res.destroyed) return;
+      res.statusCode = status;
+      res.end(body);
+    };
+    if (delayMs <= 0) return send();
+    // Tracked like a hanging answer, so stop() does not wait for the delay.
+    this.hanging.add(res);
+    const timer = setTimeout(send, delayMs);
+    res.on('close', () => {
+      clearTimeout(timer);
+      this.hanging.delete(res);
     });
   }
 
