@@ -47,6 +47,9 @@ step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json
 npm run --silent bench:smoke || status=$?
 step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause; fails on any loss)"
 npm run --silent chaos:smoke || status=$?
+# Three replicas of one Hookstream (issue 16): a rolling-restart step and a SIGKILL while 600 events flow.
+step "chaos cluster smoke: npm run chaos:cluster:smoke (3 replicas, 600 events, one rolling-restart step, one SIGKILL; fails on loss, order or maxConcurrency violations, held rows cycled)"
+npm run --silent chaos:cluster:smoke || status=$?
 # The README's first command, checked end to end: one round of demo events, every signature verified.
 step "README check: scripts/demo.sh --once"
 PORT="${DEMO_CHECK_PORT:-3917}" HOOKSTREAM_TOPIC_NAMESPACE="hookstream-demo-check" \
