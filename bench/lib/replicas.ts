@@ -175,6 +175,26 @@ export class ReplicaSet {
     return view.replicas.map(({ id, live, partitions }) => ({ id, live, partitions }));
   }
 
+  /**
+   * /v1/ops/cluster once it agrees with settle(): as many live replicas owning partitions as are
+   * running, every partition owned once. It comes from heartbeats (every 2 s), so it lags the
+   * metrics a little; past `timeoutMs` the last answer is returned as it is.
+   */
+  async settledView(timeoutMs: number): Promise<ClusterReplicaView[]> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const view = await this.clusterView().catch(() => []);
+      const owners = view.filter((replica) => replica.live && replica.partitions.length > 0);
+      const owned = owners.flatMap((replica) => replica.partitions);
+      const agrees =
+        owners.length === Math.min(this.running.size, this.options.deliveryPartitions) &&
+        owned.length === this.options.deliveryPartitions &&
+        new Set(owned).size === owned.length;
+      if (agrees || Date.now() > deadline) return view;
+      await sleep(SETTLE_POLL_MS);
+    }
+  }
+
   /** Reads every running replica's counters now and every SCRAPE_EVERY_MS until stopScraping(). */
   startScraping(): void {
     const tick = (): void => {
