@@ -120,16 +120,18 @@ export function buildLedger(input: {
     };
   });
 
-  const duplicateTimes = endpoints.flatMap((spec) => ledger.get(spec.path)!.duplicateAtMs);
   const byFault = [
-    { fault: '(before the first fault)', atS: 0, duplicates: 0 },
-    ...faults.map((f) => ({ fault: f.fault, atS: f.atS, duplicates: 0 })),
-  ];
-  for (const atMs of duplicateTimes) {
-    const atS = (atMs - input.startedMs) / 1000;
-    let index = 0;
-    for (let i = 1; i < byFault.length; i++) if (byFault[i].atS <= atS) index = i;
-    byFault[index].duplicates++;
+    { fault: '(before the first fault)', atS: 0 },
+    ...faults.map((f) => ({ fault: f.fault, atS: f.atS })),
+  ].map((f) => ({ ...f, duplicates: 0, byEndpoint: countBy([]) }));
+  for (const spec of endpoints) {
+    for (const atMs of ledger.get(spec.path)!.duplicateAtMs) {
+      const atS = (atMs - input.startedMs) / 1000;
+      let index = 0;
+      for (let i = 1; i < byFault.length; i++) if (byFault[i].atS <= atS) index = i;
+      byFault[index].duplicates++;
+      byFault[index].byEndpoint[spec.path] = (byFault[index].byEndpoint[spec.path] ?? 0) + 1;
+    }
   }
 
   const totals = {
@@ -240,7 +242,7 @@ export function printLedger(report: ClusterLedger & Record<string, unknown>): vo
     );
   }
   for (const f of report.duplicatesExplained.byFault) {
-    console.log(`duplicates after ${f.fault}: ${f.duplicates}`);
+    console.log(`duplicates after ${f.fault}: ${f.duplicates} ${JSON.stringify(f.byEndpoint)}`);
   }
   console.log('');
 }
