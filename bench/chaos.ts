@@ -20,8 +20,6 @@
  * CHAOS_SMOKE=1 (`npm run chaos:smoke`): 500 events, one kill, a ~3 s PostgreSQL pause, no broker
  * restart, three hostile rounds; writes bench/results/chaos-smoke.json instead of chaos-latest.json.
  */
-import { spawn } from 'node:child_process';
-import { createHash } from 'node:crypto';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message, Producer } from 'kafkajs';
@@ -47,6 +45,7 @@ import {
 } from './lib/kafka';
 import { Receiver, type Delivery } from './lib/receiver';
 import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
+import { countTopic, failsFirstAttempt, infra, secondsSince } from './lib/faults';
 import { machineInfo, round } from './lib/stats';
 
 const SMOKE = process.env.CHAOS_SMOKE === '1';
@@ -121,13 +120,6 @@ const ENDPOINTS: EndpointSpec[] = [
 
 function matches(spec: EndpointSpec, type: string): boolean {
   return spec.eventTypes.some((t) => t === '*' || t === type);
-}
-
-/** Deterministic per event and endpoint, so a rerun injects the same failures. */
-function failsFirstAttempt(path: string, id: string, rate: number): boolean {
-  if (rate <= 0) return false;
-  const hash = createHash('sha1').update(`${path}|${id}`).digest();
-  return hash.readUInt32BE(0) / 0xffffffff < rate;
 }
 
 interface PathLedger {
@@ -321,7 +313,7 @@ async function main(): Promise<void> {
       faults.push({
         atS: round((t0 - started) / 1000, 1),
         fault: `SIGKILL #${n} + restart`,
-        tookS: secs(t0),
+        tookS: secondsSince(t0),
       });
     };
     const at = async (fraction: number): Promise<void> => {
@@ -340,10 +332,10 @@ async function main(): Promise<void> {
         faults.push({
           atS: round((t0 - started) / 1000, 1),
           fault: 'Kafka broker restart',
-          tookS: secs(t0),
+          tookS: secondsSince(t0),
           note: `exit ${code}`,
         });
-        log(`Kafka broker back (exit ${code}) after ${secs(t0)} s`);
+        log(`Kafka broker back (exit ${code}) after ${secondsSince(t0)} s`);
         if (code !== 0) throw new Error('kafka-restart failed');
       }
       if (kills < CONFIG.kills) {
@@ -362,7 +354,7 @@ async function main(): Promise<void> {
         faults.push({
           atS: round((t0 - started) / 1000, 1),
           fault: `PostgreSQL stopped for ${CONFIG.pgPauseS} s`,
-          tookS: secs(t0),
+          tookS: secondsSince(t0),
           note: `pg-stop exit ${stopCode}, pg-start exit ${startCode}`,
         });
         log(`PostgreSQL started again (exit ${startCode})`);
@@ -445,7 +437,7 @@ async function main(): Promise<void> {
       500,
     );
     if (stalled) log(`drain stalled: no progress for ${CONFIG.stallS} s; last service error: ${lastError()}`);
-    const drainS = secs(drainStart);
+    const drainS = secondsSince(drainStart);
     const serviceErrors = service.logs
       .filter((l) => typeof l.level === 'number' && l.level >= 50)
       .map((l) => String(l.msg).slice(0, 200));
@@ -459,7 +451,7 @@ async function main(): Promise<void> {
     const settleDeadline = Date.now() + HOSTILE_SETTLE_MS;
     while (
       Date.now() < settleDeadline &&
-      (await countTopic(dlqTopic).catch(() => 0)) < hostile.expectedDeadLetters()
+      (await countTopic(kafka, dlqTopic).catch(() => 0)) < hostile.expectedDeadLetters()
     ) {
       await sleep(1_000);
     }
@@ -560,37 +552,6 @@ async function main(): Promise<void> {
     await hostileReceiver.stop();
     await deleteNamespaceTopics(kafka, namespace, [inputTopic]);
     await database?.drop().catch(() => undefined);
-  }
-}
-
-function secs(t0: number): number {
-  return round((Date.now() - t0) / 1000, 1);
-}
-
-/** Runs `bash scripts/infra.sh <command>` (bounded to 4 minutes); resolves with its exit code. */
-function infra(command: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [join(ROOT, 'scripts', 'infra.sh'), command], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code ?? 1);
-    });
-  });
-}
-
-/** Number of records in a topic (sum of high watermarks minus low watermarks). */
-async function countTopic(topic: string): Promise<number> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
-  } finally {
-    await admin.disconnect();
   }
 }
 

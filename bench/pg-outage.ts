@@ -17,7 +17,6 @@
  * bench/results/pg-outage-smoke.json instead of pg-outage-latest.json. Stops the machine's
  * PostgreSQL: run it under `flock -x /tmp/hookstream-run.lock`.
  */
-import { spawn } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
@@ -33,6 +32,7 @@ import {
 } from './lib/kafka';
 import { Receiver, type Delivery } from './lib/receiver';
 import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
+import { infra, secondsSince } from './lib/faults';
 import { machineInfo, round } from './lib/stats';
 
 const SMOKE = process.env.PG_OUTAGE_SMOKE === '1';
@@ -222,7 +222,7 @@ async function main(): Promise<void> {
     pgStopped = startCode !== 0;
     outage = false;
     phase = 'after';
-    const outageS = secs(outageStart);
+    const outageS = secondsSince(outageStart);
     log(
       `PostgreSQL started again (exit ${startCode}) after ${outageS} s; ${deliveredDuringOutage} delivered during it`,
     );
@@ -362,25 +362,6 @@ async function attemptRows(url: string): Promise<{ total: number; withBody: numb
   } finally {
     await client.end();
   }
-}
-
-function secs(t0: number): number {
-  return round((Date.now() - t0) / 1000, 1);
-}
-
-/** Runs `bash scripts/infra.sh <command>` (bounded to 4 minutes); resolves with its exit code. */
-function infra(command: string): Promise<number> {
-  return new Promise((resolve) => {
-    const child = spawn('bash', [join(ROOT, 'scripts', 'infra.sh'), command], {
-      cwd: ROOT,
-      stdio: 'inherit',
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), 240_000);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve(code ?? 1);
-    });
-  });
 }
 
 function printReport(report: Record<string, unknown>): void {

@@ -49,6 +49,9 @@ step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL
 npm run --silent chaos:smoke || status=$?
 step "PostgreSQL outage smoke: npm run chaos:pg-outage:smoke (500 deliveries with 64 KiB answers, 10 s outage; fails on any loss or RSS over the heap cap)"
 npm run --silent chaos:pg-outage:smoke || status=$?
+# Three replicas of one Hookstream (issue 16): a rolling-restart step and a SIGKILL while 600 events flow.
+step "chaos cluster smoke: npm run chaos:cluster:smoke (3 replicas, 600 events, one rolling-restart step, one SIGKILL; fails on loss, order or maxConcurrency violations, held rows cycled)"
+npm run --silent chaos:cluster:smoke || status=$?
 # The README's first command, checked end to end: one round of demo events, every signature verified.
 step "README check: scripts/demo.sh --once"
 PORT="${DEMO_CHECK_PORT:-3917}" HOOKSTREAM_TOPIC_NAMESPACE="hookstream-demo-check" \

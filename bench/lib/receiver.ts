@@ -7,6 +7,11 @@ export interface Delivery {
   webhookId: string;
   body: string;
   receivedAtMs: number;
+  /**
+   * Requests open on this path when this one's body was read, itself included: from the arrival of
+   * each one's headers to its answer or its connection closing.
+   */
+  concurrent: number;
 }
 
 /**
@@ -17,11 +22,13 @@ export type Answer = number | 'hang' | { status: number; body?: string | Buffer;
 
 /**
  * A minimal webhook receiver on 127.0.0.1: reads the body, asks `decide` what to answer (204 when it
- * returns undefined) and answers at once. No per-request allocation beyond the body.
+ * returns undefined) and answers at once, or after the pause it asks for. It counts the requests
+ * open per path, for the chaos runs' maxConcurrency ledger. No per-request allocation beyond the body.
  */
 export class Receiver {
   private server?: Server;
   private readonly hanging = new Set<ServerResponse>();
+  private readonly openByPath = new Map<string, number>();
   port = 0;
   requests = 0;
 
@@ -45,15 +52,27 @@ export class Receiver {
   }
 
   private onRequest(req: IncomingMessage, res: ServerResponse): void {
+    const path = req.url ?? '/';
+    this.openByPath.set(path, (this.openByPath.get(path) ?? 0) + 1);
+    // Closed once answered (finish: handed to the socket, before the sender can read it) or dropped.
+    let open = true;
+    const closed = (): void => {
+      if (!open) return;
+      open = false;
+      this.openByPath.set(path, this.openByPath.get(path)! - 1);
+    };
+    res.once('finish', closed);
+    res.once('close', closed);
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       this.requests++;
       const delivery: Delivery = {
-        path: req.url ?? '/',
+        path,
         webhookId: String(req.headers['webhook-id'] ?? ''),
         body: chunks.length === 1 ? chunks[0].toString() : Buffer.concat(chunks).toString(),
         receivedAtMs: Date.now(),
+        concurrent: this.openByPath.get(path)!,
       };
       let answer: Answer | undefined;
       try {
