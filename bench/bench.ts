@@ -8,6 +8,10 @@
  *   latency                     event-to-delivery p50/p99 at fixed publish rates
  *   isolation                   10 healthy endpoints alone vs. beside one that hangs and one that 500s,
  *                               alternated 3 times (BENCH_ISOLATION_ROUNDS); ratio of the mean rates
+ *   noisyNeighbour              3 quiet tenants' deliveries/s and p99 alone vs. beside a tenant whose
+ *                               endpoints hang or crawl at maxConcurrency 100, fed to fill its in-flight
+ *                               share, flooding POST /v1/events past its ingest rate (bench/lib/
+ *                               noisy-neighbour.ts); alternated 3 times (BENCH_NN_ROUNDS)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -36,6 +40,7 @@ import {
   untilProgressing,
   warmUp,
   watchServices,
+  killWatchedServices,
   type Tenant,
 } from './lib/phases';
 import { Receiver } from './lib/receiver';
@@ -44,12 +49,18 @@ import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
 import { summariseNewestProfile } from './lib/profile';
+import {
+  NOISY_NEIGHBOUR_LIMITS,
+  noisyNeighbourPhase,
+  type NoisyNeighbourResult,
+} from './lib/noisy-neighbour';
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 120) * 1000;
+  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 180) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`[bench] over the time limit of ${timeLimitMs / 1000} s; giving up`);
+    killWatchedServices();
     process.exit(2);
   }, timeLimitMs);
   watchdog.unref();
@@ -80,7 +91,8 @@ async function main(): Promise<void> {
         HOOKSTREAM_INPUT_PARTITIONS: String(CONFIG.tenants),
         HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
-        HOOKSTREAM_DELIVERY_TIMEOUT: '5s',
+        // The per-tenant limits, named so the noisy-neighbour result says which were in force.
+        ...NOISY_NEIGHBOUR_LIMITS,
       },
       {
         label: 'bench-service',
@@ -180,6 +192,24 @@ async function main(): Promise<void> {
       log(`isolation FAILED: ${(error as Error).message}`);
     }
 
+    let noisyNeighbour: NoisyNeighbourResult | null = null;
+    try {
+      noisyNeighbour = await noisyNeighbourPhase({
+        admin,
+        serviceUrl: service.url,
+        producer,
+        topic: inputTopic,
+        receiver,
+        measured,
+      });
+      log(
+        `noisy neighbour: quiet ${noisyNeighbour.quietWithNoisePerSec} / ${noisyNeighbour.quietAlonePerSec} per s (ratio ${noisyNeighbour.throughputRatio}), p99 ${noisyNeighbour.quietAloneP99Ms} / ${noisyNeighbour.quietWithNoiseP99Ms} ms (ratio ${noisyNeighbour.p99Ratio})`,
+      );
+    } catch (error) {
+      errors.noisyNeighbour = (error as Error).message;
+      log(`noisy neighbour FAILED: ${(error as Error).message}`);
+    }
+
     // Fan-out 5 last: its burst (each input batch becomes 5x the tasks) is the likeliest to break the
     // pipeline, and a failure here is recorded without costing the other figures.
     let e2eFanout5DeliveriesPerSec: number | null = null;
@@ -202,6 +232,7 @@ async function main(): Promise<void> {
         e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
+      noisyNeighbour,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
@@ -210,6 +241,7 @@ async function main(): Promise<void> {
         e2eDeliveriesPerSec,
         latency,
         isolation.ratio,
+        noisyNeighbour,
         peakRssMb,
       ),
       setup: {
@@ -383,6 +415,7 @@ function targetCheck(
   e2e: number,
   latency: Array<{ rate: number; p99Ms: number }>,
   isolationRatio: number | null,
+  noisy: NoisyNeighbourResult | null,
   rss: number,
 ): Record<string, { target: string; value: number; met: boolean }> {
   const lower = Math.min(http, kafkaCeiling);
@@ -399,6 +432,16 @@ function targetCheck(
       value: isolationRatio ?? NaN,
       met: isolationRatio !== null && isolationRatio >= 0.9,
     },
+    noisyNeighbourThroughput: {
+      target: '>= 0.9 (quiet deliveries/s with noise / alone)',
+      value: noisy?.throughputRatio ?? NaN,
+      met: noisy !== null && noisy.throughputRatio >= noisy.target,
+    },
+    noisyNeighbourP99: {
+      target: '>= 0.9 (quiet p99 alone / with noise)',
+      value: noisy?.p99Ratio ?? NaN,
+      met: noisy !== null && noisy.p99Ratio >= noisy.target,
+    },
     peakRssMb: { target: '< 512 MB', value: rss, met: rss < 512 },
   };
 }
@@ -410,6 +453,7 @@ function printTable(results: {
   e2eFanout5DeliveriesPerSec: number | null;
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
+  noisyNeighbour: NoisyNeighbourResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -437,6 +481,7 @@ function printTable(results: {
         ? 'FAILED (see errors)'
         : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
     ],
+    ...noisyRows(results.noisyNeighbour),
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -459,6 +504,29 @@ function printTable(results: {
     );
   }
   console.log('');
+}
+
+function noisyRows(noisy: NoisyNeighbourResult | null): Array<[string, string]> {
+  if (!noisy) return [['noisyNeighbour', 'FAILED (see errors)']];
+  const { ingestFlood, inFlight } = noisy.noisy;
+  return [
+    [
+      'noisyNeighbour.throughputRatio (quiet with noise / alone)',
+      `${noisy.throughputRatio} (${fmt(noisy.quietWithNoisePerSec)} / ${fmt(noisy.quietAlonePerSec)} per s)`,
+    ],
+    [
+      'noisyNeighbour.p99Ratio (quiet p99 alone / with noise)',
+      `${noisy.p99Ratio} (${noisy.quietAloneP99Ms} / ${noisy.quietWithNoiseP99Ms} ms)`,
+    ],
+    [
+      'noisyNeighbour: noisy tenant 429s / REST requests',
+      `${fmt(ingestFlood.rejected429)} / ${fmt(ingestFlood.sent)} (${fmt(ingestFlood.accepted)} accepted)`,
+    ],
+    [
+      'noisyNeighbour: noisy in flight, peak / mean of 512 slots',
+      `${inFlight.peak} / ${inFlight.mean} (tenant cap ${inFlight.tenantCap})`,
+    ],
+  ];
 }
 
 /** The service's CPU profile (written when it exits), summarised into bench/results/profile.json. */

@@ -19,9 +19,9 @@ export class Api {
     return (text ? JSON.parse(text) : undefined) as T;
   }
 
-  async createTenant(name: string): Promise<{ id: string; api: Api }> {
+  async createTenant(name: string): Promise<{ id: string; apiKey: string; api: Api }> {
     const tenant = await this.ok<{ id: string; apiKey: string }>('POST', '/v1/tenants', { name });
-    return { id: tenant.id, api: new Api(this.baseUrl, tenant.apiKey) };
+    return { id: tenant.id, apiKey: tenant.apiKey, api: new Api(this.baseUrl, tenant.apiKey) };
   }
 
   async createEndpoint(settings: {

@@ -23,6 +23,17 @@ export const CONFIG = {
   isolationEvents: num('BENCH_ISOLATION_EVENTS', 5_000, 100),
   /** Alone / with-bad pairs, alternated: back-to-back ~10 s runs on this machine differ by ±8 %. */
   isolationRounds: num('BENCH_ISOLATION_ROUNDS', 3, 1),
+  /** Noisy neighbour: quiet events per throughput run, spread over the quiet tenants (3 endpoints each). */
+  noisyQuietEvents: num('BENCH_NN_EVENTS', 5_000, 150),
+  /** Noisy neighbour: the quiet tenants' fixed publish rate (events/s) and length of the latency run. */
+  noisyQuietRate: num('BENCH_NN_RATE', 300, 100),
+  noisyQuietSeconds: num('BENCH_NN_SECONDS', 5, 1),
+  /** Noisy neighbour: the noisy tenant's events produced to Kafka (events/s, each to its 4 endpoints). */
+  noisyKafkaRate: num('BENCH_NN_NOISE_RATE', 50, 50),
+  /** Noisy neighbour: the noisy tenant's POST /v1/events flood (requests/s), 4x its ingest rate. */
+  noisyFloodRate: num('BENCH_NN_FLOOD_RATE', 400, 400),
+  /** Noisy neighbour: alone / with-noise pairs, alternated like the isolation rounds. */
+  noisyRounds: num('BENCH_NN_ROUNDS', 3, 1),
   valueBytes: 400,
   drainTimeoutMs: num('BENCH_DRAIN_TIMEOUT_MS', 180_000, 30_000),
 };

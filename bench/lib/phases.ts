@@ -294,6 +294,11 @@ export function watchServices(services: Service[]): void {
   watched = services;
 }
 
+/** SIGKILLs the watched services: a run giving up must not leave them running after it exits. */
+export function killWatchedServices(): void {
+  for (const service of watched) service.process.kill('SIGKILL');
+}
+
 function lastServiceError(): string {
   const errors = watched
     .flatMap((service) => service.logs)

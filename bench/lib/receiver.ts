@@ -9,8 +9,11 @@ export interface Delivery {
   receivedAtMs: number;
 }
 
-/** A status to answer with, or `hang` to never answer (the connection is dropped at stop()). */
-export type Answer = number | 'hang';
+/**
+ * A status to answer with, `hang` to never answer (the connection is dropped at stop()), or a
+ * status to answer with only after `afterMs` (a slow endpoint).
+ */
+export type Answer = number | 'hang' | { status: number; afterMs: number };
 
 /**
  * A minimal webhook receiver on 127.0.0.1: reads the body, asks `decide` what to answer (204 when it
@@ -21,6 +24,8 @@ export class Receiver {
   private readonly hanging = new Set<ServerResponse>();
   port = 0;
   requests = 0;
+  /** Requests read and not answered yet (hanging or slow), until answered or dropped by the client. */
+  pending = 0;
 
   constructor(private decide: (delivery: Delivery) => Answer | undefined = () => undefined) {}
 
@@ -58,14 +63,27 @@ export class Receiver {
       } catch {
         answer = 500;
       }
-      if (answer === 'hang') {
+      if (answer === 'hang' || typeof answer === 'object') {
+        this.pending++;
         this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
+        res.on('close', () => {
+          this.pending--;
+          this.hanging.delete(res);
+        });
+        if (typeof answer === 'object') {
+          const { status, afterMs } = answer;
+          setTimeout(() => this.answer(res, status), afterMs);
+        }
         return;
       }
-      res.statusCode = answer ?? 204;
-      res.end(res.statusCode >= 400 ? 'no' : undefined);
+      this.answer(res, answer ?? 204);
     });
+  }
+
+  private answer(res: ServerResponse, status: number): void {
+    if (res.destroyed || res.writableEnded) return;
+    res.statusCode = status;
+    res.end(status >= 400 ? 'no' : undefined);
   }
 
   async stop(): Promise<void> {
