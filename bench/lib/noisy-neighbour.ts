@@ -3,10 +3,11 @@
  * tenant whose endpoints hang or answer slowly with a high maxConcurrency, fed at a rate that fills
  * every in-flight slot it may hold, while it floods POST /v1/events past its ingest rate.
  *
- * The noisy endpoints live on a receiver of their own (another port), as another tenant's host
+ * Each noisy endpoint lives on a receiver of its own (another port), as another tenant's hosts
  * would: the service's HTTP client keeps at most 64 connections per origin, shared by every
- * tenant, so on one origin the noisy tenant's 128 hanging or slow requests would queue the quiet
- * tenants' behind them (BENCH_NN_SAME_ORIGIN=1 runs it that way; README has what it showed).
+ * tenant, so on one origin the noisy tenant's hanging or slow requests would queue the quiet
+ * tenants' behind them (BENCH_NN_SAME_ORIGIN=1 runs it that way), and one origin for all four
+ * would cap the noise at 64 requests, below the tenant's share of 128.
  *
  * Each with-noise run gets fresh noisy endpoints and deletes them afterwards, then waits until the
  * receiver holds no noisy request, so the next alone run does not carry the last one's backlog
@@ -95,15 +96,44 @@ class QuietSink {
 }
 
 export async function noisyNeighbourPhase(ctx: NoisyNeighbourContext) {
-  const noisyReceiver = SAME_ORIGIN ? ctx.receiver : await new Receiver().start();
+  const noisyReceivers = new NoisyReceivers(ctx.receiver);
   try {
-    return await runPhase(ctx, noisyReceiver);
+    return await runPhase(ctx, noisyReceivers);
   } finally {
-    if (noisyReceiver !== ctx.receiver) await noisyReceiver.stop();
+    await noisyReceivers.stop();
   }
 }
 
-async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: Receiver) {
+/** One receiver per noisy endpoint (or the quiet one, BENCH_NN_SAME_ORIGIN=1); `pending` is their sum. */
+class NoisyReceivers {
+  private readonly own: Receiver[] = [];
+  private answer: (d: Delivery) => Answer | undefined = () => undefined;
+
+  constructor(private readonly quiet: Receiver) {}
+
+  get pending(): number {
+    return SAME_ORIGIN ? this.quiet.pending : this.own.reduce((sum, r) => sum + r.pending, 0);
+  }
+
+  setHandler(answer: (d: Delivery) => Answer | undefined): void {
+    this.answer = answer;
+    for (const receiver of this.own) receiver.setHandler(answer);
+  }
+
+  /** The URL of a new noisy endpoint at `path`, on a receiver of its own. */
+  async url(path: string): Promise<string> {
+    if (SAME_ORIGIN) return this.quiet.url(path);
+    const receiver = await new Receiver(this.answer).start();
+    this.own.push(receiver);
+    return receiver.url(path);
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.own.map((receiver) => receiver.stop()));
+  }
+}
+
+async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceivers) {
   const { admin, receiver } = ctx;
   // Partition 0 of the input topic is the noisy tenant's, 1-3 the quiet ones' (publishPartition).
   const quiet: Tenant[] = [];
@@ -246,7 +276,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: Receiver) {
         'nn.noise, produced to Kafka at kafkaEventsPerSec and posted over REST at offeredPerSec (the accepted ones go to the same endpoints)',
       noisyEndpointsOrigin: SAME_ORIGIN
         ? "the quiet endpoints' receiver (one origin)"
-        : 'a receiver of their own (another port)',
+        : 'each its own receiver (its own port, so its own origin)',
       limits: NOISY_NEIGHBOUR_LIMITS,
       limitsReportedByService: await reportedLimits(ctx.serviceUrl),
     },
@@ -322,12 +352,12 @@ async function quietPaced(
   return { p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1) };
 }
 
-async function createNoisyEndpoints(noisy: Tenant, receiver: Receiver): Promise<string[]> {
+async function createNoisyEndpoints(noisy: Tenant, receivers: NoisyReceivers): Promise<string[]> {
   const ids: string[] = [];
   for (const [kind, count] of Object.entries(NOISY_ENDPOINTS)) {
     for (let j = 0; j < count; j++) {
       const endpoint = await noisy.api.createEndpoint({
-        url: receiver.url(`/nn/${kind}/${j}`),
+        url: await receivers.url(`/nn/${kind}/${j}`),
         eventTypes: ['nn.noise'],
         maxConcurrency: NOISY_MAX_CONCURRENCY,
       });
