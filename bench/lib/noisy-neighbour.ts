@@ -187,6 +187,8 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
   const inFlightSamples: number[] = [];
   const slotsFilledMs: Array<number | null> = [];
   let kafkaNoiseEvents = 0;
+  /** What the service did while the quiet runs were measured beside the noise, summed over rounds. */
+  const serviceWork: Record<string, number> = {};
   for (let round_ = 1; round_ <= CONFIG.noisyRounds; round_++) {
     const a = await ctx.measured('noisyQuietAlone', quietRuns);
     alone.push(a.paced);
@@ -199,8 +201,10 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
     const full = await until(() => noisyReceiver.pending >= TENANT_SLOTS * 0.9, FILL_TIMEOUT_MS);
     slotsFilledMs.push(full ? Date.now() - filled : null);
     const sampler = setInterval(() => inFlightSamples.push(noisyReceiver.pending), 100);
+    const countersBefore = await serviceCounters(ctx.serviceUrl);
     try {
       const w = await ctx.measured('noisyQuietWithNoise', quietRuns);
+      addDeltas(serviceWork, countersBefore, await serviceCounters(ctx.serviceUrl));
       withNoise.push(w.paced);
       log(
         `noisy neighbour round ${round_}, quiet beside noise: ${Math.round(w.burst)}/s, p99 ${w.paced.p99Ms} ms`,
@@ -254,6 +258,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
       kafkaEventsPerSec: CONFIG.noisyKafkaRate,
       hangRequests,
       slowRequests,
+      serviceCountersDuringNoise: serviceWork,
       inFlight: {
         peak: peakInFlight,
         mean: round(meanInFlight, 1),
@@ -471,6 +476,31 @@ async function ingestRejections(serviceUrl: string): Promise<number> {
   const text = await (await fetch(`${serviceUrl}/metrics`)).text();
   const match = /^hookstream_quota_rejections_total\{quota="ingest_rate"\} (\d+)/m.exec(text);
   return match ? Number(match[1]) : 0;
+}
+
+/** The service's counters that tell where the noise's cost went: outcomes, holding, pauses. */
+const WORK_COUNTERS =
+  /^(hookstream_deliveries_total|hookstream_held_released_total|hookstream_held_turned_away_total|hookstream_partition_pauses_total|hookstream_quota_rejections_total)(\{[^}]*\})? (\S+)$/gm;
+
+async function serviceCounters(serviceUrl: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
+  return new Map(
+    [...text.matchAll(WORK_COUNTERS)].map(([, name, labels, value]) => [
+      name + (labels ?? ''),
+      Number(value),
+    ]),
+  );
+}
+
+function addDeltas(
+  into: Record<string, number>,
+  before: Map<string, number>,
+  after: Map<string, number>,
+): void {
+  for (const [series, value] of after) {
+    const delta = value - (before.get(series) ?? 0);
+    if (delta) into[series] = (into[series] ?? 0) + delta;
+  }
 }
 
 /** The limits as the service reports them (`hookstream_limit{name}`), proof of what was in force. */
