@@ -18,7 +18,7 @@ import { Pool } from 'undici';
 import type { Api } from './api';
 import { CONFIG, QUICK } from './config';
 import { cloudEvent } from './kafka';
-import { log, publish, untilProgressing, type Tenant } from './phases';
+import { log, publish, type Tenant } from './phases';
 import { Receiver, type Answer, type Delivery } from './receiver';
 import { sleep, until } from './service';
 import { percentile, round } from './stats';
@@ -53,6 +53,10 @@ const FLOOD_MAX_PENDING = 256;
 const TICK_MS = 10;
 const FILL_TIMEOUT_MS = QUICK ? 3_000 : 10_000;
 const SAME_ORIGIN = process.env.BENCH_NN_SAME_ORIGIN === '1';
+/** A quiet run that has not moved for this long gives up and counts what is missing. */
+const QUIET_STALL_MS = QUICK ? 5_000 : 15_000;
+/** How long the stragglers of the with-noise runs may take once the noise has stopped. */
+const STRAGGLERS_TIMEOUT_MS = QUICK ? 15_000 : 60_000;
 
 export interface NoisyNeighbourContext {
   admin: Api;
@@ -68,6 +72,8 @@ interface QuietRun {
   perSec: number;
   p50Ms: number;
   p99Ms: number;
+  /** Quiet deliveries that had not arrived when the run gave up waiting (no progress for QUIET_STALL_MS). */
+  missing: number;
 }
 
 interface FloodCounts {
@@ -79,11 +85,20 @@ interface FloodCounts {
   skipped: number;
 }
 
-/** What the quiet deliveries of one run are collected into (one run at a time). */
+/** The quiet deliveries of one run: its own event type, so a late one of an earlier run is not counted. */
 class QuietSink {
   readonly ids = new Set<string>();
   readonly latencies: number[] = [];
   lastAt = 0;
+
+  constructor(
+    readonly type: string,
+    readonly expected: number,
+  ) {}
+
+  get complete(): boolean {
+    return this.ids.size >= this.expected;
+  }
 
   add(d: Delivery): void {
     const key = `${d.path}|${d.webhookId}`;
@@ -141,17 +156,23 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
     const tenant = await admin.createTenant(`nn-quiet-${i}`);
     quiet.push({ index: i + 1, ...tenant });
     for (let j = 0; j < QUIET_ENDPOINTS_PER_TENANT; j++) {
-      await tenant.api.createEndpoint({ url: receiver.url(`/nn/q/${i}/${j}`), eventTypes: ['nn.quiet'] });
+      await tenant.api.createEndpoint({ url: receiver.url(`/nn/q/${i}/${j}`), eventTypes: ['q.*'] });
     }
   }
   const noisyTenant = await admin.createTenant('nn-noisy');
   const noisy: Tenant & { apiKey: string } = { index: 0, ...noisyTenant };
 
-  let sink = new QuietSink();
+  const sinks = new Map<string, QuietSink>();
+  let runs = 0;
+  const newSink = (expected: number): QuietSink => {
+    const sink = new QuietSink(`q.r${++runs}`, expected);
+    sinks.set(sink.type, sink);
+    return sink;
+  };
   let hangRequests = 0;
   let slowRequests = 0;
   const answer = (d: Delivery): Answer | undefined => {
-    if (d.path.startsWith('/nn/q/')) sink.add(d);
+    if (d.path.startsWith('/nn/q/')) sinks.get((JSON.parse(d.body) as { type: string }).type)?.add(d);
     else if (d.path.startsWith('/nn/hang/')) {
       hangRequests++;
       return 'hang';
@@ -163,14 +184,20 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
   };
   receiver.setHandler(answer);
   noisyReceiver.setHandler(answer);
-  await warmQuiet(ctx, quiet, () => sink.ids.size);
+  const warm = new QuietSink('q.warm', QUIET_TENANTS * QUIET_ENDPOINTS_PER_TENANT);
+  sinks.set(warm.type, warm);
+  await warmQuiet(ctx, quiet, () => new Set([...warm.ids].map((key) => key.split('|')[0])).size);
 
-  const quietRuns = async (): Promise<{ burst: number; paced: QuietRun }> => {
-    sink = new QuietSink();
-    const burst = await quietBurst(ctx, quiet, () => sink);
-    sink = new QuietSink();
-    const paced = await quietPaced(ctx, quiet, () => sink);
-    return { burst, paced: { ...paced, perSec: burst } };
+  const quietRuns = async (): Promise<{ burst: number; paced: QuietRun; sinks: QuietSink[] }> => {
+    const burstSink = newSink(CONFIG.noisyQuietEvents * QUIET_ENDPOINTS_PER_TENANT);
+    const burst = await quietBurst(ctx, quiet, burstSink);
+    const pacedSink = newSink(CONFIG.noisyQuietRate * CONFIG.noisyQuietSeconds * QUIET_ENDPOINTS_PER_TENANT);
+    const paced = await quietPaced(ctx, quiet, pacedSink);
+    return {
+      burst: burst.perSec,
+      paced: { ...paced, perSec: burst.perSec, missing: burst.missing + paced.missing },
+      sinks: [burstSink, pacedSink],
+    };
   };
 
   const rejectionsBefore = await ingestRejections(ctx.serviceUrl);
@@ -187,6 +214,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
   const inFlightSamples: number[] = [];
   const slotsFilledMs: Array<number | null> = [];
   let kafkaNoiseEvents = 0;
+  const stragglersAfterNoiseMs: Array<number | null> = [];
   /** What the service did while the quiet runs were measured beside the noise, summed over rounds. */
   const serviceWork: Record<string, number> = {};
   for (let round_ = 1; round_ <= CONFIG.noisyRounds; round_++) {
@@ -202,10 +230,12 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
     slotsFilledMs.push(full ? Date.now() - filled : null);
     const sampler = setInterval(() => inFlightSamples.push(noisyReceiver.pending), 100);
     const countersBefore = await serviceCounters(ctx.serviceUrl);
+    let withSinks: QuietSink[] = [];
     try {
       const w = await ctx.measured('noisyQuietWithNoise', quietRuns);
       addDeltas(serviceWork, countersBefore, await serviceCounters(ctx.serviceUrl));
       withNoise.push(w.paced);
+      withSinks = w.sinks;
       log(
         `noisy neighbour round ${round_}, quiet beside noise: ${Math.round(w.burst)}/s, p99 ${w.paced.p99Ms} ms`,
       );
@@ -214,6 +244,10 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
       kafkaNoiseEvents += await noise.stop();
       for (const id of endpointIds) await noisy.api.ok('DELETE', `/v1/endpoints/${id}`);
     }
+    // Quiet deliveries the noise held up arrive once it stops: when, or whether, they do.
+    const stopped = Date.now();
+    const arrived = await until(() => withSinks.every((sink) => sink.complete), STRAGGLERS_TIMEOUT_MS, 50);
+    stragglersAfterNoiseMs.push(arrived ? Date.now() - stopped : null);
     // Hanging requests end at the delivery timeout; the next alone run starts without them.
     if (round_ === CONFIG.noisyRounds) break;
     if (!(await until(() => noisyReceiver.pending === 0, DELIVERY_TIMEOUT_MS + 5_000, 50))) {
@@ -246,7 +280,11 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
       withNoisePerSec: round(withNoise[i].perSec, 0),
       aloneP99Ms: a.p99Ms,
       withNoiseP99Ms: withNoise[i].p99Ms,
+      aloneMissing: a.missing,
+      withNoiseMissing: withNoise[i].missing,
+      withNoiseStragglersArrivedAfterNoiseStoppedMs: stragglersAfterNoiseMs[i],
     })),
+    missingNote: `quiet deliveries not arrived after ${QUIET_STALL_MS / 1000} s without progress: counted at the time the run gave up (throughput over the time waited; p99 with each missing one as waited so far, a lower bound)`,
     rounds: CONFIG.noisyRounds,
     noisy: {
       ingestFlood: {
@@ -295,19 +333,19 @@ async function warmQuiet(ctx: NoisyNeighbourContext, quiet: Tenant[], seen: () =
   const expected = QUIET_TENANTS * QUIET_ENDPOINTS_PER_TENANT;
   const deadline = Date.now() + 60_000;
   while (seen() < expected && Date.now() < deadline) {
-    await publish(ctx.producer, ctx.topic, quietEvents(quiet, QUIET_TENANTS));
+    await publish(ctx.producer, ctx.topic, quietEvents(quiet, 'q.warm', QUIET_TENANTS));
     await until(() => seen() >= expected, 3_000);
   }
   if (seen() < expected) throw new Error(`noisy neighbour warm-up: only ${seen()} of ${expected} answered`);
 }
 
-function quietEvents(quiet: Tenant[], count: number, firstSeq = 0): Map<Tenant, Message[]> {
+function quietEvents(quiet: Tenant[], type: string, count: number, firstSeq = 0): Map<Tenant, Message[]> {
   const byTenant = new Map<Tenant, Message[]>(quiet.map((t) => [t, []]));
   for (let seq = firstSeq; seq < firstSeq + count; seq++) {
     const tenant = quiet[seq % quiet.length];
     byTenant
       .get(tenant)!
-      .push(cloudEvent({ tenantId: tenant.id, type: 'nn.quiet', seq, targetBytes: CONFIG.valueBytes }));
+      .push(cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes }));
   }
   return byTenant;
 }
@@ -316,45 +354,57 @@ function quietEvents(quiet: Tenant[], count: number, firstSeq = 0): Map<Tenant, 
 async function quietBurst(
   ctx: NoisyNeighbourContext,
   quiet: Tenant[],
-  sink: () => QuietSink,
-): Promise<number> {
-  const expected = CONFIG.noisyQuietEvents * QUIET_ENDPOINTS_PER_TENANT;
+  sink: QuietSink,
+): Promise<{ perSec: number; missing: number }> {
   const start = Date.now();
-  await publish(ctx.producer, ctx.topic, quietEvents(quiet, CONFIG.noisyQuietEvents));
-  await untilProgressing(
-    () => sink().ids.size >= expected,
-    () => sink().ids.size,
-    `noisy neighbour: ${expected} quiet deliveries expected`,
-  );
-  return (expected / (sink().lastAt - start)) * 1000;
+  await publish(ctx.producer, ctx.topic, quietEvents(quiet, sink.type, CONFIG.noisyQuietEvents));
+  const complete = await settle(sink);
+  const elapsed = (complete ? sink.lastAt : Date.now()) - start;
+  return { perSec: (sink.ids.size / elapsed) * 1000, missing: sink.expected - sink.ids.size };
 }
 
 /** Quiet latency: events at a fixed rate, publish time (data.sentAt) to arrival at the receiver. */
 async function quietPaced(
   ctx: NoisyNeighbourContext,
   quiet: Tenant[],
-  sink: () => QuietSink,
+  sink: QuietSink,
 ): Promise<Omit<QuietRun, 'perSec'>> {
   const total = CONFIG.noisyQuietRate * CONFIG.noisyQuietSeconds;
   const sends: Array<Promise<unknown>> = [];
+  const start = Date.now();
   await paced(
     CONFIG.noisyQuietRate,
     (sent) => sent >= total,
     (count, firstSeq) => {
-      sends.push(
-        publish(ctx.producer, ctx.topic, quietEvents(quiet, Math.min(count, total - firstSeq), firstSeq)),
-      );
+      const events = quietEvents(quiet, sink.type, Math.min(count, total - firstSeq), firstSeq);
+      sends.push(publish(ctx.producer, ctx.topic, events));
     },
   );
   await Promise.all(sends);
-  const expected = total * QUIET_ENDPOINTS_PER_TENANT;
-  await untilProgressing(
-    () => sink().ids.size >= expected,
-    () => sink().ids.size,
-    `noisy neighbour: ${expected} paced quiet deliveries expected`,
-  );
-  const latencies = sink().latencies;
-  return { p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1) };
+  await settle(sink);
+  const missing = sink.expected - sink.ids.size;
+  const latencies = [...sink.latencies, ...Array.from({ length: missing }, () => Date.now() - start)];
+  return { p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), missing };
+}
+
+/** Waits until every expected delivery arrived, or none has for QUIET_STALL_MS; says which. */
+async function settle(sink: QuietSink): Promise<boolean> {
+  const deadline = Date.now() + CONFIG.drainTimeoutMs;
+  let seen = sink.ids.size;
+  let movedAt = Date.now();
+  while (!sink.complete) {
+    const now = Date.now();
+    if (sink.ids.size !== seen) {
+      seen = sink.ids.size;
+      movedAt = now;
+    }
+    if (now - movedAt > QUIET_STALL_MS || now > deadline) {
+      log(`noisy neighbour: ${sink.type} gave up at ${sink.ids.size} of ${sink.expected} quiet deliveries`);
+      return false;
+    }
+    await sleep(20);
+  }
+  return true;
 }
 
 async function createNoisyEndpoints(noisy: Tenant, receivers: NoisyReceivers): Promise<string[]> {
