@@ -8,6 +8,10 @@
  *   latency                     event-to-delivery p50/p99 at fixed publish rates
  *   isolation                   10 healthy endpoints alone vs. beside one that hangs and one that 500s,
  *                               alternated 3 times (BENCH_ISOLATION_ROUNDS); ratio of the mean rates
+ *   noisyNeighbour              3 quiet tenants' deliveries/s and p99 alone vs. beside a tenant whose
+ *                               endpoints hang or crawl at maxConcurrency 100, fed to fill its in-flight
+ *                               share, flooding POST /v1/events past its ingest rate (bench/lib/
+ *                               noisy-neighbour.ts); alternated 3 times (BENCH_NN_ROUNDS)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -18,60 +22,45 @@ import { join } from 'node:path';
 import type { Message, Producer } from 'kafkajs';
 import { Pool } from 'undici';
 import { Api } from './lib/api';
+import { CONFIG, ENDPOINTS, kafka, num, QUICK, SERVICE_CONCURRENCY } from './lib/config';
 import { createDatabase, type BenchDatabase } from './lib/db';
 import {
-  benchKafka,
   cloudEvent,
   connectedProducer,
   deleteNamespaceTopics,
   uniqueNamespace,
   withAdmin,
 } from './lib/kafka';
-import { Receiver, type Delivery } from './lib/receiver';
-import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
-import { machineInfo, percentile, round } from './lib/stats';
+import {
+  createTenants,
+  e2eRun,
+  latencyRun,
+  log,
+  publish,
+  untilProgressing,
+  warmUp,
+  watchServices,
+  killWatchedServices,
+  type Tenant,
+} from './lib/phases';
+import { Receiver } from './lib/receiver';
+import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
+import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
 import { summariseNewestProfile } from './lib/profile';
-
-const QUICK = process.env.BENCH_QUICK === '1';
-const num = (name: string, full: number, quick: number): number =>
-  process.env[name] ? Number(process.env[name]) : QUICK ? quick : full;
-
-const CONFIG = {
-  tenants: 4,
-  endpointsPerTenant: 5,
-  endpointMaxConcurrency: num('BENCH_ENDPOINT_CONCURRENCY', 1, 1),
-  deliveryPartitions: 12,
-  httpCeilingSeconds: num('BENCH_HTTP_SECONDS', 10, 2),
-  kafkaCeilingMessages: num('BENCH_KAFKA_MESSAGES', 200_000, 5_000),
-  e2eEvents: num('BENCH_E2E_EVENTS', 40_000, 400),
-  e2eFanout5Events: num('BENCH_FANOUT5_EVENTS', 10_000, 100),
-  latencyRates: QUICK ? [200] : [200, 1000, 5000],
-  latencySeconds: num('BENCH_LATENCY_SECONDS', 10, 2),
-  isolationEvents: num('BENCH_ISOLATION_EVENTS', 5_000, 100),
-  /** Alone / with-bad pairs, alternated: back-to-back ~10 s runs on this machine differ by ±8 %. */
-  isolationRounds: num('BENCH_ISOLATION_ROUNDS', 3, 1),
-  valueBytes: 400,
-  drainTimeoutMs: num('BENCH_DRAIN_TIMEOUT_MS', 180_000, 30_000),
-};
-const ENDPOINTS = CONFIG.tenants * CONFIG.endpointsPerTenant;
-/** The HTTP concurrency the service reaches in the e2e runs: one lane per endpoint x its maxConcurrency. */
-const SERVICE_CONCURRENCY = ENDPOINTS * CONFIG.endpointMaxConcurrency;
-
-const kafka = benchKafka();
-
-interface Tenant {
-  index: number;
-  id: string;
-  api: Api;
-}
+import {
+  NOISY_NEIGHBOUR_LIMITS,
+  noisyNeighbourPhase,
+  type NoisyNeighbourResult,
+} from './lib/noisy-neighbour';
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 120) * 1000;
+  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 180) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`[bench] over the time limit of ${timeLimitMs / 1000} s; giving up`);
+    killWatchedServices();
     process.exit(2);
   }, timeLimitMs);
   watchdog.unref();
@@ -102,7 +91,8 @@ async function main(): Promise<void> {
         HOOKSTREAM_INPUT_PARTITIONS: String(CONFIG.tenants),
         HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
-        HOOKSTREAM_DELIVERY_TIMEOUT: '5s',
+        // The per-tenant limits, named so the noisy-neighbour result says which were in force.
+        ...NOISY_NEIGHBOUR_LIMITS,
       },
       {
         label: 'bench-service',
@@ -112,34 +102,10 @@ async function main(): Promise<void> {
           : [],
       },
     );
-    currentService = service;
+    watchServices([service]);
     const admin = new Api(service.url);
-    const tenants: Tenant[] = [];
-    for (let index = 0; index < CONFIG.tenants; index++) {
-      const tenant = await admin.createTenant(`bench-${index}`);
-      tenants.push({ index, ...tenant });
-    }
-    for (const tenant of tenants) {
-      for (let j = 0; j < CONFIG.endpointsPerTenant; j++) {
-        // fan-out 1: each endpoint has its own event type; fan-out 5: all five take fan5.*
-        await tenant.api.createEndpoint({
-          url: receiver.url(`/f1/${tenant.index}/${j}`),
-          eventTypes: [`f1.e${j}`],
-          maxConcurrency: CONFIG.endpointMaxConcurrency,
-        });
-        await tenant.api.createEndpoint({
-          url: receiver.url(`/f5/${tenant.index}/${j}`),
-          eventTypes: ['f5.*'],
-          maxConcurrency: CONFIG.endpointMaxConcurrency,
-        });
-      }
-    }
+    const tenants = await createTenants(admin, receiver);
     const isolationTenant = tenants[0];
-    for (let j = 0; j < 10; j++) {
-      await isolationTenant.api.createEndpoint({ url: receiver.url(`/iso/ok/${j}`), eventTypes: ['iso.*'] });
-    }
-    await isolationTenant.api.createEndpoint({ url: receiver.url('/iso/hang'), eventTypes: ['iso.bad'] });
-    await isolationTenant.api.createEndpoint({ url: receiver.url('/iso/500'), eventTypes: ['iso.bad'] });
     // Endpoints reach the in-memory cache by LISTEN/NOTIFY; a warm-up round proves every one is there.
     producer = await connectedProducer(kafka);
     await warmUp(producer, inputTopic, tenants, receiver);
@@ -226,6 +192,24 @@ async function main(): Promise<void> {
       log(`isolation FAILED: ${(error as Error).message}`);
     }
 
+    let noisyNeighbour: NoisyNeighbourResult | null = null;
+    try {
+      noisyNeighbour = await noisyNeighbourPhase({
+        admin,
+        serviceUrl: service.url,
+        producer,
+        topic: inputTopic,
+        receiver,
+        measured,
+      });
+      log(
+        `noisy neighbour: quiet ${noisyNeighbour.quietWithNoisePerSec} / ${noisyNeighbour.quietAlonePerSec} per s (ratio ${noisyNeighbour.throughputRatio}), p99 ${noisyNeighbour.quietAloneP99Ms} / ${noisyNeighbour.quietWithNoiseP99Ms} ms (ratio ${noisyNeighbour.p99Ratio})`,
+      );
+    } catch (error) {
+      errors.noisyNeighbour = (error as Error).message;
+      log(`noisy neighbour FAILED: ${(error as Error).message}`);
+    }
+
     // Fan-out 5 last: its burst (each input batch becomes 5x the tasks) is the likeliest to break the
     // pipeline, and a failure here is recorded without costing the other figures.
     let e2eFanout5DeliveriesPerSec: number | null = null;
@@ -248,6 +232,7 @@ async function main(): Promise<void> {
         e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
+      noisyNeighbour,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
@@ -256,6 +241,7 @@ async function main(): Promise<void> {
         e2eDeliveriesPerSec,
         latency,
         isolation.ratio,
+        noisyNeighbour,
         peakRssMb,
       ),
       setup: {
@@ -379,215 +365,6 @@ async function kafkaConsumeCeiling(topic: string): Promise<number> {
   return (consumed / Math.max(1, last - first)) * 1000;
 }
 
-function publishPartition(tenant: Tenant): number {
-  return tenant.index % CONFIG.tenants;
-}
-
-/** Sends `messages` of one tenant with acks=all in chunks, a few chunks in flight. */
-async function publish(producer: Producer, topic: string, byTenant: Map<Tenant, Message[]>): Promise<void> {
-  const sends: Array<Promise<unknown>> = [];
-  for (const [tenant, messages] of byTenant) {
-    for (let i = 0; i < messages.length; i += 500) {
-      const chunk = messages.slice(i, i + 500).map((m) => ({ ...m, partition: publishPartition(tenant) }));
-      sends.push(producer.send({ topic, acks: -1, messages: chunk }));
-      if (sends.length >= 8) await sends.shift();
-    }
-  }
-  await Promise.all(sends);
-}
-
-async function warmUp(
-  producer: Producer,
-  topic: string,
-  tenants: Tenant[],
-  receiver: Receiver,
-): Promise<void> {
-  // Every endpoint (f1, f5, iso) gets at least one delivery before measuring.
-  const seen = new Set<string>();
-  receiver.setHandler((d) => {
-    seen.add(d.path);
-    return undefined;
-  });
-  // f1 and f5 endpoints plus the 10 healthy isolation ones (the two bad ones take only iso.bad)
-  const expected = ENDPOINTS * 2 + 10;
-  const deadline = Date.now() + 60_000;
-  while (seen.size < expected && Date.now() < deadline) {
-    const byTenant = new Map<Tenant, Message[]>();
-    for (const tenant of tenants) {
-      const messages = Array.from({ length: CONFIG.endpointsPerTenant }, (_, j) =>
-        cloudEvent({ tenantId: tenant.id, type: `f1.e${j}`, seq: -1 }),
-      );
-      messages.push(cloudEvent({ tenantId: tenant.id, type: 'f5.warm', seq: -1 }));
-      if (tenant.index === 0) messages.push(cloudEvent({ tenantId: tenant.id, type: 'iso.warm', seq: -1 }));
-      byTenant.set(tenant, messages);
-    }
-    await publish(producer, topic, byTenant);
-    await until(() => seen.size >= expected, 3_000);
-  }
-  if (seen.size < expected) throw new Error(`warm-up: only ${seen.size} of ${expected} endpoints answered`);
-  await sleep(1_000);
-}
-
-/** Publishes `events` as fast as possible; throughput = deliveries / (last 2xx - first publish). */
-async function e2eRun(
-  producer: Producer,
-  topic: string,
-  tenants: Tenant[],
-  receiver: Receiver,
-  kind: 'f1' | 'f5',
-  events: number,
-): Promise<number> {
-  const fanout = kind === 'f1' ? 1 : CONFIG.endpointsPerTenant;
-  const expected = events * fanout;
-  const ids = new Set<string>();
-  let lastAt = 0;
-  const prefix = `/${kind}/`;
-  receiver.setHandler((d) => {
-    if (!d.path.startsWith(prefix)) return undefined;
-    const key = `${d.path}|${d.webhookId}`;
-    if (!ids.has(key)) {
-      ids.add(key);
-      lastAt = d.receivedAtMs;
-    }
-    return undefined;
-  });
-  const byTenant = new Map<Tenant, Message[]>(tenants.map((t) => [t, []]));
-  for (let seq = 0; seq < events; seq++) {
-    const tenant = tenants[seq % tenants.length];
-    const type =
-      kind === 'f1' ? `f1.e${Math.floor(seq / tenants.length) % CONFIG.endpointsPerTenant}` : 'f5.run';
-    byTenant
-      .get(tenant)!
-      .push(cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes }));
-  }
-  const start = Date.now();
-  await publish(producer, topic, byTenant);
-  const publishedIn = Date.now() - start;
-  await untilProgressing(
-    () => ids.size >= expected,
-    () => ids.size,
-    `${kind}: ${expected} deliveries expected`,
-  );
-  log(
-    `${kind}: ${events} events published in ${publishedIn} ms, ${expected} delivered in ${lastAt - start} ms`,
-  );
-  return (expected / (lastAt - start)) * 1000;
-}
-
-/** A rate-limited producer (10 ms ticks) for `latencySeconds`; latency = receive time - data.sentAt. */
-async function latencyRun(
-  producer: Producer,
-  topic: string,
-  tenants: Tenant[],
-  receiver: Receiver,
-  rate: number,
-  deliveriesTopic: string,
-): Promise<{
-  rate: number;
-  p50Ms: number;
-  p99Ms: number;
-  delivered: number;
-  published: number;
-  stagesP50P99Ms?: Record<string, string>;
-}> {
-  const latencies: number[] = [];
-  const seen = new Set<string>();
-  const stages = {
-    toTaskCreated: [] as number[],
-    toTaskVisible: [] as number[],
-    taskToReceived: [] as number[],
-  };
-  const received = new Map<string, { sentAt: number; receivedAt: number }>();
-  receiver.setHandler((d: Delivery) => {
-    if (!d.path.startsWith('/f1/') || seen.has(d.webhookId)) return undefined;
-    seen.add(d.webhookId);
-    const sentAt = (JSON.parse(d.body) as { data: { sentAt: number } }).data.sentAt;
-    latencies.push(d.receivedAtMs - sentAt);
-    if (rate <= 1000) received.set(d.webhookId, { sentAt, receivedAt: d.receivedAtMs });
-    return undefined;
-  });
-  // Where the time goes (rates up to 1,000/s only, to keep the bench process light): a read_committed
-  // collector on the deliveries topic sees each task's CreateTime (set by the fan-out producer) and
-  // when it became visible to consumers.
-  const tasks = new Map<string, { createdMs: number; visibleMs: number }>();
-  const collector =
-    rate <= 1000 ? kafka.consumer({ groupId: `${topic}-collector-${rate}`, maxWaitTimeInMs: 20 }) : null;
-  if (collector) {
-    await collector.connect();
-    await collector.subscribe({ topic: deliveriesTopic, fromBeginning: false });
-    let joined = false;
-    collector.on(collector.events.GROUP_JOIN, () => (joined = true));
-    await collector.run({
-      eachMessage: async ({ message }) => {
-        const task = JSON.parse(String(message.value)) as { eventId: string };
-        tasks.set(task.eventId, { createdMs: Number(message.timestamp), visibleMs: Date.now() });
-      },
-    });
-    await until(() => joined, 30_000);
-    await sleep(500);
-  }
-  const total = rate * CONFIG.latencySeconds;
-  const start = Date.now();
-  let published = 0;
-  let maxLagMs = 0;
-  const sends = new Set<Promise<unknown>>();
-  while (published < total) {
-    const due = Math.min(total, Math.floor(((Date.now() - start) / 1000) * rate));
-    if (due > published) {
-      const byPartition = new Map<number, Message[]>();
-      for (let seq = published; seq < due; seq++) {
-        const tenant = tenants[seq % tenants.length];
-        const type = `f1.e${Math.floor(seq / tenants.length) % CONFIG.endpointsPerTenant}`;
-        const message = cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes });
-        const list = byPartition.get(publishPartition(tenant)) ?? [];
-        list.push({ ...message, partition: publishPartition(tenant) });
-        byPartition.set(publishPartition(tenant), list);
-      }
-      published = due;
-      const send = producer.send({ topic, acks: -1, messages: [...byPartition.values()].flat() });
-      sends.add(send);
-      void send.finally(() => sends.delete(send));
-      if (sends.size > 50) {
-        const before = Date.now();
-        await Promise.race(sends);
-        maxLagMs = Math.max(maxLagMs, Date.now() - before);
-      }
-    }
-    await sleep(10);
-  }
-  await Promise.all(sends);
-  const ok = await until(() => seen.size >= total, CONFIG.drainTimeoutMs);
-  if (!ok) log(`latency ${rate}/s: only ${seen.size} of ${total} delivered within the drain timeout`);
-  if (maxLagMs > 100) log(`latency ${rate}/s: the producer fell behind by up to ${maxLagMs} ms`);
-  await sleep(500);
-  await collector?.disconnect();
-  for (const [id, r] of received) {
-    const task = tasks.get(id);
-    if (!task) continue;
-    stages.toTaskCreated.push(task.createdMs - r.sentAt);
-    stages.toTaskVisible.push(task.visibleMs - r.sentAt);
-    stages.taskToReceived.push(r.receivedAt - task.createdMs);
-  }
-  const p = (values: number[]): string =>
-    values.length ? `${round(percentile(values, 50), 1)} / ${round(percentile(values, 99), 1)}` : 'n/a';
-  const stagesP50P99Ms = collector
-    ? {
-        publishToTaskProduced: p(stages.toTaskCreated),
-        publishToTaskVisibleReadCommitted: p(stages.toTaskVisible),
-        taskProducedToReceived: p(stages.taskToReceived),
-      }
-    : undefined;
-  if (stagesP50P99Ms) log(`latency ${rate}/s stages p50 / p99 ms: ${JSON.stringify(stagesP50P99Ms)}`);
-  return {
-    rate,
-    p50Ms: round(percentile(latencies, 50), 1),
-    p99Ms: round(percentile(latencies, 99), 1),
-    delivered: seen.size,
-    published,
-    stagesP50P99Ms,
-  };
-}
-
 /** Healthy throughput over 10 endpoints; with `iso.bad` a hanging and a 500 endpoint also match. */
 async function isolationRun(
   producer: Producer,
@@ -632,44 +409,13 @@ async function isolationRun(
   return { perSec: (expected / (lastAt - start)) * 1000, hangRequests, failRequests };
 }
 
-/** Waits for `done`, failing early when `progress` has not moved for `stallMs` (a stalled pipeline). */
-async function untilProgressing(
-  done: () => boolean,
-  progress: () => number,
-  what: string,
-  stallMs = 45_000,
-): Promise<void> {
-  const deadline = Date.now() + CONFIG.drainTimeoutMs;
-  let last = progress();
-  let lastMoved = Date.now();
-  while (!done()) {
-    const now = Date.now();
-    const current = progress();
-    if (current !== last) {
-      last = current;
-      lastMoved = now;
-    }
-    if (now - lastMoved > stallMs || now > deadline) {
-      const why = now > deadline ? 'drain timeout' : `no progress for ${stallMs / 1000} s`;
-      throw new Error(`${what}: stalled at ${current} (${why}); last service error: ${lastServiceError()}`);
-    }
-    await sleep(20);
-  }
-}
-
-let currentService: Service | undefined;
-function lastServiceError(): string {
-  const errors = (currentService?.logs ?? []).filter((l) => typeof l.level === 'number' && l.level >= 50);
-  const last = errors.at(-1);
-  return last ? String(last.msg).slice(0, 300) : 'none logged';
-}
-
 function targetCheck(
   http: number,
   kafkaCeiling: number,
   e2e: number,
   latency: Array<{ rate: number; p99Ms: number }>,
   isolationRatio: number | null,
+  noisy: NoisyNeighbourResult | null,
   rss: number,
 ): Record<string, { target: string; value: number; met: boolean }> {
   const lower = Math.min(http, kafkaCeiling);
@@ -686,6 +432,16 @@ function targetCheck(
       value: isolationRatio ?? NaN,
       met: isolationRatio !== null && isolationRatio >= 0.9,
     },
+    noisyNeighbourThroughput: {
+      target: '>= 0.9 (quiet deliveries/s with noise / alone)',
+      value: noisy?.throughputRatio ?? NaN,
+      met: noisy !== null && noisy.throughputRatio >= noisy.target,
+    },
+    noisyNeighbourP99: {
+      target: '>= 0.9 (quiet p99 alone / with noise)',
+      value: noisy?.p99Ratio ?? NaN,
+      met: noisy !== null && noisy.p99Ratio >= noisy.target,
+    },
     peakRssMb: { target: '< 512 MB', value: rss, met: rss < 512 },
   };
 }
@@ -697,6 +453,7 @@ function printTable(results: {
   e2eFanout5DeliveriesPerSec: number | null;
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
+  noisyNeighbour: NoisyNeighbourResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -724,6 +481,7 @@ function printTable(results: {
         ? 'FAILED (see errors)'
         : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
     ],
+    ...noisyRows(results.noisyNeighbour),
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
@@ -748,6 +506,29 @@ function printTable(results: {
   console.log('');
 }
 
+function noisyRows(noisy: NoisyNeighbourResult | null): Array<[string, string]> {
+  if (!noisy) return [['noisyNeighbour', 'FAILED (see errors)']];
+  const { ingestFlood, inFlight } = noisy.noisy;
+  return [
+    [
+      'noisyNeighbour.throughputRatio (quiet with noise / alone)',
+      `${noisy.throughputRatio} (${fmt(noisy.quietWithNoisePerSec)} / ${fmt(noisy.quietAlonePerSec)} per s)`,
+    ],
+    [
+      'noisyNeighbour.p99Ratio (quiet p99 alone / with noise)',
+      `${noisy.p99Ratio} (${noisy.quietAloneP99Ms} / ${noisy.quietWithNoiseP99Ms} ms)`,
+    ],
+    [
+      'noisyNeighbour: noisy tenant 429s / REST requests',
+      `${fmt(ingestFlood.rejected429)} / ${fmt(ingestFlood.sent)} (${fmt(ingestFlood.accepted)} accepted)`,
+    ],
+    [
+      'noisyNeighbour: noisy in flight, peak / mean of 512 slots',
+      `${inFlight.peak} / ${inFlight.mean} (tenant cap ${inFlight.tenantCap})`,
+    ],
+  ];
+}
+
 /** The service's CPU profile (written when it exits), summarised into bench/results/profile.json. */
 function writeProfileSummary(dir: string): void {
   const summary = summariseNewestProfile(dir);
@@ -767,10 +548,6 @@ function writeProfileSummary(dir: string): void {
 
 function fmt(n: number): string {
   return Math.round(n).toLocaleString('en-US');
-}
-
-function log(message: string): void {
-  console.log(`[bench] ${message}`);
 }
 
 main().then(

@@ -45,6 +45,8 @@ fi
 # The chaos smoke SIGKILLs its own service once and stops PostgreSQL for ~3 s (no broker restart).
 step "bench smoke: npm run bench:smoke (tiny benchmark, bench/results/smoke.json)"
 npm run --silent bench:smoke || status=$?
+step "bench replicas smoke: npm run bench:replicas:smoke (one api,fanout and two delivery replicas, tiny)"
+npm run --silent bench:replicas:smoke || status=$?
 step "chaos smoke: npm run chaos:smoke (500 events, one SIGKILL, ~3 s PostgreSQL pause, 3 hostile-tenant rounds; fails on any loss)"
 npm run --silent chaos:smoke || status=$?
 step "PostgreSQL outage smoke: npm run chaos:pg-outage:smoke (500 deliveries with 64 KiB answers, 10 s outage; fails on any loss or RSS over the heap cap)"

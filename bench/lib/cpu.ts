@@ -10,9 +10,11 @@ export interface CpuShares {
   bench: number;
   other: number;
   idle: number;
+  /** The service's share by process, when the meter was given names for the service pids. */
+  byService?: Record<string, number>;
 }
 
-type Group = Exclude<keyof CpuShares, 'other' | 'idle'>;
+type Group = Exclude<keyof CpuShares, 'other' | 'idle' | 'byService'>;
 
 interface Snapshot {
   totalJiffies: number;
@@ -30,11 +32,13 @@ export class CpuMeter {
   private constructor(
     private readonly servicePids: () => number[],
     private readonly start: Snapshot,
+    private readonly nameOf?: (pid: number) => string | undefined,
   ) {}
 
-  static start(servicePids: () => number[]): CpuMeter | null {
+  /** `nameOf` names each service process, to split the service's share by process (several replicas). */
+  static start(servicePids: () => number[], nameOf?: (pid: number) => string | undefined): CpuMeter | null {
     const snapshot = takeSnapshot(servicePids());
-    return snapshot ? new CpuMeter(servicePids, snapshot) : null;
+    return snapshot ? new CpuMeter(servicePids, snapshot, nameOf) : null;
   }
 
   stop(): CpuShares | null {
@@ -46,8 +50,12 @@ export class CpuMeter {
     // Per process, so one that exits during the phase (a PostgreSQL backend) is left out rather
     // than subtracted; one that started during it counts in full.
     const used: Record<Group, number> = { service: 0, kafka: 0, postgres: 0, bench: 0 };
+    const byName: Record<string, number> = {};
     for (const [pid, { group, jiffies }] of end.byPid) {
-      used[group] += jiffies - (this.start.byPid.get(pid)?.jiffies ?? 0);
+      const delta = jiffies - (this.start.byPid.get(pid)?.jiffies ?? 0);
+      used[group] += delta;
+      const name = group === 'service' ? this.nameOf?.(pid) : undefined;
+      if (name) byName[name] = (byName[name] ?? 0) + delta;
     }
     const groups = Object.keys(used) as Group[];
     const shares = Object.fromEntries(groups.map((group) => [group, pct(used[group])])) as Record<
@@ -57,7 +65,10 @@ export class CpuMeter {
     const idle = pct(end.idleJiffies - this.start.idleJiffies);
     const busy = cpus().length * 100 - idle;
     const accounted = groups.reduce((sum, group) => sum + shares[group], 0);
-    return { ...shares, other: Math.max(0, busy - accounted), idle };
+    const byService = this.nameOf
+      ? Object.fromEntries(Object.entries(byName).map(([name, jiffies]) => [name, pct(jiffies)]))
+      : undefined;
+    return { ...shares, other: Math.max(0, busy - accounted), idle, ...(byService ? { byService } : {}) };
   }
 }
 

@@ -31,6 +31,8 @@ export class Receiver {
   private readonly openByPath = new Map<string, number>();
   port = 0;
   requests = 0;
+  /** Requests read and not answered yet (hanging or slow), until answered or dropped by the client. */
+  pending = 0;
 
   constructor(private decide: (delivery: Delivery) => Answer | undefined = () => undefined) {}
 
@@ -81,8 +83,7 @@ export class Receiver {
         answer = 500;
       }
       if (answer === 'hang') {
-        this.hanging.add(res);
-        res.on('close', () => this.hanging.delete(res));
+        this.holdOpen(res);
         return;
       }
       if (typeof answer === 'object') {
@@ -94,24 +95,29 @@ export class Receiver {
     });
   }
 
+  /** An answer not sent yet: counted in `pending`, and dropped at stop() rather than waited for. */
+  private holdOpen(res: ServerResponse): void {
+    this.pending++;
+    this.hanging.add(res);
+    res.on('close', () => {
+      this.pending--;
+      this.hanging.delete(res);
+    });
+  }
+
   private answerLater(
     res: ServerResponse,
     { status, body, delayMs = 0 }: Exclude<Answer, number | 'hang'>,
   ): void {
     const send = (): void => {
-      this.hanging.delete(res);
-      if (res.destroyed) return;
+      if (res.destroyed || res.writableEnded) return;
       res.statusCode = status;
-      res.end(body);
+      res.end(body ?? (status >= 400 ? 'no' : undefined));
     };
     if (delayMs <= 0) return send();
-    // Tracked like a hanging answer, so stop() does not wait for the delay.
-    this.hanging.add(res);
+    this.holdOpen(res);
     const timer = setTimeout(send, delayMs);
-    res.on('close', () => {
-      clearTimeout(timer);
-      this.hanging.delete(res);
-    });
+    res.on('close', () => clearTimeout(timer));
   }
 
   async stop(): Promise<void> {
