@@ -12,7 +12,7 @@ import { Pool } from 'undici';
 import { Api } from './lib/api';
 import { createDatabase } from './lib/db';
 import { benchKafka, deleteNamespaceTopics, uniqueNamespace } from './lib/kafka';
-import { ensureServiceBuilt, startService } from './lib/service';
+import { ensureServiceBuilt, startService, type Service } from './lib/service';
 import { percentile, round } from './lib/stats';
 
 type Mode = 'no-key' | 'event-id' | 'header';
@@ -74,19 +74,21 @@ async function main(): Promise<void> {
   if (!distDir) await ensureServiceBuilt();
   const namespace = uniqueNamespace('ingest');
   const database = await createDatabase('hs_bench_ingest');
-  const service = await startService(
-    {
-      DATABASE_URL: database.url,
-      LOG_LEVEL: 'warn',
-      HOOKSTREAM_ROLES: 'api',
-      HOOKSTREAM_TOPIC_NAMESPACE: namespace,
-      HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
-      HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
-    },
-    { label: 'ingest-bench', ...(distDir ? { distDir } : {}) },
-  );
-  const pool = new Pool(service.url, { connections: CONNECTIONS, pipelining: 1 });
+  let service: Service | undefined;
+  let pool: Pool | undefined;
   try {
+    // LOG_LEVEL info: startService waits for the "hookstream ready" line.
+    service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOOKSTREAM_ROLES: 'api',
+        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+        HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
+        HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
+      },
+      { label: 'ingest-bench', ...(distDir ? { distDir } : {}) },
+    );
+    pool = new Pool(service.url, { connections: CONNECTIONS, pipelining: 1 });
     const { apiKey } = await new Api(service.url).ok<{ apiKey: string }>('POST', '/v1/tenants', {
       name: 'ingest-bench',
     });
@@ -101,8 +103,8 @@ async function main(): Promise<void> {
       JSON.stringify({ dist: distDir ?? 'dist', connections: CONNECTIONS, seconds: SECONDS, results }),
     );
   } finally {
-    await pool.close();
-    await service.stop();
+    await pool?.close();
+    await service?.stop();
     await deleteNamespaceTopics(benchKafka(), namespace, [`${namespace}.input`]);
     await database.drop();
   }
