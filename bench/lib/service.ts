@@ -60,30 +60,33 @@ export async function startService(
     label,
     readyTimeoutMs = 60_000,
     nodeArgs = [],
-  }: { label: string; readyTimeoutMs?: number; nodeArgs?: string[] },
+    distDir = join(ROOT, 'dist'),
+  }: {
+    label: string;
+    readyTimeoutMs?: number;
+    nodeArgs?: string[];
+    /** Another build of the service (an older commit's, to compare with). */
+    distDir?: string;
+  },
 ): Promise<Service> {
-  await until(() => existsSync(join(ROOT, 'dist', 'main.js')), 60_000, 500);
+  await until(() => existsSync(join(distDir, 'main.js')), 60_000, 500);
   mkdirSync(LOG_DIR, { recursive: true });
   const logFile = createWriteStream(join(LOG_DIR, `${label}-${Date.now()}.log`));
-  const child = spawn(
-    process.execPath,
-    [...SERVICE_NODE_OPTIONS, ...nodeArgs, join(ROOT, 'dist', 'main.js')],
-    {
-      env: {
-        PATH: process.env.PATH ?? '',
-        PORT: '0',
-        HOST: '127.0.0.1',
-        LOG_LEVEL: 'info',
-        KAFKA_BROKERS: BROKERS.join(','),
-        DATABASE_URL: BASE_DATABASE_URL,
-        HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
-        HOOKSTREAM_SECRET_KEY: SECRET_KEY,
-        HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, ...nodeArgs, join(distDir, 'main.js')], {
+    env: {
+      PATH: process.env.PATH ?? '',
+      PORT: '0',
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'info',
+      KAFKA_BROKERS: BROKERS.join(','),
+      DATABASE_URL: BASE_DATABASE_URL,
+      HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
+      HOOKSTREAM_SECRET_KEY: SECRET_KEY,
+      HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8',
+      ...env,
     },
-  );
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const logs: Array<Record<string, unknown>> = [];
   let stderr = '';
   let exited = false;

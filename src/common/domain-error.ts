@@ -7,14 +7,18 @@ export type DomainErrorCode =
   | 'quota_exceeded'
   | 'rate_limited'
   | 'payload_too_large'
-  | 'unavailable';
+  | 'unavailable'
+  /** An idempotency key sent again with another body (422, as the IETF Idempotency-Key draft says). */
+  | 'idempotency_key_reused'
+  /** An idempotency key whose first request is still being processed (409, retry shortly). */
+  | 'idempotency_key_in_progress';
 
 export class DomainError extends Error {
   constructor(
     readonly code: DomainErrorCode,
     message: string,
     readonly details: string[] = [],
-    /** For `rate_limited`: when to try again, in whole seconds (the Retry-After header). */
+    /** For `rate_limited` and `idempotency_key_in_progress`: when to try again, in whole seconds (the Retry-After header). */
     readonly retryAfterSeconds?: number,
   ) {
     super(message);

@@ -35,6 +35,21 @@ describe('GlobalExceptionFilter', () => {
     expect(answer(new TypeError('x is undefined')).status).toBe(500);
   });
 
+  it('answers an idempotency key reused with another body 422, and one in progress 409 with Retry-After', () => {
+    const reused = answer(new DomainError('idempotency_key_reused', 'reused'));
+    expect([reused.status, reused.body.error, reused.headers['Retry-After']]).toEqual([
+      422,
+      'idempotency_key_reused',
+      undefined,
+    ]);
+    const busy = answer(new DomainError('idempotency_key_in_progress', 'busy', [], 1));
+    expect([busy.status, busy.body.error, busy.headers['Retry-After']]).toEqual([
+      409,
+      'idempotency_key_in_progress',
+      '1',
+    ]);
+  });
+
   it("keeps a domain error's own Retry-After", () => {
     const { status, headers } = answer(DomainError.rateLimited('too fast', 2));
     expect(status).toBe(429);

@@ -16,6 +16,8 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   rate_limited: HttpStatus.TOO_MANY_REQUESTS,
   payload_too_large: HttpStatus.PAYLOAD_TOO_LARGE,
   unavailable: HttpStatus.SERVICE_UNAVAILABLE,
+  idempotency_key_reused: HttpStatus.UNPROCESSABLE_ENTITY,
+  idempotency_key_in_progress: HttpStatus.CONFLICT,
 };
 
 /** What a 503 for an unreachable database or broker asks the client to wait. */
@@ -151,6 +153,7 @@ function errorName(status: number): string {
     409: 'conflict',
     413: 'payload_too_large',
     415: 'unsupported_media_type',
+    422: 'unprocessable_entity',
     429: 'too_many_requests',
     503: 'unavailable',
   };

@@ -43,6 +43,19 @@ describe('loadConfig', () => {
     }
   });
 
+  it('remembers idempotency keys for 24 hours by default, in the duration units, at least a second', () => {
+    expect(loadConfig(required).idempotencyWindowMs).toBe(86_400_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '90m' }).idempotencyWindowMs).toBe(
+      5_400_000,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '500ms' })).toThrow(
+      /HOOKSTREAM_IDEMPOTENCY_WINDOW: 500ms is shorter than 1000 ms/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '24' })).toThrow(
+      /HOOKSTREAM_IDEMPOTENCY_WINDOW: "24" is not a duration/,
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

@@ -21,6 +21,8 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
   attemptRetentionMs: number;
+  /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
+  idempotencyWindowMs: number;
 }
 
 /** Quotas per tenant and bounds on what input can make the process hold (README Section B). */
@@ -240,6 +242,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
+    idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
   };
 
   if (problems.length) throw new ConfigError(problems);

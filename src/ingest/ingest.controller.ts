@@ -1,8 +1,14 @@
-import { Body, Controller, HttpCode, Post, UseGuards } from '@nestjs/common';
-import { ApiBearerAuth, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Headers, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
+import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { DomainError } from '../common/domain-error';
+import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../domain/idempotency';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { PublishEventDto, PublishedEventDto } from './dto/publish-event.dto';
 import { IngestService } from './ingest.service';
+
+/** Set on the answer to a request whose idempotency key an earlier request already published. */
+export const REPLAYED_HEADER = 'Idempotent-Replayed';
 
 @ApiTags('events')
 @ApiBearerAuth()
@@ -13,15 +19,48 @@ export class IngestController {
 
   @Post()
   @HttpCode(202)
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description:
+      'Publishes the event once per key and tenant within HOOKSTREAM_IDEMPOTENCY_WINDOW (24 h by default). ' +
+      'Without it the event `id` is the key; with neither, every request is a new event. 1-255 visible ASCII.',
+  })
   @ApiResponse({ status: 202, type: PublishedEventDto, description: 'Accepted: written to Kafka (acks=all)' })
+  @ApiResponse({
+    status: 200,
+    type: PublishedEventDto,
+    description:
+      'A repeat of a request already accepted with this key: the first event id; nothing is published',
+    headers: { [REPLAYED_HEADER]: { description: 'Always "true" on a repeat', schema: { type: 'string' } } },
+  })
+  @ApiResponse({
+    status: 409,
+    description: 'A request with this key is being published now; Retry-After says when to retry',
+  })
+  @ApiResponse({
+    status: 422,
+    description: 'This key was used for a different request body within the window',
+  })
   @ApiResponse({
     status: 429,
     description: "Over the tenant's ingest rate; Retry-After says when to try again",
   })
+  @ApiResponse({
+    status: 503,
+    description: 'Kafka did not confirm the write, or PostgreSQL (idempotency keys) is unavailable',
+  })
   async publish(
     @CurrentTenant() tenantId: string,
     @Body() body: PublishEventDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+    @Res({ passthrough: true }) response: Response,
   ): Promise<PublishedEventDto> {
-    return { id: await this.ingest.publish(tenantId, body) };
+    if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
+      throw DomainError.invalid(`Idempotency-Key ${IDEMPOTENCY_KEY_RULE}`);
+    }
+    const answer = await this.ingest.publish(tenantId, body, idempotencyKey);
+    if (answer.replayed) response.status(200).setHeader(REPLAYED_HEADER, 'true');
+    return { id: answer.id };
   }
 }

@@ -1,6 +1,13 @@
 import { Module } from '@nestjs/common';
+import { IdempotencyKeys } from './idempotency-keys.repository';
+import { IdempotencySweep } from './idempotency-sweep';
 import { IngestController } from './ingest.controller';
+import { IngestIdempotency } from './ingest-idempotency';
 import { IngestService } from './ingest.service';
 
-@Module({ controllers: [IngestController], providers: [IngestService] })
+/** `POST /v1/events`, and the idempotency keys it claims (`idempotency_keys`, owned by IdempotencyKeys). */
+@Module({
+  controllers: [IngestController],
+  providers: [IdempotencyKeys, IngestIdempotency, IdempotencySweep, IngestService],
+})
 export class IngestModule {}

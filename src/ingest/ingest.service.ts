@@ -7,9 +7,11 @@ import { DomainError } from '../common/domain-error';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { Clock } from '../domain/clock';
 import { ATTRIBUTE_RULES } from '../domain/event-contract';
+import { idempotencyKeyOf, requestFingerprint } from '../domain/idempotency';
 import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
 import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
+import { IngestIdempotency, type KeyedPublish } from './ingest-idempotency';
 
 export interface EventToPublish {
   type: string;
@@ -20,10 +22,18 @@ export interface EventToPublish {
   time?: string;
 }
 
+/** The event id a POST is answered with; `replayed` when an earlier request with its key published it. */
+export interface PublishAnswer {
+  id: string;
+  replayed: boolean;
+}
+
 /**
  * Events published over HTTP take the same path as those produced to Kafka directly. Each tenant
  * publishes at most HOOKSTREAM_TENANT_INGEST_RATE events a second on this instance (a burst of
- * HOOKSTREAM_TENANT_INGEST_BURST first): beyond it, 429 with Retry-After.
+ * HOOKSTREAM_TENANT_INGEST_BURST first): beyond it, 429 with Retry-After. A request with an
+ * `Idempotency-Key` or an event id is published once per key and tenant within
+ * HOOKSTREAM_IDEMPOTENCY_WINDOW (IngestIdempotency); one with neither always publishes a new event.
  */
 @Injectable()
 export class IngestService {
@@ -34,6 +44,7 @@ export class IngestService {
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     private readonly quotas: QuotaMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(IngestIdempotency) private readonly idempotency: Pick<IngestIdempotency, 'claim' | 'settle'>,
   ) {
     this.rates = new TokenBuckets({
       ratePerSec: config.limits.tenantIngestRatePerSec,
@@ -41,8 +52,8 @@ export class IngestService {
     });
   }
 
-  /** Resolves only once every in-sync replica has the event (acks=all). */
-  async publish(tenantId: string, input: EventToPublish): Promise<string> {
+  /** Resolves only once every in-sync replica has the event (acks=all), or with the earlier answer. */
+  async publish(tenantId: string, input: EventToPublish, idempotencyKey?: string): Promise<PublishAnswer> {
     const timeMs = eventTimeMs(input.time) ?? this.clock.now();
     const allowed = this.rates.take(tenantId, 1, this.clock.now());
     if (!allowed.ok) {
@@ -63,6 +74,26 @@ export class IngestService {
       data: input.data,
     };
     const value = toStructuredCloudEvent(event);
+    this.checkSize(value);
+    const key = idempotencyKeyOf(idempotencyKey, input.id);
+    if (key === null) return { id: await this.produce(event, value), replayed: false };
+
+    const keyed: KeyedPublish = { tenantId, key, eventId: event.id, bodyHash: requestFingerprint(input) };
+    const claim = await this.idempotency.claim(keyed);
+    if (claim.kind === 'replay') return { id: claim.eventId, replayed: true };
+    // A failed or abandoned claim taken over keeps the id it was first given (same webhook-id).
+    const claimed = claim.eventId === event.id ? event : { ...event, id: claim.eventId };
+    try {
+      await this.produce(claimed, claimed === event ? value : toStructuredCloudEvent(claimed));
+    } catch (error) {
+      await this.idempotency.settle(keyed, claimed.id, 'failed');
+      throw error;
+    }
+    await this.idempotency.settle(keyed, claimed.id, 'published');
+    return { id: claimed.id, replayed: false };
+  }
+
+  private checkSize(value: string): void {
     const size = Buffer.byteLength(value);
     if (size > this.config.delivery.maxEventBytes) {
       throw new DomainError(
@@ -70,9 +101,12 @@ export class IngestService {
         `event is ${size} bytes, over the limit of ${this.config.delivery.maxEventBytes}`,
       );
     }
+  }
+
+  private async produce(event: PlatformEvent, value: string): Promise<string> {
     try {
       await this.producer.send(this.config.kafka.inputTopics[0], [
-        { key: tenantId, value, headers: { 'content-type': 'application/cloudevents+json' } },
+        { key: event.tenantId, value, headers: { 'content-type': 'application/cloudevents+json' } },
       ]);
     } catch (error) {
       throw new DomainError(

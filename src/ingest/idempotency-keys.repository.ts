@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
+import type { ClaimState, StoredClaim } from '../domain/idempotency';
+
+/** One request's claim of a key: who, which key, the event it publishes, its body's hash. */
+export interface ClaimRequest {
+  tenantId: string;
+  key: string;
+  /** The event id to publish under if this claim is new or replaces an expired one. */
+  eventId: string;
+  bodyHash: string;
+  windowMs: number;
+  /** A `pending` claim untouched this long is abandoned and may be taken over. */
+  abandonedAfterMs: number;
+}
+
+const interval = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
+
+/**
+ * The `idempotency_keys` table's owner (its only reader and writer). Times are the database's
+ * `now()`, so replicas with skewed clocks agree on what has expired.
+ */
+@Injectable()
+export class IdempotencyKeys {
+  constructor(private readonly dataSource: DataSource) {}
+
+  /**
+   * Claims the key in one statement: a new row, or one that has expired (with this request's event
+   * id), failed or been abandoned with the same body (keeping the event id it was first given, so
+   * a retry of a publish whose outcome was unknown publishes under the same id). Returns the event
+   * id to publish, or null when the key is held by a live claim (`find` says which).
+   */
+  async claim(request: ClaimRequest): Promise<string | null> {
+    const rows = await this.dataSource.query<Array<{ event_id: string }>>(
+      `INSERT INTO idempotency_keys AS k (tenant_id, key, event_id, body_hash, state)
+       VALUES ($1, $2, $3, $4, 'pending')
+       ON CONFLICT (tenant_id, key) DO UPDATE
+         SET event_id = CASE WHEN k.created_at < now() - ${interval('$5')} THEN EXCLUDED.event_id
+                             ELSE k.event_id END,
+             body_hash = EXCLUDED.body_hash, state = 'pending', created_at = now(), updated_at = now()
+         WHERE k.created_at < now() - ${interval('$5')}
+            OR (k.body_hash = EXCLUDED.body_hash
+                AND (k.state = 'failed'
+                     OR (k.state = 'pending' AND k.updated_at < now() - ${interval('$6')})))
+       RETURNING k.event_id`,
+      [
+        request.tenantId,
+        request.key,
+        request.eventId,
+        request.bodyHash,
+        request.windowMs,
+        request.abandonedAfterMs,
+      ],
+    );
+    return rows[0]?.event_id ?? null;
+  }
+
+  /** The live (unexpired) claim of a key, or null. */
+  async find(tenantId: string, key: string, windowMs: number): Promise<StoredClaim | null> {
+    const rows = await this.dataSource.query<
+      Array<{ event_id: string; body_hash: string; state: ClaimState }>
+    >(
+      `SELECT event_id, body_hash, state FROM idempotency_keys
+       WHERE tenant_id = $1 AND key = $2 AND created_at >= now() - ${interval('$3')}`,
+      [tenantId, key, windowMs],
+    );
+    const row = rows[0];
+    return row ? { eventId: row.event_id, bodyHash: row.body_hash, state: row.state } : null;
+  }
+
+  /** Ends this request's claim: `published` once Kafka acknowledged the event, else `failed`. */
+  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
+    await this.dataSource.query(
+      `UPDATE idempotency_keys SET state = $4, updated_at = now()
+       WHERE tenant_id = $1 AND key = $2 AND event_id = $3 AND state = 'pending'`,
+      [tenantId, key, eventId, state],
+    );
+  }
+
+  /**
+   * Deletes up to `limit` rows older than the window; returns how many. Rows another replica's
+   * sweep (or a claim taking one over) has locked are skipped, so sweeps never wait on each other.
+   */
+  async deleteExpired(windowMs: number, limit: number): Promise<number> {
+    const [, deleted] = await this.dataSource.query<[unknown[], number]>(
+      `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
+         SELECT ctid FROM idempotency_keys WHERE created_at < now() - ${interval('$1')}
+         ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
+      [windowMs, limit],
+    );
+    return deleted;
+  }
+}

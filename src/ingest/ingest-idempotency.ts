@@ -1,0 +1,121 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { DomainError } from '../common/domain-error';
+import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { ABANDONED_CLAIM_AFTER_MS, answerToClaimed } from '../domain/idempotency';
+import { isTransientError } from '../domain/transient';
+import { IdempotencyKeys } from './idempotency-keys.repository';
+
+/** A claim refused and found released this many times in a row is answered as in progress. */
+const MAX_CLAIM_ROUNDS = 3;
+
+export interface KeyedPublish {
+  tenantId: string;
+  key: string;
+  eventId: string;
+  bodyHash: string;
+}
+
+/** Publish under `eventId` (then settle the claim), or answer with the first request's event id. */
+export type ClaimOutcome = { kind: 'publish'; eventId: string } | { kind: 'replay'; eventId: string };
+
+type DuplicateAnswer = 'replayed' | 'in_progress' | 'body_mismatch';
+
+/**
+ * The idempotency of `POST /v1/events` per tenant, across restarts and replicas: a key is claimed
+ * in PostgreSQL before the event is written to Kafka, and settled after. Without PostgreSQL a keyed
+ * POST answers 503 rather than publish unchecked.
+ */
+@Injectable()
+export class IngestIdempotency {
+  private readonly duplicates: Counter<'answer'>;
+
+  constructor(
+    @Inject(IdempotencyKeys) private readonly keys: Pick<IdempotencyKeys, 'claim' | 'find' | 'settle'>,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {
+    this.duplicates = new Counter({
+      name: 'hookstream_ingest_duplicates_total',
+      help: 'POST /v1/events requests whose idempotency key was already claimed, by the answer given',
+      labelNames: ['answer'],
+      registers: [registry],
+    });
+    for (const answer of ['replayed', 'in_progress', 'body_mismatch'] as const)
+      this.duplicates.inc({ answer }, 0);
+  }
+
+  async claim(request: KeyedPublish): Promise<ClaimOutcome> {
+    const windowMs = this.config.idempotencyWindowMs;
+    for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
+      const claimed = await this.database(() =>
+        this.keys.claim({ ...request, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
+      );
+      if (claimed !== null) return { kind: 'publish', eventId: claimed };
+      const existing = await this.database(() => this.keys.find(request.tenantId, request.key, windowMs));
+      const answer = answerToClaimed(existing, request.bodyHash);
+      switch (answer.kind) {
+        case 'replay':
+          this.counted('replayed');
+          return { kind: 'replay', eventId: answer.eventId };
+        case 'body_mismatch':
+          this.counted('body_mismatch');
+          throw new DomainError(
+            'idempotency_key_reused',
+            `idempotency key "${request.key}" was used for a different request body within the last ` +
+              `${this.config.idempotencyWindowMs / 1000} s; use a new key (or event id) for a new event`,
+          );
+        case 'in_progress':
+          return this.inProgress(request.key);
+        case 'claim_again':
+          continue;
+      }
+    }
+    return this.inProgress(request.key);
+  }
+
+  /**
+   * Ends the claim. A claim that cannot be settled (PostgreSQL gone since the claim) stays
+   * `pending`: the same request retried takes it over after ABANDONED_CLAIM_AFTER_MS.
+   */
+  async settle(request: KeyedPublish, eventId: string, state: 'published' | 'failed'): Promise<void> {
+    await this.keys.settle(request.tenantId, request.key, eventId, state).catch((error: unknown) => {
+      this.logger.warn(
+        { err: error, tenantId: request.tenantId, eventId, state },
+        'idempotency claim not settled; a retry may take it over once it is abandoned',
+      );
+    });
+  }
+
+  private inProgress(key: string): never {
+    this.counted('in_progress');
+    throw new DomainError(
+      'idempotency_key_in_progress',
+      `a request with idempotency key "${key}" is being published now; retry shortly`,
+      [],
+      1,
+    );
+  }
+
+  private counted(answer: DuplicateAnswer): void {
+    this.duplicates.inc({ answer });
+  }
+
+  /** PostgreSQL unreachable: 503, never a publish without the check. */
+  private async database<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isTransientError(error)) throw error;
+      throw new DomainError(
+        'unavailable',
+        `event not accepted: PostgreSQL, where idempotency keys are kept, is unavailable (${(error as Error).message})`,
+      );
+    }
+  }
+}

@@ -1,0 +1,179 @@
+import { Registry } from 'prom-client';
+import { QuotaMetrics } from '../common/quota-metrics';
+import { requestFingerprint, type StoredClaim } from '../domain/idempotency';
+import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import type { ClaimRequest, IdempotencyKeys } from './idempotency-keys.repository';
+import { IngestIdempotency } from './ingest-idempotency';
+import { IngestService } from './ingest.service';
+
+const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
+
+/**
+ * `idempotency_keys` in memory, with the claim rules of the repository's statement (expiry is
+ * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
+ * when PostgreSQL refuses connections.
+ */
+class FakeKeys implements Pick<IdempotencyKeys, 'claim' | 'find' | 'settle'> {
+  readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
+  down = false;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  async claim(request: ClaimRequest): Promise<string | null> {
+    this.check();
+    const id = `${request.tenantId}/${request.key}`;
+    const row = this.rows.get(id);
+    const abandoned =
+      row?.state === 'pending' && row.updatedAtMs < this.clock.now() - request.abandonedAfterMs;
+    if (row && !(row.bodyHash === request.bodyHash && (row.state === 'failed' || abandoned))) return null;
+    const eventId = row?.eventId ?? request.eventId;
+    this.rows.set(id, {
+      eventId,
+      bodyHash: request.bodyHash,
+      state: 'pending',
+      updatedAtMs: this.clock.now(),
+    });
+    return eventId;
+  }
+
+  async find(tenantId: string, key: string): Promise<StoredClaim | null> {
+    this.check();
+    return this.rows.get(`${tenantId}/${key}`) ?? null;
+  }
+
+  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
+    this.check();
+    const row = this.rows.get(`${tenantId}/${key}`);
+    if (row?.eventId === eventId && row.state === 'pending') row.state = state;
+  }
+
+  private check(): void {
+    if (this.down)
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  }
+}
+
+describe('IngestService with idempotency keys', () => {
+  const config = testConfig();
+  const topic = config.kafka.inputTopics[0];
+  let clock: FakeClock;
+  let keys: FakeKeys;
+  let producer: RecordingProducer;
+  let registry: Registry;
+  let service: IngestService;
+
+  beforeEach(() => {
+    clock = new FakeClock();
+    keys = new FakeKeys(clock);
+    producer = new RecordingProducer();
+    registry = new Registry();
+    const idempotency = new IngestIdempotency(keys, config, registry, silentLogger);
+    service = new IngestService(config, producer, new QuotaMetrics(registry, config), clock, idempotency);
+  });
+
+  const published = () =>
+    producer.to(topic).map((record) => JSON.parse(String(record.value)) as { id: string });
+  const duplicates = async (answer: string) =>
+    (await registry.getSingleMetric('hookstream_ingest_duplicates_total')!.get()).values.find(
+      (value) => value.labels.answer === answer,
+    )?.value;
+
+  it('publishes an event id once and answers a repeat with it, replayed', async () => {
+    const body = { type: 'record.updated', data: { n: 1 }, id: 'evt-1' };
+    await expect(service.publish(TENANT, body)).resolves.toEqual({ id: 'evt-1', replayed: false });
+    await expect(service.publish(TENANT, { ...body })).resolves.toEqual({ id: 'evt-1', replayed: true });
+    expect(published().map((event) => event.id)).toEqual(['evt-1']);
+    expect(await duplicates('replayed')).toBe(1);
+  });
+
+  it('keys on the Idempotency-Key header when given, answering with the generated id', async () => {
+    const body = { type: 'record.updated', data: null };
+    const first = await service.publish(TENANT, body, 'order-42');
+    const again = await service.publish(TENANT, body, 'order-42');
+    expect(again).toEqual({ id: first.id, replayed: true });
+    expect(published()).toHaveLength(1);
+  });
+
+  it('publishes every request that has neither a key nor an id, without asking PostgreSQL', async () => {
+    keys.down = true;
+    const body = { type: 'record.updated', data: null };
+    const ids = [(await service.publish(TENANT, body)).id, (await service.publish(TENANT, body)).id];
+    expect(new Set(ids).size).toBe(2);
+    expect(published()).toHaveLength(2);
+  });
+
+  it('refuses the same key with another body (422), publishing nothing more', async () => {
+    await service.publish(TENANT, { type: 'record.updated', data: { n: 1 } }, 'k');
+    await expect(
+      service.publish(TENANT, { type: 'record.updated', data: { n: 2 } }, 'k'),
+    ).rejects.toMatchObject({
+      code: 'idempotency_key_reused',
+    });
+    expect(published()).toHaveLength(1);
+    expect(await duplicates('body_mismatch')).toBe(1);
+  });
+
+  it('answers in progress (409, Retry-After) while the first request is publishing, and takes an abandoned claim over', async () => {
+    const body = { type: 'record.updated', data: null, id: 'evt-slow' };
+    await keys.claim({
+      tenantId: TENANT,
+      key: 'evt-slow',
+      eventId: 'evt-slow',
+      bodyHash: requestFingerprint(body),
+      windowMs: config.idempotencyWindowMs,
+      abandonedAfterMs: 60_000,
+    });
+    await expect(service.publish(TENANT, body)).rejects.toMatchObject({
+      code: 'idempotency_key_in_progress',
+      retryAfterSeconds: 1,
+    });
+    expect(published()).toHaveLength(0);
+    clock.advance(60_001);
+    await expect(service.publish(TENANT, body)).resolves.toEqual({ id: 'evt-slow', replayed: false });
+    expect(published().map((event) => event.id)).toEqual(['evt-slow']);
+  });
+
+  it('lets the retry of a failed publish through, under the id the first attempt was given', async () => {
+    const body = { type: 'record.updated', data: null };
+    producer.failWith = new Error('KafkaJSNumberOfRetriesExceeded');
+    await expect(service.publish(TENANT, body, 'retry-me')).rejects.toMatchObject({ code: 'unavailable' });
+    const [claim] = keys.rows.values();
+    expect(claim.state).toBe('failed');
+    producer.failWith = null;
+    await expect(service.publish(TENANT, body, 'retry-me')).resolves.toEqual({
+      id: claim.eventId,
+      replayed: false,
+    });
+    await expect(service.publish(TENANT, body, 'retry-me')).resolves.toEqual({
+      id: claim.eventId,
+      replayed: true,
+    });
+    expect(published().map((event) => event.id)).toEqual([claim.eventId]);
+  });
+
+  it('answers 503 and publishes nothing when PostgreSQL is unavailable for a keyed request', async () => {
+    keys.down = true;
+    await expect(
+      service.publish(TENANT, { type: 'record.updated', data: null, id: 'evt-x' }),
+    ).rejects.toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('PostgreSQL') as string,
+    });
+    expect(published()).toHaveLength(0);
+  });
+
+  it('still answers an accepted event as accepted when its claim cannot be settled', async () => {
+    const body = { type: 'record.updated', data: null, id: 'evt-settle' };
+    const settle = keys.settle.bind(keys);
+    keys.settle = async () => {
+      throw new Error('Connection terminated unexpectedly');
+    };
+    await expect(service.publish(TENANT, body)).resolves.toEqual({ id: 'evt-settle', replayed: false });
+    keys.settle = settle;
+    // The claim stays pending: a repeat is "in progress" until it is abandoned, never published twice meanwhile.
+    await expect(service.publish(TENANT, body)).rejects.toMatchObject({
+      code: 'idempotency_key_in_progress',
+    });
+    expect(published()).toHaveLength(1);
+  });
+});
