@@ -21,6 +21,15 @@ export interface AppConfig {
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
   attemptRetentionMs: number;
+  events: EventsFeedConfig;
+}
+
+/** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
+export interface EventsFeedConfig {
+  /** Feed rows received longer ago than this are deleted. */
+  retentionMs: number;
+  /** Bytes of feed rows held unwritten while PostgreSQL is slow or down; past it the oldest are dropped. */
+  bufferBytes: number;
 }
 
 /** Quotas per tenant and bounds on what input can make the process hold (README Section B). */
@@ -240,6 +249,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
+    events: {
+      retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
+      bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
+    },
   };
 
   if (problems.length) throw new ConfigError(problems);

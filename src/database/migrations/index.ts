@@ -5,6 +5,7 @@ import { HeldDeliveries1764547200000 } from './1764547200000-held-deliveries';
 import { HeldTaskBytes1764550800000 } from './1764550800000-held-task-bytes';
 import { TaskBytesAndReplayLeases1764554400000 } from './1764554400000-task-bytes-and-replay-leases';
 import { ReplicasAndEndpointHealth1764558000000 } from './1764558000000-replicas-and-endpoint-health';
+import { EventsFeed1764565200000 } from './1764565200000-events-feed';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -15,4 +16,5 @@ export const MIGRATIONS = [
   HeldTaskBytes1764550800000,
   TaskBytesAndReplayLeases1764554400000,
   ReplicasAndEndpointHealth1764558000000,
+  EventsFeed1764565200000,
 ];
