@@ -69,10 +69,11 @@ export class EventsService {
       this.attempts.forEvent(tenantId, eventId, MAX_ATTEMPTS_SHOWN),
       this.deadLetters.forEvent(tenantId, eventId),
     ]);
-    // Endpoints the fan-out would have matched when it took the event, and any other with a trace.
+    // Endpoints the fan-out would have matched when it took the event (as far as their present
+    // settings tell: a disabled one was given no task), and any other with a trace of it.
     const ids = new Set(
       endpoints
-        .filter((endpoint) => endpoint.createdAt <= event.receivedAt)
+        .filter((endpoint) => endpoint.enabled && endpoint.createdAt <= event.receivedAt)
         .filter((endpoint) => matchesEventType(endpoint.eventTypes, event.type))
         .map((endpoint) => endpoint.id),
     );
