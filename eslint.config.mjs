@@ -19,10 +19,12 @@ const FLOORS = [
   'endpoints',
   'retry',
   'delivery',
+  'event-log', // the events feed's table, written behind the fan-out
   'fanout',
   'ingest',
   'replay',
   'dead-letters',
+  'events', // GET /v1/events: reads the feed, the attempt log, held, parked and dead letters
   'ops',
   'demo',
 ];

@@ -21,6 +21,7 @@ import { EndpointsModule } from './endpoints/endpoints.module';
 import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { ReplayModule } from './replay/replay.module';
 import { OpsModule } from './ops/ops.module';
+import { EventsModule } from './events/events.module';
 
 @Module({})
 export class AppModule {
@@ -45,6 +46,7 @@ export class AppModule {
         IngestModule,
         ReplayModule,
         DeadLettersModule,
+        EventsModule,
         OpsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiRoleGuard }],

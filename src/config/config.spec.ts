@@ -56,6 +56,22 @@ describe('loadConfig', () => {
     );
   });
 
+  it('keeps the events feed 7 days with a 16 MiB write buffer unless told otherwise', () => {
+    expect(loadConfig(required).events).toEqual({
+      retentionMs: 7 * 86_400_000,
+      bufferBytes: 16 * 1024 * 1024,
+    });
+    const set = loadConfig({
+      ...required,
+      HOOKSTREAM_EVENTS_RETENTION: '36h',
+      HOOKSTREAM_EVENTS_BUFFER: '4MiB',
+    });
+    expect(set.events).toEqual({ retentionMs: 36 * 3_600_000, bufferBytes: 4 * 1024 * 1024 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_EVENTS_RETENTION: '10ms' })).toThrow(
+      /HOOKSTREAM_EVENTS_RETENTION/,
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

@@ -23,6 +23,15 @@ export interface AppConfig {
   attemptRetentionMs: number;
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
+  events: EventsFeedConfig;
+}
+
+/** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
+export interface EventsFeedConfig {
+  /** Feed rows received longer ago than this are deleted. */
+  retentionMs: number;
+  /** Bytes of feed rows held unwritten while PostgreSQL is slow or down; past it the oldest are dropped. */
+  bufferBytes: number;
 }
 
 /** Quotas per tenant and bounds on what input can make the process hold (README Section B). */
@@ -243,6 +252,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
+    events: {
+      retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
+      bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
+    },
   };
 
   if (problems.length) throw new ConfigError(problems);

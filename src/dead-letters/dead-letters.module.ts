@@ -11,6 +11,6 @@ import { DeadLettersService } from './dead-letters.service';
   imports: [ReplayModule],
   controllers: [DeadLettersController, DeadLetterMirrorController],
   providers: [DeadLettersRepository, DeadLetterMirror, DeadLettersService],
-  exports: [DeadLettersService],
+  exports: [DeadLettersService, DeadLettersRepository],
 })
 export class DeadLettersModule {}

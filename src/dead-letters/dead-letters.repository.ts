@@ -116,6 +116,15 @@ export class DeadLettersRepository {
     return rows.map(fromSql);
   }
 
+  /** Every dead letter of one event of the tenant, oldest first (`GET /v1/events/:id`). */
+  async forEvent(tenantId: string, eventId: string): Promise<StoredDeadLetter[]> {
+    const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = $1 AND event_id = $2 ORDER BY created_at, id`,
+      [tenantId, eventId],
+    );
+    return rows.map(fromSql);
+  }
+
   /** The newest dead letters of every tenant (the operator's view). */
   async latest(limit: number): Promise<StoredDeadLetter[]> {
     const rows = await this.dataSource.query<DeadLetterSqlRow[]>(

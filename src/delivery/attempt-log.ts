@@ -20,7 +20,7 @@ const MAX_BATCH = 1000;
 /** What a row costs in memory besides its texts (UTF-16, two bytes a character). */
 const ROW_OVERHEAD_BYTES = 400;
 
-/** Waits after consecutive transient failures: 250 ms, doubling, at most 5 s (decision 40). */
+/** Waits after consecutive transient failures: 250 ms, doubling, at most 5 s. */
 const FAILURE_BACKOFF_BASE_MS = 250;
 const FAILURE_BACKOFF_MAX_MS = 5_000;
 

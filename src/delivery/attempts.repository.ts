@@ -99,18 +99,25 @@ export class AttemptsRepository {
         LIMIT $5`,
       [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit],
     );
-    return rows.map((row) => ({
-      id: String(row.id),
-      eventId: row.event_id,
-      deliveryId: row.delivery_id,
-      attempt: row.attempt,
-      outcome: row.outcome,
-      statusCode: row.status_code,
-      error: row.error,
-      latencyMs: row.latency_ms,
-      responseBody: row.response_body,
-      attemptedAt: row.attempted_at,
-    }));
+    return rows.map(toStoredAttempt);
+  }
+
+  /** The attempts of one event at any endpoint of the tenant, oldest first, at most `limit`. */
+  async forEvent(
+    tenantId: string,
+    eventId: string,
+    limit: number,
+  ): Promise<Array<StoredAttempt & { endpointId: string }>> {
+    const rows = await this.dataSource.query<Array<AttemptRow & { endpoint_id: string }>>(
+      `SELECT id, endpoint_id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms,
+              response_body, attempted_at
+         FROM delivery_attempts
+        WHERE tenant_id = $1 AND event_id = $2
+        ORDER BY attempted_at, id
+        LIMIT $3`,
+      [tenantId, eventId, limit],
+    );
+    return rows.map((row) => ({ ...toStoredAttempt(row), endpointId: row.endpoint_id }));
   }
 
   /** The newest logged attempt of each of `endpointIds` (one index probe each). */
@@ -137,4 +144,19 @@ export class AttemptsRepository {
   async deleteOlderThan(cutoff: Date): Promise<void> {
     await this.dataSource.query(`DELETE FROM delivery_attempts WHERE attempted_at < $1`, [cutoff]);
   }
+}
+
+function toStoredAttempt(row: AttemptRow): StoredAttempt {
+  return {
+    id: String(row.id),
+    eventId: row.event_id,
+    deliveryId: row.delivery_id,
+    attempt: row.attempt,
+    outcome: row.outcome,
+    statusCode: row.status_code,
+    error: row.error,
+    latencyMs: row.latency_ms,
+    responseBody: row.response_body,
+    attemptedAt: row.attempted_at,
+  };
 }

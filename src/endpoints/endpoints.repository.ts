@@ -36,6 +36,11 @@ export class EndpointsRepository {
     return this.rows.find({ order: { createdAt: 'ASC', id: 'ASC' } });
   }
 
+  /** Every endpoint of the tenant (a tenant has at most HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT). */
+  allForTenant(tenantId: string): Promise<EndpointEntity[]> {
+    return this.rows.find({ where: { tenantId }, order: { createdAt: 'ASC', id: 'ASC' } });
+  }
+
   /** Up to `limit` endpoints after `after`, in (created_at, id) order. */
   page(tenantId: string, after: PageCursor | null, limit: number): Promise<EndpointEntity[]> {
     const query = this.rows

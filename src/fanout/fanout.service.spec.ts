@@ -4,6 +4,7 @@ import type { ConsumedRecord } from '../domain/records';
 import { endpointChangeMarker } from '../domain/endpoint-change-marker';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
+import type { EventRecord } from '../event-log/events.repository';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { FanoutService } from './fanout.service';
@@ -43,6 +44,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   const db = { down: false };
   const producer = new RecordingProducer();
   const held: HoldRequest[] = [];
+  const feed: EventRecord[] = [];
   const unavailable = new Set<string>();
   let holdFails = false;
   const fanout = new FanoutService(
@@ -67,12 +69,13 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
         held.push(request);
       },
     },
+    { append: (row) => feed.push(row) },
     new FakeClock(),
     silentLogger,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, unavailable, fanOut, db, failHolds: () => (holdFails = true) };
+  return { producer, held, feed, unavailable, fanOut, db, failHolds: () => (holdFails = true) };
 }
 
 describe('FanoutService', () => {
@@ -94,6 +97,29 @@ describe('FanoutService', () => {
     });
     expect(first.deliveryId).toBe(deliveryIdFor(TENANT, 'e-1', orders.id));
     expect(first.publishedAtMs).toBe(Date.UTC(2026, 11, 2, 12, 0, 1));
+  });
+
+  it('writes every accepted event to the feed, matched or not, with its data as delivered; not bad input', async () => {
+    const { producer, feed, fanOut } = world([orders]);
+    await fanOut(
+      record(event('e-10')),
+      record(event('e-11', 'nobody.listens')),
+      record('{not json'),
+      record(event('e-12', 'record.updated', '99999999-9999-4999-8999-999999999999')),
+      record(event('e-10')),
+    );
+    expect(feed.map((row) => [row.eventId, row.type])).toEqual([
+      ['e-10', 'record.updated'],
+      ['e-11', 'nobody.listens'],
+    ]);
+    expect(feed[0]).toMatchObject({
+      tenantId: TENANT,
+      source: '/crm',
+      subject: null,
+      time: '2026-12-02T12:00:00.000Z',
+    });
+    const delivered = decodeTask(producer.to(deliveries)[0].value as Buffer);
+    expect(feed[0].data?.toString()).toBe(JSON.stringify(delivered.data));
   });
 
   it('dead-letters bad input with its reason and position, and fans the rest of the batch out', async () => {

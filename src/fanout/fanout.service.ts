@@ -13,6 +13,7 @@ import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
 import { EndpointCache } from '../endpoints/endpoint-cache';
+import { EventLog } from '../event-log/event-log';
 import { RecordProducer } from '../kafka/record-producer';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { RecentEventIds } from './recent-event-ids';
@@ -56,6 +57,7 @@ export class FanoutService {
     private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'unavailable' | 'hold'>,
+    @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -124,9 +126,21 @@ export class FanoutService {
       );
       return { kind: 'deliveries', records: [], held: [] };
     }
+    const nowMs = this.clock.now();
+    // Every accepted event, matched or not: the feed is what the platform published (decision 40).
+    this.eventLog.append({
+      tenantId: event.tenantId,
+      eventId: event.id,
+      type: event.type,
+      source: event.source,
+      subject: event.subject ?? null,
+      time: event.time,
+      receivedAt: new Date(nowMs),
+      // The same text every delivery of it carries (encodeTask stringifies the same value).
+      data: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
+    });
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
-    const nowMs = this.clock.now();
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint)) {

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { AttemptState } from '../domain/delivery-task';
+import { decodeTask, type AttemptState } from '../domain/delivery-task';
 import { GroupCommit } from '../domain/group-commit';
 
 export interface HeldDelivery {
@@ -149,10 +149,44 @@ export class HeldDeliveries {
     });
   }
 
+  /** Which of `endpointIds` hold a delivery of event `eventId` (`GET /v1/events/:id`). */
+  async endpointsHolding(endpointIds: string[], eventId: string): Promise<Set<string>> {
+    return endpointsWithTask(this.dataSource, 'held_deliveries', endpointIds, eventId);
+  }
+
   async count(): Promise<number> {
     const [row] = await this.dataSource.query<Array<{ count: number }>>(
       `SELECT count(*)::int AS count FROM held_deliveries`,
     );
     return row.count;
   }
+}
+
+/**
+ * The endpoints among `endpointIds` with a row of `table` whose task is of event `eventId`. Tasks
+ * are bytes (README decision 25): the bytes are searched for the task's own `"eventId":...` text,
+ * each candidate then decoded, since the event's data could hold that text too. One endpoint's rows
+ * are read through its index; nothing indexes the event, a price paid only by this lookup.
+ */
+export async function endpointsWithTask(
+  dataSource: DataSource,
+  table: 'held_deliveries' | 'parked_deliveries',
+  endpointIds: string[],
+  eventId: string,
+): Promise<Set<string>> {
+  if (endpointIds.length === 0) return new Set();
+  const needle = Buffer.from(`"eventId":${JSON.stringify(eventId)}`);
+  const rows = await dataSource.query<Array<{ endpoint_id: string; task: Buffer }>>(
+    `SELECT endpoint_id, task FROM ${table} WHERE endpoint_id = ANY($1::uuid[]) AND position($2::bytea IN task) > 0`,
+    [endpointIds, needle],
+  );
+  const found = new Set<string>();
+  for (const row of rows) {
+    try {
+      if (decodeTask(row.task).eventId === eventId) found.add(row.endpoint_id);
+    } catch {
+      // A task that does not decode is not this event's.
+    }
+  }
+  return found;
 }

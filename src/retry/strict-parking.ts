@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
+import { endpointsWithTask } from './held-deliveries';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 
@@ -84,6 +85,11 @@ export class StrictParking {
 
   async unpark(id: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM parked_deliveries WHERE id = $1`, [id]);
+  }
+
+  /** Which of `endpointIds` have a delivery of event `eventId` parked (`GET /v1/events/:id`). */
+  endpointsParking(endpointIds: string[], eventId: string): Promise<Set<string>> {
+    return endpointsWithTask(this.dataSource, 'parked_deliveries', endpointIds, eventId);
   }
 
   async parkedCount(endpointId?: string): Promise<number> {

@@ -6,6 +6,7 @@ import { HeldTaskBytes1764550800000 } from './1764550800000-held-task-bytes';
 import { TaskBytesAndReplayLeases1764554400000 } from './1764554400000-task-bytes-and-replay-leases';
 import { ReplicasAndEndpointHealth1764558000000 } from './1764558000000-replicas-and-endpoint-health';
 import { IdempotencyKeys1764561600000 } from './1764561600000-idempotency-keys';
+import { EventsFeed1764565200000 } from './1764565200000-events-feed';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -17,4 +18,5 @@ export const MIGRATIONS = [
   TaskBytesAndReplayLeases1764554400000,
   ReplicasAndEndpointHealth1764558000000,
   IdempotencyKeys1764561600000,
+  EventsFeed1764565200000,
 ];

@@ -1,0 +1,108 @@
+/**
+ * The events feed's pure parts: its cursor, its type filter and the delivery state of one event at
+ * one endpoint (README decision 40).
+ */
+
+/**
+ * A position in a tenant's feed: after the row written by transaction `txid` with sequence `seq`.
+ * Rows are listed in (txid, seq) order, which only grows for rows a reader has not seen yet.
+ */
+export interface FeedCursor {
+  txid: string;
+  seq: string;
+}
+
+/** Both are unsigned 64-bit integers in PostgreSQL (xid8, bigint). */
+const UINT64 = /^(0|[1-9]\d{0,19})$/;
+const UINT64_MAX = 18_446_744_073_709_551_615n;
+const CURSOR_VERSION = 'e1';
+
+/** Opaque to clients: base64url of a small JSON array, versioned so the key can change later. */
+export function encodeFeedCursor(cursor: FeedCursor): string {
+  return Buffer.from(JSON.stringify([CURSOR_VERSION, cursor.txid, cursor.seq])).toString('base64url');
+}
+
+/** null when `text` is not a cursor this service issued. */
+export function decodeFeedCursor(text: string): FeedCursor | null {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== CURSOR_VERSION) return null;
+  const [, txid, seq] = parsed as unknown[];
+  if (!isUint64(txid) || !isUint64(seq)) return null;
+  return { txid, seq };
+}
+
+function isUint64(value: unknown): value is string {
+  return typeof value === 'string' && UINT64.test(value) && BigInt(value) <= UINT64_MAX;
+}
+
+/**
+ * `?types=a.*,b`: the same patterns endpoints subscribe with (subscription-matcher.ts), split for
+ * SQL: exact types, and prefixes that must be followed by at least one more character. `*` (or no
+ * filter) lists every type.
+ */
+export interface TypeFilter {
+  all: boolean;
+  exact: string[];
+  prefixes: string[];
+}
+
+export function parseTypeFilter(patterns: readonly string[]): TypeFilter {
+  const cleaned = patterns.map((pattern) => pattern.trim()).filter((pattern) => pattern !== '');
+  if (cleaned.length === 0 || cleaned.includes('*')) return { all: true, exact: [], prefixes: [] };
+  const exact = new Set<string>();
+  const prefixes = new Set<string>();
+  for (const pattern of cleaned) {
+    if (pattern.endsWith('.*')) prefixes.add(pattern.slice(0, -1));
+    else exact.add(pattern);
+  }
+  return { all: false, exact: [...exact], prefixes: [...prefixes] };
+}
+
+/**
+ * A pattern of `?types`: one a subscription could hold (an exact type, `prefix.*` or `*`), in the
+ * wider alphabet events' types may use (visible ASCII but `*` and the list's `,`).
+ */
+export const TYPE_PATTERN = /^(?:\*|[\x21-\x29\x2b\x2d-\x7e]+(?:\.\*)?)$/;
+
+export function isTypePattern(pattern: string): boolean {
+  return TYPE_PATTERN.test(pattern);
+}
+
+export type DeliveryState = 'pending' | 'retrying' | 'delivered' | 'held' | 'parked' | 'dead_lettered';
+
+/** What the stores know of one event at one endpoint. */
+export interface DeliveryFacts {
+  /** Attempts from the attempt log, any order. */
+  attempts: ReadonlyArray<{ outcome: string; attemptedAt: Date }>;
+  /** Dead letters of this event at this endpoint. */
+  deadLetters: ReadonlyArray<{ createdAt: Date; replayedAt: Date | null }>;
+  /** A row in held_deliveries: waiting for the endpoint to take deliveries again. */
+  held: boolean;
+  /** A row in parked_deliveries: waiting behind a strict endpoint's failing delivery. */
+  parked: boolean;
+}
+
+/**
+ * Where the event stands at the endpoint now. A row that waits (held, parked) says so first: it is
+ * the present. Then a dead letter not replayed since. Otherwise only attempts after the latest
+ * replay from the DLQ count: one delivered, it is delivered (a later replay may deliver it again);
+ * failed ones only, it is in the retry tiers; none, its task is in Kafka, not attempted yet.
+ */
+export function deliveryStateOf(facts: DeliveryFacts): DeliveryState {
+  if (facts.held) return 'held';
+  if (facts.parked) return 'parked';
+  if (facts.deadLetters.some((deadLetter) => deadLetter.replayedAt === null)) return 'dead_lettered';
+  const replayedAtMs = Math.max(
+    Number.NEGATIVE_INFINITY,
+    ...facts.deadLetters.map((deadLetter) => deadLetter.replayedAt?.getTime() ?? Number.NEGATIVE_INFINITY),
+  );
+  const since = facts.attempts.filter((attempt) => attempt.attemptedAt.getTime() >= replayedAtMs);
+  if (since.some((attempt) => attempt.outcome === 'delivered')) return 'delivered';
+  if (since.some((attempt) => attempt.outcome === 'failed')) return 'retrying';
+  return 'pending';
+}

@@ -1,0 +1,99 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/page-query.dto';
+import { TYPE_PATTERN } from '../../domain/event-feed';
+import { AttemptDto } from '../../delivery/dto/attempt.dto';
+
+const MAX_TYPE_PATTERNS = 20;
+
+/** `?types=a.*,b` or `?types=a.*&types=b`: one list either way, entries trimmed, empty ones left out. */
+const commaList = ({ value }: { value: unknown }): unknown =>
+  (Array.isArray(value) ? value : [value]).flatMap((item: unknown) =>
+    typeof item === 'string'
+      ? item
+          .split(',')
+          .map((entry) => entry.trim())
+          .filter((entry) => entry !== '')
+      : [item],
+  );
+
+export class ListEventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    type: String,
+    example: 'record.*,status.changed',
+    description: `Event types, comma-separated: exact types, prefixes like \`record.*\`, or \`*\` (at most ${MAX_TYPE_PATTERNS})`,
+  })
+  @IsOptional()
+  @Transform(commaList)
+  @IsArray()
+  @ArrayMaxSize(MAX_TYPE_PATTERNS)
+  @IsString({ each: true })
+  @MaxLength(200, { each: true })
+  @Matches(TYPE_PATTERN, {
+    each: true,
+    message: 'types entries must be an exact type like "record.updated", a prefix like "record.*", or "*"',
+  })
+  types?: string[];
+
+  @ApiPropertyOptional({ description: 'Received at or after this time (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  from?: string;
+
+  @ApiPropertyOptional({ description: 'Received before this time (ISO 8601)' })
+  @IsOptional()
+  @IsISO8601({ strict: true })
+  to?: string;
+}
+
+export class EventDto {
+  @ApiProperty({ description: 'The producer’s event id: the webhook-id of its deliveries' }) id!: string;
+  @ApiProperty() type!: string;
+  @ApiProperty() source!: string;
+  @ApiProperty({ nullable: true, type: String }) subject!: string | null;
+  @ApiProperty({ description: 'The event’s own time, as delivered' }) time!: string;
+  @ApiProperty({ description: 'When Hookstream’s fan-out accepted it; `from`/`to` and retention use it' })
+  receivedAt!: string;
+  @ApiProperty({ description: 'The event’s data, as delivered', nullable: true }) data!: unknown;
+}
+
+export class EventPageDto {
+  @ApiProperty({ type: [EventDto], description: 'Oldest first' }) data!: EventDto[];
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'Where the next page starts: after the last event of this page, or the cursor given when the page ' +
+      'is empty. Kept and passed again later, it lists only events the feed took since (none is ever ' +
+      'added behind it). Null only for an empty first page.',
+  })
+  nextCursor!: string | null;
+  @ApiProperty({ description: 'Whether more events were listable when this page was read' })
+  hasMore!: boolean;
+}
+
+export class EventDeliveryDto {
+  @ApiProperty({ format: 'uuid' }) endpointId!: string;
+  @ApiProperty({ nullable: true, type: String, description: 'Null once the endpoint is deleted' })
+  url!: string | null;
+  @ApiProperty({
+    enum: ['pending', 'retrying', 'delivered', 'held', 'parked', 'dead_lettered'],
+    description:
+      'pending: not attempted yet; retrying: failed attempts, waiting in a retry tier; held: waiting in ' +
+      'PostgreSQL for the endpoint to take deliveries; parked: behind a strict endpoint’s failing ' +
+      'delivery; dead_lettered: attempts spent (replayable); delivered: a 2xx was received',
+  })
+  state!: string;
+  @ApiProperty({ type: [AttemptDto], description: 'Oldest first' }) attempts!: AttemptDto[];
+}
+
+export class EventDetailsDto extends EventDto {
+  @ApiProperty({
+    type: [EventDeliveryDto],
+    description:
+      'Each endpoint that matches the event (and existed when it was received), and any other with ' +
+      'attempts or dead letters of it',
+  })
+  deliveries!: EventDeliveryDto[];
+}

@@ -1,0 +1,131 @@
+import { Injectable } from '@nestjs/common';
+import { DomainError } from '../common/domain-error';
+import { DeadLettersRepository } from '../dead-letters/dead-letters.repository';
+import { AttemptsRepository } from '../delivery/attempts.repository';
+import type { AttemptDto } from '../delivery/dto/attempt.dto';
+import { matchesEventType } from '../domain/subscription-matcher';
+import {
+  decodeFeedCursor,
+  deliveryStateOf,
+  encodeFeedCursor,
+  parseTypeFilter,
+  type FeedCursor,
+} from '../domain/event-feed';
+import { EndpointsRepository } from '../endpoints/endpoints.repository';
+import { EventsRepository, type StoredEvent } from '../event-log/events.repository';
+import { HeldDeliveries } from '../retry/held-deliveries';
+import { StrictParking } from '../retry/strict-parking';
+import type {
+  EventDeliveryDto,
+  EventDetailsDto,
+  EventDto,
+  EventPageDto,
+  ListEventsQueryDto,
+} from './dto/event.dto';
+
+/** Attempts listed for one event, over all its endpoints (8 per delivery by default, and replays). */
+const MAX_ATTEMPTS_SHOWN = 1000;
+
+/** The tenant's events feed and where each event stands at its endpoints (README decision 40). */
+@Injectable()
+export class EventsService {
+  constructor(
+    private readonly events: EventsRepository,
+    private readonly endpoints: EndpointsRepository,
+    private readonly attempts: AttemptsRepository,
+    private readonly deadLetters: DeadLettersRepository,
+    private readonly held: HeldDeliveries,
+    private readonly parking: StrictParking,
+  ) {}
+
+  async list(tenantId: string, query: ListEventsQueryDto, limit: number): Promise<EventPageDto> {
+    const after = this.cursorOf(query.cursor);
+    const from = query.from === undefined ? null : new Date(query.from);
+    const to = query.to === undefined ? null : new Date(query.to);
+    if (from && to && from > to) throw DomainError.invalid('from is after to', ['from must not be after to']);
+    const rows = await this.events.page({
+      tenantId,
+      after,
+      types: parseTypeFilter(query.types ?? []),
+      from,
+      to,
+      limit: limit + 1,
+    });
+    const page = rows.slice(0, limit);
+    const last = page[page.length - 1];
+    return {
+      data: page.map(toDto),
+      // An empty page hands the caller's cursor back: polled again later, it lists what came since.
+      nextCursor: last ? encodeFeedCursor(last.cursor) : (query.cursor ?? null),
+      hasMore: rows.length > limit,
+    };
+  }
+
+  async get(tenantId: string, eventId: string): Promise<EventDetailsDto> {
+    const event = await this.events.findOne(tenantId, eventId);
+    if (!event) throw DomainError.notFound('event');
+    const [endpoints, attempts, deadLetters] = await Promise.all([
+      this.endpoints.allForTenant(tenantId),
+      this.attempts.forEvent(tenantId, eventId, MAX_ATTEMPTS_SHOWN),
+      this.deadLetters.forEvent(tenantId, eventId),
+    ]);
+    // Endpoints the fan-out would have matched when it took the event (as far as their present
+    // settings tell: a disabled one was given no task), and any other with a trace of it.
+    const ids = new Set(
+      endpoints
+        .filter((endpoint) => endpoint.enabled && endpoint.createdAt <= event.receivedAt)
+        .filter((endpoint) => matchesEventType(endpoint.eventTypes, event.type))
+        .map((endpoint) => endpoint.id),
+    );
+    for (const attempt of attempts) ids.add(attempt.endpointId);
+    for (const deadLetter of deadLetters) if (deadLetter.endpointId) ids.add(deadLetter.endpointId);
+    const [held, parked] = await Promise.all([
+      this.held.endpointsHolding([...ids], eventId),
+      this.parking.endpointsParking([...ids], eventId),
+    ]);
+    const urls = new Map(endpoints.map((endpoint) => [endpoint.id, endpoint.url]));
+    const deliveries = [...ids].map((endpointId): EventDeliveryDto => {
+      const own = attempts.filter((attempt) => attempt.endpointId === endpointId);
+      const state = deliveryStateOf({
+        attempts: own,
+        deadLetters: deadLetters.filter((deadLetter) => deadLetter.endpointId === endpointId),
+        held: held.has(endpointId),
+        parked: parked.has(endpointId),
+      });
+      return {
+        endpointId,
+        url: urls.get(endpointId) ?? null,
+        state,
+        attempts: own.map(({ endpointId: _endpoint, ...attempt }): AttemptDto => ({
+          ...attempt,
+          attemptedAt: attempt.attemptedAt.toISOString(),
+        })),
+      };
+    });
+    return { ...toDto(event), deliveries };
+  }
+
+  private cursorOf(text: string | undefined): FeedCursor | null {
+    if (text === undefined) return null;
+    const cursor = decodeFeedCursor(text);
+    if (cursor === null) {
+      throw DomainError.invalid('cursor is not valid', [
+        'cursor must be a nextCursor value from a previous page of GET /v1/events',
+      ]);
+    }
+    return cursor;
+  }
+}
+
+function toDto(event: StoredEvent): EventDto {
+  return {
+    id: event.eventId,
+    type: event.type,
+    source: event.source,
+    subject: event.subject,
+    time: event.time,
+    receivedAt: event.receivedAt.toISOString(),
+    // Parsed back from the text every delivery carried; JSON.parse makes `__proto__` an own key.
+    data: event.data === null ? null : (JSON.parse(event.data.toString('utf8')) as unknown),
+  };
+}
