@@ -1,7 +1,7 @@
 /**
  * "Every command and path in the README and docs works as written from a clean clone": the
  * readme-*.int-spec.ts files check each claim README.md, docs/receiving-webhooks.md and
- * docs/publishing-events.md make about
+ * docs/publishing-events.md and docs/migrating-from-polling.md make about
  * this repository against the repository itself. They read files only: no Kafka, PostgreSQL or
  * network. Each test collects every problem it finds and fails listing them, each with the
  * Markdown line it is on. This file holds the documents they read and how they find their parts.
@@ -21,7 +21,8 @@ import { ROOT } from './repo-facts';
 export const README = readMarkdown(ROOT, 'README.md');
 export const CLIENT_GUIDE = readMarkdown(ROOT, 'docs/receiving-webhooks.md');
 export const PUBLISHING_GUIDE = readMarkdown(ROOT, 'docs/publishing-events.md');
-export const DOCS = [README, CLIENT_GUIDE, PUBLISHING_GUIDE];
+export const MIGRATION_GUIDE = readMarkdown(ROOT, 'docs/migrating-from-polling.md');
+export const DOCS = [README, CLIENT_GUIDE, PUBLISHING_GUIDE, MIGRATION_GUIDE];
 
 /** Code spans and fenced lines (shell comments dropped): where the docs write commands and paths. */
 export function codeTexts(doc: MarkdownDoc): Located[] {
