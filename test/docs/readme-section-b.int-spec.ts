@@ -25,6 +25,8 @@ const BENCH_FIELDS = [
   'e2eDeliveriesPerSec',
   'e2eFanout5DeliveriesPerSec',
   'isolation.ratio',
+  'noisyNeighbour.throughputRatio',
+  'noisyNeighbour.p99Ratio',
   'peakRssMb',
 ];
 /** Which row of that table judges each of latest.json's `targets`. */
@@ -32,6 +34,8 @@ const TARGET_ROWS: Record<string, (label: string) => boolean> = {
   e2eVsLowerCeiling: (label) => label.includes('`e2eDeliveriesPerSec`'),
   p99At1000: (label) => parseFigure(claim('latency p50 / p99 at # events/s').exec(label)?.[1] ?? '') === 1000,
   isolationRatio: (label) => label.includes('`isolation.ratio`'),
+  noisyNeighbourThroughput: (label) => label.includes('`noisyNeighbour.throughputRatio`'),
+  noisyNeighbourP99: (label) => label.includes('`noisyNeighbour.p99Ratio`'),
   peakRssMb: (label) => label.includes('`peakRssMb`'),
 };
 /** The chaos table's columns and the chaos-latest.json perEndpoint fields they show. */
