@@ -92,7 +92,14 @@ describe('LaneScheduler, an overloaded lane', () => {
     await flush();
     expect(shed).toEqual([5]);
     expect(scheduler.laneDepth('slow')).toBe(3);
-    for (const n of [2, 3, 4]) gates[n].open();
+    // Something queued: its own traffic takes every slot it frees, so nothing more is handed back.
+    expect(scheduler.headroom('slow')).toBe(0);
+    gates[2].open();
+    await flush();
+    expect(scheduler.laneDepth('slow')).toBe(2);
+    // Nothing queued: one may wait behind the two running.
+    expect(scheduler.headroom('slow')).toBe(1);
+    for (const n of [3, 4]) gates[n].open();
     await Promise.all(again);
     // Forgotten after a minute without traffic.
     clock.now += 60_000;

@@ -197,17 +197,19 @@ export class LaneScheduler {
 
   /**
    * How many more tasks lane `key` can take now without shedding any: unbounded for a lane not
-   * known to be slow; for an overloaded one (or one forgotten while idle), its free slots plus what it
-   * keeps queued, less what it has queued. Lets a backlog be handed back at the lane's own pace.
+   * known to be slow; none for a slow lane with anything queued (its live traffic already takes
+   * every slot it frees, so a backlog handed back now would only be shed again); for a slow lane
+   * with nothing queued (or one forgotten while idle), its free slots plus what it keeps queued.
+   * Lets a backlog be handed back at the lane's own pace.
    */
   headroom(key: string): number {
     const lane = this.lanes.get(key);
     if (lane) {
       if (this.isHanging(key)) return 0;
       if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
+      if (lane.queue.length > 0) return 0;
       const capacity = this.capacity(lane);
-      const keep = this.keepAtPace(capacity, lane.taskMs);
-      return Math.max(0, capacity - lane.active + keep - lane.queue.length);
+      return Math.max(0, capacity - lane.active + this.keepAtPace(capacity, lane.taskMs));
     }
     const memory = this.slowMemory.get(key);
     if (!memory) return Number.POSITIVE_INFINITY;
