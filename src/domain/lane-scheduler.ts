@@ -110,6 +110,7 @@ export class LaneScheduler {
           waitingForGroup: false,
           lastStartedAtMs: this.now(),
           taskMs: this.slowMemory.get(key)?.taskMs ?? null,
+          peakActive: this.slowMemory.get(key)?.capacity ?? 0,
         };
         this.lanes.set(key, lane);
       }
@@ -266,9 +267,12 @@ export class LaneScheduler {
     return Math.max(this.keepWhenStalled, Math.floor((capacity * this.stallAfterMs) / taskMs));
   }
 
-  /** The slots the lane actually runs: its own, or what its group leaves it. */
+  /**
+   * The slots the lane actually runs: what its group leaves it while it waits for the group,
+   * otherwise the most it has run at once (its maxConcurrency is only what it may run).
+   */
   private capacity(lane: Lane): number {
-    return lane.waitingForGroup ? Math.max(1, lane.active) : lane.concurrency;
+    return lane.waitingForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
   }
 
   private forgetOldSlowLanes(): void {
@@ -327,6 +331,7 @@ export class LaneScheduler {
         continue;
       }
       lane.active += 1;
+      lane.peakActive = Math.max(lane.peakActive, lane.active);
       const startedAtMs = this.now();
       lane.lastStartedAtMs = startedAtMs;
       this.active += 1;
@@ -363,7 +368,7 @@ export class LaneScheduler {
       if (lane.taskMs !== null && lane.taskMs >= this.stallAfterMs) {
         this.slowMemory.set(lane.key, {
           taskMs: lane.taskMs,
-          capacity: lane.concurrency,
+          capacity: this.capacity(lane),
           atMs: this.now(),
         });
       } else {
@@ -416,4 +421,6 @@ interface Lane {
   lastStartedAtMs: number;
   /** Moving average of how long its tasks take, or null before the first one ends. */
   taskMs: number | null;
+  /** The most tasks it has run at once (remembered for a slow lane that went idle). */
+  peakActive: number;
 }
