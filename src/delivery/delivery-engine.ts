@@ -164,9 +164,17 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     );
   }
 
-  /** The endpoint cannot take a delivery now: its circuit refuses attempts, or its lane hangs. */
+  /**
+   * The endpoint cannot take a delivery now: its circuit refuses attempts, or its lane hangs or is
+   * overloaded (a new delivery would be shed).
+   */
   unavailable(endpointId: string, nowMs: number): boolean {
-    return this.health.isShut(endpointId, nowMs) || this.lanes.isHanging(endpointId);
+    return this.health.isShut(endpointId, nowMs) || this.lanes.isSaturated(endpointId);
+  }
+
+  /** Deliveries the endpoint's lane can take now without shedding any (see LaneScheduler.headroom). */
+  laneHeadroom(endpointId: string): number {
+    return this.lanes.headroom(endpointId);
   }
 
   /** Nothing of the endpoint is queued or running in its lane. */

@@ -44,6 +44,7 @@ import { Settler } from './settler';
           timeoutMs: config.delivery.timeoutMs,
           responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
           policy,
+          connectionsPerOrigin: config.delivery.maxInFlight,
           userAgent: 'Hookstream-Webhooks/0.1 (+https://www.standardwebhooks.com)',
           resolver: new HostResolver({
             timeoutMs: config.limits.dnsTimeoutMs,

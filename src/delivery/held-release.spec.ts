@@ -14,13 +14,19 @@ function world() {
   const down = new Set<string>();
   const failing = new Set<string>();
   const busy = new Set<string>();
+  /** What each slow endpoint's lane can take without shedding (others: unbounded). */
+  const headroom = new Map<string, number>();
   /** Endpoints another replica owns. */
   const elsewhere = new Set<string>();
   const released: HeldDelivery[][] = [];
   const release = new HeldRelease(
     config,
     held,
-    { unavailable: (id) => down.has(id), laneIdle: (id) => !busy.has(id) },
+    {
+      unavailable: (id) => down.has(id),
+      laneIdle: (id) => !busy.has(id),
+      laneHeadroom: (id) => headroom.get(id) ?? Number.POSITIVE_INFINITY,
+    },
     { failingSinceMs: (id) => (failing.has(id) ? clock.now() - 60_000 : null) },
     {
       releaseHeld: async (rows, origin) =>
@@ -42,7 +48,7 @@ function world() {
       });
     }
   };
-  return { clock, held, down, failing, busy, elsewhere, released, release, holdMany };
+  return { clock, held, down, failing, busy, headroom, elsewhere, released, release, holdMany };
 }
 
 describe('HeldRelease', () => {
@@ -82,6 +88,20 @@ describe('HeldRelease', () => {
     await holdMany('back', HELD_RELEASE_BATCH * 5);
     expect(await release.releasePass()).toBe(HELD_RELEASE_BATCH * 4);
     expect(held.rows).toHaveLength(HELD_RELEASE_BATCH);
+  });
+
+  it('hands a slow endpoint no more than its lane can take, once per pass, so nothing cycles', async () => {
+    const { release, holdMany, headroom, held, released } = world();
+    await holdMany('slow', 1_000);
+    headroom.set('slow', 166);
+    expect(await release.releasePass()).toBe(166);
+    expect(released.flat().every((row) => row.state.origin === 'held-batch')).toBe(true);
+    headroom.set('slow', 1);
+    expect(await release.releasePass()).toBe(1);
+    expect(released.at(-1)![0].state.origin).toBe('held-batch');
+    headroom.set('slow', 0);
+    expect(await release.releasePass()).toBe(0);
+    expect(held.rows).toHaveLength(1_000 - 167);
   });
 
   it('hands back deliveries past the maximum age even while their endpoint is down', async () => {

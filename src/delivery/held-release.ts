@@ -14,7 +14,7 @@ import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../common/metrics.re
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { HELD_ORIGIN } from '../domain/delivery-task';
-import { heldReleaseQuota } from '../domain/settlement';
+import { HELD_RELEASE_BATCH, heldReleaseQuota } from '../domain/settlement';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import { HeldDeliveries } from '../retry/held-deliveries';
 import { DeliveryEngine } from './delivery-engine';
@@ -49,7 +49,8 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(HeldDeliveries)
     private readonly held: Pick<HeldDeliveries, 'endpoints' | 'release' | 'releaseExpired' | 'count'>,
-    @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'unavailable' | 'laneIdle'>,
+    @Inject(DeliveryEngine)
+    private readonly engine: Pick<DeliveryEngine, 'unavailable' | 'laneIdle' | 'laneHeadroom'>,
     @Inject(EndpointHealth) private readonly health: Pick<EndpointHealth, 'failingSinceMs'>,
     @Inject(Settler) private readonly settler: Pick<Settler, 'releaseHeld'>,
     @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
@@ -108,13 +109,15 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
         if (!this.consumers.ownsEndpoint(endpointId)) break;
         const limit = this.releasable(endpointId);
         if (limit === 0) break;
-        const origin = limit === 1 ? HELD_ORIGIN.probe : HELD_ORIGIN.batch;
+        const probe = limit === 1 && this.health.failingSinceMs(endpointId) !== null;
+        const origin = probe ? HELD_ORIGIN.probe : HELD_ORIGIN.batch;
         const released = await this.held.release(endpointId, limit, (rows) =>
           this.settler.releaseHeld(rows, origin),
         );
         total += released;
         this.released.inc(released);
-        if (released < limit || limit === 1) break;
+        // A slow lane's headroom is spent until what was released reaches it through the tier.
+        if (released < limit || limit < HELD_RELEASE_BATCH) break;
       }
     }
     if (total > 0) this.logger.debug({ released: total }, 'held deliveries released');
@@ -144,6 +147,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
       unavailable: this.engine.unavailable(endpointId, this.clock.now()),
       failing: this.health.failingSinceMs(endpointId) !== null,
       laneIdle: this.engine.laneIdle(endpointId),
+      laneHeadroom: this.engine.laneHeadroom(endpointId),
     });
   }
 

@@ -11,6 +11,13 @@ export interface HttpSenderOptions {
   responseBodyLimitBytes: number;
   policy: EgressPolicy;
   userAgent: string;
+  /**
+   * Connections kept per origin. Sized to the process's in-flight cap (HOOKSTREAM_MAX_IN_FLIGHT), so
+   * undici never queues a request the lane scheduler admitted: the scheduler's per-tenant share is
+   * then the only limit, and one tenant's hanging requests cannot take every connection to an
+   * origin it shares with another tenant. Idle connections close after 30 s.
+   */
+  connectionsPerOrigin: number;
   /** Resolves endpoint host names; by default a HostResolver with its default timeout and cache. */
   resolver?: HostLookup;
 }
@@ -99,7 +106,7 @@ export class HttpSender {
       connect: connector,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 60_000,
-      connections: 64,
+      connections: options.connectionsPerOrigin,
       pipelining: 1,
     });
   }
@@ -114,7 +121,7 @@ export class HttpSender {
     const started = performance.now();
     const all = { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' };
     // undici refuses these only after taking one of the origin's connection slots, which undici 7
-    // kept: after 64 of them every later request to the origin hung, deaf to its abort signal.
+    // kept: once they filled the pool every later request to the origin hung, deaf to its abort signal.
     const invalid = invalidHeaders(all);
     if (invalid !== null) throw new InvalidHeaderError(invalid);
     const deadline = new AbortController();

@@ -10,10 +10,17 @@ import { RecordWithdrawn } from './records';
  * waits without holding a slot, like a lane waiting for a global one.
  *
  * A lane that has started nothing for `stallAfterMs` while all its slots are busy, or while its
- * group is at its limit, is stalled (its endpoint hangs or is far slower than its traffic, or its
- * tenant's other endpoints do). Queued tasks that can be shed (see {@link run}) are then handed to
- * their `shed` function instead of waiting: the engine holds them elsewhere, so a stalled backlog
- * does not sit in memory holding its partition's window.
+ * group is at its limit, is stalled (its endpoint hangs, or its tenant's other endpoints do).
+ * Queued tasks that can be shed (see {@link run}) are then handed to their `shed` function instead
+ * of waiting: the engine holds them elsewhere, so a stalled backlog does not sit in memory holding
+ * its partition's window.
+ *
+ * A lane whose tasks take `stallAfterMs` or longer on average, with every slot busy, is overloaded
+ * even though it starts a task each time one ends (a slow endpoint with many slots, or a hanging one
+ * whose timeouts free slots one by one): it keeps only the tasks it can start within `stallAfterMs`
+ * at that pace and sheds the rest, so its backlog holds a bounded part of its partition's window.
+ * A lane of fast tasks is never overloaded however long its queue: a burst behind a healthy endpoint
+ * drains, and only the task time, not the queue, tells the two apart.
  *
  * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
  * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise rejects with
@@ -29,7 +36,10 @@ export interface LaneOptions {
   now?: () => number;
 }
 
-/** Runs instead of the task when its lane is stalled; gets how long the lane has been stalled. */
+/**
+ * Runs instead of the task when its lane is stalled or overloaded; gets how long the lane has been
+ * stalled, or for an overloaded lane how long its tasks take.
+ */
 export type Shed<T> = (stalledForMs: number) => Promise<T>;
 
 export class LaneScheduler {
@@ -43,6 +53,11 @@ export class LaneScheduler {
   private readonly stallAfterMs: number;
   private readonly keepWhenStalled: number;
   private readonly now: () => number;
+  /**
+   * Overloaded lanes forgotten while idle, so a backlog handed back to one meets its pace at once
+   * instead of being queued whole until its first task ends (and shed again then).
+   */
+  private readonly slowMemory = new Map<string, SlowMemory>();
 
   constructor(
     private readonly globalLimit: number,
@@ -94,6 +109,8 @@ export class LaneScheduler {
           waiting: false,
           waitingForGroup: false,
           lastStartedAtMs: this.now(),
+          taskMs: this.slowMemory.get(key)?.taskMs ?? null,
+          peakActive: this.slowMemory.get(key)?.capacity ?? 0,
         };
         this.lanes.set(key, lane);
       }
@@ -107,9 +124,9 @@ export class LaneScheduler {
         entry.withdrawn.skip();
         return;
       }
-      const stalledFor = this.stalledFor(lane);
-      if (entry.shed && stalledFor !== null && lane.queue.length >= this.keepWhenStalled) {
-        this.runShed(entry.shed, stalledFor);
+      const shedding = this.sheddingOf(lane);
+      if (entry.shed && shedding !== null && lane.queue.length >= shedding.keep) {
+        this.runShed(entry.shed, shedding.forMs);
         return;
       }
       lane.queue.push(entry);
@@ -118,18 +135,22 @@ export class LaneScheduler {
     });
   }
 
-  /** Sheds the queued tasks of every stalled lane beyond the ones it keeps; returns how many. */
+  /**
+   * Sheds the queued tasks of every stalled or overloaded lane beyond the ones it keeps; returns how
+   * many.
+   */
   shedStalled(): number {
     let shed = 0;
+    this.forgetOldSlowLanes();
     for (const lane of this.lanes.values()) {
-      const stalledFor = this.stalledFor(lane);
-      if (stalledFor === null) continue;
+      const shedding = this.sheddingOf(lane);
+      if (shedding === null) continue;
       const kept: Entry[] = [];
       for (const entry of lane.queue) {
         if (entry.withdrawn?.test()) {
           entry.withdrawn.skip();
-        } else if (entry.shed && kept.length >= this.keepWhenStalled) {
-          this.runShed(entry.shed, stalledFor);
+        } else if (entry.shed && kept.length >= shedding.keep) {
+          this.runShed(entry.shed, shedding.forMs);
           shed++;
         } else {
           kept.push(entry);
@@ -167,6 +188,35 @@ export class LaneScheduler {
     return this.now() - lane.lastStartedAtMs >= this.stallAfterMs;
   }
 
+  /** Hanging, or overloaded with as many queued tasks as it keeps: a new task would be shed. */
+  isSaturated(key: string): boolean {
+    if (this.isHanging(key)) return true;
+    const lane = this.lanes.get(key);
+    const keep = lane ? this.overloadKeep(lane) : null;
+    return keep !== null && lane!.queue.length >= keep;
+  }
+
+  /**
+   * How many more tasks lane `key` can take now without shedding any: unbounded for a lane not
+   * known to be slow; none for a slow lane with anything queued (its live traffic already takes
+   * every slot it frees, so a backlog handed back now would only be shed again); for a slow lane
+   * with nothing queued (or one forgotten while idle), its free slots plus what it keeps queued.
+   * Lets a backlog be handed back at the lane's own pace.
+   */
+  headroom(key: string): number {
+    const lane = this.lanes.get(key);
+    if (lane) {
+      if (this.isHanging(key)) return 0;
+      if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
+      if (lane.queue.length > 0) return 0;
+      const capacity = this.capacity(lane);
+      return Math.max(0, capacity - lane.active + this.keepAtPace(capacity, lane.taskMs));
+    }
+    const memory = this.slowMemory.get(key);
+    if (!memory) return Number.POSITIVE_INFINITY;
+    return memory.capacity + this.keepAtPace(memory.capacity, memory.taskMs);
+  }
+
   /** Tasks running now in `group`. */
   groupInFlight(group: string): number {
     return this.groups.get(group)?.active ?? 0;
@@ -190,6 +240,46 @@ export class LaneScheduler {
   laneDepth(key: string): number {
     const lane = this.lanes.get(key);
     return lane ? lane.queue.length + lane.active : 0;
+  }
+
+  /**
+   * Whether the lane sheds, the number of queued tasks it keeps, and what its shed tasks are told:
+   * a stalled lane keeps `keepWhenStalled`, an overloaded one what it starts within `stallAfterMs`.
+   */
+  private sheddingOf(lane: Lane): { keep: number; forMs: number } | null {
+    const stalledFor = this.stalledFor(lane);
+    if (stalledFor !== null) return { keep: this.keepWhenStalled, forMs: stalledFor };
+    const keep = this.overloadKeep(lane);
+    return keep === null ? null : { keep, forMs: Math.round(lane.taskMs!) };
+  }
+
+  /**
+   * The queued tasks an overloaded lane keeps, or null when it is not overloaded: its tasks take
+   * `stallAfterMs` or more on average and it cannot start another now.
+   */
+  private overloadKeep(lane: Lane): number | null {
+    if (!this.blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
+    return this.keepAtPace(this.capacity(lane), lane.taskMs);
+  }
+
+  /** Tasks `capacity` slots start within `stallAfterMs` when each takes `taskMs`. */
+  private keepAtPace(capacity: number, taskMs: number): number {
+    return Math.max(this.keepWhenStalled, Math.floor((capacity * this.stallAfterMs) / taskMs));
+  }
+
+  /**
+   * The slots the lane actually runs: what its group leaves it while it waits for the group,
+   * otherwise the most it has run at once (its maxConcurrency is only what it may run).
+   */
+  private capacity(lane: Lane): number {
+    return lane.waitingForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
+  }
+
+  private forgetOldSlowLanes(): void {
+    const nowMs = this.now();
+    for (const [key, memory] of this.slowMemory) {
+      if (nowMs - memory.atMs >= SLOW_MEMORY_MS) this.slowMemory.delete(key);
+    }
   }
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
@@ -241,10 +331,14 @@ export class LaneScheduler {
         continue;
       }
       lane.active += 1;
-      lane.lastStartedAtMs = this.now();
+      lane.peakActive = Math.max(lane.peakActive, lane.active);
+      const startedAtMs = this.now();
+      lane.lastStartedAtMs = startedAtMs;
       this.active += 1;
       group.active += 1;
       void next.run().finally(() => {
+        const tookMs = this.now() - startedAtMs;
+        lane.taskMs = lane.taskMs === null ? tookMs : lane.taskMs + TASK_MS_WEIGHT * (tookMs - lane.taskMs);
         lane.active -= 1;
         this.active -= 1;
         group.active -= 1;
@@ -271,6 +365,15 @@ export class LaneScheduler {
   private forgetIfIdle(lane: Lane): void {
     if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting && !lane.waitingForGroup) {
       this.lanes.delete(lane.key);
+      if (lane.taskMs !== null && lane.taskMs >= this.stallAfterMs) {
+        this.slowMemory.set(lane.key, {
+          taskMs: lane.taskMs,
+          capacity: this.capacity(lane),
+          atMs: this.now(),
+        });
+      } else {
+        this.slowMemory.delete(lane.key);
+      }
     }
   }
 
@@ -281,6 +384,17 @@ export class LaneScheduler {
       this.pump(lane);
     }
   }
+}
+
+/** Weight of the newest task time in a lane's moving average (about the last ten tasks count). */
+const TASK_MS_WEIGHT = 0.2;
+/** How long an idle slow lane's pace is remembered. */
+const SLOW_MEMORY_MS = 60_000;
+
+interface SlowMemory {
+  taskMs: number;
+  capacity: number;
+  atMs: number;
 }
 
 interface Entry {
@@ -305,4 +419,8 @@ interface Lane {
   waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */
   lastStartedAtMs: number;
+  /** Moving average of how long its tasks take, or null before the first one ends. */
+  taskMs: number | null;
+  /** The most tasks it has run at once (remembered for a slow lane that went idle). */
+  peakActive: number;
 }

@@ -301,17 +301,31 @@ describe('tierReadyAtMs', () => {
 
 describe('heldReleaseQuota', () => {
   it('releases nothing while the endpoint cannot take deliveries', () => {
-    expect(heldReleaseQuota({ unavailable: true, failing: false, laneIdle: true })).toBe(0);
+    expect(
+      heldReleaseQuota({ unavailable: true, failing: false, laneIdle: true, laneHeadroom: Infinity }),
+    ).toBe(0);
   });
 
   it('releases one probe while the endpoint is failing and its lane is idle, none while busy', () => {
-    expect(heldReleaseQuota({ unavailable: false, failing: true, laneIdle: true })).toBe(1);
-    expect(heldReleaseQuota({ unavailable: false, failing: true, laneIdle: false })).toBe(0);
+    expect(
+      heldReleaseQuota({ unavailable: false, failing: true, laneIdle: true, laneHeadroom: Infinity }),
+    ).toBe(1);
+    expect(
+      heldReleaseQuota({ unavailable: false, failing: true, laneIdle: false, laneHeadroom: Infinity }),
+    ).toBe(0);
+  });
+
+  it("cuts the batch to a slow lane's headroom", () => {
+    const quota = (laneHeadroom: number) =>
+      heldReleaseQuota({ unavailable: false, failing: false, laneIdle: false, laneHeadroom });
+    expect(quota(166)).toBe(166);
+    expect(quota(0)).toBe(0);
+    expect(quota(10_000)).toBe(HELD_RELEASE_BATCH);
   });
 
   it('releases a batch once the endpoint is not failing', () => {
-    expect(heldReleaseQuota({ unavailable: false, failing: false, laneIdle: false })).toBe(
-      HELD_RELEASE_BATCH,
-    );
+    expect(
+      heldReleaseQuota({ unavailable: false, failing: false, laneIdle: false, laneHeadroom: Infinity }),
+    ).toBe(HELD_RELEASE_BATCH);
   });
 });

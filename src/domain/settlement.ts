@@ -260,15 +260,17 @@ export const HELD_RELEASE_BATCH = 500;
 
 /**
  * How many of an endpoint's held deliveries may go back now: none while it cannot take them (its
- * circuit refuses attempts or its lane hangs); one while it is failing (the probe, once its lane
- * is idle); a batch otherwise.
+ * circuit refuses attempts or its lane hangs or is overloaded); one while it is failing (the probe,
+ * once its lane is idle); otherwise a batch, cut to what a slow lane can take without shedding
+ * (`laneHeadroom`): a larger batch would only be turned away and held again.
  */
 export function heldReleaseQuota(input: {
   unavailable: boolean;
   failing: boolean;
   laneIdle: boolean;
+  laneHeadroom: number;
 }): number {
   if (input.unavailable) return 0;
-  if (!input.failing) return HELD_RELEASE_BATCH;
+  if (!input.failing) return Math.max(0, Math.min(HELD_RELEASE_BATCH, Math.floor(input.laneHeadroom)));
   return input.laneIdle ? 1 : 0;
 }

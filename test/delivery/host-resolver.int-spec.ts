@@ -130,6 +130,7 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
     const sender = new HttpSender({
       timeoutMs: 2000,
       responseBodyLimitBytes: 1024,
+      connectionsPerOrigin: 64,
       policy: loopbackOnly(),
       userAgent: 'Hookstream-test',
       resolver: resolver(),
@@ -149,6 +150,7 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
     const sender = new HttpSender({
       timeoutMs: 2000,
       responseBodyLimitBytes: 1024,
+      connectionsPerOrigin: 64,
       policy: loopbackOnly(),
       userAgent: 'Hookstream-test',
       resolver: resolver(),
@@ -169,6 +171,7 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
     const sender = new HttpSender({
       timeoutMs: 5000,
       responseBodyLimitBytes: 1024,
+      connectionsPerOrigin: 64,
       policy: loopbackOnly(),
       userAgent: 'Hookstream-test',
       resolver: resolver(300),

@@ -4,6 +4,8 @@ import { EgressRefusedError, HttpSender } from '../../src/delivery/http-sender';
 import { classifyError } from '../../src/domain/attempt-outcome';
 import { parseCidrList } from '../../src/domain/egress/cidr';
 import { EgressPolicy } from '../../src/domain/egress/ip-classifier';
+import { testConfig } from '../../src/testing/fakes';
+import { waitFor } from '../support/wait';
 
 /** A real HTTP server on 127.0.0.1 that counts the connections it accepts. */
 async function startServer(
@@ -16,21 +18,28 @@ async function startServer(
   return { server, port: (server.address() as AddressInfo).port, connections: () => connections };
 }
 
-const sender = (allowlist: string, timeoutMs = 2000) =>
+const sender = (allowlist: string, timeoutMs = 2000, connectionsPerOrigin = 64) =>
   new HttpSender({
     timeoutMs,
     responseBodyLimitBytes: 1024,
+    connectionsPerOrigin,
     policy: new EgressPolicy(parseCidrList(allowlist)),
     userAgent: 'Hookstream-test',
   });
 
 describe('HttpSender against a real loopback server', () => {
+  /** Requests to /hang the server holds open now. */
+  let hangingNow = 0;
   let target: Awaited<ReturnType<typeof startServer>>;
   beforeAll(async () => {
     target = await startServer((req, res) => {
       if (req.url === '/redirect') return void res.writeHead(302, { location: '/elsewhere' }).end();
       if (req.url === '/big') return void res.writeHead(200).end('x'.repeat(10_000));
-      if (req.url === '/hang') return;
+      if (req.url === '/hang') {
+        hangingNow += 1;
+        req.socket.once('close', () => (hangingNow -= 1));
+        return;
+      }
       res.writeHead(204).end();
     });
   });
@@ -82,6 +91,27 @@ describe('HttpSender against a real loopback server', () => {
       .catch((e: unknown) => e);
     expect(classifyError(error)).toMatchObject({ kind: 'failed', error: 'timeout' });
     await impatient.close();
+  });
+
+  it("leaves an origin open to other tenants while one tenant's whole in-flight share hangs there", async () => {
+    // As the delivery module sizes it: connections per origin = the process's in-flight cap. With
+    // undici's 64, a tenant's 128 hanging requests took every connection to a shared receiver host.
+    const config = testConfig();
+    const shared = sender('127.0.0.0/8', 10_000, config.delivery.maxInFlight);
+    const hanging = Array.from({ length: config.limits.tenantMaxInFlight }, () =>
+      shared.post(`http://127.0.0.1:${target.port}/hang`, {}, '{}').catch(() => undefined),
+    );
+    await waitFor(() => hangingNow >= config.limits.tenantMaxInFlight, {
+      timeoutMs: 5_000,
+      what: () => `${config.limits.tenantMaxInFlight} hanging requests at the server (${hangingNow})`,
+    });
+    const started = performance.now();
+    const quiet = await shared.post(`http://127.0.0.1:${target.port}/`, {}, '{}');
+    expect(quiet.status).toBe(204);
+    expect(performance.now() - started).toBeLessThan(1_000);
+    target.server.closeAllConnections();
+    await Promise.all(hanging);
+    await shared.close();
   });
 
   it('fails each attempt with an invalid header value at once, and the origin keeps taking valid requests', async () => {
