@@ -45,7 +45,7 @@ import {
 } from './lib/kafka';
 import { Receiver, type Delivery } from './lib/receiver';
 import { ensureServiceBuilt, ROOT, sleep, startService, until, type Service } from './lib/service';
-import { countTopic, failsFirstAttempt, infra, secondsSince } from './lib/faults';
+import { countTopic, failsFirstAttempt, infra, secondsSince, sendUntilAcknowledged } from './lib/faults';
 import { machineInfo, round } from './lib/stats';
 
 const SMOKE = process.env.CHAOS_SMOKE === '1';
@@ -282,18 +282,12 @@ async function main(): Promise<void> {
           const id = (JSON.parse(String(message.value)) as { id: string }).id;
           batch.push({ message, entry: { id, tenant, type, seq } });
         }
-        const sendDeadline = Date.now() + 300_000;
-        for (;;) {
-          try {
-            await producer.send({ topic: inputTopic, acks: -1, messages: batch.map((b) => b.message) });
-            break;
-          } catch (error) {
-            sendRetries++;
-            if (Date.now() > sendDeadline) throw error;
-            if (sendRetries % 10 === 1) log(`send failed (${(error as Error).message}); retrying`);
-            await sleep(500);
-          }
-        }
+        sendRetries += await sendUntilAcknowledged(
+          producer,
+          inputTopic,
+          batch.map((b) => b.message),
+          log,
+        );
         for (const b of batch) published.push(b.entry);
         next = due;
       }

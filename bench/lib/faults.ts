@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
-import type { Kafka } from 'kafkajs';
-import { ROOT } from './service';
+import type { Kafka, Message, Producer } from 'kafkajs';
+import { ROOT, sleep } from './service';
 import { round } from './stats';
 
 /** How long one `scripts/infra.sh` step may take before it is killed. */
@@ -51,4 +51,27 @@ export async function countTopic(kafka: Kafka, topic: string): Promise<number> {
 /** Seconds since `t0` (ms), to a tenth. */
 export function secondsSince(t0: number): number {
   return round((Date.now() - t0) / 1000, 1);
+}
+
+/**
+ * Sends `messages` with acks=all, retrying every 500 ms through a broker restart for up to 5
+ * minutes: only acknowledged events count in a chaos ledger. Returns the failed tries.
+ */
+export async function sendUntilAcknowledged(
+  producer: Producer,
+  topic: string,
+  messages: Message[],
+  log: (line: string) => void,
+): Promise<number> {
+  const deadline = Date.now() + 300_000;
+  for (let retries = 0; ; retries++) {
+    try {
+      await producer.send({ topic, acks: -1, messages });
+      return retries;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      if (retries % 10 === 0) log(`send failed (${(error as Error).message}); retrying`);
+      await sleep(500);
+    }
+  }
 }

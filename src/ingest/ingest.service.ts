@@ -7,20 +7,14 @@ import { DomainError } from '../common/domain-error';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { Clock } from '../domain/clock';
 import { ATTRIBUTE_RULES } from '../domain/event-contract';
-import { idempotencyKeyOf, requestFingerprint } from '../domain/idempotency';
+import { idempotencyKeyOf, requestFingerprint, type PublishedFields } from '../domain/idempotency';
 import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
 import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 import { IngestIdempotency, type KeyedPublish } from './ingest-idempotency';
 
-export interface EventToPublish {
-  type: string;
-  data: unknown;
-  id?: string;
-  source?: string;
-  subject?: string;
-  time?: string;
-}
+/** What a client publishes: the same fields the idempotency fingerprint covers. */
+export type EventToPublish = PublishedFields;
 
 /** The event id a POST is answered with; `replayed` when an earlier request with its key published it. */
 export interface PublishAnswer {
