@@ -36,6 +36,15 @@ export class AuthFailureLimiter {
     }
   }
 
+  /**
+   * Takes back one failure recorded in the current window: callers record an attempt as a failure
+   * before looking it up (so concurrent attempts cannot all pass the check) and forgive it on success.
+   */
+  forgive(subject: string, nowMs: number): void {
+    const window = this.windows.get(subject);
+    if (window && nowMs - window.startMs < this.windowMs && window.failures > 0) window.failures -= 1;
+  }
+
   /** Subjects remembered now (a gauge). */
   get size(): number {
     return this.windows.size;

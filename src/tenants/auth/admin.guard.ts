@@ -25,16 +25,17 @@ export class AdminGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<Request>();
     const address = clientAddress(request);
-    this.brake.assertMayTry([address]);
+    this.brake.begin([address]);
     const token = bearerToken(request);
     // Comparing equal-length digests keeps the comparison constant-time whatever the token's length.
     if (token === null || !timingSafeEqual(sha256(token), this.expectedDigest)) {
-      this.brake.failed('admin', [address]);
+      this.brake.failed('admin');
       throw new DomainError(
         'unauthorized',
         token === null ? 'missing admin bearer token' : 'invalid admin token',
       );
     }
+    this.brake.succeeded([address]);
     return true;
   }
 }

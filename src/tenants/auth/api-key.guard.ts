@@ -22,16 +22,17 @@ export class ApiKeyGuard implements CanActivate {
     const subjects: BrakeSubject[] = [clientAddress(request)];
     // Bounded like the authenticator's own check, so an oversized header costs no hashing.
     if (token !== null && token.length <= 200) subjects.push(`key:${hashApiKey(token)}`);
-    this.brake.assertMayTry(subjects);
+    this.brake.begin(subjects);
     if (token === null) {
-      this.brake.failed('api_key', subjects);
+      this.brake.failed('api_key');
       throw new DomainError('unauthorized', 'missing API key bearer token');
     }
     const tenantId = await this.authenticator.tenantFor(token);
     if (tenantId === null) {
-      this.brake.failed('api_key', subjects);
+      this.brake.failed('api_key');
       throw new DomainError('unauthorized', 'invalid or revoked API key');
     }
+    this.brake.succeeded(subjects);
     request.tenantId = tenantId;
     return true;
   }

@@ -45,11 +45,18 @@ export class AuthBrake {
     });
   }
 
-  /** Throws 429 (rate_limited, Retry-After) when any subject is over its failures. */
-  assertMayTry(subjects: BrakeSubject[]): void {
+  /**
+   * Throws 429 (rate_limited, Retry-After) when any subject is over its failures; otherwise counts
+   * this attempt as a failure until `succeeded` takes it back, so that concurrent attempts waiting
+   * on their lookup cannot all pass the check: the limit bounds lookups exactly.
+   */
+  begin(subjects: BrakeSubject[]): void {
     const now = this.clock.now();
     const waitMs = Math.max(...subjects.map((subject) => this.limiter.retryAfterMs(subject, now)));
-    if (waitMs <= 0) return;
+    if (waitMs <= 0) {
+      for (const subject of subjects) this.limiter.recordFailure(subject, now);
+      return;
+    }
     this.throttled.inc();
     throw DomainError.rateLimited(
       'too many failed authentications from this address or with this key; retry later',
@@ -57,10 +64,14 @@ export class AuthBrake {
     );
   }
 
-  failed(credential: 'api_key' | 'admin', subjects: BrakeSubject[]): void {
+  /** The attempt `begin` counted failed (it stays counted). */
+  failed(credential: 'api_key' | 'admin'): void {
     this.failures.inc({ credential });
+  }
+
+  succeeded(subjects: BrakeSubject[]): void {
     const now = this.clock.now();
-    for (const subject of subjects) this.limiter.recordFailure(subject, now);
+    for (const subject of subjects) this.limiter.forgive(subject, now);
   }
 }
 
