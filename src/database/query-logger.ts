@@ -82,7 +82,10 @@ function parameterText(parameter: unknown): string | null {
       return null;
     }
   }
-  return String(parameter as number | boolean | bigint);
+  if (typeof parameter === 'number' || typeof parameter === 'boolean' || typeof parameter === 'bigint') {
+    return String(parameter);
+  }
+  return null;
 }
 
 function cut(query: string): string {

@@ -49,11 +49,11 @@ describe('security of the REST API (issue 19)', () => {
     expect(read.body.headers).toEqual({ 'X-Api-Key': '***', 'X-Team': '***' });
     expect(JSON.stringify(read.body)).not.toContain(credential);
 
-    const [row] = (await service.app
+    const [row] = await service.app
       .get(DataSource)
-      .query(`SELECT row_to_json(e)::text AS text FROM endpoints e WHERE id = $1`, [created.id])) as Array<{
-      text: string;
-    }>;
+      .query<Array<{ text: string }>>(`SELECT row_to_json(e)::text AS text FROM endpoints e WHERE id = $1`, [
+        created.id,
+      ]);
     expect(row.text).toContain('X-Api-Key');
     expect(row.text).not.toContain(credential);
     expect(row.text).not.toContain('billing');

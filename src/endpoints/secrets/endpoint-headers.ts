@@ -17,7 +17,7 @@ export interface SealedHeaderColumns {
 
 /** Headers as delivery sends them, or why they cannot be read. */
 export type ReadHeaders =
-  { headers: Record<string, string>; problem: null } | { headers: {}; problem: string };
+  { headers: Record<string, string>; problem: null } | { headers: Record<string, never>; problem: string };
 
 /** The columns for `headers`: encrypted as one JSON object bound to the endpoint, names in clear. */
 export function sealHeaders(
