@@ -25,6 +25,11 @@ export interface AppConfig {
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  /**
+   * Operational notifications to tenants (`hookstream.endpoint.failing`, `hookstream.dead_letter.created`):
+   * at most one of each type per endpoint in this interval, across replicas (README decision 49).
+   */
+  notificationIntervalMs: number;
   ops: OpsConfig;
 }
 
@@ -287,6 +292,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       host: read('OPS_HOST', '127.0.0.1', (raw) => raw),
       auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
     },
+    notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
   };
   if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));
 
