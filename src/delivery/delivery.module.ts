@@ -9,6 +9,7 @@ import { ReplicaRegistry } from '../cluster/replica-registry';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import { PARTITION_HANDOVER, type SwitchablePartitionHandover } from '../kafka/partition-handover';
+import { NotificationsModule } from '../notifications/notifications.module';
 import { RetryModule } from '../retry/retry.module';
 import { AttemptLog } from './attempt-log';
 import { AttemptsController } from './attempts.controller';
@@ -33,7 +34,7 @@ import { Settler } from './settler';
  * deliveries and retry tier topics, and how their partitions move between replicas.
  */
 @Module({
-  imports: [ClusterModule, EndpointsModule, RetryModule],
+  imports: [ClusterModule, EndpointsModule, NotificationsModule, RetryModule],
   controllers: [AttemptsController, DeliveryConsumersController],
   providers: [
     {
