@@ -17,7 +17,6 @@ const FLOORS = [
   'cluster', // this process among the replicas
   'tenants', // features, each above the ones it uses
   'endpoints',
-  'notifications', // operational notifications to tenants, reported to by the delivery side
   'retry',
   'delivery',
   'event-log', // the events feed's table, written behind the fan-out

@@ -9,7 +9,6 @@ import { MetricsRegistryModule } from './common/metrics-registry.module';
 import { LoggerModule } from './common/logger.module';
 import { DatabaseModule } from './database/database.module';
 import { KafkaModule } from './kafka/kafka.module';
-import { NotificationsModule } from './notifications/notifications.module';
 import { HealthModule } from './ops/health/health.module';
 import { MetricsModule } from './ops/metrics/metrics.module';
 import { FanoutModule } from './fanout/fanout.module';
@@ -40,7 +39,6 @@ export class AppModule {
         AuthModule,
         TenantsModule,
         EndpointsModule,
-        NotificationsModule,
         MetricsModule,
         RetryModule,
         DeliveryModule,

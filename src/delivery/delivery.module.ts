@@ -9,7 +9,6 @@ import { ReplicaRegistry } from '../cluster/replica-registry';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import { PARTITION_HANDOVER, type SwitchablePartitionHandover } from '../kafka/partition-handover';
-import { NotificationsModule } from '../notifications/notifications.module';
 import { RetryModule } from '../retry/retry.module';
 import { AttemptLog } from './attempt-log';
 import { AttemptsController } from './attempts.controller';
@@ -24,6 +23,9 @@ import { EndpointHealth } from './endpoint-health';
 import { HeldRelease } from './held-release';
 import { HostResolver } from './host-resolver';
 import { HttpSender } from './http-sender';
+import { NotificationPublisher } from './notifications/notification-publisher';
+import { NotificationWindows } from './notifications/notification-windows.repository';
+import { Notifier } from './notifications/notifier';
 import { PartitionOwners } from './partition-owners';
 import { Settler } from './settler';
 
@@ -31,10 +33,11 @@ import { Settler } from './settler';
  * Making delivery attempts and settling them: the engine (lanes, signing, the HTTP sender), the
  * settler that applies each outcome through the retry module, endpoint circuits, the attempt log
  * (REST: /v1/endpoints/:id/attempts), the release of held deliveries, the consumers of the
- * deliveries and retry tier topics, and how their partitions move between replicas.
+ * deliveries and retry tier topics, how their partitions move between replicas, and the
+ * operational notifications that tell a tenant of its endpoints' trouble (notifications/).
  */
 @Module({
-  imports: [ClusterModule, EndpointsModule, NotificationsModule, RetryModule],
+  imports: [ClusterModule, EndpointsModule, RetryModule],
   controllers: [AttemptsController, DeliveryConsumersController],
   providers: [
     {
@@ -63,6 +66,9 @@ import { Settler } from './settler';
     DeliveryMetrics,
     EndpointHealth,
     HeldRelease,
+    NotificationPublisher,
+    NotificationWindows,
+    Notifier,
     PartitionOwners,
     Settler,
   ],

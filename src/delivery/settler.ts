@@ -21,7 +21,7 @@ import { RetryTopics } from '../retry/retry-topics';
 import { StrictParking, type ParkResult } from '../retry/strict-parking';
 import { AttemptLog, type AttemptRecord } from './attempt-log';
 import { DeliveryMetrics } from './delivery-metrics';
-import { Notifier } from '../notifications/notifier';
+import { Notifier } from './notifications/notifier';
 import { EndpointHealth } from './endpoint-health';
 
 /**

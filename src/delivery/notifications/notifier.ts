@@ -1,13 +1,13 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
-import { CLOCK } from '../common/clock.module';
-import { LOGGER } from '../common/logger.module';
-import { METRICS_REGISTRY } from '../common/metrics.registry';
-import { ThrottledWarning } from '../common/throttled-warning';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import type { Clock } from '../domain/clock';
+import { CLOCK } from '../../common/clock.module';
+import { LOGGER } from '../../common/logger.module';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
+import { ThrottledWarning } from '../../common/throttled-warning';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import type { Clock } from '../../domain/clock';
 import {
   deadLetterData,
   disabledData,
@@ -21,8 +21,8 @@ import {
   type Signal,
   type Tally,
   type TalliedType,
-} from '../domain/notifications';
-import { EndpointCache } from '../endpoints/endpoint-cache';
+} from '../../domain/notifications';
+import { EndpointCache } from '../../endpoints/endpoint-cache';
 import { NotificationPublisher } from './notification-publisher';
 import { NotificationWindows, type WindowKey } from './notification-windows.repository';
 

@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
-import { toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
-import { NOTIFICATION_SOURCE, notificationEventId, type NotificationType } from '../domain/notifications';
-import { RecordProducer } from '../kafka/record-producer';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { toStructuredCloudEvent, type PlatformEvent } from '../../domain/cloud-event';
+import { NOTIFICATION_SOURCE, notificationEventId, type NotificationType } from '../../domain/notifications';
+import { RecordProducer } from '../../kafka/record-producer';
 
 export interface Notification {
   type: NotificationType;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { decideWindow, type Tally, type TalliedType } from '../domain/notifications';
+import { decideWindow, type Tally, type TalliedType } from '../../domain/notifications';
 
 /** One endpoint's window for one tallied notification type. */
 export interface WindowKey {
@@ -42,10 +42,10 @@ export class NotificationWindows {
          ON CONFLICT (endpoint_id, type) DO NOTHING`,
         [key.endpointId, key.type],
       );
-      const rows = (await manager.query(
+      const rows = await manager.query<WindowRow[]>(
         `SELECT sent_at, pending FROM notification_windows WHERE endpoint_id = $1 AND type = $2 FOR UPDATE`,
         [key.endpointId, key.type],
-      )) as WindowRow[];
+      );
       if (rows.length === 0) return null;
       const window = { sentAtMs: rows[0].sent_at?.getTime() ?? null, pending: rows[0].pending };
       const decision = decideWindow(window, added, nowMs, intervalMs);
@@ -68,12 +68,12 @@ export class NotificationWindows {
 
   /** Windows whose pending tally may go out now (its interval has passed since the last one). */
   async due(nowMs: number, intervalMs: number, limit: number): Promise<WindowKey[]> {
-    const rows = (await this.dataSource.query(
+    const rows = await this.dataSource.query<{ endpoint_id: string; tenant_id: string; type: TalliedType }[]>(
       `SELECT endpoint_id, tenant_id, type FROM notification_windows
         WHERE pending IS NOT NULL AND sent_at <= to_timestamp($1::bigint / 1000.0)
         ORDER BY sent_at LIMIT $2`,
       [nowMs - intervalMs, limit],
-    )) as { endpoint_id: string; tenant_id: string; type: TalliedType }[];
+    );
     return rows.map((row) => ({ endpointId: row.endpoint_id, tenantId: row.tenant_id, type: row.type }));
   }
 }
