@@ -4,7 +4,7 @@ import { RESERVED_TYPE_PREFIX } from './subscription-matcher';
  * Operational notifications: Hookstream's own events about a tenant's endpoints, published to the
  * tenant like any platform event (docs/notifications.md has the payloads). Pure: what a burst of
  * signals about one endpoint becomes (a tally), and when a tally may go out (one per endpoint and
- * type per interval, README decision 45).
+ * type per interval, README decision 49).
  */
 
 export const NOTIFICATION_TYPE = {

@@ -3,7 +3,7 @@
  * `prefix.`, at any depth) or `*`; an empty list subscribes to everything the platform publishes.
  * Hookstream's own event types (`hookstream.*`, the operational notifications) are reserved: only
  * a pattern that names them (`hookstream.*`, `hookstream.endpoint.*`, an exact type) matches them,
- * so an endpoint subscribed to everything does not start receiving them unasked (decision 45).
+ * so an endpoint subscribed to everything does not start receiving them unasked (decision 49).
  */
 
 const WILDCARD = '*';

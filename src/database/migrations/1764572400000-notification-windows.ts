@@ -4,7 +4,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
  * Issue 17, operational notifications. `notification_windows`: one row per endpoint and tallied
  * notification type (`hookstream.endpoint.failing`, `hookstream.dead_letter.created`) with when
  * one was last sent and what has come since, claimed under a row lock so that every replica
- * together sends at most one per HOOKSTREAM_NOTIFICATION_INTERVAL (README decision 45). Deleted
+ * together sends at most one per HOOKSTREAM_NOTIFICATION_INTERVAL (README decision 49). Deleted
  * with its endpoint. The partial index finds the rows whose pending tally is waiting for its turn.
  */
 export class NotificationWindows1764572400000 implements MigrationInterface {

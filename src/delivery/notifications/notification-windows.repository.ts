@@ -15,7 +15,7 @@ type WindowRow = { sent_at: Date | null; pending: Tally | null };
  * The only owner of `notification_windows`. A window is changed under its row lock, and a due
  * tally is published while the lock is held: a replica that claims a window sends, the others
  * wait and then find it sent, so every replica together sends at most one notification per
- * endpoint, type and interval (README decision 45). A publish that fails rolls the claim back,
+ * endpoint, type and interval (README decision 49). A publish that fails rolls the claim back,
  * so its tally stays pending for the next try.
  */
 @Injectable()
