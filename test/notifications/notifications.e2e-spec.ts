@@ -1,4 +1,5 @@
 import { Webhook } from 'standardwebhooks';
+import { sampleOf, scrape } from '../support/metrics';
 import type { ReceivedRequest } from '../support/receiver';
 import { startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
@@ -126,6 +127,18 @@ describe('operational notifications', () => {
     expect(receiver.on('/ops-b')).toEqual([]);
     // The circuit never opened here (threshold 1000): nothing is failing in the circuit's sense.
     expect(notificationsAt('/ops').filter((n) => n.type === 'hookstream.endpoint.failing')).toEqual([]);
+
+    // Counted: one disable published; the dead letters beyond each notification's first, suppressed.
+    const metrics = await scrape(stack.service.url);
+    const series = (type: string, result: string) =>
+      sampleOf(metrics, `hookstream_notifications_total{type="${type}",result="${result}"}`);
+    expect(series('hookstream.endpoint.disabled', 'published')).toBe(1);
+    expect(series('hookstream.dead_letter.created', 'published')).toBeGreaterThanOrEqual(
+      deadLetterNotices.length,
+    );
+    expect(series('hookstream.dead_letter.created', 'suppressed')).toBeGreaterThanOrEqual(
+      EVENTS - deadLetterNotices.length,
+    );
 
     // The notifications are the tenant's events: in its feed, with source hookstream.
     const feed = await tenant.client.ok('GET', '/v1/events?types=hookstream.endpoint.disabled');
