@@ -24,6 +24,15 @@ export interface AppConfig {
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  portal: PortalConfig;
+}
+
+/** The tenant portal's sign-in links (`POST /v1/tenants/:id/portal-links`, README decision 45). */
+export interface PortalConfig {
+  /** How long a link works when the request names no expiry. */
+  linkTtlMs: number;
+  /** The longest expiry a request may ask for. */
+  linkMaxTtlMs: number;
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -256,8 +265,15 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
       bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
     },
+    portal: {
+      linkTtlMs: read('HOOKSTREAM_PORTAL_LINK_TTL', '15m', durationAtLeast(10_000)),
+      linkMaxTtlMs: read('HOOKSTREAM_PORTAL_LINK_MAX_TTL', '1h', durationAtLeast(10_000)),
+    },
   };
 
+  if (config.portal.linkTtlMs > config.portal.linkMaxTtlMs) {
+    problems.push('HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL');
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

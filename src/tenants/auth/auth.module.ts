@@ -3,15 +3,16 @@ import { TenantsModule } from '../tenants.module';
 import { AdminGuard } from './admin.guard';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
+import { PortalLinks } from './portal-links';
 
 /**
  * Authentication for every controller: `@UseGuards(AdminGuard)` for operator routes,
- * `@UseGuards(ApiKeyGuard)` + `@CurrentTenant()` for tenant routes. Global so any module can use them.
+ * `@UseGuards(ApiKeyGuard)` + `@CurrentTenant()` for tenant routes (an API key or a portal link token). Global so any module can use them.
  */
 @Global()
 @Module({
   imports: [TenantsModule],
-  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
-  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
+  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, PortalLinks],
+  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, PortalLinks],
 })
 export class AuthModule {}
