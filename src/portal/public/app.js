@@ -1,5 +1,5 @@
 import { get, setToken, takeTokenFromFragment, token } from './api.js';
-import { show } from './ui.js';
+import { h, show } from './ui.js';
 import { endpointsView, newEndpointView } from './endpoints.js';
 import { endpointView } from './endpoint.js';
 import { eventView, eventsView } from './events.js';
@@ -24,13 +24,13 @@ function signedOut(message = '') {
 }
 
 async function signIn() {
+  const link = (token() ?? '').startsWith('hsp_');
   try {
     await get('/v1/endpoints?limit=1');
   } catch (error) {
-    const expired = (token() ?? '').startsWith('hsp_');
     signedOut(
       error.status === 401
-        ? expired
+        ? link
           ? 'This portal link has expired or is not valid. Ask for a new link.'
           : 'That API key is not valid or was revoked.'
         : error.message,
@@ -51,7 +51,8 @@ async function route() {
       try {
         await view(...match.slice(1));
       } catch (error) {
-        if (error.status !== 401) show(document.createElement('h1'), String(error.message));
+        if (error.status === 404) show(h('h1', {}, 'Not found'), h('p', { class: 'error' }, `${error.message}.`), h('p', {}, h('a', { href: '#/endpoints' }, 'Back to your endpoints')));
+        else if (error.status !== 401) show(h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, error.message));
       }
       return;
     }
@@ -61,7 +62,8 @@ async function route() {
 window.addEventListener('portal:unauthorized', () =>
   signedOut('You were signed out: the portal link expired or the key was revoked.'),
 );
-window.addEventListener('hashchange', () => void route());
+// A portal link opened in a tab already on the portal changes only the fragment: sign in with it.
+window.addEventListener('hashchange', () => void (takeTokenFromFragment() ? signIn() : route()));
 document.getElementById('signin-form').addEventListener('submit', (event) => {
   event.preventDefault();
   const input = document.getElementById('api-key');

@@ -41,16 +41,18 @@ function detailsRow(endpoint, attempt, columns) {
     loaded = true;
     const request = await requestAsSent(endpoint, attempt).catch((error) => ({ error }));
     holder.replaceChildren(
+      ...[
       h('h3', {}, 'Request as sent'),
       request.error
-        ? h('p', { class: 'warn' }, `The event is no longer in the events feed (${request.error.message}).`)
+        ? h('p', { class: 'warn' }, `The body is not in the events feed (a test event, or past retention): ${request.error.message}.`)
         : [
-            h('pre', { class: 'request-headers', tabindex: 0, 'aria-label': 'Request headers' }, `POST ${endpoint.url}\n${Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`).join('\n')}`),
-            h('pre', { class: 'request-body', tabindex: 0, 'aria-label': 'Request body' }, request.body),
+            h('pre', { class: 'request-headers', tabindex: 0, role: 'region', 'aria-label': 'Request headers' }, `POST ${endpoint.url}\n${Object.entries(request.headers).map(([name, value]) => `${name}: ${value}`).join('\n')}`),
+            h('pre', { class: 'request-body', tabindex: 0, role: 'region', 'aria-label': 'Request body' }, request.body),
           ],
       h('h3', {}, 'Response'),
       h('p', {}, attempt.error ? `Error: ${attempt.error}` : `Status ${attempt.statusCode}`),
-      h('pre', { class: 'response-body', tabindex: 0, 'aria-label': 'Response body' }, attempt.responseBody ?? '(no body)'),
+      h('pre', { class: 'response-body', tabindex: 0, role: 'region', 'aria-label': 'Response body' }, attempt.responseBody ?? '(no body)'),
+      ].flat(),
     );
   };
   return { row, toggle };
@@ -82,8 +84,8 @@ export async function deliveriesSection(endpoint) {
             h('td', {}, String(attempt.attempt)),
             h('td', {}, outcomeBadge(attempt.outcome, attempt.statusCode)),
             h('td', {}, ms(attempt.latencyMs)),
-            h('td', { class: 'response-excerpt' }, excerpt(attempt.error ?? attempt.responseBody ?? '', 80)),
-            h('td', {}, h('button', { type: 'button', class: 'secondary show-details', 'aria-label': `Request and response of attempt ${attempt.attempt} of ${attempt.eventId}`, onclick: details.toggle }, 'Details')),
+            h('td', { class: 'response-excerpt' }, excerpt(attempt.responseBody || attempt.error || '', 80)),
+            h('td', {}, h('button', { type: 'button', class: 'secondary show-details', 'aria-label': `Details of attempt ${attempt.attempt} of ${attempt.eventId}`, onclick: details.toggle }, 'Details')),
             h(
               'td',
               {},

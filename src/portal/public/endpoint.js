@@ -105,16 +105,17 @@ function testSection(endpoint) {
   );
 }
 
-/** Polls the event until its delivery to `endpointId` has an attempt (or 60 s pass). */
+/**
+ * Polls the endpoint's attempts until one of `eventId` is logged (or 60 s pass). The attempt log, not
+ * the events feed: a test event goes straight to the endpoint and is not in the feed.
+ */
 export async function followEvent(eventId, endpointId) {
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    const event = await get(`/v1/events/${encodeURIComponent(eventId)}`).catch(() => null);
-    const delivery = event?.deliveries.find((candidate) => candidate.endpointId === endpointId);
-    const last = delivery?.attempts[delivery.attempts.length - 1];
+    const page = await get(`/v1/endpoints/${endpointId}/attempts?limit=20`).catch(() => ({ data: [] }));
+    const last = page.data.find((attempt) => attempt.eventId === eventId);
     if (last) {
-      return h('span', {}, outcomeBadge(last.outcome, last.statusCode), ` in ${ms(last.latencyMs)} · `,
-        h('a', { href: `#/events/${encodeURIComponent(eventId)}` }, `event ${eventId}`));
+      return h('span', {}, outcomeBadge(last.outcome, last.statusCode), ` in ${ms(last.latencyMs)} (event ${eventId})`);
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

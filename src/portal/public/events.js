@@ -39,7 +39,7 @@ export async function eventView(id) {
       h('dt', {}, 'Received'), h('dd', {}, when(event.receivedAt)),
       h('dt', {}, 'Source'), h('dd', {}, event.source)),
     h('h2', {}, 'Data'),
-    h('pre', { tabindex: 0, 'aria-label': 'Event data' }, JSON.stringify(event.data, null, 2)),
+    h('pre', { tabindex: 0, role: 'region', 'aria-label': 'Event data' }, JSON.stringify(event.data, null, 2)),
     h('h2', {}, 'Deliveries'),
     event.deliveries.length
       ? event.deliveries.map((delivery) =>
@@ -47,7 +47,7 @@ export async function eventView(id) {
             h('h3', {}, delivery.url ? h('a', { href: `#/endpoints/${delivery.endpointId}` }, delivery.url) : `${delivery.endpointId} (deleted)`, ' ', badge(delivery.state.replace('_', ' '), STATE_KIND[delivery.state] ?? 'warn')),
             delivery.attempts.length
               ? table(`Attempts to ${delivery.url ?? delivery.endpointId}`, ['When', 'Attempt', 'Outcome', 'Latency', 'Response'],
-                  delivery.attempts.map((attempt) => h('tr', {}, h('td', {}, when(attempt.attemptedAt)), h('td', {}, String(attempt.attempt)), h('td', {}, outcomeBadge(attempt.outcome, attempt.statusCode)), h('td', {}, ms(attempt.latencyMs)), h('td', {}, excerpt(attempt.error ?? attempt.responseBody ?? '', 120)))))
+                  delivery.attempts.map((attempt) => h('tr', {}, h('td', {}, when(attempt.attemptedAt)), h('td', {}, String(attempt.attempt)), h('td', {}, outcomeBadge(attempt.outcome, attempt.statusCode)), h('td', {}, ms(attempt.latencyMs)), h('td', {}, excerpt(attempt.responseBody || attempt.error || '', 120)))))
               : h('p', { class: 'hint' }, 'No attempt yet.')))
       : h('p', {}, 'No endpoint was subscribed to this event.'),
   );

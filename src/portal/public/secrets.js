@@ -49,8 +49,8 @@ def receive(request):
 export async function secretSection(endpoint) {
   let secret = null;
   const shown = h('code', { id: 'secret-value' }, '••••••••••••');
-  const node = h('pre', { id: 'snippet-node', tabindex: 0, 'aria-label': 'Node.js receiver' });
-  const python = h('pre', { id: 'snippet-python', tabindex: 0, 'aria-label': 'Python receiver' });
+  const node = h('pre', { id: 'snippet-node', tabindex: 0, role: 'region', 'aria-label': 'Node.js receiver' });
+  const python = h('pre', { id: 'snippet-python', tabindex: 0, role: 'region', 'aria-label': 'Python receiver' });
   const render = () => {
     const placeholder = secret ?? 'whsec_... (reveal the secret to fill it in)';
     node.textContent = nodeSnippet(placeholder);
