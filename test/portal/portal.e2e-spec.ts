@@ -200,6 +200,19 @@ describe('portal: a client engineer in a real browser', () => {
     await expectAccessible(page, 'endpoint after rotation');
     await screenshot(page, '3-rotated-and-verified');
 
+    // Disable with a reason, shown on the page and over the API; enable again.
+    await page.locator('#disable-reason').fill('receiver moving to the new cluster');
+    await page.locator('#disable').click();
+    await page.locator('#endpoint-status', { hasText: 'receiver moving to the new cluster' }).waitFor();
+    expect(await tenant.client.ok('GET', `/v1/endpoints/${endpointId}`)).toMatchObject({
+      enabled: false,
+      disabledReason: 'receiver moving to the new cluster',
+    });
+    await expectAccessible(page, 'disabled endpoint');
+    await page.locator('#enable').click();
+    await page.locator('#endpoint-status', { hasText: 'enabled' }).waitFor();
+    expect((await tenant.client.ok('GET', `/v1/endpoints/${endpointId}`)).enabled).toBe(true);
+
     // Dead letters and events pages, and the overview for the README.
     await page.goto(`${stack.service.url}/portal#/recovery`);
     await page.locator('#dead-letters').waitFor();

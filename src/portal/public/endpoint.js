@@ -33,11 +33,7 @@ export async function endpointView(id) {
         'p',
         {},
         endpoint.enabled
-          ? actionButton('Disable', async () => {
-              await api('PATCH', `/v1/endpoints/${id}`, { enabled: false });
-              announce('Endpoint disabled');
-              await reload();
-            }, { class: 'secondary', id: 'disable' })
+          ? disableControl(id, reload)
           : actionButton('Enable', async () => {
               await api('PATCH', `/v1/endpoints/${id}`, { enabled: true });
               announce('Endpoint enabled');
@@ -56,6 +52,25 @@ export async function endpointView(id) {
       h('summary', {}, 'Edit settings'),
       await endpointForm(endpoint, async () => reload()),
     ),
+  );
+}
+
+/** Disabling stops deliveries (they are dead-lettered, replayable); the reason is shown to whoever looks next. */
+function disableControl(id, reload) {
+  const reason = h('input', { id: 'disable-reason', type: 'text', maxlength: 500, placeholder: 'receiver under maintenance' });
+  return h(
+    'div',
+    {},
+    h('label', { for: 'disable-reason' }, 'Reason for disabling (optional)'),
+    reason,
+    ' ',
+    actionButton('Disable', async () => {
+      const body = { enabled: false };
+      if (reason.value.trim()) body.disabledReason = reason.value.trim();
+      await api('PATCH', `/v1/endpoints/${id}`, body);
+      announce('Endpoint disabled');
+      await reload();
+    }, { class: 'secondary', id: 'disable' }),
   );
 }
 
