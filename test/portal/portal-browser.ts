@@ -63,9 +63,7 @@ interface AxeViolation {
  */
 export async function seriousAccessibilityViolations(page: Page): Promise<string[]> {
   await page.evaluate(axe.source);
-  const violations = (await page.evaluate(
-    'axe.run().then((results) => results.violations)',
-  )) as AxeViolation[];
+  const violations = await page.evaluate<AxeViolation[]>('axe.run().then((results) => results.violations)');
   return violations
     .filter((violation) => violation.impact === 'serious' || violation.impact === 'critical')
     .map(

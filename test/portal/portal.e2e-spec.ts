@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { portalLinkKey, signPortalToken } from '../../src/domain/portal-link';
-import { ARTIFACTS, SECRET_KEY } from '../support/service';
+import { SECRET_KEY } from '../support/service';
 import { startStack, stopStack, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { PortalBrowser, screenshot, seriousAccessibilityViolations } from './portal-browser';
