@@ -144,6 +144,24 @@ describe('portal: a client engineer in a real browser', () => {
     );
     await screenshot(page, '2-replayed');
 
+    // Filters: by status on the server, by event type through the events feed.
+    await page.locator('#filter-outcome').selectOption('failed');
+    await page.locator('#apply-filter').click();
+    await waitFor(async () => (await page.locator('tr.attempt[data-outcome=delivered]').count()) === 0, {
+      what: 'only failed attempts listed',
+    });
+    expect(await page.locator('tr.attempt[data-outcome=failed]').count()).toBe(2);
+    await page.locator('#filter-outcome').selectOption('');
+    await page.locator('#filter-type').fill('invoice.*');
+    await page.locator('#apply-filter').click();
+    await page.locator('#deliveries', { hasText: 'No attempts match.' }).waitFor();
+    await page.locator('#filter-type').fill('order.*');
+    await page.locator('#apply-filter').click();
+    await waitFor(async () => (await page.locator('tr.attempt').count()) === 3, {
+      what: 'the three attempts of order.created',
+    });
+    await page.locator('#filter-type').fill('');
+
     // The event across endpoints.
     await page.goto(`${stack.service.url}/portal#/events/${encodeURIComponent(failing.id)}`);
     await page.locator('section.delivery').waitFor();
