@@ -162,6 +162,15 @@ describe('portal: a client engineer in a real browser', () => {
     });
     await page.locator('#filter-type').fill('');
 
+    // Replay the last hour: both order.created events (one from before the endpoint existed), with progress.
+    const beforeWindow = receiver.on('/hook').length;
+    await page.locator('#replay-window').click();
+    await page.locator('#window-replay-text', { hasText: '2 of 2 re-sent deliveries arrived' }).waitFor({
+      timeout: 60_000,
+    });
+    expect(receiver.on('/hook').length - beforeWindow).toBe(2);
+    expect(await page.locator('#window-replay-progress').getAttribute('max')).toBe('2');
+
     // The event across endpoints.
     await page.goto(`${stack.service.url}/portal#/events/${encodeURIComponent(failing.id)}`);
     await page.locator('section.delivery').waitFor();
