@@ -25,6 +25,7 @@ const FLOORS = [
   'replay',
   'dead-letters',
   'events', // GET /v1/events: reads the feed, the attempt log, held, parked and dead letters
+  'portal', // the tenant portal page and its endpoint stats
   'ops',
   'demo',
 ];

@@ -22,6 +22,7 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { ReplayModule } from './replay/replay.module';
 import { OpsModule } from './ops/ops.module';
 import { EventsModule } from './events/events.module';
+import { PortalModule } from './portal/portal.module';
 
 @Module({})
 export class AppModule {
@@ -47,6 +48,7 @@ export class AppModule {
         ReplayModule,
         DeadLettersModule,
         EventsModule,
+        PortalModule,
         OpsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiRoleGuard }],

@@ -56,6 +56,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('mints portal links for 15 minutes by default, at most an hour, the default never past the maximum', () => {
+    expect(loadConfig(required).portal).toEqual({ linkTtlMs: 900_000, linkMaxTtlMs: 3_600_000 });
+    expect(
+      loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_TTL: '2m', HOOKSTREAM_PORTAL_LINK_MAX_TTL: '8h' })
+        .portal,
+    ).toEqual({ linkTtlMs: 120_000, linkMaxTtlMs: 28_800_000 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_TTL: '2h' })).toThrow(
+      /HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_MAX_TTL: '5s' })).toThrow(
+      /HOOKSTREAM_PORTAL_LINK_MAX_TTL: 5s is shorter than 10000 ms/,
+    );
+  });
+
   it('keeps the events feed 7 days with a 16 MiB write buffer unless told otherwise', () => {
     expect(loadConfig(required).events).toEqual({
       retentionMs: 7 * 86_400_000,

@@ -31,6 +31,7 @@ export interface AppConfig {
    */
   notificationIntervalMs: number;
   ops: OpsConfig;
+  portal: PortalConfig;
 }
 
 /** Where the ops routes (metrics, dashboard, docs, readiness, /v1/ops) are served (issue 19). */
@@ -40,6 +41,14 @@ export interface OpsConfig {
   host: string;
   /** On the public port (no OPS_PORT): `admin` puts them behind the admin token, `none` leaves them open. */
   auth: 'none' | 'admin';
+}
+
+/** The tenant portal's sign-in links (`POST /v1/tenants/:id/portal-links`, README decision 50). */
+export interface PortalConfig {
+  /** How long a link works when the request names no expiry. */
+  linkTtlMs: number;
+  /** The longest expiry a request may ask for. */
+  linkMaxTtlMs: number;
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -293,9 +302,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
       auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
     },
     notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
+    portal: {
+      linkTtlMs: read('HOOKSTREAM_PORTAL_LINK_TTL', '15m', durationAtLeast(10_000)),
+      linkMaxTtlMs: read('HOOKSTREAM_PORTAL_LINK_MAX_TTL', '1h', durationAtLeast(10_000)),
+    },
   };
   if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));
 
+  if (config.portal.linkTtlMs > config.portal.linkMaxTtlMs) {
+    problems.push('HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL');
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

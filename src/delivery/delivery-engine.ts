@@ -272,15 +272,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       timestamp: task.eventTime,
       data: task.data,
     });
-    const headers = {
-      ...endpoint.headers,
-      ...buildWebhookHeaders({
-        id: task.eventId,
-        timestampSeconds: Math.floor(this.clock.now() / 1000),
-        body,
-        secrets: endpoint.secrets,
-      }),
-    };
+    const signed = buildWebhookHeaders({
+      id: task.eventId,
+      timestampSeconds: Math.floor(this.clock.now() / 1000),
+      body,
+      secrets: endpoint.secrets,
+    });
+    const headers = { ...endpoint.headers, ...signed };
     const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
@@ -311,6 +309,9 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       latencyMs,
       responseBody: responseBody === null ? null : stripNul(responseBody),
       attemptedAt,
+      // Kept so the tenant can see the request as sent (the portal); the body is in the events feed.
+      webhookTimestamp: Number(signed['webhook-timestamp']),
+      webhookSignature: signed['webhook-signature'],
     };
     return { outcome, record };
   }

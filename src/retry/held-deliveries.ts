@@ -154,6 +154,17 @@ export class HeldDeliveries {
     return endpointsWithTask(this.dataSource, 'held_deliveries', endpointIds, eventId);
   }
 
+  /** How many deliveries each of `endpointIds` holds (those holding none are left out). */
+  async countsFor(endpointIds: string[]): Promise<Map<string, number>> {
+    if (endpointIds.length === 0) return new Map();
+    const rows = await this.dataSource.query<Array<{ endpoint_id: string; count: number }>>(
+      `SELECT endpoint_id, count(*)::int AS count FROM held_deliveries
+        WHERE endpoint_id = ANY($1::uuid[]) GROUP BY endpoint_id`,
+      [endpointIds],
+    );
+    return new Map(rows.map((row) => [row.endpoint_id, row.count]));
+  }
+
   async count(): Promise<number> {
     const [row] = await this.dataSource.query<Array<{ count: number }>>(
       `SELECT count(*)::int AS count FROM held_deliveries`,

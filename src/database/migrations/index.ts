@@ -9,6 +9,7 @@ import { IdempotencyKeys1764561600000 } from './1764561600000-idempotency-keys';
 import { EventsFeed1764565200000 } from './1764565200000-events-feed';
 import { NotificationWindows1764572400000 } from './1764572400000-notification-windows';
 import { SealedEndpointHeaders1764579600000 } from './1764579600000-sealed-endpoint-headers';
+import { AttemptRequest1764583200000 } from './1764583200000-attempt-request';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -23,4 +24,5 @@ export const MIGRATIONS = [
   EventsFeed1764565200000,
   NotificationWindows1764572400000,
   SealedEndpointHeaders1764579600000,
+  AttemptRequest1764583200000,
 ];

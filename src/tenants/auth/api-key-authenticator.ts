@@ -3,14 +3,19 @@ import { Counter, type Registry } from 'prom-client';
 import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { TenantsRepository } from '../tenants.repository';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
+import { PortalLinks } from './portal-links';
 
-/** Resolves an API key to its tenant: looked up by hash, so the comparison is on a digest in an index. */
+/**
+ * Resolves a tenant credential to its tenant: an API key, looked up by hash (the comparison is on a
+ * digest in an index), or a portal link token, checked by its signature and expiry alone.
+ */
 @Injectable()
 export class ApiKeyAuthenticator {
   private readonly lookups: Counter;
 
   constructor(
     private readonly tenants: TenantsRepository,
+    private readonly portalLinks: PortalLinks,
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.lookups = new Counter({
@@ -20,8 +25,9 @@ export class ApiKeyAuthenticator {
     });
   }
 
-  /** The tenant id for a live key, or null for an unknown or revoked one. */
+  /** The tenant id for a live key or portal token, or null for an unknown, revoked or expired one. */
   async tenantFor(key: string): Promise<string | null> {
+    if (this.portalLinks.isPortalToken(key)) return this.portalLinks.tenantFor(key);
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     this.lookups.inc();
     return this.tenants.tenantForKeyHash(hashApiKey(key));
