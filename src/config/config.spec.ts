@@ -72,6 +72,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs two replay jobs per process, 1,000 records a chunk, on a 30 s lease unless told otherwise', () => {
+    expect(loadConfig(required).replayJobs).toEqual({ perProcess: 2, chunkRecords: 1000, leaseMs: 30_000 });
+    const set = loadConfig({
+      ...required,
+      HOOKSTREAM_REPLAY_JOBS_PER_PROCESS: '0',
+      HOOKSTREAM_REPLAY_CHUNK: '200',
+      HOOKSTREAM_REPLAY_JOB_LEASE: '5s',
+    });
+    expect(set.replayJobs).toEqual({ perProcess: 0, chunkRecords: 200, leaseMs: 5_000 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_CHUNK: '0' })).toThrow(
+      /HOOKSTREAM_REPLAY_CHUNK/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_JOB_LEASE: '100ms' })).toThrow(
+      /HOOKSTREAM_REPLAY_JOB_LEASE/,
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

@@ -24,6 +24,17 @@ export interface AppConfig {
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  replayJobs: ReplayJobsConfig;
+}
+
+/** The replay-job runner of every api replica (README decision: replay and backfill as jobs). */
+export interface ReplayJobsConfig {
+  /** Jobs one process runs at once (each of a different tenant). */
+  perProcess: number;
+  /** Input records read (or dead letters replayed) per chunk; progress is saved after each. */
+  chunkRecords: number;
+  /** How long a job's lease lasts unrenewed; a crashed runner's job is taken over after it. */
+  leaseMs: number;
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -255,6 +266,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     events: {
       retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
       bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
+    },
+    replayJobs: {
+      perProcess: read('HOOKSTREAM_REPLAY_JOBS_PER_PROCESS', '2', integer(0, 100)),
+      chunkRecords: read('HOOKSTREAM_REPLAY_CHUNK', '1000', integer(1, 100_000)),
+      leaseMs: read('HOOKSTREAM_REPLAY_JOB_LEASE', '30s', durationAtLeast(1_000)),
     },
   };
 
