@@ -18,6 +18,10 @@ export async function waitForJob(
       }
       return last.state === state ? last : null;
     },
-    { timeoutMs, intervalMs: 200, what: () => `replay job ${id} to be ${state} (last: ${JSON.stringify(last)})` },
+    {
+      timeoutMs,
+      intervalMs: 200,
+      what: () => `replay job ${id} to be ${state} (last: ${JSON.stringify(last)})`,
+    },
   );
 }
