@@ -89,12 +89,13 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
     this.stopping = true;
     if (this.timer) clearTimeout(this.timer);
     await this.polling;
-    // Each job stops after its current chunk and hands its lease back; past the shutdown timeout
-    // the lease simply expires.
+    // Each job stops after its current chunk and hands its lease back. Half the shutdown deadline
+    // at most, so the consumers still get theirs; a job still busy past it keeps its lease, which
+    // expires (HOOKSTREAM_REPLAY_JOB_LEASE) and is then taken over from its last saved chunk.
     let timeout: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.running.values()]),
-      new Promise((resolve) => (timeout = setTimeout(resolve, this.config.shutdownTimeoutMs))),
+      new Promise((resolve) => (timeout = setTimeout(resolve, this.config.shutdownTimeoutMs / 2))),
     ]);
     clearTimeout(timeout);
   }
