@@ -484,6 +484,7 @@ function printTable(results: {
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
   noisyNeighbour: NoisyNeighbourResult | null;
+  backfill: BackfillResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -512,6 +513,12 @@ function printTable(results: {
         : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
     ],
     ...noisyRows(results.noisyNeighbour),
+    [
+      `backfill (${fmt(BACKFILL_EVENTS)} events): job s (events/s), all delivered s, peak RSS`,
+      results.backfill === null
+        ? 'FAILED (see errors)'
+        : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
+    ],
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
