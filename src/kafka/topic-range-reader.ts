@@ -171,7 +171,12 @@ export class TopicRangeReader {
         if (range && !range.done && !stopped) advance(range, BigInt(payload.lastOffset) + 1n);
       });
       await consumer.connect();
-      await consumer.subscribe({ topics: [...new Set(states.map((range) => range.topic))] });
+      // fromBeginning: a position retention has deleted meanwhile resets to the oldest record left,
+      // not to the end (which would skip what is still there).
+      await consumer.subscribe({
+        topics: [...new Set(states.map((range) => range.topic))],
+        fromBeginning: true,
+      });
       await consumer.run({ autoCommit: false, eachBatch: onBatch });
       for (const range of states) {
         if (range.done) {
