@@ -10,6 +10,7 @@ import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter
 import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
 import { EndpointCache } from '../endpoints/endpoint-cache';
@@ -142,6 +143,8 @@ export class FanoutService {
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
+      // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
+      if (isAboutEndpoint(event, endpoint.id)) continue;
       const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint)) {
         held.push({

@@ -8,6 +8,8 @@ import { ReplicasAndEndpointHealth1764558000000 } from './1764558000000-replicas
 import { IdempotencyKeys1764561600000 } from './1764561600000-idempotency-keys';
 import { EventsFeed1764565200000 } from './1764565200000-events-feed';
 import { ReplayJobs1764568800000 } from './1764568800000-replay-jobs';
+import { NotificationWindows1764572400000 } from './1764572400000-notification-windows';
+import { SealedEndpointHeaders1764579600000 } from './1764579600000-sealed-endpoint-headers';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -21,4 +23,6 @@ export const MIGRATIONS = [
   IdempotencyKeys1764561600000,
   EventsFeed1764565200000,
   ReplayJobs1764568800000,
+  NotificationWindows1764572400000,
+  SealedEndpointHeaders1764579600000,
 ];

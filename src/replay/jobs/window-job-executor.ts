@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { deliveryTaskFor, type DeliveryTask } from '../../domain/delivery-task';
+import { isAboutEndpoint } from '../../domain/notifications';
 import { matchesEventType } from '../../domain/subscription-matcher';
 import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
 import type { ConsumedRecord } from '../../domain/records';
@@ -89,6 +90,8 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     if (!parsed.ok) return null;
     const event = parsed.event;
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
+    // A notification about this endpoint is never sent to it (as in the fan-out).
+    if (isAboutEndpoint(event, target.id)) return null;
     return event;
   }
 }
