@@ -12,6 +12,10 @@
  *                               endpoints hang or crawl at maxConcurrency 100, fed to fill its in-flight
  *                               share, flooding POST /v1/events past its ingest rate (bench/lib/
  *                               noisy-neighbour.ts); alternated 3 times (BENCH_NN_ROUNDS)
+ *   backfill                    a window replay job over BENCH_BACKFILL_EVENTS (1,000,000) events of one
+ *                               tenant published before its endpoint existed: the job's duration and
+ *                               rate, time until every event reached the receiver, peak RSS meanwhile
+ *                               (bench/lib/backfill.ts; alone: `npm run bench:backfill`)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -49,6 +53,7 @@ import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
 import { summariseNewestProfile } from './lib/profile';
+import { BACKFILL_EVENTS, backfillPhase, type BackfillResult } from './lib/backfill';
 import {
   NOISY_NEIGHBOUR_LIMITS,
   noisyNeighbourPhase,
@@ -57,7 +62,9 @@ import {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 180) * 1000;
+  // The backfill phase adds about a second per thousand events (publish, replay, every delivery).
+  const timeLimitMs =
+    num('BENCH_TIME_LIMIT_S', 900 + BACKFILL_EVENTS / 1000, 180 + BACKFILL_EVENTS / 100) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`[bench] over the time limit of ${timeLimitMs / 1000} s; giving up`);
     killWatchedServices();
@@ -223,6 +230,27 @@ async function main(): Promise<void> {
       log(`e2e fan-out 5 FAILED: ${(error as Error).message}`);
     }
 
+    // The backfill last: a million events through one job, its deliveries drained before it ends.
+    let backfill: BackfillResult | null = null;
+    try {
+      backfill = await measured('backfill', () =>
+        backfillPhase({
+          admin,
+          servicePid,
+          producer: producer!,
+          topic: inputTopic,
+          receiver,
+          drainTimeoutMs: num('BENCH_BACKFILL_TIMEOUT_S', 3_600, 120) * 1000,
+        }),
+      );
+      log(
+        `backfill: ${backfill.events} events, job ${backfill.jobSeconds} s (${backfill.jobEventsPerSec}/s), all delivered after ${backfill.allDeliveredSeconds} s, peak RSS ${backfill.peakRssMb} MB`,
+      );
+    } catch (error) {
+      errors.backfill = (error as Error).message;
+      log(`backfill FAILED: ${(error as Error).message}`);
+    }
+
     const peakRssMb = round(service.peakRssMb(), 1);
     const results = {
       httpCeilingPerSec: round(httpCeilingPerSec, 0),
@@ -233,6 +261,7 @@ async function main(): Promise<void> {
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
       noisyNeighbour,
+      backfill,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
@@ -253,6 +282,7 @@ async function main(): Promise<void> {
         eventValueBytes: CONFIG.valueBytes,
         e2eEvents: CONFIG.e2eEvents,
         e2eFanout5Events: CONFIG.e2eFanout5Events,
+        backfillEvents: BACKFILL_EVENTS,
         kafkaCeilingMessages: CONFIG.kafkaCeilingMessages,
         httpCeilingSeconds: CONFIG.httpCeilingSeconds,
         latencySecondsPerRate: CONFIG.latencySeconds,
@@ -454,6 +484,7 @@ function printTable(results: {
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
   noisyNeighbour: NoisyNeighbourResult | null;
+  backfill: BackfillResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -482,6 +513,12 @@ function printTable(results: {
         : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
     ],
     ...noisyRows(results.noisyNeighbour),
+    [
+      `backfill (${fmt(BACKFILL_EVENTS)} events): job s (events/s), all delivered s, peak RSS`,
+      results.backfill === null
+        ? 'FAILED (see errors)'
+        : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
+    ],
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

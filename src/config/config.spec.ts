@@ -86,6 +86,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs two replay jobs per process, 1,000 records a chunk, on a 30 s lease unless told otherwise', () => {
+    expect(loadConfig(required).replayJobs).toEqual({ perProcess: 2, chunkRecords: 1000, leaseMs: 30_000 });
+    const set = loadConfig({
+      ...required,
+      HOOKSTREAM_REPLAY_JOBS_PER_PROCESS: '0',
+      HOOKSTREAM_REPLAY_CHUNK: '200',
+      HOOKSTREAM_REPLAY_JOB_LEASE: '5s',
+    });
+    expect(set.replayJobs).toEqual({ perProcess: 0, chunkRecords: 200, leaseMs: 5_000 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_CHUNK: '0' })).toThrow(
+      /HOOKSTREAM_REPLAY_CHUNK/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_JOB_LEASE: '100ms' })).toThrow(
+      /HOOKSTREAM_REPLAY_JOB_LEASE/,
+    );
+  });
+
   it('sends each operational notification at most every 15 minutes per endpoint unless told otherwise', () => {
     expect(loadConfig(required).notificationIntervalMs).toBe(15 * 60_000);
     expect(loadConfig({ ...required, HOOKSTREAM_NOTIFICATION_INTERVAL: '1h' }).notificationIntervalMs).toBe(

@@ -25,6 +25,7 @@ export interface AppConfig {
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  replayJobs: ReplayJobsConfig;
   /**
    * Operational notifications to tenants (`hookstream.endpoint.failing`, `hookstream.dead_letter.created`):
    * at most one of each type per endpoint in this interval, across replicas (README decision 49).
@@ -49,6 +50,16 @@ export interface PortalConfig {
   linkTtlMs: number;
   /** The longest expiry a request may ask for. */
   linkMaxTtlMs: number;
+}
+
+/** The replay-job runner of every api replica (README decision 51). */
+export interface ReplayJobsConfig {
+  /** Jobs one process runs at once (each of a different tenant). */
+  perProcess: number;
+  /** Input records read (or dead letters replayed) per chunk; progress is saved after each. */
+  chunkRecords: number;
+  /** How long a job's lease lasts unrenewed; a crashed runner's job is taken over after it. */
+  leaseMs: number;
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -305,6 +316,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     portal: {
       linkTtlMs: read('HOOKSTREAM_PORTAL_LINK_TTL', '15m', durationAtLeast(10_000)),
       linkMaxTtlMs: read('HOOKSTREAM_PORTAL_LINK_MAX_TTL', '1h', durationAtLeast(10_000)),
+    },
+    replayJobs: {
+      perProcess: read('HOOKSTREAM_REPLAY_JOBS_PER_PROCESS', '2', integer(0, 100)),
+      chunkRecords: read('HOOKSTREAM_REPLAY_CHUNK', '1000', integer(1, 100_000)),
+      leaseMs: read('HOOKSTREAM_REPLAY_JOB_LEASE', '30s', durationAtLeast(1_000)),
     },
   };
   if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));

@@ -3,25 +3,29 @@ import { actionButton, announce, h, show, table, when } from './ui.js';
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
-/** A replay answered as a job (202 with a job id) is polled at GET /v1/replay-jobs/:id until it ends. */
+/** A replay answered as a job (202 with `id` and `state`) is polled at GET /v1/replay-jobs/:id until it ends. */
 function jobIdOf(body) {
-  return body?.jobId ?? body?.job?.id ?? (typeof body?.status === 'string' && body?.id ? body.id : null);
+  return typeof body?.state === 'string' && body?.id ? body.id : null;
 }
 
+const FINISHED = ['succeeded', 'failed', 'cancelled'];
+
+/** Follows the job until it ends and answers it; the bar shows its share of the window read. */
 async function followJob(jobId, progress, text) {
   const deadline = Date.now() + 10 * 60_000;
   while (Date.now() < deadline) {
     const job = await get(`/v1/replay-jobs/${encodeURIComponent(jobId)}`);
-    const done = job.processed ?? job.replayed ?? job.done ?? 0;
-    const total = job.total ?? job.expected ?? null;
-    if (total) {
-      progress.max = total;
-      progress.value = done;
+    const replayed = job.counts?.replayed ?? 0;
+    if (typeof job.progress === 'number') {
+      progress.max = 1;
+      progress.value = job.progress;
     }
-    text.textContent = `Replay ${job.status ?? ''}: ${done}${total ? ` of ${total}` : ''}`;
-    if (['done', 'completed', 'succeeded', 'failed', 'cancelled'].includes(job.status)) return;
+    const share = typeof job.progress === 'number' ? ` (${Math.round(job.progress * 100)} % read)` : '';
+    text.textContent = `Replay ${job.state}: ${replayed} re-sent${share}`;
+    if (FINISHED.includes(job.state)) return job;
     await sleep(1000);
   }
+  return null;
 }
 
 /** Without a job: counts deliveries to the endpoint since the replay started, up to what was re-sent. */
@@ -49,8 +53,15 @@ async function startReplay(endpointId, request, status) {
   const startedAt = new Date(Date.now() - 1000);
   const { body } = await request();
   const jobId = jobIdOf(body);
-  if (jobId) return followJob(jobId, status.progress, status.text);
-  const count = body?.replayed ?? 0;
+  let count = body?.replayed ?? 0;
+  if (jobId) {
+    const job = await followJob(jobId, status.progress, status.text);
+    if (job?.state !== 'succeeded') {
+      if (job?.error) status.text.textContent += `: ${job.error}`;
+      return;
+    }
+    count = job.counts.replayed;
+  }
   announce(`${count} deliveries re-sent`);
   if (count === 0) {
     status.text.textContent = 'Nothing to replay.';
