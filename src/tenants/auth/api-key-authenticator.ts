@@ -2,14 +2,41 @@ import { Injectable } from '@nestjs/common';
 import { TenantsRepository } from '../tenants.repository';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
 
+/** Keys remembered by {@link ApiKeyAuthenticator.lastKnownTenant}: bounds its memory whatever the traffic. */
+const REMEMBERED_KEYS = 10_000;
+
 /** Resolves an API key to its tenant: looked up by hash, so the comparison is on a digest in an index. */
 @Injectable()
 export class ApiKeyAuthenticator {
+  /** Key hash to tenant, for keys this process has admitted lately (oldest first). */
+  private readonly admitted = new Map<string, string>();
+
   constructor(private readonly tenants: TenantsRepository) {}
 
   /** The tenant id for a live key, or null for an unknown or revoked one. */
   async tenantFor(key: string): Promise<string | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
-    return this.tenants.tenantForKeyHash(hashApiKey(key));
+    const hash = hashApiKey(key);
+    const tenantId = await this.tenants.tenantForKeyHash(hash);
+    if (tenantId !== null) this.remember(hash, tenantId);
+    return tenantId;
+  }
+
+  /**
+   * The tenant this process last admitted `key` for, without asking PostgreSQL; undefined when it
+   * has not lately. The key may have been revoked since: only ever used to REFUSE a request early
+   * (a tenant over its rate), never to admit one, which always goes through {@link tenantFor}.
+   */
+  lastKnownTenant(key: string): string | undefined {
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
+    return this.admitted.get(hashApiKey(key));
+  }
+
+  private remember(hash: string, tenantId: string): void {
+    if (this.admitted.get(hash) === tenantId) return;
+    if (this.admitted.size >= REMEMBERED_KEYS) {
+      this.admitted.delete(this.admitted.keys().next().value as string);
+    }
+    this.admitted.set(hash, tenantId);
   }
 }
