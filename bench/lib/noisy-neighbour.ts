@@ -59,7 +59,7 @@ const QUIET_STALL_MS = QUICK ? 5_000 : 15_000;
  * The noise alone, before each with-noise run, for this long: its CPU (phase `noisyNoiseOnly`) is
  * what the noise costs the service by itself, the share of the one thread the quiet tenants lose.
  */
-const NOISE_ONLY_MS = QUICK ? 1_000 : 5_000;
+const NOISE_ONLY_MS = CONFIG.noisyNoiseOnlySeconds * 1000;
 /** How long the stragglers of the with-noise runs may take once the noise has stopped. */
 const STRAGGLERS_TIMEOUT_MS = QUICK ? 15_000 : 60_000;
 
