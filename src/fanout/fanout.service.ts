@@ -56,7 +56,7 @@ export class FanoutService {
     @Inject(EndpointCache)
     private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
-    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'unavailable' | 'hold'>,
+    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'room' | 'hold'>,
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
@@ -68,8 +68,9 @@ export class FanoutService {
     const deliveries: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     const deadLetters: OutgoingRecord[] = [];
+    const room = new Map<string, number>();
     for (const record of batch.records) {
-      const routed = await this.route(record);
+      const routed = await this.route(record, room);
       if (routed.kind === 'dead-letter') {
         deadLetters.push(routed.record);
       } else {
@@ -99,7 +100,8 @@ export class FanoutService {
     );
   }
 
-  private async route(record: ConsumedRecord): Promise<Routed> {
+  /** `room`: what each endpoint may still be sent in this batch (see {@link holdsHere}). */
+  private async route(record: ConsumedRecord, room: Map<string, number>): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
     if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
@@ -143,7 +145,7 @@ export class FanoutService {
     const held: HoldRequest[] = [];
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
-      if (this.holdsHere(endpoint)) {
+      if (this.holdsHere(endpoint, room)) {
         held.push({
           endpointId: endpoint.id,
           publishedAtMs: record.timestampMs,
@@ -173,9 +175,17 @@ export class FanoutService {
       );
   }
 
-  /** Strict endpoints keep their own parking; the rest skip a pass through Kafka while down. */
-  private holdsHere(endpoint: EndpointSnapshot): boolean {
-    return endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id);
+  /**
+   * Strict endpoints keep their own parking; the rest skip a pass through Kafka while down, and a
+   * slow endpoint is sent only what its lane keeps at its pace, counted across the batch (`room`):
+   * the rest would only be read back and held by the engine, on the thread every tenant shares.
+   */
+  private holdsHere(endpoint: EndpointSnapshot, room: Map<string, number>): boolean {
+    if (endpoint.ordering === 'strict') return false;
+    const left = room.get(endpoint.id) ?? this.gate.room(endpoint.id);
+    if (left < 1) return true;
+    room.set(endpoint.id, left - 1);
+    return false;
   }
 
   /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */
