@@ -2,7 +2,8 @@
  * `npm run bench:noisy`: the noisy-neighbour phase of `npm run bench` alone (bench/lib/
  * noisy-neighbour.ts), on the same service settings, so a change to isolation can be measured in
  * minutes instead of a full bench. Its BENCH_NN_* knobs size it; BENCH_PROFILE_DIR profiles the
- * service as in the bench. Prints the phase's result and the CPU shares of its runs as JSON and
+ * service as in the bench; BENCH_NN_E2E=1 first runs the bench's e2e fan-out 1 phase on the same
+ * service (its throughput must not drop for the sake of isolation). Prints the phase's result and the CPU shares of its runs as JSON and
  * writes nothing under bench/results (the committed figures come from the full bench).
  */
 import type { Producer } from 'kafkajs';
@@ -12,7 +13,7 @@ import { CpuMeter, type CpuShares } from './lib/cpu';
 import { createDatabase } from './lib/db';
 import { benchKafka, connectedProducer, deleteNamespaceTopics, uniqueNamespace } from './lib/kafka';
 import { NOISY_NEIGHBOUR_LIMITS, noisyNeighbourPhase } from './lib/noisy-neighbour';
-import { log } from './lib/phases';
+import { createTenants, e2eRun, log, warmUp } from './lib/phases';
 import { summariseNewestProfile } from './lib/profile';
 import { Receiver } from './lib/receiver';
 import { ensureServiceBuilt, startService, type Service } from './lib/service';
@@ -47,8 +48,16 @@ async function main(): Promise<void> {
     producer = await connectedProducer(kafka);
     const cpu: Record<string, CpuShares | null> = {};
     const servicePid = service.pid;
+    const admin = new Api(service.url);
+    let e2eDeliveriesPerSec: number | null = null;
+    if (process.env.BENCH_NN_E2E === '1') {
+      const tenants = await createTenants(admin, receiver);
+      await warmUp(producer, inputTopic, tenants, receiver);
+      e2eDeliveriesPerSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents);
+      log(`e2e fan-out 1: ${Math.round(e2eDeliveriesPerSec)} deliveries/s`);
+    }
     const result = await noisyNeighbourPhase({
-      admin: new Api(service.url),
+      admin,
       serviceUrl: service.url,
       producer,
       topic: inputTopic,
@@ -62,7 +71,9 @@ async function main(): Promise<void> {
         }
       },
     });
-    console.log(JSON.stringify({ noisyNeighbour: result, cpuPercentOfOneCore: cpu }, null, 2));
+    console.log(
+      JSON.stringify({ e2eDeliveriesPerSec, noisyNeighbour: result, cpuPercentOfOneCore: cpu }, null, 2),
+    );
     log(
       `noisy neighbour: throughput ratio ${result.throughputRatio} (${result.quietWithNoisePerSec} / ${result.quietAlonePerSec} per s), p99 ratio ${result.p99Ratio} (${result.quietAloneP99Ms} / ${result.quietWithNoiseP99Ms} ms)`,
     );
