@@ -13,6 +13,7 @@ import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
 import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
+import { OpsSurface } from './ops/ops-listener';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -29,6 +30,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   if (config.roles.has('api')) app.use(app.get(EarlyIngestRefusal).handle);
   app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
+  // The client address the brake on failed authentications counts by (behind a proxy, its header).
+  if (config.security.trustProxy !== null) app.set('trust proxy', config.security.trustProxy);
+  app.use(app.get(OpsSurface).middleware);
   app.useGlobalPipes(
     // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
     new DepthLimitPipe(),

@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import type { TenantsRepository } from '../tenants.repository';
 import { generateApiKey, hashApiKey } from './api-key';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
@@ -18,7 +19,7 @@ describe('ApiKeyAuthenticator', () => {
         return tenantByHash.get(hash) ?? null;
       },
     } as unknown as TenantsRepository;
-    authenticator = new ApiKeyAuthenticator(tenants);
+    authenticator = new ApiKeyAuthenticator(tenants, new Registry());
   });
 
   it('knows the tenant of a key only once it has admitted that key', async () => {

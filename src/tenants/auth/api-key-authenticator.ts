@@ -1,4 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { TenantsRepository } from '../tenants.repository';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
 
@@ -8,14 +10,25 @@ const REMEMBERED_KEYS = 10_000;
 /** Resolves an API key to its tenant: looked up by hash, so the comparison is on a digest in an index. */
 @Injectable()
 export class ApiKeyAuthenticator {
+  private readonly lookups: Counter;
   /** Key hash to tenant, for keys this process has admitted lately (oldest first). */
   private readonly admitted = new Map<string, string>();
 
-  constructor(private readonly tenants: TenantsRepository) {}
+  constructor(
+    private readonly tenants: TenantsRepository,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.lookups = new Counter({
+      name: 'hookstream_api_key_lookups_total',
+      help: 'API keys looked up in PostgreSQL (what the brake on failed authentications bounds)',
+      registers: [registry],
+    });
+  }
 
   /** The tenant id for a live key, or null for an unknown or revoked one. */
   async tenantFor(key: string): Promise<string | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
+    this.lookups.inc();
     const hash = hashApiKey(key);
     const tenantId = await this.tenants.tenantForKeyHash(hash);
     if (tenantId !== null) this.remember(hash, tenantId);
