@@ -11,6 +11,7 @@ import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
+import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
 
@@ -25,6 +26,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
     bodyParser: false,
     abortOnError: false,
   });
+  // Before the body parser: a tenant over its ingest rate is refused without its body being read.
+  if (config.roles.has('api')) app.use(app.get(EarlyIngestRefusal).handle);
   app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
   // The client address the brake on failed authentications counts by (behind a proxy, its header).

@@ -172,6 +172,14 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     return this.health.isShut(endpointId, nowMs) || this.lanes.isSaturated(endpointId);
   }
 
+  /**
+   * New deliveries the endpoint takes now before one would be turned away: none while its circuit
+   * refuses attempts; otherwise its lane's room (LaneScheduler.room).
+   */
+  room(endpointId: string, nowMs: number): number {
+    return this.health.isShut(endpointId, nowMs) ? 0 : this.lanes.room(endpointId);
+  }
+
   /** Deliveries the endpoint's lane can take now without shedding any (see LaneScheduler.headroom). */
   laneHeadroom(endpointId: string): number {
     return this.lanes.headroom(endpointId);

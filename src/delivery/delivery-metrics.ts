@@ -50,8 +50,8 @@ export class DeliveryMetrics {
     this.heldCycled.inc({ release });
   }
 
-  outcome(outcome: string): void {
-    this.outcomes.inc({ outcome });
+  outcome(outcome: string, count = 1): void {
+    this.outcomes.inc({ outcome }, count);
   }
 
   attempt(result: 'delivered' | 'failed', latencyMs: number): void {

@@ -46,6 +46,8 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   const held: HoldRequest[] = [];
   const feed: EventRecord[] = [];
   const unavailable = new Set<string>();
+  /** What a slow endpoint's lane takes now; others take anything. */
+  const roomOf = new Map<string, number>();
   let holdFails = false;
   const fanout = new FanoutService(
     config,
@@ -63,7 +65,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     },
     producer,
     {
-      unavailable: (id) => unavailable.has(id),
+      room: (id) => (unavailable.has(id) ? 0 : (roomOf.get(id) ?? Number.POSITIVE_INFINITY)),
       hold: async (request) => {
         if (holdFails) throw new Error('database down');
         held.push(request);
@@ -75,7 +77,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, feed, unavailable, fanOut, db, failHolds: () => (holdFails = true) };
+  return { producer, held, feed, unavailable, roomOf, fanOut, db, failHolds: () => (holdFails = true) };
 }
 
 describe('FanoutService', () => {
@@ -194,6 +196,24 @@ describe('FanoutService', () => {
       [orders.id, 'endpoint unavailable when fanned out (circuit open or lane hanging)'],
     ]);
     expect(producer.to(deliveries).map((t) => t.key)).toEqual([strict.id]);
+  });
+
+  it('sends a slow endpoint only what its lane takes, counted across the batch, and holds the rest', async () => {
+    const { producer, held, roomOf, fanOut } = world([orders, status]);
+    roomOf.set(orders.id, 2);
+    await fanOut(
+      record(event('e-20')),
+      record(event('e-21')),
+      record(event('e-22', 'status.changed')),
+      record(event('e-23')),
+      record(event('e-24')),
+    );
+    const sent = producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId);
+    expect(sent).toEqual(['e-20', 'e-21', 'e-22']);
+    expect(held.map((h) => [h.endpointId, decodeTask(h.task).eventId])).toEqual([
+      [orders.id, 'e-23'],
+      [orders.id, 'e-24'],
+    ]);
   });
 
   it('produces a task the database would not hold to the deliveries topic instead', async () => {

@@ -57,7 +57,7 @@ export class FanoutService {
     @Inject(EndpointCache)
     private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
-    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'unavailable' | 'hold'>,
+    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'room' | 'hold'>,
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
@@ -69,8 +69,9 @@ export class FanoutService {
     const deliveries: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     const deadLetters: OutgoingRecord[] = [];
+    const room = new Map<string, number>();
     for (const record of batch.records) {
-      const routed = await this.route(record);
+      const routed = await this.route(record, room);
       if (routed.kind === 'dead-letter') {
         deadLetters.push(routed.record);
       } else {
@@ -100,7 +101,8 @@ export class FanoutService {
     );
   }
 
-  private async route(record: ConsumedRecord): Promise<Routed> {
+  /** `room`: what each endpoint may still be sent in this batch (see {@link holdsHere}). */
+  private async route(record: ConsumedRecord, room: Map<string, number>): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
     if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
@@ -146,7 +148,7 @@ export class FanoutService {
       // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
       if (isAboutEndpoint(event, endpoint.id)) continue;
       const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
-      if (this.holdsHere(endpoint)) {
+      if (this.holdsHere(endpoint, room)) {
         held.push({
           endpointId: endpoint.id,
           publishedAtMs: record.timestampMs,
@@ -176,9 +178,17 @@ export class FanoutService {
       );
   }
 
-  /** Strict endpoints keep their own parking; the rest skip a pass through Kafka while down. */
-  private holdsHere(endpoint: EndpointSnapshot): boolean {
-    return endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id);
+  /**
+   * Strict endpoints keep their own parking; the rest skip a pass through Kafka while down, and a
+   * slow endpoint is sent only what its lane keeps at its pace, counted across the batch (`room`):
+   * the rest would only be read back and held by the engine, on the thread every tenant shares.
+   */
+  private holdsHere(endpoint: EndpointSnapshot, room: Map<string, number>): boolean {
+    if (endpoint.ordering === 'strict') return false;
+    const left = room.get(endpoint.id) ?? this.gate.room(endpoint.id);
+    if (left < 1) return true;
+    room.set(endpoint.id, left - 1);
+    return false;
   }
 
   /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */

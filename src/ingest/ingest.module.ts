@@ -1,13 +1,26 @@
 import { Module } from '@nestjs/common';
+import { EarlyIngestRefusal } from './early-ingest-refusal';
 import { IdempotencyKeys } from './idempotency-keys.repository';
 import { IdempotencySweep } from './idempotency-sweep';
 import { IngestController } from './ingest.controller';
 import { IngestIdempotency } from './ingest-idempotency';
+import { IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
-/** `POST /v1/events`, and the idempotency keys it claims (`idempotency_keys`, owned by IdempotencyKeys). */
+/**
+ * `POST /v1/events`, its per-tenant rate (refused early, before the body is read: EarlyIngestRefusal),
+ * and the idempotency keys it claims (`idempotency_keys`, owned by IdempotencyKeys).
+ */
 @Module({
   controllers: [IngestController],
-  providers: [IdempotencyKeys, IngestIdempotency, IdempotencySweep, IngestService],
+  providers: [
+    IdempotencyKeys,
+    IngestIdempotency,
+    IdempotencySweep,
+    IngestRate,
+    EarlyIngestRefusal,
+    IngestService,
+  ],
+  exports: [EarlyIngestRefusal],
 })
 export class IngestModule {}

@@ -4,6 +4,7 @@ import { requestFingerprint, type StoredClaim } from '../domain/idempotency';
 import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import type { ClaimRequest, IdempotencyKeys } from './idempotency-keys.repository';
 import { IngestIdempotency } from './ingest-idempotency';
+import { IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
 const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
@@ -68,7 +69,8 @@ describe('IngestService with idempotency keys', () => {
     producer = new RecordingProducer();
     registry = new Registry();
     const idempotency = new IngestIdempotency(keys, config, registry, silentLogger);
-    service = new IngestService(config, producer, new QuotaMetrics(registry, config), clock, idempotency);
+    const rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    service = new IngestService(config, producer, rate, clock, idempotency);
   });
 
   const published = () =>

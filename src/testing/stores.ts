@@ -38,6 +38,12 @@ export class InMemoryHeldDeliveries {
     return this.rows.length;
   }
 
+  async discard(endpointId: string): Promise<number> {
+    const before = this.rows.length;
+    this.rows.splice(0, this.rows.length, ...this.rows.filter((row) => row.endpointId !== endpointId));
+    return before - this.rows.length;
+  }
+
   private async handOn(
     picked: Array<HoldRequest & { id: number }>,
     handOn: (held: HeldDelivery[]) => Promise<void>,
