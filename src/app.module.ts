@@ -22,6 +22,7 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { ReplayModule } from './replay/replay.module';
 import { OpsModule } from './ops/ops.module';
 import { EventsModule } from './events/events.module';
+import { CatalogueModule } from './catalogue/catalogue.module';
 
 @Module({})
 export class AppModule {
@@ -38,6 +39,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         TenantsModule,
+        CatalogueModule,
         EndpointsModule,
         MetricsModule,
         RetryModule,

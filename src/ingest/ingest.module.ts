@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CatalogueModule } from '../catalogue/catalogue.module';
 import { IdempotencyKeys } from './idempotency-keys.repository';
 import { IdempotencySweep } from './idempotency-sweep';
 import { IngestController } from './ingest.controller';
@@ -7,6 +8,7 @@ import { IngestService } from './ingest.service';
 
 /** `POST /v1/events`, and the idempotency keys it claims (`idempotency_keys`, owned by IdempotencyKeys). */
 @Module({
+  imports: [CatalogueModule],
   controllers: [IngestController],
   providers: [IdempotencyKeys, IngestIdempotency, IdempotencySweep, IngestService],
 })

@@ -10,6 +10,7 @@ import { ATTRIBUTE_RULES } from '../domain/event-contract';
 import { idempotencyKeyOf, requestFingerprint, type PublishedFields } from '../domain/idempotency';
 import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
+import { EventCatalogue } from '../catalogue/event-catalogue';
 import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 import { IngestIdempotency, type KeyedPublish } from './ingest-idempotency';
 
@@ -39,6 +40,7 @@ export class IngestService {
     private readonly quotas: QuotaMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(IngestIdempotency) private readonly idempotency: Pick<IngestIdempotency, 'claim' | 'settle'>,
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
   ) {
     this.rates = new TokenBuckets({
       ratePerSec: config.limits.tenantIngestRatePerSec,
@@ -57,6 +59,9 @@ export class IngestService {
         Math.max(1, Math.ceil(allowed.retryAfterMs / 1000)),
       );
     }
+    // Before the idempotency claim: a refused body claims no key, so a corrected retry goes through.
+    const rejection = this.catalogue.check(input.type, input.data);
+    if (rejection !== null) throw DomainError.invalid(rejection.detail);
     const event: PlatformEvent = {
       specversion: '1.0',
       id: input.id ?? randomUUID(),
