@@ -1,6 +1,6 @@
 import { Module } from '@nestjs/common';
-import { CatalogueReaderGuard } from './catalogue-reader.guard';
 import { EventCatalogue } from './event-catalogue';
+import { EventTypesAdminController } from './event-types-admin.controller';
 import { EventTypesController } from './event-types.controller';
 import { EventTypesRepository } from './event-types.repository';
 import { EventTypesService } from './event-types.service';
@@ -11,8 +11,8 @@ import { EventTypesService } from './event-types.service';
  * validate with (EventCatalogue).
  */
 @Module({
-  controllers: [EventTypesController],
-  providers: [EventTypesRepository, EventTypesService, EventCatalogue, CatalogueReaderGuard],
+  controllers: [EventTypesAdminController, EventTypesController],
+  providers: [EventTypesRepository, EventTypesService, EventCatalogue],
   exports: [EventCatalogue],
 })
 export class CatalogueModule {}
