@@ -12,6 +12,8 @@ import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
 import { ConsumerRunner } from './kafka/consumer-runner';
+import { EventCatalogue } from './catalogue/event-catalogue';
+import { withEventDataSchemas } from './catalogue/openapi-components';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -49,7 +51,13 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
         .build(),
     );
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    const catalogue = app.get(EventCatalogue);
+    SwaggerModule.setup('docs', app, document, {
+      jsonDocumentUrl: 'docs-json',
+      // Each catalogued type's data schema as a component, as the catalogue stands at this request.
+      patchDocumentOnRequest: (_request, _response, built) =>
+        withEventDataSchemas(built, catalogue.entries()),
+    });
   }
 
   // Topics exist and the endpoint cache is loaded (module init) before any consumer starts.

@@ -57,6 +57,11 @@ export class EventCatalogue implements OnModuleInit, OnApplicationShutdown {
     return this.schemas.check(type, data);
   }
 
+  /** Every catalogued type as this replica last heard, by name (for the OpenAPI document). */
+  entries(): CatalogueEntry[] {
+    return this.schemas.entries();
+  }
+
   /** Whether a type is catalogued (as this replica last heard). */
   has(type: string): boolean {
     return this.schemas.has(type);

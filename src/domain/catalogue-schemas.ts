@@ -68,6 +68,12 @@ export class CatalogueSchemas {
     return this.byName.get(name)?.entry;
   }
 
+  entries(): CatalogueEntry[] {
+    return [...this.byName.values()]
+      .map((compiled) => compiled.entry)
+      .sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
   has(name: string): boolean {
     return this.byName.has(name);
   }
