@@ -67,6 +67,10 @@ export class EventCatalogue implements OnModuleInit, OnApplicationShutdown {
     return this.schemas.has(type);
   }
 
+  size(): number {
+    return this.schemas.size();
+  }
+
   /** Applies a change this process made at once (its NOTIFY confirms it a moment later). */
   applied(entry: CatalogueEntry | { name: string; removed: true }): void {
     if ('removed' in entry) this.schemas.remove(entry.name);

@@ -1,4 +1,4 @@
-import { CatalogueSchemas, type CatalogueEntry } from './catalogue-schemas';
+import { CatalogueSchemas, uncataloguedTypes, type CatalogueEntry } from './catalogue-schemas';
 
 const entry = (overrides: Partial<CatalogueEntry> = {}): CatalogueEntry => ({
   name: 'order.created',
@@ -61,5 +61,16 @@ describe('CatalogueSchemas', () => {
     expect([...schemas.problems().keys()]).toEqual(['order.created']);
     schemas.apply(entry({ version: 2 }));
     expect(schemas.problems().size).toBe(0);
+  });
+});
+
+describe('uncataloguedTypes', () => {
+  it('lists the exact types the catalogue lacks, never patterns, and nothing while it is empty', () => {
+    const schemas = new CatalogueSchemas();
+    expect(uncataloguedTypes(['a.b'], schemas)).toEqual([]);
+    schemas.apply(entry({ name: 'order.created', validation: 'off' }));
+    expect(uncataloguedTypes(['order.created', 'order.typo', 'order.*', '*'], schemas)).toEqual([
+      'order.typo',
+    ]);
   });
 });

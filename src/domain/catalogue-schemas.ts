@@ -78,6 +78,10 @@ export class CatalogueSchemas {
     return this.byName.has(name);
   }
 
+  size(): number {
+    return this.byName.size;
+  }
+
   /** Types whose stored schema did not compile here, with the compiler's message. */
   problems(): ReadonlyMap<string, string> {
     return this.broken;
@@ -108,4 +112,18 @@ export class CatalogueSchemas {
     }
     return { entry, validate: compiled.validate };
   }
+}
+
+/**
+ * The exact types of an endpoint's filter that the catalogue does not list: a warning, not a
+ * refusal, since a platform team may publish a type before cataloguing it. Patterns (`order.*`,
+ * `*`) are not checked, and nothing is while the catalogue is empty (a platform that catalogues
+ * nothing would otherwise warn on every endpoint).
+ */
+export function uncataloguedTypes(
+  eventTypes: readonly string[],
+  catalogue: { has(name: string): boolean; size(): number },
+): string[] {
+  if (catalogue.size() === 0) return [];
+  return eventTypes.filter((type) => !type.endsWith('*') && !catalogue.has(type));
 }

@@ -1,3 +1,4 @@
+import { CatalogueModule } from '../catalogue/catalogue.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
@@ -21,7 +22,7 @@ import { SecretCipher } from './secrets/secret-cipher';
  * failing endpoints' circuits, kept in PostgreSQL for every replica).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule],
+  imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule, CatalogueModule],
   controllers: [EndpointsController],
   providers: [
     EndpointsRepository,

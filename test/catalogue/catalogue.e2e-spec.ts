@@ -77,6 +77,19 @@ describe('the event catalogue', () => {
     expect((await tenant.client.request('GET', '/v1/event-types/no.such.type')).status).toBe(404);
   });
 
+  it('warns, without refusing, of exact endpoint event types the catalogue lacks', async () => {
+    const created = await tenant.client.request('POST', '/v1/endpoints', {
+      url: stack!.receiver.url('/catalogue-warned'),
+      eventTypes: [TYPE, 'order.typo', 'order.*'],
+    });
+    expect([created.status, created.headers.get('uncatalogued-event-types')]).toEqual([201, 'order.typo']);
+    const fixed = await tenant.client.request('PATCH', `/v1/endpoints/${created.body.id}`, {
+      eventTypes: [TYPE],
+    });
+    expect([fixed.status, fixed.headers.get('uncatalogued-event-types')]).toEqual([200, null]);
+    await tenant.client.ok('DELETE', `/v1/endpoints/${created.body.id}`);
+  });
+
   it('cannot be written with a tenant key, nor without a token', async () => {
     const attempts = [
       tenant.client.request('POST', '/v1/event-types', { name: 'tenant.made' }),
