@@ -16,6 +16,7 @@ const FLOORS = [
   'database',
   'cluster', // this process among the replicas
   'tenants', // features, each above the ones it uses
+  'catalogue', // the platform's event types and their payload schemas
   'endpoints',
   'retry',
   'delivery',

@@ -16,6 +16,9 @@
  *                               tenant published before its endpoint existed: the job's duration and
  *                               rate, time until every event reached the receiver, peak RSS meanwhile
  *                               (bench/lib/backfill.ts; alone: `npm run bench:backfill`)
+ *   catalogue                   the event catalogue's cost: fan-out 1 deliveries/s and POST /v1/events
+ *                               p50/p99 with each type's schema validating vs. not, alternated
+ *                               (bench/lib/catalogue.ts; BENCH_CATALOGUE_ROUNDS, BENCH_CATALOGUE_EVENTS)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -48,6 +51,7 @@ import {
   type Tenant,
 } from './lib/phases';
 import { Receiver } from './lib/receiver';
+import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
 import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
@@ -199,6 +203,26 @@ async function main(): Promise<void> {
       log(`isolation FAILED: ${(error as Error).message}`);
     }
 
+    let catalogue: CatalogueResult | null = null;
+    try {
+      catalogue = await measured('catalogue', () =>
+        cataloguePhase({
+          admin,
+          serviceUrl: service!.url,
+          producer: producer!,
+          topic: inputTopic,
+          tenants,
+          receiver,
+        }),
+      );
+      log(
+        `catalogue: fan-out ${catalogue.fanoutDeliveriesPerSec.reject} / ${catalogue.fanoutDeliveriesPerSec.off} per s validating / not (ratio ${catalogue.fanoutRatio}); POST p99 ${catalogue.ingest.p99Ms.reject} / ${catalogue.ingest.p99Ms.off} ms`,
+      );
+    } catch (error) {
+      errors.catalogue = (error as Error).message;
+      log(`catalogue FAILED: ${(error as Error).message}`);
+    }
+
     let noisyNeighbour: NoisyNeighbourResult | null = null;
     try {
       noisyNeighbour = await noisyNeighbourPhase({
@@ -262,6 +286,7 @@ async function main(): Promise<void> {
       isolation,
       noisyNeighbour,
       backfill,
+      catalogue,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(

@@ -23,6 +23,7 @@ import { ReplayModule } from './replay/replay.module';
 import { OpsModule } from './ops/ops.module';
 import { EventsModule } from './events/events.module';
 import { PortalModule } from './portal/portal.module';
+import { CatalogueModule } from './catalogue/catalogue.module';
 
 @Module({})
 export class AppModule {
@@ -39,6 +40,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         TenantsModule,
+        CatalogueModule,
         EndpointsModule,
         MetricsModule,
         RetryModule,

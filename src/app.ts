@@ -14,6 +14,8 @@ import { verifyUtf8Body } from './common/utf8-body';
 import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
+import { EventCatalogue } from './catalogue/event-catalogue';
+import { withEventDataSchemas } from './catalogue/openapi-components';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -56,7 +58,13 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
         .build(),
     );
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    const catalogue = app.get(EventCatalogue);
+    SwaggerModule.setup('docs', app, document, {
+      jsonDocumentUrl: 'docs-json',
+      // Each catalogued type's data schema as a component, as the catalogue stands at this request.
+      patchDocumentOnRequest: (_request, _response, built) =>
+        withEventDataSchemas(built, catalogue.entries()),
+    });
   }
 
   // Topics exist and the endpoint cache is loaded (module init) before any consumer starts.

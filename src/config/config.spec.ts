@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reloads the event catalogue every 30 s by default, at most every second', () => {
+    expect(loadConfig(required).catalogueRefreshMs).toBe(30_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '5m' }).catalogueRefreshMs).toBe(300_000);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '10ms' })).toThrow(
+      /HOOKSTREAM_CATALOGUE_REFRESH: 10ms is shorter than 1000 ms/,
+    );
+  });
+
   it('remembers idempotency keys for 24 hours by default, in the duration units, at least a second', () => {
     expect(loadConfig(required).idempotencyWindowMs).toBe(86_400_000);
     expect(loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '90m' }).idempotencyWindowMs).toBe(

@@ -21,6 +21,8 @@ export interface AppConfig {
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
+  /** Full reload of the event catalogue's cache (change notices carry changes in between). */
+  catalogueRefreshMs: number;
   attemptRetentionMs: number;
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
@@ -301,6 +303,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
+    catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationAtLeast(1_000)),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
     events: {

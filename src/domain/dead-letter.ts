@@ -27,6 +27,8 @@ export type DeadLetterReason =
   | 'invalid_delivery_record'
   /** An input event whose tenant does not exist. */
   | 'unknown_tenant'
+  /** An input event whose data fails its type's schema in the event catalogue (validation `reject`). */
+  | 'schema_mismatch'
   /** An input event that is not a valid CloudEvent (see ParseFailureReason). */
   | ParseFailureReason
   /**

@@ -1,3 +1,4 @@
+import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { ConsumedRecord } from '../domain/records';
@@ -49,6 +50,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   /** What a slow endpoint's lane takes now; others take anything. */
   const roomOf = new Map<string, number>();
   let holdFails = false;
+  const catalogue = new CatalogueSchemas();
   const fanout = new FanoutService(
     config,
     {
@@ -72,12 +74,13 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
       },
     },
     { append: (row) => feed.push(row) },
+    catalogue,
     new FakeClock(),
     silentLogger,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, feed, unavailable, roomOf, fanOut, db, failHolds: () => (holdFails = true) };
+  return { producer, held, feed, unavailable, roomOf, fanOut, db, catalogue, failHolds: () => (holdFails = true) };
 }
 
 describe('FanoutService', () => {
@@ -157,6 +160,30 @@ describe('FanoutService', () => {
       }),
     ]);
     expect(producer.to(deliveries)).toHaveLength(1);
+  });
+
+  it("dead-letters an event failing its type's reject-mode schema as schema_mismatch, naming the path", async () => {
+    const { producer, feed, fanOut, catalogue } = world([orders]);
+    catalogue.apply({
+      name: 'record.updated',
+      schema: JSON.stringify({ type: 'object', required: ['id', 'status'] }),
+      validation: 'reject',
+      deprecated: false,
+      version: 4,
+    });
+    const bad = record(event('e-40'));
+    await fanOut(bad, record(event('e-41', 'record.created')));
+    expect(producer.to(dlq)).toEqual([
+      expect.objectContaining({
+        value: bad.value,
+        headers: expect.objectContaining({
+          'hs-reason': 'schema_mismatch',
+          'hs-reason-detail': 'data/status is required (schema of event type record.updated, version 4)',
+        }),
+      }),
+    ]);
+    expect(feed.map((row) => row.eventId)).toEqual(['e-41']);
+    expect(producer.to(deliveries).map((task) => decodeTask(task.value as Buffer).eventId)).toEqual(['e-41']);
   });
 
   it('dead-letters an event of a tenant that does not exist as unknown_tenant', async () => {

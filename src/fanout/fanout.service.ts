@@ -13,6 +13,7 @@ import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
+import { EventCatalogue } from '../catalogue/event-catalogue';
 import { EndpointCache } from '../endpoints/endpoint-cache';
 import { EventLog } from '../event-log/event-log';
 import { RecordProducer } from '../kafka/record-producer';
@@ -59,6 +60,7 @@ export class FanoutService {
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'room' | 'hold'>,
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -122,6 +124,9 @@ export class FanoutService {
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
+    // Refused before it is remembered as seen or logged in the feed: it was never accepted.
+    const rejection = this.catalogue.check(event.type, event.data);
+    if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
     if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
         { eventId: event.id, tenantId: event.tenantId },

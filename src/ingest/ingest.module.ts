@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CatalogueModule } from '../catalogue/catalogue.module';
 import { EarlyIngestRefusal } from './early-ingest-refusal';
 import { IdempotencyKeys } from './idempotency-keys.repository';
 import { IdempotencySweep } from './idempotency-sweep';
@@ -12,6 +13,7 @@ import { IngestService } from './ingest.service';
  * and the idempotency keys it claims (`idempotency_keys`, owned by IdempotencyKeys).
  */
 @Module({
+  imports: [CatalogueModule],
   controllers: [IngestController],
   providers: [
     IdempotencyKeys,

@@ -9,6 +9,7 @@ import { ATTRIBUTE_RULES } from '../domain/event-contract';
 import { isHookstreamType } from '../domain/notifications';
 import { idempotencyKeyOf, requestFingerprint, type PublishedFields } from '../domain/idempotency';
 import { RecordProducer } from '../kafka/record-producer';
+import { EventCatalogue } from '../catalogue/event-catalogue';
 import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 import { IngestIdempotency, type KeyedPublish } from './ingest-idempotency';
 import { IngestRate } from './ingest-rate';
@@ -37,6 +38,7 @@ export class IngestService {
     @Inject(IngestRate) private readonly rate: Pick<IngestRate, 'take'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(IngestIdempotency) private readonly idempotency: Pick<IngestIdempotency, 'claim' | 'settle'>,
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
   ) {}
 
   /** Resolves only once every in-sync replica has the event (acks=all), or with the earlier answer. */
@@ -47,6 +49,9 @@ export class IngestService {
     }
     const timeMs = eventTimeMs(input.time) ?? this.clock.now();
     this.rate.take(tenantId, this.clock.now());
+    // Before the idempotency claim: a refused body claims no key, so a corrected retry goes through.
+    const rejection = this.catalogue.check(input.type, input.data);
+    if (rejection !== null) throw DomainError.invalid(rejection.detail);
     const event: PlatformEvent = {
       specversion: '1.0',
       id: input.id ?? randomUUID(),

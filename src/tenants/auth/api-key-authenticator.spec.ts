@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import type { TenantsRepository } from '../tenants.repository';
+import type { PortalLinks } from './portal-links';
 import { generateApiKey, hashApiKey } from './api-key';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 
@@ -19,7 +20,8 @@ describe('ApiKeyAuthenticator', () => {
         return tenantByHash.get(hash) ?? null;
       },
     } as unknown as TenantsRepository;
-    authenticator = new ApiKeyAuthenticator(tenants, new Registry());
+    const noPortalLinks = { isPortalToken: () => false } as unknown as PortalLinks;
+    authenticator = new ApiKeyAuthenticator(tenants, noPortalLinks, new Registry());
   });
 
   it('knows the tenant of a key only once it has admitted that key', async () => {
