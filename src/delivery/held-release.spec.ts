@@ -35,7 +35,6 @@ function world() {
     { ownsEndpoint: (id) => !elsewhere.has(id) },
     clock,
     new Registry(),
-    new Registry(),
     silentLogger,
   );
   const holdMany = async (endpointId: string, count: number, firstAttemptAtMs = clock.now()) => {
