@@ -45,6 +45,30 @@ describe('HOOKSTREAM_OPS_AUTH=admin (issue 19 item 4)', () => {
   });
 });
 
+describe('HOOKSTREAM_OPS_AUTH=admin under the failure brake', () => {
+  let service: InProcessApp;
+
+  beforeAll(async () => {
+    service = await startApp({ HOOKSTREAM_OPS_AUTH: 'admin', HOOKSTREAM_AUTH_FAILURE_LIMIT: '3' });
+  });
+  afterAll(() => service?.close());
+
+  it('counts wrong tokens on /metrics like any admin route: 429 with Retry-After past the limit, the right token included', async () => {
+    const statuses: number[] = [];
+    for (let attempt = 0; attempt < 5; attempt++) {
+      statuses.push((await get(`${service.url}/metrics`, `guess-${attempt}`)).status);
+    }
+    expect(statuses).toEqual([401, 401, 401, 429, 429]);
+    const response = await fetch(`${service.url}/metrics`, {
+      headers: { authorization: `Bearer ${ADMIN_TOKEN}` },
+    });
+    expect(response.status).toBe(429);
+    expect(Number(response.headers.get('retry-after'))).toBeGreaterThan(0);
+    // The probes are never braked: an orchestrator on the same address still sees the service.
+    expect((await get(`${service.url}/healthz`)).status).toBe(200);
+  });
+});
+
 describe('NODE_ENV=production (issue 19 item 6)', () => {
   it('refuses to start the built service with the demo admin token and key, naming both variables and printing neither value', async () => {
     const { code, output } = await runServiceExpectingFailure({

@@ -1,7 +1,19 @@
 import { Registry } from 'prom-client';
+import type { ReplicaView } from '../../cluster/replica-registry';
 import { FakeClock, silentLogger, testConfig } from '../../testing/fakes';
 import { ClusterGauges } from './cluster-gauges';
 import { clusterSeries } from './metrics.module';
+
+const replica = (id: string, live: boolean, roles: string[]): ReplicaView => ({
+  id,
+  host: 'host',
+  pid: 1,
+  roles,
+  startedAt: '2026-12-02T12:00:00.000Z',
+  heartbeatAt: '2026-12-02T12:00:00.000Z',
+  live,
+  status: {},
+});
 
 /** PostgreSQL as the three readings see it: answers with `held`, or fails every query. */
 function database() {
@@ -20,9 +32,9 @@ function database() {
       isExporter: exporter,
       replicas: () =>
         query(() => [
-          { live: true, roles: ['api', 'delivery'] },
-          { live: true, roles: ['delivery'] },
-          { live: false, roles: ['fanout'] },
+          replica('a', true, ['api', 'delivery']),
+          replica('b', true, ['delivery']),
+          replica('c', false, ['fanout']),
         ]),
     }),
   };
