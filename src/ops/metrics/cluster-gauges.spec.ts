@@ -50,6 +50,7 @@ function gauges(options: { exporter?: () => boolean } = {}) {
     db.health,
     db.held,
     db.replicas(options.exporter ?? (() => true)),
+    { ageSeconds: () => 2.5 },
     clock,
     registry,
     cluster,
@@ -75,6 +76,7 @@ describe('ClusterGauges', () => {
     expect(text).toMatch(/^hookstream_replicas\{role="api"\} 1$/m);
     expect(text).not.toMatch(/role="fanout"/);
     expect(text).toMatch(/^hookstream_gauge_refresh_age_seconds\{gauge="hookstream_held_deliveries"\} 4$/m);
+    expect(text).toMatch(/^hookstream_gauge_refresh_age_seconds\{gauge="kafka_consumergroup_lag"\} 2.5$/m);
 
     await cached.refreshDue(); // 4 s after the last read: not due
     expect(db.state.reads).toBe(3);

@@ -12,6 +12,7 @@ import { CachedReading } from '../../domain/cached-reading';
 import type { Clock } from '../../domain/clock';
 import { EndpointHealthRepository } from '../../endpoints/endpoint-health.repository';
 import { HeldDeliveries } from '../../retry/held-deliveries';
+import { LagMonitor } from '../lag/lag-monitor';
 
 /** How often the exporter checks which readings are due (and whether it is still the exporter). */
 const TICK_MS = 1_000;
@@ -43,6 +44,7 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(EndpointHealthRepository) health: Pick<EndpointHealthRepository, 'countByState'>,
     @Inject(HeldDeliveries) held: Pick<HeldDeliveries, 'count'>,
     @Inject(ReplicaRegistry) private readonly replicas: Pick<ReplicaRegistry, 'replicas' | 'isExporter'>,
+    @Inject(LagMonitor) lag: Pick<LagMonitor, 'ageSeconds'>,
     @Inject(CLOCK) clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
@@ -99,11 +101,14 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
     const readings = this.readings;
     new Gauge({
       name: 'hookstream_gauge_refresh_age_seconds',
-      help: 'Seconds since each cached cluster-wide gauge was last read from PostgreSQL (+Inf: never)',
+      help: 'Seconds since each cached cluster-wide gauge was last read (PostgreSQL, or Kafka for the lag) (+Inf: never)',
       labelNames: ['gauge'],
       registers: [cluster],
       collect() {
         for (const [gauge, reading] of readings) this.set({ gauge }, reading.ageSeconds());
+        // The consumer lag family (lag, members, oldest unfinished, tier depth, dead letters) comes
+        // from Kafka on the lag monitor's own timer; its age says whether the brokers answer.
+        this.set({ gauge: 'kafka_consumergroup_lag' }, lag.ageSeconds(clock.now()));
       },
     });
     new Counter({
