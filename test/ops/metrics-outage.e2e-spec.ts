@@ -22,6 +22,8 @@ const age = (text: string, gauge: string) =>
 describe('/metrics while PostgreSQL is down (issue 19 item 4)', () => {
   let database: TestDatabase;
   let service: InProcessApp;
+  /** Ends the simulated outage's hanging queries (they then fail), so a failing test still closes. */
+  let refuse: () => void = () => undefined;
 
   beforeAll(async () => {
     // A database of its own: this process is its only replica, hence the exporter of the cluster-wide series.
@@ -30,6 +32,7 @@ describe('/metrics while PostgreSQL is down (issue 19 item 4)', () => {
   });
 
   afterAll(async () => {
+    refuse();
     jest.restoreAllMocks();
     await service?.close();
     await database?.drop();
@@ -53,7 +56,6 @@ describe('/metrics while PostgreSQL is down (issue 19 item 4)', () => {
 
     // PostgreSQL stops answering: every query hangs until the test lets it fail.
     const dataSource = service.app.get(DataSource);
-    let refuse!: () => void;
     const refused = new Promise<void>((resolve) => (refuse = resolve));
     const query = jest.spyOn(dataSource, 'query').mockImplementation(async () => {
       await refused;
