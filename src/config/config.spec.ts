@@ -121,6 +121,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('re-reads the cluster-wide gauges every 15 s unless told otherwise, never more than once a second', () => {
+    expect(loadConfig(required).ops.gaugeRefreshMs).toBe(15_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_GAUGE_REFRESH: '1m' }).ops.gaugeRefreshMs).toBe(60_000);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_GAUGE_REFRESH: '200ms' })).toThrow(
+      /HOOKSTREAM_GAUGE_REFRESH: 200ms is shorter than 1000 ms/,
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

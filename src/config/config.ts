@@ -44,6 +44,8 @@ export interface OpsConfig {
   host: string;
   /** On the public port (no OPS_PORT): `admin` puts them behind the admin token, `none` leaves them open. */
   auth: 'none' | 'admin';
+  /** How often the exporter re-reads the cluster-wide gauges kept in PostgreSQL; scrapes read the cache. */
+  gaugeRefreshMs: number;
 }
 
 /** The tenant portal's sign-in links (`POST /v1/tenants/:id/portal-links`, README decision 50). */
@@ -314,6 +316,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: read('OPS_PORT', '', (raw) => (raw === '' ? null : integer(0, 65535)(raw))),
       host: read('OPS_HOST', '127.0.0.1', (raw) => raw),
       auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
+      gaugeRefreshMs: read('HOOKSTREAM_GAUGE_REFRESH', '15s', durationAtLeast(1_000)),
     },
     notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
     portal: {

@@ -41,7 +41,6 @@ function world() {
     { outcome: (outcome, count = 1) => void outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + count) },
     clock,
     new Registry(),
-    new Registry(),
     silentLogger,
   );
   const holdMany = async (endpointId: string, count: number, firstAttemptAtMs = clock.now()) => {

@@ -4,13 +4,13 @@ import {
   type BeforeApplicationShutdown,
   type OnApplicationBootstrap,
 } from '@nestjs/common';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
-import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../common/metrics.registry';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { HELD_ORIGIN } from '../domain/delivery-task';
@@ -50,10 +50,7 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(HeldDeliveries)
-    private readonly held: Pick<
-      HeldDeliveries,
-      'endpoints' | 'release' | 'releaseExpired' | 'count' | 'discard'
-    >,
+    private readonly held: Pick<HeldDeliveries, 'endpoints' | 'release' | 'releaseExpired' | 'discard'>,
     @Inject(DeliveryEngine)
     private readonly engine: Pick<DeliveryEngine, 'unavailable' | 'laneIdle' | 'laneHeadroom'>,
     @Inject(EndpointHealth) private readonly health: Pick<EndpointHealth, 'failingSinceMs'>,
@@ -63,7 +60,6 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
     @Inject(DeliveryMetrics) private readonly metrics: Pick<DeliveryMetrics, 'outcome'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
-    @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.logger = logger.child({ component: 'held-release' });
@@ -77,14 +73,6 @@ export class HeldRelease implements OnApplicationBootstrap, BeforeApplicationShu
       name: 'hookstream_held_released_total',
       help: 'Held deliveries handed back to a retry tier once their endpoint could take them',
       registers: [registry],
-    });
-    new Gauge({
-      name: 'hookstream_held_deliveries',
-      help: 'Deliveries held in PostgreSQL while their endpoint cannot take them (every replica)',
-      registers: [cluster],
-      async collect() {
-        this.set(await held.count());
-      },
     });
   }
 
