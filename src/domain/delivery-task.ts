@@ -70,7 +70,10 @@ export function encodeTask(task: DeliveryTask): Buffer {
 
 export function decodeTask(value: Buffer | null): DeliveryTask {
   if (!value) throw new Error('delivery record has no value');
-  const task = JSON.parse(value.toString()) as Partial<DeliveryTask>;
+  const parsed = JSON.parse(value.toString()) as Partial<DeliveryTask> & { mac?: unknown };
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('delivery record is not an object');
+  // The MAC (task-seal.ts) belongs to these bytes, not to the task: encoding the task again must not carry it.
+  const { mac: _mac, ...task } = parsed;
   for (const field of ['deliveryId', 'eventId', 'endpointId', 'tenantId', 'eventType'] as const) {
     if (typeof task[field] !== 'string') throw new Error(`delivery record lacks ${field}`);
   }
