@@ -3,7 +3,7 @@ import { decodeTask, FIRST_ATTEMPT, type AttemptState, type DeliveryTask } from 
 import type { ConsumedRecord } from '../domain/records';
 import type { Settlement } from '../domain/settlement';
 import { RetryTopics } from '../retry/retry-topics';
-import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import { FakeClock, RecordingProducer, silentLogger, testConfig, testTaskSeal } from '../testing/fakes';
 import {
   InMemoryEndpointHealthStore,
   InMemoryHeldDeliveries,
@@ -30,6 +30,8 @@ function task(n = 1, endpointId = 'ep-1'): DeliveryTask {
     publishedAtMs: Date.UTC(2026, 11, 2, 11, 59, 59),
   };
 }
+
+const sealed = (t: DeliveryTask): Buffer => testTaskSeal.seal(t);
 
 function attempt(outcome: 'delivered' | 'failed', statusCode: number): AttemptRecord {
   return {
@@ -98,7 +100,7 @@ describe('Settler', () => {
     const { settler, logged, health, clock, outcomes } = world();
     health.recordFailure('ep-1', clock.now());
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('delivered', 200) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('delivered', 200) },
       {
         kind: 'delivered',
         occasion: 'attempted',
@@ -112,7 +114,10 @@ describe('Settler', () => {
   it('writes a retry to its tier, keyed by endpoint, with the attempt state in headers', async () => {
     const { settler, producer, outcomes } = world();
     const settlement: Settlement = { kind: 'retry', occasion: 'attempted', tier: 1, state: retryState };
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, settlement);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      settlement,
+    );
     const [record] = producer.to(tier2);
     expect(record.key).toBe('ep-1');
     expect(decodeTask(record.value as Buffer)).toEqual(task());
@@ -133,10 +138,10 @@ describe('Settler', () => {
       orTier: 0,
       orRetryAtMs: 5_000,
     };
-    await settler.settle({ task: task(1), state: FIRST_ATTEMPT }, hold);
+    await settler.settle({ task: task(1), encoded: sealed(task(1)), state: FIRST_ATTEMPT }, hold);
     expect(held.rows.map((row) => row.endpointId)).toEqual(['ep-1']);
     held.failWith = new Error('connection refused');
-    await settler.settle({ task: task(2), state: FIRST_ATTEMPT }, hold);
+    await settler.settle({ task: task(2), encoded: sealed(task(2)), state: FIRST_ATTEMPT }, hold);
     expect(producer.to(tier1).map((r) => r.headers?.['hs-due-at'])).toEqual(['5000']);
     expect(await outcomes()).toEqual({ circuit_open: 2 });
   });
@@ -144,7 +149,7 @@ describe('Settler', () => {
   it('dead-letters with a typed reason and the attempts made', async () => {
     const { settler, producer, outcomes } = world();
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
       {
         kind: 'dead-letter',
         occasion: 'attempted',
@@ -165,7 +170,7 @@ describe('Settler', () => {
   it('disables the endpoint, then dead-letters the delivery as endpoint_disabled', async () => {
     const { settler, producer, disabled } = world();
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
       {
         kind: 'disable',
         occasion: 'attempted',
@@ -181,16 +186,25 @@ describe('Settler', () => {
   it('disables an endpoint that has been failing longer than HOOKSTREAM_DISABLE_AFTER', async () => {
     const { settler, clock, disabled } = world();
     const retry: Settlement = { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState };
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, retry);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      retry,
+    );
     clock.advance(3_600_001);
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, retry);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      retry,
+    );
     await new Promise((resolve) => setImmediate(resolve));
     expect(disabled).toEqual([['ep-1', 'failing for more than a fraction of a day(s)']]);
   });
 
   it('drops a delivery whose endpoint is gone, writing nothing', async () => {
     const { settler, producer, outcomes } = world();
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT }, { kind: 'drop', occasion: 'endpoint_gone' });
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT },
+      { kind: 'drop', occasion: 'endpoint_gone' },
+    );
     expect(producer.sent).toEqual([]);
     expect(await outcomes()).toEqual({ endpoint_deleted: 1 });
   });
@@ -198,7 +212,7 @@ describe('Settler', () => {
   it('writes nothing to the counters for a record that only hops to a later tier', async () => {
     const { settler, producer, outcomes } = world();
     await settler.settle(
-      { task: task(), state: retryState },
+      { task: task(), encoded: sealed(task()), state: retryState },
       { kind: 'retry', occasion: 'not_due', tier: 1, state: retryState },
     );
     expect(producer.to(tier2)).toHaveLength(1);
@@ -236,6 +250,7 @@ describe('Settler', () => {
       const { settler, parking, producer } = world();
       const settling: Settling = {
         task: task(1),
+        encoded: sealed(task(1)),
         state: FIRST_ATTEMPT,
         strict: 'first',
         attempt: attempt('failed', 500),
@@ -243,17 +258,23 @@ describe('Settler', () => {
       await settler.settle(settling, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
       expect(parking.blocks.get('ep-1')).toBe('d-1');
       expect(producer.to(tier1)).toHaveLength(1);
-      expect(await settler.admitStrict(task(2))).toBe('parked');
-      expect(await settler.admitStrict(task(1))).toBe('is-blocker');
+      expect(await settler.admitStrict({ task: task(2), encoded: sealed(task(2)) })).toBe('parked');
+      expect(await settler.admitStrict({ task: task(1), encoded: sealed(task(1)) })).toBe('is-blocker');
     });
 
     it('releases the oldest parked delivery through the shortest tier once the blocker is delivered', async () => {
       const { settler, parking, producer } = world();
       await parking.block('ep-1', 'd-1');
-      await parking.park(task(2));
-      await parking.park(task(3));
+      await parking.park(task(2), sealed(task(2)));
+      await parking.park(task(3), sealed(task(3)));
       await settler.settle(
-        { task: task(1), state: retryState, strict: 'blocker', attempt: attempt('delivered', 200) },
+        {
+          task: task(1),
+          encoded: sealed(task(1)),
+          state: retryState,
+          strict: 'blocker',
+          attempt: attempt('delivered', 200),
+        },
         { kind: 'delivered', occasion: 'attempted' },
       );
       expect(parking.blocks.get('ep-1')).toBe('d-2');
@@ -267,7 +288,7 @@ describe('Settler', () => {
       const { settler, parking } = world();
       await parking.block('ep-1', 'd-1');
       await settler.settle(
-        { task: task(1), state: retryState, strict: 'blocker' },
+        { task: task(1), encoded: sealed(task(1)), state: retryState, strict: 'blocker' },
         {
           kind: 'dead-letter',
           occasion: 'attempted',
@@ -282,8 +303,13 @@ describe('Settler', () => {
     it('neither blocks nor releases for a retry that does not block the endpoint', async () => {
       const { settler, parking } = world();
       await parking.block('ep-1', 'd-9');
-      await parking.park(task(2));
-      const bystander: Settling = { task: task(1), state: retryState, strict: 'bystander' };
+      await parking.park(task(2), sealed(task(2)));
+      const bystander: Settling = {
+        task: task(1),
+        encoded: sealed(task(1)),
+        state: retryState,
+        strict: 'bystander',
+      };
       await settler.settle(bystander, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
       await settler.settle(bystander, { kind: 'delivered', occasion: 'attempted' });
       expect(parking.blocks.get('ep-1')).toBe('d-9');

@@ -102,11 +102,18 @@ export function attemptStateToHeaders(state: AttemptState): Record<string, strin
   return headers;
 }
 
-/** The record that carries a task to a topic: keyed by endpoint id, so per-endpoint order holds. */
-export function taskRecord(task: DeliveryTask, state?: AttemptState, encoded?: Buffer): OutgoingRecord {
+/**
+ * The record that carries a task to a topic: keyed by endpoint id, so per-endpoint order holds.
+ * `encoded`: the task's sealed bytes (task-seal.ts); an unsealed task would be dead-lettered.
+ */
+export function taskRecord(
+  task: DeliveryTask,
+  state: AttemptState | undefined,
+  encoded: Buffer,
+): OutgoingRecord {
   return {
     key: task.endpointId,
-    value: encoded ?? encodeTask(task),
+    value: encoded,
     ...(state ? { headers: attemptStateToHeaders(state) } : {}),
   };
 }

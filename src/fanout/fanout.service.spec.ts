@@ -6,7 +6,14 @@ import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
 import type { EventRecord } from '../event-log/events.repository';
 import type { HoldRequest } from '../retry/held-deliveries';
-import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import {
+  endpoint,
+  FakeClock,
+  RecordingProducer,
+  silentLogger,
+  testConfig,
+  testTaskSeal,
+} from '../testing/fakes';
 import { FanoutService } from './fanout.service';
 
 const config = testConfig({ HOOKSTREAM_TOPIC_NAMESPACE: 'hs', HOOKSTREAM_INPUT_TOPICS: 'platform.events' });
@@ -72,6 +79,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     { append: (row) => feed.push(row) },
     new FakeClock(),
     silentLogger,
+    testTaskSeal,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });

@@ -7,8 +7,9 @@ import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
-import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
+import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
+import { TaskSeal } from '../domain/task-seal';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
@@ -60,6 +61,7 @@ export class FanoutService {
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
+    @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'seal'>,
   ) {
     this.logger = logger.child({ component: 'fanout' });
   }
@@ -136,13 +138,13 @@ export class FanoutService {
       subject: event.subject ?? null,
       time: event.time,
       receivedAt: new Date(nowMs),
-      // The same text every delivery of it carries (encodeTask stringifies the same value).
+      // The same text every delivery of it carries (the task's encoding stringifies the same value).
       data: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
     });
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
-      const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
+      const task = this.seal.seal(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint)) {
         held.push({
           endpointId: endpoint.id,
