@@ -35,6 +35,11 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
  */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
+/** A record key names the event's tenant: the same UUID, in any letter case. */
+function keyNamesTenant(key: string | null, tenantId: string): boolean {
+  return key !== null && key.toLowerCase() === tenantId;
+}
+
 type Routed =
   | { kind: 'dead-letter'; record: OutgoingRecord }
   | { kind: 'deliveries'; records: OutgoingRecord[]; held: HoldRequest[] };
@@ -120,6 +125,16 @@ export class FanoutService {
     const event = parsed.event;
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
+    }
+    // Producers key by tenant id (docs/publishing-events.md); the partition and every consumer's view
+    // of whose event this is must agree. Kafka does not tell consumers which principal wrote a record:
+    // the topic ACLs are what bind principals to tenants (docs/security.md).
+    if (!keyNamesTenant(record.key, event.tenantId)) {
+      return this.deadLetter(
+        record,
+        'tenant_key_mismatch',
+        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}`,
+      );
     }
     if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
