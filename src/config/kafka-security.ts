@@ -33,9 +33,9 @@ export type EnvReader = <T>(name: string, fallback: string | undefined, parse: (
  */
 export function readKafkaSecurity(env: Env, read: EnvReader, problems: string[]): KafkaSecurity {
   const tlsOn = read('KAFKA_SSL', 'false', parseBoolean);
-  const ca = optionalFile(read, 'KAFKA_SSL_CA_FILE');
-  const cert = optionalFile(read, 'KAFKA_SSL_CERT_FILE');
-  const key = optionalFile(read, 'KAFKA_SSL_KEY_FILE');
+  const ca = read('KAFKA_SSL_CA_FILE', '', optionalFileText);
+  const cert = read('KAFKA_SSL_CERT_FILE', '', optionalFileText);
+  const key = read('KAFKA_SSL_KEY_FILE', '', optionalFileText);
   if (!tlsOn && [ca, cert, key].some((file) => file !== undefined)) {
     problems.push('KAFKA_SSL_*_FILE: set KAFKA_SSL=true too (the files are for a TLS connection)');
   }
@@ -61,26 +61,38 @@ function readSasl(env: Env, read: EnvReader, problems: string[]): KafkaSasl | nu
     }
     return value as KafkaSaslMechanism;
   });
-  const given = (name: string) => env[name] !== undefined && env[name] !== '';
+  const username = env.KAFKA_SASL_USERNAME ?? '';
+  const password = env.KAFKA_SASL_PASSWORD ?? '';
+  const passwordFile = env.KAFKA_SASL_PASSWORD_FILE ?? '';
   if (!mechanism) {
-    const stray = ['KAFKA_SASL_USERNAME', 'KAFKA_SASL_PASSWORD', 'KAFKA_SASL_PASSWORD_FILE'].filter(given);
+    const stray = Object.entries({ KAFKA_SASL_USERNAME: username, KAFKA_SASL_PASSWORD: password })
+      .concat([['KAFKA_SASL_PASSWORD_FILE', passwordFile]])
+      .filter(([, value]) => value !== '')
+      .map(([name]) => name);
     if (stray.length) problems.push(`${stray.join(', ')}: set KAFKA_SASL_MECHANISM too`);
     return null;
   }
-  const username = read('KAFKA_SASL_USERNAME', undefined, (raw) => raw);
-  if (given('KAFKA_SASL_PASSWORD') && given('KAFKA_SASL_PASSWORD_FILE')) {
+  if (username === '') problems.push('KAFKA_SASL_USERNAME is required');
+  if (password !== '' && passwordFile !== '') {
     problems.push('KAFKA_SASL_PASSWORD and KAFKA_SASL_PASSWORD_FILE: set one, not both');
     return null;
   }
-  const password = given('KAFKA_SASL_PASSWORD_FILE')
-    ? read('KAFKA_SASL_PASSWORD_FILE', undefined, (path) => fileText(path).replace(/\r?\n$/, ''))
-    : read('KAFKA_SASL_PASSWORD', undefined, (raw) => raw);
-  if (password === '') problems.push('KAFKA_SASL_PASSWORD_FILE: the file is empty');
+  if (passwordFile !== '') {
+    try {
+      const fromFile = fileText(passwordFile).replace(/\r?\n$/, '');
+      if (fromFile === '') problems.push('KAFKA_SASL_PASSWORD_FILE: the file is empty');
+      return { mechanism, username, password: fromFile };
+    } catch (error) {
+      problems.push(`KAFKA_SASL_PASSWORD_FILE: ${(error as Error).message}`);
+      return null;
+    }
+  }
+  if (password === '') problems.push('KAFKA_SASL_PASSWORD is required');
   return { mechanism, username, password };
 }
 
-function optionalFile(read: EnvReader, name: string): string | undefined {
-  return read<string | undefined>(name, '', (path) => (path === '' ? undefined : fileText(path)));
+function optionalFileText(path: string): string | undefined {
+  return path === '' ? undefined : fileText(path);
 }
 
 function fileText(path: string): string {
