@@ -112,6 +112,13 @@ export class DeadLettersService {
 }
 
 function replayableTask(deadLetter: StoredDeadLetter): DeliveryTask {
+  if (deadLetter.reason === 'task_unauthenticated') {
+    // Replaying would seal, with Hookstream's key, a task someone else wrote (docs/security.md).
+    throw new DomainError(
+      'conflict',
+      `dead letter ${deadLetter.id} is a delivery task Hookstream did not write (no valid MAC): it is never replayed`,
+    );
+  }
   if (deadLetter.task === null || deadLetter.endpointId === null) {
     throw new DomainError(
       'conflict',

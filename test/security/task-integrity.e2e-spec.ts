@@ -112,10 +112,16 @@ describe('delivery task integrity', () => {
     ).toEqual([...FORGED].sort());
     expect(dlq!.messages.filter((m) => m.headers['hs-reason'] === 'invalid_delivery_record')).toHaveLength(1);
     expect([...delivered()].filter((id) => id.startsWith('forged'))).toEqual([]);
-    const [held] = await db!.query<Array<{ count: number }>>(
-      'SELECT count(*)::int AS count FROM held_deliveries',
+    // The released row is deleted when its release commits, which may be after the engine settled it.
+    await waitFor(
+      async () => {
+        const [held] = await db!.query<Array<{ count: number }>>(
+          'SELECT count(*)::int AS count FROM held_deliveries',
+        );
+        return held.count === 0;
+      },
+      { timeoutMs: 30_000, what: 'the forged held row gone from held_deliveries' },
     );
-    expect(held.count).toBe(0);
 
     // Mirrored for the operator only: no tenant owns them, and nothing is kept to replay.
     const rows = await waitFor(
@@ -130,5 +136,11 @@ describe('delivery task integrity', () => {
     expect(rows.map((row) => [row.tenant_id, row.task])).toEqual(FORGED.map(() => [null, null]));
     const listed = await tenant.client.ok('GET', '/v1/dead-letters');
     expect(JSON.stringify(listed)).not.toContain('forged');
+    // Not even the operator can replay one: that would seal a task someone else wrote.
+    const [forged] = await db!.query<Array<{ id: string }>>(
+      `SELECT id FROM dead_letters WHERE reason = 'task_unauthenticated' LIMIT 1`,
+    );
+    const replay = await s.api.request('POST', `/v1/ops/dead-letters/${forged.id}/replay`);
+    expect(replay.status).toBe(409);
   });
 });
