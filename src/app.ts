@@ -12,6 +12,7 @@ import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
 import { ConsumerRunner } from './kafka/consumer-runner';
+import { OpsSurface } from './ops/ops-listener';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -26,6 +27,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   });
   app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
+  // The client address the brake on failed authentications counts by (behind a proxy, its header).
+  if (config.security.trustProxy !== null) app.set('trust proxy', config.security.trustProxy);
+  app.use(app.get(OpsSurface).middleware);
   app.useGlobalPipes(
     // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
     new DepthLimitPipe(),

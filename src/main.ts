@@ -6,6 +6,7 @@ import { createLogger } from './common/logger';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { createApp } from './app';
+import { OpsSurface } from './ops/ops-listener';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -22,8 +23,9 @@ async function main(): Promise<void> {
   try {
     const app = await createApp(config, logger);
     await app.listen(config.port, config.host);
+    const opsPort = await app.get(OpsSurface).listen(app);
     const address = (app.getHttpServer() as Server).address() as AddressInfo;
-    logger.info({ port: address.port, roles: [...config.roles] }, 'hookstream ready');
+    logger.info({ port: address.port, opsPort, roles: [...config.roles] }, 'hookstream ready');
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => void shutdown(app, logger, signal, config.shutdownTimeoutMs));
     }

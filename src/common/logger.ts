@@ -24,6 +24,11 @@ export const REDACTED_PATHS = [
   '*.headers.authorization',
   '*.headers["webhook-signature"]',
   'req.headers.authorization',
+  // A TypeORM QueryFailedError carries the query's parameters, and pg's error a detail quoting values.
+  'parameters',
+  '*.parameters',
+  '*.detail',
+  '*.driverError',
 ];
 
 /** JSON lines to stdout at LOG_LEVEL; `destination` lets tests read what would be written. */

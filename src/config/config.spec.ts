@@ -72,6 +72,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('sends each operational notification at most every 15 minutes per endpoint unless told otherwise', () => {
+    expect(loadConfig(required).notificationIntervalMs).toBe(15 * 60_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_NOTIFICATION_INTERVAL: '1h' }).notificationIntervalMs).toBe(
+      3_600_000,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_NOTIFICATION_INTERVAL: '100ms' })).toThrow(
+      /HOOKSTREAM_NOTIFICATION_INTERVAL: 100ms is shorter than 1000 ms/,
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
+import { productionProblems } from './production';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
@@ -25,6 +26,21 @@ export interface AppConfig {
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  /**
+   * Operational notifications to tenants (`hookstream.endpoint.failing`, `hookstream.dead_letter.created`):
+   * at most one of each type per endpoint in this interval, across replicas (README decision 49).
+   */
+  notificationIntervalMs: number;
+  ops: OpsConfig;
+}
+
+/** Where the ops routes (metrics, dashboard, docs, readiness, /v1/ops) are served (issue 19). */
+export interface OpsConfig {
+  /** Their own listener's port, or null: served on the public port. */
+  port: number | null;
+  host: string;
+  /** On the public port (no OPS_PORT): `admin` puts them behind the admin token, `none` leaves them open. */
+  auth: 'none' | 'admin';
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -115,6 +131,13 @@ export interface SecurityConfig {
    */
   acceptUnsealedTasks: boolean;
   maxBodyBytes: number;
+  /** NODE_ENV=production: demo values and weak credentials refused, HTTPS-only by default. */
+  production: boolean;
+  /** Failed authentications per client address, and per presented key, in each window. */
+  authFailureLimit: number;
+  authFailureWindowMs: number;
+  /** Express `trust proxy`: which proxies' X-Forwarded-For names the client; null trusts none. */
+  trustProxy: string | number | null;
 }
 
 export class ConfigError extends Error {
@@ -153,6 +176,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     if (delays.some((ms) => ms <= 0)) throw new Error('every delay must be positive');
     return delays;
   });
+
+  const production = read('NODE_ENV', '', (raw) => raw) === 'production';
 
   const config: AppConfig = {
     port: read('PORT', '3000', integer(0, 65535)),
@@ -231,7 +256,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     security: {
       egressAllowlist: read('HOOKSTREAM_EGRESS_ALLOWLIST', '', (raw) => parseCidrList(raw)),
-      httpsOnly: read('HOOKSTREAM_HTTPS_ONLY', 'false', boolean),
+      httpsOnly: read('HOOKSTREAM_HTTPS_ONLY', production ? 'true' : 'false', boolean),
       secretKeys: read('HOOKSTREAM_SECRET_KEY', undefined, (raw) => {
         const keys = [raw, ...(env.HOOKSTREAM_SECRET_KEY_PREVIOUS ?? '').split(',')].filter(
           (key) => key !== '',
@@ -241,6 +266,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       }),
       acceptUnsealedTasks: read('HOOKSTREAM_ACCEPT_UNSEALED_TASKS', 'false', boolean),
       maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
+      production,
+      authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),
+      authFailureWindowMs: read('HOOKSTREAM_AUTH_FAILURE_WINDOW', '1m', durationAtLeast(1_000)),
+      trustProxy: read('HOOKSTREAM_TRUST_PROXY', '', (raw) =>
+        raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : raw,
+      ),
     },
     limits: {
       maxEndpointsPerTenant: read('HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT', '100', integer(1, 1_000_000)),
@@ -264,7 +295,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
       bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
     },
+    ops: {
+      port: read('OPS_PORT', '', (raw) => (raw === '' ? null : integer(0, 65535)(raw))),
+      host: read('OPS_HOST', '127.0.0.1', (raw) => raw),
+      auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
+    },
+    notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
   };
+  if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));
 
   if (problems.length) throw new ConfigError(problems);
   return config;

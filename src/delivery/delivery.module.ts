@@ -23,6 +23,9 @@ import { EndpointHealth } from './endpoint-health';
 import { HeldRelease } from './held-release';
 import { HostResolver } from './host-resolver';
 import { HttpSender } from './http-sender';
+import { NotificationPublisher } from './notifications/notification-publisher';
+import { NotificationWindows } from './notifications/notification-windows.repository';
+import { Notifier } from './notifications/notifier';
 import { PartitionOwners } from './partition-owners';
 import { Settler } from './settler';
 
@@ -30,7 +33,8 @@ import { Settler } from './settler';
  * Making delivery attempts and settling them: the engine (lanes, signing, the HTTP sender), the
  * settler that applies each outcome through the retry module, endpoint circuits, the attempt log
  * (REST: /v1/endpoints/:id/attempts), the release of held deliveries, the consumers of the
- * deliveries and retry tier topics, and how their partitions move between replicas.
+ * deliveries and retry tier topics, how their partitions move between replicas, and the
+ * operational notifications that tell a tenant of its endpoints' trouble (notifications/).
  */
 @Module({
   imports: [ClusterModule, EndpointsModule, RetryModule],
@@ -62,6 +66,9 @@ import { Settler } from './settler';
     DeliveryMetrics,
     EndpointHealth,
     HeldRelease,
+    NotificationPublisher,
+    NotificationWindows,
+    Notifier,
     PartitionOwners,
     Settler,
   ],

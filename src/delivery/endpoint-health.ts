@@ -155,12 +155,28 @@ export class EndpointHealth implements OnModuleInit, OnModuleDestroy {
     return `failing for more than ${days || 'a fraction of a'} day(s)`;
   }
 
-  async disable(endpointId: string, reason: string): Promise<void> {
-    await this.directory.disable(endpointId, reason);
+  /**
+   * Disables the endpoint; true only for the call that changed it (not for one already disabled,
+   * by another replica or an earlier attempt), so its tenant is told once.
+   */
+  async disable(endpointId: string, reason: string): Promise<boolean> {
+    const changed = await this.directory.disable(endpointId, reason);
     await this.cache.refreshEndpoint(endpointId);
     this.circuits.delete(endpointId);
     this.changed.add(endpointId);
-    this.logger.warn({ endpointId, reason }, 'endpoint disabled');
+    if (changed) this.logger.warn({ endpointId, reason }, 'endpoint disabled');
+    return changed;
+  }
+
+  /** The failing streak while the endpoint's circuit is open (or half-open), else null. */
+  openStreak(
+    endpointId: string,
+    nowMs: number,
+  ): { consecutiveFailures: number; failingSinceMs: number } | null {
+    const circuit = this.circuits.get(endpointId);
+    const failingSinceMs = circuit?.failingSinceMs() ?? null;
+    if (!circuit || failingSinceMs === null || circuit.state(nowMs) === 'closed') return null;
+    return { consecutiveFailures: circuit.consecutiveFailures(), failingSinceMs };
   }
 
   /** The circuits this replica holds, by state. */

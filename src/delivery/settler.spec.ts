@@ -60,7 +60,8 @@ function world() {
     {
       disable: async (id: string, reason: string) => {
         disabled.push([id, reason]);
-        return true;
+        // Only the first disable changes the row (EndpointsRepository.disable).
+        return disabled.filter(([other]) => other === id).length === 1;
       },
     },
     { refreshEndpoint: async () => undefined, get: () => undefined },
@@ -69,6 +70,13 @@ function world() {
     silentLogger,
   );
   const logged: AttemptRecord[] = [];
+  const notified: Array<[string, ...unknown[]]> = [];
+  const notifier = {
+    endpointDisabled: async (...args: unknown[]) => void notified.push(['disabled', ...args]),
+    disableAlreadyReported: () => void notified.push(['disabled again']),
+    endpointFailing: (...args: unknown[]) => void notified.push(['failing', ...args]),
+    deadLettered: (...args: unknown[]) => void notified.push(['dead letter', ...args]),
+  };
   const registry = new Registry();
   const settler = new Settler(
     new RetryTopics(config, producer),
@@ -79,12 +87,13 @@ function world() {
     new DeliveryMetrics(registry),
     clock,
     silentLogger,
+    notifier,
   );
   const outcomes = async () => {
     const metric = await registry.getSingleMetric('hookstream_deliveries_total')!.get();
     return Object.fromEntries(metric.values.map((v) => [v.labels.outcome, v.value]));
   };
-  return { clock, producer, held, parking, health, disabled, logged, settler, outcomes };
+  return { clock, producer, held, parking, health, disabled, logged, settler, outcomes, notified };
 }
 
 const retryState: AttemptState = {
@@ -197,6 +206,67 @@ describe('Settler', () => {
     );
     await new Promise((resolve) => setImmediate(resolve));
     expect(disabled).toEqual([['ep-1', 'failing for more than a fraction of a day(s)']]);
+  });
+
+  it('tells the tenant of a disable once, however many of its deliveries get 410', async () => {
+    const { settler, notified, clock } = world();
+    const gone: Settlement = {
+      kind: 'disable',
+      occasion: 'attempted',
+      reason: 'endpoint answered HTTP 410; disabled',
+      detail: 'HTTP 410',
+      state: retryState,
+    };
+    for (const n of [1, 2, 3]) {
+      await settler.settle(
+        { task: task(n), encoded: sealed(task(n)), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
+        gone,
+      );
+    }
+    expect(notified.filter(([kind]) => kind.startsWith('disabled'))).toEqual([
+      ['disabled', 'ep-1', 'endpoint answered HTTP 410; disabled', clock.now()],
+      ['disabled again'],
+      ['disabled again'],
+    ]);
+  });
+
+  it('reports each dead letter, and each failure once the circuit is open, to the notifier', async () => {
+    const { settler, notified } = world();
+    const retry: Settlement = { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState };
+    const threshold = config.delivery.circuitFailureThreshold;
+    for (let n = 1; n <= threshold + 1; n += 1) {
+      await settler.settle(
+        { task: task(n), encoded: sealed(task(n)), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) },
+        retry,
+      );
+    }
+    const failing = notified.filter(([kind]) => kind === 'failing');
+    expect(failing).toHaveLength(2);
+    expect(failing[1]).toEqual([
+      'failing',
+      'ep-1',
+      't-1',
+      expect.objectContaining({ consecutiveFailures: threshold + 1, lastStatus: 503 }),
+    ]);
+    await settler.settle(
+      { task: task(9), encoded: sealed(task(9)), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) },
+      {
+        kind: 'dead-letter',
+        occasion: 'attempted',
+        reason: 'attempts_exhausted',
+        detail: 'HTTP 503',
+        state: retryState,
+      },
+    );
+    expect(notified.filter(([kind]) => kind === 'dead letter')).toEqual([
+      [
+        'dead letter',
+        'ep-1',
+        't-1',
+        'record.updated',
+        expect.objectContaining({ eventId: 'e-9', reason: 'attempts_exhausted' }),
+      ],
+    ]);
   });
 
   it('drops a delivery whose endpoint is gone, writing nothing', async () => {

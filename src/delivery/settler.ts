@@ -20,6 +20,7 @@ import { RetryTopics } from '../retry/retry-topics';
 import { StrictParking, type ParkResult } from '../retry/strict-parking';
 import { AttemptLog, type AttemptRecord } from './attempt-log';
 import { DeliveryMetrics } from './delivery-metrics';
+import { Notifier } from './notifications/notifier';
 import { EndpointHealth } from './endpoint-health';
 
 /**
@@ -66,12 +67,17 @@ export class Settler {
     @Inject(EndpointHealth)
     private readonly health: Pick<
       EndpointHealth,
-      'recordSuccess' | 'recordFailure' | 'disable' | 'failingTooLongReason'
+      'recordSuccess' | 'recordFailure' | 'disable' | 'failingTooLongReason' | 'openStreak'
     >,
     @Inject(AttemptLog) private readonly attempts: Pick<AttemptLog, 'append'>,
     private readonly metrics: DeliveryMetrics,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
+    @Inject(Notifier)
+    private readonly notifier: Pick<
+      Notifier,
+      'endpointDisabled' | 'disableAlreadyReported' | 'endpointFailing' | 'deadLettered'
+    >,
   ) {
     this.logger = logger.child({ component: 'settler' });
     this.holdFailed = new ThrottledWarning(
@@ -100,7 +106,7 @@ export class Settler {
         await this.deadLetter(settling, settlement.state, settlement.reason, settlement.detail);
         break;
       case 'disable':
-        await this.health.disable(settling.task.endpointId, settlement.reason);
+        await this.disable(settling.task.endpointId, settlement.reason);
         await this.deadLetter(settling, settlement.state, 'endpoint_disabled', settlement.detail);
         break;
       case 'drop':
@@ -180,12 +186,30 @@ export class Settler {
     );
     if (this.health.recordFailure(endpointId, nowMs)) {
       // Not awaited: the delivery's own outcome does not depend on it, and the next failure tries again.
-      void this.health
-        .disable(endpointId, this.health.failingTooLongReason())
-        .catch((error: unknown) =>
-          this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'),
-        );
+      void this.disable(endpointId, this.health.failingTooLongReason()).catch((error: unknown) =>
+        this.logger.warn({ err: error, endpointId }, 'could not disable failing endpoint'),
+      );
+      return;
     }
+    const streak = this.health.openStreak(endpointId, nowMs);
+    if (streak !== null) {
+      this.notifier.endpointFailing(endpointId, settling.task.tenantId, {
+        atMs: nowMs,
+        ...streak,
+        lastStatus: attempt.statusCode,
+        lastError: attempt.error,
+      });
+    }
+  }
+
+  /** Disables the endpoint; the replica whose disable changed it tells the tenant (once). */
+  private async disable(endpointId: string, reason: string): Promise<void> {
+    if (!(await this.health.disable(endpointId, reason))) {
+      this.notifier.disableAlreadyReported();
+      return;
+    }
+    // Not awaited: the delivery is settled whether or not the notification gets out now.
+    void this.notifier.endpointDisabled(endpointId, reason, this.clock.now());
   }
 
   private async deadLetter(
@@ -196,6 +220,12 @@ export class Settler {
   ): Promise<void> {
     const record = deadLetterOfTask(settling.task, state, reason, detail, settling.encoded);
     await this.topics.deadLetter(record);
+    const { task } = settling;
+    this.notifier.deadLettered(task.endpointId, task.tenantId, task.eventType, {
+      atMs: this.clock.now(),
+      eventId: task.eventId,
+      reason,
+    });
     this.logger.warn(
       { ...bindings(settling.task), attempts: Number(record.headers?.[HEADER.attempt]), reason },
       'delivery dead-lettered',

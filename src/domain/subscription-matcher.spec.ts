@@ -24,6 +24,17 @@ describe('matchesEventType', () => {
     [['*.updated'], 'record.updated', false],
     [['record.*.v2'], 'record.updated.v2', false],
     [['record*'], 'records', false],
+    // Hookstream's own notifications only reach endpoints that name them.
+    [[], 'hookstream.endpoint.disabled', false],
+    [['*'], 'hookstream.endpoint.disabled', false],
+    [['*', 'record.*'], 'hookstream.dead_letter.created', false],
+    [['hookstream.*'], 'hookstream.endpoint.disabled', true],
+    [['hookstream.*'], 'hookstream.dead_letter.created', true],
+    [['hookstream.endpoint.*'], 'hookstream.endpoint.failing', true],
+    [['hookstream.endpoint.*'], 'hookstream.dead_letter.created', false],
+    [['hookstream.endpoint.failing'], 'hookstream.endpoint.failing', true],
+    [['hookstream.*'], 'record.updated', false],
+    [['*', 'hookstream.*'], 'record.updated', true],
   ])('%j matches %p: %p', (patterns, eventType, expected) => {
     expect(matchesEventType(patterns, eventType)).toBe(expected);
   });

@@ -1,12 +1,17 @@
 /**
  * Which endpoints want an event. Patterns are exact event types, `prefix.*` (any type below
- * `prefix.`, at any depth) or `*`; an empty list subscribes to everything.
+ * `prefix.`, at any depth) or `*`; an empty list subscribes to everything the platform publishes.
+ * Hookstream's own event types (`hookstream.*`, the operational notifications) are reserved: only
+ * a pattern that names them (`hookstream.*`, `hookstream.endpoint.*`, an exact type) matches them,
+ * so an endpoint subscribed to everything does not start receiving them unasked (decision 49).
  */
 
 const WILDCARD = '*';
 const PREFIX_SUFFIX = '.*';
+export const RESERVED_TYPE_PREFIX = 'hookstream.';
 
 export function matchesEventPattern(pattern: string, eventType: string): boolean {
+  if (eventType.startsWith(RESERVED_TYPE_PREFIX) && !pattern.startsWith(RESERVED_TYPE_PREFIX)) return false;
   if (pattern === WILDCARD) return true;
   if (pattern.endsWith(PREFIX_SUFFIX)) {
     // Keep the dot: 'record.*' must not match 'recordx.y', nor 'record' itself.
@@ -17,7 +22,8 @@ export function matchesEventPattern(pattern: string, eventType: string): boolean
 }
 
 export function matchesEventType(patterns: string[], eventType: string): boolean {
-  return patterns.length === 0 || patterns.some((pattern) => matchesEventPattern(pattern, eventType));
+  if (patterns.length === 0) return !eventType.startsWith(RESERVED_TYPE_PREFIX);
+  return patterns.some((pattern) => matchesEventPattern(pattern, eventType));
 }
 
 export interface Subscription {

@@ -4,7 +4,7 @@ import { Registry } from 'prom-client';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointEntity } from './endpoint.entity';
 import type { EndpointsRepository } from './endpoints.repository';
-import { generateSecret, SecretCipher } from './secrets/secret-cipher';
+import { generateSecret, SecretCipher, secretBinding } from './secrets/secret-cipher';
 
 const KEY_A = 'a'.repeat(40);
 const KEY_B = 'b'.repeat(40);
@@ -34,10 +34,12 @@ function row(id: string, cipher: SecretCipher, secret = generateSecret()): Endpo
     enabled: true,
     disabledReason: null,
     disabledAt: null,
-    headers: {},
+    sealedHeaders: null,
+    headerNames: [],
+    legacyHeaders: {},
     maxConcurrency: 1,
     metadata: {},
-    secrets: [cipher.encrypt(secret, NOW)],
+    secrets: [cipher.encrypt(secret, secretBinding(id), NOW)],
     createdAt: NOW,
     updatedAt: NOW,
   };

@@ -5,6 +5,8 @@ import type { OrderingMode } from '../domain/endpoint-snapshot';
 export interface StoredSecret {
   ciphertext: string;
   keyId: string;
+  /** Ciphertext format: absent on rows written before format 2 (which binds the endpoint id). */
+  format?: number;
   createdAt: string;
   expiresAt: string | null;
 }
@@ -38,8 +40,22 @@ export class EndpointEntity {
   @Column('timestamptz', { name: 'disabled_at', nullable: true })
   disabledAt!: Date | null;
 
-  @Column('jsonb')
-  headers!: Record<string, string>;
+  /**
+   * Custom request headers, encrypted as one JSON object (their values are receiver credentials);
+   * null when the endpoint has none. `header_names` lists the names for reads without decrypting.
+   */
+  @Column('jsonb', { name: 'sealed_headers', nullable: true })
+  sealedHeaders!: StoredSecret | null;
+
+  @Column('text', { name: 'header_names', array: true })
+  headerNames!: string[];
+
+  /**
+   * Plaintext headers as rows written before issue 19 hold them (and replicas of that version during
+   * a rolling upgrade); sealed at boot and by `secrets:reencrypt`, and `{}` once sealed.
+   */
+  @Column('jsonb', { name: 'headers' })
+  legacyHeaders!: Record<string, string>;
 
   @Column('integer', { name: 'max_concurrency' })
   maxConcurrency!: number;

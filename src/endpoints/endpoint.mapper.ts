@@ -4,8 +4,9 @@ import type { CircuitReport } from './circuit-report';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { SecretCipher } from './secrets/secret-cipher';
 import { readSigningSecrets } from './secrets/signing-secrets';
+import { maskedHeaders, readHeaders } from './secrets/endpoint-headers';
 
-/** Entity + health -> API shape. The secrets column never leaves through here. */
+/** Entity + health -> API shape. Neither a secret nor a header value ever leaves through here. */
 export function toEndpointDto(
   entity: EndpointEntity,
   health: CircuitReport,
@@ -22,7 +23,7 @@ export function toEndpointDto(
     problem,
     circuitState: health.circuitState,
     failureCount: health.failureCount,
-    headers: entity.headers,
+    headers: maskedHeaders([...new Set([...entity.headerNames, ...Object.keys(entity.legacyHeaders)])]),
     maxConcurrency: entity.maxConcurrency,
     metadata: entity.metadata,
     createdAt: entity.createdAt.toISOString(),
@@ -36,6 +37,9 @@ export function toEndpointDto(
  * row costs one endpoint, never the cache load (and with it the boot).
  */
 export function toEndpointSnapshot(row: EndpointEntity, cipher: SecretCipher, now: Date): EndpointSnapshot {
+  const signing = readSigningSecrets(cipher, row.id, row.secrets, now);
+  const headers = readHeaders(cipher, row.id, row);
+  const problems = [signing.problem, headers.problem].filter((problem) => problem !== null);
   return {
     id: row.id,
     tenantId: row.tenantId,
@@ -43,8 +47,8 @@ export function toEndpointSnapshot(row: EndpointEntity, cipher: SecretCipher, no
     eventTypes: row.eventTypes,
     ordering: row.ordering,
     enabled: row.enabled,
-    headers: row.headers,
+    headers: headers.headers,
     maxConcurrency: row.maxConcurrency,
-    ...readSigningSecrets(cipher, row.secrets, now),
+    ...(problems.length === 0 ? signing : { secrets: [], secretExpiries: [], problem: problems.join('. ') }),
   };
 }

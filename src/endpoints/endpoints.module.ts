@@ -12,6 +12,7 @@ import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
 import { secretCipherProvider } from './secrets/secret-cipher.provider';
 import { SecretCipher } from './secrets/secret-cipher';
+import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
 
 /**
  * Endpoint management over REST, and what the delivery side needs of endpoints: the in-memory
@@ -31,6 +32,7 @@ import { SecretCipher } from './secrets/secret-cipher';
     secretCipherProvider,
     ...egressProviders,
     EndpointHealthRepository,
+    PlaintextHeaderSealer,
   ],
   exports: [
     EndpointCache,

@@ -84,20 +84,34 @@ export class EndpointsRepository {
   }
 
   /**
-   * The same for any tenant's endpoint (operator tools), in a transaction of its own; `change`
-   * returns null to leave the row as it is. Returns whether the endpoint still exists.
+   * Read-modify-write of any tenant's endpoint's encrypted columns (re-encryption, sealing plaintext
+   * headers) under a row lock, in a transaction of its own; `change` returns null to leave the row
+   * as it is. Returns whether the endpoint still exists.
    */
-  async changeSecretsOfAny(
+  async changeSealedOfAny(
     id: string,
-    change: (secrets: StoredSecret[]) => StoredSecret[] | null,
+    change: (row: EndpointEntity) => Partial<EndpointEntity> | null,
   ): Promise<boolean> {
     if (!isUUID(id)) return false;
-    let found = false;
-    await this.changeLockedSecrets({ id }, (secrets) => {
-      found = true;
-      return change(secrets);
+    return this.dataSource.transaction(async (manager) => {
+      const rows = manager.getRepository(EndpointEntity);
+      const row = await rows.findOne({ where: { id }, lock: { mode: 'pessimistic_write' } });
+      if (!row) return false;
+      const changes = change(row);
+      if (changes !== null) await rows.update({ id }, changes);
+      return true;
     });
-    return found;
+  }
+
+  /** Ids of endpoints still holding plaintext headers (written before issue 19), oldest first. */
+  async idsWithPlaintextHeaders(): Promise<string[]> {
+    const rows = await this.rows
+      .createQueryBuilder('e')
+      .select('e.id', 'id')
+      .where(`e.headers <> '{}'::jsonb`)
+      .orderBy('e.created_at', 'ASC')
+      .getRawMany<{ id: string }>();
+    return rows.map((row) => row.id);
   }
 
   /** Every endpoint id, oldest first. */
@@ -107,7 +121,7 @@ export class EndpointsRepository {
   }
 
   private changeLockedSecrets(
-    where: { id: string; tenantId?: string },
+    where: { id: string; tenantId: string },
     change: (secrets: StoredSecret[]) => StoredSecret[] | null,
   ): Promise<StoredSecret[] | null> {
     return this.dataSource.transaction(async (manager) => {

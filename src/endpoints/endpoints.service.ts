@@ -16,7 +16,8 @@ import { EndpointEntity, type StoredSecret } from './endpoint.entity';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointsRepository } from './endpoints.repository';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
-import { activeSecrets, generateSecret, SecretCipher } from './secrets/secret-cipher';
+import { activeSecrets, generateSecret, secretBinding, SecretCipher } from './secrets/secret-cipher';
+import { HEADER_VALUE_MASK, mergeHeaderUpdate, readHeaders, sealHeaders } from './secrets/endpoint-headers';
 import { isReadable } from './secrets/signing-secrets';
 import { toEndpointSnapshot } from './endpoint.mapper';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
@@ -67,9 +68,15 @@ export class EndpointsService {
       );
     }
     await this.assertUrlAllowed(input.url);
+    const masked = Object.entries(input.headers ?? {}).find(([, value]) => value === HEADER_VALUE_MASK);
+    if (masked)
+      throw DomainError.invalid(
+        `headers.${masked[0]}: "${HEADER_VALUE_MASK}" keeps a stored value; there is none`,
+      );
     const ordering = input.ordering ?? 'none';
+    const id = randomUUID();
     const endpoint: EndpointEntity = {
-      id: randomUUID(),
+      id,
       tenantId,
       url: input.url,
       description: input.description ?? null,
@@ -78,11 +85,11 @@ export class EndpointsService {
       enabled: input.enabled ?? true,
       disabledReason: null,
       disabledAt: input.enabled === false ? now : null,
-      headers: input.headers ?? {},
+      ...sealHeaders(this.cipher, id, input.headers ?? {}),
       maxConcurrency:
         ordering === 'strict' ? 1 : (input.maxConcurrency ?? this.config.delivery.defaultMaxConcurrency),
       metadata: input.metadata ?? {},
-      secrets: [this.cipher.encrypt(input.secret ?? generateSecret(), now)],
+      secrets: [this.cipher.encrypt(input.secret ?? generateSecret(), secretBinding(id), now)],
       // Set here (millisecond precision) rather than by now() (microseconds) so cursors round-trip exactly.
       createdAt: now,
       updatedAt: now,
@@ -116,7 +123,7 @@ export class EndpointsService {
     if (input.description !== undefined) changes.description = input.description;
     if (input.eventTypes !== undefined) changes.eventTypes = input.eventTypes;
     if (input.ordering !== undefined) changes.ordering = input.ordering;
-    if (input.headers !== undefined) changes.headers = input.headers;
+    if (input.headers !== undefined) Object.assign(changes, this.headerChanges(endpoint, input.headers));
     if (input.maxConcurrency !== undefined) changes.maxConcurrency = input.maxConcurrency;
     if (input.metadata !== undefined) changes.metadata = input.metadata;
     if ((changes.ordering ?? endpoint.ordering) === 'strict') changes.maxConcurrency = 1;
@@ -168,14 +175,14 @@ export class EndpointsService {
     const graceEnds = now.getTime() + gracePeriodSeconds * 1000;
     const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => {
       const stillActive = Array.isArray(secrets) ? activeSecrets(secrets, now) : [];
-      const readable = stillActive.filter((old) => isReadable(this.cipher, old));
+      const readable = stillActive.filter((old) => isReadable(this.cipher, id, old));
       const previous: StoredSecret[] = readable.map((old) => ({
         ...old,
         expiresAt: new Date(
           Math.min(old.expiresAt === null ? graceEnds : Date.parse(old.expiresAt), graceEnds),
         ).toISOString(),
       }));
-      return [this.cipher.encrypt(secret, now), ...activeSecrets(previous, now)];
+      return [this.cipher.encrypt(secret, secretBinding(id), now), ...activeSecrets(previous, now)];
     });
     if (stored === null) throw DomainError.notFound('endpoint');
     await this.announce(tenantId, id);
@@ -199,6 +206,21 @@ export class EndpointsService {
       this.markersLost.inc();
       this.logger.warn({ err: error, tenantId, endpointId }, 'could not write the endpoint-change marker');
     });
+  }
+
+  /** The sealed columns after a PATCH of `headers` (the mask keeps a stored value: endpoint-headers.ts). */
+  private headerChanges(endpoint: EndpointEntity, update: Record<string, string>): Partial<EndpointEntity> {
+    const stored = readHeaders(this.cipher, endpoint.id, endpoint);
+    const merged = mergeHeaderUpdate(stored.headers, update);
+    if ('unknownMasked' in merged) {
+      throw DomainError.invalid(
+        `headers.${merged.unknownMasked}: "${HEADER_VALUE_MASK}" keeps a stored value, and ` +
+          (stored.problem === null
+            ? 'this header has none'
+            : 'the stored headers cannot be read; send every value'),
+      );
+    }
+    return sealHeaders(this.cipher, endpoint.id, merged.headers);
   }
 
   private async assertUrlAllowed(url: string): Promise<void> {

@@ -107,6 +107,25 @@ describe('FanoutService', () => {
     expect(first.publishedAtMs).toBe(Date.UTC(2026, 11, 2, 12, 0, 1));
   });
 
+  it('never gives a notification to the endpoint it is about, nor to endpoints subscribed to everything', async () => {
+    const ops = endpoint({ id: '0a000000-0000-4000-8000-000000000004', eventTypes: ['hookstream.*'] });
+    const alsoOps = endpoint({ id: '0a000000-0000-4000-8000-000000000005', eventTypes: ['hookstream.*'] });
+    const everything = endpoint({ id: '0a000000-0000-4000-8000-000000000006', eventTypes: ['*'] });
+    const { producer, fanOut } = world([ops, alsoOps, everything]);
+    const notification = JSON.stringify({
+      specversion: '1.0',
+      id: 'n-1',
+      source: 'hookstream',
+      subject: ops.id,
+      type: 'hookstream.endpoint.failing',
+      time: '2026-12-02T12:00:00Z',
+      tenantid: TENANT,
+      data: { endpoint: { id: ops.id } },
+    });
+    await fanOut(record(notification));
+    expect(producer.to(deliveries).map((t) => t.key)).toEqual([alsoOps.id]);
+  });
+
   it('writes every accepted event to the feed, matched or not, with its data as delivered; not bad input', async () => {
     const { producer, feed, fanOut } = world([orders]);
     await fanOut(

@@ -11,6 +11,7 @@ import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/del
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
 import { TaskSeal } from '../domain/task-seal';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
 import { EndpointCache } from '../endpoints/endpoint-cache';
@@ -159,6 +160,8 @@ export class FanoutService {
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
+      // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
+      if (isAboutEndpoint(event, endpoint.id)) continue;
       const task = this.seal.seal(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint)) {
         held.push({

@@ -102,6 +102,12 @@ describe('IngestService with idempotency keys', () => {
     expect(published()).toHaveLength(2);
   });
 
+  it("refuses Hookstream's own notification types (400): only Hookstream publishes them", async () => {
+    const body = { type: 'hookstream.endpoint.disabled', data: { endpoint: { id: 'x' } } };
+    await expect(service.publish(TENANT, body)).rejects.toMatchObject({ code: 'validation_failed' });
+    expect(published()).toEqual([]);
+  });
+
   it('refuses the same key with another body (422), publishing nothing more', async () => {
     await service.publish(TENANT, { type: 'record.updated', data: { n: 1 } }, 'k');
     await expect(

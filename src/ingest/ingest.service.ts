@@ -7,6 +7,7 @@ import { DomainError } from '../common/domain-error';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { Clock } from '../domain/clock';
 import { ATTRIBUTE_RULES } from '../domain/event-contract';
+import { isHookstreamType } from '../domain/notifications';
 import { idempotencyKeyOf, requestFingerprint, type PublishedFields } from '../domain/idempotency';
 import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
@@ -48,6 +49,10 @@ export class IngestService {
 
   /** Resolves only once every in-sync replica has the event (acks=all), or with the earlier answer. */
   async publish(tenantId: string, input: EventToPublish, idempotencyKey?: string): Promise<PublishAnswer> {
+    if (isHookstreamType(input.type)) {
+      // Hookstream's own notifications: a tenant publishing one could pass it off as Hookstream's.
+      throw DomainError.invalid('type: hookstream.* event types are published by Hookstream only');
+    }
     const timeMs = eventTimeMs(input.time) ?? this.clock.now();
     const allowed = this.rates.take(tenantId, 1, this.clock.now());
     if (!allowed.ok) {

@@ -7,6 +7,7 @@ import { DashboardController } from './dashboard/dashboard.controller';
 import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
 import { LagMonitor } from './lag/lag-monitor';
 import { OpsController } from './ops.controller';
+import { OpsSurface } from './ops-listener';
 import { RuntimeGauges } from './runtime-gauges';
 import { DeliveryStats } from './summary/delivery-stats';
 import { OpsSummary } from './summary/ops-summary';
@@ -15,6 +16,6 @@ import { OpsSummary } from './summary/ops-summary';
 @Module({
   imports: [ClusterModule, EndpointsModule, DeliveryModule, DeadLettersModule],
   controllers: [OpsController, DashboardController],
-  providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters],
+  providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters, OpsSurface],
 })
 export class OpsModule {}

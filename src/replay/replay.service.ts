@@ -7,6 +7,7 @@ import { DomainError } from '../common/domain-error';
 import { LOGGER } from '../common/logger.module';
 import { QuotaMetrics } from '../common/quota-metrics';
 import { deliveryTaskFor, type DeliveryTask } from '../domain/delivery-task';
+import { isAboutEndpoint } from '../domain/notifications';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../domain/cloud-event';
 import type { ConsumedRecord } from '../domain/records';
@@ -143,6 +144,7 @@ export class ReplayService {
     if (!parsed.ok) return null;
     const event = parsed.event;
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
+    if (isAboutEndpoint(event, target.id)) return null;
     return event;
   }
 }

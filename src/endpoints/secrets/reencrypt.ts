@@ -8,8 +8,8 @@ import { SecretCipher } from './secret-cipher';
 const USAGE = 'usage: npm run secrets:reencrypt [-- --dry-run]';
 
 /**
- * `npm run secrets:reencrypt`: re-encrypts every endpoint's signing secrets under
- * HOOKSTREAM_SECRET_KEY, decrypting with it or any key of HOOKSTREAM_SECRET_KEY_PREVIOUS, one
+ * `npm run secrets:reencrypt`: re-encrypts every endpoint's signing secrets and custom headers under
+ * HOOKSTREAM_SECRET_KEY in the current ciphertext format (sealing plaintext headers of older rows), decrypting with it or any key of HOOKSTREAM_SECRET_KEY_PREVIOUS, one
  * endpoint per transaction under a row lock (running services keep serving; their caches follow by
  * NOTIFY). Once it exits 0 the previous keys can be dropped. Exits 2 when some endpoint's secret
  * does not decrypt with any configured key (listed), 64 on bad arguments, 78 on a bad environment.
@@ -38,12 +38,12 @@ async function main(args: string[]): Promise<number> {
       const plans: ReencryptionPlan[] = [];
       if (dryRun) {
         const row = await endpoints.findById(id);
-        if (row) plans.push(planReencryption(cipher, row.secrets, new Date()));
+        if (row) plans.push(planReencryption(cipher, row, new Date()));
       } else {
-        await endpoints.changeSecretsOfAny(id, (secrets) => {
-          const plan = planReencryption(cipher, secrets, new Date());
+        await endpoints.changeSealedOfAny(id, (row) => {
+          const plan = planReencryption(cipher, row, new Date());
           plans.push(plan);
-          return plan.outcome === 'reencrypted' ? plan.secrets : null;
+          return plan.outcome === 'reencrypted' ? plan.changes : null;
         });
       }
       // No plan: the endpoint was deleted since the listing.

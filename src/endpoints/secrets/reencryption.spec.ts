@@ -1,5 +1,6 @@
 import { planReencryption, ReencryptionTally, type ReencryptionPlan } from './reencryption';
-import { generateSecret, SecretCipher, type StoredSecret } from './secret-cipher';
+import { generateSecret, SecretCipher, secretBinding, type StoredSecret } from './secret-cipher';
+import type { SealedColumns } from './reencryption';
 
 const KEY_A = 'a'.repeat(40);
 const KEY_B = 'b'.repeat(40);
@@ -8,12 +9,18 @@ const CREATED = '2026-01-01T00:00:00.000Z';
 const LATER = '2026-03-02T12:00:00.000Z';
 const EARLIER = '2026-03-01T11:00:00.000Z';
 
+const ID = '6c1c3f0e-94c6-4b8f-9d0a-2f1f7e0b9a11';
 const withA = new SecretCipher([KEY_A]);
 const withB = new SecretCipher([KEY_B]);
 const withBThenA = new SecretCipher([KEY_B, KEY_A]);
 
 function stored(cipher: SecretCipher, plain: string, expiresAt: string | null = null): StoredSecret {
-  return { ...cipher.encrypt(plain, new Date(CREATED)), expiresAt };
+  return { ...cipher.encrypt(plain, secretBinding(ID), new Date(CREATED)), expiresAt };
+}
+
+/** A row with these secrets and no custom headers. */
+function endpointRow(secrets: StoredSecret[]): SealedColumns {
+  return { id: ID, secrets, sealedHeaders: null, headerNames: [], legacyHeaders: {} };
 }
 
 describe('planReencryption', () => {
@@ -22,30 +29,43 @@ describe('planReencryption', () => {
     const previous = generateSecret();
     const plan = planReencryption(
       withBThenA,
-      [stored(withA, current), stored(withA, previous, LATER), stored(withA, generateSecret(), EARLIER)],
+      endpointRow([
+        stored(withA, current),
+        stored(withA, previous, LATER),
+        stored(withA, generateSecret(), EARLIER),
+      ]),
       NOW,
     );
     if (plan.outcome !== 'reencrypted') throw new Error(`expected reencrypted, got ${plan.outcome}`);
     expect(plan).toMatchObject({ reencrypted: 2, expiredDropped: 1 });
-    expect(plan.secrets.map((secret) => [secret.keyId, secret.createdAt, secret.expiresAt])).toEqual([
-      [withB.currentKeyId, CREATED, null],
-      [withB.currentKeyId, CREATED, LATER],
-    ]);
+    expect(plan.changes.secrets?.map((secret) => [secret.keyId, secret.createdAt, secret.expiresAt])).toEqual(
+      [
+        [withB.currentKeyId, CREATED, null],
+        [withB.currentKeyId, CREATED, LATER],
+      ],
+    );
     // Readable with the new key alone: the old one can be retired.
-    expect(plan.secrets.map((secret) => withB.decrypt(secret))).toEqual([current, previous]);
-    expect(JSON.stringify(plan.secrets)).not.toContain(current.slice(6));
+    expect(plan.changes.secrets?.map((secret) => withB.decrypt(secret, secretBinding(ID)))).toEqual([
+      current,
+      previous,
+    ]);
+    expect(JSON.stringify(plan.changes)).not.toContain(current.slice(6));
   });
 
   it('re-encrypts only what is not under the current key', () => {
     const untouched = stored(withB, generateSecret());
-    const plan = planReencryption(withBThenA, [untouched, stored(withA, generateSecret(), LATER)], NOW);
+    const plan = planReencryption(
+      withBThenA,
+      endpointRow([untouched, stored(withA, generateSecret(), LATER)]),
+      NOW,
+    );
     if (plan.outcome !== 'reencrypted') throw new Error(`expected reencrypted, got ${plan.outcome}`);
     expect(plan.reencrypted).toBe(1);
-    expect(plan.secrets[0]).toBe(untouched);
+    expect(plan.changes.secrets?.[0]).toBe(untouched);
   });
 
   it('leaves secrets all under the current key as they are', () => {
-    expect(planReencryption(withBThenA, [stored(withB, generateSecret())], NOW)).toEqual({
+    expect(planReencryption(withBThenA, endpointRow([stored(withB, generateSecret())]), NOW)).toEqual({
       outcome: 'current',
     });
   });
@@ -53,7 +73,7 @@ describe('planReencryption', () => {
   it('drops an expired secret under an old key even when the active ones are current', () => {
     const plan = planReencryption(
       withB,
-      [stored(withB, generateSecret()), stored(withA, generateSecret(), EARLIER)],
+      endpointRow([stored(withB, generateSecret()), stored(withA, generateSecret(), EARLIER)]),
       NOW,
     );
     expect(plan).toMatchObject({ outcome: 'reencrypted', reencrypted: 0, expiredDropped: 1 });
@@ -62,7 +82,7 @@ describe('planReencryption', () => {
   it('reports a row with a secret no configured key decrypts, and changes nothing of it', () => {
     const plan = planReencryption(
       withB,
-      [stored(withB, generateSecret()), stored(withA, generateSecret(), LATER)],
+      endpointRow([stored(withB, generateSecret()), stored(withA, generateSecret(), LATER)]),
       NOW,
     );
     expect(plan.outcome).toBe('unreadable');
@@ -73,7 +93,7 @@ describe('planReencryption', () => {
 describe('ReencryptionTally', () => {
   const reencrypted = (count: number, dropped = 0): ReencryptionPlan => ({
     outcome: 'reencrypted',
-    secrets: [],
+    changes: {},
     reencrypted: count,
     expiredDropped: dropped,
   });
@@ -85,7 +105,7 @@ describe('ReencryptionTally', () => {
     tally.add('e3', { outcome: 'current' });
     expect(tally.exitCode()).toBe(0);
     expect(tally.summary(false)).toEqual([
-      're-encrypted: 2 endpoint(s) (3 secret(s) re-encrypted, 1 expired secret(s) dropped)',
+      're-encrypted: 2 endpoint(s) (3 secret(s) or header set(s) re-encrypted, 1 expired secret(s) dropped)',
       'already current: 1 endpoint(s)',
       'unreadable: 0 endpoint(s)',
     ]);

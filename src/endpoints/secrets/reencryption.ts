@@ -1,12 +1,30 @@
-import { activeSecrets, type SecretCipher, type StoredSecret } from './secret-cipher';
+import { readHeaders, sealHeaders, type SealedHeaderColumns } from './endpoint-headers';
+import {
+  activeSecrets,
+  headersBinding,
+  secretBinding,
+  type SecretCipher,
+  type StoredSecret,
+} from './secret-cipher';
 import { readSigningSecrets } from './signing-secrets';
+
+/** The sealed columns of one endpoint row. */
+export interface SealedColumns extends SealedHeaderColumns {
+  id: string;
+  secrets: StoredSecret[];
+}
+
+/** The columns to write: re-encrypted secrets, and headers sealed under the current key. */
+export type SealedChanges = Partial<
+  Pick<SealedColumns, 'secrets' | 'sealedHeaders' | 'headerNames' | 'legacyHeaders'>
+>;
 
 /** What re-encrypting one endpoint's secrets under the current key comes to. */
 export type ReencryptionPlan =
   /** Every stored secret is under the current key already: nothing to write. */
   | { outcome: 'current' }
   /** Write `secrets`: the active ones under the current key (dates kept), expired ones dropped. */
-  | { outcome: 'reencrypted'; secrets: StoredSecret[]; reencrypted: number; expiredDropped: number }
+  | { outcome: 'reencrypted'; changes: SealedChanges; reencrypted: number; expiredDropped: number }
   /** Some active secret does not decrypt with any configured key: the row is left as it is. */
   | { outcome: 'unreadable'; problem: string };
 
@@ -15,17 +33,35 @@ export type ReencryptionPlan =
  * configured key decrypts). Expired secrets sign nothing: they are dropped, not re-encrypted, so no
  * ciphertext under a retired key is left behind.
  */
-export function planReencryption(cipher: SecretCipher, stored: StoredSecret[], now: Date): ReencryptionPlan {
-  const { problem } = readSigningSecrets(cipher, stored, now);
-  if (problem !== null) return { outcome: 'unreadable', problem };
-  if (stored.every((secret) => secret.keyId === cipher.currentKeyId)) return { outcome: 'current' };
-  const active = activeSecrets(stored, now);
-  return {
-    outcome: 'reencrypted',
-    secrets: active.map((secret) => cipher.reencrypt(secret)),
-    reencrypted: active.filter((secret) => secret.keyId !== cipher.currentKeyId).length,
-    expiredDropped: stored.length - active.length,
-  };
+export function planReencryption(cipher: SecretCipher, row: SealedColumns, now: Date): ReencryptionPlan {
+  const stored = row.secrets;
+  const { problem } = readSigningSecrets(cipher, row.id, stored, now);
+  const headers = readHeaders(cipher, row.id, row);
+  if (problem !== null || headers.problem !== null) {
+    return { outcome: 'unreadable', problem: [problem, headers.problem].filter(Boolean).join('. ') };
+  }
+  const changes: SealedChanges = {};
+  let reencrypted = 0;
+  let expiredDropped = 0;
+  if (!stored.every((secret) => cipher.isCurrent(secret))) {
+    const active = activeSecrets(stored, now);
+    changes.secrets = active.map((secret) => cipher.reencrypt(secret, secretBinding(row.id)));
+    reencrypted += active.filter((secret) => !cipher.isCurrent(secret)).length;
+    expiredDropped = stored.length - active.length;
+  }
+  const legacy = Object.keys(row.legacyHeaders ?? {}).length > 0;
+  if (legacy || (row.sealedHeaders !== null && !cipher.isCurrent(row.sealedHeaders))) {
+    // Plaintext headers of an older version are sealed here; sealed ones re-encrypted.
+    Object.assign(
+      changes,
+      row.sealedHeaders !== null && !legacy
+        ? { sealedHeaders: cipher.reencrypt(row.sealedHeaders, headersBinding(row.id)) }
+        : sealHeaders(cipher, row.id, headers.headers),
+    );
+    reencrypted += 1;
+  }
+  if (Object.keys(changes).length === 0) return { outcome: 'current' };
+  return { outcome: 'reencrypted', changes, reencrypted, expiredDropped };
 }
 
 /** Counts of `npm run secrets:reencrypt`, per endpoint outcome; it holds ids and numbers, never a secret. */
@@ -55,7 +91,7 @@ export class ReencryptionTally {
 
   summary(dryRun: boolean): string[] {
     const lines = [
-      `re-encrypted: ${this.reencrypted} endpoint(s) (${this.secretsReencrypted} secret(s) re-encrypted, ` +
+      `re-encrypted: ${this.reencrypted} endpoint(s) (${this.secretsReencrypted} secret(s) or header set(s) re-encrypted, ` +
         `${this.expiredDropped} expired secret(s) dropped)`,
       `already current: ${this.current} endpoint(s)`,
       `unreadable: ${this.unreadable.length} endpoint(s)${this.unreadable.length ? `: ${this.unreadable.join(', ')}` : ''}`,

@@ -5,7 +5,24 @@ export type { StoredSecret } from '../endpoint.entity';
 
 const SECRET_PREFIX = 'whsec_';
 const IV_BYTES = 12;
+/** Fixed on decrypt too (authTagLength), so a stored value can never choose a shorter, forgeable tag. */
 const TAG_BYTES = 16;
+/** The ciphertext format written now: version 2 binds each value to what it belongs to (AAD). */
+export const CIPHER_FORMAT = 2;
+
+/**
+ * What a ciphertext belongs to, bound in as associated data (format 2): a value copied into another
+ * endpoint's row, or from the secrets column into the headers one, no longer decrypts.
+ */
+export type CipherBinding = `endpoint/${string}/${'secret' | 'headers'}`;
+
+export function secretBinding(endpointId: string): CipherBinding {
+  return `endpoint/${endpointId}/secret`;
+}
+
+export function headersBinding(endpointId: string): CipherBinding {
+  return `endpoint/${endpointId}/headers`;
+}
 
 interface DerivedKey {
   id: string;
@@ -49,18 +66,24 @@ export class SecretCipher {
     return this.keys[0].id;
   }
 
-  encrypt(plain: string, now: Date = new Date()): StoredSecret {
+  encrypt(plain: string, binding: CipherBinding, now: Date = new Date()): StoredSecret {
     const { id, key } = this.keys[0];
     const iv = randomBytes(IV_BYTES);
-    const cipher = createCipheriv('aes-256-gcm', key, iv);
-    cipher.setAAD(Buffer.from(id));
+    const cipher = createCipheriv('aes-256-gcm', key, iv, { authTagLength: TAG_BYTES });
+    cipher.setAAD(associatedData(CIPHER_FORMAT, id, binding));
     const body = Buffer.concat([cipher.update(plain, 'utf8'), cipher.final()]);
     return {
       ciphertext: Buffer.concat([iv, cipher.getAuthTag(), body]).toString('base64'),
       keyId: id,
+      format: CIPHER_FORMAT,
       createdAt: now.toISOString(),
       expiresAt: null,
     };
+  }
+
+  /** True when `stored` is under the current key in the current format: nothing to re-encrypt. */
+  isCurrent(stored: StoredSecret): boolean {
+    return stored.keyId === this.currentKeyId && stored.format === CIPHER_FORMAT;
   }
 
   /** Ids of every configured key, the current one first. */
@@ -69,13 +92,15 @@ export class SecretCipher {
   }
 
   /** The plaintext; throws UndecryptableSecretError when no configured key decrypts it. */
-  decrypt(stored: StoredSecret): string {
+  decrypt(stored: StoredSecret, binding: CipherBinding): string {
     const derived = this.keys.find((candidate) => candidate.id === stored.keyId);
     if (!derived) throw new UndecryptableSecretError(stored.keyId, 'key_not_configured');
     const raw = Buffer.from(stored.ciphertext, 'base64');
     if (raw.length < IV_BYTES + TAG_BYTES) throw new UndecryptableSecretError(stored.keyId, 'damaged');
-    const decipher = createDecipheriv('aes-256-gcm', derived.key, raw.subarray(0, IV_BYTES));
-    decipher.setAAD(Buffer.from(derived.id));
+    const decipher = createDecipheriv('aes-256-gcm', derived.key, raw.subarray(0, IV_BYTES), {
+      authTagLength: TAG_BYTES,
+    });
+    decipher.setAAD(associatedData(stored.format ?? 1, derived.id, binding));
     decipher.setAuthTag(raw.subarray(IV_BYTES, IV_BYTES + TAG_BYTES));
     try {
       return Buffer.concat([decipher.update(raw.subarray(IV_BYTES + TAG_BYTES)), decipher.final()]).toString(
@@ -86,12 +111,20 @@ export class SecretCipher {
     }
   }
 
-  /** Re-encrypts with the current key (after a master-key rotation), keeping dates. */
-  reencrypt(stored: StoredSecret): StoredSecret {
-    if (stored.keyId === this.currentKeyId) return stored;
-    const fresh = this.encrypt(this.decrypt(stored));
+  /** Re-encrypts with the current key in the current format (key retirement, format upgrade), keeping dates. */
+  reencrypt(stored: StoredSecret, binding: CipherBinding): StoredSecret {
+    if (this.isCurrent(stored)) return stored;
+    const fresh = this.encrypt(this.decrypt(stored, binding), binding);
     return { ...fresh, createdAt: stored.createdAt, expiresAt: stored.expiresAt };
   }
+}
+
+/**
+ * Format 1 (before issue 19) bound only the key id, so those rows still decrypt; format 2 binds the
+ * format, the key id and what the value belongs to.
+ */
+function associatedData(format: number, keyId: string, binding: CipherBinding): Buffer {
+  return Buffer.from(format === 1 ? keyId : `hookstream/v${format}/${keyId}/${binding}`, 'utf8');
 }
 
 function deriveKey(material: string): DerivedKey {

@@ -1,6 +1,7 @@
 import { decodeWebhookSecret } from '../../domain/standard-webhooks';
 import {
   activeSecrets,
+  secretBinding,
   UndecryptableSecretError,
   type SecretCipher,
   type StoredSecret,
@@ -24,16 +25,26 @@ const ROTATE = "rotate the endpoint's secret to replace it";
  * unreadable secret makes the endpoint unusable until it is fixed. Never throws: a malformed
  * `stored` value (not a list of stored secrets) is a problem too.
  */
-export function readSigningSecrets(cipher: SecretCipher, stored: StoredSecret[], now: Date): SigningSecrets {
+export function readSigningSecrets(
+  cipher: SecretCipher,
+  endpointId: string,
+  stored: StoredSecret[],
+  now: Date,
+): SigningSecrets {
   try {
-    return readOrThrow(cipher, stored, now);
+    return readOrThrow(cipher, endpointId, stored, now);
   } catch (error) {
     const why = error instanceof Error ? error.message : String(error);
     return unusable(`its stored signing secrets cannot be read (${why.slice(0, 200)}); ${ROTATE}`);
   }
 }
 
-function readOrThrow(cipher: SecretCipher, stored: StoredSecret[], now: Date): SigningSecrets {
+function readOrThrow(
+  cipher: SecretCipher,
+  endpointId: string,
+  stored: StoredSecret[],
+  now: Date,
+): SigningSecrets {
   const active = activeSecrets(stored, now);
   if (active.length === 0) {
     return unusable("it has no active signing secret; rotate the endpoint's secret to give it one");
@@ -43,7 +54,7 @@ function readOrThrow(cipher: SecretCipher, stored: StoredSecret[], now: Date): S
   let invalid = false;
   const secrets: string[] = [];
   for (const secret of active) {
-    const read = readOne(cipher, secret);
+    const read = readOne(cipher, endpointId, secret);
     if (read.kind === 'plain') secrets.push(read.plain);
     else if (read.kind === 'invalid') invalid = true;
     else (read.error.why === 'key_not_configured' ? missingKeys : damagedKeys).add(read.error.keyId);
@@ -74,9 +85,9 @@ function keysNotConfiguredProblem(keyIds: string[]): string {
 }
 
 /** True when `stored` decrypts, with a configured key, to a secret the signer accepts. */
-export function isReadable(cipher: SecretCipher, stored: StoredSecret): boolean {
+export function isReadable(cipher: SecretCipher, endpointId: string, stored: StoredSecret): boolean {
   try {
-    return readOne(cipher, stored).kind === 'plain';
+    return readOne(cipher, endpointId, stored).kind === 'plain';
   } catch {
     return false; // malformed
   }
@@ -87,10 +98,10 @@ type ReadOne =
   | { kind: 'invalid' }
   | { kind: 'undecryptable'; error: UndecryptableSecretError };
 
-function readOne(cipher: SecretCipher, stored: StoredSecret): ReadOne {
+function readOne(cipher: SecretCipher, endpointId: string, stored: StoredSecret): ReadOne {
   let plain: string;
   try {
-    plain = cipher.decrypt(stored);
+    plain = cipher.decrypt(stored, secretBinding(endpointId));
   } catch (error) {
     if (error instanceof UndecryptableSecretError) return { kind: 'undecryptable', error };
     throw error;

@@ -4,6 +4,8 @@ import { HealthCheck, HealthCheckService, TypeOrmHealthIndicator } from '@nestjs
 import { KafkaHealthIndicator } from './kafka.health';
 import { OperatorRoute } from '../../common/roles';
 
+const POSTGRES_DOWN = { postgres: { status: 'down' as const, message: 'PostgreSQL is not reachable' } };
+
 @ApiTags('ops')
 @OperatorRoute()
 @Controller()
@@ -20,12 +22,17 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: Kafka and PostgreSQL answer; 503 naming the failing part otherwise. */
+  /** Readiness: Kafka and PostgreSQL answer; 503 naming the failing part (never its address) otherwise. */
   @Get('readyz')
   @HealthCheck()
   readyz() {
     return this.health.check([
-      () => this.database.pingCheck('postgres', { timeout: 3000 }),
+      // The driver's error names host and port; the public port's answer names the part only.
+      () =>
+        this.database
+          .pingCheck('postgres', { timeout: 3000 })
+          .then((result) => (result.postgres?.status === 'up' ? result : POSTGRES_DOWN))
+          .catch(() => POSTGRES_DOWN),
       () => this.kafka.isHealthy('kafka'),
     ]);
   }

@@ -2,13 +2,17 @@ import { contextFor } from '../../testing/http-context';
 import { generateApiKey } from './api-key';
 import type { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
+import { AuthBrake } from './auth-brake';
+import type { AppConfig } from '../../config/config';
+import { Registry } from 'prom-client';
 
 describe('ApiKeyGuard', () => {
   const { key } = generateApiKey();
   const authenticator = {
     tenantFor: async (candidate: string) => (candidate === key ? 'tenant-1' : null),
   } as ApiKeyAuthenticator;
-  const guard = new ApiKeyGuard(authenticator);
+  const config = { security: { authFailureLimit: 3, authFailureWindowMs: 60_000 } } as AppConfig;
+  const guard = new ApiKeyGuard(authenticator, new AuthBrake(config, { now: () => 0 }, new Registry()));
 
   it('puts the tenant of a live key on the request', async () => {
     const { request, context } = contextFor(`Bearer ${key}`);
@@ -20,5 +24,28 @@ describe('ApiKeyGuard', () => {
     const { request, context } = contextFor(header);
     await expect(guard.canActivate(context)).rejects.toMatchObject({ code: 'unauthorized' });
     expect(request.tenantId).toBeUndefined();
+  });
+
+  it('refuses with 429 and Retry-After past the failures of an address, without looking the key up', async () => {
+    let lookups = 0;
+    const counting = {
+      tenantFor: async () => {
+        lookups += 1;
+        return null;
+      },
+    } as unknown as ApiKeyAuthenticator;
+    const braked = new ApiKeyGuard(counting, new AuthBrake(config, { now: () => 0 }, new Registry()));
+    for (let i = 0; i < 10; i++) {
+      const { request, context } = contextFor(`Bearer hs_wrong-${i}`);
+      Object.assign(request, { ip: '198.51.100.7' });
+      await braked.canActivate(context).catch(() => undefined);
+    }
+    expect(lookups).toBe(3);
+    const { request, context } = contextFor(`Bearer ${key}`);
+    Object.assign(request, { ip: '198.51.100.7' });
+    await expect(braked.canActivate(context)).rejects.toMatchObject({
+      code: 'rate_limited',
+      retryAfterSeconds: 60,
+    });
   });
 });

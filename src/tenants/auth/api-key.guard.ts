@@ -1,19 +1,38 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { DomainError } from '../../common/domain-error';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
+import { hashApiKey } from './api-key';
+import { AuthBrake, clientAddress, type BrakeSubject } from './auth-brake';
 import { bearerToken, type TenantRequest } from './bearer-token';
 
-/** Admits requests carrying a live tenant API key and records the tenant on the request. */
+/**
+ * Admits requests carrying a live tenant API key and records the tenant on the request. An address
+ * or a key past its failed attempts is refused (429) before the key is looked up.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
-  constructor(private readonly authenticator: ApiKeyAuthenticator) {}
+  constructor(
+    private readonly authenticator: ApiKeyAuthenticator,
+    private readonly brake: AuthBrake,
+  ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TenantRequest>();
     const token = bearerToken(request);
-    if (token === null) throw new DomainError('unauthorized', 'missing API key bearer token');
+    const subjects: BrakeSubject[] = [clientAddress(request)];
+    // Bounded like the authenticator's own check, so an oversized header costs no hashing.
+    if (token !== null && token.length <= 200) subjects.push(`key:${hashApiKey(token)}`);
+    this.brake.begin(subjects);
+    if (token === null) {
+      this.brake.failed('api_key');
+      throw new DomainError('unauthorized', 'missing API key bearer token');
+    }
     const tenantId = await this.authenticator.tenantFor(token);
-    if (tenantId === null) throw new DomainError('unauthorized', 'invalid or revoked API key');
+    if (tenantId === null) {
+      this.brake.failed('api_key');
+      throw new DomainError('unauthorized', 'invalid or revoked API key');
+    }
+    this.brake.succeeded(subjects);
     request.tenantId = tenantId;
     return true;
   }

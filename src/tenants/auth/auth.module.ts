@@ -3,6 +3,7 @@ import { TenantsModule } from '../tenants.module';
 import { AdminGuard } from './admin.guard';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
+import { AuthBrake } from './auth-brake';
 
 /**
  * Authentication for every controller: `@UseGuards(AdminGuard)` for operator routes,
@@ -11,7 +12,7 @@ import { ApiKeyGuard } from './api-key.guard';
 @Global()
 @Module({
   imports: [TenantsModule],
-  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
-  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator],
+  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake],
+  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake],
 })
 export class AuthModule {}

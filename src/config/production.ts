@@ -1,0 +1,53 @@
+/**
+ * What `NODE_ENV=production` refuses at boot (issue 19): values published in this repository
+ * (docker-compose.yml, scripts/demo.sh), a short or low-variety admin token, and an encryption key
+ * that is not key-shaped (a passphrase). Previous keys are not checked: they only decrypt, and a
+ * demo or passphrase key is retired by putting it there and running `npm run secrets:reencrypt`.
+ */
+export const KNOWN_DEMO_VALUES: readonly string[] = [
+  'demo-admin-token-change-me',
+  'demo-secret-key-change-me-0123456789abcdef',
+];
+
+const MIN_ADMIN_TOKEN_CHARS = 32;
+const MIN_DISTINCT_CHARS = 12;
+const KEY_BYTES = 32;
+
+export function productionProblems(adminToken: string | undefined, secretKey: string | undefined): string[] {
+  const problems: string[] = [];
+  const hint = '(NODE_ENV=production; generate one with `openssl rand -base64 32`)';
+  if (adminToken !== undefined) {
+    if (KNOWN_DEMO_VALUES.includes(adminToken)) {
+      problems.push(`HOOKSTREAM_ADMIN_TOKEN: is the published demo value ${hint}`);
+    } else if (adminToken.length < MIN_ADMIN_TOKEN_CHARS || distinct(adminToken) < MIN_DISTINCT_CHARS) {
+      problems.push(
+        `HOOKSTREAM_ADMIN_TOKEN: too weak: at least ${MIN_ADMIN_TOKEN_CHARS} characters, ` +
+          `${MIN_DISTINCT_CHARS} of them different ${hint}`,
+      );
+    }
+  }
+  if (secretKey !== undefined) {
+    if (KNOWN_DEMO_VALUES.includes(secretKey)) {
+      problems.push(`HOOKSTREAM_SECRET_KEY: is the published demo value ${hint}`);
+    } else if (!isKeyShaped(secretKey)) {
+      problems.push(
+        `HOOKSTREAM_SECRET_KEY: must be ${KEY_BYTES} or more random bytes in base64 or hex, not a ` +
+          `passphrase ${hint}; keep an old key in HOOKSTREAM_SECRET_KEY_PREVIOUS and run ` +
+          '`npm run secrets:reencrypt` to retire it',
+      );
+    }
+  }
+  return problems;
+}
+
+/** Base64 (standard or URL-safe) or hex of at least 32 bytes that are not a repeated pattern. */
+export function isKeyShaped(key: string): boolean {
+  let bytes: Buffer | null = null;
+  if (/^[0-9a-fA-F]+$/.test(key) && key.length % 2 === 0) bytes = Buffer.from(key, 'hex');
+  else if (/^[A-Za-z0-9+/_-]+={0,2}$/.test(key)) bytes = Buffer.from(key, 'base64');
+  return bytes !== null && bytes.length >= KEY_BYTES && new Set(bytes).size >= KEY_BYTES / 2;
+}
+
+function distinct(text: string): number {
+  return new Set(text).size;
+}

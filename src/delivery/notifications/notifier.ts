@@ -1,0 +1,203 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
+import { CLOCK } from '../../common/clock.module';
+import { LOGGER } from '../../common/logger.module';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
+import { ThrottledWarning } from '../../common/throttled-warning';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import type { Clock } from '../../domain/clock';
+import {
+  deadLetterData,
+  disabledData,
+  failingData,
+  isHookstreamType,
+  NOTIFICATION_TYPE,
+  TallyBook,
+  tallyOf,
+  type EndpointRef,
+  type NotificationType,
+  type Signal,
+  type Tally,
+  type TalliedType,
+} from '../../domain/notifications';
+import { EndpointCache } from '../../endpoints/endpoint-cache';
+import { NotificationPublisher } from './notification-publisher';
+import { NotificationWindows, type WindowKey } from './notification-windows.repository';
+
+/** Windows settled per flush at most (the rest wait for the next one). */
+const FLUSH_LIMIT = 500;
+
+/** Tries of a `hookstream.endpoint.disabled` publish before it is given up (logged, counted). */
+const DISABLED_PUBLISH_TRIES = 5;
+
+/**
+ * Tells a tenant about its endpoints (docs/notifications.md). The delivery side reports signals
+ * here; the hot path only adds to an in-memory tally. A flush every few seconds settles each
+ * endpoint's tally against its window in PostgreSQL (NotificationWindows), which decides, for
+ * every replica together, whether it goes out now or waits for the interval, counted into the next.
+ * `hookstream.endpoint.disabled` is not tallied: it goes out once per disable, because only the
+ * replica whose disable changed the row reports it.
+ */
+@Injectable()
+export class Notifier implements OnModuleInit, OnModuleDestroy {
+  private readonly book = new TallyBook<string>();
+  private readonly logger: Logger;
+  private readonly counted: Counter<'type' | 'result'>;
+  private readonly flushFailed: ThrottledWarning;
+  private flushing: Promise<void> | null = null;
+  private timer?: NodeJS.Timeout;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(NotificationPublisher) private readonly publisher: Pick<NotificationPublisher, 'publish'>,
+    @Inject(NotificationWindows) private readonly windows: Pick<NotificationWindows, 'settle' | 'due'>,
+    @Inject(EndpointCache) private readonly endpoints: Pick<EndpointCache, 'get'>,
+    @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LOGGER) logger: Logger,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.logger = logger.child({ component: 'notifier' });
+    this.flushFailed = new ThrottledWarning(this.logger, 'could not settle notification windows; retrying');
+    this.counted = new Counter({
+      name: 'hookstream_notifications_total',
+      help:
+        'Operational notifications by type: published, suppressed (signals counted into another ' +
+        'notification, or a disable already reported), failed (given up)',
+      labelNames: ['type', 'result'],
+      registers: [registry],
+    });
+  }
+
+  onModuleInit(): void {
+    const everyMs = Math.min(5_000, Math.max(250, Math.floor(this.config.notificationIntervalMs / 4)));
+    this.timer = setInterval(() => void this.flush(), everyMs);
+    this.timer.unref();
+  }
+
+  onModuleDestroy(): void {
+    clearInterval(this.timer);
+  }
+
+  /**
+   * An endpoint was disabled automatically (410 Gone, failing too long) by this process: its tenant
+   * is told once. Not awaited by the caller: the disable stands whether or not Kafka takes it now.
+   */
+  async endpointDisabled(endpointId: string, reason: string, atMs: number): Promise<void> {
+    const endpoint = this.endpoints.get(endpointId);
+    if (endpoint === undefined) return;
+    const data = disabledData({ id: endpointId, url: endpoint.url }, reason, atMs);
+    const notification = {
+      type: NOTIFICATION_TYPE.disabled,
+      tenantId: endpoint.tenantId,
+      endpointId,
+      atMs,
+      data,
+    };
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.publisher.publish(notification);
+        this.count(NOTIFICATION_TYPE.disabled, 'published');
+        return;
+      } catch (error) {
+        if (attempt >= DISABLED_PUBLISH_TRIES) {
+          this.count(NOTIFICATION_TYPE.disabled, 'failed');
+          this.logger.error({ err: error, endpointId }, 'could not publish hookstream.endpoint.disabled');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+      }
+    }
+  }
+
+  /** A disable that another process (or an earlier attempt) already made and reported. */
+  disableAlreadyReported(): void {
+    this.count(NOTIFICATION_TYPE.disabled, 'suppressed');
+  }
+
+  /** A failed attempt of an endpoint whose circuit is open. */
+  endpointFailing(endpointId: string, tenantId: string, signal: Signal): void {
+    this.book.add(bookKey(NOTIFICATION_TYPE.failing, endpointId, tenantId), tallyOf(signal));
+  }
+
+  /**
+   * A delivery dead-lettered. Those of Hookstream's own events are not counted: a notification
+   * that cannot be delivered must not beget another one (the loop guard).
+   */
+  deadLettered(endpointId: string, tenantId: string, eventType: string, signal: Signal): void {
+    if (isHookstreamType(eventType)) return;
+    this.book.add(bookKey(NOTIFICATION_TYPE.deadLetter, endpointId, tenantId), tallyOf(signal));
+  }
+
+  /** Settles what was gathered, and the windows whose pending tally is now due; one flush at a time. */
+  flush(): Promise<void> {
+    this.flushing ??= this.settleAll()
+      .catch((error: unknown) => this.flushFailed.warn(error))
+      .finally(() => (this.flushing = null));
+    return this.flushing;
+  }
+
+  private async settleAll(): Promise<void> {
+    const nowMs = this.clock.now();
+    const intervalMs = this.config.notificationIntervalMs;
+    const gathered = this.book.drain();
+    const keys = new Map<string, WindowKey>();
+    for (const key of gathered.keys()) keys.set(key, parseKey(key));
+    try {
+      for (const window of await this.windows.due(nowMs, intervalMs, FLUSH_LIMIT)) {
+        keys.set(bookKey(window.type, window.endpointId, window.tenantId), window);
+      }
+    } catch (error) {
+      for (const [key, tally] of gathered) this.book.restore(key, tally);
+      throw error;
+    }
+    for (const [key, window] of keys) {
+      const added = gathered.get(key) ?? null;
+      try {
+        await this.windows.settle(window, added, nowMs, intervalMs, (tally) =>
+          this.publishTally(window, tally, nowMs, intervalMs),
+        );
+      } catch (error) {
+        if (added !== null) this.book.restore(key, added);
+        this.flushFailed.warn(error);
+      }
+    }
+  }
+
+  private async publishTally(
+    window: WindowKey,
+    tally: Tally,
+    atMs: number,
+    intervalMs: number,
+  ): Promise<void> {
+    const endpoint: EndpointRef = {
+      id: window.endpointId,
+      url: this.endpoints.get(window.endpointId)?.url ?? null,
+    };
+    const data =
+      window.type === NOTIFICATION_TYPE.failing
+        ? failingData(endpoint, tally, intervalMs)
+        : deadLetterData(endpoint, tally, intervalMs);
+    await this.publisher.publish({ ...window, atMs, data });
+    this.count(window.type, 'published');
+    if (tally.count > 1) this.count(window.type, 'suppressed', tally.count - 1);
+    this.logger.info(
+      { endpointId: window.endpointId, tenantId: window.tenantId, type: window.type, count: tally.count },
+      'notification published',
+    );
+  }
+
+  private count(type: NotificationType, result: 'published' | 'suppressed' | 'failed', by = 1): void {
+    this.counted.inc({ type, result }, by);
+  }
+}
+
+function bookKey(type: TalliedType, endpointId: string, tenantId: string): string {
+  return `${type} ${endpointId} ${tenantId}`;
+}
+
+function parseKey(key: string): WindowKey {
+  const [type, endpointId, tenantId] = key.split(' ');
+  return { type: type as TalliedType, endpointId, tenantId };
+}

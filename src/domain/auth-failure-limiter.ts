@@ -1,0 +1,52 @@
+/**
+ * A brake on guessing credentials: at most `limit` failed authentications per subject (a client
+ * address, a presented key's digest) in each window of `windowMs`. Past it, `check` refuses until
+ * the window ends, before anything is looked up, so a guess past the limit costs no database query.
+ * Only failures count: a client with a good key is never slowed by its own traffic. Memory is bounded:
+ * past `maxSubjects` the oldest subjects are forgotten (an attacker rotating addresses that fast is
+ * not stopped by per-address limits anyway).
+ */
+export class AuthFailureLimiter {
+  private readonly windows = new Map<string, { startMs: number; failures: number }>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs: number,
+    private readonly maxSubjects = 100_000,
+  ) {}
+
+  /** 0 when `subject` may try now; otherwise milliseconds until it may. */
+  retryAfterMs(subject: string, nowMs: number): number {
+    const window = this.windows.get(subject);
+    if (!window || nowMs - window.startMs >= this.windowMs || window.failures < this.limit) return 0;
+    return window.startMs + this.windowMs - nowMs;
+  }
+
+  recordFailure(subject: string, nowMs: number): void {
+    const window = this.windows.get(subject);
+    if (window && nowMs - window.startMs < this.windowMs) {
+      window.failures += 1;
+      return;
+    }
+    this.windows.delete(subject);
+    this.windows.set(subject, { startMs: nowMs, failures: 1 });
+    if (this.windows.size > this.maxSubjects) {
+      const oldest = this.windows.keys().next();
+      if (!oldest.done) this.windows.delete(oldest.value);
+    }
+  }
+
+  /**
+   * Takes back one failure recorded in the current window: callers record an attempt as a failure
+   * before looking it up (so concurrent attempts cannot all pass the check) and forgive it on success.
+   */
+  forgive(subject: string, nowMs: number): void {
+    const window = this.windows.get(subject);
+    if (window && nowMs - window.startMs < this.windowMs && window.failures > 0) window.failures -= 1;
+  }
+
+  /** Subjects remembered now (a gauge). */
+  get size(): number {
+    return this.windows.size;
+  }
+}

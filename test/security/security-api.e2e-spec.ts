@@ -1,0 +1,143 @@
+/** Issue 19 items 3-5: write-only header values, ops off the public port, brakes on guessing. */
+import { randomBytes } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { DataSource } from 'typeorm';
+import { createLogger } from '../../src/common/logger';
+import { createDataSource } from '../../src/database/data-source';
+import { EndpointDirectory } from '../../src/endpoints/endpoint-directory';
+import { OpsSurface } from '../../src/ops/ops-listener';
+import { endpointCalls, type Tenant } from '../endpoints/endpoint-calls';
+import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+const AUTH_FAILURE_LIMIT = 20;
+
+describe('security of the REST API (issue 19)', () => {
+  let database: TestDatabase;
+  let service: InProcessApp;
+  let api: ApiCall;
+  let opsUrl: string;
+  let tenant: Tenant;
+  const { newTenant, createEndpoint } = endpointCalls(() => api);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    service = await startApp({
+      DATABASE_URL: database.url,
+      HOOKSTREAM_EGRESS_ALLOWLIST: '',
+      OPS_PORT: '0',
+      HOOKSTREAM_AUTH_FAILURE_LIMIT: String(AUTH_FAILURE_LIMIT),
+    });
+    const opsPort = await service.app.get(OpsSurface).listen(service.app);
+    opsUrl = `http://127.0.0.1:${opsPort}`;
+    api = apiClient(service.url);
+    tenant = await newTenant('security');
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await database?.drop();
+  });
+
+  it('shows a tenant no custom header value, stores none in plaintext, and still delivers it', async () => {
+    const credential = `receiver-credential-${randomBytes(8).toString('hex')}`;
+    const created = await createEndpoint(tenant, {
+      headers: { 'X-Api-Key': credential, 'X-Team': 'billing' },
+    });
+    expect(created.headers).toEqual({ 'X-Api-Key': '***', 'X-Team': '***' });
+    const read = await api('GET', `/v1/endpoints/${created.id}`, { token: tenant.apiKey });
+    expect(read.body.headers).toEqual({ 'X-Api-Key': '***', 'X-Team': '***' });
+    expect(JSON.stringify(read.body)).not.toContain(credential);
+
+    const [row] = await service.app
+      .get(DataSource)
+      .query<Array<{ text: string }>>(`SELECT row_to_json(e)::text AS text FROM endpoints e WHERE id = $1`, [
+        created.id,
+      ]);
+    expect(row.text).toContain('X-Api-Key');
+    expect(row.text).not.toContain(credential);
+    expect(row.text).not.toContain('billing');
+
+    // PATCH: the mask keeps the stored value, a name left out is removed, a new value is set.
+    const patched = await api('PATCH', `/v1/endpoints/${created.id}`, {
+      token: tenant.apiKey,
+      body: { headers: { 'X-Api-Key': '***', 'X-Region': 'eu' } },
+    });
+    expect(patched.status).toBe(200);
+    expect(patched.body.headers).toEqual({ 'X-Api-Key': '***', 'X-Region': '***' });
+    const snapshot = await service.app.get(EndpointDirectory).findForCache(created.id);
+    expect(snapshot?.headers).toEqual({ 'X-Api-Key': credential, 'X-Region': 'eu' });
+
+    const refused = await api('PATCH', `/v1/endpoints/${created.id}`, {
+      token: tenant.apiKey,
+      body: { headers: { 'X-Unknown': '***' } },
+    });
+    expect(refused.status).toBe(400);
+  });
+
+  it("writes a failing query's log line without the values it was given", async () => {
+    const credential = `receiver-credential-${randomBytes(8).toString('hex')}`;
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const dataSource = createDataSource(database.url, createLogger('info', sink));
+    await dataSource.initialize();
+    try {
+      // PostgreSQL quotes the value in its message: "invalid input syntax for type uuid".
+      await expect(dataSource.query('SELECT $1::uuid AS id', [credential])).rejects.toThrow();
+    } finally {
+      await dataSource.destroy();
+    }
+    const failures = lines.filter((line) => line.includes('query failed'));
+    expect(failures).toHaveLength(1);
+    expect(failures[0]).not.toContain(credential);
+    expect(JSON.parse(failures[0])).toMatchObject({ parameterCount: 1, error: { code: '22P02' } });
+  });
+
+  it('with OPS_PORT set, answers 404 for /metrics and /dashboard on the public port and serves them on its own', async () => {
+    for (const path of ['/metrics', '/dashboard', '/docs', '/v1/ops/lag']) {
+      expect({ path, status: (await fetch(`${service.url}${path}`)).status }).toEqual({ path, status: 404 });
+    }
+    expect((await fetch(`${opsUrl}/metrics`)).status).toBe(200);
+    expect((await fetch(`${opsUrl}/dashboard`)).status).toBe(200);
+    expect((await fetch(`${opsUrl}/v1/endpoints`)).status).toBe(404);
+    expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
+    expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+  });
+
+  // Last: it puts this test's address over its limit for the rest of the window.
+  it('answers 429 with Retry-After to a thousand wrong keys past the limit, looking up at most the limit', async () => {
+    const lookupsBefore = await apiKeyLookups();
+    const statuses = new Map<number, number>();
+    let retryAfter: string | null = null;
+    for (let batch = 0; batch < 20; batch++) {
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, i) =>
+          fetch(`${service.url}/v1/endpoints`, {
+            headers: { authorization: `Bearer hs_wrong-${batch}-${i}-${randomBytes(8).toString('hex')}` },
+          }),
+        ),
+      );
+      for (const response of responses) {
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        if (response.status === 429) retryAfter = response.headers.get('retry-after');
+      }
+    }
+    expect(Object.fromEntries(statuses)).toEqual({ 401: AUTH_FAILURE_LIMIT, 429: 1000 - AUTH_FAILURE_LIMIT });
+    expect(Number(retryAfter)).toBeGreaterThan(0);
+    expect((await apiKeyLookups()) - lookupsBefore).toBeLessThanOrEqual(AUTH_FAILURE_LIMIT);
+    // A good key from the same address waits too: past the limit nothing is looked up.
+    expect((await api('GET', '/v1/endpoints', { token: tenant.apiKey })).status).toBe(429);
+  });
+
+  async function apiKeyLookups(): Promise<number> {
+    const text = await (await fetch(`${opsUrl}/metrics`)).text();
+    const match = /^hookstream_api_key_lookups_total (\d+)/m.exec(text);
+    if (!match) throw new Error('hookstream_api_key_lookups_total is not in /metrics');
+    return Number(match[1]);
+  }
+});
