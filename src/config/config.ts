@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
+import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
 import { productionProblems } from './production';
 
 /** Everything the service reads from its environment, validated once at boot. */
@@ -112,7 +113,7 @@ export interface RetryTier {
   legacyGroupId: string;
 }
 
-export interface KafkaConfig {
+export interface KafkaConfig extends KafkaSecurity {
   brokers: string[];
   clientId: string;
   namespace: string;
@@ -148,6 +149,11 @@ export interface SecurityConfig {
   egressAllowlist: Cidr[];
   httpsOnly: boolean;
   secretKeys: string[];
+  /**
+   * Take delivery tasks that carry no MAC (written by replicas of a version before task MACs, during
+   * a rolling upgrade). A task whose MAC does not verify is refused whatever this says.
+   */
+  acceptUnsealedTasks: boolean;
   maxBodyBytes: number;
   /** NODE_ENV=production: demo values and weak credentials refused, HTTPS-only by default. */
   production: boolean;
@@ -254,6 +260,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       deliveryPartitions: read('HOOKSTREAM_DELIVERY_PARTITIONS', '12', integer(1, 10_000)),
       replicationFactor: read('HOOKSTREAM_REPLICATION_FACTOR', '1', integer(1, 10)),
       connectTimeoutMs: read('KAFKA_CONNECT_TIMEOUT', '10s', parseDurationMs),
+      ...readKafkaSecurity(env, read, problems),
     },
     delivery: {
       timeoutMs: read('HOOKSTREAM_DELIVERY_TIMEOUT', '15s', parseDurationMs),
@@ -281,6 +288,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         if (keys.some((key) => key.length < 32)) throw new Error('each key must be at least 32 characters');
         return keys;
       }),
+      acceptUnsealedTasks: read('HOOKSTREAM_ACCEPT_UNSEALED_TASKS', 'false', boolean),
       maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
       production,
       authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),

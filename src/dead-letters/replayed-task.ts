@@ -4,6 +4,13 @@ import type { DeliveryTask } from '../domain/delivery-task';
 import type { StoredDeadLetter } from './dead-letters.repository';
 
 export function replayableTask(deadLetter: StoredDeadLetter): DeliveryTask {
+  if (deadLetter.reason === 'task_unauthenticated') {
+    // Replaying would seal, with Hookstream's key, a task someone else wrote (docs/security.md).
+    throw new DomainError(
+      'conflict',
+      `dead letter ${deadLetter.id} is a delivery task Hookstream did not write (no valid MAC): it is never replayed`,
+    );
+  }
   if (deadLetter.task === null || deadLetter.endpointId === null) {
     throw new DomainError(
       'conflict',

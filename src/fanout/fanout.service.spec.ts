@@ -7,7 +7,14 @@ import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
 import type { EventRecord } from '../event-log/events.repository';
 import type { HoldRequest } from '../retry/held-deliveries';
-import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import {
+  endpoint,
+  FakeClock,
+  RecordingProducer,
+  silentLogger,
+  testConfig,
+  testTaskSeal,
+} from '../testing/fakes';
 import { FanoutService } from './fanout.service';
 
 const config = testConfig({ HOOKSTREAM_TOPIC_NAMESPACE: 'hs', HOOKSTREAM_INPUT_TOPICS: 'platform.events' });
@@ -77,6 +84,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     catalogue,
     new FakeClock(),
     silentLogger,
+    testTaskSeal,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
@@ -202,6 +210,28 @@ describe('FanoutService', () => {
       endpointId: orders.id,
       tenantId: TENANT,
     });
+  });
+
+  it("dead-letters an event whose record key is not its tenantid (another tenant's, none) as tenant_key_mismatch", async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(
+      { ...record(event('e-other-key')), key: '99999999-9999-4999-8999-999999999999' },
+      { ...record(event('e-no-key')), key: null },
+      { ...record(event('e-upper-key')), key: TENANT.toUpperCase() },
+    );
+    expect(producer.to(dlq).map((r) => r.headers?.['hs-reason'])).toEqual([
+      'tenant_key_mismatch',
+      'tenant_key_mismatch',
+    ]);
+    expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual([
+      'e-upper-key',
+    ]);
+  });
+
+  it('seals every task it writes with the MAC the delivery engine verifies', async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record(event('e-sealed')));
+    expect(testTaskSeal.open(producer.to(deliveries)[0].value as Buffer).sealed).toBe(true);
   });
 
   it('fans an event id out once when it is published again, but again when the same record is read again', async () => {

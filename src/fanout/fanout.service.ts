@@ -7,8 +7,9 @@ import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
-import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
+import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
+import { TaskSeal } from '../domain/task-seal';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
@@ -35,6 +36,11 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
  * upper-case one too, but no endpoint would match it and the event would vanish without a trace.
  */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A record key names the event's tenant: the same UUID, in any letter case. */
+function keyNamesTenant(key: string | null, tenantId: string): boolean {
+  return key !== null && key.toLowerCase() === tenantId;
+}
 
 type Routed =
   | { kind: 'dead-letter'; record: OutgoingRecord }
@@ -63,6 +69,7 @@ export class FanoutService {
     @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
+    @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'seal'>,
   ) {
     this.logger = logger.child({ component: 'fanout' });
   }
@@ -124,6 +131,16 @@ export class FanoutService {
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
+    // Producers key by tenant id (docs/publishing-events.md); the partition and every consumer's view
+    // of whose event this is must agree. Kafka does not tell consumers which principal wrote a record:
+    // the topic ACLs are what bind principals to tenants (docs/security.md).
+    if (!keyNamesTenant(record.key, event.tenantId)) {
+      return this.deadLetter(
+        record,
+        'tenant_key_mismatch',
+        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}`,
+      );
+    }
     // Refused before it is remembered as seen or logged in the feed: it was never accepted.
     const rejection = this.catalogue.check(event.type, event.data);
     if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
@@ -144,7 +161,7 @@ export class FanoutService {
       subject: event.subject ?? null,
       time: event.time,
       receivedAt: new Date(nowMs),
-      // The same text every delivery of it carries (encodeTask stringifies the same value).
+      // The same text every delivery of it carries (the task's encoding stringifies the same value).
       data: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
     });
     const records: OutgoingRecord[] = [];
@@ -152,7 +169,7 @@ export class FanoutService {
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
       if (isAboutEndpoint(event, endpoint.id)) continue;
-      const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
+      const task = this.seal.seal(deliveryTaskFor(event, endpoint.id, record.timestampMs));
       if (this.holdsHere(endpoint, room)) {
         held.push({
           endpointId: endpoint.id,
