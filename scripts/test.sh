@@ -15,7 +15,7 @@ npx prettier --check --log-level warn "{src,test,bench}/**/*.ts"
 npx tsc -p tsconfig.check.json
 
 step "build"
-npx nest build
+npm run build --silent  # the publisher library, then the service (the demo imports the library)
 
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   step "installing chromium for the dashboard's browser test"

@@ -1,4 +1,4 @@
-import { Kafka, logLevel, type Producer } from 'kafkajs';
+import { Kafka, logLevel, Partitioners, type Producer } from 'kafkajs';
 import { buildCloudEvent, type BuildOptions, type EventRecord } from './cloud-event-builder';
 import type { PlatformEvent } from './contract';
 import { PublishError } from './errors';
@@ -71,9 +71,17 @@ export class EventPublisher<M extends EventMap> {
   }
 }
 
-/** kafkajs' idempotent producer needs one request in flight to keep order across its retries. */
+/**
+ * kafkajs' idempotent producer needs one request in flight to keep order across its retries. The
+ * default partitioner is Java's (murmur2), so a tenant lands on the partition any client picks.
+ */
 export function createIdempotentProducer(kafka: Kafka): Producer {
-  return kafka.producer({ idempotent: true, maxInFlightRequests: 1, allowAutoTopicCreation: false });
+  return kafka.producer({
+    idempotent: true,
+    maxInFlightRequests: 1,
+    allowAutoTopicCreation: false,
+    createPartitioner: Partitioners.DefaultPartitioner,
+  });
 }
 
 /** Sends with acks=all; a broker that does not acknowledge becomes a retriable PublishError. */

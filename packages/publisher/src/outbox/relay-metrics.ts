@@ -16,9 +16,9 @@ export class RelayMetrics {
   constructor(readBacklog: () => Promise<OutboxBacklog>, registry = new Registry()) {
     this.registry = registry;
     let scrape: Promise<OutboxBacklog> | null = null;
-    // Both gauges come from one query per scrape.
+    // The registry collects both gauges at once: they share the query in flight, one per scrape.
     const backlog = () => {
-      scrape ??= readBacklog().finally(() => setTimeout(() => (scrape = null), 100).unref());
+      scrape ??= readBacklog().finally(() => (scrape = null));
       return scrape;
     };
     new Gauge({
