@@ -45,7 +45,6 @@ describe('buildCloudEvent', () => {
       time: '2026-12-02T09:30:00.000Z',
       tenantid: TENANT,
       subject: 'record/r1',
-      datacontenttype: 'application/json',
       data: { recordId: 'r1', version: 3 },
     });
     expect(event).toMatchObject({ id: 'evt_1', tenantId: TENANT, data: { recordId: 'r1', version: 3 } });
@@ -88,6 +87,7 @@ describe('buildCloudEvent', () => {
     ['a subject with a lone surrogate', { subject: 'a\ud800' }, 'invalid_attribute', "'subject'"],
     ['a time without an offset', { time: '2026-12-02T09:30:00' }, 'invalid_attribute', "'time'"],
     ['an empty tenant id', { tenantId: '' }, 'invalid_attribute', "'tenantid'"],
+    ['a tenant id that is not a UUID', { tenantId: 'tenant-1' }, 'unknown_tenant', "'tenantid'"],
   ])('refuses %s as the service would', (_label, override, reason, attribute) => {
     const error = refusal(() =>
       buildCloudEvent<RecordEvents>(

@@ -4,6 +4,7 @@ import {
   jsonValueProblem,
   MAX_DATA_DEPTH,
   parseCloudEvent,
+  TENANT_ID_PATTERN,
   type PlatformEvent,
 } from './contract';
 import { InvalidEventError } from './errors';
@@ -62,6 +63,10 @@ export function buildCloudEvent<M extends EventMap>(input: EventInput<M>, option
     options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES,
   );
   if (!parsed.ok) throw new InvalidEventError(parsed.reason, parsed.detail);
+  // The service would look it up and dead-letter it as unknown: no tenant has an id of another form.
+  if (!TENANT_ID_PATTERN.test(parsed.event.tenantId)) {
+    throw new InvalidEventError('unknown_tenant', "attribute 'tenantid' must be the tenant's id, a UUID");
+  }
   // The parser reads the tenant id in lower case: key by the same form, so one tenant is one key.
   return { event: parsed.event, record: { ...record, key: parsed.event.tenantId } };
 }
@@ -69,7 +74,9 @@ export function buildCloudEvent<M extends EventMap>(input: EventInput<M>, option
 type Attributes = Record<string, unknown>;
 
 function structured(attributes: Attributes, data: unknown): EventRecord {
-  const value = { ...attributes, datacontenttype: 'application/json', data: data ?? null };
+  // No `datacontenttype`: in structured JSON mode `data` is JSON without it, and the bytes count
+  // against the service's size limit.
+  const value = { ...attributes, data: data ?? null };
   return {
     key: String(attributes.tenantid),
     value: Buffer.from(stringify(value), 'utf8'),

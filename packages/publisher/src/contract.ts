@@ -19,6 +19,7 @@ export {
   ATTRIBUTE_RULES,
   EVENT_ID_PATTERN,
   EVENT_TYPE_PATTERN,
+  TENANT_ID_PATTERN,
   attributeTextProblem,
   jsonValueProblem,
 } from '../../../src/domain/event-contract';

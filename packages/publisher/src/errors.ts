@@ -22,7 +22,7 @@ export class PublishError extends Error {
 export class InvalidEventError extends PublishError {
   constructor(
     /** The dead-letter reason the service would give (`invalid_attribute`, `too_large`, ...). */
-    readonly reason: ParseFailureReason,
+    readonly reason: ParseFailureReason | 'unknown_tenant',
     /** Which attribute and which rule, as the service words it. */
     readonly detail: string,
   ) {
