@@ -126,11 +126,15 @@ describe('buildCloudEvent', () => {
   it('accepts only the declared event types and their data (checked by the compiler)', () => {
     const build = (input: Parameters<typeof buildCloudEvent<RecordEvents>>[0]) =>
       buildCloudEvent<RecordEvents>(input, fixed);
+    const undeclared = { type: 'record.deleted', tenantId: TENANT, data: {} } as const;
     // @ts-expect-error: 'record.deleted' is not declared
-    expect(() => build({ type: 'record.deleted', tenantId: TENANT, data: {} })).not.toThrow();
+    expect(() => build(undeclared)).not.toThrow();
+    const wrongData = {
+      type: 'status.changed',
+      tenantId: TENANT,
+      data: { recordId: 'r', version: 1 },
+    } as const;
     // @ts-expect-error: status.changed carries { from, to }
-    expect(() =>
-      build({ type: 'status.changed', tenantId: TENANT, data: { recordId: 'r', version: 1 } }),
-    ).not.toThrow();
+    expect(() => build(wrongData)).not.toThrow();
   });
 });

@@ -5,7 +5,8 @@
  *   interface RecordEvents { 'record.updated': { recordId: string; version: number } }
  *   const publisher = new EventPublisher<RecordEvents>({ ... });
  */
-export type EventMap = { [type: string]: unknown };
+// `object`, not an index signature: an interface, the natural way to declare the map, has none.
+export type EventMap = object;
 
 /** One event to publish: type and data from the map, the tenant it belongs to, optional attributes. */
 export type EventInput<M extends EventMap, T extends keyof M & string = keyof M & string> = {
