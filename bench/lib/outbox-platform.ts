@@ -84,6 +84,15 @@ export class PlatformService {
     }
   }
 
+  /** The same record update without its event (committed on its own): the direct path's first write. */
+  async updateRecordOnly(tenantId: string, recordId: string): Promise<void> {
+    await this.pool.query(
+      `INSERT INTO ${this.table.split('.')[0]}.records (id, tenant_id, version) VALUES ($1, $2, 1)
+       ON CONFLICT (id) DO UPDATE SET version = records.version + 1`,
+      [recordId, tenantId],
+    );
+  }
+
   async unsent(): Promise<number> {
     const { rows } = await this.pool.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM ${this.table} WHERE sent_at IS NULL`,
