@@ -10,8 +10,8 @@ step "starting infrastructure"
 bash scripts/infra.sh up
 
 step "lint, format and type check"
-npx eslint --max-warnings 0 "{src,test,bench}/**/*.ts"
-npx prettier --check --log-level warn "{src,test,bench}/**/*.ts"
+npx eslint --max-warnings 0 "{src,test,bench}/**/*.ts" "packages/*/src/**/*.ts"
+npx prettier --check --log-level warn "{src,test,bench}/**/*.ts" "packages/*/src/**/*.ts"
 npx tsc -p tsconfig.check.json
 
 step "build"

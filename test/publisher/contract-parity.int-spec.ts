@@ -26,10 +26,7 @@ function asLibraryInput(testCase: EventCase): Record<string, unknown> | null {
   // `null` means "not given" to a typed caller (the library then generates an id or uses its source).
   if (ATTRIBUTES.some((name) => event[name] === null)) return null;
   // A well-formed tenant id the service does not know: only its database can tell.
-  if (
-    testCase.refuse?.reasons.includes('unknown_tenant') &&
-    TENANT_ID_PATTERN.test(String(event.tenantid))
-  ) {
+  if (testCase.refuse?.reasons.includes('unknown_tenant') && TENANT_ID_PATTERN.test(String(event.tenantid))) {
     return null;
   }
   const input: Record<string, unknown> = { tenantId: event.tenantid, data: event.data };
