@@ -1,6 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Admin, Kafka } from 'kafkajs';
 import { Client, Pool } from 'pg';
+import { DataSource } from 'typeorm';
 import {
   createOutboxTable,
   EventPublisher,
@@ -188,6 +189,34 @@ describe('@hookstream/publisher on the real broker and database', () => {
       await client.query('ROLLBACK');
     } finally {
       await client.end();
+    }
+  });
+
+  it("enqueues in a TypeORM transaction's EntityManager, and refuses the non-transactional one", async () => {
+    const outbox = new Outbox<RecordEvents>({ table, topic, source: '/records-it' });
+    const dataSource = await new DataSource({ type: 'postgres', url: BASE_DATABASE_URL }).initialize();
+    try {
+      const input = {
+        type: 'record.updated',
+        tenantId: TENANTS[3],
+        data: { recordId: 'orm', version: 1 },
+      } as const;
+      await expect(outbox.enqueue(dataSource.manager, input)).rejects.toMatchObject({
+        code: 'not_in_transaction',
+      });
+      const committed = await dataSource.transaction((manager) => outbox.enqueue(manager, input));
+      const rolledBack = await dataSource
+        .transaction(async (manager) => {
+          const event = await outbox.enqueue(manager, input);
+          throw Object.assign(new Error('roll back'), { event });
+        })
+        .catch((error: { event: { id: string } }) => error.event);
+      const { rows } = await pool.query<{ id: string }>(`SELECT id FROM ${table} WHERE id = ANY($1)`, [
+        [committed.id, rolledBack.id],
+      ]);
+      expect(rows.map((row) => row.id)).toEqual([committed.id]);
+    } finally {
+      await dataSource.destroy();
     }
   });
 
