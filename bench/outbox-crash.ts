@@ -13,7 +13,7 @@
  * broker and no restart; writes bench/results/outbox-crash-smoke.json instead of -latest.json.
  */
 import { spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, existsSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { Api } from './lib/api';
@@ -62,12 +62,14 @@ function ownBroker(command: 'kafka-start' | 'kafka-stop' | 'kafka-restart'): voi
   if (result.status !== 0) throw new Error(`scripts/infra.sh ${command} (own broker) failed`);
 }
 
+/**
+ * A fresh broker of this run's own. Its jars are fetched by scripts/infra.sh into its own dir (from
+ * the local Maven cache after the first time); never a link to the shared broker's, which
+ * infra.sh would delete and fetch again when this checkout's pom.xml is newer.
+ */
 function prepareOwnBroker(): void {
   rmSync(INFRA_DIR, { recursive: true, force: true });
   mkdirSync(join(INFRA_DIR, 'kafka'), { recursive: true });
-  // The jars of the main broker, when fetched already: no second download from Maven Central.
-  const sharedLibs = join(ROOT, '.infra', 'kafka', 'libs');
-  if (existsSync(join(sharedLibs, '.complete'))) symlinkSync(sharedLibs, join(INFRA_DIR, 'kafka', 'libs'));
   ownBroker('kafka-start');
 }
 
