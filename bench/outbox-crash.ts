@@ -12,7 +12,7 @@
  * OUTBOX_CRASH_SMOKE=1 (`npm run chaos:outbox:smoke`): 500 records, one relay kill, the shared
  * broker and no restart; writes bench/results/outbox-crash-smoke.json instead of -latest.json.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
@@ -45,21 +45,28 @@ const t0 = Date.now();
 const log = (message: string) =>
   console.log(`[outbox-crash +${((Date.now() - t0) / 1000).toFixed(1)}s] ${message}`);
 
-/** scripts/infra.sh against this run's own broker only (its own dir and ports). */
-function ownBroker(command: 'kafka-start' | 'kafka-stop' | 'kafka-restart'): void {
-  const result = spawnSync('bash', [join(ROOT, 'scripts', 'infra.sh'), command], {
-    cwd: ROOT,
-    stdio: 'inherit',
-    timeout: 240_000,
-    env: {
-      ...process.env,
-      HOOKSTREAM_INFRA_DIR: INFRA_DIR,
-      HOOKSTREAM_KAFKA_PORT: String(KAFKA_PORT),
-      HOOKSTREAM_KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1),
-      HOOKSTREAM_KAFKA_HEAP: '512m',
-    },
+/**
+ * scripts/infra.sh against this run's own broker only (its own dir and ports). Asynchronous: the
+ * writers and the receiver in this process go on while the broker restarts.
+ */
+function ownBroker(command: 'kafka-start' | 'kafka-stop' | 'kafka-restart'): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('bash', [join(ROOT, 'scripts', 'infra.sh'), command], {
+      cwd: ROOT,
+      stdio: 'inherit',
+      timeout: 240_000,
+      env: {
+        ...process.env,
+        HOOKSTREAM_INFRA_DIR: INFRA_DIR,
+        HOOKSTREAM_KAFKA_PORT: String(KAFKA_PORT),
+        HOOKSTREAM_KAFKA_CONTROLLER_PORT: String(KAFKA_PORT + 1),
+        HOOKSTREAM_KAFKA_HEAP: '512m',
+      },
+    });
+    child.once('exit', (code) =>
+      code === 0 ? resolve() : reject(new Error(`scripts/infra.sh ${command} (own broker) exited ${code}`)),
+    );
   });
-  if (result.status !== 0) throw new Error(`scripts/infra.sh ${command} (own broker) failed`);
 }
 
 /**
@@ -67,10 +74,10 @@ function ownBroker(command: 'kafka-start' | 'kafka-stop' | 'kafka-restart'): voi
  * the local Maven cache after the first time); never a link to the shared broker's, which
  * infra.sh would delete and fetch again when this checkout's pom.xml is newer.
  */
-function prepareOwnBroker(): void {
+async function prepareOwnBroker(): Promise<void> {
   rmSync(INFRA_DIR, { recursive: true, force: true });
   mkdirSync(join(INFRA_DIR, 'kafka'), { recursive: true });
-  ownBroker('kafka-start');
+  await ownBroker('kafka-start');
 }
 
 interface Arrival {
@@ -82,7 +89,7 @@ interface Arrival {
 async function main(): Promise<void> {
   await ensureServiceBuilt();
   ensurePublisherBuilt();
-  if (OWN_BROKER) prepareOwnBroker();
+  if (OWN_BROKER) await prepareOwnBroker();
   let database: BenchDatabase | undefined;
   let service: Service | undefined;
   const relays: Array<ChildProcess | undefined> = [undefined, undefined];
@@ -178,7 +185,7 @@ async function main(): Promise<void> {
           relays[index] = spawnRelay(relayEnv);
         } else {
           log(`restarting the run's own broker at ${done} records`);
-          ownBroker('kafka-restart');
+          await ownBroker('kafka-restart');
         }
         faultLog.push({ fault: fault.what, atRecords: done, tookS: (Date.now() - started) / 1000 });
       }
@@ -246,7 +253,7 @@ async function main(): Promise<void> {
     await database?.drop().catch(() => undefined);
     if (OWN_BROKER) {
       try {
-        ownBroker('kafka-stop');
+        await ownBroker('kafka-stop');
       } finally {
         rmSync(INFRA_DIR, { recursive: true, force: true });
       }
