@@ -50,6 +50,7 @@ import {
   killWatchedServices,
   type Tenant,
 } from './lib/phases';
+import { outboxPhase, type OutboxResult } from './lib/outbox';
 import { Receiver } from './lib/receiver';
 import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
 import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
@@ -254,6 +255,27 @@ async function main(): Promise<void> {
       log(`e2e fan-out 5 FAILED: ${(error as Error).message}`);
     }
 
+    // The publisher library's outbox (issue 18): relay throughput and commit -> delivery latency.
+    let outbox: OutboxResult | null = null;
+    try {
+      const sinkTopic = `${namespace}.outbox-sink`;
+      const kafkaAdmin = kafka.admin();
+      await kafkaAdmin.connect();
+      await kafkaAdmin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: sinkTopic, numPartitions: 3 }],
+      });
+      await kafkaAdmin.disconnect();
+      outbox = await measured('outbox', () =>
+        outboxPhase({ admin, databaseUrl: database!.url, inputTopic, sinkTopic, receiver }),
+      );
+      log(
+        `outbox: relay ${outbox.relayRowsPerSec} rows/s; commit -> delivery p50/p99 ${outbox.latency[0].p50Ms}/${outbox.latency[0].p99Ms} ms (direct ${outbox.latency[1].p50Ms}/${outbox.latency[1].p99Ms} ms)`,
+      );
+    } catch (error) {
+      errors.outbox = (error as Error).message;
+      log(`outbox FAILED: ${(error as Error).message}`);
+    }
     // The backfill last: a million events through one job, its deliveries drained before it ends.
     let backfill: BackfillResult | null = null;
     try {
@@ -285,6 +307,7 @@ async function main(): Promise<void> {
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
       noisyNeighbour,
+      outbox,
       backfill,
       catalogue,
       peakRssMb,

@@ -34,8 +34,8 @@ export async function ensureServiceBuilt(): Promise<void> {
   // Another engineer's `nest build` empties dist/ for a few seconds: wait for it before building.
   await until(() => existsSync(main), 60_000, 500);
   if (existsSync(main) && statSync(main).mtimeMs >= newestMtime(join(ROOT, 'src'))) return;
-  console.log('[bench] building the service (npx nest build)');
-  const result = spawnSync('npx', ['nest', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  console.log('[bench] building the publisher library and the service (npm run build)');
+  const result = spawnSync('npm', ['run', 'build', '--silent'], { cwd: ROOT, stdio: 'inherit' });
   if (result.status !== 0) throw new Error('nest build failed');
 }
 
