@@ -88,7 +88,17 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, feed, unavailable, roomOf, fanOut, db, catalogue, failHolds: () => (holdFails = true) };
+  return {
+    producer,
+    held,
+    feed,
+    unavailable,
+    roomOf,
+    fanOut,
+    db,
+    catalogue,
+    failHolds: () => (holdFails = true),
+  };
 }
 
 describe('FanoutService', () => {
