@@ -13,7 +13,7 @@ describe('retries: deliveries held while the circuit is open', () => {
       HOOKSTREAM_RETRY_DELAYS: '300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms,300ms',
       HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '3',
       HOOKSTREAM_CIRCUIT_OPEN_FOR: '1s',
-      // /metrics serves held deliveries as last read in the background (README decision 49).
+      // /metrics serves held deliveries as last read in the background (README decision 53).
       HOOKSTREAM_GAUGE_REFRESH: '1s',
     });
     db = await stack.database.connect();

@@ -30,7 +30,7 @@ export class NotReadYet extends Error {
  * replicas). The exporter replica re-reads them every `HOOKSTREAM_GAUGE_REFRESH` in the background
  * and a scrape serves the last values read, so /metrics never waits on PostgreSQL and stays whole
  * while it is down; `hookstream_gauge_refresh_age_seconds{gauge}` says how old each value is and
- * `hookstream_gauge_refresh_failures_total{gauge}` counts the reads that failed (README decision 49).
+ * `hookstream_gauge_refresh_failures_total{gauge}` counts the reads that failed (README decision 53).
  * Other replicas read nothing: they do not serve these series.
  */
 @Injectable()
