@@ -3,6 +3,7 @@ import { ClusterModule } from '../cluster/cluster.module';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
+import { ReplayModule } from '../replay/replay.module';
 import { RetryModule } from '../retry/retry.module';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
@@ -16,7 +17,7 @@ import { OpsSummary } from './summary/ops-summary';
 
 /** Operations: consumer lag, runtime gauges, the replicas, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [ClusterModule, EndpointsModule, RetryModule, DeliveryModule, DeadLettersModule],
+  imports: [ClusterModule, EndpointsModule, RetryModule, DeliveryModule, DeadLettersModule, ReplayModule],
   controllers: [OpsController, DashboardController],
   providers: [
     LagMonitor,

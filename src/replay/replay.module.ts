@@ -28,6 +28,6 @@ import { ReplayTargets } from './replay-target';
     ReplayJobsService,
     WindowJobExecutor,
   ],
-  exports: [ReplayTargets, DeliveryTaskProducer, ReplayJobExecutors, ReplayJobsService],
+  exports: [ReplayTargets, DeliveryTaskProducer, ReplayJobExecutors, ReplayJobsService, ReplayJobs],
 })
 export class ReplayModule {}

@@ -49,6 +49,7 @@ function gauges(options: { exporter?: () => boolean } = {}) {
     testConfig({ HOOKSTREAM_GAUGE_REFRESH: '15s' }),
     db.health,
     db.held,
+    { countByState: async () => [{ state: 'running' as const, count: 1 }] },
     db.replicas(options.exporter ?? (() => true)),
     { ageSeconds: () => 2.5 },
     clock,
@@ -122,6 +123,7 @@ describe('ClusterGauges', () => {
     expect(failedCollects.sort()).toEqual([
       'hookstream_endpoint_circuits',
       'hookstream_held_deliveries',
+      'hookstream_replay_jobs',
       'hookstream_replicas',
     ]);
   });

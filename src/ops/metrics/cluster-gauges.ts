@@ -12,10 +12,14 @@ import { CachedReading } from '../../domain/cached-reading';
 import type { Clock } from '../../domain/clock';
 import { EndpointHealthRepository } from '../../endpoints/endpoint-health.repository';
 import { HeldDeliveries } from '../../retry/held-deliveries';
+import { ReplayJobs } from '../../replay/jobs/replay-jobs.repository';
+import type { ReplayJobState } from '../../replay/jobs/replay-job';
 import { LagMonitor } from '../lag/lag-monitor';
 
 /** How often the exporter checks which readings are due (and whether it is still the exporter). */
 const TICK_MS = 1_000;
+
+const REPLAY_JOB_STATES: ReplayJobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 /** A gauge's value before its first read: left out of the scrape (and counted) rather than a false 0. */
 export class NotReadYet extends Error {
@@ -27,7 +31,7 @@ export class NotReadYet extends Error {
 
 /**
  * The cluster-wide gauges whose figures live in PostgreSQL (circuits, held deliveries, live
- * replicas). The exporter replica re-reads them every `HOOKSTREAM_GAUGE_REFRESH` in the background
+ * replicas, replay jobs). The exporter replica re-reads them every `HOOKSTREAM_GAUGE_REFRESH` in the background
  * and a scrape serves the last values read, so /metrics never waits on PostgreSQL and stays whole
  * while it is down; `hookstream_gauge_refresh_age_seconds{gauge}` says how old each value is and
  * `hookstream_gauge_refresh_failures_total{gauge}` counts the reads that failed (README decision 53).
@@ -43,6 +47,7 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(EndpointHealthRepository) health: Pick<EndpointHealthRepository, 'countByState'>,
     @Inject(HeldDeliveries) held: Pick<HeldDeliveries, 'count'>,
+    @Inject(ReplayJobs) jobs: Pick<ReplayJobs, 'countByState'>,
     @Inject(ReplicaRegistry) private readonly replicas: Pick<ReplicaRegistry, 'replicas' | 'isExporter'>,
     @Inject(LagMonitor) lag: Pick<LagMonitor, 'ageSeconds'>,
     @Inject(CLOCK) clock: Clock,
@@ -63,10 +68,12 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
       every,
       now,
     );
+    const replayJobs = new CachedReading(() => jobs.countByState(), every, now);
     this.readings = new Map<string, CachedReading<unknown>>([
       ['hookstream_endpoint_circuits', circuits],
       ['hookstream_held_deliveries', heldRows],
       ['hookstream_replicas', liveRoles],
+      ['hookstream_replay_jobs', replayJobs],
     ]);
 
     new Gauge({
@@ -96,6 +103,17 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
         const counts = valueOf(liveRoles, 'hookstream_replicas');
         this.reset();
         for (const [role, count] of counts) this.set({ role }, count);
+      },
+    });
+    new Gauge({
+      name: 'hookstream_replay_jobs',
+      help: 'Replay jobs by state (every replica, every tenant)',
+      labelNames: ['state'],
+      registers: [cluster],
+      collect() {
+        const rows = valueOf(replayJobs, 'hookstream_replay_jobs');
+        const counts = new Map(rows.map((row) => [row.state, row.count]));
+        for (const state of REPLAY_JOB_STATES) this.set({ state }, counts.get(state) ?? 0);
       },
     });
     const readings = this.readings;

@@ -123,7 +123,6 @@ async function runOne(
     jobs as unknown as ReplayJobs,
     executors,
     new Registry(),
-    new Registry(),
     silentLogger,
   );
   runner.onApplicationBootstrap();

@@ -6,19 +6,18 @@ import {
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { LOGGER } from '../../common/logger.module';
-import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../../common/metrics.registry';
+import { METRICS_REGISTRY } from '../../common/metrics.registry';
 import { isTransientError } from '../../domain/transient';
-import { MAX_CLAIMS, type ReplayJob, type ReplayJobState } from './replay-job';
+import { MAX_CLAIMS, type ReplayJob } from './replay-job';
 import { addChunk, ReplayJobExecutors, type AfterChunk, type ChunkDone } from './replay-job-executors';
 import { ReplayJobs } from './replay-jobs.repository';
 
 /** How often an idle runner looks for a job (a job created on this replica wakes it at once). */
 const POLL_MS = 1_000;
-const STATES: ReplayJobState[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 /**
  * Runs replay jobs in every replica with the `api` role: the replicas that accept them, whose work
@@ -45,7 +44,6 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
     private readonly jobs: ReplayJobs,
     private readonly executors: ReplayJobExecutors,
     @Inject(METRICS_REGISTRY) registry: Registry,
-    @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.holder = `${config.replicaName}/${randomUUID()}`;
@@ -61,16 +59,6 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
       help: 'Replay jobs this process ended, by kind and final state',
       labelNames: ['kind', 'state'],
       registers: [registry],
-    });
-    new Gauge({
-      name: 'hookstream_replay_jobs',
-      help: 'Replay jobs by state (every replica, every tenant)',
-      labelNames: ['state'],
-      registers: [cluster],
-      async collect() {
-        const counts = new Map((await jobs.countByState()).map((row) => [row.state, row.count]));
-        for (const state of STATES) this.set({ state }, counts.get(state) ?? 0);
-      },
     });
   }
 
