@@ -1,7 +1,13 @@
 import { randomUUID } from 'node:crypto';
+import { deriveTaskKeys, TaskSeal } from '../../src/domain/task-seal';
+import type { DeliveryTask } from '../../src/domain/delivery-task';
 import type { ApiClient } from '../support/api';
+import { SECRET_KEY } from '../support/service';
 import { startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+
+/** Tasks written straight to the deliveries topic must carry Hookstream's MAC (docs/security.md). */
+const seal = (task: DeliveryTask): Buffer => new TaskSeal(deriveTaskKeys([SECRET_KEY])).seal(task);
 
 /**
  * Issue 15, "never drop silently", with two replicas on one Kafka cluster and one database: an
@@ -76,7 +82,7 @@ describe('two replicas: nothing dropped for an endpoint a replica has not seen y
     };
     await stack!.producer.send({
       topic: stack!.deliveriesTopic,
-      messages: [{ key: endpointId, value: JSON.stringify(task) }],
+      messages: [{ key: endpointId, value: seal(task) }],
     });
     await waitFor(() => stack!.receiver.on('/silent').some((r) => r.headers['webhook-id'] === eventId), {
       what: 'the delivery to the endpoint no cache had',
@@ -102,7 +108,7 @@ describe('two replicas: nothing dropped for an endpoint a replica has not seen y
       messages: [
         {
           key: endpointId,
-          value: JSON.stringify({
+          value: seal({
             deliveryId: randomUUID(),
             eventId: randomUUID(),
             endpointId,
