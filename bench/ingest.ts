@@ -13,6 +13,7 @@ import { Api } from './lib/api';
 import { createDatabase } from './lib/db';
 import { benchKafka, deleteNamespaceTopics, uniqueNamespace } from './lib/kafka';
 import { ensureServiceBuilt, startService, type Service } from './lib/service';
+import { summariseNewestProfile } from './lib/profile';
 import { percentile, round } from './lib/stats';
 
 type Mode = 'no-key' | 'event-id' | 'header';
@@ -20,6 +21,8 @@ const MODES: Mode[] = ['no-key', 'event-id', 'header'];
 const CONNECTIONS = Number(process.env.BENCH_INGEST_CONNECTIONS ?? 32);
 const SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 10);
 const WARMUP_SECONDS = 2;
+/** Runs the service with --cpu-prof into this directory and prints where its CPU went. */
+const PROFILE_DIR = process.env.BENCH_PROFILE_DIR;
 
 interface ModeResult {
   mode: Mode;
@@ -86,7 +89,11 @@ async function main(): Promise<void> {
         HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
         HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
       },
-      { label: 'ingest-bench', ...(distDir ? { distDir } : {}) },
+      {
+        label: 'ingest-bench',
+        ...(distDir ? { distDir } : {}),
+        ...(PROFILE_DIR ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`] } : {}),
+      },
     );
     pool = new Pool(service.url, { connections: CONNECTIONS, pipelining: 1 });
     const { apiKey } = await new Api(service.url).ok<{ apiKey: string }>('POST', '/v1/tenants', {
@@ -108,6 +115,7 @@ async function main(): Promise<void> {
     await deleteNamespaceTopics(benchKafka(), namespace, [`${namespace}.input`]);
     await database.drop();
   }
+  if (PROFILE_DIR) console.log(JSON.stringify(summariseNewestProfile(PROFILE_DIR), null, 1));
 }
 
 main().catch((error: unknown) => {

@@ -56,6 +56,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('trusts a resolved API key for 30 s by default, 0 turning the cache off, at most 5 minutes', () => {
+    expect(loadConfig(required).security.apiKeyCacheTtlMs).toBe(30_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '0s' }).security.apiKeyCacheTtlMs).toBe(0);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '10m' })).toThrow(
+      /HOOKSTREAM_API_KEY_CACHE_TTL: 10m is longer than 300000 ms/,
+    );
+  });
+
   it('keeps the events feed 7 days with a 16 MiB write buffer unless told otherwise', () => {
     expect(loadConfig(required).events).toEqual({
       retentionMs: 7 * 86_400_000,

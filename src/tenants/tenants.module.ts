@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
+import { KeyRevocations } from './key-revocations';
 import { TenantEntity } from './tenant.entity';
 import { TenantsController } from './tenants.controller';
 import { TenantsRepository } from './tenants.repository';
@@ -10,7 +11,7 @@ import { TenantsService } from './tenants.service';
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity])],
   controllers: [TenantsController],
-  providers: [TenantsRepository, TenantsService],
-  exports: [TenantsRepository],
+  providers: [TenantsRepository, TenantsService, KeyRevocations],
+  exports: [TenantsRepository, KeyRevocations],
 })
 export class TenantsModule {}

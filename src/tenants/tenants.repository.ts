@@ -40,12 +40,12 @@ export class TenantsRepository {
     return (result.affected ?? 0) > 0 || keys.existsBy({ id: keyId, tenantId });
   }
 
-  /** The tenant of a live key, found by the key's hash. */
-  async tenantForKeyHash(keyHash: string): Promise<string | null> {
+  /** A live key's id and tenant, found by the key's hash. */
+  async liveKeyByHash(keyHash: string): Promise<{ keyId: string; tenantId: string } | null> {
     const row = await this.dataSource.getRepository(ApiKeyEntity).findOne({
-      select: { tenantId: true },
+      select: { id: true, tenantId: true },
       where: { keyHash, revokedAt: IsNull() },
     });
-    return row?.tenantId ?? null;
+    return row ? { keyId: row.id, tenantId: row.tenantId } : null;
   }
 }
