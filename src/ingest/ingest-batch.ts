@@ -13,7 +13,8 @@ type Checked = { ok: true; event: PublishEventDto } | { ok: false; result: Batch
  * it alone (same validation, rate, size and idempotency by its `id`), and answered by itself, so a
  * bad event refuses only itself. The events' produce calls meet in the producer's group commit, so
  * a batch goes to Kafka in a few requests, not one per event. Events without an `id` are queued
- * for Kafka in request order; keyed ones wait for their claim first and may overtake.
+ * for Kafka in request order; keyed ones wait for their claim first and may overtake (an id given
+ * twice in one batch is published once, by its first occurrence).
  */
 @Injectable()
 export class IngestBatch {
@@ -29,9 +30,20 @@ export class IngestBatch {
 
   async publish(tenantId: string, events: unknown[]): Promise<PublishedBatchDto> {
     const checked = await Promise.all(events.map((event, index) => this.checked(event, index)));
-    // Started in order, without awaiting in between, so unkeyed events are queued in order.
+    // Started in order, without awaiting in between, so unkeyed events are queued in order. An id
+    // repeated in the batch waits for its first occurrence, so the first one is the one published.
+    const byId = new Map<string, Promise<BatchEventResultDto>>();
     const results = await Promise.all(
-      checked.map((check, index) => (check.ok ? this.published(tenantId, check.event, index) : check.result)),
+      checked.map((check, index) => {
+        if (!check.ok) return check.result;
+        const id = check.event.id;
+        const earlier = id === undefined ? undefined : byId.get(id);
+        const result = earlier
+          ? earlier.then(() => this.published(tenantId, check.event, index))
+          : this.published(tenantId, check.event, index);
+        if (id !== undefined) byId.set(id, result);
+        return result;
+      }),
     );
     return {
       accepted: results.filter((result) => result.status === 202).length,
@@ -45,7 +57,8 @@ export class IngestBatch {
       return { ok: false, result: refused(index, DomainError.invalid('each event must be a JSON object')) };
     }
     try {
-      const dto = (await this.validation.transform(event, {
+      // A copy: the pipe boxes raw JSON fields in place, and the caller's object stays as it was.
+      const dto = (await this.validation.transform({ ...event }, {
         type: 'body',
         metatype: PublishEventDto,
       })) as PublishEventDto;
