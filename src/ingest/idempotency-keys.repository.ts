@@ -14,6 +14,14 @@ export interface ClaimRequest {
   abandonedAfterMs: number;
 }
 
+/** How a claim ends. */
+export interface Settlement {
+  tenantId: string;
+  key: string;
+  eventId: string;
+  state: 'published' | 'failed';
+}
+
 const interval = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
 
 /**
@@ -68,12 +76,22 @@ export class IdempotencyKeys {
     return row ? { eventId: row.event_id, bodyHash: row.body_hash, state: row.state } : null;
   }
 
-  /** Ends this request's claim: `published` once Kafka acknowledged the event, else `failed`. */
-  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
+  /**
+   * Ends claims: `published` once Kafka acknowledged the event, else `failed`. Many requests'
+   * settlements go in one statement (IngestIdempotency gathers them), a round trip for all.
+   */
+  async settleMany(settlements: Settlement[]): Promise<void> {
+    if (settlements.length === 0) return;
     await this.dataSource.query(
-      `UPDATE idempotency_keys SET state = $4, updated_at = now()
-       WHERE tenant_id = $1 AND key = $2 AND event_id = $3 AND state = 'pending'`,
-      [tenantId, key, eventId, state],
+      `UPDATE idempotency_keys AS k SET state = s.state, updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS s(tenant_id, key, event_id, state)
+       WHERE k.tenant_id = s.tenant_id AND k.key = s.key AND k.event_id = s.event_id AND k.state = 'pending'`,
+      [
+        settlements.map((settlement) => settlement.tenantId),
+        settlements.map((settlement) => settlement.key),
+        settlements.map((settlement) => settlement.eventId),
+        settlements.map((settlement) => settlement.state),
+      ],
     );
   }
 

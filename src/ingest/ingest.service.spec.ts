@@ -125,12 +125,12 @@ describe('IngestService with idempotency keys', () => {
 
   it('still answers an accepted event as accepted when its claim cannot be settled', async () => {
     const body = { type: 'record.updated', data: null, id: 'evt-settle' };
-    const settle = keys.settle.bind(keys);
-    keys.settle = async () => {
+    const settleMany = keys.settleMany.bind(keys);
+    keys.settleMany = async () => {
       throw new Error('Connection terminated unexpectedly');
     };
     await expect(service.publish(TENANT, body)).resolves.toEqual({ id: 'evt-settle', replayed: false });
-    keys.settle = settle;
+    keys.settleMany = settleMany;
     // The claim stays pending: a repeat is "in progress" until it is abandoned, never published twice meanwhile.
     await expect(service.publish(TENANT, body)).rejects.toMatchObject({
       code: 'idempotency_key_in_progress',

@@ -1,5 +1,5 @@
 import type { StoredClaim } from '../domain/idempotency';
-import type { ClaimRequest, IdempotencyKeys } from '../ingest/idempotency-keys.repository';
+import type { ClaimRequest, IdempotencyKeys, Settlement } from '../ingest/idempotency-keys.repository';
 import type { FakeClock } from './fakes';
 
 /**
@@ -7,7 +7,7 @@ import type { FakeClock } from './fakes';
  * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
  * when PostgreSQL refuses connections.
  */
-export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'find' | 'settle'> {
+export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'find' | 'settleMany'> {
   readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
   down = false;
 
@@ -35,10 +35,12 @@ export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'fin
     return this.rows.get(`${tenantId}/${key}`) ?? null;
   }
 
-  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
+  async settleMany(settlements: Settlement[]): Promise<void> {
     this.check();
-    const row = this.rows.get(`${tenantId}/${key}`);
-    if (row?.eventId === eventId && row.state === 'pending') row.state = state;
+    for (const { tenantId, key, eventId, state } of settlements) {
+      const row = this.rows.get(`${tenantId}/${key}`);
+      if (row?.eventId === eventId && row.state === 'pending') row.state = state;
+    }
   }
 
   private check(): void {
