@@ -9,6 +9,15 @@ describe('ExpiringCache', () => {
     expect(cache.size).toBe(0);
   });
 
+  it('says how long an entry has left, and forgets one on request', () => {
+    const cache = new ExpiringCache<string, number>({ ttlMs: 1_000, maxEntries: 10 });
+    cache.set('a', 1, 0);
+    expect(cache.remainingMs('a', 400)).toBe(600);
+    expect(cache.remainingMs('b', 400)).toBe(0);
+    cache.delete('a');
+    expect(cache.get('a', 400)).toBeUndefined();
+  });
+
   it('counts the TTL from the latest store, not the first', () => {
     const cache = new ExpiringCache<string, number>({ ttlMs: 1_000, maxEntries: 10 });
     cache.set('a', 1, 0);

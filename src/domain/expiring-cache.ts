@@ -31,6 +31,17 @@ export class ExpiringCache<K, V> {
     return entry.value;
   }
 
+  /** How long the entry under `key` has left at `nowMs` (0 when there is none or it has expired). */
+  remainingMs(key: K, nowMs: number): number {
+    const entry = this.entries.get(key);
+    return entry === undefined ? 0 : Math.max(0, entry.expiresAtMs - nowMs);
+  }
+
+  /** Forgets the entry under `key`. */
+  delete(key: K): void {
+    this.entries.delete(key);
+  }
+
   set(key: K, value: V, nowMs: number): void {
     if (this.options.ttlMs <= 0) return;
     // Deleted first so a re-stored key moves to the newest end of the eviction order.

@@ -9,7 +9,7 @@ import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ABANDONED_CLAIM_AFTER_MS, answerToClaimed } from '../domain/idempotency';
 import { isTransientError } from '../domain/transient';
 import { GroupCommit } from '../domain/group-commit';
-import { IdempotencyKeys, type Settlement } from './idempotency-keys.repository';
+import { IdempotencyKeys, type ClaimRequest, type Settlement } from './idempotency-keys.repository';
 
 /** A claim refused and found released this many times in a row is answered as in progress. */
 const MAX_CLAIM_ROUNDS = 3;
@@ -17,6 +17,15 @@ const MAX_CLAIM_ROUNDS = 3;
 const MAX_SETTLES_IN_FLIGHT = 2;
 /** Most settlements in one statement (a batch of events settles hundreds at once). */
 const MAX_SETTLES_PER_STATEMENT = 1_000;
+/** Claiming statements at once, and most claims in one, as for settlements. */
+const MAX_CLAIMS_IN_FLIGHT = 2;
+const MAX_CLAIMS_PER_STATEMENT = 1_000;
+
+/** A claim waiting for its statement; `answer` is set by the write it goes out in. */
+interface PendingClaim {
+  request: ClaimRequest;
+  answer?: string | null;
+}
 
 export interface KeyedPublish {
   tenantId: string;
@@ -48,8 +57,18 @@ export class IngestIdempotency {
     write: (batch) => this.keys.settleMany(batch),
   });
 
+  /** Claims of concurrent requests in one INSERT, as settlements are gathered. */
+  private readonly claims = new GroupCommit<PendingClaim>({
+    maxInFlight: MAX_CLAIMS_IN_FLIGHT,
+    maxBatchItems: MAX_CLAIMS_PER_STATEMENT,
+    write: async (batch) => {
+      const answers = await this.keys.claimMany(batch.map((pending) => pending.request));
+      batch.forEach((pending, index) => (pending.answer = answers[index]));
+    },
+  });
+
   constructor(
-    @Inject(IdempotencyKeys) private readonly keys: Pick<IdempotencyKeys, 'claim' | 'find' | 'settleMany'>,
+    @Inject(IdempotencyKeys) private readonly keys: Pick<IdempotencyKeys, 'claimMany' | 'find' | 'settleMany'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -68,7 +87,7 @@ export class IngestIdempotency {
     const windowMs = this.config.idempotencyWindowMs;
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
       const claimed = await this.database(() =>
-        this.keys.claim({ ...request, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
+        this.claimed({ ...request, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
       );
       if (claimed !== null) return { kind: 'publish', eventId: claimed };
       const existing = await this.database(() => this.keys.find(request.tenantId, request.key, windowMs));
@@ -105,6 +124,12 @@ export class IngestIdempotency {
         'idempotency claim not settled; a retry may take it over once it is abandoned',
       );
     });
+  }
+
+  private async claimed(request: ClaimRequest): Promise<string | null> {
+    const pending: PendingClaim = { request };
+    await this.claims.submit(pending);
+    return pending.answer ?? null;
   }
 
   private inProgress(key: string): never {

@@ -7,7 +7,7 @@ import type { FakeClock } from './fakes';
  * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
  * when PostgreSQL refuses connections.
  */
-export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'find' | 'settleMany'> {
+export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'claimMany' | 'find' | 'settleMany'> {
   readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
   down = false;
 
@@ -28,6 +28,12 @@ export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'fin
       updatedAtMs: this.clock.now(),
     });
     return eventId;
+  }
+
+  async claimMany(requests: ClaimRequest[]): Promise<Array<string | null>> {
+    const answers: Array<string | null> = [];
+    for (const request of requests) answers.push(await this.claim(request));
+    return answers;
   }
 
   async find(tenantId: string, key: string): Promise<StoredClaim | null> {

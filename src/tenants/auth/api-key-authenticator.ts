@@ -33,6 +33,7 @@ export class ApiKeyAuthenticator {
   private readonly inFlight = new Map<string, Promise<LiveKey | null>>();
   /** Bumped by every revocation here: a lookup that began before one may have read the key live. */
   private revocationsSeen = 0;
+  private readonly ttlMs: number;
 
   constructor(
     private readonly tenants: TenantsRepository,
@@ -46,7 +47,8 @@ export class ApiKeyAuthenticator {
       help: 'API keys looked up in PostgreSQL (what the brake on failed authentications bounds)',
       registers: [registry],
     });
-    this.cache = new ExpiringCache({ ttlMs: config.security.apiKeyCacheTtlMs, maxEntries: MAX_CACHED_KEYS });
+    this.ttlMs = config.security.apiKeyCacheTtlMs;
+    this.cache = new ExpiringCache({ ttlMs: this.ttlMs, maxEntries: MAX_CACHED_KEYS });
     revocations.onRevoked((keyId) => {
       this.revocationsSeen += 1;
       this.cache.deleteWhere((key) => key.keyId === keyId);
@@ -57,9 +59,32 @@ export class ApiKeyAuthenticator {
   async tenantFor(key: string): Promise<string | null> {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     const hash = hashApiKey(key);
-    const cached = this.cache.get(hash, this.clock.now());
-    if (cached !== undefined) return cached.tenantId;
-    return (await this.lookUp(hash))?.tenantId ?? null;
+    return this.cachedTenant(hash) ?? (await this.lookUp(hash))?.tenantId ?? null;
+  }
+
+  /**
+   * The tenant of a key resolved within the TTL, without waiting: such a key is live, so the
+   * guard admits it without the brake on failed authentications (which counts every request that
+   * waits on a lookup as failed until it succeeds, and so refused busy clients at cache expiry).
+   */
+  cachedTenantFor(key: string): string | undefined {
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
+    return this.cachedTenant(hashApiKey(key));
+  }
+
+  /**
+   * A busy key is looked up again in the background once half its TTL has passed, so its entry is
+   * renewed before it expires (no burst of lookups then); a revocation elsewhere is still seen
+   * within the TTL, as the renewal finds the key revoked and forgets it.
+   */
+  private cachedTenant(hash: string): string | undefined {
+    const now = this.clock.now();
+    const cached = this.cache.get(hash, now);
+    if (cached === undefined) return undefined;
+    if (this.cache.remainingMs(hash, now) < this.ttlMs / 2 && !this.inFlight.has(hash)) {
+      void this.lookUp(hash).catch(() => undefined); // a failed renewal leaves the entry to expire
+    }
+    return cached.tenantId;
   }
 
   private lookUp(hash: string): Promise<LiveKey | null> {
@@ -71,7 +96,8 @@ export class ApiKeyAuthenticator {
       .liveKeyByHash(hash)
       .then((live) => {
         const current = revocationsBefore === this.revocationsSeen;
-        if (live !== null && current) this.cache.set(hash, live, this.clock.now());
+        if (live === null) this.cache.delete(hash);
+        else if (current) this.cache.set(hash, live, this.clock.now());
         return live;
       })
       .finally(() => this.inFlight.delete(hash));
