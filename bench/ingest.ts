@@ -10,7 +10,9 @@ import { summariseNewestProfile } from './lib/profile';
 import { ensureServiceBuilt } from './lib/service';
 
 async function main(): Promise<void> {
-  const modes = process.argv.slice(2).filter((arg): arg is IngestMode => INGEST_MODES.includes(arg as IngestMode));
+  const modes = process.argv
+    .slice(2)
+    .filter((arg): arg is IngestMode => INGEST_MODES.includes(arg as IngestMode));
   const distDir = process.env.BENCH_INGEST_DIST;
   const profileDir = process.env.BENCH_PROFILE_DIR;
   if (!distDir) await ensureServiceBuilt();

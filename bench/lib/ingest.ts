@@ -185,7 +185,9 @@ async function run(
     errors,
     errorsByStatus,
     serviceCpuMsPerEvent:
-      cpuPercent === null || events === 0 ? null : round(((cpuPercent / 100) * elapsedSec * 1000) / events, 3),
+      cpuPercent === null || events === 0
+        ? null
+        : round(((cpuPercent / 100) * elapsedSec * 1000) / events, 3),
     serviceCpuPercent: cpuPercent,
   };
 }

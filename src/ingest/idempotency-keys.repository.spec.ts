@@ -13,7 +13,12 @@ describe('roundsOfDistinctKeys', () => {
   });
 
   it('is one round when every key is distinct, none when there is nothing', () => {
-    expect(roundsOfDistinctKeys([{ tenantId: 'T', key: 'a' }, { tenantId: 'T', key: 'b' }])).toEqual([[0, 1]]);
+    expect(
+      roundsOfDistinctKeys([
+        { tenantId: 'T', key: 'a' },
+        { tenantId: 'T', key: 'b' },
+      ]),
+    ).toEqual([[0, 1]]);
     expect(roundsOfDistinctKeys([])).toEqual([]);
   });
 });

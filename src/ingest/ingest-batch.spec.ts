@@ -15,7 +15,13 @@ describe('IngestBatch', () => {
     const producer = new RecordingProducer();
     const registry = new Registry();
     const idempotency = new IngestIdempotency(new FakeIdempotencyKeys(clock), config, registry, silentLogger);
-    const service = new IngestService(config, producer, new QuotaMetrics(registry, config), clock, idempotency);
+    const service = new IngestService(
+      config,
+      producer,
+      new QuotaMetrics(registry, config),
+      clock,
+      idempotency,
+    );
     const published = () =>
       producer
         .to(config.kafka.inputTopics[0])

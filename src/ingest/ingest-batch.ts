@@ -35,7 +35,7 @@ export class IngestBatch {
     const byId = new Map<string, Promise<BatchEventResultDto>>();
     const results = await Promise.all(
       checked.map((check, index) => {
-        if (!check.ok) return check.result;
+        if (!check.ok) return Promise.resolve(check.result);
         const id = check.event.id;
         const earlier = id === undefined ? undefined : byId.get(id);
         const result = earlier
@@ -58,10 +58,13 @@ export class IngestBatch {
     }
     try {
       // A copy: the pipe boxes raw JSON fields in place, and the caller's object stays as it was.
-      const dto = (await this.validation.transform({ ...event }, {
-        type: 'body',
-        metatype: PublishEventDto,
-      })) as PublishEventDto;
+      const dto = (await this.validation.transform(
+        { ...event },
+        {
+          type: 'body',
+          metatype: PublishEventDto,
+        },
+      )) as PublishEventDto;
       return { ok: true, event: dto };
     } catch (error) {
       if (!(error instanceof BadRequestException)) throw error;
@@ -69,7 +72,11 @@ export class IngestBatch {
     }
   }
 
-  private async published(tenantId: string, event: PublishEventDto, index: number): Promise<BatchEventResultDto> {
+  private async published(
+    tenantId: string,
+    event: PublishEventDto,
+    index: number,
+  ): Promise<BatchEventResultDto> {
     try {
       const answer = await this.ingest.publish(tenantId, event);
       return { index, status: answer.replayed ? 200 : 202, id: answer.id };

@@ -68,7 +68,8 @@ export class IngestIdempotency {
   });
 
   constructor(
-    @Inject(IdempotencyKeys) private readonly keys: Pick<IdempotencyKeys, 'claimMany' | 'find' | 'settleMany'>,
+    @Inject(IdempotencyKeys)
+    private readonly keys: Pick<IdempotencyKeys, 'claimMany' | 'find' | 'settleMany'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) private readonly logger: Logger,

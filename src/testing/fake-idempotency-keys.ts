@@ -7,7 +7,10 @@ import type { FakeClock } from './fakes';
  * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
  * when PostgreSQL refuses connections.
  */
-export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'claimMany' | 'find' | 'settleMany'> {
+export class FakeIdempotencyKeys implements Pick<
+  IdempotencyKeys,
+  'claim' | 'claimMany' | 'find' | 'settleMany'
+> {
   readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
   down = false;
 
@@ -54,4 +57,3 @@ export class FakeIdempotencyKeys implements Pick<IdempotencyKeys, 'claim' | 'cla
       throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
   }
 }
-

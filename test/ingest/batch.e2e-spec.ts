@@ -97,10 +97,12 @@ describe('POST /v1/events/batch, and the API key cache', () => {
   });
 
   it("counts each event of a batch against the tenant's ingest rate, refusing the rest 429", async () => {
-    const limited = (await stack!.bootReplica('batch-rate', {
-      HOOKSTREAM_TENANT_INGEST_RATE: '1',
-      HOOKSTREAM_TENANT_INGEST_BURST: '5',
-    })).as(tenant.apiKey);
+    const limited = (
+      await stack!.bootReplica('batch-rate', {
+        HOOKSTREAM_TENANT_INGEST_RATE: '1',
+        HOOKSTREAM_TENANT_INGEST_BURST: '5',
+      })
+    ).as(tenant.apiKey);
     const events = Array.from({ length: 8 }, (_, n) => ({ type: 'record.updated', data: { n } }));
     const answer = await publishBatch(limited, events);
     expect(answer.status).toBe(202);
@@ -109,7 +111,10 @@ describe('POST /v1/events/batch, and the API key cache', () => {
   });
 
   it('stops a revoked key at once on the replica that revoked it, and within the cache TTL on another', async () => {
-    const added = await stack!.api.ok<{ id: string; apiKey: string }>('POST', `/v1/tenants/${tenant.id}/keys`);
+    const added = await stack!.api.ok<{ id: string; apiKey: string }>(
+      'POST',
+      `/v1/tenants/${tenant.id}/keys`,
+    );
     const other = await stack!.bootReplica('batch-keys');
     const here = stack!.api.as(added.apiKey);
     const there = other.as(added.apiKey);
