@@ -16,6 +16,7 @@ const FLOORS = [
   'database',
   'cluster', // this process among the replicas
   'tenants', // features, each above the ones it uses
+  'catalogue', // the platform's event types and their payload schemas
   'endpoints',
   'retry',
   'delivery',
@@ -25,6 +26,7 @@ const FLOORS = [
   'replay',
   'dead-letters',
   'events', // GET /v1/events: reads the feed, the attempt log, held, parked and dead letters
+  'portal', // the tenant portal page and its endpoint stats
   'ops',
   'demo',
 ];
@@ -78,7 +80,7 @@ function floorRules(folder, index) {
 }
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', '.infra/**', 'src/ops/dashboard/public/**'] },
+  { ignores: ['dist/**', 'packages/*/dist/**', 'node_modules/**', 'coverage/**', '.infra/**', 'src/ops/dashboard/public/**'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

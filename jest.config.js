@@ -6,13 +6,23 @@ const common = {
   testEnvironment: 'node',
   transform: { '^.+\\.ts$': tsJest },
   moduleFileExtensions: ['ts', 'js', 'json'],
+  // The workspace library from its source, so tests need no build of it first.
+  moduleNameMapper: {
+    '^@hookstream/publisher$': '<rootDir>/packages/publisher/src/index.ts',
+    '^@hookstream/publisher/(.*)$': '<rootDir>/packages/publisher/src/$1',
+  },
 };
 
 module.exports = {
   // Only integration and e2e tests get near this: they wait on Kafka and PostgreSQL with deadlines.
   testTimeout: 180000,
   projects: [
-    { ...common, displayName: 'unit', rootDir: '.', testMatch: ['<rootDir>/src/**/*.spec.ts'] },
+    {
+      ...common,
+      displayName: 'unit',
+      rootDir: '.',
+      testMatch: ['<rootDir>/src/**/*.spec.ts', '<rootDir>/packages/*/src/**/*.spec.ts'],
+    },
     {
       ...common,
       displayName: 'integration',

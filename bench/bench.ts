@@ -12,6 +12,13 @@
  *                               endpoints hang or crawl at maxConcurrency 100, fed to fill its in-flight
  *                               share, flooding POST /v1/events past its ingest rate (bench/lib/
  *                               noisy-neighbour.ts); alternated 3 times (BENCH_NN_ROUNDS)
+ *   backfill                    a window replay job over BENCH_BACKFILL_EVENTS (1,000,000) events of one
+ *                               tenant published before its endpoint existed: the job's duration and
+ *                               rate, time until every event reached the receiver, peak RSS meanwhile
+ *                               (bench/lib/backfill.ts; alone: `npm run bench:backfill`)
+ *   catalogue                   the event catalogue's cost: fan-out 1 deliveries/s and POST /v1/events
+ *                               p50/p99 with each type's schema validating vs. not, alternated
+ *                               (bench/lib/catalogue.ts; BENCH_CATALOGUE_ROUNDS, BENCH_CATALOGUE_EVENTS)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -43,13 +50,16 @@ import {
   killWatchedServices,
   type Tenant,
 } from './lib/phases';
+import { outboxPhase, type OutboxResult } from './lib/outbox';
 import { Receiver } from './lib/receiver';
+import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
 import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
 import { ingestPhase, type IngestResult } from './lib/ingest';
 import { summariseNewestProfile } from './lib/profile';
+import { BACKFILL_EVENTS, backfillPhase, type BackfillResult } from './lib/backfill';
 import {
   NOISY_NEIGHBOUR_LIMITS,
   noisyNeighbourPhase,
@@ -58,7 +68,9 @@ import {
 
 async function main(): Promise<void> {
   const started = Date.now();
-  const timeLimitMs = num('BENCH_TIME_LIMIT_S', 900, 180) * 1000;
+  // The backfill phase adds about a second per thousand events (publish, replay, every delivery).
+  const timeLimitMs =
+    num('BENCH_TIME_LIMIT_S', 900 + BACKFILL_EVENTS / 1000, 180 + BACKFILL_EVENTS / 100) * 1000;
   const watchdog = setTimeout(() => {
     console.error(`[bench] over the time limit of ${timeLimitMs / 1000} s; giving up`);
     killWatchedServices();
@@ -193,6 +205,26 @@ async function main(): Promise<void> {
       log(`isolation FAILED: ${(error as Error).message}`);
     }
 
+    let catalogue: CatalogueResult | null = null;
+    try {
+      catalogue = await measured('catalogue', () =>
+        cataloguePhase({
+          admin,
+          serviceUrl: service!.url,
+          producer: producer!,
+          topic: inputTopic,
+          tenants,
+          receiver,
+        }),
+      );
+      log(
+        `catalogue: fan-out ${catalogue.fanoutDeliveriesPerSec.reject} / ${catalogue.fanoutDeliveriesPerSec.off} per s validating / not (ratio ${catalogue.fanoutRatio}); POST p99 ${catalogue.ingest.p99Ms.reject} / ${catalogue.ingest.p99Ms.off} ms`,
+      );
+    } catch (error) {
+      errors.catalogue = (error as Error).message;
+      log(`catalogue FAILED: ${(error as Error).message}`);
+    }
+
     let noisyNeighbour: NoisyNeighbourResult | null = null;
     try {
       noisyNeighbour = await noisyNeighbourPhase({
@@ -224,6 +256,48 @@ async function main(): Promise<void> {
       log(`e2e fan-out 5 FAILED: ${(error as Error).message}`);
     }
 
+    // The publisher library's outbox (issue 18): relay throughput and commit -> delivery latency.
+    let outbox: OutboxResult | null = null;
+    try {
+      const sinkTopic = `${namespace}.outbox-sink`;
+      const kafkaAdmin = kafka.admin();
+      await kafkaAdmin.connect();
+      await kafkaAdmin.createTopics({
+        waitForLeaders: true,
+        topics: [{ topic: sinkTopic, numPartitions: 3 }],
+      });
+      await kafkaAdmin.disconnect();
+      outbox = await measured('outbox', () =>
+        outboxPhase({ admin, databaseUrl: database!.url, inputTopic, sinkTopic, receiver }),
+      );
+      log(
+        `outbox: relay ${outbox.relayRowsPerSec} rows/s; commit -> delivery p50/p99 ${outbox.latency[0].p50Ms}/${outbox.latency[0].p99Ms} ms (direct ${outbox.latency[1].p50Ms}/${outbox.latency[1].p99Ms} ms)`,
+      );
+    } catch (error) {
+      errors.outbox = (error as Error).message;
+      log(`outbox FAILED: ${(error as Error).message}`);
+    }
+    // The backfill last: a million events through one job, its deliveries drained before it ends.
+    let backfill: BackfillResult | null = null;
+    try {
+      backfill = await measured('backfill', () =>
+        backfillPhase({
+          admin,
+          servicePid,
+          producer: producer!,
+          topic: inputTopic,
+          receiver,
+          drainTimeoutMs: num('BENCH_BACKFILL_TIMEOUT_S', 3_600, 120) * 1000,
+        }),
+      );
+      log(
+        `backfill: ${backfill.events} events, job ${backfill.jobSeconds} s (${backfill.jobEventsPerSec}/s), all delivered after ${backfill.allDeliveredSeconds} s, peak RSS ${backfill.peakRssMb} MB`,
+      );
+    } catch (error) {
+      errors.backfill = (error as Error).message;
+      log(`backfill FAILED: ${(error as Error).message}`);
+    }
+
     // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
     // phase's machine shares show the ingest service under "other" and its own CPU in the result.
     let ingest: IngestResult | null = null;
@@ -249,6 +323,9 @@ async function main(): Promise<void> {
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
       isolation,
       noisyNeighbour,
+      outbox,
+      backfill,
+      catalogue,
       ingest,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
@@ -270,6 +347,7 @@ async function main(): Promise<void> {
         eventValueBytes: CONFIG.valueBytes,
         e2eEvents: CONFIG.e2eEvents,
         e2eFanout5Events: CONFIG.e2eFanout5Events,
+        backfillEvents: BACKFILL_EVENTS,
         kafkaCeilingMessages: CONFIG.kafkaCeilingMessages,
         httpCeilingSeconds: CONFIG.httpCeilingSeconds,
         latencySecondsPerRate: CONFIG.latencySeconds,
@@ -479,6 +557,7 @@ function printTable(results: {
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
   noisyNeighbour: NoisyNeighbourResult | null;
+  backfill: BackfillResult | null;
   ingest: IngestResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
@@ -508,6 +587,12 @@ function printTable(results: {
         : `${results.isolation.ratio} (${fmt(results.isolation.healthyWithBadPerSec ?? 0)} / ${fmt(results.isolation.healthyAlonePerSec ?? 0)} per s)`,
     ],
     ...noisyRows(results.noisyNeighbour),
+    [
+      `backfill (${fmt(BACKFILL_EVENTS)} events): job s (events/s), all delivered s, peak RSS`,
+      results.backfill === null
+        ? 'FAILED (see errors)'
+        : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
+    ],
     ...ingestRows(results.ingest),
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];

@@ -9,7 +9,7 @@ source scripts/lib.sh
 ensure_node_modules
 bash scripts/infra.sh up
 step "building"
-npx nest build
+npm run build --silent  # the publisher library, then the service (the demo imports the library)
 
 export PORT="${PORT:-3000}"
 export HOOKSTREAM_ADMIN_TOKEN="${HOOKSTREAM_ADMIN_TOKEN:-demo-admin-token-change-me}"

@@ -7,6 +7,12 @@
 #   scripts/infra.sh status  say what is running
 #   scripts/infra.sh kafka-restart | kafka-stop | kafka-start     (used by the chaos test)
 #   scripts/infra.sh pg-stop | pg-start                            (used by the chaos test)
+#
+# HOOKSTREAM_KAFKA_SASL=1 starts the broker with SASL/SCRAM and ACLs instead (infra/kafka/sasl.properties,
+# infra/kafka/acls.mjs): users admin (the broker's own, PLAIN), hookstream and platform (SCRAM-SHA-256
+# and -512), passwords from HOOKSTREAM_KAFKA_{ADMIN,HOOKSTREAM,PLATFORM}_PASSWORD (development
+# defaults below). Users are created when the storage is formatted: use a fresh HOOKSTREAM_INFRA_DIR
+# (or port and worktree) for it. HOOKSTREAM_KAFKA_LIBS points at jars fetched before (no Maven run).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -18,6 +24,11 @@ CONTROLLER_PORT="${HOOKSTREAM_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${HOOKSTREAM_KAFKA_HEAP:-768m}"
 DEFAULT_DATABASE_URL="postgres://hookstream:hookstream@127.0.0.1:5432/hookstream"
 PG_STARTED_MARK="$INFRA_DIR/postgres.started-by-infra"
+KAFKA_LIBS="${HOOKSTREAM_KAFKA_LIBS:-$KAFKA_DIR/libs}"
+KAFKA_SASL="${HOOKSTREAM_KAFKA_SASL:-0}"
+KAFKA_ADMIN_PASSWORD="${HOOKSTREAM_KAFKA_ADMIN_PASSWORD:-admin-secret}"
+KAFKA_HOOKSTREAM_PASSWORD="${HOOKSTREAM_KAFKA_HOOKSTREAM_PASSWORD:-hookstream-secret}"
+KAFKA_PLATFORM_PASSWORD="${HOOKSTREAM_KAFKA_PLATFORM_PASSWORD:-platform-secret}"
 
 step() { printf '\033[1m[infra]\033[0m %s\n' "$*"; }
 fail() { printf '\033[31m[infra] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -41,6 +52,10 @@ kafka_pid() {
 }
 
 kafka_fetch_jars() {
+  if [[ -n "${HOOKSTREAM_KAFKA_LIBS:-}" ]]; then
+    compgen -G "$KAFKA_LIBS/kafka_*.jar" >/dev/null || fail "no Kafka jars in HOOKSTREAM_KAFKA_LIBS=$KAFKA_LIBS"
+    return 0
+  fi
   if [[ -f "$KAFKA_DIR/libs/.complete" && "$KAFKA_DIR/libs/.complete" -nt "$ROOT/infra/kafka/pom.xml" ]]; then
     return 0
   fi
@@ -59,13 +74,32 @@ kafka_write_config() {
   mkdir -p "$KAFKA_DIR/data" "$KAFKA_DIR/logs"
   sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
     -e "s#@DATA_DIR@#$KAFKA_DIR/data#g" "$ROOT/infra/kafka/server.properties" >"$KAFKA_DIR/server.properties"
+  if [[ "$KAFKA_SASL" == 1 ]]; then
+    sed -e "s#@KAFKA_PORT@#$KAFKA_PORT#g" -e "s#@CONTROLLER_PORT@#$CONTROLLER_PORT#g" \
+      -e "s#@ADMIN_PASSWORD@#$KAFKA_ADMIN_PASSWORD#g" "$ROOT/infra/kafka/sasl.properties" >>"$KAFKA_DIR/server.properties"
+  fi
   cp "$ROOT/infra/kafka/log4j2.properties" "$KAFKA_DIR/log4j2.properties"
 }
 
 kafka_java() { # kafka_java <main class> <args...>
   java -Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Dlog4j2.configurationFile="$KAFKA_DIR/log4j2.properties" -Dkafka.logs.dir="$KAFKA_DIR/logs" \
-    -cp "$KAFKA_DIR/libs/*" "$@"
+    -cp "$KAFKA_LIBS/*" "$@"
+}
+
+kafka_scram_users() { # the --add-scram arguments of `kafka-storage format`, SASL mode only
+  [[ "$KAFKA_SASL" == 1 ]] || return 0
+  local mechanism
+  for mechanism in SCRAM-SHA-256 SCRAM-SHA-512; do
+    printf '%s\n' --add-scram "$mechanism=[name=hookstream,password=$KAFKA_HOOKSTREAM_PASSWORD]" \
+      --add-scram "$mechanism=[name=platform,password=$KAFKA_PLATFORM_PASSWORD]"
+  done
+}
+
+kafka_apply_acls() {
+  [[ "$KAFKA_SASL" == 1 ]] || return 0
+  HOOKSTREAM_KAFKA_BOOTSTRAP="$KAFKA_HOST:$KAFKA_PORT" HOOKSTREAM_KAFKA_ADMIN_PASSWORD="$KAFKA_ADMIN_PASSWORD" \
+    node "$ROOT/infra/kafka/acls.mjs" || fail "creating the Kafka ACLs failed"
 }
 
 kafka_start() {
@@ -83,21 +117,24 @@ kafka_start() {
   if [[ ! -f "$KAFKA_DIR/data/meta.properties" ]]; then
     step "formatting KRaft storage in $KAFKA_DIR/data"
     local cluster_id
-    cluster_id=$(java -cp "$KAFKA_DIR/libs/*" -Dlog4j2.level=error kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
-    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" \
+    cluster_id=$(java -cp "$KAFKA_LIBS/*" -Dlog4j2.level=error kafka.tools.StorageTool random-uuid 2>/dev/null | tail -1)
+    local scram=()
+    mapfile -t scram < <(kafka_scram_users)
+    kafka_java kafka.tools.StorageTool format -t "$cluster_id" -c "$KAFKA_DIR/server.properties" "${scram[@]}" \
       >"$KAFKA_DIR/logs/format.log" 2>&1 || { cat "$KAFKA_DIR/logs/format.log" >&2; fail "formatting Kafka storage failed"; }
   fi
   step "starting Kafka broker (KRaft, single node) on $KAFKA_HOST:$KAFKA_PORT"
   setsid nohup bash -c "exec java -Xms$KAFKA_HEAP -Xmx$KAFKA_HEAP -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
     -Dlog4j2.configurationFile='$KAFKA_DIR/log4j2.properties' -Dkafka.logs.dir='$KAFKA_DIR/logs' \
-    -cp '$KAFKA_DIR/libs/*' kafka.Kafka '$KAFKA_DIR/server.properties'" \
+    -cp '$KAFKA_LIBS/*' kafka.Kafka '$KAFKA_DIR/server.properties'" \
     >"$KAFKA_DIR/logs/server.out" 2>&1 </dev/null &
   echo $! >"$KAFKA_DIR/kafka.pid"
   if ! wait_for 90 "Kafka" kafka_ready; then
     tail -30 "$KAFKA_DIR/logs/server.out" >&2 || true
     fail "Kafka did not become ready within 90 s (log: $KAFKA_DIR/logs/server.out)"
   fi
-  step "Kafka ready (pid $(cat "$KAFKA_DIR/kafka.pid"))"
+  kafka_apply_acls
+  step "Kafka ready (pid $(cat "$KAFKA_DIR/kafka.pid"))$([[ "$KAFKA_SASL" == 1 ]] && echo ', SASL/SCRAM with ACLs')"
 }
 
 kafka_ready() {

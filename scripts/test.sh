@@ -10,12 +10,12 @@ step "starting infrastructure"
 bash scripts/infra.sh up
 
 step "lint, format and type check"
-npx eslint --max-warnings 0 "{src,test,bench}/**/*.ts"
-npx prettier --check --log-level warn "{src,test,bench}/**/*.ts"
+npx eslint --max-warnings 0 "{src,test,bench}/**/*.ts" "packages/*/src/**/*.ts"
+npx prettier --check --log-level warn "{src,test,bench}/**/*.ts" "packages/*/src/**/*.ts"
 npx tsc -p tsconfig.check.json
 
 step "build"
-npx nest build
+npm run build --silent  # the publisher library, then the service (the demo imports the library)
 
 if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null; then
   step "installing chromium for the dashboard's browser test"
@@ -54,6 +54,9 @@ npm run --silent chaos:pg-outage:smoke || status=$?
 # Three replicas of one Hookstream (issue 16): a rolling-restart step and a SIGKILL while 600 events flow.
 step "chaos cluster smoke: npm run chaos:cluster:smoke (3 replicas, 600 events, one rolling-restart step, one SIGKILL; fails on loss, order or maxConcurrency violations, held rows cycled)"
 npm run --silent chaos:cluster:smoke || status=$?
+# The transactional outbox of @hookstream/publisher (issue 18): 500 updates, one relay SIGKILL.
+step "outbox crash smoke: npm run chaos:outbox:smoke (500 transactional updates, some rolled back, one relay SIGKILL; fails on loss, a rolled-back event delivered or order per tenant broken)"
+npm run --silent chaos:outbox:smoke || status=$?
 # The README's first command, checked end to end: one round of demo events, every signature verified.
 step "README check: scripts/demo.sh --once"
 PORT="${DEMO_CHECK_PORT:-3917}" HOOKSTREAM_TOPIC_NAMESPACE="hookstream-demo-check" \

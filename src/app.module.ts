@@ -22,6 +22,8 @@ import { DeadLettersModule } from './dead-letters/dead-letters.module';
 import { ReplayModule } from './replay/replay.module';
 import { OpsModule } from './ops/ops.module';
 import { EventsModule } from './events/events.module';
+import { PortalModule } from './portal/portal.module';
+import { CatalogueModule } from './catalogue/catalogue.module';
 
 @Module({})
 export class AppModule {
@@ -38,6 +40,7 @@ export class AppModule {
         HealthModule,
         AuthModule,
         TenantsModule,
+        CatalogueModule,
         EndpointsModule,
         MetricsModule,
         RetryModule,
@@ -47,6 +50,7 @@ export class AppModule {
         ReplayModule,
         DeadLettersModule,
         EventsModule,
+        PortalModule,
         OpsModule,
       ],
       providers: [{ provide: APP_GUARD, useClass: ApiRoleGuard }],

@@ -11,8 +11,11 @@ import { DepthLimitPipe } from './common/depth-limit.pipe';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
+import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
+import { EventCatalogue } from './catalogue/event-catalogue';
+import { withEventDataSchemas } from './catalogue/openapi-components';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -25,6 +28,8 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
     bodyParser: false,
     abortOnError: false,
   });
+  // Before the body parser: a tenant over its ingest rate is refused without its body being read.
+  if (config.roles.has('api')) app.use(app.get(EarlyIngestRefusal).handle);
   app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
   app.disable('x-powered-by');
   // The client address the brake on failed authentications counts by (behind a proxy, its header).
@@ -53,7 +58,13 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
         .build(),
     );
-    SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+    const catalogue = app.get(EventCatalogue);
+    SwaggerModule.setup('docs', app, document, {
+      jsonDocumentUrl: 'docs-json',
+      // Each catalogued type's data schema as a component, as the catalogue stands at this request.
+      patchDocumentOnRequest: (_request, _response, built) =>
+        withEventDataSchemas(built, catalogue.entries()),
+    });
   }
 
   // Topics exist and the endpoint cache is loaded (module init) before any consumer starts.

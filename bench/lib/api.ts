@@ -4,7 +4,7 @@ import { ADMIN_TOKEN } from './service';
 export class Api {
   constructor(
     readonly baseUrl: string,
-    private readonly token: string = ADMIN_TOKEN,
+    readonly token: string = ADMIN_TOKEN,
   ) {}
 
   async ok<T = any>(method: string, path: string, body?: unknown): Promise<T> {

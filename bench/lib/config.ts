@@ -32,6 +32,8 @@ export const CONFIG = {
   noisyKafkaRate: num('BENCH_NN_NOISE_RATE', 50, 50),
   /** Noisy neighbour: the noisy tenant's POST /v1/events flood (requests/s), 4x its ingest rate. */
   noisyFloodRate: num('BENCH_NN_FLOOD_RATE', 400, 400),
+  /** Noisy neighbour: how long the noise runs alone before each with-noise run (its own CPU is measured). */
+  noisyNoiseOnlySeconds: num('BENCH_NN_NOISE_ONLY_SECONDS', 5, 1),
   /** Noisy neighbour: alone / with-noise pairs, alternated like the isolation rounds. */
   noisyRounds: num('BENCH_NN_ROUNDS', 3, 1),
   valueBytes: 400,

@@ -85,8 +85,9 @@ export const HOSTILE_KAFKA_KINDS: readonly HostileKafkaKind[] = [
       }),
   },
   {
+    // A key that is not the event's tenantid: tenant_key_mismatch (docs/security.md).
     kind: 'undecodable key',
-    verdict: 'delivered',
+    verdict: 'dead-lettered',
     build: (t) => ({ ...record('undecodable key', t, structured({ tenantid: t }, '{}')), key: INVALID_UTF8 }),
   },
   {

@@ -55,6 +55,11 @@ const FILL_TIMEOUT_MS = QUICK ? 3_000 : 10_000;
 const SAME_ORIGIN = process.env.BENCH_NN_SAME_ORIGIN === '1';
 /** A quiet run that has not moved for this long gives up and counts what is missing. */
 const QUIET_STALL_MS = QUICK ? 5_000 : 15_000;
+/**
+ * The noise alone, before each with-noise run, for this long: its CPU (phase `noisyNoiseOnly`) is
+ * what the noise costs the service by itself, the share of the one thread the quiet tenants lose.
+ */
+const NOISE_ONLY_MS = CONFIG.noisyNoiseOnlySeconds * 1000;
 /** How long the stragglers of the with-noise runs may take once the noise has stopped. */
 const STRAGGLERS_TIMEOUT_MS = QUICK ? 15_000 : 60_000;
 
@@ -70,6 +75,8 @@ export interface NoisyNeighbourContext {
 
 interface QuietRun {
   perSec: number;
+  /** The throughput run's deliveries, publish to arrival: a late tail, not a slow rate, shows here. */
+  burstLatencyMs: { p50: number; p90: number; max: number };
   p50Ms: number;
   p99Ms: number;
   /** Quiet deliveries that had not arrived when the run gave up waiting (no progress for QUIET_STALL_MS). */
@@ -195,7 +202,12 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
     const paced = await quietPaced(ctx, quiet, pacedSink);
     return {
       burst: burst.perSec,
-      paced: { ...paced, perSec: burst.perSec, missing: burst.missing + paced.missing },
+      paced: {
+        ...paced,
+        perSec: burst.perSec,
+        burstLatencyMs: burst.burstLatencyMs,
+        missing: burst.missing + paced.missing,
+      },
       sinks: [burstSink, pacedSink],
     };
   };
@@ -228,6 +240,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
     // Measure only once the noisy tenant holds (nearly) every slot it may, or after FILL_TIMEOUT_MS.
     const full = await until(() => noisyReceiver.pending >= TENANT_SLOTS * 0.9, FILL_TIMEOUT_MS);
     slotsFilledMs.push(full ? Date.now() - filled : null);
+    await ctx.measured('noisyNoiseOnly', () => sleep(NOISE_ONLY_MS));
     const sampler = setInterval(() => inFlightSamples.push(noisyReceiver.pending), 100);
     const countersBefore = await serviceCounters(ctx.serviceUrl);
     let withSinks: QuietSink[] = [];
@@ -280,6 +293,8 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
       withNoisePerSec: round(withNoise[i].perSec, 0),
       aloneP99Ms: a.p99Ms,
       withNoiseP99Ms: withNoise[i].p99Ms,
+      aloneBurstLatencyMs: a.burstLatencyMs,
+      withNoiseBurstLatencyMs: withNoise[i].burstLatencyMs,
       aloneMissing: a.missing,
       withNoiseMissing: withNoise[i].missing,
       withNoiseStragglersArrivedAfterNoiseStoppedMs: stragglersAfterNoiseMs[i],
@@ -355,12 +370,17 @@ async function quietBurst(
   ctx: NoisyNeighbourContext,
   quiet: Tenant[],
   sink: QuietSink,
-): Promise<{ perSec: number; missing: number }> {
+): Promise<Pick<QuietRun, 'perSec' | 'missing' | 'burstLatencyMs'>> {
   const start = Date.now();
   await publish(ctx.producer, ctx.topic, quietEvents(quiet, sink.type, CONFIG.noisyQuietEvents));
   const complete = await settle(sink);
   const elapsed = (complete ? sink.lastAt : Date.now()) - start;
-  return { perSec: (sink.ids.size / elapsed) * 1000, missing: sink.expected - sink.ids.size };
+  const latency = (p: number) => round(percentile(sink.latencies, p), 0);
+  return {
+    perSec: (sink.ids.size / elapsed) * 1000,
+    missing: sink.expected - sink.ids.size,
+    burstLatencyMs: { p50: latency(50), p90: latency(90), max: latency(100) },
+  };
 }
 
 /** Quiet latency: events at a fixed rate, publish time (data.sentAt) to arrival at the receiver. */
@@ -368,7 +388,7 @@ async function quietPaced(
   ctx: NoisyNeighbourContext,
   quiet: Tenant[],
   sink: QuietSink,
-): Promise<Omit<QuietRun, 'perSec'>> {
+): Promise<Omit<QuietRun, 'perSec' | 'burstLatencyMs'>> {
   const total = CONFIG.noisyQuietRate * CONFIG.noisyQuietSeconds;
   const sends: Array<Promise<unknown>> = [];
   const start = Date.now();

@@ -43,6 +43,14 @@ describe('loadConfig', () => {
     }
   });
 
+  it('reloads the event catalogue every 30 s by default, at most every second', () => {
+    expect(loadConfig(required).catalogueRefreshMs).toBe(30_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '5m' }).catalogueRefreshMs).toBe(300_000);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '10ms' })).toThrow(
+      /HOOKSTREAM_CATALOGUE_REFRESH: 10ms is shorter than 1000 ms/,
+    );
+  });
+
   it('remembers idempotency keys for 24 hours by default, in the duration units, at least a second', () => {
     expect(loadConfig(required).idempotencyWindowMs).toBe(86_400_000);
     expect(loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '90m' }).idempotencyWindowMs).toBe(
@@ -64,6 +72,20 @@ describe('loadConfig', () => {
     );
   });
 
+  it('mints portal links for 15 minutes by default, at most an hour, the default never past the maximum', () => {
+    expect(loadConfig(required).portal).toEqual({ linkTtlMs: 900_000, linkMaxTtlMs: 3_600_000 });
+    expect(
+      loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_TTL: '2m', HOOKSTREAM_PORTAL_LINK_MAX_TTL: '8h' })
+        .portal,
+    ).toEqual({ linkTtlMs: 120_000, linkMaxTtlMs: 28_800_000 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_TTL: '2h' })).toThrow(
+      /HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_PORTAL_LINK_MAX_TTL: '5s' })).toThrow(
+      /HOOKSTREAM_PORTAL_LINK_MAX_TTL: 5s is shorter than 10000 ms/,
+    );
+  });
+
   it('keeps the events feed 7 days with a 16 MiB write buffer unless told otherwise', () => {
     expect(loadConfig(required).events).toEqual({
       retentionMs: 7 * 86_400_000,
@@ -80,6 +102,23 @@ describe('loadConfig', () => {
     );
   });
 
+  it('runs two replay jobs per process, 1,000 records a chunk, on a 30 s lease unless told otherwise', () => {
+    expect(loadConfig(required).replayJobs).toEqual({ perProcess: 2, chunkRecords: 1000, leaseMs: 30_000 });
+    const set = loadConfig({
+      ...required,
+      HOOKSTREAM_REPLAY_JOBS_PER_PROCESS: '0',
+      HOOKSTREAM_REPLAY_CHUNK: '200',
+      HOOKSTREAM_REPLAY_JOB_LEASE: '5s',
+    });
+    expect(set.replayJobs).toEqual({ perProcess: 0, chunkRecords: 200, leaseMs: 5_000 });
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_CHUNK: '0' })).toThrow(
+      /HOOKSTREAM_REPLAY_CHUNK/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_REPLAY_JOB_LEASE: '100ms' })).toThrow(
+      /HOOKSTREAM_REPLAY_JOB_LEASE/,
+    );
+  });
+
   it('sends each operational notification at most every 15 minutes per endpoint unless told otherwise', () => {
     expect(loadConfig(required).notificationIntervalMs).toBe(15 * 60_000);
     expect(loadConfig({ ...required, HOOKSTREAM_NOTIFICATION_INTERVAL: '1h' }).notificationIntervalMs).toBe(
@@ -87,6 +126,14 @@ describe('loadConfig', () => {
     );
     expect(() => loadConfig({ ...required, HOOKSTREAM_NOTIFICATION_INTERVAL: '100ms' })).toThrow(
       /HOOKSTREAM_NOTIFICATION_INTERVAL: 100ms is shorter than 1000 ms/,
+    );
+  });
+
+  it('re-reads the cluster-wide gauges every 15 s unless told otherwise, never more than once a second', () => {
+    expect(loadConfig(required).ops.gaugeRefreshMs).toBe(15_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_GAUGE_REFRESH: '1m' }).ops.gaugeRefreshMs).toBe(60_000);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_GAUGE_REFRESH: '200ms' })).toThrow(
+      /HOOKSTREAM_GAUGE_REFRESH: 200ms is shorter than 1000 ms/,
     );
   });
 

@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
+import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
 import { productionProblems } from './production';
 
 /** Everything the service reads from its environment, validated once at boot. */
@@ -21,16 +22,20 @@ export interface AppConfig {
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
+  /** Full reload of the event catalogue's cache (change notices carry changes in between). */
+  catalogueRefreshMs: number;
   attemptRetentionMs: number;
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
+  replayJobs: ReplayJobsConfig;
   /**
    * Operational notifications to tenants (`hookstream.endpoint.failing`, `hookstream.dead_letter.created`):
    * at most one of each type per endpoint in this interval, across replicas (README decision 49).
    */
   notificationIntervalMs: number;
   ops: OpsConfig;
+  portal: PortalConfig;
 }
 
 /** Where the ops routes (metrics, dashboard, docs, readiness, /v1/ops) are served (issue 19). */
@@ -40,6 +45,26 @@ export interface OpsConfig {
   host: string;
   /** On the public port (no OPS_PORT): `admin` puts them behind the admin token, `none` leaves them open. */
   auth: 'none' | 'admin';
+  /** How often the exporter re-reads the cluster-wide gauges kept in PostgreSQL; scrapes read the cache. */
+  gaugeRefreshMs: number;
+}
+
+/** The tenant portal's sign-in links (`POST /v1/tenants/:id/portal-links`, README decision 50). */
+export interface PortalConfig {
+  /** How long a link works when the request names no expiry. */
+  linkTtlMs: number;
+  /** The longest expiry a request may ask for. */
+  linkMaxTtlMs: number;
+}
+
+/** The replay-job runner of every api replica (README decision 51). */
+export interface ReplayJobsConfig {
+  /** Jobs one process runs at once (each of a different tenant). */
+  perProcess: number;
+  /** Input records read (or dead letters replayed) per chunk; progress is saved after each. */
+  chunkRecords: number;
+  /** How long a job's lease lasts unrenewed; a crashed runner's job is taken over after it. */
+  leaseMs: number;
 }
 
 /** The events feed (`GET /v1/events`), written behind the fan-out (README decision 40). */
@@ -88,7 +113,7 @@ export interface RetryTier {
   legacyGroupId: string;
 }
 
-export interface KafkaConfig {
+export interface KafkaConfig extends KafkaSecurity {
   brokers: string[];
   clientId: string;
   namespace: string;
@@ -124,6 +149,11 @@ export interface SecurityConfig {
   egressAllowlist: Cidr[];
   httpsOnly: boolean;
   secretKeys: string[];
+  /**
+   * Take delivery tasks that carry no MAC (written by replicas of a version before task MACs, during
+   * a rolling upgrade). A task whose MAC does not verify is refused whatever this says.
+   */
+  acceptUnsealedTasks: boolean;
   maxBodyBytes: number;
   /** NODE_ENV=production: demo values and weak credentials refused, HTTPS-only by default. */
   production: boolean;
@@ -235,6 +265,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       deliveryPartitions: read('HOOKSTREAM_DELIVERY_PARTITIONS', '12', integer(1, 10_000)),
       replicationFactor: read('HOOKSTREAM_REPLICATION_FACTOR', '1', integer(1, 10)),
       connectTimeoutMs: read('KAFKA_CONNECT_TIMEOUT', '10s', parseDurationMs),
+      ...readKafkaSecurity(env, read, problems),
     },
     delivery: {
       timeoutMs: read('HOOKSTREAM_DELIVERY_TIMEOUT', '15s', parseDurationMs),
@@ -262,6 +293,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         if (keys.some((key) => key.length < 32)) throw new Error('each key must be at least 32 characters');
         return keys;
       }),
+      acceptUnsealedTasks: read('HOOKSTREAM_ACCEPT_UNSEALED_TASKS', 'false', boolean),
       maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
       production,
       authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),
@@ -287,6 +319,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     },
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
+    catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationAtLeast(1_000)),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
     events: {
@@ -297,11 +330,24 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: read('OPS_PORT', '', (raw) => (raw === '' ? null : integer(0, 65535)(raw))),
       host: read('OPS_HOST', '127.0.0.1', (raw) => raw),
       auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
+      gaugeRefreshMs: read('HOOKSTREAM_GAUGE_REFRESH', '15s', durationAtLeast(1_000)),
     },
     notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
+    portal: {
+      linkTtlMs: read('HOOKSTREAM_PORTAL_LINK_TTL', '15m', durationAtLeast(10_000)),
+      linkMaxTtlMs: read('HOOKSTREAM_PORTAL_LINK_MAX_TTL', '1h', durationAtLeast(10_000)),
+    },
+    replayJobs: {
+      perProcess: read('HOOKSTREAM_REPLAY_JOBS_PER_PROCESS', '2', integer(0, 100)),
+      chunkRecords: read('HOOKSTREAM_REPLAY_CHUNK', '1000', integer(1, 100_000)),
+      leaseMs: read('HOOKSTREAM_REPLAY_JOB_LEASE', '30s', durationAtLeast(1_000)),
+    },
   };
   if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));
 
+  if (config.portal.linkTtlMs > config.portal.linkMaxTtlMs) {
+    problems.push('HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL');
+  }
   if (problems.length) throw new ConfigError(problems);
   return config;
 }

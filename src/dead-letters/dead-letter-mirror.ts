@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.module';
 import { toDeadLetterRow } from '../domain/dead-letter';
 import { positionOf, type ConsumedRecord } from '../domain/records';
+import { TaskSeal } from '../domain/task-seal';
 import { DeadLettersRepository } from './dead-letters.repository';
 
 /**
@@ -17,12 +18,13 @@ export class DeadLetterMirror {
   constructor(
     private readonly deadLetters: DeadLettersRepository,
     @Inject(LOGGER) logger: Logger,
+    @Inject(TaskSeal) private readonly seal: TaskSeal,
   ) {
     this.logger = logger.child({ component: 'dlq-mirror' });
   }
 
   async mirror(record: ConsumedRecord): Promise<void> {
-    const row = toDeadLetterRow(record);
+    const row = toDeadLetterRow(record, Date.now(), (value) => this.seal.open(value).task);
     await this.deadLetters.insert(row);
     this.logger.debug({ offset: positionOf(record), reason: row.reason }, 'dead letter mirrored');
   }

@@ -7,9 +7,11 @@ import {
   ApiOperation,
   ApiResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
+import { ReplayJobDto } from '../replay/jobs/dto/replay-job.dto';
 import { DeadLettersService } from './dead-letters.service';
 import { DeadLetterPageDto, ListDeadLettersQueryDto, ReplayedDto } from './dto/dead-letter.dto';
 
@@ -47,15 +49,15 @@ export class DeadLettersController {
   @HttpCode(202)
   @ApiTags('endpoints')
   @ApiOperation({
-    summary: 'Deliver again every not-yet-replayed dead letter of this endpoint, oldest first.',
+    summary:
+      'Start a job that delivers again every not-yet-replayed dead letter of this endpoint, oldest first. ' +
+      'Follow it with GET /v1/replay-jobs/:id.',
   })
-  @ApiResponse({ status: 202, type: ReplayedDto, description: 'Written to Kafka (acks=all)' })
+  @ApiResponse({ status: 202, type: ReplayJobDto, description: 'The job, queued' })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
   @ApiConflictResponse({ description: 'The endpoint is disabled; enable it first.' })
-  async replayEndpoint(
-    @CurrentTenant() tenantId: string,
-    @Param('id') endpointId: string,
-  ): Promise<ReplayedDto> {
-    return { replayed: await this.deadLetters.replayEndpoint(tenantId, endpointId) };
+  @ApiTooManyRequestsResponse({ description: 'The tenant already has 10 replay jobs queued or running.' })
+  replayEndpoint(@CurrentTenant() tenantId: string, @Param('id') endpointId: string): Promise<ReplayJobDto> {
+    return this.deadLetters.replayEndpoint(tenantId, endpointId);
   }
 }

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ReplayModule } from '../replay/replay.module';
+import { DeadLetterJobExecutor } from './dead-letter-job-executor';
 import { DeadLetterMirror } from './dead-letter-mirror';
 import { DeadLetterMirrorController } from './dead-letter-mirror.controller';
 import { DeadLettersController } from './dead-letters.controller';
@@ -10,7 +11,7 @@ import { DeadLettersService } from './dead-letters.service';
 @Module({
   imports: [ReplayModule],
   controllers: [DeadLettersController, DeadLetterMirrorController],
-  providers: [DeadLettersRepository, DeadLetterMirror, DeadLettersService],
+  providers: [DeadLettersRepository, DeadLetterMirror, DeadLettersService, DeadLetterJobExecutor],
   exports: [DeadLettersService, DeadLettersRepository],
 })
 export class DeadLettersModule {}

@@ -116,6 +116,18 @@ export class DeadLettersRepository {
     return rows.map(fromSql);
   }
 
+  /** Dead letters not yet replayed of each of the tenant's `endpointIds` (none: left out). */
+  async unreplayedCounts(tenantId: string, endpointIds: string[]): Promise<Map<string, number>> {
+    if (endpointIds.length === 0) return new Map();
+    const rows = await this.dataSource.query<Array<{ endpoint_id: string; count: number }>>(
+      `SELECT endpoint_id, count(*)::int AS count FROM dead_letters
+        WHERE tenant_id = $1 AND endpoint_id = ANY($2::uuid[]) AND replayed_at IS NULL
+        GROUP BY endpoint_id`,
+      [tenantId, endpointIds],
+    );
+    return new Map(rows.map((row) => [row.endpoint_id, row.count]));
+  }
+
   /** Every dead letter of one event of the tenant, oldest first (`GET /v1/events/:id`). */
   async forEvent(tenantId: string, eventId: string): Promise<StoredDeadLetter[]> {
     const rows = await this.dataSource.query<DeadLetterSqlRow[]>(

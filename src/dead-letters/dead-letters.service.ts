@@ -1,16 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { randomUUID } from 'node:crypto';
 import { isUUID } from 'class-validator';
 import { DomainError } from '../common/domain-error';
 import type { DeliveryTask } from '../domain/delivery-task';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
 import { DeliveryTaskProducer } from '../replay/delivery-task-producer';
+import type { ReplayJobDto } from '../replay/jobs/dto/replay-job.dto';
+import { ReplayJobsService } from '../replay/jobs/replay-jobs.service';
 import { ReplayTargets } from '../replay/replay-target';
 import { DeadLettersRepository, type StoredDeadLetter } from './dead-letters.repository';
+import { asReplay, replayableTask } from './replayed-task';
 import type { DeadLetterDto, DeadLetterPageDto, ListDeadLettersQueryDto } from './dto/dead-letter.dto';
-
-/** Dead letters claimed, produced and marked per transaction by an endpoint-wide replay. */
-const REPLAY_BATCH = 500;
 
 /** Lists a tenant's dead letters and replays them as fresh first attempts with the same webhook-id. */
 @Injectable()
@@ -19,6 +18,7 @@ export class DeadLettersService {
     private readonly deadLetters: DeadLettersRepository,
     private readonly targets: ReplayTargets,
     private readonly tasks: DeliveryTaskProducer,
+    private readonly jobs: ReplayJobsService,
   ) {}
 
   async list(tenantId: string, query: ListDeadLettersQueryDto): Promise<DeadLetterPageDto> {
@@ -76,24 +76,12 @@ export class DeadLettersService {
     return replay;
   }
 
-  /** Replays every not-yet-replayed dead letter of the endpoint, oldest first. */
-  async replayEndpoint(tenantId: string, endpointId: string): Promise<number> {
-    const target = await this.targets.require(tenantId, endpointId);
-    // Deliveries that fail again while this runs are dead-lettered anew; they are not picked up here.
-    const upTo = new Date();
-    let total = 0;
-    for (;;) {
-      const count = await this.deadLetters.replayBatch(
-        tenantId,
-        target.id,
-        upTo,
-        REPLAY_BATCH,
-        (deadLetters) =>
-          this.tasks.send(deadLetters.map((deadLetter) => asReplay(replayableTask(deadLetter)))),
-      );
-      total += count;
-      if (count < REPLAY_BATCH) return total;
-    }
+  /**
+   * A job that replays every not-yet-replayed dead letter of the endpoint, oldest first. Deliveries
+   * that fail again while it runs are dead-lettered anew; they are not picked up by it.
+   */
+  replayEndpoint(tenantId: string, endpointId: string): Promise<ReplayJobDto> {
+    return this.jobs.createDeadLetterJob(tenantId, endpointId);
   }
 
   private async requireEnabledEndpoint(tenantId: string, endpointId: string): Promise<void> {
@@ -109,23 +97,6 @@ export class DeadLettersService {
       throw error;
     }
   }
-}
-
-function replayableTask(deadLetter: StoredDeadLetter): DeliveryTask {
-  if (deadLetter.task === null || deadLetter.endpointId === null) {
-    throw new DomainError(
-      'conflict',
-      `dead letter ${deadLetter.id} (${deadLetter.reason}) holds no delivery task: it is bad input that ` +
-        'never reached an endpoint, so it cannot be replayed; publish a corrected event instead',
-    );
-  }
-  return deadLetter.task;
-}
-
-/** Same event (same webhook-id), a new delivery id so the attempt log tells the replay apart;
- *  latency is measured from the replay, not from the original publish. */
-function asReplay(task: DeliveryTask): DeliveryTask {
-  return { ...task, deliveryId: randomUUID(), publishedAtMs: Date.now() };
 }
 
 function toDto(row: StoredDeadLetter): DeadLetterDto {

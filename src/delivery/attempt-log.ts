@@ -25,7 +25,12 @@ const FAILURE_BACKOFF_BASE_MS = 250;
 const FAILURE_BACKOFF_MAX_MS = 5_000;
 
 const sizeOf = (row: AttemptRecord): number =>
-  ROW_OVERHEAD_BYTES + 2 * ((row.responseBody?.length ?? 0) + (row.error?.length ?? 0) + row.eventId.length);
+  ROW_OVERHEAD_BYTES +
+  2 *
+    ((row.responseBody?.length ?? 0) +
+      (row.error?.length ?? 0) +
+      (row.webhookSignature?.length ?? 0) +
+      row.eventId.length);
 
 /**
  * Writes delivery attempts to PostgreSQL in batches, off the hot path: a delivery never waits for

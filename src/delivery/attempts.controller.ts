@@ -19,6 +19,12 @@ export class AttemptsController {
     @Param('id', new ParseUUIDPipe()) endpointId: string,
     @Query() query: ListAttemptsQueryDto,
   ): Promise<AttemptPageDto> {
-    return this.attempts.list(tenantId, endpointId, query.limit ?? DEFAULT_PAGE_SIZE, query.cursor);
+    return this.attempts.list(
+      tenantId,
+      endpointId,
+      query.limit ?? DEFAULT_PAGE_SIZE,
+      query.cursor,
+      query.outcome,
+    );
   }
 }

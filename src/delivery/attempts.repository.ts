@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import type { PageCursor } from '../common/pagination';
+import type { AttemptAggregate } from '../domain/endpoint-stats';
 
 /** One delivery attempt as logged. */
 export interface AttemptRecord {
@@ -15,6 +16,9 @@ export interface AttemptRecord {
   latencyMs: number;
   responseBody: string | null;
   attemptedAt: Date;
+  /** The `webhook-timestamp` and `webhook-signature` headers sent; absent when nothing was signed. */
+  webhookTimestamp?: number | null;
+  webhookSignature?: string | null;
 }
 
 export interface StoredAttempt {
@@ -28,6 +32,8 @@ export interface StoredAttempt {
   latencyMs: number;
   responseBody: string | null;
   attemptedAt: Date;
+  webhookTimestamp: number | null;
+  webhookSignature: string | null;
 }
 
 /** The newest attempt of an endpoint, for the operators' dashboard. */
@@ -48,9 +54,11 @@ interface AttemptRow {
   latency_ms: number;
   response_body: string | null;
   attempted_at: Date;
+  webhook_timestamp: string | null;
+  webhook_signature: string | null;
 }
 
-const COLUMNS = 11;
+const COLUMNS = 13;
 
 /** The `delivery_attempts` table: its only reader and writer. */
 @Injectable()
@@ -72,13 +80,15 @@ export class AttemptsRepository {
         r.latencyMs,
         r.responseBody,
         r.attemptedAt,
+        r.webhookTimestamp ?? null,
+        r.webhookSignature ?? null,
       );
       const base = i * COLUMNS;
       return `(${Array.from({ length: COLUMNS }, (_, c) => `$${base + c + 1}`).join(',')})`;
     });
     await this.dataSource.query(
       `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, status_code, error,
-         outcome, latency_ms, response_body, attempted_at) VALUES ${rows.join(',')}`,
+         outcome, latency_ms, response_body, attempted_at, webhook_timestamp, webhook_signature) VALUES ${rows.join(',')}`,
       values,
     );
   }
@@ -89,15 +99,18 @@ export class AttemptsRepository {
     endpointId: string,
     after: PageCursor | null,
     limit: number,
+    outcome: string | null = null,
   ): Promise<StoredAttempt[]> {
     const rows = await this.dataSource.query<AttemptRow[]>(
-      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at
+      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at,
+              webhook_timestamp, webhook_signature
          FROM delivery_attempts
         WHERE endpoint_id = $1 AND tenant_id = $2
           AND ($3::timestamptz IS NULL OR (attempted_at, id) < ($3::timestamptz, $4::bigint))
+          AND ($6::text IS NULL OR outcome = $6::text)
         ORDER BY attempted_at DESC, id DESC
         LIMIT $5`,
-      [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit],
+      [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit, outcome],
     );
     return rows.map(toStoredAttempt);
   }
@@ -110,7 +123,7 @@ export class AttemptsRepository {
   ): Promise<Array<StoredAttempt & { endpointId: string }>> {
     const rows = await this.dataSource.query<Array<AttemptRow & { endpoint_id: string }>>(
       `SELECT id, endpoint_id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms,
-              response_body, attempted_at
+              response_body, attempted_at, webhook_timestamp, webhook_signature
          FROM delivery_attempts
         WHERE tenant_id = $1 AND event_id = $2
         ORDER BY attempted_at, id
@@ -141,6 +154,41 @@ export class AttemptsRepository {
     );
   }
 
+  /**
+   * Attempts, deliveries and p95 latency of each of `endpointIds` since `since`, over the whole window
+   * (bucket null) and per bucket of `bucketMs`: one pass over the endpoint index's range.
+   */
+  async aggregateSince(endpointIds: string[], since: Date, bucketMs: number): Promise<AttemptAggregate[]> {
+    if (endpointIds.length === 0) return [];
+    const rows = await this.dataSource.query<
+      Array<{
+        endpoint_id: string;
+        bucket: number | null;
+        attempts: number;
+        delivered: number;
+        p95: number | null;
+      }>
+    >(
+      `SELECT endpoint_id, bucket, count(*)::int AS attempts,
+              (count(*) FILTER (WHERE outcome = 'delivered'))::int AS delivered,
+              percentile_cont(0.95) WITHIN GROUP (ORDER BY latency_ms) AS p95
+         FROM (SELECT endpoint_id, outcome, latency_ms,
+                      floor(extract(epoch FROM attempted_at - $2::timestamptz) * 1000 / $3)::int AS b
+                 FROM delivery_attempts
+                WHERE endpoint_id = ANY($1::uuid[]) AND attempted_at >= $2 AND outcome <> 'skipped') a
+        CROSS JOIN LATERAL (VALUES (a.b), (NULL::int)) AS g(bucket)
+        GROUP BY endpoint_id, bucket`,
+      [endpointIds, since, bucketMs],
+    );
+    return rows.map((row) => ({
+      endpointId: row.endpoint_id,
+      bucket: row.bucket,
+      attempts: row.attempts,
+      delivered: row.delivered,
+      p95LatencyMs: row.p95 === null ? null : Math.round(Number(row.p95)),
+    }));
+  }
+
   async deleteOlderThan(cutoff: Date): Promise<void> {
     await this.dataSource.query(`DELETE FROM delivery_attempts WHERE attempted_at < $1`, [cutoff]);
   }
@@ -158,5 +206,7 @@ function toStoredAttempt(row: AttemptRow): StoredAttempt {
     latencyMs: row.latency_ms,
     responseBody: row.response_body,
     attemptedAt: row.attempted_at,
+    webhookTimestamp: row.webhook_timestamp === null ? null : Number(row.webhook_timestamp),
+    webhookSignature: row.webhook_signature,
   };
 }

@@ -13,7 +13,13 @@ export class AttemptsService {
     private readonly attempts: AttemptsRepository,
   ) {}
 
-  async list(tenantId: string, endpointId: string, limit: number, cursor?: string): Promise<AttemptPageDto> {
+  async list(
+    tenantId: string,
+    endpointId: string,
+    limit: number,
+    cursor?: string,
+    outcome?: string,
+  ): Promise<AttemptPageDto> {
     if (!(await this.endpoints.findForTenant(tenantId, endpointId))) throw DomainError.notFound('endpoint');
     const after = cursor === undefined ? null : decodeCursor(cursor, SEQUENCE_ID);
     if (cursor !== undefined && after === null) {
@@ -21,7 +27,7 @@ export class AttemptsService {
         'cursor must be a nextCursor value from a previous page',
       ]);
     }
-    const rows = await this.attempts.page(tenantId, endpointId, after, limit + 1);
+    const rows = await this.attempts.page(tenantId, endpointId, after, limit + 1, outcome ?? null);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
     return {

@@ -5,8 +5,10 @@ import type { Settlement } from '../domain/settlement';
 import { TransientError } from '../domain/transient';
 import type { ParkResult } from '../retry/strict-parking';
 import { RecordWithdrawn } from '../domain/records';
-import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
+import { endpoint, FakeClock, flush, gate, silentLogger, testConfig, testTaskSeal } from '../testing/fakes';
 import { InMemoryEndpointHealthStore } from '../testing/stores';
+import { taskSealFor } from '../config/config.module';
+import { deriveTaskKeys, TaskSeal } from '../domain/task-seal';
 import { DeliveryEngine } from './delivery-engine';
 import { EndpointHealth } from './endpoint-health';
 import type { HttpResponse } from './http-sender';
@@ -26,8 +28,12 @@ class RecordingSettler {
     this.settled.push({ settling, settlement });
   }
 
-  async settlePoison(record: ConsumedRecord, detail: string): Promise<void> {
-    this.poison.push(`${record.offset}: ${detail}`);
+  async settlePoison(
+    record: ConsumedRecord,
+    detail: string,
+    reason = 'invalid_delivery_record',
+  ): Promise<void> {
+    this.poison.push(`${record.offset}: ${reason}: ${detail}`);
   }
 
   async admitStrict(): Promise<ParkResult> {
@@ -60,7 +66,11 @@ function record(value: Buffer | null, headers: Record<string, string> = {}, offs
   return { topic: 'hs.deliveries', partition: 0, offset, key: null, value, headers, timestampMs: 0 };
 }
 
-function world(endpoints: EndpointSnapshot[] = [endpoint()], inDatabaseOnly: EndpointSnapshot[] = []) {
+function world(
+  endpoints: EndpointSnapshot[] = [endpoint()],
+  inDatabaseOnly: EndpointSnapshot[] = [],
+  seal: TaskSeal = testTaskSeal,
+) {
   const clock = new FakeClock();
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
   let respond: () => Promise<HttpResponse> = async () => ok;
@@ -89,7 +99,10 @@ function world(endpoints: EndpointSnapshot[] = [endpoint()], inDatabaseOnly: End
       return database.get(id);
     },
   };
-  const engine = new DeliveryEngine(config, sender, cache, health, settler, clock, () => 0.5);
+  const unsealed = { accepted: 0 };
+  const engine = new DeliveryEngine(config, sender, cache, health, settler, clock, () => 0.5, seal, {
+    unsealedAccepted: () => void unsealed.accepted++,
+  });
   return {
     engine,
     settler,
@@ -98,6 +111,7 @@ function world(endpoints: EndpointSnapshot[] = [endpoint()], inDatabaseOnly: End
     requests,
     respondWith: (fn: () => Promise<HttpResponse>) => (respond = fn),
     db,
+    unsealed,
   };
 }
 
@@ -107,7 +121,7 @@ describe('DeliveryEngine', () => {
 
   it('signs and posts a first attempt, then settles it as delivered with its attempt record', async () => {
     const { engine, settler, requests } = start();
-    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
     expect(requests).toHaveLength(1);
     expect(requests[0].url).toBe(target.url);
     expect(requests[0].headers).toMatchObject({ 'webhook-id': 'e-1' });
@@ -129,7 +143,7 @@ describe('DeliveryEngine', () => {
   it('settles a failed attempt with the retry the policy chose', async () => {
     const { engine, settler, respondWith, clock } = start();
     respondWith(async () => ({ status: 503, headers: {}, body: 'busy', latencyMs: 8 }));
-    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
     expect(settler.settled[0].settlement).toEqual({
       kind: 'retry',
       occasion: 'attempted',
@@ -149,15 +163,42 @@ describe('DeliveryEngine', () => {
   it('hands an undecodable record to the settler as poison, attempting nothing', async () => {
     const { engine, settler, requests } = start();
     await engine.handle(record(Buffer.from('{"deliveryId":1}'), {}, '41'), 'first');
-    expect(settler.poison).toEqual(['41: delivery record lacks deliveryId']);
+    expect(settler.poison).toEqual(['41: invalid_delivery_record: delivery record lacks deliveryId']);
     expect(requests).toEqual([]);
+  });
+
+  it('dead-letters a task without a valid MAC as task_unauthenticated, never signing or sending it', async () => {
+    const { engine, settler, requests } = start();
+    const forged = new TaskSeal(deriveTaskKeys(['someone-else-s-key-0123456789abcdef'])).seal(
+      task(1, target),
+    );
+    await engine.handle(record(encodeTask(task(1, target)), {}, '7'), 'first');
+    await engine.handle(record(forged, {}, '8'), 'retry');
+    expect(settler.poison).toEqual([
+      '7: task_unauthenticated: delivery task has no MAC',
+      '8: task_unauthenticated: delivery task MAC does not verify',
+    ]);
+    expect(requests).toEqual([]);
+    expect(settler.settled).toEqual([]);
+  });
+
+  it('during a rolling upgrade takes a task without a MAC, counts it, and seals it for wherever it waits', async () => {
+    const upgrading = taskSealFor(testConfig({ HOOKSTREAM_ACCEPT_UNSEALED_TASKS: 'true' }));
+    const { engine, settler, requests, unsealed } = world([target], [], upgrading);
+    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    expect(requests).toHaveLength(1);
+    expect(unsealed.accepted).toBe(1);
+    expect(testTaskSeal.open(settler.settled[0].settling.encoded)).toEqual({
+      task: task(1, target),
+      sealed: true,
+    });
   });
 
   it('drops a delivery to an endpoint it does not know, and dead-letters one to a disabled endpoint', async () => {
     const disabled = endpoint({ id: 'off', enabled: false });
     const { engine, settler, requests } = start([disabled]);
-    await engine.handle(record(encodeTask(task(1, target))), 'first');
-    await engine.handle(record(encodeTask(task(2, disabled))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(2, disabled))), 'first');
     expect(settler.kinds()).toEqual(['drop/endpoint_gone', 'dead-letter/endpoint_disabled']);
     expect(requests).toEqual([]);
   });
@@ -165,7 +206,7 @@ describe('DeliveryEngine', () => {
   it('asks PostgreSQL about an endpoint this process has not seen, and delivers to it', async () => {
     const fresh = endpoint({ id: 'created-on-another-instance' });
     const { engine, settler, requests } = world([], [fresh]);
-    await engine.handle(record(encodeTask(task(1, fresh))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(1, fresh))), 'first');
     expect(settler.kinds()).toEqual(['delivered/attempted']);
     expect(requests).toHaveLength(1);
   });
@@ -173,7 +214,7 @@ describe('DeliveryEngine', () => {
   it('waits, rather than drops, while PostgreSQL cannot say whether the endpoint exists', async () => {
     const { engine, settler, db } = world([]);
     db.down = true;
-    await expect(engine.handle(record(encodeTask(task(1, target))), 'first')).rejects.toBeInstanceOf(
+    await expect(engine.handle(record(testTaskSeal.seal(task(1, target))), 'first')).rejects.toBeInstanceOf(
       TransientError,
     );
     expect(settler.settled).toEqual([]);
@@ -182,7 +223,7 @@ describe('DeliveryEngine', () => {
   it('moves a retry that is not due yet on to a later tier without attempting it', async () => {
     const { engine, settler, requests, clock } = start();
     const state = { ...FIRST_ATTEMPT, attempt: 2, dueAtMs: clock.now() + 60_000 };
-    await engine.handle(record(encodeTask(task(1, target)), attemptStateToHeaders(state)), 'retry');
+    await engine.handle(record(testTaskSeal.seal(task(1, target)), attemptStateToHeaders(state)), 'retry');
     expect(settler.kinds()).toEqual(['retry/not_due']);
     expect(requests).toEqual([]);
   });
@@ -191,7 +232,7 @@ describe('DeliveryEngine', () => {
     const { engine, settler, health, requests, clock } = start();
     for (let i = 0; i < config.delivery.circuitFailureThreshold; i++)
       health.recordFailure(target.id, clock.now());
-    await engine.handle(record(encodeTask(task(1, target))), 'first');
+    await engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
     expect(settler.kinds()).toEqual(['hold/circuit_open']);
     expect(requests).toEqual([]);
     expect(engine.unavailable(target.id, clock.now())).toBe(true);
@@ -201,13 +242,13 @@ describe('DeliveryEngine', () => {
     const { engine, settler, respondWith, clock } = start();
     const stuck = gate<HttpResponse>();
     respondWith(() => stuck.opened);
-    const first = engine.handle(record(encodeTask(task(1, target))), 'first');
-    const second = engine.handle(record(encodeTask(task(2, target))), 'first');
-    const third = engine.handle(record(encodeTask(task(3, target))), 'first');
+    const first = engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
+    const second = engine.handle(record(testTaskSeal.seal(task(2, target))), 'first');
+    const third = engine.handle(record(testTaskSeal.seal(task(3, target))), 'first');
     await flush();
     clock.advance(1_500);
     expect(engine.unavailable(target.id, clock.now())).toBe(true);
-    const fourth = engine.handle(record(encodeTask(task(4, target))), 'first');
+    const fourth = engine.handle(record(testTaskSeal.seal(task(4, target))), 'first');
     await fourth;
     expect(
       settler.settled.map((s) => [s.settling.task.deliveryId, s.settlement.kind, s.settlement.occasion]),
@@ -226,9 +267,9 @@ describe('DeliveryEngine', () => {
     const { engine, settler, requests, respondWith } = start();
     const slow = gate<HttpResponse>();
     respondWith(() => slow.opened);
-    const running = engine.handle(record(encodeTask(task(1, target))), 'first');
+    const running = engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
     let owned = true;
-    const queued = { ...record(encodeTask(task(2, target)), {}, '1'), stillOwned: () => owned };
+    const queued = { ...record(testTaskSeal.seal(task(2, target)), {}, '1'), stillOwned: () => owned };
     const moved = engine.handle(queued, 'first');
     await flush();
     // The rebalance: the new owner reads it again once this replica lets go of the partition.
@@ -248,25 +289,25 @@ describe('DeliveryEngine', () => {
     it('parks a first attempt behind the blocking delivery without attempting it', async () => {
       const { engine, settler, requests } = start([strict]);
       settler.admission = 'parked';
-      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      await engine.handle(record(testTaskSeal.seal(task(1, strict))), 'first');
       expect(requests).toEqual([]);
       expect(settler.settled).toEqual([]);
     });
 
     it('attempts an unblocked first attempt as "first", and a blocker found again after a crash as "blocker"', async () => {
       const { engine, settler } = start([strict]);
-      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      await engine.handle(record(testTaskSeal.seal(task(1, strict))), 'first');
       settler.admission = 'is-blocker';
-      await engine.handle(record(encodeTask(task(2, strict))), 'first');
+      await engine.handle(record(testTaskSeal.seal(task(2, strict))), 'first');
       expect(settler.settled.map((s) => s.settling.strict)).toEqual(['first', 'blocker']);
     });
 
     it('tells a retry that blocks the endpoint from one that does not', async () => {
       const { engine, settler } = start([strict]);
       settler.blocker = true;
-      await engine.handle(record(encodeTask(task(1, strict))), 'retry');
+      await engine.handle(record(testTaskSeal.seal(task(1, strict))), 'retry');
       settler.blocker = false;
-      await engine.handle(record(encodeTask(task(2, strict))), 'retry');
+      await engine.handle(record(testTaskSeal.seal(task(2, strict))), 'retry');
       expect(settler.settled.map((s) => s.settling.strict)).toEqual(['blocker', 'bystander']);
     });
 
@@ -274,7 +315,7 @@ describe('DeliveryEngine', () => {
       const { engine, settler, health, clock } = start([strict]);
       for (let i = 0; i < config.delivery.circuitFailureThreshold; i++)
         health.recordFailure(strict.id, clock.now());
-      await engine.handle(record(encodeTask(task(1, strict))), 'first');
+      await engine.handle(record(testTaskSeal.seal(task(1, strict))), 'first');
       expect(settler.kinds()).toEqual(['retry/circuit_open']);
       expect(settler.settled[0].settling.strict).toBe('first');
     });
@@ -282,7 +323,7 @@ describe('DeliveryEngine', () => {
     it('drains a disabled strict endpoint: its retries are dead-lettered as the blocker', async () => {
       const off = endpoint({ id: 'strict-off', ordering: 'strict', enabled: false });
       const { engine, settler } = start([off]);
-      await engine.handle(record(encodeTask(task(1, off))), 'retry');
+      await engine.handle(record(testTaskSeal.seal(task(1, off))), 'retry');
       expect(settler.kinds()).toEqual(['dead-letter/endpoint_disabled']);
       expect(settler.settled[0].settling.strict).toBe('blocker');
     });

@@ -5,19 +5,16 @@ import { CLOCK, RANDOM } from '../common/clock.module';
 import { classifyError, classifyResponse, type AttemptOutcome } from '../domain/attempt-outcome';
 import { shedWaitMs } from '../domain/backoff';
 import type { Clock, Random } from '../domain/clock';
-import {
-  attemptStateFromHeaders,
-  decodeTask,
-  type AttemptState,
-  type DeliveryTask,
-} from '../domain/delivery-task';
+import { attemptStateFromHeaders, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import type { ConsumedRecord } from '../domain/records';
 import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
 import { buildWebhookHeaders } from '../domain/standard-webhooks';
+import { TaskSeal, UnauthenticatedTask, type OpenedTask } from '../domain/task-seal';
 import { EndpointCache } from '../endpoints/endpoint-cache';
 import type { AttemptRecord } from './attempts.repository';
+import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
 import { HttpSender } from './http-sender';
 import { Settler, type Settling, type StrictRole } from './settler';
@@ -52,6 +49,8 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     private readonly settler: Pick<Settler, 'settle' | 'settlePoison' | 'admitStrict' | 'isBlocker'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RANDOM) private readonly random: Random,
+    @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'open' | 'seal'>,
+    @Inject(DeliveryMetrics) private readonly metrics: Pick<DeliveryMetrics, 'unsealedAccepted'>,
   ) {
     this.lanes = new LaneScheduler(config.delivery.maxInFlight, {
       stallAfterMs: config.delivery.laneStallAfterMs,
@@ -92,19 +91,25 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
 
   /** `source` says whether the record is a first attempt (deliveries topic) or came from a retry tier. */
   async handle(record: ConsumedRecord, source: 'first' | 'retry'): Promise<void> {
-    let task: DeliveryTask;
+    // Verified before anything else: a task Hookstream did not write is never signed and sent.
+    let opened: OpenedTask;
     try {
-      task = decodeTask(record.value);
+      opened = this.seal.open(record.value);
     } catch (error) {
-      await this.settler.settlePoison(record, (error as Error).message);
+      const reason =
+        error instanceof UnauthenticatedTask ? 'task_unauthenticated' : 'invalid_delivery_record';
+      await this.settler.settlePoison(record, (error as Error).message, reason);
       return;
     }
+    const { task } = opened;
+    if (!opened.sealed) this.metrics.unsealedAccepted();
     // The record's partition moved to another replica before its turn: not attempted here.
     const moved = () => record.stillOwned?.() === false;
     const settling: Settling = {
       task,
       state: attemptStateFromHeaders(record.headers),
-      encoded: record.value ?? undefined,
+      // A task taken without a MAC during an upgrade waits on, if it must, with one.
+      encoded: opened.sealed ? record.value! : this.seal.seal(task),
     };
     // Not in this process's cache: PostgreSQL decides; only an endpoint it says is gone is dropped.
     const endpoint = this.endpoints.get(task.endpointId) ?? (await this.endpoints.lookup(task.endpointId));
@@ -172,6 +177,14 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     return this.health.isShut(endpointId, nowMs) || this.lanes.isSaturated(endpointId);
   }
 
+  /**
+   * New deliveries the endpoint takes now before one would be turned away: none while its circuit
+   * refuses attempts; otherwise its lane's room (LaneScheduler.room).
+   */
+  room(endpointId: string, nowMs: number): number {
+    return this.health.isShut(endpointId, nowMs) ? 0 : this.lanes.room(endpointId);
+  }
+
   /** Deliveries the endpoint's lane can take now without shedding any (see LaneScheduler.headroom). */
   laneHeadroom(endpointId: string): number {
     return this.lanes.headroom(endpointId);
@@ -193,7 +206,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   ): Promise<void> {
     let strict: StrictRole;
     if (source === 'first') {
-      const admission = await this.settler.admitStrict(settling.task);
+      const admission = await this.settler.admitStrict(settling);
       if (admission === 'parked') return;
       strict = admission === 'is-blocker' ? 'blocker' : 'first';
     } else {
@@ -272,15 +285,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       timestamp: task.eventTime,
       data: task.data,
     });
-    const headers = {
-      ...endpoint.headers,
-      ...buildWebhookHeaders({
-        id: task.eventId,
-        timestampSeconds: Math.floor(this.clock.now() / 1000),
-        body,
-        secrets: endpoint.secrets,
-      }),
-    };
+    const signed = buildWebhookHeaders({
+      id: task.eventId,
+      timestampSeconds: Math.floor(this.clock.now() / 1000),
+      body,
+      secrets: endpoint.secrets,
+    });
+    const headers = { ...endpoint.headers, ...signed };
     const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
@@ -311,6 +322,9 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       latencyMs,
       responseBody: responseBody === null ? null : stripNul(responseBody),
       attemptedAt,
+      // Kept so the tenant can see the request as sent (the portal); the body is in the events feed.
+      webhookTimestamp: Number(signed['webhook-timestamp']),
+      webhookSignature: signed['webhook-signature'],
     };
     return { outcome, record };
   }

@@ -14,14 +14,17 @@ import { Settler } from './settler';
 @Injectable()
 export class DeliveryGate {
   constructor(
-    @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'unavailable'>,
+    @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'room'>,
     @Inject(Settler) private readonly settler: Pick<Settler, 'holdAtFanout'>,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** The endpoint's circuit refuses attempts or its lane hangs, as this process sees it. */
-  unavailable(endpointId: string): boolean {
-    return this.engine.unavailable(endpointId, this.clock.now());
+  /**
+   * How many more tasks the endpoint takes now, as this process sees it: none while its circuit
+   * refuses attempts or its lane hangs; for a slow lane, what it keeps at its pace; else unbounded.
+   */
+  room(endpointId: string): number {
+    return this.engine.room(endpointId, this.clock.now());
   }
 
   /** Resolves once the task is held; rejects if the row was not written. */

@@ -13,11 +13,12 @@ export class DeliveryMetrics {
   private readonly attemptLatency: Histogram<'result'>;
   private readonly eventToDelivery: Histogram;
   private readonly heldCycled: Counter<'release'>;
+  private readonly unsealed: Counter;
 
   constructor(@Inject(METRICS_REGISTRY) registry: Registry) {
     this.outcomes = new Counter({
       name: 'hookstream_deliveries_total',
-      help: 'Delivery outcomes: delivered, retried, dead_lettered, circuit_open, shed, parked, held_at_fanout, endpoint_deleted',
+      help: 'Delivery outcomes: delivered, retried, dead_lettered, circuit_open, shed, parked, held_at_fanout, endpoint_deleted, task_unauthenticated',
       labelNames: ['outcome'],
       registers: [registry],
     });
@@ -42,6 +43,13 @@ export class DeliveryMetrics {
       labelNames: ['release'],
       registers: [registry],
     });
+    this.unsealed = new Counter({
+      name: 'hookstream_tasks_unsealed_accepted_total',
+      help:
+        'Delivery tasks without a MAC taken because HOOKSTREAM_ACCEPT_UNSEALED_TASKS is on (a rolling upgrade): ' +
+        'once it stays flat for the longest retry horizon, turn the setting off',
+      registers: [registry],
+    });
     // Exported as 0 from the start: a series born at 1 is no increase() to the alert on it.
     for (const release of ['probe', 'batch']) this.heldCycled.inc({ release }, 0);
   }
@@ -50,8 +58,12 @@ export class DeliveryMetrics {
     this.heldCycled.inc({ release });
   }
 
-  outcome(outcome: string): void {
-    this.outcomes.inc({ outcome });
+  unsealedAccepted(): void {
+    this.unsealed.inc();
+  }
+
+  outcome(outcome: string, count = 1): void {
+    this.outcomes.inc({ outcome }, count);
   }
 
   attempt(result: 'delivered' | 'failed', latencyMs: number): void {

@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import { FIRST_ATTEMPT } from '../domain/delivery-task';
+import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { HELD_RELEASE_BATCH } from '../domain/settlement';
 import type { HeldDelivery } from '../retry/held-deliveries';
 import { FakeClock, silentLogger, testConfig } from '../testing/fakes';
@@ -19,6 +20,9 @@ function world() {
   /** Endpoints another replica owns. */
   const elsewhere = new Set<string>();
   const released: HeldDelivery[][] = [];
+  /** Endpoints PostgreSQL says are gone. */
+  const deleted = new Set<string>();
+  const outcomes = new Map<string, number>();
   const release = new HeldRelease(
     config,
     held,
@@ -33,8 +37,9 @@ function world() {
         void released.push(rows.map((row) => ({ ...row, state: { ...row.state, origin } }))),
     },
     { ownsEndpoint: (id) => !elsewhere.has(id) },
+    { lookup: async (id) => (deleted.has(id) ? undefined : snapshotOf(id)) },
+    { outcome: (outcome, count = 1) => void outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + count) },
     clock,
-    new Registry(),
     new Registry(),
     silentLogger,
   );
@@ -48,10 +53,41 @@ function world() {
       });
     }
   };
-  return { clock, held, down, failing, busy, headroom, elsewhere, released, release, holdMany };
+  return {
+    clock,
+    held,
+    down,
+    failing,
+    busy,
+    headroom,
+    elsewhere,
+    deleted,
+    outcomes,
+    released,
+    release,
+    holdMany,
+  };
 }
 
+/** The cache's view of an endpoint that exists; HeldRelease only asks whether it does. */
+const snapshotOf = (id: string) => ({ id }) as EndpointSnapshot;
+
 describe('HeldRelease', () => {
+  it('drops the held deliveries of an endpoint PostgreSQL says is deleted, counted, instead of handing them back', async () => {
+    const { release, holdMany, deleted, held, released, outcomes, elsewhere } = world();
+    await holdMany('gone', 3);
+    await holdMany('gone-elsewhere', 2);
+    await holdMany('alive', 2);
+    deleted.add('gone');
+    deleted.add('gone-elsewhere');
+    elsewhere.add('gone-elsewhere');
+    expect(await release.releasePass()).toBe(2);
+    expect(released.flat().map((row) => row.endpointId)).toEqual(['alive', 'alive']);
+    // The owner of an endpoint drops its rows; another replica leaves them to it.
+    expect(held.rows.map((row) => row.endpointId)).toEqual(['gone-elsewhere', 'gone-elsewhere']);
+    expect(outcomes.get('endpoint_deleted')).toBe(3);
+  });
+
   it('releases nothing of an endpoint that still cannot take deliveries', async () => {
     const { release, holdMany, down, held } = world();
     await holdMany('down', 3);

@@ -3,7 +3,7 @@ import { decodeTask, FIRST_ATTEMPT, type AttemptState, type DeliveryTask } from 
 import type { ConsumedRecord } from '../domain/records';
 import type { Settlement } from '../domain/settlement';
 import { RetryTopics } from '../retry/retry-topics';
-import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import { FakeClock, RecordingProducer, silentLogger, testConfig, testTaskSeal } from '../testing/fakes';
 import {
   InMemoryEndpointHealthStore,
   InMemoryHeldDeliveries,
@@ -30,6 +30,8 @@ function task(n = 1, endpointId = 'ep-1'): DeliveryTask {
     publishedAtMs: Date.UTC(2026, 11, 2, 11, 59, 59),
   };
 }
+
+const sealed = (t: DeliveryTask): Buffer => testTaskSeal.seal(t);
 
 function attempt(outcome: 'delivered' | 'failed', statusCode: number): AttemptRecord {
   return {
@@ -107,7 +109,7 @@ describe('Settler', () => {
     const { settler, logged, health, clock, outcomes } = world();
     health.recordFailure('ep-1', clock.now());
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('delivered', 200) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('delivered', 200) },
       {
         kind: 'delivered',
         occasion: 'attempted',
@@ -121,7 +123,10 @@ describe('Settler', () => {
   it('writes a retry to its tier, keyed by endpoint, with the attempt state in headers', async () => {
     const { settler, producer, outcomes } = world();
     const settlement: Settlement = { kind: 'retry', occasion: 'attempted', tier: 1, state: retryState };
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, settlement);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      settlement,
+    );
     const [record] = producer.to(tier2);
     expect(record.key).toBe('ep-1');
     expect(decodeTask(record.value as Buffer)).toEqual(task());
@@ -142,10 +147,10 @@ describe('Settler', () => {
       orTier: 0,
       orRetryAtMs: 5_000,
     };
-    await settler.settle({ task: task(1), state: FIRST_ATTEMPT }, hold);
+    await settler.settle({ task: task(1), encoded: sealed(task(1)), state: FIRST_ATTEMPT }, hold);
     expect(held.rows.map((row) => row.endpointId)).toEqual(['ep-1']);
     held.failWith = new Error('connection refused');
-    await settler.settle({ task: task(2), state: FIRST_ATTEMPT }, hold);
+    await settler.settle({ task: task(2), encoded: sealed(task(2)), state: FIRST_ATTEMPT }, hold);
     expect(producer.to(tier1).map((r) => r.headers?.['hs-due-at'])).toEqual(['5000']);
     expect(await outcomes()).toEqual({ circuit_open: 2 });
   });
@@ -153,7 +158,7 @@ describe('Settler', () => {
   it('dead-letters with a typed reason and the attempts made', async () => {
     const { settler, producer, outcomes } = world();
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
       {
         kind: 'dead-letter',
         occasion: 'attempted',
@@ -174,7 +179,7 @@ describe('Settler', () => {
   it('disables the endpoint, then dead-letters the delivery as endpoint_disabled', async () => {
     const { settler, producer, disabled } = world();
     await settler.settle(
-      { task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
       {
         kind: 'disable',
         occasion: 'attempted',
@@ -190,9 +195,15 @@ describe('Settler', () => {
   it('disables an endpoint that has been failing longer than HOOKSTREAM_DISABLE_AFTER', async () => {
     const { settler, clock, disabled } = world();
     const retry: Settlement = { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState };
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, retry);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      retry,
+    );
     clock.advance(3_600_001);
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) }, retry);
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT, attempt: attempt('failed', 500) },
+      retry,
+    );
     await new Promise((resolve) => setImmediate(resolve));
     expect(disabled).toEqual([['ep-1', 'failing for more than a fraction of a day(s)']]);
   });
@@ -207,7 +218,10 @@ describe('Settler', () => {
       state: retryState,
     };
     for (const n of [1, 2, 3]) {
-      await settler.settle({ task: task(n), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) }, gone);
+      await settler.settle(
+        { task: task(n), encoded: sealed(task(n)), state: FIRST_ATTEMPT, attempt: attempt('failed', 410) },
+        gone,
+      );
     }
     expect(notified.filter(([kind]) => kind.startsWith('disabled'))).toEqual([
       ['disabled', 'ep-1', 'endpoint answered HTTP 410; disabled', clock.now()],
@@ -221,7 +235,10 @@ describe('Settler', () => {
     const retry: Settlement = { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState };
     const threshold = config.delivery.circuitFailureThreshold;
     for (let n = 1; n <= threshold + 1; n += 1) {
-      await settler.settle({ task: task(n), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) }, retry);
+      await settler.settle(
+        { task: task(n), encoded: sealed(task(n)), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) },
+        retry,
+      );
     }
     const failing = notified.filter(([kind]) => kind === 'failing');
     expect(failing).toHaveLength(2);
@@ -232,7 +249,7 @@ describe('Settler', () => {
       expect.objectContaining({ consecutiveFailures: threshold + 1, lastStatus: 503 }),
     ]);
     await settler.settle(
-      { task: task(9), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) },
+      { task: task(9), encoded: sealed(task(9)), state: FIRST_ATTEMPT, attempt: attempt('failed', 503) },
       {
         kind: 'dead-letter',
         occasion: 'attempted',
@@ -254,7 +271,10 @@ describe('Settler', () => {
 
   it('drops a delivery whose endpoint is gone, writing nothing', async () => {
     const { settler, producer, outcomes } = world();
-    await settler.settle({ task: task(), state: FIRST_ATTEMPT }, { kind: 'drop', occasion: 'endpoint_gone' });
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT },
+      { kind: 'drop', occasion: 'endpoint_gone' },
+    );
     expect(producer.sent).toEqual([]);
     expect(await outcomes()).toEqual({ endpoint_deleted: 1 });
   });
@@ -262,7 +282,7 @@ describe('Settler', () => {
   it('writes nothing to the counters for a record that only hops to a later tier', async () => {
     const { settler, producer, outcomes } = world();
     await settler.settle(
-      { task: task(), state: retryState },
+      { task: task(), encoded: sealed(task()), state: retryState },
       { kind: 'retry', occasion: 'not_due', tier: 1, state: retryState },
     );
     expect(producer.to(tier2)).toHaveLength(1);
@@ -300,6 +320,7 @@ describe('Settler', () => {
       const { settler, parking, producer } = world();
       const settling: Settling = {
         task: task(1),
+        encoded: sealed(task(1)),
         state: FIRST_ATTEMPT,
         strict: 'first',
         attempt: attempt('failed', 500),
@@ -307,17 +328,23 @@ describe('Settler', () => {
       await settler.settle(settling, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
       expect(parking.blocks.get('ep-1')).toBe('d-1');
       expect(producer.to(tier1)).toHaveLength(1);
-      expect(await settler.admitStrict(task(2))).toBe('parked');
-      expect(await settler.admitStrict(task(1))).toBe('is-blocker');
+      expect(await settler.admitStrict({ task: task(2), encoded: sealed(task(2)) })).toBe('parked');
+      expect(await settler.admitStrict({ task: task(1), encoded: sealed(task(1)) })).toBe('is-blocker');
     });
 
     it('releases the oldest parked delivery through the shortest tier once the blocker is delivered', async () => {
       const { settler, parking, producer } = world();
       await parking.block('ep-1', 'd-1');
-      await parking.park(task(2));
-      await parking.park(task(3));
+      await parking.park(task(2), sealed(task(2)));
+      await parking.park(task(3), sealed(task(3)));
       await settler.settle(
-        { task: task(1), state: retryState, strict: 'blocker', attempt: attempt('delivered', 200) },
+        {
+          task: task(1),
+          encoded: sealed(task(1)),
+          state: retryState,
+          strict: 'blocker',
+          attempt: attempt('delivered', 200),
+        },
         { kind: 'delivered', occasion: 'attempted' },
       );
       expect(parking.blocks.get('ep-1')).toBe('d-2');
@@ -331,7 +358,7 @@ describe('Settler', () => {
       const { settler, parking } = world();
       await parking.block('ep-1', 'd-1');
       await settler.settle(
-        { task: task(1), state: retryState, strict: 'blocker' },
+        { task: task(1), encoded: sealed(task(1)), state: retryState, strict: 'blocker' },
         {
           kind: 'dead-letter',
           occasion: 'attempted',
@@ -346,8 +373,13 @@ describe('Settler', () => {
     it('neither blocks nor releases for a retry that does not block the endpoint', async () => {
       const { settler, parking } = world();
       await parking.block('ep-1', 'd-9');
-      await parking.park(task(2));
-      const bystander: Settling = { task: task(1), state: retryState, strict: 'bystander' };
+      await parking.park(task(2), sealed(task(2)));
+      const bystander: Settling = {
+        task: task(1),
+        encoded: sealed(task(1)),
+        state: retryState,
+        strict: 'bystander',
+      };
       await settler.settle(bystander, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
       await settler.settle(bystander, { kind: 'delivered', occasion: 'attempted' });
       expect(parking.blocks.get('ep-1')).toBe('d-9');

@@ -6,7 +6,6 @@ import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { deadLetterOfRecord, deadLetterOfTask, type DeadLetterReason } from '../domain/dead-letter';
 import {
-  encodeTask,
   HEADER,
   HELD_ORIGIN,
   type AttemptState,
@@ -36,8 +35,11 @@ export interface Settling {
   task: DeliveryTask;
   /** The state it arrived in (before any attempt made now). */
   state: AttemptState;
-  /** The task's bytes as read from Kafka, reused when it is written on unchanged. */
-  encoded?: Buffer;
+  /**
+   * The task's bytes as read and verified, MAC and all (src/domain/task-seal.ts): what is written
+   * wherever the delivery goes on to wait, so the engine can verify it again when it comes back.
+   */
+  encoded: Buffer;
   /** Set for deliveries of strict endpoints. */
   strict?: StrictRole;
   /** The HTTP attempt made now, if one was. */
@@ -117,24 +119,28 @@ export class Settler {
     if (finished && settling.strict === 'blocker') await this.releaseNextParked(settling.task);
   }
 
-  /** A record of the deliveries or a retry topic that does not decode: dead-lettered as it is. */
-  async settlePoison(record: ConsumedRecord, detail: string): Promise<void> {
-    await this.topics.deadLetter(deadLetterOfRecord(record, 'invalid_delivery_record', detail));
+  /**
+   * A record of the deliveries or a retry topic that does not decode, or a task without a valid MAC
+   * (`task_unauthenticated`): dead-lettered as it is, never attempted.
+   */
+  async settlePoison(
+    record: ConsumedRecord,
+    detail: string,
+    reason: 'invalid_delivery_record' | 'task_unauthenticated' = 'invalid_delivery_record',
+  ): Promise<void> {
+    await this.topics.deadLetter(deadLetterOfRecord(record, reason, detail));
+    if (reason === 'task_unauthenticated') this.metrics.outcome(reason);
     this.logger.warn(
-      {
-        topic: record.topic,
-        partition: record.partition,
-        offset: record.offset,
-        reason: 'invalid_delivery_record',
-        detail,
-      },
-      'undecodable delivery record dead-lettered',
+      { topic: record.topic, partition: record.partition, offset: record.offset, reason, detail },
+      reason === 'task_unauthenticated'
+        ? 'delivery task without a valid MAC dead-lettered, not sent'
+        : 'undecodable delivery record dead-lettered',
     );
   }
 
   /** Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if any. */
-  admitStrict(task: DeliveryTask): Promise<ParkResult> {
-    return this.untilDone('park', () => this.parking.park(task)).then((result) => {
+  admitStrict({ task, encoded }: Pick<Settling, 'task' | 'encoded'>): Promise<ParkResult> {
+    return this.untilDone('park', () => this.parking.park(task, encoded)).then((result) => {
       if (result === 'parked') this.metrics.outcome('parked');
       return result;
     });
@@ -232,7 +238,7 @@ export class Settler {
       await this.held.hold({
         endpointId: task.endpointId,
         publishedAtMs: task.publishedAtMs,
-        task: encoded ?? encodeTask(task),
+        task: encoded,
         state,
       });
       return true;
@@ -253,7 +259,9 @@ export class Settler {
       this.parking.nextParked(task.endpointId, task.deliveryId),
     );
     if (!next) return;
-    await this.untilDone('release', () => this.topics.releaseParked(next.task, this.clock.now()));
+    await this.untilDone('release', () =>
+      this.topics.releaseParked(next.task, next.encoded, this.clock.now()),
+    );
     await this.untilDone('unpark', () => this.parking.unpark(next.id));
   }
 

@@ -4,15 +4,85 @@
  * Endpoints: /orders (record.*), /everything (*), /flaky (fails twice, then recovers) and
  * /broken (always 500: its deliveries end in the dead-letter queue).
  *
+ * The demo is also a "platform service" of its own: it keeps records in its own schema
+ * (`demo_platform`, not Hookstream's) and announces each change with `record.updated` through the
+ * transactional outbox of @hookstream/publisher, in the same transaction as the change; an
+ * in-process relay publishes the outbox to the input topic. The other samples go through
+ * `POST /v1/events`, the other way in.
+ *
  *   node dist/demo/run-demo.js [--once]     (HOOKSTREAM_URL, HOOKSTREAM_ADMIN_TOKEN from env)
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createOutboxTable, Outbox, OutboxRelay } from '@hookstream/publisher';
+import { Pool } from 'pg';
 import { Webhook } from 'standardwebhooks';
 
 const baseUrl = process.env.HOOKSTREAM_URL ?? 'http://127.0.0.1:3000';
 const adminToken = process.env.HOOKSTREAM_ADMIN_TOKEN ?? '';
 const once = process.argv.includes('--once');
+const databaseUrl = process.env.DATABASE_URL ?? 'postgres://hookstream:hookstream@127.0.0.1:5432/hookstream';
+const inputTopic = (process.env.HOOKSTREAM_INPUT_TOPICS ?? 'platform.events').split(',')[0].trim();
+const brokers = (process.env.KAFKA_BROKERS ?? '127.0.0.1:9092').split(',');
+
+/** The events the demo's platform service declares (the typed map of the publisher library). */
+interface DemoPlatformEvents {
+  'record.updated': { recordId: string; fields: { status: string }; version: number; round: number };
+}
+
+/**
+ * The platform side: a records table and an outbox in the demo's own schema, one outbox per input
+ * topic so two demos on one database (the live one and test.sh's check) never publish each other's rows.
+ */
+async function startPlatformService(tenantId: string) {
+  const pool = new Pool({ connectionString: databaseUrl, max: 3 });
+  const table = `demo_platform.outbox_${inputTopic
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_')
+    .slice(0, 40)}`;
+  await pool.query('CREATE SCHEMA IF NOT EXISTS demo_platform');
+  await pool.query(
+    'CREATE TABLE IF NOT EXISTS demo_platform.records (id text PRIMARY KEY, tenant_id text NOT NULL, status text NOT NULL, version int NOT NULL)',
+  );
+  await createOutboxTable(pool, table);
+  const outbox = new Outbox<DemoPlatformEvents>({
+    table,
+    topic: inputTopic,
+    source: '/demo-platform/records',
+  });
+  const relay = new OutboxRelay({ pool, brokers, table, topic: inputTopic, retentionMs: 3_600_000 });
+  await relay.start();
+  /** Updates the record and enqueues record.updated in one transaction: both commit, or neither. */
+  const updateRecord = async (recordId: string, status: string, round: number) => {
+    const client = await pool.connect();
+    try {
+      await client.query('BEGIN');
+      const { rows } = await client.query<{ version: number }>(
+        `INSERT INTO demo_platform.records (id, tenant_id, status, version) VALUES ($1, $2, $3, 1)
+         ON CONFLICT (id) DO UPDATE SET status = EXCLUDED.status, version = demo_platform.records.version + 1
+         RETURNING version`,
+        [recordId, tenantId, status],
+      );
+      await outbox.enqueue(client, {
+        type: 'record.updated',
+        tenantId,
+        subject: `record/${recordId}`,
+        data: { recordId, fields: { status }, version: rows[0].version, round },
+      });
+      await client.query('COMMIT');
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  };
+  const stop = async () => {
+    await relay.stop();
+    await pool.end();
+  };
+  return { updateRecord, stop };
+}
 
 interface Delivery {
   path: string;
@@ -104,13 +174,15 @@ async function main(): Promise<void> {
     console.log(`registered ${path.padEnd(12)} for ${eventTypes.join(', ')}`);
   }
 
+  const platform = await startPlatformService(tenant.id);
+  const recordId = `rec_${tenant.id.slice(0, 8)}`;
   const samples = [
-    { type: 'record.updated', data: { recordId: 'rec_1', fields: { status: 'active' } } },
     { type: 'status.changed', data: { from: 'pending', to: 'approved' } },
     { type: 'transaction.processed', data: { transactionId: 'txn_1', amount: 4200, currency: 'EUR' } },
   ];
   let round = 0;
   const publish = async () => {
+    await platform.updateRecord(recordId, round % 2 === 0 ? 'active' : 'archived', round);
     for (const sample of samples) {
       await api(tenant.apiKey, 'POST', '/v1/events', { ...sample, data: { ...sample.data, round } });
     }
@@ -118,10 +190,11 @@ async function main(): Promise<void> {
   };
   await publish();
   if (once) {
-    // Three events: /orders 1, /everything 3, /flaky 1 after two retries.
+    // Three events (record.updated through the outbox): /orders 1, /everything 3, /flaky 1 after two retries.
     const deadline = Date.now() + 60_000;
     while (delivered.length < 5 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
     server.close();
+    await platform.stop();
     if (delivered.length < 5)
       throw new Error(`only ${delivered.length} of 5 demo deliveries arrived within 60 s`);
     console.log(`demo: ${delivered.length} deliveries, all signatures verified`);

@@ -7,6 +7,7 @@ import {
   jsonValueProblem,
   MAX_ATTRIBUTE_LENGTH,
   MAX_DATA_DEPTH,
+  TENANT_ID_PATTERN,
 } from './event-contract';
 import type { RecordHeaders } from './records';
 
@@ -48,7 +49,6 @@ const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'appli
 const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
 const OPTIONAL_STRING_ATTRIBUTES = ['subject'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
-const ANY_CASE_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 type Attributes = Record<string, unknown>;
 type Failure = Extract<ParseResult, { ok: false }>;
@@ -166,7 +166,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
  * as sent, to be refused as an unknown tenant.
  */
 function canonicalTenantId(tenantid: string): string {
-  return ANY_CASE_UUID.test(tenantid) ? tenantid.toLowerCase() : tenantid;
+  return TENANT_ID_PATTERN.test(tenantid) ? tenantid.toLowerCase() : tenantid;
 }
 
 function describe(value: unknown): string {

@@ -6,6 +6,7 @@ import {
   deadLetterOfRecord,
   toDeadLetterRow,
 } from './dead-letter';
+import { deriveTaskKeys, TaskSeal } from './task-seal';
 
 function record(value: Buffer | string | null, headers: Record<string, string> = {}): ConsumedRecord {
   return {
@@ -101,6 +102,27 @@ describe('toDeadLetterRow', () => {
   it('treats a task whose ids are not uuids as bad input, so the uuid columns accept it', () => {
     const row = toDeadLetterRow(record(JSON.stringify({ ...task, endpointId: 'nope' })));
     expect(row).toMatchObject({ task: null, endpointId: null, tenantId: task.tenantId });
+  });
+
+  it('keeps a task without a valid MAC for the operator only: no tenant, no endpoint, nothing to replay', () => {
+    const seal = new TaskSeal(deriveTaskKeys(['k'.repeat(32)]));
+    const open = (value: Buffer | null) => seal.open(value).task;
+    const forged = new TaskSeal(deriveTaskKeys(['f'.repeat(32)])).seal(task);
+    for (const row of [
+      toDeadLetterRow(record(forged, { 'hs-reason': 'attempts_exhausted' }), 0, open),
+      toDeadLetterRow(record(JSON.stringify(task), { 'hs-reason': 'task_unauthenticated' }), 0, open),
+      toDeadLetterRow(record(JSON.stringify(task), { 'hs-reason': 'task_unauthenticated' })),
+    ]) {
+      expect(row).toMatchObject({
+        tenantId: null,
+        endpointId: null,
+        deliveryId: null,
+        eventId: 'evt_1',
+        task: null,
+      });
+    }
+    const genuine = toDeadLetterRow(record(seal.seal(task), { 'hs-reason': 'attempts_exhausted' }), 0, open);
+    expect(genuine).toMatchObject({ tenantId: task.tenantId, task });
   });
 
   it('strips NUL characters PostgreSQL text cannot hold', () => {

@@ -2,13 +2,13 @@ import type { ParseFailureReason } from './cloud-event';
 import {
   attemptStateToHeaders,
   decodeTask,
-  encodeTask,
   HEADER,
   MAX_HEADER_TEXT,
   type AttemptState,
   type DeliveryTask,
 } from './delivery-task';
 import { positionOf, type ConsumedRecord, type OutgoingRecord } from './records';
+import { UnauthenticatedTask } from './task-seal';
 
 /**
  * Why a record is in the dead-letter topic: its `hs-reason` header and the `reason` of its row.
@@ -25,8 +25,17 @@ export type DeadLetterReason =
   | 'endpoint_unreadable'
   /** A record of Hookstream's own delivery or retry topics that does not decode. */
   | 'invalid_delivery_record'
+  /**
+   * A delivery task without a MAC that verifies (src/domain/task-seal.ts): not written by
+   * Hookstream, or altered since. Never attempted, and never replayable (docs/security.md).
+   */
+  | 'task_unauthenticated'
+  /** An input event whose `tenantid` is not its record's key (the tenant id every producer keys by). */
+  | 'tenant_key_mismatch'
   /** An input event whose tenant does not exist. */
   | 'unknown_tenant'
+  /** An input event whose data fails its type's schema in the event catalogue (validation `reject`). */
+  | 'schema_mismatch'
   /** An input event that is not a valid CloudEvent (see ParseFailureReason). */
   | ParseFailureReason
   /**
@@ -49,13 +58,13 @@ export function deadLetterOfTask(
   state: AttemptState,
   reason: DeadLetterReason,
   detail: string,
-  encoded?: Buffer,
+  encoded: Buffer,
 ): OutgoingRecord {
   const attempts =
     reason === 'endpoint_disabled' && state.lastError === null ? state.attempt - 1 : state.attempt;
   return {
     key: task.endpointId,
-    value: encoded ?? encodeTask(task),
+    value: encoded,
     headers: {
       ...attemptStateToHeaders({ ...state, attempt: attempts }),
       [HEADER.reason]: reason,
@@ -135,9 +144,16 @@ const MAX_ATTEMPTS = 2_147_483_647;
 
 /**
  * Turns a DLQ record into a row. Total: any bytes and headers give a row, because a record the
- * mirror cannot store would be handed back forever and stall its partition.
+ * mirror cannot store would be handed back forever and stall its partition. `openTask` decodes a
+ * task (the service verifies its MAC there, TaskSeal.open): one that is not authentic is kept
+ * for the operator, with no tenant and no task, so no tenant sees it and nobody can replay it
+ * into a task Hookstream would sign.
  */
-export function toDeadLetterRow(record: ConsumedRecord, nowMs: number = Date.now()): DeadLetterRow {
+export function toDeadLetterRow(
+  record: ConsumedRecord,
+  nowMs: number = Date.now(),
+  openTask: (value: Buffer | null) => DeliveryTask = decodeTask,
+): DeadLetterRow {
   const headers = record.headers;
   const common = {
     reason: text(headers[HEADER.reason], MAX_ID) ?? 'unknown',
@@ -149,7 +165,19 @@ export function toDeadLetterRow(record: ConsumedRecord, nowMs: number = Date.now
     // The time the record was dead-lettered, not the time the mirror caught up with it.
     createdAt: new Date(isDate(record.timestampMs) && record.timestampMs > 0 ? record.timestampMs : nowMs),
   };
-  const task = deliveryTaskOf(record.value);
+  const task = deliveryTaskOf(record.value, openTask);
+  if (task === 'unauthenticated' || common.reason === 'task_unauthenticated') {
+    const raw = rawEventAttributes(record.value, headers);
+    return {
+      ...common,
+      tenantId: null,
+      endpointId: null,
+      deliveryId: null,
+      eventId: text(raw.id, MAX_ID),
+      eventType: text(raw.type, MAX_ID),
+      task: null,
+    };
+  }
   if (task) {
     return {
       ...common,
@@ -173,13 +201,16 @@ export function toDeadLetterRow(record: ConsumedRecord, nowMs: number = Date.now
   };
 }
 
-/** A delivery task whose ids fit the table's uuid columns, or null. */
-function deliveryTaskOf(value: Buffer | null): DeliveryTask | null {
+/** A delivery task whose ids fit the table's uuid columns, or null; or that it is a task without a valid MAC. */
+function deliveryTaskOf(
+  value: Buffer | null,
+  openTask: (value: Buffer | null) => DeliveryTask,
+): DeliveryTask | null | 'unauthenticated' {
   let task: DeliveryTask;
   try {
-    task = decodeTask(value);
-  } catch {
-    return null;
+    task = openTask(value);
+  } catch (error) {
+    return error instanceof UnauthenticatedTask ? 'unauthenticated' : null;
   }
   const idsValid = [task.tenantId, task.endpointId, task.deliveryId].every((id) => UUID.test(id));
   return idsValid ? task : null;

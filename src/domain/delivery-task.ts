@@ -70,7 +70,10 @@ export function encodeTask(task: DeliveryTask): Buffer {
 
 export function decodeTask(value: Buffer | null): DeliveryTask {
   if (!value) throw new Error('delivery record has no value');
-  const task = JSON.parse(value.toString()) as Partial<DeliveryTask>;
+  const parsed = JSON.parse(value.toString()) as Partial<DeliveryTask> & { mac?: unknown };
+  if (typeof parsed !== 'object' || parsed === null) throw new Error('delivery record is not an object');
+  // The MAC (task-seal.ts) belongs to these bytes, not to the task: encoding the task again must not carry it.
+  const { mac: _mac, ...task } = parsed;
   for (const field of ['deliveryId', 'eventId', 'endpointId', 'tenantId', 'eventType'] as const) {
     if (typeof task[field] !== 'string') throw new Error(`delivery record lacks ${field}`);
   }
@@ -99,11 +102,18 @@ export function attemptStateToHeaders(state: AttemptState): Record<string, strin
   return headers;
 }
 
-/** The record that carries a task to a topic: keyed by endpoint id, so per-endpoint order holds. */
-export function taskRecord(task: DeliveryTask, state?: AttemptState, encoded?: Buffer): OutgoingRecord {
+/**
+ * The record that carries a task to a topic: keyed by endpoint id, so per-endpoint order holds.
+ * `encoded`: the task's sealed bytes (task-seal.ts); an unsealed task would be dead-lettered.
+ */
+export function taskRecord(
+  task: DeliveryTask,
+  state: AttemptState | undefined,
+  encoded: Buffer,
+): OutgoingRecord {
   return {
     key: task.endpointId,
-    value: encoded ?? encodeTask(task),
+    value: encoded,
     ...(state ? { headers: attemptStateToHeaders(state) } : {}),
   };
 }

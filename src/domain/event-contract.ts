@@ -17,6 +17,8 @@ export const OUT_OF_DOUBLE_RANGE = 'holds a number outside the range of a double
 
 /** `id`: visible ASCII, since it is sent as the `webhook-id` header and signed as bytes. */
 export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
+/** `tenantid`: tenants are UUIDs (any case, RFC 4122); anything else can only be an unknown tenant. */
+export const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** `type`: what endpoints subscribe to with patterns like `record.*`. */
 export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]{1,256}$/;
 

@@ -55,8 +55,14 @@ describe('LaneScheduler, an overloaded lane', () => {
     // It takes no more: a new delivery is shed at once, and it counts as saturated.
     expect(scheduler.isSaturated('slow')).toBe(true);
     expect(scheduler.headroom('slow')).toBe(0);
+    expect(scheduler.room('slow')).toBe(0);
     await expect(submit('slow', 2, 12)).resolves.toBe('shed 12');
-    for (const n of [2, 3, 4]) gates[n].open();
+    // One ends: its slot goes to the one queued, and live traffic may queue one again.
+    gates[2].open();
+    await flush();
+    expect(scheduler.laneDepth('slow')).toBe(2);
+    expect(scheduler.room('slow')).toBe(1);
+    for (const n of [3, 4]) gates[n].open();
   });
 
   it('never sheds a burst queued behind fast tasks, however long the oldest has waited', async () => {
@@ -72,6 +78,7 @@ describe('LaneScheduler, an overloaded lane', () => {
     // The head of the queue has waited 3 s, far past stallAfterMs, yet the lane is draining.
     expect(scheduler.isSaturated('fast')).toBe(false);
     expect(scheduler.headroom('fast')).toBe(Number.POSITIVE_INFINITY);
+    expect(scheduler.room('fast')).toBe(Number.POSITIVE_INFINITY);
     for (let n = 150; n < 300; n++) gates[n].open();
     await Promise.all(runs);
     expect(shed).toEqual([]);
@@ -88,6 +95,7 @@ describe('LaneScheduler, an overloaded lane', () => {
     expect(scheduler.laneDepth('slow')).toBe(0);
     // Two slots at 2 s a task: two running and one queued is all it takes without shedding.
     expect(scheduler.headroom('slow')).toBe(3);
+    expect(scheduler.room('slow')).toBe(3);
     const again = [2, 3, 4, 5].map((n) => submit('slow', 2, n));
     await flush();
     expect(shed).toEqual([5]);

@@ -217,6 +217,27 @@ export class LaneScheduler {
     return memory.capacity + this.keepAtPace(memory.capacity, memory.taskMs);
   }
 
+  /**
+   * How many more tasks lane `key` takes now before it would shed one: none while it hangs; for a
+   * slow lane (tasks averaging `stallAfterMs` or more, or one remembered so while idle), its free
+   * slots plus what it keeps queued at its pace, less what is queued already; unbounded for any
+   * other lane, so a burst behind a fast endpoint is never cut. Unlike {@link headroom}, live
+   * traffic may fill what is queued: what the fan-out may send before holding the rest itself.
+   */
+  room(key: string): number {
+    const lane = this.lanes.get(key);
+    if (!lane) {
+      const memory = this.slowMemory.get(key);
+      if (!memory) return Number.POSITIVE_INFINITY;
+      return memory.capacity + this.keepAtPace(memory.capacity, memory.taskMs);
+    }
+    if (this.isHanging(key)) return 0;
+    if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
+    const capacity = this.capacity(lane);
+    const free = Math.max(0, capacity - lane.active);
+    return Math.max(0, free + this.keepAtPace(capacity, lane.taskMs) - lane.queue.length);
+  }
+
   /** Tasks running now in `group`. */
   groupInFlight(group: string): number {
     return this.groups.get(group)?.active ?? 0;

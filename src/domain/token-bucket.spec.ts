@@ -10,6 +10,20 @@ describe('TokenBuckets', () => {
     expect(buckets.take('t', 3, 400)).toEqual({ ok: true });
   });
 
+  it('tells how long until a token without taking one or remembering the key', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 10, burst: 1, maxKeys: 1 });
+    expect(buckets.waitForOne('t', 0)).toBe(0);
+    expect(buckets.take('t', 1, 0)).toEqual({ ok: true });
+    expect(buckets.waitForOne('t', 0)).toBe(100);
+    expect(buckets.waitForOne('t', 40)).toBe(60);
+    expect(buckets.waitForOne('t', 100)).toBe(0);
+    // Asking did not spend the refill: the token is still there to take.
+    expect(buckets.take('t', 1, 100)).toEqual({ ok: true });
+    // An unknown key is not stored, so it did not push 't' out of the one-key bound.
+    expect(buckets.waitForOne('other', 100)).toBe(0);
+    expect(buckets.take('t', 1, 100).ok).toBe(false);
+  });
+
   it('keeps one key from spending another key’s tokens', () => {
     const buckets = new TokenBuckets({ ratePerSec: 1, burst: 1 });
     expect(buckets.take('noisy', 1, 0).ok).toBe(true);

@@ -38,6 +38,20 @@ export class TokenBuckets {
     return { ok: false, retryAfterMs: Math.ceil(((count - bucket.tokens) / ratePerSec) * 1000) };
   }
 
+  /**
+   * How long until `key`'s bucket holds one token, 0 when it holds one now; takes nothing and
+   * remembers nothing, so asking for a key never seen costs no memory.
+   */
+  waitForOne(key: string, nowMs: number): number {
+    const bucket = this.buckets.get(key);
+    if (!bucket) return 0;
+    const tokens = Math.min(
+      this.options.burst,
+      bucket.tokens + (Math.max(0, nowMs - bucket.atMs) / 1000) * this.options.ratePerSec,
+    );
+    return tokens >= 1 ? 0 : Math.ceil(((1 - tokens) / this.options.ratePerSec) * 1000);
+  }
+
   private refilled(key: string, nowMs: number): Bucket {
     let bucket = this.buckets.get(key);
     if (!bucket) {

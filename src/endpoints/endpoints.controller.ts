@@ -8,6 +8,7 @@ import {
   Patch,
   Post,
   Query,
+  Res,
   UseGuards,
 } from '@nestjs/common';
 import {
@@ -22,6 +23,9 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { EventCatalogue } from '../catalogue/event-catalogue';
+import { uncataloguedTypes } from '../domain/catalogue-schemas';
 import { ApiKeyGuard } from '../tenants/auth/api-key.guard';
 import { CurrentTenant } from '../tenants/auth/current-tenant.decorator';
 import { CreateEndpointDto, RotateSecretDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
@@ -37,6 +41,15 @@ import type { EndpointEntity } from './endpoint.entity';
 import { toEndpointDto } from './endpoint.mapper';
 import { EndpointsService } from './endpoints.service';
 
+/** On an endpoint's create or change: its exact event types that the event catalogue does not list. */
+export const UNCATALOGUED_HEADER = 'Uncatalogued-Event-Types';
+const UNCATALOGUED_HEADER_DOC = {
+  [UNCATALOGUED_HEADER]: {
+    description: 'Exact eventTypes the event catalogue does not list (a warning; the endpoint is saved)',
+    schema: { type: 'string' },
+  },
+};
+
 @ApiTags('endpoints')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, unknown or revoked API key.' })
@@ -46,14 +59,21 @@ export class EndpointsController {
   constructor(
     private readonly endpoints: EndpointsService,
     private readonly health: EndpointHealthRepository,
+    private readonly catalogue: EventCatalogue,
   ) {}
 
   @Post()
   @ApiOperation({ summary: 'Register an endpoint; its URL must not point at a private or reserved address.' })
-  @ApiCreatedResponse({ type: EndpointDto })
+  @ApiCreatedResponse({ type: EndpointDto, headers: UNCATALOGUED_HEADER_DOC })
   @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL; `details` lists every problem.' })
-  async create(@CurrentTenant() tenantId: string, @Body() body: CreateEndpointDto): Promise<EndpointDto> {
-    return this.present(await this.endpoints.create(tenantId, body));
+  async create(
+    @CurrentTenant() tenantId: string,
+    @Body() body: CreateEndpointDto,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<EndpointDto> {
+    const endpoint = await this.endpoints.create(tenantId, body);
+    this.warnUncatalogued(response, endpoint.eventTypes);
+    return this.present(endpoint);
   }
 
   @Get()
@@ -79,15 +99,18 @@ export class EndpointsController {
 
   @Patch(':id')
   @ApiOperation({ summary: 'Change an endpoint; {"enabled": true} re-enables it and clears disabledReason.' })
-  @ApiOkResponse({ type: EndpointDto })
+  @ApiOkResponse({ type: EndpointDto, headers: UNCATALOGUED_HEADER_DOC })
   @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL.' })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
   async update(
     @CurrentTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: UpdateEndpointDto,
+    @Res({ passthrough: true }) response: Response,
   ): Promise<EndpointDto> {
-    return this.present(await this.endpoints.update(tenantId, id, body));
+    const endpoint = await this.endpoints.update(tenantId, id, body);
+    if (body.eventTypes !== undefined) this.warnUncatalogued(response, endpoint.eventTypes);
+    return this.present(endpoint);
   }
 
   @Delete(':id')
@@ -130,6 +153,15 @@ export class EndpointsController {
 
   private async present(endpoint: EndpointEntity): Promise<EndpointDto> {
     return (await this.presentAll([endpoint]))[0];
+  }
+
+  /**
+   * Exact event types the catalogue does not list: said in a header, not refused, because a
+   * platform team may publish (and a client subscribe to) a type before it is catalogued.
+   */
+  private warnUncatalogued(response: Response, eventTypes: readonly string[]): void {
+    const missing = uncataloguedTypes(eventTypes, this.catalogue);
+    if (missing.length > 0) response.setHeader(UNCATALOGUED_HEADER, missing.join(', '));
   }
 
   /** Circuits from PostgreSQL, where the replica owning each endpoint keeps them (README decision 37). */

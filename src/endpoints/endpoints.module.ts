@@ -1,3 +1,4 @@
+import { CatalogueModule } from '../catalogue/catalogue.module';
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
@@ -22,7 +23,7 @@ import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
  * failing endpoints' circuits, kept in PostgreSQL for every replica).
  */
 @Module({
-  imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule],
+  imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule, CatalogueModule],
   controllers: [EndpointsController],
   providers: [
     EndpointsRepository,

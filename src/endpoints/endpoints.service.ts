@@ -127,14 +127,22 @@ export class EndpointsService {
     if (input.maxConcurrency !== undefined) changes.maxConcurrency = input.maxConcurrency;
     if (input.metadata !== undefined) changes.metadata = input.metadata;
     if ((changes.ordering ?? endpoint.ordering) === 'strict') changes.maxConcurrency = 1;
+    if (input.disabledReason !== undefined && input.enabled !== false) {
+      throw DomainError.invalid('disabledReason goes with enabled: false', [
+        'disabledReason is accepted only with "enabled": false',
+      ]);
+    }
     if (input.enabled === true) {
       Object.assign(changes, { enabled: true, disabledReason: null, disabledAt: null });
     } else if (input.enabled === false && endpoint.enabled) {
       Object.assign(changes, {
         enabled: false,
-        disabledReason: 'disabled by the client',
+        disabledReason: input.disabledReason?.trim() || 'disabled by the client',
         disabledAt: new Date(),
       });
+    } else if (input.enabled === false && input.disabledReason !== undefined) {
+      // Already disabled: a new reason replaces the old one (the platform's own reason included).
+      changes.disabledReason = input.disabledReason.trim() || 'disabled by the client';
     }
     if (Object.keys(changes).length === 0) return endpoint;
     const updated = await this.endpoints.update(endpoint, changes);

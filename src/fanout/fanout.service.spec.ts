@@ -1,3 +1,4 @@
+import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { ConsumedRecord } from '../domain/records';
@@ -6,7 +7,14 @@ import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
 import type { EventRecord } from '../event-log/events.repository';
 import type { HoldRequest } from '../retry/held-deliveries';
-import { endpoint, FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
+import {
+  endpoint,
+  FakeClock,
+  RecordingProducer,
+  silentLogger,
+  testConfig,
+  testTaskSeal,
+} from '../testing/fakes';
 import { FanoutService } from './fanout.service';
 
 const config = testConfig({ HOOKSTREAM_TOPIC_NAMESPACE: 'hs', HOOKSTREAM_INPUT_TOPICS: 'platform.events' });
@@ -46,7 +54,10 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   const held: HoldRequest[] = [];
   const feed: EventRecord[] = [];
   const unavailable = new Set<string>();
+  /** What a slow endpoint's lane takes now; others take anything. */
+  const roomOf = new Map<string, number>();
   let holdFails = false;
+  const catalogue = new CatalogueSchemas();
   const fanout = new FanoutService(
     config,
     {
@@ -63,19 +74,31 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     },
     producer,
     {
-      unavailable: (id) => unavailable.has(id),
+      room: (id) => (unavailable.has(id) ? 0 : (roomOf.get(id) ?? Number.POSITIVE_INFINITY)),
       hold: async (request) => {
         if (holdFails) throw new Error('database down');
         held.push(request);
       },
     },
     { append: (row) => feed.push(row) },
+    catalogue,
     new FakeClock(),
     silentLogger,
+    testTaskSeal,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: 'platform.events', partition: 0, records });
-  return { producer, held, feed, unavailable, fanOut, db, failHolds: () => (holdFails = true) };
+  return {
+    producer,
+    held,
+    feed,
+    unavailable,
+    roomOf,
+    fanOut,
+    db,
+    catalogue,
+    failHolds: () => (holdFails = true),
+  };
 }
 
 describe('FanoutService', () => {
@@ -157,6 +180,30 @@ describe('FanoutService', () => {
     expect(producer.to(deliveries)).toHaveLength(1);
   });
 
+  it("dead-letters an event failing its type's reject-mode schema as schema_mismatch, naming the path", async () => {
+    const { producer, feed, fanOut, catalogue } = world([orders]);
+    catalogue.apply({
+      name: 'record.updated',
+      schema: JSON.stringify({ type: 'object', required: ['id', 'status'] }),
+      validation: 'reject',
+      deprecated: false,
+      version: 4,
+    });
+    const bad = record(event('e-40'));
+    await fanOut(bad, record(event('e-41', 'record.created')));
+    expect(producer.to(dlq)).toEqual([
+      expect.objectContaining({
+        value: bad.value,
+        headers: expect.objectContaining({
+          'hs-reason': 'schema_mismatch',
+          'hs-reason-detail': 'data/status is required (schema of event type record.updated, version 4)',
+        }),
+      }),
+    ]);
+    expect(feed.map((row) => row.eventId)).toEqual(['e-41']);
+    expect(producer.to(deliveries).map((task) => decodeTask(task.value as Buffer).eventId)).toEqual(['e-41']);
+  });
+
   it('dead-letters an event of a tenant that does not exist as unknown_tenant', async () => {
     const { producer, fanOut } = world([orders]);
     await fanOut(record(event('e-4', 'record.updated', '99999999-9999-4999-8999-999999999999')));
@@ -173,6 +220,28 @@ describe('FanoutService', () => {
       endpointId: orders.id,
       tenantId: TENANT,
     });
+  });
+
+  it("dead-letters an event whose record key is not its tenantid (another tenant's, none) as tenant_key_mismatch", async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(
+      { ...record(event('e-other-key')), key: '99999999-9999-4999-8999-999999999999' },
+      { ...record(event('e-no-key')), key: null },
+      { ...record(event('e-upper-key')), key: TENANT.toUpperCase() },
+    );
+    expect(producer.to(dlq).map((r) => r.headers?.['hs-reason'])).toEqual([
+      'tenant_key_mismatch',
+      'tenant_key_mismatch',
+    ]);
+    expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual([
+      'e-upper-key',
+    ]);
+  });
+
+  it('seals every task it writes with the MAC the delivery engine verifies', async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record(event('e-sealed')));
+    expect(testTaskSeal.open(producer.to(deliveries)[0].value as Buffer).sealed).toBe(true);
   });
 
   it('fans an event id out once when it is published again, but again when the same record is read again', async () => {
@@ -194,6 +263,24 @@ describe('FanoutService', () => {
       [orders.id, 'endpoint unavailable when fanned out (circuit open or lane hanging)'],
     ]);
     expect(producer.to(deliveries).map((t) => t.key)).toEqual([strict.id]);
+  });
+
+  it('sends a slow endpoint only what its lane takes, counted across the batch, and holds the rest', async () => {
+    const { producer, held, roomOf, fanOut } = world([orders, status]);
+    roomOf.set(orders.id, 2);
+    await fanOut(
+      record(event('e-20')),
+      record(event('e-21')),
+      record(event('e-22', 'status.changed')),
+      record(event('e-23')),
+      record(event('e-24')),
+    );
+    const sent = producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId);
+    expect(sent).toEqual(['e-20', 'e-21', 'e-22']);
+    expect(held.map((h) => [h.endpointId, decodeTask(h.task).eventId])).toEqual([
+      [orders.id, 'e-23'],
+      [orders.id, 'e-24'],
+    ]);
   });
 
   it('produces a task the database would not hold to the deliveries topic instead', async () => {

@@ -7,12 +7,14 @@ import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
-import { deliveryTaskFor, encodeTask, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
+import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
+import { TaskSeal } from '../domain/task-seal';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
 import { DeliveryGate } from '../delivery/delivery-gate';
+import { EventCatalogue } from '../catalogue/event-catalogue';
 import { EndpointCache } from '../endpoints/endpoint-cache';
 import { EventLog } from '../event-log/event-log';
 import { RecordProducer } from '../kafka/record-producer';
@@ -34,6 +36,11 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
  * upper-case one too, but no endpoint would match it and the event would vanish without a trace.
  */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A record key names the event's tenant: the same UUID, in any letter case. */
+function keyNamesTenant(key: string | null, tenantId: string): boolean {
+  return key !== null && key.toLowerCase() === tenantId;
+}
 
 type Routed =
   | { kind: 'dead-letter'; record: OutgoingRecord }
@@ -57,10 +64,12 @@ export class FanoutService {
     @Inject(EndpointCache)
     private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
-    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'unavailable' | 'hold'>,
+    @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'room' | 'hold'>,
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
+    @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'seal'>,
   ) {
     this.logger = logger.child({ component: 'fanout' });
   }
@@ -69,8 +78,9 @@ export class FanoutService {
     const deliveries: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];
     const deadLetters: OutgoingRecord[] = [];
+    const room = new Map<string, number>();
     for (const record of batch.records) {
-      const routed = await this.route(record);
+      const routed = await this.route(record, room);
       if (routed.kind === 'dead-letter') {
         deadLetters.push(routed.record);
       } else {
@@ -100,7 +110,8 @@ export class FanoutService {
     );
   }
 
-  private async route(record: ConsumedRecord): Promise<Routed> {
+  /** `room`: what each endpoint may still be sent in this batch (see {@link holdsHere}). */
+  private async route(record: ConsumedRecord, room: Map<string, number>): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
     if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
@@ -120,6 +131,19 @@ export class FanoutService {
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
+    // Producers key by tenant id (docs/publishing-events.md); the partition and every consumer's view
+    // of whose event this is must agree. Kafka does not tell consumers which principal wrote a record:
+    // the topic ACLs are what bind principals to tenants (docs/security.md).
+    if (!keyNamesTenant(record.key, event.tenantId)) {
+      return this.deadLetter(
+        record,
+        'tenant_key_mismatch',
+        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}`,
+      );
+    }
+    // Refused before it is remembered as seen or logged in the feed: it was never accepted.
+    const rejection = this.catalogue.check(event.type, event.data);
+    if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
     if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
         { eventId: event.id, tenantId: event.tenantId },
@@ -137,7 +161,7 @@ export class FanoutService {
       subject: event.subject ?? null,
       time: event.time,
       receivedAt: new Date(nowMs),
-      // The same text every delivery of it carries (encodeTask stringifies the same value).
+      // The same text every delivery of it carries (the task's encoding stringifies the same value).
       data: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
     });
     const records: OutgoingRecord[] = [];
@@ -145,8 +169,8 @@ export class FanoutService {
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
       if (isAboutEndpoint(event, endpoint.id)) continue;
-      const task = encodeTask(deliveryTaskFor(event, endpoint.id, record.timestampMs));
-      if (this.holdsHere(endpoint)) {
+      const task = this.seal.seal(deliveryTaskFor(event, endpoint.id, record.timestampMs));
+      if (this.holdsHere(endpoint, room)) {
         held.push({
           endpointId: endpoint.id,
           publishedAtMs: record.timestampMs,
@@ -176,9 +200,17 @@ export class FanoutService {
       );
   }
 
-  /** Strict endpoints keep their own parking; the rest skip a pass through Kafka while down. */
-  private holdsHere(endpoint: EndpointSnapshot): boolean {
-    return endpoint.ordering !== 'strict' && this.gate.unavailable(endpoint.id);
+  /**
+   * Strict endpoints keep their own parking; the rest skip a pass through Kafka while down, and a
+   * slow endpoint is sent only what its lane keeps at its pace, counted across the batch (`room`):
+   * the rest would only be read back and held by the engine, on the thread every tenant shares.
+   */
+  private holdsHere(endpoint: EndpointSnapshot, room: Map<string, number>): boolean {
+    if (endpoint.ordering === 'strict') return false;
+    const left = room.get(endpoint.id) ?? this.gate.room(endpoint.id);
+    if (left < 1) return true;
+    room.set(endpoint.id, left - 1);
+    return false;
   }
 
   /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */

@@ -1,9 +1,11 @@
 import { Registry } from 'prom-client';
 import { QuotaMetrics } from '../common/quota-metrics';
+import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import { FakeIdempotencyKeys } from '../testing/fake-idempotency-keys';
 import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { IngestBatch } from './ingest-batch';
 import { IngestIdempotency } from './ingest-idempotency';
+import { IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
 const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
@@ -15,13 +17,8 @@ describe('IngestBatch', () => {
     const producer = new RecordingProducer();
     const registry = new Registry();
     const idempotency = new IngestIdempotency(new FakeIdempotencyKeys(clock), config, registry, silentLogger);
-    const service = new IngestService(
-      config,
-      producer,
-      new QuotaMetrics(registry, config),
-      clock,
-      idempotency,
-    );
+    const rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    const service = new IngestService(config, producer, rate, clock, idempotency, new CatalogueSchemas());
     const published = () =>
       producer
         .to(config.kafka.inputTopics[0])

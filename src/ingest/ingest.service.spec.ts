@@ -1,9 +1,11 @@
+import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import { Registry } from 'prom-client';
 import { QuotaMetrics } from '../common/quota-metrics';
 import { requestFingerprint } from '../domain/idempotency';
 import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
 import { FakeIdempotencyKeys as FakeKeys } from '../testing/fake-idempotency-keys';
 import { IngestIdempotency } from './ingest-idempotency';
+import { IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
 const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
@@ -16,6 +18,7 @@ describe('IngestService with idempotency keys', () => {
   let producer: RecordingProducer;
   let registry: Registry;
   let service: IngestService;
+  let catalogue: CatalogueSchemas;
 
   beforeEach(() => {
     clock = new FakeClock();
@@ -23,7 +26,9 @@ describe('IngestService with idempotency keys', () => {
     producer = new RecordingProducer();
     registry = new Registry();
     const idempotency = new IngestIdempotency(keys, config, registry, silentLogger);
-    service = new IngestService(config, producer, new QuotaMetrics(registry, config), clock, idempotency);
+    const rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    catalogue = new CatalogueSchemas();
+    service = new IngestService(config, producer, rate, clock, idempotency, catalogue);
   });
 
   const published = () =>
@@ -32,6 +37,27 @@ describe('IngestService with idempotency keys', () => {
     (await registry.getSingleMetric('hookstream_ingest_duplicates_total')!.get()).values.find(
       (value) => value.labels.answer === answer,
     )?.value;
+
+  it("refuses data failing its type's reject-mode schema (400 naming the path), claiming no key", async () => {
+    catalogue.apply({
+      name: 'order.created',
+      schema: JSON.stringify({ type: 'object', properties: { total: { type: 'number' } } }),
+      validation: 'reject',
+      deprecated: false,
+      version: 2,
+    });
+    const bad = { type: 'order.created', data: { total: 'ten' }, id: 'evt-schema' };
+    await expect(service.publish(TENANT, bad)).rejects.toMatchObject({
+      code: 'validation_failed',
+      message: 'data/total must be number (schema of event type order.created, version 2)',
+    });
+    expect(published()).toHaveLength(0);
+    // The corrected event under the same id goes through: the refusal claimed nothing.
+    await expect(service.publish(TENANT, { ...bad, data: { total: 10 } })).resolves.toEqual({
+      id: 'evt-schema',
+      replayed: false,
+    });
+  });
 
   it('publishes an event id once and answers a repeat with it, replayed', async () => {
     const body = { type: 'record.updated', data: { n: 1 }, id: 'evt-1' };

@@ -4,15 +4,15 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
-import { QuotaMetrics } from '../common/quota-metrics';
 import type { Clock } from '../domain/clock';
 import { ATTRIBUTE_RULES } from '../domain/event-contract';
 import { isHookstreamType } from '../domain/notifications';
 import { idempotencyKeyOf, requestFingerprint, type PublishedFields } from '../domain/idempotency';
-import { TokenBuckets } from '../domain/token-bucket';
 import { RecordProducer } from '../kafka/record-producer';
+import { EventCatalogue } from '../catalogue/event-catalogue';
 import { parseRfc3339, toStructuredCloudEvent, type PlatformEvent } from '../domain/cloud-event';
 import { IngestIdempotency, type KeyedPublish } from './ingest-idempotency';
+import { IngestRate } from './ingest-rate';
 
 /** What a client publishes: the same fields the idempotency fingerprint covers. */
 export type EventToPublish = PublishedFields;
@@ -32,20 +32,14 @@ export interface PublishAnswer {
  */
 @Injectable()
 export class IngestService {
-  private readonly rates: TokenBuckets;
-
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
-    private readonly quotas: QuotaMetrics,
+    @Inject(IngestRate) private readonly rate: Pick<IngestRate, 'take'>,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(IngestIdempotency) private readonly idempotency: Pick<IngestIdempotency, 'claim' | 'settle'>,
-  ) {
-    this.rates = new TokenBuckets({
-      ratePerSec: config.limits.tenantIngestRatePerSec,
-      burst: config.limits.tenantIngestBurst,
-    });
-  }
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
+  ) {}
 
   /** Resolves only once every in-sync replica has the event (acks=all), or with the earlier answer. */
   async publish(tenantId: string, input: EventToPublish, idempotencyKey?: string): Promise<PublishAnswer> {
@@ -54,14 +48,10 @@ export class IngestService {
       throw DomainError.invalid('type: hookstream.* event types are published by Hookstream only');
     }
     const timeMs = eventTimeMs(input.time) ?? this.clock.now();
-    const allowed = this.rates.take(tenantId, 1, this.clock.now());
-    if (!allowed.ok) {
-      this.quotas.rejected('ingest_rate');
-      throw DomainError.rateLimited(
-        `tenant publishes more than ${this.config.limits.tenantIngestRatePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`,
-        Math.max(1, Math.ceil(allowed.retryAfterMs / 1000)),
-      );
-    }
+    this.rate.take(tenantId, this.clock.now());
+    // Before the idempotency claim: a refused body claims no key, so a corrected retry goes through.
+    const rejection = this.catalogue.check(input.type, input.data);
+    if (rejection !== null) throw DomainError.invalid(rejection.detail);
     const event: PlatformEvent = {
       specversion: '1.0',
       id: input.id ?? randomUUID(),

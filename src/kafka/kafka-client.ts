@@ -1,6 +1,7 @@
-import { Kafka, logLevel, type LogEntry, type logCreator } from 'kafkajs';
+import { Kafka, logLevel, type LogEntry, type logCreator, type SASLOptions } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { KafkaConfig } from '../config/config';
+import type { KafkaSasl } from '../config/kafka-security';
 
 const PINO_LEVEL: Record<number, 'error' | 'warn' | 'info' | 'debug'> = {
   [logLevel.ERROR]: 'error',
@@ -25,6 +26,9 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
     clientId: config.clientId,
     brokers: config.brokers,
     connectionTimeout: config.connectTimeoutMs,
+    // TLS and SASL for every client the service builds (producer, consumers, admin): docs/security.md.
+    ...(config.ssl && { ssl: Object.keys(config.ssl).length > 0 ? config.ssl : true }),
+    ...(config.sasl && { sasl: saslOptions(config.sasl) }),
     requestTimeout: 30_000,
     logLevel: logLevel.WARN,
     logCreator: pinoLogCreator(logger.child({ component: 'kafkajs' })),
@@ -33,4 +37,17 @@ export function createKafka(config: KafkaConfig, logger: Logger): Kafka {
     // gave up during a 6.6 s broker restart in the chaos run, and the process exited (code 70).
     retry: { initialRetryTime: 25, maxRetryTime: 5_000, retries: 12 },
   });
+}
+
+/** kafkajs types each mechanism apart; the config holds one shape. */
+function saslOptions(sasl: KafkaSasl): SASLOptions {
+  const { username, password } = sasl;
+  switch (sasl.mechanism) {
+    case 'plain':
+      return { mechanism: 'plain', username, password };
+    case 'scram-sha-256':
+      return { mechanism: 'scram-sha-256', username, password };
+    case 'scram-sha-512':
+      return { mechanism: 'scram-sha-512', username, password };
+  }
 }

@@ -16,29 +16,41 @@ export interface TimeWindow {
   untilMs: number | null;
 }
 
-/** What a visitor tells the reader after a batch. */
+/** What a visitor tells the reader after a chunk. */
 export type ScanStep = 'continue' | 'stop';
+
+/** Records [from, end) of one partition still to read. */
+export interface PartitionRange {
+  topic: string;
+  partition: number;
+  /** The next offset to read. */
+  from: bigint;
+  /** Exclusive. */
+  end: bigint;
+}
+
+/** Where a chunk leaves its partition: everything before `next` has been handed to the visitor. */
+export interface ChunkPosition {
+  topic: string;
+  partition: number;
+  next: bigint;
+}
 
 export interface ScanResult {
   /** Records in the window handed to the visitor. */
   scanned: number;
-  /** False when the visitor stopped early or the deadline passed before the window's end. */
+  /** False when the visitor stopped early. */
   complete: boolean;
 }
 
-interface PartitionRange {
-  topic: string;
-  partition: number;
-  start: bigint;
-  /** Exclusive. */
-  end: bigint;
+interface RangeState extends PartitionRange {
   done: boolean;
 }
 
 /**
- * Reads a time window of the input topics back (window replay), in offset order per partition,
- * with a throwaway consumer group (deleted afterwards) that never commits. The window's end is
- * fixed when the scan starts: events arriving meanwhile are the fan-out's business, not the replay's.
+ * Reads ranges of the input topics back (replay jobs), in offset order per partition, a chunk at a
+ * time, with a throwaway consumer group (deleted afterwards) that never commits. The ranges are fixed
+ * by the caller (a job's resume point), so a resumed job reads exactly what was left.
  */
 @Injectable()
 export class TopicRangeReader {
@@ -58,80 +70,127 @@ export class TopicRangeReader {
     return this.kafkaAdmin.retentionMs(this.config.kafka.inputTopics);
   }
 
+  /**
+   * Hands the visitor the records of `ranges` whose timestamp is in `window`, at most `chunkRecords`
+   * offsets at a time, one partition per chunk, serially; each chunk says where its partition now
+   * stands. Rejects when a partition with records left yields nothing for `idleMs` (its end can no
+   * longer be reached, e.g. the topic was recreated), so a job fails instead of hanging.
+   */
   async scan(
+    ranges: PartitionRange[],
     window: TimeWindow,
-    deadlineMs: number,
-    visit: (records: ConsumedRecord[]) => Promise<ScanStep>,
+    options: { chunkRecords: number; idleMs: number },
+    visit: (records: ConsumedRecord[], position: ChunkPosition) => Promise<ScanStep>,
   ): Promise<ScanResult> {
-    const ranges = await this.ranges(window);
-    const pending = ranges.filter((range) => !range.done);
-    if (pending.length === 0) return { scanned: 0, complete: true };
+    const states: RangeState[] = ranges.map((range) => ({ ...range, done: range.from >= range.end }));
+    if (states.every((range) => range.done)) return { scanned: 0, complete: true };
 
     const groupId = `${this.config.kafka.namespace}-replay-${randomUUID()}`;
-    const consumer = this.kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-    const byKey = new Map(ranges.map((range) => [`${range.topic}:${range.partition}`, range]));
+    // A smaller fetch than kafkajs' default 10 MB: a job needs only a chunk at a time.
+    const consumer = this.kafka.consumer({
+      groupId,
+      maxWaitTimeInMs: 100,
+      maxBytes: 4 * 1024 * 1024,
+      allowAutoTopicCreation: false,
+    });
+    const byKey = new Map(states.map((range) => [`${range.topic}:${range.partition}`, range]));
     let scanned = 0;
     let stopped = false;
+    let lastProgressAt = Date.now();
     let settle!: (outcome: { error?: Error }) => void;
     const finished = new Promise<{ error?: Error }>((resolve) => (settle = resolve));
-    const advance = (range: PartitionRange, lastOffset: string) => {
-      if (BigInt(lastOffset) + 1n >= range.end) range.done = true;
-      if (ranges.every((r) => r.done)) settle({});
+    const advance = (range: RangeState, next: bigint) => {
+      lastProgressAt = Date.now();
+      if (next > range.from) range.from = next;
+      if (range.from >= range.end) range.done = true;
+      if (states.every((r) => r.done)) settle({});
     };
 
     const onBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
       const range = byKey.get(`${batch.topic}:${batch.partition}`);
       if (!range || range.done || stopped || !isRunning() || isStale()) return;
-      const records: ConsumedRecord[] = [];
-      for (const message of batch.messages) {
-        const offset = BigInt(message.offset);
-        if (offset < range.start || offset >= range.end) continue;
-        const timestampMs = Number(message.timestamp);
-        // Offsets were found by timestamp; a producer-set timestamp may still stray out of order.
-        if (timestampMs < window.sinceMs || (window.untilMs !== null && timestampMs >= window.untilMs))
-          continue;
-        records.push(toRecord(batch.topic, batch.partition, message));
-      }
-      try {
+      const handOver = async (records: ConsumedRecord[], next: bigint): Promise<boolean> => {
+        const capped = next > range.end ? range.end : next;
         scanned += records.length;
-        if (records.length && (await visit(records)) === 'stop') {
-          stopped = true;
-          settle({});
-          return;
+        const step = await visit(records, { topic: range.topic, partition: range.partition, next: capped });
+        advance(range, capped);
+        await heartbeat();
+        return step === 'continue';
+      };
+      try {
+        let chunk: ConsumedRecord[] = [];
+        let offsetsInChunk = 0;
+        for (const message of batch.messages) {
+          const offset = BigInt(message.offset);
+          if (offset < range.from) continue;
+          if (offset >= range.end) break;
+          offsetsInChunk++;
+          const timestampMs = Number(message.timestamp);
+          // Offsets were found by timestamp; a producer-set timestamp may still stray out of order.
+          if (timestampMs >= window.sinceMs && (window.untilMs === null || timestampMs < window.untilMs)) {
+            chunk.push(toRecord(batch.topic, batch.partition, message));
+          }
+          if (offsetsInChunk >= options.chunkRecords) {
+            if (!(await handOver(chunk, offset + 1n))) return stop();
+            if (stopped || !isRunning() || isStale()) return;
+            chunk = [];
+            offsetsInChunk = 0;
+          }
+        }
+        if (offsetsInChunk > 0 || chunk.length > 0) {
+          if (!(await handOver(chunk, BigInt(batch.lastOffset()) + 1n))) return stop();
+        } else if (!range.done) {
+          advance(range, BigInt(batch.lastOffset()) + 1n);
         }
       } catch (error) {
         stopped = true;
         settle({
           error: error instanceof Error ? error : new Error('replay visitor failed', { cause: error }),
         });
-        return;
       }
-      advance(range, batch.lastOffset());
-      await heartbeat();
+    };
+    const stop = () => {
+      stopped = true;
+      settle({});
     };
 
-    const timer = setTimeout(() => settle({}), deadlineMs);
+    const watchdog = setInterval(
+      () => {
+        if (Date.now() - lastProgressAt < options.idleMs) return;
+        const stuck = states
+          .filter((range) => !range.done)
+          .map((r) => `${r.topic}/${r.partition}@${r.from}<${r.end}`);
+        settle({ error: new Error(`no records arrived for ${options.idleMs} ms from ${stuck.join(', ')}`) });
+      },
+      Math.min(options.idleMs, 1_000),
+    );
     try {
       // A batch of only transaction markers never reaches eachBatch, but still moves the position.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
         const range = byKey.get(`${payload.topic}:${payload.partition}`);
-        if (range && !range.done && !stopped) advance(range, payload.lastOffset);
+        if (range && !range.done && !stopped) advance(range, BigInt(payload.lastOffset) + 1n);
       });
       await consumer.connect();
-      await consumer.subscribe({ topics: [...new Set(ranges.map((range) => range.topic))] });
+      // fromBeginning: a position retention has deleted meanwhile resets to the oldest record left,
+      // not to the end (which would skip what is still there).
+      await consumer.subscribe({
+        topics: [...new Set(states.map((range) => range.topic))],
+        fromBeginning: true,
+      });
       await consumer.run({ autoCommit: false, eachBatch: onBatch });
-      for (const range of ranges) {
+      for (const range of states) {
         if (range.done) {
           consumer.pause([{ topic: range.topic, partitions: [range.partition] }]);
         } else {
-          consumer.seek({ topic: range.topic, partition: range.partition, offset: range.start.toString() });
+          consumer.seek({ topic: range.topic, partition: range.partition, offset: range.from.toString() });
         }
       }
+      lastProgressAt = Date.now();
       const outcome = await finished;
       if (outcome.error !== undefined) throw outcome.error;
-      return { scanned, complete: !stopped && ranges.every((range) => range.done) };
+      return { scanned, complete: !stopped && states.every((range) => range.done) };
     } finally {
-      clearTimeout(timer);
+      clearInterval(watchdog);
       stopped = true;
       await consumer.disconnect().catch(() => undefined);
       await this.deleteGroup(groupId);
@@ -139,7 +198,7 @@ export class TopicRangeReader {
   }
 
   /** Per partition: the first offset at `since` up to the first offset at `until` (or the end now). */
-  private async ranges(window: TimeWindow): Promise<PartitionRange[]> {
+  async ranges(window: TimeWindow): Promise<PartitionRange[]> {
     const ranges: PartitionRange[] = [];
     for (const topic of this.config.kafka.inputTopics) {
       const [starts, ends] = await Promise.all([
@@ -151,9 +210,7 @@ export class TopicRangeReader {
       for (const { partition, offset } of starts) {
         const end = ends.find((e) => e.partition === partition)?.offset;
         if (end === undefined) continue;
-        const range = { topic, partition, start: BigInt(offset), end: BigInt(end), done: false };
-        range.done = range.start >= range.end;
-        ranges.push(range);
+        ranges.push({ topic, partition, from: BigInt(offset), end: BigInt(end) });
       }
     }
     return ranges;

@@ -5,6 +5,8 @@ import { Inject, Injectable, type INestApplication } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { DomainError } from '../common/domain-error';
+import { AuthBrake, clientAddress } from '../tenants/auth/auth-brake';
 import { bearerToken } from '../tenants/auth/bearer-token';
 
 /** Served on both listeners: orchestrators probe the public port, and they reveal no address. */
@@ -25,14 +27,18 @@ export function isOpsPath(path: string): boolean {
  * answers 404 for it, as if absent) and the ops listener serves nothing else. Without it,
  * HOOKSTREAM_OPS_AUTH=admin puts the ops surface behind the admin token on the public port, except
  * the probes and the dashboard's page (a browser cannot send a bearer token when opening a page;
- * the page holds no data, and every call it makes is an admin route).
+ * the page holds no data, and every call it makes is an admin route). A wrong token there counts
+ * against HOOKSTREAM_AUTH_FAILURE_LIMIT like one sent to an admin route.
  */
 @Injectable()
 export class OpsSurface {
   private readonly opsSockets = new WeakSet<Socket>();
   private readonly adminDigest: Buffer;
 
-  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly brake: AuthBrake,
+  ) {
     this.adminDigest = sha256(config.adminToken);
   }
 
@@ -48,8 +54,22 @@ export class OpsSurface {
     if (!ops || this.config.ops.auth === 'none' || PROBES.has(path) || path.startsWith('/dashboard')) {
       return next();
     }
+    const address = clientAddress(request);
+    try {
+      this.brake.begin([address]);
+    } catch (error) {
+      // Express middleware: Nest's exception filter does not see this, so answer as it would.
+      if (!(error instanceof DomainError) || error.retryAfterSeconds === undefined) throw error;
+      response.setHeader('Retry-After', String(error.retryAfterSeconds));
+      response.status(429).json({ error: error.code, message: error.message });
+      return;
+    }
     const token = bearerToken(request);
-    if (token !== null && timingSafeEqual(sha256(token), this.adminDigest)) return next();
+    if (token !== null && timingSafeEqual(sha256(token), this.adminDigest)) {
+      this.brake.succeeded([address]);
+      return next();
+    }
+    this.brake.failed('admin');
     response
       .status(401)
       .json({ error: 'unauthorized', message: 'the ops routes need the admin bearer token' });

@@ -3,9 +3,12 @@ import { ClusterModule } from '../cluster/cluster.module';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
+import { ReplayModule } from '../replay/replay.module';
+import { RetryModule } from '../retry/retry.module';
 import { DashboardController } from './dashboard/dashboard.controller';
 import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
 import { LagMonitor } from './lag/lag-monitor';
+import { ClusterGauges } from './metrics/cluster-gauges';
 import { OpsController } from './ops.controller';
 import { OpsSurface } from './ops-listener';
 import { RuntimeGauges } from './runtime-gauges';
@@ -14,8 +17,16 @@ import { OpsSummary } from './summary/ops-summary';
 
 /** Operations: consumer lag, runtime gauges, the replicas, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [ClusterModule, EndpointsModule, DeliveryModule, DeadLettersModule],
+  imports: [ClusterModule, EndpointsModule, RetryModule, DeliveryModule, DeadLettersModule, ReplayModule],
   controllers: [OpsController, DashboardController],
-  providers: [LagMonitor, RuntimeGauges, DeliveryStats, OpsSummary, OpsDeadLetters, OpsSurface],
+  providers: [
+    LagMonitor,
+    RuntimeGauges,
+    ClusterGauges,
+    DeliveryStats,
+    OpsSummary,
+    OpsDeadLetters,
+    OpsSurface,
+  ],
 })
 export class OpsModule {}

@@ -5,13 +5,13 @@ import { ReplicaRegistry } from '../cluster/replica-registry';
 import { AttemptLog } from '../delivery/attempt-log';
 import { DeliveryEngine } from '../delivery/delivery-engine';
 import { EndpointCache } from '../endpoints/endpoint-cache';
-import { EndpointHealthRepository } from '../endpoints/endpoint-health.repository';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 
 /**
- * Gauges read at scrape time; none carries an endpoint or tenant label. This process's own state
- * goes in its registry; what describes the whole cluster (endpoints, circuits, replicas) in the
- * cluster-wide one, served by the exporter replica only.
+ * Gauges read from memory at scrape time; none carries an endpoint or tenant label. This process's
+ * own state goes in its registry; endpoints by status (from the endpoint cache) in the cluster-wide
+ * one, served by the exporter replica only. Cluster-wide figures kept in PostgreSQL are read in the
+ * background by `ClusterGauges` (metrics/cluster-gauges.ts), never at scrape time.
  */
 @Injectable()
 export class RuntimeGauges {
@@ -20,7 +20,6 @@ export class RuntimeGauges {
     @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
     engine: DeliveryEngine,
     consumers: ConsumerRunner,
-    health: EndpointHealthRepository,
     attempts: AttemptLog,
     cache: EndpointCache,
     replicas: ReplicaRegistry,
@@ -66,15 +65,6 @@ export class RuntimeGauges {
       },
     });
     new Gauge({
-      name: 'hookstream_endpoint_circuits',
-      help: 'Circuits of failing endpoints by state, over every replica (closed: failing, not yet open)',
-      labelNames: ['state'],
-      registers: [cluster],
-      async collect() {
-        for (const [state, count] of Object.entries(await health.countByState())) this.set({ state }, count);
-      },
-    });
-    new Gauge({
       name: 'hookstream_endpoints',
       help:
         'Endpoints by status: enabled, disabled, or unreadable (enabled, but a signing secret does not ' +
@@ -88,20 +78,6 @@ export class RuntimeGauges {
         this.set({ status: 'enabled' }, all.length - disabled - unreadable);
         this.set({ status: 'disabled' }, disabled);
         this.set({ status: 'unreadable' }, unreadable);
-      },
-    });
-    new Gauge({
-      name: 'hookstream_replicas',
-      help: 'Replicas with a recent heartbeat, by role (a replica with several roles counts under each)',
-      labelNames: ['role'],
-      registers: [cluster],
-      async collect() {
-        this.reset();
-        const counts = new Map<string, number>();
-        for (const replica of (await replicas.replicas()).filter((r) => r.live)) {
-          for (const role of replica.roles) counts.set(role, (counts.get(role) ?? 0) + 1);
-        }
-        for (const [role, count] of counts) this.set({ role }, count);
       },
     });
   }

@@ -7,10 +7,13 @@ import {
   ApiOperation,
   ApiResponse,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
-import { TestEventResultDto, WindowReplayDto, WindowReplayResultDto } from './dto/replay.dto';
+import { TestEventResultDto, WindowReplayDto } from './dto/replay.dto';
+import { ReplayJobDto } from './jobs/dto/replay-job.dto';
+import { ReplayJobsService } from './jobs/replay-jobs.service';
 import { ReplayService } from './replay.service';
 
 @ApiTags('endpoints')
@@ -21,23 +24,28 @@ import { ReplayService } from './replay.service';
 @UseGuards(ApiKeyGuard)
 @Controller('v1/endpoints/:id')
 export class ReplayController {
-  constructor(private readonly replay: ReplayService) {}
+  constructor(
+    private readonly replay: ReplayService,
+    private readonly jobs: ReplayJobsService,
+  ) {}
 
   @Post('replay')
   @HttpCode(202)
   @ApiOperation({
     summary:
-      'Re-deliver to this endpoint alone the events it is subscribed to that entered the input topics in ' +
-      '[since, until). Same webhook-id as the original deliveries.',
+      'Start a backfill job that re-delivers to this endpoint alone the events it is subscribed to that ' +
+      'entered the input topics in [since, until). Same webhook-id as the original deliveries. Follow it ' +
+      'with GET /v1/replay-jobs/:id.',
   })
-  @ApiResponse({ status: 202, type: WindowReplayResultDto, description: 'Written to Kafka (acks=all)' })
+  @ApiResponse({ status: 202, type: ReplayJobDto, description: 'The job, queued' })
   @ApiBadRequestResponse({ description: 'since in the future, until not after since, or past retention.' })
+  @ApiTooManyRequestsResponse({ description: 'The tenant already has 10 replay jobs queued or running.' })
   replayWindow(
     @CurrentTenant() tenantId: string,
     @Param('id') endpointId: string,
     @Body() body: WindowReplayDto,
-  ): Promise<WindowReplayResultDto> {
-    return this.replay.replayWindow(tenantId, endpointId, body.since, body.until);
+  ): Promise<ReplayJobDto> {
+    return this.jobs.createWindowJob(tenantId, endpointId, body.since, body.until);
   }
 
   @Post('test')

@@ -1,16 +1,33 @@
 import { Module } from '@nestjs/common';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { DeliveryTaskProducer } from './delivery-task-producer';
+import { ReplayJobExecutors } from './jobs/replay-job-executors';
+import { ReplayJobRunner } from './jobs/replay-job-runner';
+import { ReplayJobs } from './jobs/replay-jobs.repository';
+import { ReplayJobsController } from './jobs/replay-jobs.controller';
+import { ReplayJobsService } from './jobs/replay-jobs.service';
+import { WindowJobExecutor } from './jobs/window-job-executor';
 import { ReplayController } from './replay.controller';
-import { ReplayLeases } from './replay-leases';
 import { ReplayService } from './replay.service';
 import { ReplayTargets } from './replay-target';
 
-/** Window replay from the input topics and test events; exports what dead-letter replay reuses. */
+/**
+ * Replay jobs (window backfills from the input topics; dead-letter replays, whose executor
+ * src/dead-letters registers) and test events; exports what dead-letter replay reuses.
+ */
 @Module({
   imports: [EndpointsModule],
-  controllers: [ReplayController],
-  providers: [ReplayTargets, DeliveryTaskProducer, ReplayLeases, ReplayService],
-  exports: [ReplayTargets, DeliveryTaskProducer],
+  controllers: [ReplayController, ReplayJobsController],
+  providers: [
+    ReplayTargets,
+    DeliveryTaskProducer,
+    ReplayService,
+    ReplayJobs,
+    ReplayJobExecutors,
+    ReplayJobRunner,
+    ReplayJobsService,
+    WindowJobExecutor,
+  ],
+  exports: [ReplayTargets, DeliveryTaskProducer, ReplayJobExecutors, ReplayJobsService, ReplayJobs],
 })
 export class ReplayModule {}

@@ -149,9 +149,33 @@ export class HeldDeliveries {
     });
   }
 
+  /**
+   * Deletes every held delivery of an endpoint that no longer exists; returns how many. Handing
+   * them back would cost each a tier record, a read and a lookup only to be dropped.
+   */
+  async discard(endpointId: string): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ count: number }>>(
+      `WITH gone AS (DELETE FROM held_deliveries WHERE endpoint_id = $1 RETURNING 1)
+       SELECT count(*)::int AS count FROM gone`,
+      [endpointId],
+    );
+    return row.count;
+  }
+
   /** Which of `endpointIds` hold a delivery of event `eventId` (`GET /v1/events/:id`). */
   async endpointsHolding(endpointIds: string[], eventId: string): Promise<Set<string>> {
     return endpointsWithTask(this.dataSource, 'held_deliveries', endpointIds, eventId);
+  }
+
+  /** How many deliveries each of `endpointIds` holds (those holding none are left out). */
+  async countsFor(endpointIds: string[]): Promise<Map<string, number>> {
+    if (endpointIds.length === 0) return new Map();
+    const rows = await this.dataSource.query<Array<{ endpoint_id: string; count: number }>>(
+      `SELECT endpoint_id, count(*)::int AS count FROM held_deliveries
+        WHERE endpoint_id = ANY($1::uuid[]) GROUP BY endpoint_id`,
+      [endpointIds],
+    );
+    return new Map(rows.map((row) => [row.endpoint_id, row.count]));
   }
 
   async count(): Promise<number> {

@@ -26,8 +26,8 @@ export class RetryTopics {
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
   ) {}
 
-  /** The task waits in tier `tier` until `state.dueAtMs`. `encoded`: the task's bytes as read, if unchanged. */
-  async schedule(tier: number, task: DeliveryTask, state: AttemptState, encoded?: Buffer): Promise<void> {
+  /** The task waits in tier `tier` until `state.dueAtMs`. `encoded`: the task's sealed bytes (task-seal.ts). */
+  async schedule(tier: number, task: DeliveryTask, state: AttemptState, encoded: Buffer): Promise<void> {
     await this.producer.send(this.tierTopic(tier), [taskRecord(task, state, encoded)]);
   }
 
@@ -47,10 +47,10 @@ export class RetryTopics {
     );
   }
 
-  /** Strict ordering: the next parked delivery goes through the shortest tier, due now. */
-  async releaseParked(task: DeliveryTask, nowMs: number): Promise<void> {
+  /** Strict ordering: the next parked delivery, its bytes as parked, goes through the shortest tier, due now. */
+  async releaseParked(task: DeliveryTask, encoded: Buffer, nowMs: number): Promise<void> {
     await this.producer.send(this.shortestTierTopic(), [
-      taskRecord(task, { ...FIRST_ATTEMPT, dueAtMs: nowMs, origin: 'strict-release' }),
+      taskRecord(task, { ...FIRST_ATTEMPT, dueAtMs: nowMs, origin: 'strict-release' }, encoded),
     ]);
   }
 

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
-import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
+import { decodeTask, type DeliveryTask } from '../domain/delivery-task';
 import { endpointsWithTask } from './held-deliveries';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
@@ -15,8 +15,11 @@ export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 export class StrictParking {
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Parks `task` if its endpoint is blocked by another delivery. */
-  park(task: DeliveryTask): Promise<ParkResult> {
+  /**
+   * Parks `task` if its endpoint is blocked by another delivery. `encoded`: its bytes as read, MAC
+   * and all, so the delivery engine verifies them again when the row comes back through a tier.
+   */
+  park(task: DeliveryTask, encoded: Buffer): Promise<ParkResult> {
     return this.locked(task.endpointId, async (manager) => {
       const [block] = await manager.query<Array<{ delivery_id: string }>>(
         `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1`,
@@ -26,7 +29,7 @@ export class StrictParking {
       if (block.delivery_id === task.deliveryId) return 'is-blocker';
       await manager.query(
         `INSERT INTO parked_deliveries (endpoint_id, delivery_id, task) VALUES ($1, $2, $3)`,
-        [task.endpointId, task.deliveryId, encodeTask(task)],
+        [task.endpointId, task.deliveryId, encoded],
       );
       return 'parked';
     });
@@ -59,7 +62,7 @@ export class StrictParking {
   nextParked(
     endpointId: string,
     finishedDeliveryId: string,
-  ): Promise<{ id: string; task: DeliveryTask } | null> {
+  ): Promise<{ id: string; task: DeliveryTask; encoded: Buffer } | null> {
     return this.locked(endpointId, async (manager) => {
       const [block] = await manager.query<Array<{ delivery_id: string }>>(
         `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1`,
@@ -79,7 +82,7 @@ export class StrictParking {
         `UPDATE endpoint_blocks SET delivery_id = $2, blocked_at = now() WHERE endpoint_id = $1`,
         [endpointId, task.deliveryId],
       );
-      return { id: String(next.id), task };
+      return { id: String(next.id), task, encoded: next.task };
     });
   }
 

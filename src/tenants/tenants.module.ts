@@ -3,14 +3,15 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 import { KeyRevocations } from './key-revocations';
 import { TenantEntity } from './tenant.entity';
+import { PortalLinksController } from './portal-links.controller';
 import { TenantsController } from './tenants.controller';
 import { TenantsRepository } from './tenants.repository';
 import { TenantsService } from './tenants.service';
 
-/** Tenants and their API keys (admin token); auth/ turns a bearer key into its tenant. */
+/** Tenants, their API keys and portal links (admin token); auth/ turns a bearer key or link into its tenant. */
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity])],
-  controllers: [TenantsController],
+  controllers: [TenantsController, PortalLinksController],
   providers: [TenantsRepository, TenantsService, KeyRevocations],
   exports: [TenantsRepository, KeyRevocations],
 })

@@ -38,6 +38,12 @@ export class InMemoryHeldDeliveries {
     return this.rows.length;
   }
 
+  async discard(endpointId: string): Promise<number> {
+    const before = this.rows.length;
+    this.rows.splice(0, this.rows.length, ...this.rows.filter((row) => row.endpointId !== endpointId));
+    return before - this.rows.length;
+  }
+
   private async handOn(
     picked: Array<HoldRequest & { id: number }>,
     handOn: (held: HeldDelivery[]) => Promise<void>,
@@ -51,14 +57,14 @@ export class InMemoryHeldDeliveries {
 
 export class InMemoryStrictParking {
   readonly blocks = new Map<string, string>();
-  readonly parked: Array<{ id: string; task: DeliveryTask }> = [];
+  readonly parked: Array<{ id: string; task: DeliveryTask; encoded: Buffer }> = [];
   private nextId = 1;
 
-  async park(task: DeliveryTask): Promise<ParkResult> {
+  async park(task: DeliveryTask, encoded: Buffer): Promise<ParkResult> {
     const blocker = this.blocks.get(task.endpointId);
     if (blocker === undefined) return 'not-blocked';
     if (blocker === task.deliveryId) return 'is-blocker';
-    this.parked.push({ id: String(this.nextId++), task });
+    this.parked.push({ id: String(this.nextId++), task, encoded });
     return 'parked';
   }
 

@@ -19,7 +19,8 @@ export type Reason =
   | 'too_large'
   | 'unsupported_specversion'
   | 'unsupported_content_type'
-  | 'unknown_tenant';
+  | 'unknown_tenant'
+  | 'tenant_key_mismatch';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 const codePoint = (c: string) => `U+${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`;
@@ -544,6 +545,7 @@ export function buildEventCorpus({ tenantId, otherTenantId, rng }: CorpusWorld):
   }
 
   // The Kafka envelope: keys, headers and extension attributes around good events.
+  // The key must be the event's tenantid (any letter case); anything else is a tenant_key_mismatch.
   const keys: Array<[string, Buffer | string | null]> = [
     ['null', null],
     ['empty', Buffer.alloc(0)],
@@ -554,8 +556,12 @@ export function buildEventCorpus({ tenantId, otherTenantId, rng }: CorpusWorld):
     ['random bytes', rng.bytes(40)],
   ];
   const ok = delivered();
+  const mismatch = bad('key', null, ['tenant_key_mismatch']);
   for (const [label, key] of keys)
-    add('envelope', 'structured', `key: ${label}`, { id: uniqueId() }, '{"e":1}', ok, { key });
+    add('envelope', 'structured', `key: ${label}`, { id: uniqueId() }, '{"e":1}', mismatch, { key });
+  add('envelope', 'structured', 'key: the tenant id in upper case', { id: uniqueId() }, '{"e":1}', ok, {
+    key: tenantId.toUpperCase(),
+  });
   for (const [label, headers] of hostileHeaders()) {
     const explicit = { ...headers, 'content-type': 'application/cloudevents+json' };
     add('envelope', 'structured', `headers: ${label}`, { id: uniqueId() }, '{"e":1}', ok, {

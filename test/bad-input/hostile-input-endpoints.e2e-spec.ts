@@ -8,8 +8,8 @@ import { assertSameLiveProcess } from './live-process';
 
 /**
  * Issue 15, endpoints: every hostile value of every endpoint field through POST and PATCH
- * /v1/endpoints. Each answers 400 naming the field, or is stored and read back exactly as sent;
- * never a 5xx. The endpoints stored are then delivered to, while a calm tenant's events must keep
+ * /v1/endpoints. Each answers 400 naming the field, or is stored and read back exactly as sent
+ * (header values as the mask `***`: they are write-only); never a 5xx. The endpoints stored are then delivered to, while a calm tenant's events must keep
  * arriving at its own endpoint.
  */
 
@@ -90,6 +90,15 @@ describe('hostile endpoint fields: 400 naming the field or stored and read back 
     ]);
   };
 
+  /**
+   * What a read shows of what the case stored: header values are write-only (issue 19), so a read
+   * shows each name exactly as sent with the mask `***`; every other field exactly as sent.
+   */
+  const readBack = (c: EndpointCase): unknown =>
+    c.field === 'headers' && c.value !== null && typeof c.value === 'object' && !Array.isArray(c.value)
+      ? Object.fromEntries(Object.keys(c.value as Record<string, unknown>).map((name) => [name, '***']))
+      : c.value;
+
   /** What is wrong with the answer to one case: a refusal must be a 400 naming the field. */
   const judge = async (c: EndpointCase, method: 'POST' | 'PATCH', answer: Answer, id?: string) => {
     const name = `${method} ${c.field}: ${c.label}`;
@@ -105,7 +114,7 @@ describe('hostile endpoint fields: 400 naming the field or stored and read back 
     if (c.mustRefuse) return `${name}: accepted (${answer.status}), but only a 400 is right for it`;
     const read = await call('GET', `/v1/endpoints/${id ?? answer.body?.id}`, ownerKey);
     if (read.status !== 200) return `${name}: stored, but GET answered ${read.status} ${short(read.text)}`;
-    if (!sameJson(read.body[c.field], c.value)) {
+    if (!sameJson(read.body[c.field], readBack(c))) {
       return `${name}: stored, but read back as ${short(JSON.stringify(read.body[c.field]))}`;
     }
     return null;

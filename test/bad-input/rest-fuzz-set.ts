@@ -39,8 +39,11 @@ export interface FuzzRequest {
   takesBody: boolean;
 }
 
-/** Route templates whose callers are the operator, not a tenant. */
-export const isAdminRoute = (route: string) => route.startsWith('/v1/tenants') || route.startsWith('/v1/ops');
+/** Routes whose callers are the operator, not a tenant (the event catalogue: its writes only). */
+export const isAdminRoute = (route: string, method = 'GET') =>
+  route.startsWith('/v1/tenants') ||
+  route.startsWith('/v1/ops') ||
+  (route.startsWith('/v1/event-types') && method !== 'GET');
 export const isPublicRoute = (route: string) => route === '/healthz' || route === '/readyz';
 
 /** JSON text too deep for JSON.stringify (and, the point of it, for naive recursion in the service). */
@@ -97,7 +100,7 @@ export interface FuzzWorld {
   /** The id of a real object for a route's path parameter. */
   realIdFor(route: string, param: string): string;
   /** The token a route takes from its rightful caller (none for public routes). */
-  validTokenFor(route: string): string | undefined;
+  validTokenFor(route: string, method: string): string | undefined;
 }
 
 /** The requests to send; the deletes are kept apart (`destructive`) for `sendFuzzSet` to send last. */
@@ -171,7 +174,7 @@ export function buildFuzzSet(
     ['bad-date', '2025-13-45T99:99:99Z'],
     ...unicode.map((value, i): [string, string] => [`unicode-${i}`, value]),
   ];
-  const authVariants = (route: string): Array<[string, string | undefined]> => [
+  const authVariants = (route: string, method: string): Array<[string, string | undefined]> => [
     ['none', undefined],
     ['bare-bearer', 'Bearer'],
     ['basic', `Basic ${Buffer.from('admin:admin').toString('base64')}`],
@@ -179,8 +182,8 @@ export function buildFuzzSet(
     ['two-tokens', `Bearer ${ownKey} ${ADMIN_TOKEN}`],
     ['hs-garbage', `Bearer hs_${'ÿ'.repeat(40)}`],
     ['10k-token', `Bearer hs_${'t'.repeat(10_000)}`],
-    ['lowercase-scheme', `bearer ${validTokenFor(route) ?? ADMIN_TOKEN}`],
-    isAdminRoute(route)
+    ['lowercase-scheme', `bearer ${validTokenFor(route, method) ?? ADMIN_TOKEN}`],
+    isAdminRoute(route, method)
       ? ['tenant-key-on-admin', `Bearer ${ownKey}`]
       : ['admin-on-tenant', `Bearer ${ADMIN_TOKEN}`],
     ['other-tenants-key', `Bearer ${otherKey}`],
@@ -235,7 +238,7 @@ export function buildFuzzSet(
     const pathWith = (chosen: Record<string, string>) =>
       route.replace(/\{(\w+)\}/g, (_, name: string) => encodeParam(chosen[name] ?? realIdFor(route, name)));
     const realPath = pathWith({});
-    const token = validTokenFor(route);
+    const token = validTokenFor(route, method);
     const auth = (value: string | undefined): Record<string, string> =>
       value === undefined ? {} : { authorization: value };
     const bodySchema = resolve(operation.requestBody?.content?.['application/json']?.schema);
@@ -262,7 +265,7 @@ export function buildFuzzSet(
     const bodyOrNone = (value: unknown) => (hasBody ? JSON.stringify(value) : undefined);
 
     // Tokens, on the real object with a valid body.
-    for (const [name, value] of authVariants(route)) {
+    for (const [name, value] of authVariants(route, method)) {
       push(`auth:${name}`, realPath, hasBody ? jsonHeadersWith(value) : auth(value), bodyOrNone(baseBody));
     }
     // Path parameters, one at a time, with the right token.

@@ -185,8 +185,8 @@ describe('REST fuzz: every documented route survives hostile input', () => {
       if (route.startsWith('/v1/dead-letters')) return deadLetterId;
       return endpoint.id;
     };
-    const validTokenFor = (route: string): string | undefined =>
-      isPublicRoute(route) ? undefined : isAdminRoute(route) ? ADMIN_TOKEN : ownKey;
+    const validTokenFor = (route: string, method: string): string | undefined =>
+      isPublicRoute(route) ? undefined : isAdminRoute(route, method) ? ADMIN_TOKEN : ownKey;
 
     const routes = documentedRoutes(docs);
     expect(routes.length).toBeGreaterThan(10);

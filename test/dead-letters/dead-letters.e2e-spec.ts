@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
+import { waitForJob } from '../support/replay-jobs';
 import { waitFor } from '../support/wait';
 import {
   COUNTED_ATTEMPTS,
@@ -119,7 +120,12 @@ describe('dead letters: DLQ mirror, listing and replay', () => {
     await waitFor(() => receiver.on('/down').length === 3 * ATTEMPTS + 1, { what: 'the single replay' });
 
     const all = await tenant.client.request('POST', `/v1/endpoints/${endpoint.id}/dead-letters/replay`);
-    expect(all).toMatchObject({ status: 202, body: { replayed: 2 } });
+    expect(all).toMatchObject({ status: 202, body: { kind: 'dead_letters', state: 'queued' } });
+    const job = await waitForJob(tenant.client, all.body.id, 'succeeded');
+    expect(job.counts).toEqual({ read: 2, matched: 2, replayed: 2 });
+    expect(job.resumePoint.lastDeadLetterId).toBe(
+      listed.find((deadLetter: any) => deadLetter.eventId === dlqOrder[2]).id,
+    );
     await waitFor(() => receiver.on('/down').length === 3 * ATTEMPTS + 3, {
       what: () => `2 more replayed deliveries (got ${receiver.on('/down').length - 3 * ATTEMPTS})`,
     });
@@ -130,7 +136,8 @@ describe('dead letters: DLQ mirror, listing and replay', () => {
     expect(replayedOrder).toEqual([dlqOrder[0], dlqOrder[2]]);
 
     const again = await tenant.client.request('POST', `/v1/endpoints/${endpoint.id}/dead-letters/replay`);
-    expect(again).toMatchObject({ status: 202, body: { replayed: 0 } });
+    expect(again.status).toBe(202);
+    expect((await waitForJob(tenant.client, again.body.id, 'succeeded')).counts.replayed).toBe(0);
     const final = await deadLettersOf(tenant.client, endpoint.id, 3);
     expect(final.every((deadLetter: any) => deadLetter.replayedAt !== null)).toBe(true);
   });

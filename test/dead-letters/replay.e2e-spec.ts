@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { collectTopic } from '../support/kafka';
+import { waitForJob } from '../support/replay-jobs';
 import { waitFor } from '../support/wait';
 import {
   COUNTED_ATTEMPTS,
@@ -71,7 +72,14 @@ describe('replay by time window and test events', () => {
         since,
         until,
       });
-      expect(replay).toMatchObject({ status: 202, body: { replayed: 2, truncated: false } });
+      expect(replay).toMatchObject({
+        status: 202,
+        body: { kind: 'window', endpointId: target.id, state: 'queued', window: { since, until } },
+      });
+      const done = await waitForJob(tenant.client, replay.body.id, 'succeeded');
+      // The window held 4 records on this stack's input topic; 2 were the target's.
+      expect(done).toMatchObject({ counts: { read: 4, matched: 2, replayed: 2 }, progress: 1, error: null });
+      expect(done.resumePoint.partitions.every((p: any) => p.next === p.end)).toBe(true);
       await waitFor(() => count('/win-target') === 8, {
         what: () => `2 replayed deliveries (got ${count('/win-target') - 6})`,
       });
@@ -86,7 +94,7 @@ describe('replay by time window and test events', () => {
         });
       }
 
-      // The replay's records are all in the deliveries topic once it answered: none for anyone else.
+      // The replay's records are all in the deliveries topic once it succeeded: none for anyone else.
       await waitFor(() => deliveries.messages.filter((message) => message.key === target.id).length === 8, {
         what: '8 delivery tasks for the target in the deliveries topic',
       });
@@ -112,7 +120,10 @@ describe('replay by time window and test events', () => {
 
     // A window with nothing in it replays nothing.
     const empty = await tenant.client.request('POST', `/v1/endpoints/${target.id}/replay`, quiet);
-    expect(empty).toMatchObject({ status: 202, body: { replayed: 0, truncated: false } });
+    expect(empty.status).toBe(202);
+    expect(await waitForJob(tenant.client, empty.body.id, 'succeeded')).toMatchObject({
+      counts: { read: 0, matched: 0, replayed: 0 },
+    });
   });
 
   it('validates the window', async () => {

@@ -154,14 +154,14 @@ describe('endpoint secrets across a change of HOOKSTREAM_SECRET_KEY (real servic
     expect(withoutA.output).toContain('already current: 1 endpoint(s)\n');
     const dryRun = await reencrypt(world, { current: KEY_B, previous: KEY_A }, ['--dry-run']);
     expect(dryRun.code).toBe(0);
-    expect(dryRun.output).toContain('re-encrypted: 1 endpoint(s) (1 secret(s) re-encrypted');
+    expect(dryRun.output).toContain('re-encrypted: 1 endpoint(s) (1 secret(s) or header set(s) re-encrypted');
     expect(dryRun.output).toContain('dry run: nothing was written');
     expect(await storedKeyIds(world)).toEqual({ [e1.id]: [KEY_A_ID], [e2.id]: [KEY_B_ID] });
 
     const run = await reencrypt(world, { current: KEY_B, previous: KEY_A });
     expect(run).toMatchObject({ code: 0 });
     expect(run.output).toContain(
-      're-encrypted: 1 endpoint(s) (1 secret(s) re-encrypted, 0 expired secret(s) dropped)\n',
+      're-encrypted: 1 endpoint(s) (1 secret(s) or header set(s) re-encrypted, 0 expired secret(s) dropped)\n',
     );
     expect(run.output).toContain('already current: 1 endpoint(s)\n');
     expect(run.output).toContain('unreadable: 0 endpoint(s)\n');

@@ -6,7 +6,7 @@ import { createLogger } from '../../src/common/logger';
 import { loadConfig, type AppConfig } from '../../src/config/config';
 import { BASE_DATABASE_URL } from './database';
 import { connectedAdmin, deleteNamespaceTopics, testKafka, TEST_BROKERS, uniqueNamespace } from './kafka';
-import { ADMIN_TOKEN, SECRET_KEY } from './service';
+import { ADMIN_TOKEN, SECRET_KEY, TEST_AUTH_FAILURE_LIMIT } from './service';
 
 export interface InProcessApp {
   url: string;
@@ -36,6 +36,7 @@ export async function startApp(overrides: Record<string, string> = {}): Promise<
     HOOKSTREAM_INPUT_PARTITIONS: '1',
     HOOKSTREAM_DELIVERY_PARTITIONS: '1',
     HOOKSTREAM_RETRY_DELAYS: '1s',
+    HOOKSTREAM_AUTH_FAILURE_LIMIT: TEST_AUTH_FAILURE_LIMIT,
     ...overrides,
     HOOKSTREAM_TOPIC_NAMESPACE: namespace,
   });

@@ -12,9 +12,9 @@ export interface ReceivedRequest {
   receivedAtMs: number;
 }
 
-/** What a path answers: a status (and headers), or `hang` to never answer. */
+/** What a path answers: a status (and headers, a body), or `hang` to never answer. */
 export type Behaviour =
-  { status: number; headers?: Record<string, string>; delayMs?: number } | { hang: true };
+  { status: number; headers?: Record<string, string>; delayMs?: number; body?: string } | { hang: true };
 
 /**
  * A real HTTP receiver on 127.0.0.1 that records every request and answers per path. Behaviours
@@ -114,7 +114,7 @@ export class TestReceiver {
     }
     if (behaviour.delayMs) await new Promise((resolve) => setTimeout(resolve, behaviour.delayMs));
     res.writeHead(behaviour.status, behaviour.headers);
-    res.end(behaviour.status >= 400 ? 'receiver says no' : '');
+    res.end(behaviour.body ?? (behaviour.status >= 400 ? 'receiver says no' : ''));
   }
 
   async stop(): Promise<void> {

@@ -8,6 +8,12 @@ import { GiveUp, waitFor } from './wait';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
 export const SECRET_KEY = 'test-secret-key-0123456789abcdef0123456789';
+/**
+ * Every test client is 127.0.0.1, so the brake on failed authentications (20 a minute per address
+ * by default) would turn one file's deliberate bad credentials into 429s for its later requests.
+ * Tests boot with a limit no test reaches; test/security sets the real one to test the brake.
+ */
+export const TEST_AUTH_FAILURE_LIMIT = '1000000';
 const ROOT = join(__dirname, '..', '..');
 /** The service's Node flags (its heap cap), from package.json like `npm start` uses them. */
 const SERVICE_NODE_OPTIONS: string[] = (
@@ -46,6 +52,7 @@ export async function startService(
       HOOKSTREAM_ADMIN_TOKEN: ADMIN_TOKEN,
       HOOKSTREAM_SECRET_KEY: SECRET_KEY,
       HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8,::1/128',
+      HOOKSTREAM_AUTH_FAILURE_LIMIT: TEST_AUTH_FAILURE_LIMIT,
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -7,8 +7,11 @@ import { TaskBytesAndReplayLeases1764554400000 } from './1764554400000-task-byte
 import { ReplicasAndEndpointHealth1764558000000 } from './1764558000000-replicas-and-endpoint-health';
 import { IdempotencyKeys1764561600000 } from './1764561600000-idempotency-keys';
 import { EventsFeed1764565200000 } from './1764565200000-events-feed';
+import { ReplayJobs1764568800000 } from './1764568800000-replay-jobs';
 import { NotificationWindows1764572400000 } from './1764572400000-notification-windows';
 import { SealedEndpointHeaders1764579600000 } from './1764579600000-sealed-endpoint-headers';
+import { AttemptRequest1764583200000 } from './1764583200000-attempt-request';
+import { EventCatalogue1764576000000 } from './1764576000000-event-catalogue';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -21,6 +24,9 @@ export const MIGRATIONS = [
   ReplicasAndEndpointHealth1764558000000,
   IdempotencyKeys1764561600000,
   EventsFeed1764565200000,
+  ReplayJobs1764568800000,
   NotificationWindows1764572400000,
+  EventCatalogue1764576000000,
   SealedEndpointHeaders1764579600000,
+  AttemptRequest1764583200000,
 ];

@@ -21,6 +21,8 @@ import {
 const ORDERINGS: OrderingMode[] = ['none', 'strict'];
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
+const MAX_DISABLED_REASON_LENGTH = 500;
+
 /** Fields a client may set at creation and change with PATCH. */
 class EndpointSettingsDto {
   @ApiPropertyOptional({ nullable: true, maxLength: MAX_DESCRIPTION_LENGTH })
@@ -106,6 +108,19 @@ export class UpdateEndpointDto extends EndpointSettingsDto {
   @OptionalNotNull()
   @IsString({ message: 'url must be a string' })
   url?: string;
+
+  @ApiPropertyOptional({
+    maxLength: MAX_DISABLED_REASON_LENGTH,
+    example: 'receiver migrating to the new cluster',
+    description: 'With {"enabled": false}: why, shown as disabledReason (default "disabled by the client").',
+  })
+  @OptionalNotNull()
+  @IsString({ message: 'disabledReason must be a string' })
+  @MaxLength(MAX_DISABLED_REASON_LENGTH, {
+    message: `disabledReason must be at most ${MAX_DISABLED_REASON_LENGTH} characters`,
+  })
+  @IsStorableText('disabledReason')
+  disabledReason?: string;
 }
 
 export class RotateSecretDto {

@@ -123,6 +123,11 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
     return this.refresh();
   }
 
+  /** Seconds since the snapshot the lag series show was taken; Infinity before the first. */
+  ageSeconds(nowMs = Date.now()): number {
+    return this.snapshot ? Math.max(0, nowMs - Date.parse(this.snapshot.takenAt)) / 1000 : Infinity;
+  }
+
   /** Concurrent callers share one round of admin requests. */
   refresh(): Promise<LagSnapshot> {
     this.refreshing ??= this.read()

@@ -18,18 +18,6 @@ export class WindowReplayDto {
   until?: string;
 }
 
-export class WindowReplayResultDto {
-  @ApiProperty({ description: 'Events written again as deliveries to this endpoint' })
-  replayed!: number;
-
-  @ApiProperty({
-    description:
-      'True when the replay stopped before the end of the window (100,000 events or the time limit); ' +
-      'replay the rest with a later `since`',
-  })
-  truncated!: boolean;
-}
-
 export class TestEventResultDto {
   @ApiProperty({ description: 'The test event’s id: the webhook-id the endpoint receives' })
   eventId!: string;

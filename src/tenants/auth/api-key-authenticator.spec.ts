@@ -4,6 +4,7 @@ import { KeyRevocations } from '../key-revocations';
 import type { TenantsRepository } from '../tenants.repository';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { generateApiKey, hashApiKey } from './api-key';
+import type { PortalLinks } from './portal-links';
 
 /** api_keys by hash, counting lookups; `revoke` marks a key revoked as another replica would. */
 class FakeKeys {
@@ -40,6 +41,7 @@ describe('ApiKeyAuthenticator', () => {
     authenticator = new ApiKeyAuthenticator(
       keys as unknown as TenantsRepository,
       revocations,
+      { isPortalToken: () => false } as unknown as PortalLinks,
       testConfig({ HOOKSTREAM_API_KEY_CACHE_TTL: `${TTL_MS}ms` }),
       clock,
       new Registry(),
@@ -81,5 +83,14 @@ describe('ApiKeyAuthenticator', () => {
     await expect(authenticator.tenantFor(fresh)).resolves.toBeNull();
     keys.add(fresh, 'key-2', 'tenant-1');
     await expect(authenticator.tenantFor(fresh)).resolves.toBe('tenant-1');
+  });
+
+  it('knows the tenant of a key only once it has admitted that key (lastKnownTenant)', async () => {
+    const other = generateApiKey().key;
+    expect(authenticator.lastKnownTenant(key)).toBeUndefined();
+    await expect(authenticator.tenantFor(key)).resolves.toBe('tenant-1');
+    expect(authenticator.lastKnownTenant(key)).toBe('tenant-1');
+    await expect(authenticator.tenantFor(other)).resolves.toBeNull();
+    expect(authenticator.lastKnownTenant(other)).toBeUndefined();
   });
 });

@@ -9,8 +9,9 @@ import { ExpiringCache } from '../../domain/expiring-cache';
 import { KeyRevocations } from '../key-revocations';
 import { TenantsRepository } from '../tenants.repository';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
+import { PortalLinks } from './portal-links';
 
-/** Live keys remembered at once: far more than the tenants a replica serves, a few MiB at most. */
+/** Live keys cached, and keys remembered by lastKnownTenant: bounds memory whatever the traffic. */
 const MAX_CACHED_KEYS = 10_000;
 
 interface LiveKey {
@@ -19,11 +20,12 @@ interface LiveKey {
 }
 
 /**
- * Resolves an API key to its tenant: looked up by hash, so the comparison is on a digest in an index.
- * A live key is remembered for HOOKSTREAM_API_KEY_CACHE_TTL, so a busy client costs no PostgreSQL
- * round trip per request; unknown keys are never remembered (a key created a moment ago works at
- * once, and the auth brake bounds the lookups of wrong ones). A revocation made here forgets the
- * key at once; one made through another replica is seen within the TTL.
+ * Resolves a tenant credential to its tenant: an API key, looked up by hash (the comparison is on a
+ * digest in an index), or a portal link token, checked by its signature and expiry alone.
+ * A live key is cached for HOOKSTREAM_API_KEY_CACHE_TTL, so a busy client costs no PostgreSQL
+ * round trip per request; unknown keys are never cached (a key created a moment ago works at once,
+ * and the auth brake bounds the lookups of wrong ones). A revocation made here forgets the key at
+ * once; one made through another replica is seen within the TTL.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
@@ -34,10 +36,13 @@ export class ApiKeyAuthenticator {
   /** Bumped by every revocation here: a lookup that began before one may have read the key live. */
   private revocationsSeen = 0;
   private readonly ttlMs: number;
+  /** Key hash to tenant, for keys this process has admitted lately (oldest first), without expiry. */
+  private readonly admitted = new Map<string, string>();
 
   constructor(
     private readonly tenants: TenantsRepository,
     revocations: KeyRevocations,
+    private readonly portalLinks: PortalLinks,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -55,21 +60,32 @@ export class ApiKeyAuthenticator {
     });
   }
 
-  /** The tenant id for a live key, or null for an unknown or revoked one. */
+  /** The tenant id for a live key or portal token, or null for an unknown, revoked or expired one. */
   async tenantFor(key: string): Promise<string | null> {
+    if (this.portalLinks.isPortalToken(key)) return this.portalLinks.tenantFor(key);
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     const hash = hashApiKey(key);
     return this.cachedTenant(hash) ?? (await this.lookUp(hash))?.tenantId ?? null;
   }
 
   /**
-   * The tenant of a key resolved within the TTL, without waiting: such a key is live, so the
+   * The tenant of an API key resolved within the TTL, without waiting: such a key is live, so the
    * guard admits it without the brake on failed authentications (which counts every request that
    * waits on a lookup as failed until it succeeds, and so refused busy clients at cache expiry).
    */
   cachedTenantFor(key: string): string | undefined {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
     return this.cachedTenant(hashApiKey(key));
+  }
+
+  /**
+   * The tenant this process last admitted `key` for, without asking PostgreSQL; undefined when it
+   * has not lately. The key may have been revoked since: only ever used to REFUSE a request early
+   * (a tenant over its rate), never to admit one, which goes through {@link tenantFor}.
+   */
+  lastKnownTenant(key: string): string | undefined {
+    if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
+    return this.admitted.get(hashApiKey(key));
   }
 
   /**
@@ -96,12 +112,24 @@ export class ApiKeyAuthenticator {
       .liveKeyByHash(hash)
       .then((live) => {
         const current = revocationsBefore === this.revocationsSeen;
-        if (live === null) this.cache.delete(hash);
-        else if (current) this.cache.set(hash, live, this.clock.now());
+        if (live === null) {
+          this.cache.delete(hash);
+        } else {
+          if (current) this.cache.set(hash, live, this.clock.now());
+          this.remember(hash, live.tenantId);
+        }
         return live;
       })
       .finally(() => this.inFlight.delete(hash));
     this.inFlight.set(hash, lookup);
     return lookup;
+  }
+
+  private remember(hash: string, tenantId: string): void {
+    if (this.admitted.get(hash) === tenantId) return;
+    if (this.admitted.size >= MAX_CACHED_KEYS) {
+      this.admitted.delete(this.admitted.keys().next().value as string);
+    }
+    this.admitted.set(hash, tenantId);
   }
 }

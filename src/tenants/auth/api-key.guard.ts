@@ -1,14 +1,15 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { DomainError } from '../../common/domain-error';
+import { PORTAL_TOKEN_PREFIX } from '../../domain/portal-link';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { hashApiKey } from './api-key';
 import { AuthBrake, clientAddress, type BrakeSubject } from './auth-brake';
 import { bearerToken, type TenantRequest } from './bearer-token';
 
 /**
- * Admits requests carrying a live tenant API key and records the tenant on the request. A key
- * resolved within HOOKSTREAM_API_KEY_CACHE_TTL is admitted at once; otherwise an address or a key
- * past its failed attempts is refused (429) before the key is looked up.
+ * Admits requests carrying a live tenant API key (or portal link token) and records the tenant on the
+ * request. A key resolved within HOOKSTREAM_API_KEY_CACHE_TTL is admitted at once; otherwise an
+ * address or a key past its failed attempts is refused (429) before the key is looked up.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -36,7 +37,11 @@ export class ApiKeyGuard implements CanActivate {
     const tenantId = await this.authenticator.tenantFor(token);
     if (tenantId === null) {
       this.brake.failed('api_key');
-      throw new DomainError('unauthorized', 'invalid or revoked API key');
+      // The portal shows this message: an expired link must say so, not look like a wrong key.
+      const what = token.startsWith(PORTAL_TOKEN_PREFIX)
+        ? 'invalid or expired portal link'
+        : 'invalid or revoked API key';
+      throw new DomainError('unauthorized', what);
     }
     this.brake.succeeded(subjects);
     request.tenantId = tenantId;

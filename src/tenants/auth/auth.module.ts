@@ -4,15 +4,16 @@ import { AdminGuard } from './admin.guard';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthBrake } from './auth-brake';
+import { PortalLinks } from './portal-links';
 
 /**
  * Authentication for every controller: `@UseGuards(AdminGuard)` for operator routes,
- * `@UseGuards(ApiKeyGuard)` + `@CurrentTenant()` for tenant routes. Global so any module can use them.
+ * `@UseGuards(ApiKeyGuard)` + `@CurrentTenant()` for tenant routes (an API key or a portal link token). Global so any module can use them.
  */
 @Global()
 @Module({
   imports: [TenantsModule],
-  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake],
-  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake],
+  providers: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake, PortalLinks],
+  exports: [AdminGuard, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake, PortalLinks],
 })
 export class AuthModule {}

@@ -5,3 +5,4 @@ export { ApiKeyAuthenticator } from './api-key-authenticator';
 export { CurrentTenant } from './current-tenant.decorator';
 export { generateApiKey, hashApiKey, API_KEY_PREFIX, type NewApiKey } from './api-key';
 export { bearerToken, type TenantRequest } from './bearer-token';
+export { PortalLinks } from './portal-links';

@@ -1,0 +1,47 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { DomainError } from '../common/domain-error';
+import { QuotaMetrics } from '../common/quota-metrics';
+import { TokenBuckets } from '../domain/token-bucket';
+
+/**
+ * Each tenant's ingest rate on this instance (HOOKSTREAM_TENANT_INGEST_RATE after a burst of
+ * HOOKSTREAM_TENANT_INGEST_BURST): one bucket per tenant, shared by the publish path, which takes
+ * a token per event, and the early refusal (EarlyIngestRefusal), which only asks whether one is
+ * there, so a flood is refused before its body is read.
+ */
+@Injectable()
+export class IngestRate {
+  private readonly buckets: TokenBuckets;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly quotas: QuotaMetrics,
+  ) {
+    this.buckets = new TokenBuckets({
+      ratePerSec: config.limits.tenantIngestRatePerSec,
+      burst: config.limits.tenantIngestBurst,
+    });
+  }
+
+  /** Takes one event's token, or throws the 429 (counted) saying when to come back. */
+  take(tenantId: string, nowMs: number): void {
+    const allowed = this.buckets.take(tenantId, 1, nowMs);
+    if (!allowed.ok) throw this.refused(allowed.retryAfterMs);
+  }
+
+  /** The 429 (counted) for a tenant with no token now, or null when one is there; takes nothing. */
+  refusalNow(tenantId: string, nowMs: number): DomainError | null {
+    const waitMs = this.buckets.waitForOne(tenantId, nowMs);
+    return waitMs === 0 ? null : this.refused(waitMs);
+  }
+
+  private refused(retryAfterMs: number): DomainError {
+    this.quotas.rejected('ingest_rate');
+    return DomainError.rateLimited(
+      `tenant publishes more than ${this.config.limits.tenantIngestRatePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`,
+      Math.max(1, Math.ceil(retryAfterMs / 1000)),
+    );
+  }
+}

@@ -1,0 +1,42 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { AppConfig } from '../../config/config';
+import { APP_CONFIG } from '../../config/config.module';
+import { CLOCK } from '../../common/clock.module';
+import type { Clock } from '../../domain/clock';
+import {
+  portalLinkKey,
+  signPortalToken,
+  verifyPortalToken,
+  PORTAL_TOKEN_PREFIX,
+  type PortalLinkClaims,
+} from '../../domain/portal-link';
+
+/** Mints and checks portal link tokens with keys derived from HOOKSTREAM_SECRET_KEY (and the previous ones). */
+@Injectable()
+export class PortalLinks {
+  private readonly keys: Buffer[];
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(CLOCK) private readonly clock: Clock,
+  ) {
+    this.keys = config.security.secretKeys.map(portalLinkKey);
+  }
+
+  /** A token for `tenantId` that expires after `ttlMs` (the configured default when omitted). */
+  mint(tenantId: string, ttlMs = this.config.portal.linkTtlMs): { token: string; expiresAt: Date } {
+    const expiresAtSeconds = Math.floor((this.clock.now() + ttlMs) / 1000);
+    const claims: PortalLinkClaims = { tenantId, expiresAtSeconds };
+    return { token: signPortalToken(claims, this.keys[0]), expiresAt: new Date(expiresAtSeconds * 1000) };
+  }
+
+  isPortalToken(token: string): boolean {
+    return token.startsWith(PORTAL_TOKEN_PREFIX);
+  }
+
+  /** The tenant a live token signs in, or null (expired, forged, malformed). */
+  tenantFor(token: string): string | null {
+    const check = verifyPortalToken(token, this.keys, this.clock.now());
+    return check.ok ? check.claims.tenantId : null;
+  }
+}
