@@ -137,6 +137,26 @@ describe('loadConfig', () => {
     );
   });
 
+  it('checks no tenant against its input topic by default, and reads the per-topic list against HOOKSTREAM_INPUT_TOPICS', () => {
+    expect(loadConfig(required).kafka.inputTopicTenants).toBeNull();
+    const tenant = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
+    const config = loadConfig({
+      ...required,
+      HOOKSTREAM_INPUT_TOPICS: 'hookstream.events,platform.events.billing',
+      HOOKSTREAM_INPUT_TOPIC_TENANTS: `hookstream.events=*,platform.events.billing=${tenant}`,
+    });
+    expect(config.kafka.inputTopicTenants?.get('platform.events.billing')).toEqual(new Set([tenant]));
+    expect(() =>
+      loadConfig({
+        ...required,
+        HOOKSTREAM_INPUT_TOPICS: 'hookstream.events,platform.events.billing',
+        HOOKSTREAM_INPUT_TOPIC_TENANTS: 'hookstream.events=*,platform.events.billing=nobody',
+      }),
+    ).toThrow(
+      'HOOKSTREAM_INPUT_TOPIC_TENANTS: entry "platform.events.billing=nobody": "nobody" is not a tenant UUID',
+    );
+  });
+
   it('parses the egress allowlist into CIDR ranges', () => {
     const config = loadConfig({ ...required, HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8, ::1/128' });
     expect(config.security.egressAllowlist.map((c) => c.text)).toEqual(['127.0.0.0/8', '::1/128']);

@@ -3,6 +3,7 @@ import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
 import { productionProblems } from './production';
+import { parseTopicTenants, type TopicTenants } from '../domain/topic-tenants';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
@@ -118,6 +119,8 @@ export interface KafkaConfig extends KafkaSecurity {
   clientId: string;
   namespace: string;
   inputTopics: string[];
+  /** Which tenants each input topic may carry; null: any tenant on any topic (docs/security.md). */
+  inputTopicTenants: TopicTenants | null;
   deliveriesTopic: string;
   dlqTopic: string;
   retryTiers: RetryTier[];
@@ -207,6 +210,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
   });
 
   const production = read('NODE_ENV', '', (raw) => raw) === 'production';
+  const inputTopics = read('HOOKSTREAM_INPUT_TOPICS', 'platform.events', (raw) =>
+    raw.split(',').map((t) => t.trim()),
+  );
 
   const config: AppConfig = {
     port: read('PORT', '3000', integer(0, 65535)),
@@ -248,8 +254,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       }),
       clientId: read('KAFKA_CLIENT_ID', 'hookstream', (raw) => raw),
       namespace,
-      inputTopics: read('HOOKSTREAM_INPUT_TOPICS', 'platform.events', (raw) =>
-        raw.split(',').map((t) => t.trim()),
+      inputTopics,
+      inputTopicTenants: read('HOOKSTREAM_INPUT_TOPIC_TENANTS', '', (raw) =>
+        // Unchecked against a list that failed to parse: that problem is reported already.
+        inputTopics === undefined ? null : parseTopicTenants(raw, inputTopics),
       ),
       deliveriesTopic: `${namespace}.deliveries`,
       dlqTopic: `${namespace}.dlq`,

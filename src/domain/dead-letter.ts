@@ -32,6 +32,11 @@ export type DeadLetterReason =
   | 'task_unauthenticated'
   /** An input event whose `tenantid` is not its record's key (the tenant id every producer keys by). */
   | 'tenant_key_mismatch'
+  /**
+   * An input event whose tenant is not on its topic's list (HOOKSTREAM_INPUT_TOPIC_TENANTS): its
+   * producing principal, bound to the topic by ACLs, may not speak for that tenant.
+   */
+  | 'tenant_not_allowed_on_topic'
   /** An input event whose tenant does not exist. */
   | 'unknown_tenant'
   /** An input event whose data fails its type's schema in the event catalogue (validation `reject`). */

@@ -47,7 +47,7 @@ function record(value: string | Buffer, headers: Record<string, string> = {}): C
   };
 }
 
-function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached) {
+function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached, fanoutConfig = config) {
   const endpoints = [...cached];
   const db = { down: false };
   const producer = new RecordingProducer();
@@ -59,7 +59,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
   let holdFails = false;
   const catalogue = new CatalogueSchemas();
   const fanout = new FanoutService(
-    config,
+    fanoutConfig,
     {
       match: (tenantId, type) =>
         endpoints.filter((e) => e.tenantId === tenantId && e.enabled && matchesEventType(e.eventTypes, type)),
@@ -87,7 +87,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     testTaskSeal,
   );
   const fanOut = (...records: ConsumedRecord[]) =>
-    fanout.fanOut({ topic: 'platform.events', partition: 0, records });
+    fanout.fanOut({ topic: records[0]?.topic ?? 'platform.events', partition: 0, records });
   return {
     producer,
     held,
@@ -236,6 +236,31 @@ describe('FanoutService', () => {
     expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual([
       'e-upper-key',
     ]);
+  });
+
+  it("dead-letters an event whose tenant is not on its topic's list as tenant_not_allowed_on_topic", async () => {
+    const listed = testConfig({
+      HOOKSTREAM_TOPIC_NAMESPACE: 'hs',
+      HOOKSTREAM_INPUT_TOPICS: 'platform.events,platform.events.billing,platform.events.crm',
+      HOOKSTREAM_INPUT_TOPIC_TENANTS: `platform.events=*,platform.events.billing=${TENANT},platform.events.crm=99999999-9999-4999-8999-999999999999`,
+    });
+    const { producer, fanOut, feed } = world([orders], [orders], listed);
+    await fanOut({ ...record(event('e-billing')), topic: 'platform.events.billing' });
+    await fanOut({ ...record(event('e-crm')), topic: 'platform.events.crm' });
+    await fanOut({ ...record(event('e-api')), topic: 'platform.events' });
+    const [refused] = producer.to(dlq);
+    expect(producer.to(dlq)).toHaveLength(1);
+    expect(refused.headers).toMatchObject({
+      'hs-reason': 'tenant_not_allowed_on_topic',
+      'hs-reason-detail': `tenant ${TENANT} is not allowed on topic platform.events.crm (HOOKSTREAM_INPUT_TOPIC_TENANTS)`,
+    });
+    expect(JSON.parse(String(refused.value)).id).toBe('e-crm');
+    // Never delivered, nor shown in the events feed as published.
+    expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual([
+      'e-billing',
+      'e-api',
+    ]);
+    expect(feed.map((row) => row.eventId)).toEqual(['e-billing', 'e-api']);
   });
 
   it('seals every task it writes with the MAC the delivery engine verifies', async () => {

@@ -10,6 +10,7 @@ import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter
 import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
 import { TaskSeal } from '../domain/task-seal';
+import { tenantAllowedOnTopic } from '../domain/topic-tenants';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
@@ -132,13 +133,21 @@ export class FanoutService {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
     // Producers key by tenant id (docs/publishing-events.md); the partition and every consumer's view
-    // of whose event this is must agree. Kafka does not tell consumers which principal wrote a record:
-    // the topic ACLs are what bind principals to tenants (docs/security.md).
+    // of whose event this is must agree. It authenticates nothing: the producer chooses both.
     if (!keyNamesTenant(record.key, event.tenantId)) {
       return this.deadLetter(
         record,
         'tenant_key_mismatch',
         `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}`,
+      );
+    }
+    // The topic's ACL names the one principal that may write it; this list names the tenants that
+    // principal may speak for (docs/security.md, "Tenants and principals").
+    if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) {
+      return this.deadLetter(
+        record,
+        'tenant_not_allowed_on_topic',
+        `tenant ${event.tenantId} is not allowed on topic ${record.topic} (HOOKSTREAM_INPUT_TOPIC_TENANTS)`,
       );
     }
     // Refused before it is remembered as seen or logged in the feed: it was never accepted.

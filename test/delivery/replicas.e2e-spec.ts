@@ -1,7 +1,14 @@
 import { randomUUID } from 'node:crypto';
+import { deriveTaskKeys, TaskSeal } from '../../src/domain/task-seal';
+import type { DeliveryTask } from '../../src/domain/delivery-task';
+import { generateSecret, SecretCipher, secretBinding } from '../../src/endpoints/secrets/secret-cipher';
 import type { ApiClient } from '../support/api';
+import { SECRET_KEY } from '../support/service';
 import { startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+
+/** Tasks written straight to the deliveries topic must carry Hookstream's MAC (docs/security.md). */
+const seal = (task: DeliveryTask): Buffer => new TaskSeal(deriveTaskKeys([SECRET_KEY])).seal(task);
 
 /**
  * Issue 15, "never drop silently", with two replicas on one Kafka cluster and one database: an
@@ -52,14 +59,16 @@ describe('two replicas: nothing dropped for an endpoint a replica has not seen y
     // Written straight into the table with its NOTIFY trigger off: no notice, no marker, nothing cached.
     const endpointId = randomUUID();
     const db = await stack!.database.connect();
-    const template = await db.query<Array<{ secrets: unknown }>>(`SELECT secrets FROM endpoints LIMIT 1`);
+    // A secret encrypted for this endpoint: ciphertexts are bound to their endpoint id, so one copied
+    // from another row would not decrypt.
+    const secrets = [new SecretCipher([SECRET_KEY]).encrypt(generateSecret(), secretBinding(endpointId))];
     await db.transaction(async (manager) => {
       await manager.query(`ALTER TABLE endpoints DISABLE TRIGGER endpoints_notify`);
       await manager.query(
         `INSERT INTO endpoints (id, tenant_id, url, event_types, ordering, enabled, headers, max_concurrency,
                                 metadata, secrets, created_at, updated_at)
          VALUES ($1, $2, $3, '{*}', 'none', true, '{}', 1, '{}', $4, now(), now())`,
-        [endpointId, tenant.id, stack!.receiver.url('/silent'), JSON.stringify(template[0].secrets)],
+        [endpointId, tenant.id, stack!.receiver.url('/silent'), JSON.stringify(secrets)],
       );
       await manager.query(`ALTER TABLE endpoints ENABLE TRIGGER endpoints_notify`);
     });
@@ -76,7 +85,7 @@ describe('two replicas: nothing dropped for an endpoint a replica has not seen y
     };
     await stack!.producer.send({
       topic: stack!.deliveriesTopic,
-      messages: [{ key: endpointId, value: JSON.stringify(task) }],
+      messages: [{ key: endpointId, value: seal(task) }],
     });
     await waitFor(() => stack!.receiver.on('/silent').some((r) => r.headers['webhook-id'] === eventId), {
       what: 'the delivery to the endpoint no cache had',
@@ -102,7 +111,7 @@ describe('two replicas: nothing dropped for an endpoint a replica has not seen y
       messages: [
         {
           key: endpointId,
-          value: JSON.stringify({
+          value: seal({
             deliveryId: randomUUID(),
             eventId: randomUUID(),
             endpointId,

@@ -33,7 +33,8 @@ export class DeadLetterDto {
       'attempts_exhausted, max_age_exceeded, endpoint_disabled, endpoint_unreadable (its secret does not ' +
       'decrypt), invalid_delivery_record, handler_failed (a record Hookstream could not handle), or for ' +
       'bad input: invalid_json, missing_attribute, invalid_attribute, too_large, unsupported_specversion, ' +
-      'unsupported_content_type, unknown_tenant, schema_mismatch (data fails its type schema in the catalogue)',
+      'unsupported_content_type, unknown_tenant, tenant_key_mismatch, tenant_not_allowed_on_topic (its topic may ' +
+      'not carry that tenant), schema_mismatch (data fails its type schema in the catalogue)',
   })
   reason!: string;
   @ApiProperty({ nullable: true, type: String }) lastError!: string | null;

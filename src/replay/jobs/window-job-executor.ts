@@ -6,6 +6,7 @@ import { deliveryTaskFor, type DeliveryTask } from '../../domain/delivery-task';
 import { isAboutEndpoint } from '../../domain/notifications';
 import { matchesEventType } from '../../domain/subscription-matcher';
 import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
+import { tenantAllowedOnTopic } from '../../domain/topic-tenants';
 import type { ConsumedRecord } from '../../domain/records';
 import { TopicRangeReader } from '../../kafka/topic-range-reader';
 import { DeliveryTaskProducer } from '../delivery-task-producer';
@@ -90,6 +91,8 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     if (!parsed.ok) return null;
     const event = parsed.event;
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
+    // The fan-out dead-lettered it (tenant_not_allowed_on_topic): a replay must not deliver it after all.
+    if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) return null;
     // A notification about this endpoint is never sent to it (as in the fan-out).
     if (isAboutEndpoint(event, target.id)) return null;
     return event;
