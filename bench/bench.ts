@@ -57,6 +57,7 @@ import { ensureServiceBuilt, ROOT, startService, until, type Service } from './l
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
+import { ingestPhase, type IngestResult } from './lib/ingest';
 import { summariseNewestProfile } from './lib/profile';
 import { BACKFILL_EVENTS, backfillPhase, type BackfillResult } from './lib/backfill';
 import {
@@ -297,6 +298,21 @@ async function main(): Promise<void> {
       log(`backfill FAILED: ${(error as Error).message}`);
     }
 
+    // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
+    // phase's machine shares show the ingest service under "other" and its own CPU in the result.
+    let ingest: IngestResult | null = null;
+    try {
+      ingest = await measured('ingest', () => ingestPhase());
+      for (const mode of ingest.results) {
+        log(
+          `ingest ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,
+        );
+      }
+    } catch (error) {
+      errors.ingest = (error as Error).message;
+      log(`ingest FAILED: ${(error as Error).message}`);
+    }
+
     const peakRssMb = round(service.peakRssMb(), 1);
     const results = {
       httpCeilingPerSec: round(httpCeilingPerSec, 0),
@@ -310,6 +326,7 @@ async function main(): Promise<void> {
       outbox,
       backfill,
       catalogue,
+      ingest,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
@@ -524,6 +541,14 @@ function targetCheck(
   };
 }
 
+function ingestRows(ingest: IngestResult | null): Array<[string, string]> {
+  if (ingest === null) return [['ingest (POST /v1/events)', 'FAILED (see errors)']];
+  return ingest.results.map((mode): [string, string] => [
+    `ingest ${mode.mode} (${mode.eventsPerRequest}/request, ${ingest.connections} in flight): events/s, p50 / p99, CPU/event`,
+    `${fmt(mode.eventsPerSec)}, ${mode.p50Ms} / ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent ?? 'n/a'} ms`,
+  ]);
+}
+
 function printTable(results: {
   httpCeilingPerSec: number;
   kafkaConsumeCeilingPerSec: number;
@@ -533,6 +558,7 @@ function printTable(results: {
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
   noisyNeighbour: NoisyNeighbourResult | null;
   backfill: BackfillResult | null;
+  ingest: IngestResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -567,6 +593,7 @@ function printTable(results: {
         ? 'FAILED (see errors)'
         : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
     ],
+    ...ingestRows(results.ingest),
     ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -20,6 +20,11 @@ const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   idempotency_key_in_progress: HttpStatus.CONFLICT,
 };
 
+/** The HTTP status a domain error is answered with (also per event in a batch answer). */
+export function statusOfDomainError(code: DomainErrorCode): number {
+  return STATUS_BY_CODE[code];
+}
+
 /** What a 503 for an unreachable database or broker asks the client to wait. */
 const UNAVAILABLE_RETRY_AFTER_SECONDS = 5;
 

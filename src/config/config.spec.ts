@@ -64,6 +64,14 @@ describe('loadConfig', () => {
     );
   });
 
+  it('trusts a resolved API key for 30 s by default, 0 turning the cache off, at most 5 minutes', () => {
+    expect(loadConfig(required).security.apiKeyCacheTtlMs).toBe(30_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '0s' }).security.apiKeyCacheTtlMs).toBe(0);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '10m' })).toThrow(
+      /HOOKSTREAM_API_KEY_CACHE_TTL: 10m is longer than 300000 ms/,
+    );
+  });
+
   it('mints portal links for 15 minutes by default, at most an hour, the default never past the maximum', () => {
     expect(loadConfig(required).portal).toEqual({ linkTtlMs: 900_000, linkMaxTtlMs: 3_600_000 });
     expect(

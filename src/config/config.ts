@@ -163,6 +163,11 @@ export interface SecurityConfig {
   /** Failed authentications per client address, and per presented key, in each window. */
   authFailureLimit: number;
   authFailureWindowMs: number;
+  /**
+   * How long a resolved API key is trusted without asking PostgreSQL again: a key revoked on
+   * another replica still works there for up to this long (0: look every key up every time).
+   */
+  apiKeyCacheTtlMs: number;
   /** Express `trust proxy`: which proxies' X-Forwarded-For names the client; null trusts none. */
   trustProxy: string | number | null;
 }
@@ -301,6 +306,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       production,
       authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),
       authFailureWindowMs: read('HOOKSTREAM_AUTH_FAILURE_WINDOW', '1m', durationAtLeast(1_000)),
+      apiKeyCacheTtlMs: read('HOOKSTREAM_API_KEY_CACHE_TTL', '30s', durationAtMost(5 * 60_000)),
       trustProxy: read('HOOKSTREAM_TRUST_PROXY', '', (raw) =>
         raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : raw,
       ),
@@ -367,6 +373,14 @@ function durationAtLeast(minMs: number) {
   return (raw: string): number => {
     const ms = parseDurationMs(raw);
     if (ms < minMs) throw new Error(`${raw} is shorter than ${minMs} ms`);
+    return ms;
+  };
+}
+
+function durationAtMost(maxMs: number) {
+  return (raw: string): number => {
+    const ms = parseDurationMs(raw);
+    if (ms > maxMs) throw new Error(`${raw} is longer than ${maxMs} ms`);
     return ms;
   };
 }

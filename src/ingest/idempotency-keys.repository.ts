@@ -14,6 +14,14 @@ export interface ClaimRequest {
   abandonedAfterMs: number;
 }
 
+/** How a claim ends. */
+export interface Settlement {
+  tenantId: string;
+  key: string;
+  eventId: string;
+  state: 'published' | 'failed';
+}
+
 const interval = (param: string) => `make_interval(secs => ${param}::double precision / 1000)`;
 
 /**
@@ -31,9 +39,29 @@ export class IdempotencyKeys {
    * id to publish, or null when the key is held by a live claim (`find` says which).
    */
   async claim(request: ClaimRequest): Promise<string | null> {
-    const rows = await this.dataSource.query<Array<{ event_id: string }>>(
+    return (await this.claimMany([request]))[0];
+  }
+
+  /**
+   * {@link claim} for many requests in as few statements as their keys allow: the answers in the
+   * requests' order. One INSERT cannot touch a row twice, so a key repeated among the requests
+   * goes in a later statement, after its first request's claim (which the repeat then meets).
+   * Every request here has the same window and abandonment time (the service's configuration).
+   */
+  async claimMany(requests: ClaimRequest[]): Promise<Array<string | null>> {
+    const answers: Array<string | null> = requests.map(() => null);
+    for (const round of roundsOfDistinctKeys(requests)) {
+      const claimed = await this.claimDistinct(round.map((index) => requests[index]));
+      round.forEach((index, position) => (answers[index] = claimed[position]));
+    }
+    return answers;
+  }
+
+  private async claimDistinct(requests: ClaimRequest[]): Promise<Array<string | null>> {
+    const rows = await this.dataSource.query<Array<{ tenant_id: string; key: string; event_id: string }>>(
       `INSERT INTO idempotency_keys AS k (tenant_id, key, event_id, body_hash, state)
-       VALUES ($1, $2, $3, $4, 'pending')
+       SELECT c.tenant_id, c.key, c.event_id, c.body_hash, 'pending'
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS c(tenant_id, key, event_id, body_hash)
        ON CONFLICT (tenant_id, key) DO UPDATE
          SET event_id = CASE WHEN k.created_at < now() - ${interval('$5')} THEN EXCLUDED.event_id
                              ELSE k.event_id END,
@@ -42,17 +70,18 @@ export class IdempotencyKeys {
             OR (k.body_hash = EXCLUDED.body_hash
                 AND (k.state = 'failed'
                      OR (k.state = 'pending' AND k.updated_at < now() - ${interval('$6')})))
-       RETURNING k.event_id`,
+       RETURNING k.tenant_id::text AS tenant_id, k.key, k.event_id`,
       [
-        request.tenantId,
-        request.key,
-        request.eventId,
-        request.bodyHash,
-        request.windowMs,
-        request.abandonedAfterMs,
+        requests.map((request) => request.tenantId),
+        requests.map((request) => request.key),
+        requests.map((request) => request.eventId),
+        requests.map((request) => request.bodyHash),
+        requests[0].windowMs,
+        requests[0].abandonedAfterMs,
       ],
     );
-    return rows[0]?.event_id ?? null;
+    const claimed = new Map(rows.map((row) => [`${row.tenant_id}/${row.key}`, row.event_id]));
+    return requests.map((request) => claimed.get(`${request.tenantId.toLowerCase()}/${request.key}`) ?? null);
   }
 
   /** The live (unexpired) claim of a key, or null. */
@@ -68,12 +97,22 @@ export class IdempotencyKeys {
     return row ? { eventId: row.event_id, bodyHash: row.body_hash, state: row.state } : null;
   }
 
-  /** Ends this request's claim: `published` once Kafka acknowledged the event, else `failed`. */
-  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
+  /**
+   * Ends claims: `published` once Kafka acknowledged the event, else `failed`. Many requests'
+   * settlements go in one statement (IngestIdempotency gathers them), a round trip for all.
+   */
+  async settleMany(settlements: Settlement[]): Promise<void> {
+    if (settlements.length === 0) return;
     await this.dataSource.query(
-      `UPDATE idempotency_keys SET state = $4, updated_at = now()
-       WHERE tenant_id = $1 AND key = $2 AND event_id = $3 AND state = 'pending'`,
-      [tenantId, key, eventId, state],
+      `UPDATE idempotency_keys AS k SET state = s.state, updated_at = now()
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS s(tenant_id, key, event_id, state)
+       WHERE k.tenant_id = s.tenant_id AND k.key = s.key AND k.event_id = s.event_id AND k.state = 'pending'`,
+      [
+        settlements.map((settlement) => settlement.tenantId),
+        settlements.map((settlement) => settlement.key),
+        settlements.map((settlement) => settlement.eventId),
+        settlements.map((settlement) => settlement.state),
+      ],
     );
   }
 
@@ -90,4 +129,17 @@ export class IdempotencyKeys {
     );
     return deleted;
   }
+}
+
+/** Indexes of `requests` in rounds, each naming a tenant's key at most once, first occurrences first. */
+export function roundsOfDistinctKeys(requests: Array<Pick<ClaimRequest, 'tenantId' | 'key'>>): number[][] {
+  const rounds: number[][] = [];
+  const seen = new Map<string, number>();
+  requests.forEach((request, index) => {
+    const id = `${request.tenantId.toLowerCase()}/${request.key}`;
+    const round = seen.get(id) ?? 0;
+    seen.set(id, round + 1);
+    (rounds[round] ??= []).push(index);
+  });
+  return rounds;
 }

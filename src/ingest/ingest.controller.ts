@@ -4,7 +4,9 @@ import type { Response } from 'express';
 import { DomainError } from '../common/domain-error';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../domain/idempotency';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
+import { MAX_BATCH_EVENTS, PublishBatchDto, PublishedBatchDto } from './dto/publish-batch.dto';
 import { PublishEventDto, PublishedEventDto } from './dto/publish-event.dto';
+import { IngestBatch } from './ingest-batch';
 import { IngestService } from './ingest.service';
 
 /** Set on the answer to a request whose idempotency key an earlier request already published. */
@@ -15,7 +17,32 @@ export const REPLAYED_HEADER = 'Idempotent-Replayed';
 @UseGuards(ApiKeyGuard)
 @Controller('v1/events')
 export class IngestController {
-  constructor(private readonly ingest: IngestService) {}
+  constructor(
+    private readonly ingest: IngestService,
+    private readonly batch: IngestBatch,
+  ) {}
+
+  @Post('batch')
+  @HttpCode(202)
+  @ApiResponse({
+    status: 202,
+    type: PublishedBatchDto,
+    description:
+      `Up to ${MAX_BATCH_EVENTS} events, each answered by itself in \`results\` (a refused event does not ` +
+      'fail the others); idempotent per event by its `id`; each event counts against the ingest rate',
+  })
+  @ApiResponse({ status: 400, description: 'The envelope is bad: `events` is not an array of 1-500' })
+  async publishBatch(
+    @CurrentTenant() tenantId: string,
+    @Body() body: PublishBatchDto,
+    @Headers('idempotency-key') idempotencyKey: string | undefined,
+  ): Promise<PublishedBatchDto> {
+    if (idempotencyKey !== undefined) {
+      // One key cannot stand for many events; each event's `id` is its key.
+      throw DomainError.invalid('Idempotency-Key is not accepted on a batch: give each event an id instead');
+    }
+    return this.batch.publish(tenantId, body.events);
+  }
 
   @Post()
   @HttpCode(202)

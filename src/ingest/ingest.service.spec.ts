@@ -1,59 +1,14 @@
 import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import { Registry } from 'prom-client';
 import { QuotaMetrics } from '../common/quota-metrics';
-import { requestFingerprint, type StoredClaim } from '../domain/idempotency';
+import { requestFingerprint } from '../domain/idempotency';
 import { FakeClock, RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
-import type { ClaimRequest, IdempotencyKeys } from './idempotency-keys.repository';
+import { FakeIdempotencyKeys as FakeKeys } from '../testing/fake-idempotency-keys';
 import { IngestIdempotency } from './ingest-idempotency';
 import { IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
 const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
-
-/**
- * `idempotency_keys` in memory, with the claim rules of the repository's statement (expiry is
- * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
- * when PostgreSQL refuses connections.
- */
-class FakeKeys implements Pick<IdempotencyKeys, 'claim' | 'find' | 'settle'> {
-  readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
-  down = false;
-
-  constructor(private readonly clock: FakeClock) {}
-
-  async claim(request: ClaimRequest): Promise<string | null> {
-    this.check();
-    const id = `${request.tenantId}/${request.key}`;
-    const row = this.rows.get(id);
-    const abandoned =
-      row?.state === 'pending' && row.updatedAtMs < this.clock.now() - request.abandonedAfterMs;
-    if (row && !(row.bodyHash === request.bodyHash && (row.state === 'failed' || abandoned))) return null;
-    const eventId = row?.eventId ?? request.eventId;
-    this.rows.set(id, {
-      eventId,
-      bodyHash: request.bodyHash,
-      state: 'pending',
-      updatedAtMs: this.clock.now(),
-    });
-    return eventId;
-  }
-
-  async find(tenantId: string, key: string): Promise<StoredClaim | null> {
-    this.check();
-    return this.rows.get(`${tenantId}/${key}`) ?? null;
-  }
-
-  async settle(tenantId: string, key: string, eventId: string, state: 'published' | 'failed'): Promise<void> {
-    this.check();
-    const row = this.rows.get(`${tenantId}/${key}`);
-    if (row?.eventId === eventId && row.state === 'pending') row.state = state;
-  }
-
-  private check(): void {
-    if (this.down)
-      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
-  }
-}
 
 describe('IngestService with idempotency keys', () => {
   const config = testConfig();
@@ -196,12 +151,12 @@ describe('IngestService with idempotency keys', () => {
 
   it('still answers an accepted event as accepted when its claim cannot be settled', async () => {
     const body = { type: 'record.updated', data: null, id: 'evt-settle' };
-    const settle = keys.settle.bind(keys);
-    keys.settle = async () => {
+    const settleMany = keys.settleMany.bind(keys);
+    keys.settleMany = async () => {
       throw new Error('Connection terminated unexpectedly');
     };
     await expect(service.publish(TENANT, body)).resolves.toEqual({ id: 'evt-settle', replayed: false });
-    keys.settle = settle;
+    keys.settleMany = settleMany;
     // The claim stays pending: a repeat is "in progress" until it is abandoned, never published twice meanwhile.
     await expect(service.publish(TENANT, body)).rejects.toMatchObject({
       code: 'idempotency_key_in_progress',

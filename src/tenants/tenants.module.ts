@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
+import { KeyRevocations } from './key-revocations';
 import { TenantEntity } from './tenant.entity';
 import { PortalLinksController } from './portal-links.controller';
 import { TenantsController } from './tenants.controller';
@@ -11,7 +12,7 @@ import { TenantsService } from './tenants.service';
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity])],
   controllers: [TenantsController, PortalLinksController],
-  providers: [TenantsRepository, TenantsService],
-  exports: [TenantsRepository],
+  providers: [TenantsRepository, TenantsService, KeyRevocations],
+  exports: [TenantsRepository, KeyRevocations],
 })
 export class TenantsModule {}

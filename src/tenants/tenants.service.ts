@@ -4,6 +4,7 @@ import { generateApiKey } from './auth/api-key';
 import { DomainError } from '../common/domain-error';
 import type { ApiKeyEntity } from './api-key.entity';
 import type { TenantEntity } from './tenant.entity';
+import { KeyRevocations } from './key-revocations';
 import { TenantsRepository } from './tenants.repository';
 
 export interface CreatedTenant {
@@ -19,7 +20,10 @@ export interface CreatedApiKey {
 
 @Injectable()
 export class TenantsService {
-  constructor(private readonly tenants: TenantsRepository) {}
+  constructor(
+    private readonly tenants: TenantsRepository,
+    private readonly revocations: KeyRevocations,
+  ) {}
 
   /** Creates a tenant and its first API key in one transaction. */
   async create(name: string): Promise<CreatedTenant> {
@@ -39,6 +43,7 @@ export class TenantsService {
   /** Revokes a key; revoking it again is a no-op. A key of another tenant is not found. */
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
     if (!(await this.tenants.revokeKey(tenantId, keyId, new Date()))) throw DomainError.notFound('API key');
+    this.revocations.revoked(keyId);
   }
 }
 

@@ -10,7 +10,8 @@ describe('ApiKeyGuard', () => {
   const { key } = generateApiKey();
   const authenticator = {
     tenantFor: async (candidate: string) => (candidate === key ? 'tenant-1' : null),
-  } as ApiKeyAuthenticator;
+    cachedTenantFor: () => undefined,
+  } as unknown as ApiKeyAuthenticator;
   const config = { security: { authFailureLimit: 3, authFailureWindowMs: 60_000 } } as AppConfig;
   const guard = new ApiKeyGuard(authenticator, new AuthBrake(config, { now: () => 0 }, new Registry()));
 
@@ -33,6 +34,7 @@ describe('ApiKeyGuard', () => {
         lookups += 1;
         return null;
       },
+      cachedTenantFor: () => undefined,
     } as unknown as ApiKeyAuthenticator;
     const braked = new ApiKeyGuard(counting, new AuthBrake(config, { now: () => 0 }, new Registry()));
     for (let i = 0; i < 10; i++) {
@@ -47,5 +49,23 @@ describe('ApiKeyGuard', () => {
       code: 'rate_limited',
       retryAfterSeconds: 60,
     });
+  });
+
+  it('admits a key resolved within the cache TTL at once, even from an address past its failures', async () => {
+    const cachedKey = generateApiKey().key;
+    const cachedOnly = {
+      tenantFor: async () => null,
+      cachedTenantFor: (candidate: string) => (candidate === cachedKey ? 'tenant-2' : undefined),
+    } as unknown as ApiKeyAuthenticator;
+    const braked = new ApiKeyGuard(cachedOnly, new AuthBrake(config, { now: () => 0 }, new Registry()));
+    for (let i = 0; i < 5; i++) {
+      const { request, context } = contextFor(`Bearer hs_wrong-${i}`);
+      Object.assign(request, { ip: '198.51.100.8' });
+      await braked.canActivate(context).catch(() => undefined);
+    }
+    const { request, context } = contextFor(`Bearer ${cachedKey}`);
+    Object.assign(request, { ip: '198.51.100.8' });
+    await expect(braked.canActivate(context)).resolves.toBe(true);
+    expect(request.tenantId).toBe('tenant-2');
   });
 });

@@ -8,7 +8,8 @@ import { bearerToken, type TenantRequest } from './bearer-token';
 
 /**
  * Admits requests carrying a live tenant API key (or portal link token) and records the tenant on the
- * request. An address or a key past its failed attempts is refused (429) before the key is looked up.
+ * request. A key resolved within HOOKSTREAM_API_KEY_CACHE_TTL is admitted at once; otherwise an
+ * address or a key past its failed attempts is refused (429) before the key is looked up.
  */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
@@ -20,6 +21,11 @@ export class ApiKeyGuard implements CanActivate {
   async canActivate(context: ExecutionContext): Promise<boolean> {
     const request = context.switchToHttp().getRequest<TenantRequest>();
     const token = bearerToken(request);
+    const cachedTenant = token === null ? undefined : this.authenticator.cachedTenantFor(token);
+    if (cachedTenant !== undefined) {
+      request.tenantId = cachedTenant;
+      return true;
+    }
     const subjects: BrakeSubject[] = [clientAddress(request)];
     // Bounded like the authenticator's own check, so an oversized header costs no hashing.
     if (token !== null && token.length <= 200) subjects.push(`key:${hashApiKey(token)}`);

@@ -1,0 +1,59 @@
+import type { StoredClaim } from '../domain/idempotency';
+import type { ClaimRequest, IdempotencyKeys, Settlement } from '../ingest/idempotency-keys.repository';
+import type { FakeClock } from './fakes';
+
+/**
+ * `idempotency_keys` in memory, with the claim rules of the repository's statement (expiry is
+ * left to the end-to-end test, on the database's clock); `down` makes every call fail as pg does
+ * when PostgreSQL refuses connections.
+ */
+export class FakeIdempotencyKeys implements Pick<
+  IdempotencyKeys,
+  'claim' | 'claimMany' | 'find' | 'settleMany'
+> {
+  readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
+  down = false;
+
+  constructor(private readonly clock: FakeClock) {}
+
+  async claim(request: ClaimRequest): Promise<string | null> {
+    this.check();
+    const id = `${request.tenantId}/${request.key}`;
+    const row = this.rows.get(id);
+    const abandoned =
+      row?.state === 'pending' && row.updatedAtMs < this.clock.now() - request.abandonedAfterMs;
+    if (row && !(row.bodyHash === request.bodyHash && (row.state === 'failed' || abandoned))) return null;
+    const eventId = row?.eventId ?? request.eventId;
+    this.rows.set(id, {
+      eventId,
+      bodyHash: request.bodyHash,
+      state: 'pending',
+      updatedAtMs: this.clock.now(),
+    });
+    return eventId;
+  }
+
+  async claimMany(requests: ClaimRequest[]): Promise<Array<string | null>> {
+    const answers: Array<string | null> = [];
+    for (const request of requests) answers.push(await this.claim(request));
+    return answers;
+  }
+
+  async find(tenantId: string, key: string): Promise<StoredClaim | null> {
+    this.check();
+    return this.rows.get(`${tenantId}/${key}`) ?? null;
+  }
+
+  async settleMany(settlements: Settlement[]): Promise<void> {
+    this.check();
+    for (const { tenantId, key, eventId, state } of settlements) {
+      const row = this.rows.get(`${tenantId}/${key}`);
+      if (row?.eventId === eventId && row.state === 'pending') row.state = state;
+    }
+  }
+
+  private check(): void {
+    if (this.down)
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+  }
+}
