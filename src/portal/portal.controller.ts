@@ -1,19 +1,9 @@
-import { readdirSync, readFileSync } from 'node:fs';
-import { extname, join } from 'node:path';
-import { Controller, Get, NotFoundException, Param, Res } from '@nestjs/common';
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
-
-interface Asset {
-  contentType: string;
-  body: Buffer;
-}
-
-const TYPES: Record<string, string> = {
-  '.html': 'text/html; charset=utf-8',
-  '.js': 'text/javascript; charset=utf-8',
-  '.css': 'text/css; charset=utf-8',
-};
+import { isPageAsset, StaticPage } from '../common/static-page';
 
 /**
  * No inline script and no other origin: the page holds a tenant credential, so an injected script
@@ -23,16 +13,12 @@ const CSP =
   "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "frame-ancestors 'self'; base-uri 'none'; form-action 'self'";
 
-function loadAssets(): Map<string, Asset> {
+function portalPage(): StaticPage {
   const publicDir = join(__dirname, 'public');
-  return new Map(
-    readdirSync(publicDir)
-      .filter((name) => TYPES[extname(name)] !== undefined)
-      .map((name) => [
-        name,
-        { contentType: TYPES[extname(name)], body: readFileSync(join(publicDir, name)) },
-      ]),
-  );
+  const files = readdirSync(publicDir)
+    .filter(isPageAsset)
+    .map((name): [string, string] => [name, join(publicDir, name)]);
+  return new StaticPage(files, CSP, { 'referrer-policy': 'no-referrer' });
 }
 
 /**
@@ -42,26 +28,15 @@ function loadAssets(): Map<string, Asset> {
 @ApiExcludeController()
 @Controller('portal')
 export class PortalController {
-  private readonly assets = loadAssets();
+  private readonly files = portalPage();
 
   @Get()
   page(@Res() res: Response): void {
-    this.send(res, 'index.html');
+    this.files.send(res, 'index.html');
   }
 
   @Get('assets/:name')
   asset(@Param('name') name: string, @Res() res: Response): void {
-    this.send(res, name);
-  }
-
-  private send(res: Response, name: string): void {
-    const asset = this.assets.get(name);
-    if (!asset) throw new NotFoundException();
-    // With @Res() Nest applies no @Header decorators: set them here.
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-content-type-options', 'nosniff');
-    res.setHeader('referrer-policy', 'no-referrer');
-    if (name === 'index.html') res.setHeader('content-security-policy', CSP);
-    res.type(asset.contentType).send(asset.body);
+    this.files.send(res, name);
   }
 }
