@@ -1,0 +1,66 @@
+/**
+ * The setup every single-phase runner (bench/backfill.ts, catalogue.ts, e2e-phase.ts, noisy.ts)
+ * shares: a receiver, a database, one service configured as `npm run bench` configures its own (one
+ * input partition per tenant, the bench's delivery partitions and retry delays), a connected
+ * producer, and their teardown whatever the phase did.
+ */
+import type { Producer } from 'kafkajs';
+import { CONFIG, kafka } from './config';
+import { createDatabase, type BenchDatabase } from './db';
+import { connectedProducer, deleteNamespaceTopics, uniqueNamespace } from './kafka';
+import { Receiver } from './receiver';
+import { ensureServiceBuilt, startService, type Service } from './service';
+
+export interface PhaseService {
+  receiver: Receiver;
+  inputTopic: string;
+  database: BenchDatabase;
+  service: Service;
+  producer: Producer;
+}
+
+export async function withPhaseService<T>(
+  options: {
+    /** Prefix of the run's topic namespace. */
+    namespace: string;
+    /** Prefix of the run's database name. */
+    database: string;
+    label: string;
+    /** Settings on top of the bench's own. */
+    env?: Record<string, string>;
+    nodeArgs?: string[];
+  },
+  run: (stack: PhaseService) => Promise<T>,
+): Promise<T> {
+  await ensureServiceBuilt();
+  const receiver = await new Receiver().start();
+  const namespace = uniqueNamespace(options.namespace);
+  const inputTopic = `${namespace}.input`;
+  let database: BenchDatabase | undefined;
+  let service: Service | undefined;
+  let producer: Producer | undefined;
+  try {
+    database = await createDatabase(options.database);
+    service = await startService(
+      {
+        DATABASE_URL: database.url,
+        HOOKSTREAM_TOPIC_NAMESPACE: namespace,
+        HOOKSTREAM_INPUT_TOPICS: inputTopic,
+        // As in bench.ts: one input partition per tenant.
+        HOOKSTREAM_INPUT_PARTITIONS: String(CONFIG.tenants),
+        HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
+        HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
+        ...options.env,
+      },
+      { label: options.label, nodeArgs: options.nodeArgs ?? [] },
+    );
+    producer = await connectedProducer(kafka);
+    return await run({ receiver, inputTopic, database, service, producer });
+  } finally {
+    await producer?.disconnect().catch(() => undefined);
+    await service?.stop();
+    await receiver.stop();
+    await deleteNamespaceTopics(kafka, namespace, [inputTopic]).catch(() => undefined);
+    await database?.drop().catch(() => undefined);
+  }
+}
