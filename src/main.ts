@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
@@ -7,6 +8,8 @@ import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { createApp } from './app';
 import { OpsSurface } from './ops/ops-listener';
+import { WorkerSupervisor } from './cluster/workers';
+import type { WorkerReady } from './cluster/worker-protocol';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -20,14 +23,45 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  if (cluster.isPrimary && config.workers > 1) {
+    try {
+      await new WorkerSupervisor(config, logger).start();
+    } catch (error) {
+      // The worker has said why in its own log lines; the supervisor ends with it.
+      logger.fatal({ err: error }, 'startup failed: a worker could not start');
+      console.error(`hookstream: startup failed: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+    return;
+  }
   try {
     const app = await createApp(config, logger);
     await app.listen(config.port, config.host);
     const opsPort = await app.get(OpsSurface).listen(app);
     const address = (app.getHttpServer() as Server).address() as AddressInfo;
-    logger.info({ port: address.port, opsPort, roles: [...config.roles] }, 'hookstream ready');
+    if (cluster.isWorker) {
+      // The supervisor says "hookstream ready" once every worker has said this.
+      logger.info(
+        { port: address.port, opsPort, worker: process.env.HOOKSTREAM_WORKER_INDEX },
+        'worker ready',
+      );
+      process.send?.({ type: 'hookstream:worker-ready', port: address.port, opsPort } satisfies WorkerReady);
+    } else {
+      logger.info({ port: address.port, opsPort, roles: [...config.roles] }, 'hookstream ready');
+    }
+    let stopping = false;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => void shutdown(app, logger, signal, config.shutdownTimeoutMs));
+      process.on(signal, () => {
+        if (!stopping) {
+          stopping = true;
+          void shutdown(app, logger, signal, config.shutdownTimeoutMs);
+        } else if (!cluster.isWorker) {
+          // A second signal by hand: stop waiting. A worker gets two as a rule (Ctrl-C reaches the
+          // whole process group, and the supervisor forwards its own), so it keeps draining.
+          logger.warn({ signal }, 'second signal: exiting without waiting for the shutdown');
+          process.exit(1);
+        }
+      });
     }
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

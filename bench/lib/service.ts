@@ -86,6 +86,9 @@ export async function startService(
       // Every bench client is 127.0.0.1: past 20 failed authentications a minute (the chaos run's
       // garbage keys) the brake would answer 429 to the honest publishers on that address too.
       HOOKSTREAM_AUTH_FAILURE_LIMIT: '1000000',
+      // One process, as each test and phase was written for (its pid, its log lines); the workers
+      // of the default `auto` are tested and measured where a test or phase says so.
+      HOOKSTREAM_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { ConfigError, loadConfig } from './config';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 
@@ -69,6 +70,18 @@ describe('loadConfig', () => {
     expect(loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '0s' }).security.apiKeyCacheTtlMs).toBe(0);
     expect(() => loadConfig({ ...required, HOOKSTREAM_API_KEY_CACHE_TTL: '10m' })).toThrow(
       /HOOKSTREAM_API_KEY_CACHE_TTL: 10m is longer than 300000 ms/,
+    );
+  });
+
+  it('runs one worker per core by default, or the count given, 1 to 64', () => {
+    expect(loadConfig(required).workers).toBe(availableParallelism());
+    expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: '3' }).workers).toBe(3);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_WORKERS: '0' })).toThrow(
+      /HOOKSTREAM_WORKERS: 0 is outside 1..64/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_WORKERS: 'many' })).toThrow(
+      /HOOKSTREAM_WORKERS: "many" is not a whole number/,
     );
   });
 

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
@@ -15,6 +15,11 @@ export interface AppConfig {
   databaseUrl: string;
   runMigrations: boolean;
   roles: ReadonlySet<Role>;
+  /**
+   * Processes `npm start` runs (HOOKSTREAM_WORKERS): with more than one, a supervisor forks this
+   * many workers, each a full replica of `roles` sharing the listeners (src/cluster/workers.ts).
+   */
+  workers: number;
   /** How this process names itself among the replicas (the ops views, logs); unique per run by a suffix. */
   replicaName: string;
   kafka: KafkaConfig;
@@ -103,6 +108,8 @@ export interface LimitsConfig {
  * process. `retry`, a role of its own before decision 36, is read as `delivery`.
  */
 export type Role = 'api' | 'fanout' | 'delivery';
+/** More workers than this on one machine is a mistake (a typo, or a count of something else). */
+const MAX_WORKERS = 64;
 const ALL_ROLES: Role[] = ['api', 'fanout', 'delivery'];
 const LEGACY_ROLES: Record<string, Role> = { retry: 'delivery' };
 
@@ -239,6 +246,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
         throw new Error(`unknown role(s) ${unknown.join(', ')}; use ${ALL_ROLES.join(', ')}`);
       return new Set(roles);
     }),
+    workers: read('HOOKSTREAM_WORKERS', 'auto', (raw) =>
+      raw.trim() === 'auto' ? availableParallelism() : integer(1, MAX_WORKERS)(raw),
+    ),
     replicaName: read('HOOKSTREAM_REPLICA_NAME', hostname(), (raw) => {
       if (!/^[a-zA-Z0-9._-]{1,64}$/.test(raw))
         throw new Error(`"${raw}" may hold only letters, digits, . _ - (64 at most)`);

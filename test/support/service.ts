@@ -53,6 +53,9 @@ export async function startService(
       HOOKSTREAM_SECRET_KEY: SECRET_KEY,
       HOOKSTREAM_EGRESS_ALLOWLIST: '127.0.0.0/8,::1/128',
       HOOKSTREAM_AUTH_FAILURE_LIMIT: TEST_AUTH_FAILURE_LIMIT,
+      // One process, as each test and phase was written for (its pid, its log lines); the workers
+      // of the default `auto` are tested and measured where a test or phase says so.
+      HOOKSTREAM_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -5,6 +5,7 @@ import { CLUSTER_METRICS_REGISTRY, METRICS_REGISTRY } from '../../common/metrics
 import { ClusterModule } from '../../cluster/cluster.module';
 import { ReplicaRegistry } from '../../cluster/replica-registry';
 import { OperatorRoute } from '../../common/roles';
+import { WorkerMetricsBridge } from './worker-metrics';
 
 @ApiExcludeController()
 @OperatorRoute()
@@ -16,6 +17,7 @@ export class MetricsController {
     @Inject(METRICS_REGISTRY) private readonly registry: Registry,
     @Inject(CLUSTER_METRICS_REGISTRY) private readonly cluster: Registry,
     private readonly replicas: ReplicaRegistry,
+    private readonly workers: WorkerMetricsBridge,
   ) {
     this.collectFailures = new Counter({
       name: 'hookstream_metrics_collect_failures_total',
@@ -23,15 +25,28 @@ export class MetricsController {
       labelNames: ['metric'],
       registers: [registry],
     });
+    workers.serve({
+      own: () => this.registry.getMetricsAsJSON(),
+      cluster: () => (this.replicas.isExporter() ? this.clusterText() : Promise.resolve(null)),
+    });
   }
 
-  /** This process's series; and, from the exporter replica only, the cluster-wide ones. */
+  /**
+   * This process's series; and, from the exporter replica only, the cluster-wide ones. A worker
+   * under a supervisor answers for all the supervisor's workers (src/cluster/workers.ts), falling
+   * back to its own series if the supervisor does not answer.
+   */
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   async metrics(): Promise<string> {
+    const all = await this.workers.scrape();
+    if (all !== null) return all;
     if (!this.replicas.isExporter()) return this.registry.metrics();
-    const cluster = await clusterSeries(this.cluster, (metric) => this.collectFailures.inc({ metric }));
-    return `${(await this.registry.metrics()).trimEnd()}\n${cluster}`;
+    return `${(await this.registry.metrics()).trimEnd()}\n${await this.clusterText()}`;
+  }
+
+  private clusterText(): Promise<string> {
+    return clusterSeries(this.cluster, (metric) => this.collectFailures.inc({ metric }));
   }
 }
 
@@ -54,5 +69,5 @@ export async function clusterSeries(registry: Registry, failed: (metric: string)
 }
 
 /** GET /metrics: the process's registry in the Prometheus text format (and the cluster's, on the exporter). */
-@Module({ imports: [ClusterModule], controllers: [MetricsController] })
+@Module({ imports: [ClusterModule], controllers: [MetricsController], providers: [WorkerMetricsBridge] })
 export class MetricsModule {}

@@ -1,0 +1,54 @@
+import type { Registry } from 'prom-client';
+
+/** One registry's series as `Registry.getMetricsAsJSON()` gives them. */
+export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
+
+/**
+ * The messages between the worker supervisor (src/cluster/workers.ts) and its workers, over the
+ * IPC channel Node's cluster module opens. Plain objects: they cross a process boundary as JSON.
+ */
+
+/** worker -> supervisor: the worker serves (its listeners are up and its consumers started). */
+export interface WorkerReady {
+  type: 'hookstream:worker-ready';
+  port: number;
+  opsPort: number | null;
+}
+
+/** worker -> supervisor: GET /metrics reached this worker; answer for every worker. */
+export interface ScrapeRequest {
+  type: 'hookstream:metrics-scrape';
+  id: number;
+}
+
+/** supervisor -> worker: the answer to a {@link ScrapeRequest}. */
+export interface ScrapeAnswer {
+  type: 'hookstream:metrics-scraped';
+  id: number;
+  text: string;
+}
+
+/** supervisor -> worker: send your series (a scrape is being gathered). */
+export interface CollectRequest {
+  type: 'hookstream:metrics-collect';
+  id: number;
+}
+
+/**
+ * worker -> supervisor: this process's series as prom-client's JSON (summed over workers), and
+ * the cluster-wide series as text from the exporter replica only (null elsewhere; they describe the
+ * cluster, so they are not summed).
+ */
+export interface CollectAnswer {
+  type: 'hookstream:metrics-collected';
+  id: number;
+  own: MetricsJson;
+  cluster: string | null;
+}
+
+export type WorkerMessage = WorkerReady | ScrapeRequest | CollectAnswer;
+export type SupervisorMessage = ScrapeAnswer | CollectRequest;
+
+export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
+  return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;
+}

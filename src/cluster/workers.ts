@@ -1,0 +1,224 @@
+import cluster, { type Worker } from 'node:cluster';
+import { AggregatorRegistry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import {
+  isMessage,
+  type CollectAnswer,
+  type CollectRequest,
+  type MetricsJson,
+  type ScrapeAnswer,
+  type ScrapeRequest,
+  type WorkerReady,
+} from './worker-protocol';
+
+/** A worker that died is restarted after this, doubling while it keeps dying, up to the maximum. */
+const RESTART_DELAY_MS = 1_000;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker that served this long before it died starts the backoff afresh. */
+const STABLE_AFTER_MS = 60_000;
+/** A scrape answers with the workers that replied within this; the others are left out, and said so. */
+const COLLECT_TIMEOUT_MS = 3_000;
+/** After a shutdown signal, workers still running this long past their own deadline are killed. */
+const SHUTDOWN_GRACE_MS = 5_000;
+
+interface Slot {
+  index: number;
+  worker: Worker;
+  startedAt: number;
+  ready: boolean;
+  restartDelayMs: number;
+}
+
+interface PendingScrape {
+  replies: CollectAnswer[];
+  waiting: Set<number>;
+  finish: () => void;
+}
+
+/**
+ * `npm start` with HOOKSTREAM_WORKERS above 1: this process forks that many workers (Node's cluster
+ * module) and does nothing else. Each worker is the whole service, a replica of HOOKSTREAM_ROLES
+ * like one on another machine: an ordinary consumer-group member, with its own row among the
+ * replicas, so every guarantee of the replicas holds unchanged (README decision 59). The listening
+ * sockets are the supervisor's: connections to the public and ops ports are handed to the workers
+ * in turn.
+ *
+ * The first worker boots alone (migrations, topics, the offsets carried over from an older
+ * version), the others after it is ready, so no two boots race. A worker that fails before the
+ * first "ready" fails the start, as one process would; one that dies later is restarted with a
+ * backoff. A scrape of /metrics reaching any worker is answered for all of them: this process
+ * gathers each worker's series and sums them (prom-client's aggregation).
+ */
+export class WorkerSupervisor {
+  private readonly slots: Slot[] = [];
+  private readonly scrapes = new Map<string, PendingScrape>();
+  private nextScrape = 0;
+  private stopping = false;
+  private started = false;
+
+  constructor(
+    private readonly config: AppConfig,
+    private readonly logger: Logger,
+  ) {}
+
+  async start(): Promise<void> {
+    cluster.on('message', (worker, message: unknown) => this.onMessage(worker, message));
+    cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+      process.once(signal, () => void this.stop(signal));
+    }
+    const first = await this.fork(0);
+    await Promise.all(Array.from({ length: this.config.workers - 1 }, (_, index) => this.fork(index + 1)));
+    this.started = true;
+    this.logger.info(
+      {
+        port: first.port,
+        opsPort: first.opsPort,
+        roles: [...this.config.roles],
+        workers: this.config.workers,
+        pids: this.slots.map((slot) => slot.worker.process.pid),
+      },
+      'hookstream ready',
+    );
+  }
+
+  /** Forks the worker of one slot; resolves when it is ready, rejects (ending the start) if it dies first. */
+  private fork(index: number): Promise<WorkerReady> {
+    const worker = cluster.fork({ HOOKSTREAM_WORKER_INDEX: String(index) });
+    const previous = this.slots[index];
+    this.slots[index] = {
+      index,
+      worker,
+      startedAt: Date.now(),
+      ready: false,
+      restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS,
+    };
+    return new Promise((resolve, reject) => {
+      const onMessage = (message: unknown): void => {
+        if (!isMessage<WorkerReady>(message, 'hookstream:worker-ready')) return;
+        worker.off('exit', onExit);
+        worker.off('message', onMessage);
+        resolve(message);
+      };
+      const onExit = (code: number | null, signal: string | null): void => {
+        worker.off('message', onMessage);
+        reject(new WorkerStartError(index, code, signal));
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
+  }
+
+  private onMessage(worker: Worker, message: unknown): void {
+    const slot = this.slotOf(worker);
+    if (isMessage<WorkerReady>(message, 'hookstream:worker-ready') && slot) {
+      slot.ready = true;
+      if (this.started) this.logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker restarted');
+    } else if (isMessage<ScrapeRequest>(message, 'hookstream:metrics-scrape')) {
+      void this.scrape().then((text) =>
+        send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text }),
+      );
+    } else if (isMessage<CollectAnswer>(message, 'hookstream:metrics-collected')) {
+      const pending = this.scrapes.get(`${message.id}`);
+      if (!pending || !pending.waiting.delete(worker.id)) return;
+      pending.replies.push(message);
+      if (pending.waiting.size === 0) pending.finish();
+    }
+  }
+
+  private onExit(worker: Worker, code: number | null, signal: string | null): void {
+    const slot = this.slotOf(worker);
+    for (const pending of this.scrapes.values()) {
+      if (pending.waiting.delete(worker.id) && pending.waiting.size === 0) pending.finish();
+    }
+    if (!slot || this.stopping || !this.started) return;
+    const served = Date.now() - slot.startedAt;
+    const delayMs = served >= STABLE_AFTER_MS ? RESTART_DELAY_MS : slot.restartDelayMs;
+    slot.restartDelayMs = Math.min(delayMs * 2, MAX_RESTART_DELAY_MS);
+    this.logger.error(
+      { worker: slot.index, pid: worker.process.pid, code, signal, restartInMs: delayMs },
+      'worker died; restarting it (its partitions went to the other workers meanwhile)',
+    );
+    const timer = setTimeout(() => {
+      if (this.stopping) return;
+      // A restart that fails before it is ready dies again, and is restarted again after a longer wait.
+      this.fork(slot.index).catch(() => undefined);
+    }, delayMs);
+    timer.unref();
+  }
+
+  /** Every live worker's series, summed, plus the cluster-wide series from the exporter worker. */
+  private scrape(): Promise<string> {
+    const id = this.nextScrape++;
+    const live = this.slots.filter((slot) => slot.ready && slot.worker.isConnected());
+    return new Promise((resolve) => {
+      const pending: PendingScrape = {
+        replies: [],
+        waiting: new Set(live.map((slot) => slot.worker.id)),
+        finish: () => {
+          clearTimeout(timer);
+          this.scrapes.delete(`${id}`);
+          resolve(this.merge(pending.replies, pending.waiting.size));
+        },
+      };
+      const timer = setTimeout(() => pending.finish(), COLLECT_TIMEOUT_MS);
+      this.scrapes.set(`${id}`, pending);
+      for (const slot of live) send<CollectRequest>(slot.worker, { type: 'hookstream:metrics-collect', id });
+      if (live.length === 0) pending.finish();
+    });
+  }
+
+  private async merge(replies: CollectAnswer[], missing: number): Promise<string> {
+    const own: MetricsJson[] = replies.map((reply) => reply.own);
+    const summed = own.length ? await AggregatorRegistry.aggregate(own).metrics() : '';
+    const cluster = replies.find((reply) => reply.cluster !== null)?.cluster ?? '';
+    return (
+      `${summed.trimEnd()}\n` +
+      '# HELP hookstream_workers Worker processes answering this scrape (silent: asked, no answer in time)\n' +
+      '# TYPE hookstream_workers gauge\n' +
+      `hookstream_workers{state="reporting"} ${replies.length}\n` +
+      `hookstream_workers{state="silent"} ${missing}\n` +
+      cluster
+    );
+  }
+
+  /** Forwards the signal to every worker (each drains as one process would) and exits when all have. */
+  private async stop(signal: string): Promise<void> {
+    this.stopping = true;
+    this.logger.info({ signal }, 'shutting down the workers');
+    const workers = this.slots.map((slot) => slot.worker).filter((worker) => !worker.isDead());
+    const exits = workers.map(
+      (worker) =>
+        new Promise<number>((resolve) => worker.once('exit', (code: number | null) => resolve(code ?? 1))),
+    );
+    for (const worker of workers) worker.process.kill('SIGTERM');
+    const force = setTimeout(() => {
+      this.logger.error('workers still running past the shutdown deadline; killing them');
+      for (const worker of workers) worker.process.kill('SIGKILL');
+    }, this.config.shutdownTimeoutMs + SHUTDOWN_GRACE_MS);
+    force.unref();
+    const codes = await Promise.all(exits);
+    this.logger.info({ codes }, 'shutdown complete');
+    process.exit(codes.every((code) => code === 0) ? 0 : 1);
+  }
+
+  private slotOf(worker: Worker): Slot | undefined {
+    return this.slots.find((slot) => slot.worker === worker);
+  }
+}
+
+/** A worker died before it was ready: the service cannot start (its output says why). */
+export class WorkerStartError extends Error {
+  constructor(
+    readonly index: number,
+    readonly code: number | null,
+    readonly signal: string | null,
+  ) {
+    super(`worker ${index} exited before it was ready (${signal ?? `exit code ${code}`})`);
+  }
+}
+
+function send<T>(worker: Worker, message: T): void {
+  if (worker.isConnected()) worker.send(message as object);
+}

@@ -1,0 +1,159 @@
+import { randomUUID } from 'node:crypto';
+import { sampleOf, scrape } from '../support/metrics';
+import { startStack, stopStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+const PARTITIONS = 4;
+const WORKERS = 2;
+/** Endpoints are the deliveries' keys: sixteen of them land on every worker's partitions. */
+const ENDPOINTS = 16;
+
+interface ReplicaRow {
+  id: string;
+  pid: number;
+  live: boolean;
+  exporter: boolean;
+  partitions: number[];
+}
+
+interface ClusterView {
+  replicas: ReplicaRow[];
+}
+
+const delivered = (metrics: string): number =>
+  sampleOf(metrics, 'hookstream_deliveries_total{outcome="delivered"}');
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Issue 21 item 2: one `npm start` runs HOOKSTREAM_WORKERS processes, each an ordinary replica
+ * (consumer-group member, row among the replicas) behind the one port; a worker that dies is
+ * restarted and nothing it held is lost; /metrics on any worker answers for all of them.
+ */
+describe('workers: one service, two processes', () => {
+  let stack: Stack | undefined;
+  let pids: number[];
+  let tenant: { id: string; apiKey: string };
+  const paths = Array.from({ length: ENDPOINTS }, (_, i) => `/workers/${i}`);
+
+  beforeAll(async () => {
+    stack = await startStack('workers', {
+      HOOKSTREAM_WORKERS: String(WORKERS),
+      HOOKSTREAM_DELIVERY_PARTITIONS: String(PARTITIONS),
+    });
+    const ready = stack.service.logs.find((entry) => entry.msg === 'hookstream ready')!;
+    pids = ready.pids as number[];
+    const created = await stack.api.createTenant('Workers');
+    tenant = created;
+    for (const path of paths) {
+      await created.client.ok('POST', '/v1/endpoints', { url: stack.receiver.url(path) });
+    }
+  });
+  afterAll(() => stopStack(stack));
+
+  const arrived = (): number =>
+    paths.reduce(
+      (n, path) => n + new Set(stack!.receiver.on(path).map((r) => r.headers['webhook-id'])).size,
+      0,
+    );
+
+  /**
+   * Publishes with an event id, retrying a request whose connection dies (a kept-alive connection
+   * to the worker just killed): the API remembers the id, so a retry never makes a second event.
+   */
+  async function publish(events: number): Promise<void> {
+    const publisher = stack!.api.as(tenant.apiKey);
+    for (let i = 0; i < events; i++) {
+      const event = { id: randomUUID(), type: 'record.updated', data: { i } };
+      await waitFor(
+        () =>
+          publisher.ok('POST', '/v1/events', event).then(
+            () => true,
+            (error: Error) => (error instanceof TypeError ? undefined : Promise.reject(error)),
+          ),
+        { what: `event ${event.id} accepted`, timeoutMs: 30_000 },
+      );
+    }
+  }
+
+  /** Both workers live replicas owning disjoint delivery partitions that cover them all. */
+  async function settledView(): Promise<ClusterView> {
+    let seen: ClusterView | undefined;
+    return waitFor(
+      async () => {
+        seen = await stack!.api.ok<ClusterView>('GET', '/v1/ops/cluster');
+        const live = seen.replicas.filter((replica) => replica.live);
+        const owned = live.flatMap((replica) => replica.partitions).sort((a, b) => a - b);
+        return live.length === WORKERS &&
+          live.every((replica) => replica.partitions.length > 0) &&
+          owned.join() === Array.from({ length: PARTITIONS }, (_, i) => i).join()
+          ? seen
+          : undefined;
+      },
+      {
+        what: () =>
+          `${WORKERS} live workers owning partitions 0..${PARTITIONS - 1} (last seen ${JSON.stringify(seen)})`,
+        timeoutMs: 60_000,
+      },
+    );
+  }
+
+  it('runs each worker as a live replica of its own, owning some of the delivery partitions', async () => {
+    expect(pids).toHaveLength(WORKERS);
+    expect(pids).not.toContain(stack!.service.process.pid);
+    const view = await settledView();
+    const livePids = view.replicas.filter((replica) => replica.live).map((replica) => replica.pid);
+    expect(livePids.sort()).toEqual([...pids].sort());
+  });
+
+  it('delivers through both, and /metrics on whichever worker answers sums them all', async () => {
+    const events = 5;
+    await publish(events);
+    await waitFor(() => arrived() === ENDPOINTS * events, {
+      what: () => `${ENDPOINTS * events} deliveries at the receiver (got ${arrived()})`,
+      timeoutMs: 60_000,
+    });
+    // Connections go to the workers in turn: of several scrapes, each must show the sum, which
+    // neither worker's own counter reaches (each owns only some of the endpoints' partitions).
+    for (let scrapeIndex = 0; scrapeIndex < 4; scrapeIndex++) {
+      const metrics = await scrape(stack!.service.url);
+      expect(sampleOf(metrics, 'hookstream_workers{state="reporting"}')).toBe(WORKERS);
+      expect(delivered(metrics)).toBe(ENDPOINTS * events);
+      // The cluster-wide series come from the exporter worker alone, so they are not doubled.
+      expect(metrics.match(/^# TYPE hookstream_replicas gauge$/gm) ?? []).toHaveLength(1);
+    }
+  });
+
+  it('restarts a worker that is killed, and what it held is delivered', async () => {
+    const before = arrived();
+    const victim = pids[1];
+    process.kill(victim, 'SIGKILL');
+    const events = 5;
+    await publish(events);
+    await waitFor(() => stack!.service.logs.some((entry) => entry.msg === 'worker restarted'), {
+      what: 'the supervisor to log "worker restarted"',
+      timeoutMs: 60_000,
+    });
+    await waitFor(() => arrived() === before + ENDPOINTS * events, {
+      what: () => `${before + ENDPOINTS * events} deliveries at the receiver (got ${arrived()})`,
+      timeoutMs: 90_000,
+    });
+    const view = await settledView();
+    const livePids = view.replicas.filter((replica) => replica.live).map((replica) => replica.pid);
+    expect(livePids).toContain(pids[0]);
+    expect(livePids).not.toContain(victim);
+    pids = livePids;
+  });
+
+  it('stops every worker on SIGTERM and exits 0', async () => {
+    expect(await stack!.service.stop()).toBe(0);
+    for (const pid of pids) expect(alive(pid)).toBe(false);
+  });
+});
