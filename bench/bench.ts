@@ -46,6 +46,7 @@ import {
   publish,
   untilProgressing,
   warmUp,
+  watchedServices,
   watchServices,
   killWatchedServices,
   type Tenant,
@@ -53,7 +54,8 @@ import {
 import { outboxPhase, type OutboxResult } from './lib/outbox';
 import { Receiver } from './lib/receiver';
 import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
-import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
+import { childrenOf, ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
+import { withPhaseService } from './lib/phase-service';
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
@@ -65,6 +67,9 @@ import {
   noisyNeighbourPhase,
   type NoisyNeighbourResult,
 } from './lib/noisy-neighbour';
+
+/** HOOKSTREAM_WORKERS of the bench's service: the default `auto` (one per core) unless told. */
+const WORKERS = process.env.BENCH_WORKERS ?? 'auto';
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -106,6 +111,7 @@ async function main(): Promise<void> {
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
         // The per-tenant limits, named so the noisy-neighbour result says which were in force.
         ...NOISY_NEIGHBOUR_LIMITS,
+        HOOKSTREAM_WORKERS: WORKERS,
       },
       {
         label: 'bench-service',
@@ -116,6 +122,7 @@ async function main(): Promise<void> {
       },
     );
     watchServices([service]);
+    const workerCount = Math.max(1, childrenOf(service.pid).length);
     const admin = new Api(service.url);
     const tenants = await createTenants(admin, receiver);
     const isolationTenant = tenants[0];
@@ -300,17 +307,35 @@ async function main(): Promise<void> {
 
     // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
     // phase's machine shares show the ingest service under "other" and its own CPU in the result.
-    let ingest: IngestResult | null = null;
-    try {
-      ingest = await measured('ingest', () => ingestPhase());
-      for (const mode of ingest.results) {
-        log(
-          `ingest ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,
-        );
+    // Once with the bench's workers and once with one process, to show what the workers add.
+    const ingestRuns: Record<string, IngestResult | null> = { ingest: null, ingestOneWorker: null };
+    for (const [phase, workers] of [
+      ['ingest', WORKERS],
+      ['ingestOneWorker', '1'],
+    ] as const) {
+      try {
+        const result = await measured(phase, () => ingestPhase({ workers }));
+        ingestRuns[phase] = result;
+        for (const mode of result.results) {
+          log(
+            `${phase} ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,
+          );
+        }
+      } catch (error) {
+        errors[phase] = (error as Error).message;
+        log(`${phase} FAILED: ${(error as Error).message}`);
       }
+    }
+    const { ingest, ingestOneWorker } = ingestRuns;
+
+    // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
+    let e2eOneWorker: { deliveriesPerSec: number; cpu: CpuShares | null } | null = null;
+    try {
+      e2eOneWorker = await oneWorkerE2e();
+      log(`e2e fan-out 1, one worker: ${e2eOneWorker.deliveriesPerSec} deliveries/s`);
     } catch (error) {
-      errors.ingest = (error as Error).message;
-      log(`ingest FAILED: ${(error as Error).message}`);
+      errors.e2eOneWorker = (error as Error).message;
+      log(`e2e one worker FAILED: ${(error as Error).message}`);
     }
 
     const peakRssMb = round(service.peakRssMb(), 1);
@@ -318,6 +343,8 @@ async function main(): Promise<void> {
       httpCeilingPerSec: round(httpCeilingPerSec, 0),
       kafkaConsumeCeilingPerSec: round(kafkaConsumeCeilingPerSec, 0),
       e2eDeliveriesPerSec: round(e2eDeliveriesPerSec, 0),
+      workers: { setting: WORKERS, processes: workerCount },
+      e2eOneWorker,
       e2eFanout5DeliveriesPerSec:
         e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
@@ -327,6 +354,7 @@ async function main(): Promise<void> {
       backfill,
       catalogue,
       ingest,
+      ingestOneWorker,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
@@ -378,6 +406,29 @@ async function main(): Promise<void> {
     await deleteNamespaceTopics(kafka, namespace, [inputTopic, ceilingTopic]);
     await database?.drop().catch(() => undefined);
   }
+}
+
+/** The fan-out 1 e2e run on a service of one process, set up as the bench's own. */
+async function oneWorkerE2e(): Promise<{ deliveriesPerSec: number; cpu: CpuShares | null }> {
+  return withPhaseService(
+    {
+      namespace: QUICK ? 'e2e1-smoke' : 'e2e1',
+      database: 'hs_bench_e2e1',
+      label: 'bench-e2e-one-worker',
+      env: { HOOKSTREAM_WORKERS: '1' },
+    },
+    async ({ receiver, inputTopic, service, producer }) => {
+      const before = watchedServices();
+      watchServices([...before, service]);
+      const tenants = await createTenants(new Api(service.url), receiver);
+      await warmUp(producer, inputTopic, tenants, receiver);
+      const servicePid = service.pid;
+      const meter = CpuMeter.start(() => [servicePid]);
+      const perSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents);
+      watchServices(before);
+      return { deliveriesPerSec: round(perSec, 0), cpu: meter?.stop() ?? null };
+    },
+  );
 }
 
 /** undici POSTs of a delivery-sized body to the receiver at the service's concurrency. */

@@ -83,22 +83,27 @@ function takeSnapshot(servicePids: number[]): Snapshot | null {
   const fields = stat.split('\n')[0].trim().split(/\s+/).slice(1, 9).map(Number);
   const byPid: Snapshot['byPid'] = new Map();
   const services = new Set(servicePids);
+  const seen: Array<{ pid: number; parent: number; jiffies: number; group: Group | null }> = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const pid = Number(entry);
     try {
+      // ppid is field 4, utime and stime fields 14 and 15, counted after the parenthesised name.
+      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
       const group = services.has(pid)
         ? 'service'
         : pid === process.pid
           ? 'bench'
           : classify(readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
-      if (!group) continue;
-      // utime and stime, fields 14 and 15, counted after the parenthesised command name.
-      const after = readFileSync(`/proc/${pid}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
-      byPid.set(pid, { group, jiffies: Number(after[11]) + Number(after[12]) });
+      seen.push({ pid, parent: Number(after[1]), jiffies: Number(after[11]) + Number(after[12]), group });
     } catch {
       // the process ended between the listing and the read
     }
+  }
+  for (const { pid, parent, jiffies, group } of seen) {
+    // A service's workers (HOOKSTREAM_WORKERS) are its children: they are the service too.
+    const counted = services.has(parent) ? 'service' : group;
+    if (counted) byPid.set(pid, { group: counted, jiffies });
   }
   return {
     totalJiffies: fields.reduce((sum, value) => sum + value, 0),

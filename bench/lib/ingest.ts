@@ -46,6 +46,8 @@ export interface IngestModeResult {
 }
 
 export interface IngestResult {
+  /** HOOKSTREAM_WORKERS of the service: `1`, or `auto` (one per core). */
+  workers: string;
   connections: number;
   seconds: number;
   batchSize: number;
@@ -60,12 +62,15 @@ export interface IngestOptions {
   nodeArgs?: string[];
   /** Extra env of the service (to measure one change alone). */
   env?: Record<string, string>;
+  /** HOOKSTREAM_WORKERS of the service (`1` by default). */
+  workers?: string;
 }
 
 /** Starts its own api-only service, runs each mode, and cleans up after itself. */
 export async function ingestPhase(options: IngestOptions = {}): Promise<IngestResult> {
   const namespace = uniqueNamespace('ingest');
   const database = await createDatabase('hs_bench_ingest');
+  const workers = options.workers ?? '1';
   let service: Service | undefined;
   let pool: Pool | undefined;
   try {
@@ -76,6 +81,7 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
         HOOKSTREAM_TOPIC_NAMESPACE: namespace,
         HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
         HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
+        HOOKSTREAM_WORKERS: workers,
         ...options.env,
       },
       {
@@ -94,7 +100,7 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
       await run(pool, apiKey, mode, WARMUP_SECONDS, null);
       results.push(await run(pool, apiKey, mode, SECONDS, servicePid));
     }
-    return { connections: CONNECTIONS, seconds: SECONDS, batchSize: BATCH_SIZE, results };
+    return { workers, connections: CONNECTIONS, seconds: SECONDS, batchSize: BATCH_SIZE, results };
   } finally {
     await pool?.close();
     await service?.stop();

@@ -294,6 +294,11 @@ export function watchServices(services: Service[]): void {
   watched = services;
 }
 
+/** The services watched now (to watch one more beside them). */
+export function watchedServices(): Service[] {
+  return watched;
+}
+
 /** SIGKILLs the watched services: a run giving up must not leave them running after it exits. */
 export function killWatchedServices(): void {
   for (const service of watched) service.process.kill('SIGKILL');

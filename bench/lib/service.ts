@@ -130,15 +130,11 @@ export async function startService(
     } else await sleep(50);
   }
   const pid = child.pid!;
+  /** The sum of the peaks of the service and its workers (an upper bound of their peak together). */
   const peakRssMb = (): number => {
     if (exited) return lastPeakMb;
-    try {
-      const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-      const match = /VmHWM:\s+(\d+)\s+kB/.exec(status);
-      if (match) lastPeakMb = Number(match[1]) / 1024;
-    } catch {
-      // gone between the check and the read
-    }
+    const peak = [pid, ...childrenOf(pid)].reduce((sum, each) => sum + peakOf(each), 0);
+    lastPeakMb = Math.max(lastPeakMb, peak);
     return lastPeakMb;
   };
   return {
@@ -162,6 +158,31 @@ export async function startService(
       await exitPromise;
     },
   };
+}
+
+/** A process's peak resident set size (VmHWM) in MB; 0 once it is gone. */
+function peakOf(pid: number): number {
+  try {
+    const match = /VmHWM:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return match ? Number(match[1]) / 1024 : 0;
+  } catch {
+    return 0; // gone between the listing and the read
+  }
+}
+
+/** The live children of a process (a service's workers), from /proc. */
+export function childrenOf(parent: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const after = readFileSync(`/proc/${entry}/stat`, 'utf8').split(')').pop()!.trim().split(' ');
+      if (Number(after[1]) === parent) children.push(Number(entry));
+    } catch {
+      // the process ended between the listing and the read
+    }
+  }
+  return children;
 }
 
 export function sleep(ms: number): Promise<void> {
