@@ -604,6 +604,8 @@ function printTable(results: {
   httpCeilingPerSec: number;
   kafkaConsumeCeilingPerSec: number;
   e2eDeliveriesPerSec: number;
+  workers: { setting: string; processes: number };
+  e2eOneWorker: { deliveriesPerSec: number } | null;
   e2eFanout5DeliveriesPerSec: number | null;
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
@@ -619,7 +621,11 @@ function printTable(results: {
     ['kafkaConsumeCeilingPerSec (kafkajs, 400 B values)', fmt(results.kafkaConsumeCeilingPerSec)],
     [
       `e2eDeliveriesPerSec (fan-out 1, ${ENDPOINTS} endpoints, maxConcurrency ${CONFIG.endpointMaxConcurrency})`,
-      fmt(results.e2eDeliveriesPerSec),
+      `${fmt(results.e2eDeliveriesPerSec)} (${results.workers.processes} workers)`,
+    ],
+    [
+      'e2eOneWorker.deliveriesPerSec (the same, HOOKSTREAM_WORKERS=1)',
+      results.e2eOneWorker === null ? 'FAILED (see errors)' : fmt(results.e2eOneWorker.deliveriesPerSec),
     ],
     [
       'e2eFanout5DeliveriesPerSec (fan-out 5)',
