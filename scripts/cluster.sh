@@ -141,7 +141,9 @@ for ((i = 1; i <= replicas; i++)); do
   log="$log_dir/replica-$i.log"
   # setsid: Ctrl-C at the terminal reaches only this script, so each replica gets exactly one
   # SIGTERM from stop_replicas (the service shuts down once per signal it sees).
+  # One process per replica (HOOKSTREAM_WORKERS=1 unless given): the replicas are the processes here.
   PORT="$port" HOOKSTREAM_REPLICA_NAME="replica-$i" HOOKSTREAM_ROLES="$roles" HOOKSTREAM_RUN_MIGRATIONS=false \
+    HOOKSTREAM_WORKERS="${HOOKSTREAM_WORKERS:-1}" \
     setsid node "${node_options[@]}" dist/main.js >"$log" 2>&1 </dev/null &
   pids+=("$!")
   step "starting replica-$i on :$port (pid $!, roles $roles, log: $log)"

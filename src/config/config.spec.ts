@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { usableCores } from './cpu-count';
 import { ConfigError, loadConfig } from './config';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 
@@ -74,8 +74,8 @@ describe('loadConfig', () => {
   });
 
   it('runs one worker per core by default, or the count given, 1 to 64', () => {
-    expect(loadConfig(required).workers).toBe(availableParallelism());
-    expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: 'auto' }).workers).toBe(availableParallelism());
+    expect(loadConfig(required).workers).toBe(usableCores());
+    expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: 'auto' }).workers).toBe(usableCores());
     expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: '3' }).workers).toBe(3);
     expect(() => loadConfig({ ...required, HOOKSTREAM_WORKERS: '0' })).toThrow(
       /HOOKSTREAM_WORKERS: 0 is outside 1..64/,

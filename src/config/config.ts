@@ -1,4 +1,5 @@
-import { availableParallelism, hostname } from 'node:os';
+import { hostname } from 'node:os';
+import { usableCores } from './cpu-count';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
@@ -247,7 +248,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       return new Set(roles);
     }),
     workers: read('HOOKSTREAM_WORKERS', 'auto', (raw) =>
-      raw.trim() === 'auto' ? availableParallelism() : integer(1, MAX_WORKERS)(raw),
+      raw.trim() === 'auto' ? usableCores() : integer(1, MAX_WORKERS)(raw),
     ),
     replicaName: read('HOOKSTREAM_REPLICA_NAME', hostname(), (raw) => {
       if (!/^[a-zA-Z0-9._-]{1,64}$/.test(raw))
