@@ -208,6 +208,8 @@ async function main(): Promise<void> {
       HOOKSTREAM_CIRCUIT_OPEN_FOR: '5s',
       HOOKSTREAM_SHUTDOWN_TIMEOUT: '5s',
       HOOKSTREAM_TENANT_INGEST_RATE: String(HOSTILE_INGEST_RATE),
+      // The default, one worker per core: a SIGKILL of the service takes every worker with it.
+      HOOKSTREAM_WORKERS: process.env.CHAOS_WORKERS ?? 'auto',
     };
     await createInputTopic(inputTopic, Number(env.HOOKSTREAM_INPUT_PARTITIONS));
     const lastError = (): string => {
@@ -524,6 +526,7 @@ async function main(): Promise<void> {
         tenants:
           'a (4 endpoints) and b (2 endpoints); events alternate a/b, key = tenant id; a hostile tenant h (3 endpoints: hang, slow, large body) beside them',
         hostileIngestRatePerSec: HOSTILE_INGEST_RATE,
+        workers: process.env.CHAOS_WORKERS ?? 'auto',
         publisher:
           'kafkajs, acks=-1, one send at a time, retried until acknowledged; only acknowledged events count',
       },
