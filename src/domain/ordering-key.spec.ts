@@ -33,16 +33,20 @@ describe('orderingKeyOf', () => {
   });
 
   it('reads partitionkey in binary mode and writes it back in structured mode', () => {
-    const result = parseCloudEvent(Buffer.from('{}'), {
-      ce_specversion: '1.0',
-      ce_id: 'evt-2',
-      ce_source: '/billing',
-      ce_type: 'record.updated',
-      ce_time: '2026-01-01T00:00:00Z',
-      ce_tenantid: TENANT,
-      ce_partitionkey: 'customer/2',
-      'content-type': 'application/json',
-    });
+    const result = parseCloudEvent(
+      Buffer.from('{}'),
+      {
+        ce_specversion: '1.0',
+        ce_id: 'evt-2',
+        ce_source: '/billing',
+        ce_type: 'record.updated',
+        ce_time: '2026-01-01T00:00:00Z',
+        ce_tenantid: TENANT,
+        ce_partitionkey: 'customer/2',
+        'content-type': 'application/json',
+      },
+      1 << 20,
+    );
     if (!result.ok) throw new Error(result.detail);
     expect(result.event.partitionKey).toBe('customer/2');
     expect(JSON.parse(toStructuredCloudEvent(result.event))).toMatchObject({ partitionkey: 'customer/2' });
