@@ -129,7 +129,7 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
         body: { ordering: 'strict' },
       });
       expect(refused.status).toBe(400);
-      expect(JSON.stringify(refused.body)).toContain('send "maxConcurrency": 1');
+      expect((refused.body as { details: string[] }).details.join(' ')).toContain('send "maxConcurrency": 1');
       const keyed = await api('PATCH', `/v1/endpoints/${wide.id}`, {
         token: tenantA.apiKey,
         body: { ordering: 'strict', maxConcurrency: 4 },
