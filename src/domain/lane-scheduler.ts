@@ -1,3 +1,4 @@
+import { OrderKeyGate } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
 /**
@@ -114,9 +115,7 @@ export class LaneScheduler {
           concurrency,
           active: 0,
           queue: [],
-          behindKey: new Map(),
-          behindKeyCount: 0,
-          busyKeys: new Set(),
+          keys: new OrderKeyGate(),
           waiting: false,
           waitingForGroup: false,
           lastStartedAtMs: this.now(),
@@ -141,11 +140,7 @@ export class LaneScheduler {
         this.runShed(entry.shed, shedding.forMs);
         return;
       }
-      if (orderKey !== null && lane.busyKeys.has(orderKey)) {
-        waitBehindKey(lane, entry);
-        return;
-      }
-      if (orderKey !== null) lane.busyKeys.add(orderKey);
+      if (!lane.keys.admit(entry)) return;
       lane.queue.push(entry);
       this.pump(lane);
       this.forgetIfIdle(lane);
@@ -178,21 +173,16 @@ export class LaneScheduler {
       }
       lane.queue = kept;
       // Behind a busy key: the lane keeps what is at the head of its queue, so these are all shed.
-      for (const [orderKey, behind] of lane.behindKey) {
-        const stay = behind.filter((entry) => {
-          if (entry.withdrawn?.test()) {
-            entry.withdrawn.skip();
-            return false;
-          }
-          if (!entry.shed) return true;
-          this.runShed(entry.shed, shedding.forMs);
-          shed++;
+      lane.keys.retain((entry) => {
+        if (entry.withdrawn?.test()) {
+          entry.withdrawn.skip();
           return false;
-        });
-        lane.behindKeyCount -= behind.length - stay.length;
-        if (stay.length > 0) lane.behindKey.set(orderKey, stay);
-        else lane.behindKey.delete(orderKey);
-      }
+        }
+        if (!entry.shed) return true;
+        this.runShed(entry.shed, shedding.forMs);
+        shed++;
+        return false;
+      });
       for (const entry of gone) releaseKey(lane, entry);
       this.pump(lane);
       this.forgetIfIdle(lane);
@@ -204,17 +194,12 @@ export class LaneScheduler {
   dropWithdrawn(): number {
     let dropped = 0;
     for (const lane of this.lanes.values()) {
-      for (const [orderKey, behind] of lane.behindKey) {
-        const stay = behind.filter((entry) => {
-          if (!entry.withdrawn?.test()) return true;
-          entry.withdrawn.skip();
-          dropped++;
-          return false;
-        });
-        lane.behindKeyCount -= behind.length - stay.length;
-        if (stay.length > 0) lane.behindKey.set(orderKey, stay);
-        else lane.behindKey.delete(orderKey);
-      }
+      lane.keys.retain((entry) => {
+        if (!entry.withdrawn?.test()) return true;
+        entry.withdrawn.skip();
+        dropped++;
+        return false;
+      });
       const gone: Entry[] = [];
       const kept = lane.queue.filter((entry) => {
         if (!entry.withdrawn?.test()) return true;
@@ -372,7 +357,7 @@ export class LaneScheduler {
     return (
       lane.active >= lane.concurrency ||
       lane.waitingForGroup ||
-      (lane.queue.length === 0 && lane.behindKeyCount > 0)
+      (lane.queue.length === 0 && lane.keys.waiting > 0)
     );
   }
 
@@ -491,31 +476,13 @@ interface Entry {
 
 /** Queued in the lane: at the head of its queue or behind a busy key. */
 function queuedIn(lane: Lane): number {
-  return lane.queue.length + lane.behindKeyCount;
+  return lane.queue.length + lane.keys.waiting;
 }
 
-function waitBehindKey(lane: Lane, entry: Entry): void {
-  const behind = lane.behindKey.get(entry.orderKey!);
-  if (behind) behind.push(entry);
-  else lane.behindKey.set(entry.orderKey!, [entry]);
-  lane.behindKeyCount += 1;
-}
-
-/**
- * `entry` left the lane (ended, shed or skipped): the next task of its key, if any, joins the end of
- * the lane's queue, so each key has at most one task queued at the head or running.
- */
+/** `entry` left the lane: the next task of its key, if any, joins the end of the lane's queue. */
 function releaseKey(lane: Lane, entry: Entry): void {
-  if (entry.orderKey === null) return;
-  const behind = lane.behindKey.get(entry.orderKey);
-  const next = behind?.shift();
-  if (!next) {
-    lane.busyKeys.delete(entry.orderKey);
-    return;
-  }
-  lane.behindKeyCount -= 1;
-  if (behind!.length === 0) lane.behindKey.delete(entry.orderKey);
-  lane.queue.push(next);
+  const next = lane.keys.release(entry);
+  if (next) lane.queue.push(next);
 }
 
 interface Group {
@@ -531,11 +498,8 @@ interface Lane {
   active: number;
   /** Tasks that can start once a slot is free, in the order they became startable. */
   queue: Entry[];
-  /** Per order key, the tasks waiting for the one before them with that key, in submission order. */
-  behindKey: Map<string, Entry[]>;
-  behindKeyCount: number;
-  /** Order keys with a task queued at the head or running. */
-  busyKeys: Set<string>;
+  /** Tasks waiting for the one before them with the same order key. */
+  keys: OrderKeyGate<Entry>;
   waiting: boolean;
   waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */
