@@ -65,7 +65,12 @@ async function main(): Promise<void> {
     // As src/app.ts installs them: the depth limit first, then class-validator.
     app.useGlobalPipes(
       new DepthLimitPipe(),
-      new BodyValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true, stopAtFirstError: false }),
+      new BodyValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+        stopAtFirstError: false,
+      }),
     );
   }
   await app.listen(0, '127.0.0.1');

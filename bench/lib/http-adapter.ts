@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { num } from './config';
-import { ensureServiceBuilt, ROOT } from './service';
+import { ensureServiceBuilt, ROOT, SERVICE_NODE_OPTIONS } from './service';
 import { percentile, round } from './stats';
 
 export type AdapterPlatform = 'express' | 'fastify';
@@ -37,6 +37,8 @@ export interface AdapterVariantResult extends AdapterVariant {
   name: string;
   /** The round with the median requests/s (its own p50, p99 and CPU). */
   median: AdapterRun;
+  /** The median of the rounds' CPU µs per request (steadier than any one round's throughput). */
+  medianCpuUsPerRequest: number;
   rounds: AdapterRun[];
 }
 
@@ -45,9 +47,9 @@ export interface HttpAdapterResult {
   seconds: number;
   rounds: number;
   variants: AdapterVariantResult[];
-  /** Fastify's saving against Express in CPU µs per request (median rounds), with pipes and bare. */
+  /** Fastify's saving against Express in CPU µs per request (medians), with pipes and bare. */
   fastifySavesCpuUsPerRequest: { pipes: number; bare: number };
-  /** What the pipes add per request on each platform (median rounds). */
+  /** What the pipes add per request on each platform (medians). */
   pipesCostCpuUsPerRequest: { express: number; fastify: number };
 }
 
@@ -79,9 +81,17 @@ export async function httpAdapterPhase(): Promise<HttpAdapterResult> {
   const variants = VARIANTS.map((variant): AdapterVariantResult => {
     const rounds = runs.get(nameOf(variant))!;
     const sorted = [...rounds].sort((a, b) => a.requestsPerSec - b.requestsPerSec);
-    return { name: nameOf(variant), ...variant, median: sorted[Math.floor(sorted.length / 2)], rounds };
+    const cpus = rounds.map((run) => run.cpuUsPerRequest).sort((a, b) => a - b);
+    return {
+      name: nameOf(variant),
+      ...variant,
+      median: sorted[Math.floor(sorted.length / 2)],
+      medianCpuUsPerRequest: cpus[Math.floor(cpus.length / 2)],
+      rounds,
+    };
   });
-  const cpu = (name: string): number => variants.find((variant) => variant.name === name)!.median.cpuUsPerRequest;
+  const cpu = (name: string): number =>
+    variants.find((variant) => variant.name === name)!.medianCpuUsPerRequest;
   return {
     connections: CONNECTIONS,
     seconds: SECONDS,
@@ -157,7 +167,9 @@ interface App {
 }
 
 async function startApp(variant: AdapterVariant): Promise<App> {
-  const child = spawn(process.execPath, [join(ROOT, 'dist-bench', 'lib', 'http-adapter-app.js')], {
+  // With the service's Node flags: its young generation size changes what GC costs per request.
+  const app = join(ROOT, 'dist-bench', 'lib', 'http-adapter-app.js');
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, app], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
