@@ -4,6 +4,7 @@
  * service's global pipes and bare, loaded by BENCH_ADAPTER_CONNECTIONS (64) undici connections for
  * BENCH_ADAPTER_SECONDS after a warm-up. Variants alternate within each of BENCH_ADAPTER_ROUNDS
  * rounds, each in a fresh child process, so a drift of the shared machine hits all of them alike.
+ * BENCH_ADAPTER_PROFILE_DIR profiles each app (the figures are then not comparable with a plain run).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -63,6 +64,8 @@ const VARIANTS: AdapterVariant[] = [
   { platform: 'express', pipes: false },
   { platform: 'fastify', pipes: false },
 ];
+/** Profiles each app (--cpu-prof) into this folder, as `<variant>-<round>.cpuprofile`. */
+const PROFILE_DIR = process.env.BENCH_ADAPTER_PROFILE_DIR;
 const CLOCK_TICKS_PER_SEC = 100;
 /** The body `POST /v1/events` gets in the ingest bench (bench/lib/ingest.ts, mode `single`). */
 const BODY = JSON.stringify({
@@ -76,7 +79,7 @@ export async function httpAdapterPhase(): Promise<HttpAdapterResult> {
   await ensureServiceBuilt();
   const runs = new Map<string, AdapterRun[]>(VARIANTS.map((variant) => [nameOf(variant), []]));
   for (let index = 0; index < ROUNDS; index += 1) {
-    for (const variant of VARIANTS) runs.get(nameOf(variant))!.push(await measureVariant(variant));
+    for (const variant of VARIANTS) runs.get(nameOf(variant))!.push(await measureVariant(variant, index));
   }
   const variants = VARIANTS.map((variant): AdapterVariantResult => {
     const rounds = runs.get(nameOf(variant))!;
@@ -108,8 +111,8 @@ export async function httpAdapterPhase(): Promise<HttpAdapterResult> {
   };
 }
 
-async function measureVariant(variant: AdapterVariant): Promise<AdapterRun> {
-  const app = await startApp(variant);
+async function measureVariant(variant: AdapterVariant, index: number): Promise<AdapterRun> {
+  const app = await startApp(variant, index);
   const pool = new Pool(`http://127.0.0.1:${app.port}`, { connections: CONNECTIONS, pipelining: 1 });
   try {
     await load(pool, WARMUP_SECONDS, app.pid);
@@ -166,10 +169,17 @@ interface App {
   port: number;
 }
 
-async function startApp(variant: AdapterVariant): Promise<App> {
+async function startApp(variant: AdapterVariant, index: number): Promise<App> {
   // With the service's Node flags: its young generation size changes what GC costs per request.
   const app = join(ROOT, 'dist-bench', 'lib', 'http-adapter-app.js');
-  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, app], {
+  const profile = PROFILE_DIR
+    ? [
+        '--cpu-prof',
+        `--cpu-prof-dir=${PROFILE_DIR}`,
+        `--cpu-prof-name=${nameOf(variant)}-${index}.cpuprofile`,
+      ]
+    : [];
+  const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, ...profile, app], {
     env: {
       PATH: process.env.PATH ?? '',
       NODE_ENV: 'production',
@@ -179,7 +189,7 @@ async function startApp(variant: AdapterVariant): Promise<App> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
+  child.stderr.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -189,7 +199,7 @@ async function startApp(variant: AdapterVariant): Promise<App> {
       clearTimeout(timer);
       reject(new Error(`${nameOf(variant)} exited (${code}) before it listened: ${stderr}`));
     });
-    createInterface({ input: child.stdout! }).once('line', (line) => {
+    createInterface({ input: child.stdout }).once('line', (line) => {
       clearTimeout(timer);
       resolve((JSON.parse(line) as { port: number }).port);
     });
