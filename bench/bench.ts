@@ -25,6 +25,9 @@
  *                               the ratio (target >= 20) and per-key order violations counted by the
  *                               receiver (must be 0) (bench/lib/ordered-keys.ts; alone:
  *                               `npm run bench:ordered-keys`; BENCH_ORDERED_KEYS_EVENTS, _KEYS)
+ *   httpAdapter                 a minimal Nest app with the service's pipes and POST /v1/events DTO on
+ *                               Express vs. Fastify, and bare: requests/s, p50/p99, CPU µs/request
+ *                               (bench/lib/http-adapter.ts; alone: `npm run bench:http-adapter`)
  *   peakRssMb                   the service's VmHWM at the end
  *
  * BENCH_QUICK=1 (`npm run bench:smoke`) runs a tiny variant with no timing assertion and writes
@@ -67,6 +70,7 @@ import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
 import { CpuMeter, type CpuShares } from './lib/cpu';
 import { ingestPhase, type IngestResult } from './lib/ingest';
+import { httpAdapterPhase, type HttpAdapterResult } from './lib/http-adapter';
 import { summariseNewestProfile } from './lib/profile';
 import { BACKFILL_EVENTS, backfillPhase, type BackfillResult } from './lib/backfill';
 import {
@@ -348,6 +352,21 @@ async function main(): Promise<void> {
     }
     const { ingest, ingestOneWorker } = ingestRuns;
 
+    // The HTTP adapter alone (issue 21 item 1): a minimal Nest app on Express and on Fastify with
+    // the service's pipes and DTO, in child processes of its own while this service idles.
+    let httpAdapter: HttpAdapterResult | null = null;
+    try {
+      httpAdapter = await measured('httpAdapter', () => httpAdapterPhase());
+      for (const variant of httpAdapter.variants) {
+        log(
+          `httpAdapter ${variant.name}: ${variant.median.requestsPerSec} requests/s, p50 ${variant.median.p50Ms} ms, p99 ${variant.median.p99Ms} ms, ${variant.median.cpuUsPerRequest} µs CPU/request`,
+        );
+      }
+    } catch (error) {
+      errors.httpAdapter = (error as Error).message;
+      log(`httpAdapter FAILED: ${(error as Error).message}`);
+    }
+
     // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
     let e2eOneWorker: { deliveriesPerSec: number; cpu: CpuShares | null } | null = null;
     try {
@@ -376,6 +395,7 @@ async function main(): Promise<void> {
       ingest,
       ingestOneWorker,
       orderedKeys,
+      httpAdapter,
       peakRssMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(

@@ -7,7 +7,7 @@ import { BROKERS } from './kafka';
 
 export const ROOT = join(__dirname, '..', '..');
 /** The service's Node flags (its heap cap), from package.json like `npm start` uses them. */
-const SERVICE_NODE_OPTIONS: string[] = (
+export const SERVICE_NODE_OPTIONS: string[] = (
   JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { config: { node_options: string } }
 ).config.node_options
   .split(' ')

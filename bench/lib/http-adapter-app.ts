@@ -1,0 +1,96 @@
+/**
+ * The app the HTTP adapter bench (bench/lib/http-adapter.ts) loads, run as a child process: Nest
+ * with one `POST /v1/events` route that takes the service's real body DTO and answers 202 with a
+ * small JSON body, doing nothing else. ADAPTER_PLATFORM picks Express or Fastify, ADAPTER_PIPES=1
+ * installs the service's global pipes (depth limit, then validation), 0 leaves the route bare.
+ * The pipes and the DTO are the service's own build (dist/), so the bench measures today's code.
+ * Prints `{"port":N}` on stdout once it listens.
+ */
+import 'reflect-metadata';
+import { join } from 'node:path';
+import { Body, Controller, HttpCode, Module, Post, type PipeTransform, type Type } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+
+type Platform = 'express' | 'fastify';
+
+const DIST = process.env.ADAPTER_DIST ?? join(__dirname, '..', '..', 'dist');
+/** The service's default HOOKSTREAM_MAX_BODY_BYTES; the bench's bodies are far below it. */
+const BODY_LIMIT = 1024 * 1024;
+
+// The service's compiled modules, loaded at run time: the bench tree does not compile src/.
+/* eslint-disable @typescript-eslint/no-require-imports */
+const { PublishEventDto } = require(join(DIST, 'ingest/dto/publish-event.dto.js')) as {
+  PublishEventDto: Type<unknown>;
+};
+const { DepthLimitPipe } = require(join(DIST, 'common/depth-limit.pipe.js')) as {
+  DepthLimitPipe: new () => PipeTransform;
+};
+const { BodyValidationPipe } = require(join(DIST, 'common/body-validation.pipe.js')) as {
+  BodyValidationPipe: new (options: Record<string, unknown>) => PipeTransform;
+};
+const { verifyUtf8Body } = require(join(DIST, 'common/utf8-body.js')) as {
+  verifyUtf8Body: (...args: unknown[]) => void;
+};
+/* eslint-enable @typescript-eslint/no-require-imports */
+
+@Controller('v1/events')
+class BenchIngestController {
+  @Post()
+  @HttpCode(202)
+  publish(@Body() body: Record<string, unknown>): { id: string } {
+    return { id: typeof body.id === 'string' ? body.id : 'accepted' };
+  }
+}
+// The DTO is only known at run time, so the parameter type the pipes read (design:paramtypes,
+// which emitDecoratorMetadata would have written) is set by hand before Nest reads it at init.
+Reflect.defineMetadata('design:paramtypes', [PublishEventDto], BenchIngestController.prototype, 'publish');
+
+@Module({ controllers: [BenchIngestController] })
+class BenchIngestModule {}
+
+async function main(): Promise<void> {
+  const platform = process.env.ADAPTER_PLATFORM as Platform;
+  const pipes = process.env.ADAPTER_PIPES === '1';
+  const app =
+    platform === 'fastify'
+      ? await NestFactory.create<NestFastifyApplication>(
+          BenchIngestModule,
+          new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
+          { logger: false },
+        )
+      : await createExpressApp();
+  if (pipes) {
+    // As src/app.ts installs them: the depth limit first, then class-validator.
+    app.useGlobalPipes(
+      new DepthLimitPipe(),
+      new BodyValidationPipe({
+        whitelist: true,
+        forbidNonWhitelisted: true,
+        transform: true,
+        stopAtFirstError: false,
+      }),
+    );
+  }
+  await app.listen(0, '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);
+  process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
+}
+
+/** Express as src/app.ts sets it up: its own JSON parser with the UTF-8 check, no x-powered-by. */
+async function createExpressApp(): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(BenchIngestModule, {
+    logger: false,
+    bodyParser: false,
+  });
+  app.useBodyParser('json', { limit: BODY_LIMIT, verify: verifyUtf8Body });
+  app.disable('x-powered-by');
+  return app;
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
