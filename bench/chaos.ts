@@ -78,6 +78,8 @@ const CONFIG = {
  * low, so the hostile tenant's flood meets it. The normal tenants publish to Kafka, unaffected.
  */
 const HOSTILE_INGEST_RATE = 20;
+/** Events in one send of the normal publisher: about 250 KB, far below the broker's 1 MiB. */
+const MAX_EVENTS_PER_SEND = 500;
 /** The hostile endpoints: one never answers, one answers after SLOW_ANSWER_MS, one with LARGE_BODY. */
 const SLOW_ANSWER_MS = 4_000;
 const LARGE_BODY = 'L'.repeat(2 * 1024 * 1024);
@@ -283,7 +285,13 @@ async function main(): Promise<void> {
       const start = Date.now();
       let next = 0;
       while (next < CONFIG.events) {
-        const due = Math.min(CONFIG.events, Math.floor(((Date.now() - start) / 1000) * CONFIG.rate));
+        // Capped: after a broker restart the events due pile up, and one send of them all can pass
+        // the broker's message.max.bytes (MESSAGE_TOO_LARGE, retried forever).
+        const due = Math.min(
+          CONFIG.events,
+          next + MAX_EVENTS_PER_SEND,
+          Math.floor(((Date.now() - start) / 1000) * CONFIG.rate),
+        );
         if (due <= next) {
           await sleep(20);
           continue;
