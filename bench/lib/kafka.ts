@@ -26,8 +26,6 @@ export interface EventSpec {
   /** Bytes the JSON value should roughly have (default ~400). */
   targetBytes?: number;
   id?: string;
-  /** The CloudEvents `partitionkey`: the delivery's ordering key. */
-  partitionKey?: string;
 }
 
 /** A structured-mode CloudEvent keyed by tenant id, carrying its publish time in `data.sentAt`. */
@@ -37,7 +35,6 @@ export function cloudEvent({
   seq,
   targetBytes = 400,
   id = randomUUID(),
-  partitionKey,
 }: EventSpec): Message {
   const sentAt = Date.now();
   const base = {
@@ -47,7 +44,6 @@ export function cloudEvent({
     type,
     time: new Date(sentAt).toISOString(),
     tenantid: tenantId,
-    ...(partitionKey === undefined ? {} : { partitionkey: partitionKey }),
     data: { seq, sentAt, pad: '' },
   };
   const size = JSON.stringify(base).length;

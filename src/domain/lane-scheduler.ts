@@ -1,4 +1,3 @@
-import { OrderKeyGate } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
 /**
@@ -22,12 +21,6 @@ import { RecordWithdrawn } from './records';
  * at that pace and sheds the rest, so its backlog holds a bounded part of its partition's window.
  * A lane of fast tasks is never overloaded however long its queue: a burst behind a healthy endpoint
  * drains, and only the task time, not the queue, tells the two apart.
- *
- * A task may carry an order key (ordering-key.ts): tasks of one lane with the same order key start
- * one at a time, in submission order; one waits (counted as queued, but not at the head of the
- * lane's queue) until the task before it with that key has ended, been shed or been skipped, while
- * tasks of other keys start beside it up to the lane's concurrency. Stalls and shedding stay per
- * lane: a stalled lane sheds the queued tasks of every key alike.
  *
  * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
  * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise rejects with
@@ -95,7 +88,6 @@ export class LaneScheduler {
     shed: Shed<void> | undefined,
     group: string,
     withdrawn: () => boolean,
-    orderKey?: string | null,
   ): Promise<void>;
   run<T>(
     key: string,
@@ -104,7 +96,6 @@ export class LaneScheduler {
     shed?: Shed<T>,
     group = '',
     withdrawn?: () => boolean,
-    orderKey: string | null = null,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let lane = this.lanes.get(key);
@@ -115,7 +106,6 @@ export class LaneScheduler {
           concurrency,
           active: 0,
           queue: [],
-          keys: new OrderKeyGate(),
           waiting: false,
           waitingForGroup: false,
           lastStartedAtMs: this.now(),
@@ -129,18 +119,16 @@ export class LaneScheduler {
         run: () => task().then(resolve, reject),
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
         withdrawn: withdrawn && { test: withdrawn, skip: () => reject(new RecordWithdrawn()) },
-        orderKey,
       };
       if (entry.withdrawn?.test()) {
         entry.withdrawn.skip();
         return;
       }
       const shedding = this.sheddingOf(lane);
-      if (entry.shed && shedding !== null && queuedIn(lane) >= shedding.keep) {
+      if (entry.shed && shedding !== null && lane.queue.length >= shedding.keep) {
         this.runShed(entry.shed, shedding.forMs);
         return;
       }
-      if (!lane.keys.admit(entry)) return;
       lane.queue.push(entry);
       this.pump(lane);
       this.forgetIfIdle(lane);
@@ -158,34 +146,17 @@ export class LaneScheduler {
       const shedding = this.sheddingOf(lane);
       if (shedding === null) continue;
       const kept: Entry[] = [];
-      const gone: Entry[] = [];
       for (const entry of lane.queue) {
         if (entry.withdrawn?.test()) {
           entry.withdrawn.skip();
-          gone.push(entry);
         } else if (entry.shed && kept.length >= shedding.keep) {
           this.runShed(entry.shed, shedding.forMs);
-          gone.push(entry);
           shed++;
         } else {
           kept.push(entry);
         }
       }
       lane.queue = kept;
-      // Behind a busy key: the lane keeps what is at the head of its queue, so these are all shed.
-      lane.keys.retain((entry) => {
-        if (entry.withdrawn?.test()) {
-          entry.withdrawn.skip();
-          return false;
-        }
-        if (!entry.shed) return true;
-        this.runShed(entry.shed, shedding.forMs);
-        shed++;
-        return false;
-      });
-      for (const entry of gone) releaseKey(lane, entry);
-      this.pump(lane);
-      this.forgetIfIdle(lane);
     }
     return shed;
   }
@@ -194,24 +165,14 @@ export class LaneScheduler {
   dropWithdrawn(): number {
     let dropped = 0;
     for (const lane of this.lanes.values()) {
-      lane.keys.retain((entry) => {
-        if (!entry.withdrawn?.test()) return true;
-        entry.withdrawn.skip();
-        dropped++;
-        return false;
-      });
-      const gone: Entry[] = [];
       const kept = lane.queue.filter((entry) => {
         if (!entry.withdrawn?.test()) return true;
         entry.withdrawn.skip();
-        gone.push(entry);
         dropped++;
         return false;
       });
-      if (gone.length === 0) continue;
+      if (kept.length === lane.queue.length) continue;
       lane.queue = kept;
-      for (const entry of gone) releaseKey(lane, entry);
-      this.pump(lane);
       this.forgetIfIdle(lane);
     }
     return dropped;
@@ -232,7 +193,7 @@ export class LaneScheduler {
     if (this.isHanging(key)) return true;
     const lane = this.lanes.get(key);
     const keep = lane ? this.overloadKeep(lane) : null;
-    return keep !== null && queuedIn(lane!) >= keep;
+    return keep !== null && lane!.queue.length >= keep;
   }
 
   /**
@@ -247,7 +208,7 @@ export class LaneScheduler {
     if (lane) {
       if (this.isHanging(key)) return 0;
       if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
-      if (queuedIn(lane) > 0) return 0;
+      if (lane.queue.length > 0) return 0;
       const capacity = this.capacity(lane);
       return Math.max(0, capacity - lane.active + this.keepAtPace(capacity, lane.taskMs));
     }
@@ -274,7 +235,7 @@ export class LaneScheduler {
     if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
     const capacity = this.capacity(lane);
     const free = Math.max(0, capacity - lane.active);
-    return Math.max(0, free + this.keepAtPace(capacity, lane.taskMs) - queuedIn(lane));
+    return Math.max(0, free + this.keepAtPace(capacity, lane.taskMs) - lane.queue.length);
   }
 
   /** Tasks running now in `group`. */
@@ -288,7 +249,7 @@ export class LaneScheduler {
 
   queued(): number {
     let total = 0;
-    for (const lane of this.lanes.values()) total += queuedIn(lane);
+    for (const lane of this.lanes.values()) total += lane.queue.length;
     return total;
   }
 
@@ -299,7 +260,7 @@ export class LaneScheduler {
 
   laneDepth(key: string): number {
     const lane = this.lanes.get(key);
-    return lane ? queuedIn(lane) + lane.active : 0;
+    return lane ? lane.queue.length + lane.active : 0;
   }
 
   /**
@@ -344,21 +305,14 @@ export class LaneScheduler {
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
   private stalledFor(lane: Lane): number | null {
-    if (!this.blocked(lane) || queuedIn(lane) === 0) return null;
+    if (!this.blocked(lane) || lane.queue.length === 0) return null;
     const idleFor = this.now() - lane.lastStartedAtMs;
     return idleFor >= this.stallAfterMs ? idleFor : null;
   }
 
-  /**
-   * Cannot start more: its own slots are full, it waits for its group, or everything it has queued
-   * waits behind a running task of the same order key.
-   */
+  /** Cannot start more: its own slots are full, or it waits for its group. */
   private blocked(lane: Lane): boolean {
-    return (
-      lane.active >= lane.concurrency ||
-      lane.waitingForGroup ||
-      (lane.queue.length === 0 && lane.keys.waiting > 0)
-    );
+    return lane.active >= lane.concurrency || lane.waitingForGroup;
   }
 
   private group(name: string): Group {
@@ -395,7 +349,6 @@ export class LaneScheduler {
       const next = lane.queue.shift()!;
       if (next.withdrawn?.test()) {
         next.withdrawn.skip();
-        releaseKey(lane, next);
         continue;
       }
       lane.active += 1;
@@ -410,7 +363,6 @@ export class LaneScheduler {
         lane.active -= 1;
         this.active -= 1;
         group.active -= 1;
-        releaseKey(lane, next);
         this.pump(lane);
         this.pumpGroup(lane.group);
         this.pumpWaiting();
@@ -470,19 +422,6 @@ interface Entry {
   run: () => Promise<void>;
   shed?: (stalledForMs: number) => Promise<void>;
   withdrawn?: { test: () => boolean; skip: () => void };
-  /** Tasks with the same order key start one at a time (null: none). */
-  orderKey: string | null;
-}
-
-/** Queued in the lane: at the head of its queue or behind a busy key. */
-function queuedIn(lane: Lane): number {
-  return lane.queue.length + lane.keys.waiting;
-}
-
-/** `entry` left the lane: the next task of its key, if any, joins the end of the lane's queue. */
-function releaseKey(lane: Lane, entry: Entry): void {
-  const next = lane.keys.release(entry);
-  if (next) lane.queue.push(next);
 }
 
 interface Group {
@@ -496,10 +435,7 @@ interface Lane {
   group: string;
   concurrency: number;
   active: number;
-  /** Tasks that can start once a slot is free, in the order they became startable. */
   queue: Entry[];
-  /** Tasks waiting for the one before them with the same order key. */
-  keys: OrderKeyGate<Entry>;
   waiting: boolean;
   waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */
