@@ -56,7 +56,7 @@ import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
 import { ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
-import { CpuMeter, type CpuShares } from './lib/cpu';
+import { CpuMeter, cpuPerDeliveryUs, type CpuShares } from './lib/cpu';
 import { ingestPhase, type IngestResult } from './lib/ingest';
 import { summariseNewestProfile } from './lib/profile';
 import { BACKFILL_EVENTS, backfillPhase, type BackfillResult } from './lib/backfill';
@@ -318,6 +318,8 @@ async function main(): Promise<void> {
       httpCeilingPerSec: round(httpCeilingPerSec, 0),
       kafkaConsumeCeilingPerSec: round(kafkaConsumeCeilingPerSec, 0),
       e2eDeliveriesPerSec: round(e2eDeliveriesPerSec, 0),
+      // Fan-out 1: one delivery per event, so the phase's CPU over its events (issue 21, item 3).
+      e2eCpuPerDeliveryUs: cpuPerDeliveryUs(cpu.e2eFanout1 ?? null, CONFIG.e2eEvents),
       e2eFanout5DeliveriesPerSec:
         e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
@@ -553,6 +555,7 @@ function printTable(results: {
   httpCeilingPerSec: number;
   kafkaConsumeCeilingPerSec: number;
   e2eDeliveriesPerSec: number;
+  e2eCpuPerDeliveryUs: { service: number; serviceAndBroker: number } | null;
   e2eFanout5DeliveriesPerSec: number | null;
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
@@ -569,6 +572,12 @@ function printTable(results: {
     [
       `e2eDeliveriesPerSec (fan-out 1, ${ENDPOINTS} endpoints, maxConcurrency ${CONFIG.endpointMaxConcurrency})`,
       fmt(results.e2eDeliveriesPerSec),
+    ],
+    [
+      'e2eCpuPerDeliveryUs (fan-out 1): service / service + broker',
+      results.e2eCpuPerDeliveryUs
+        ? `${results.e2eCpuPerDeliveryUs.service} / ${results.e2eCpuPerDeliveryUs.serviceAndBroker} µs`
+        : 'n/a (no /proc)',
     ],
     [
       'e2eFanout5DeliveriesPerSec (fan-out 5)',
