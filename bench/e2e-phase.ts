@@ -10,6 +10,7 @@
 import { Api } from './lib/api';
 import { CONFIG, num, QUICK } from './lib/config';
 import { CpuMeter, cpuPerDeliveryUs } from './lib/cpu';
+import { summariseNewestProfile } from './lib/profile';
 import { createTenants, e2eRun, killWatchedServices, log, warmUp, watchServices } from './lib/phases';
 import { round } from './lib/stats';
 import { withPhaseService } from './lib/phase-service';
@@ -24,6 +25,8 @@ interface Round {
 
 async function main(): Promise<void> {
   const distDir = process.env.BENCH_E2E_DIST;
+  // As in bench.ts: a V8 CPU profile of the service, summarised once it has stopped.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
   // The same service settings as bench.ts's e2e phase.
   await withPhaseService(
     {
@@ -31,6 +34,7 @@ async function main(): Promise<void> {
       database: 'hs_bench_e2e',
       label: 'bench-e2e-service',
       ...(distDir ? { distDir } : {}),
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       watchServices([service]);
@@ -77,6 +81,7 @@ async function main(): Promise<void> {
       );
     },
   );
+  if (profileDir) console.error(JSON.stringify(summariseNewestProfile(profileDir), null, 1));
 }
 
 main().catch((error: unknown) => {
