@@ -19,7 +19,8 @@ export function invalidHeader(name: string, value: unknown): string | null {
   if (!FIELD_NAME.test(name)) {
     return `invalid header ${JSON.stringify(name.slice(0, 64))}: the name is not an HTTP token (RFC 9110)`;
   }
-  if (UNSENDABLE.has(name.toLowerCase())) return `invalid header ${name}: the HTTP client sets or refuses this field itself`;
+  if (UNSENDABLE.has(name.toLowerCase()))
+    return `invalid header ${name}: the HTTP client sets or refuses this field itself`;
   if (typeof value !== 'string') return `invalid header ${name}: the value is not a string`;
   const bad = NOT_FIELD_VALUE.exec(value);
   if (bad !== null) {

@@ -1,4 +1,11 @@
-import { createHmac, createSecretKey, hkdfSync, timingSafeEqual, type Hmac, type KeyObject } from 'node:crypto';
+import {
+  createHmac,
+  createSecretKey,
+  hkdfSync,
+  timingSafeEqual,
+  type Hmac,
+  type KeyObject,
+} from 'node:crypto';
 import { decodeTask, encodeTaskText, type DeliveryTask } from './delivery-task';
 
 /**
@@ -73,9 +80,7 @@ export class TaskSeal {
     // The MAC is taken over the JSON text and the sealed text encoded once: the same bytes as
     // encodeTask's with the MAC field spliced in, without encoding, copying and concatenating them.
     const json = encodeTaskText(task);
-    const mac = this.macOf(this.keyObjects[0], task)
-      .update(json, 'utf8')
-      .digest('base64');
+    const mac = this.macOf(this.keyObjects[0], task).update(json, 'utf8').digest('base64');
     return Buffer.from(`${json.slice(0, -1)},"mac":"${mac}"}`, 'utf8');
   }
 
