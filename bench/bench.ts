@@ -61,7 +61,7 @@ import { childrenOf, ensureServiceBuilt, ROOT, startService, until, type Service
 import { withPhaseService } from './lib/phase-service';
 import { machineInfo, round } from './lib/stats';
 import { renderChart } from './lib/chart';
-import { CpuMeter, type CpuShares } from './lib/cpu';
+import { CpuMeter, cpuPerDeliveryUs, type CpuShares } from './lib/cpu';
 import { ingestPhase, type IngestResult } from './lib/ingest';
 import { httpAdapterPhase, type HttpAdapterResult } from './lib/http-adapter';
 import { summariseNewestProfile } from './lib/profile';
@@ -364,6 +364,8 @@ async function main(): Promise<void> {
       e2eDeliveriesPerSec: round(e2eDeliveriesPerSec, 0),
       workers: { setting: WORKERS, processes: workerCount },
       e2eOneWorker,
+      // Fan-out 1: one delivery per event, so the phase's CPU over its events (issue 21, item 3).
+      e2eCpuPerDeliveryUs: cpuPerDeliveryUs(cpu.e2eFanout1 ?? null, CONFIG.e2eEvents),
       e2eFanout5DeliveriesPerSec:
         e2eFanout5DeliveriesPerSec === null ? null : round(e2eFanout5DeliveriesPerSec, 0),
       latency: latency.map(({ rate, p50Ms, p99Ms }) => ({ rate, p50Ms, p99Ms })),
@@ -626,6 +628,7 @@ function printTable(results: {
   e2eDeliveriesPerSec: number;
   workers: { setting: string; processes: number };
   e2eOneWorker: { deliveriesPerSec: number } | null;
+  e2eCpuPerDeliveryUs: { service: number; serviceAndBroker: number } | null;
   e2eFanout5DeliveriesPerSec: number | null;
   latency: Array<{ rate: number; p50Ms: number; p99Ms: number }>;
   isolation: { ratio: number | null; healthyAlonePerSec?: number; healthyWithBadPerSec?: number };
@@ -646,6 +649,12 @@ function printTable(results: {
     [
       'e2eOneWorker.deliveriesPerSec (the same, HOOKSTREAM_WORKERS=1)',
       results.e2eOneWorker === null ? 'FAILED (see errors)' : fmt(results.e2eOneWorker.deliveriesPerSec),
+    ],
+    [
+      'e2eCpuPerDeliveryUs (fan-out 1): service / service + broker',
+      results.e2eCpuPerDeliveryUs
+        ? `${results.e2eCpuPerDeliveryUs.service} / ${results.e2eCpuPerDeliveryUs.serviceAndBroker} µs`
+        : 'n/a (no /proc)',
     ],
     [
       'e2eFanout5DeliveriesPerSec (fan-out 5)',

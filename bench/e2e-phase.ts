@@ -3,12 +3,15 @@
  * BENCH_E2E_ROUNDS times (3; 1 with BENCH_QUICK=1) on one service, each of BENCH_E2E_EVENTS events;
  * BENCH_E2E_WORKERS sets the service's HOOKSTREAM_WORKERS (1 by default).
  * For before/after comparisons of one change on the hot path (README Section B, the cost of the
- * delivery task MAC): run it on both builds under `flock -x /tmp/hookstream-run.lock`, alternating.
- * Prints one JSON line with each round's deliveries/s and the service's CPU share; writes nothing.
+ * delivery task MAC): run it on both builds under `flock -x /tmp/hookstream-run.lock`, alternating;
+ * BENCH_E2E_DIST runs another build of the service (an older commit's `dist`) instead of ./dist.
+ * Prints one JSON line with each round's deliveries/s, the service's CPU share and the CPU per
+ * delivery (service, and service + broker), and their means; writes nothing.
  */
 import { Api } from './lib/api';
 import { CONFIG, num, QUICK } from './lib/config';
-import { CpuMeter } from './lib/cpu';
+import { CpuMeter, cpuPerDeliveryUs } from './lib/cpu';
+import { summariseNewestProfile } from './lib/profile';
 import { createTenants, e2eRun, killWatchedServices, log, warmUp, watchServices } from './lib/phases';
 import { round } from './lib/stats';
 import { withPhaseService } from './lib/phase-service';
@@ -17,7 +20,16 @@ const ROUNDS = num('BENCH_E2E_ROUNDS', 3, 1);
 /** HOOKSTREAM_WORKERS of the service: `1` as the other phases, `auto` one per core. */
 const WORKERS = process.env.BENCH_E2E_WORKERS ?? '1';
 
+interface Round {
+  deliveriesPerSec: number;
+  serviceCpu: number | null;
+  cpuPerDeliveryUs: { service: number; serviceAndBroker: number } | null;
+}
+
 async function main(): Promise<void> {
+  const distDir = process.env.BENCH_E2E_DIST;
+  // As in bench.ts: a V8 CPU profile of the service, summarised once it has stopped.
+  const profileDir = process.env.BENCH_PROFILE_DIR;
   // The same service settings as bench.ts's e2e phase.
   await withPhaseService(
     {
@@ -25,12 +37,14 @@ async function main(): Promise<void> {
       database: 'hs_bench_e2e',
       label: 'bench-e2e-service',
       env: { HOOKSTREAM_WORKERS: WORKERS },
+      ...(distDir ? { distDir } : {}),
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       watchServices([service]);
       const tenants = await createTenants(new Api(service.url), receiver);
       await warmUp(producer, inputTopic, tenants, receiver);
-      const rounds: Array<{ deliveriesPerSec: number; serviceCpu: number | null }> = [];
+      const rounds: Round[] = [];
       for (let index = 0; index < ROUNDS; index++) {
         const servicePid = service.pid;
         const meter = CpuMeter.start(() => [servicePid]);
@@ -43,15 +57,36 @@ async function main(): Promise<void> {
           CONFIG.e2eEvents,
         );
         const cpu = meter?.stop() ?? null;
+        const perDelivery = cpuPerDeliveryUs(cpu, CONFIG.e2eEvents);
         rounds.push({
           deliveriesPerSec: round(deliveriesPerSec, 0),
           serviceCpu: cpu ? round(cpu.service, 3) : null,
+          cpuPerDeliveryUs: perDelivery,
         });
-        log(`e2e round ${index + 1}: ${round(deliveriesPerSec, 0)} deliveries/s`);
+        log(
+          `e2e round ${index + 1}: ${round(deliveriesPerSec, 0)} deliveries/s, ` +
+            `${perDelivery?.service ?? '?'} µs service CPU per delivery (${perDelivery?.serviceAndBroker ?? '?'} with the broker)`,
+        );
       }
-      console.log(JSON.stringify({ events: CONFIG.e2eEvents, workers: WORKERS, rounds }));
+      const mean = (pick: (r: Round) => number | undefined): number | null => {
+        const values = rounds.map(pick).filter((v): v is number => v !== undefined);
+        return values.length === 0 ? null : round(values.reduce((a, b) => a + b, 0) / values.length, 0);
+      };
+      console.log(
+        JSON.stringify({
+          dist: distDir ?? 'dist',
+          workers: WORKERS,
+          events: CONFIG.e2eEvents,
+          rounds,
+          meanCpuPerDeliveryUs: {
+            service: mean((r) => r.cpuPerDeliveryUs?.service),
+            serviceAndBroker: mean((r) => r.cpuPerDeliveryUs?.serviceAndBroker),
+          },
+        }),
+      );
     },
   );
+  if (profileDir) console.error(JSON.stringify(summariseNewestProfile(profileDir), null, 1));
 }
 
 main().catch((error: unknown) => {

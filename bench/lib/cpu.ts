@@ -1,7 +1,7 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 
-/** CPU used over a phase, in percent of one core (200 = both cores of a 2-core machine). */
+/** CPU used over a phase, in percent of one core (200 = both cores of a 2-core machine), and in seconds. */
 export interface CpuShares {
   service: number;
   kafka: number;
@@ -12,9 +12,14 @@ export interface CpuShares {
   idle: number;
   /** The service's share by process, when the meter was given names for the service pids. */
   byService?: Record<string, number>;
+  /** CPU seconds used over the phase by each group: the shares above are rounded, these are not. */
+  seconds: Record<Group, number>;
 }
 
-type Group = Exclude<keyof CpuShares, 'other' | 'idle' | 'byService'>;
+type Group = 'service' | 'kafka' | 'postgres' | 'bench';
+
+/** Linux reports process CPU time in clock ticks of 1/100 s (USER_HZ) on every usual build. */
+const TICKS_PER_SECOND = 100;
 
 interface Snapshot {
   totalJiffies: number;
@@ -68,7 +73,16 @@ export class CpuMeter {
     const byService = this.nameOf
       ? Object.fromEntries(Object.entries(byName).map(([name, jiffies]) => [name, pct(jiffies)]))
       : undefined;
-    return { ...shares, other: Math.max(0, busy - accounted), idle, ...(byService ? { byService } : {}) };
+    const seconds = Object.fromEntries(
+      groups.map((group) => [group, used[group] / TICKS_PER_SECOND]),
+    ) as Record<Group, number>;
+    return {
+      ...shares,
+      other: Math.max(0, busy - accounted),
+      idle,
+      ...(byService ? { byService } : {}),
+      seconds,
+    };
   }
 }
 
@@ -116,4 +130,21 @@ function classify(cmdline: string): 'kafka' | 'postgres' | null {
   if (cmdline.includes('kafka.Kafka')) return 'kafka';
   if (cmdline.startsWith('postgres') || cmdline.includes('/bin/postgres')) return 'postgres';
   return null;
+}
+
+/**
+ * Microseconds of CPU per delivery over a phase: the service alone, and the service with the Kafka
+ * broker (which serves its fetches and produces). Per delivery rather than per second, so a noisy
+ * shared machine moves it less than it moves throughput.
+ */
+export function cpuPerDeliveryUs(
+  cpu: CpuShares | null,
+  deliveries: number,
+): { service: number; serviceAndBroker: number } | null {
+  if (!cpu || deliveries <= 0) return null;
+  const perDelivery = (seconds: number) => Math.round((seconds * 1e6) / deliveries);
+  return {
+    service: perDelivery(cpu.seconds.service),
+    serviceAndBroker: perDelivery(cpu.seconds.service + cpu.seconds.kafka),
+  };
 }

@@ -29,10 +29,13 @@ export async function withPhaseService<T>(
     /** Settings on top of the bench's own. */
     env?: Record<string, string>;
     nodeArgs?: string[];
+    /** Another build of the service to run (an older commit's `dist`), for before/after runs. */
+    distDir?: string;
   },
   run: (stack: PhaseService) => Promise<T>,
 ): Promise<T> {
-  await ensureServiceBuilt();
+  // A given build is run as it is: building ./dist would only cost time (and race an edit).
+  if (!options.distDir) await ensureServiceBuilt();
   const receiver = await new Receiver().start();
   const namespace = uniqueNamespace(options.namespace);
   const inputTopic = `${namespace}.input`;
@@ -52,7 +55,11 @@ export async function withPhaseService<T>(
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
         ...options.env,
       },
-      { label: options.label, nodeArgs: options.nodeArgs ?? [] },
+      {
+        label: options.label,
+        nodeArgs: options.nodeArgs ?? [],
+        ...(options.distDir ? { distDir: options.distDir } : {}),
+      },
     );
     producer = await connectedProducer(kafka);
     return await run({ receiver, inputTopic, database, service, producer });

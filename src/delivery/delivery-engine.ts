@@ -10,7 +10,7 @@ import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import type { ConsumedRecord } from '../domain/records';
 import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
-import { buildWebhookHeaders } from '../domain/standard-webhooks';
+import { signPayload } from '../domain/standard-webhooks';
 import { TaskSeal, UnauthenticatedTask, type OpenedTask } from '../domain/task-seal';
 import { EndpointCache } from '../endpoints/endpoint-cache';
 import type { AttemptRecord } from './attempts.repository';
@@ -285,13 +285,21 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       timestamp: task.eventTime,
       data: task.data,
     });
-    const signed = buildWebhookHeaders({
+    // Signed once and the headers built in one object: the timestamp and signature go to the
+    // attempt log as they are, not parsed back out of the headers.
+    const timestampSeconds = Math.floor(this.clock.now() / 1000);
+    const signature = signPayload({
       id: task.eventId,
-      timestampSeconds: Math.floor(this.clock.now() / 1000),
+      timestampSeconds,
       body,
       secrets: endpoint.secrets,
     });
-    const headers = { ...endpoint.headers, ...signed };
+    const headers: Record<string, string> = {
+      ...endpoint.headers,
+      'webhook-id': task.eventId,
+      'webhook-timestamp': String(timestampSeconds),
+      'webhook-signature': signature,
+    };
     const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
@@ -323,8 +331,8 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       responseBody: responseBody === null ? null : stripNul(responseBody),
       attemptedAt,
       // Kept so the tenant can see the request as sent (the portal); the body is in the events feed.
-      webhookTimestamp: Number(signed['webhook-timestamp']),
-      webhookSignature: signed['webhook-signature'],
+      webhookTimestamp: timestampSeconds,
+      webhookSignature: signature,
     };
     return { outcome, record };
   }

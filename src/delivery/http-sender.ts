@@ -1,6 +1,6 @@
 import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
-import { Agent, buildConnector, request } from 'undici';
+import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { INVALID_HEADER } from '../domain/attempt-outcome';
 import type { EgressPolicy } from '../domain/egress/ip-classifier';
 import { invalidHeaders } from '../domain/http-fields';
@@ -63,8 +63,11 @@ type LookupCallback = (
  */
 export class HttpSender {
   private readonly agent: Agent;
+  private readonly targets = new TargetCache();
+  private readonly deadlines: Deadlines;
 
   constructor(private readonly options: HttpSenderOptions) {
+    this.deadlines = new Deadlines(options.timeoutMs);
     const policy = options.policy;
     const resolver = options.resolver ?? new HostResolver();
     // The addresses handed to the connector are exactly the ones checked: no second resolution.
@@ -112,46 +115,43 @@ export class HttpSender {
   }
 
   /**
-   * One POST with an overall deadline of `timeoutMs`. The deadline is a timer cleared when the
-   * attempt ends, not `AbortSignal.timeout()`: that signal and its timer live for the whole timeout
-   * whatever the request does, and at 1,000 deliveries a second they were most of what the service
-   * promoted to the old generation (README decision 23).
+   * One POST with an overall deadline of `timeoutMs`. Dispatched with a handler of our own rather
+   * than undici's `request()`: that one gives every response a Readable stream, read here with an
+   * async iterator, and took an AbortSignal with its own timer; together they were a tenth of the
+   * service's CPU per delivery (README, issue 21). The deadline is a shared sweep, not a timer per
+   * request (README decision 23: per-request timers were most of what was promoted to old space).
    */
-  async post(url: string, headers: Record<string, string>, body: string): Promise<HttpResponse> {
-    const started = performance.now();
+  post(url: string, headers: Record<string, string>, body: string): Promise<HttpResponse> {
     const all = { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' };
     // undici refuses these only after taking one of the origin's connection slots, which undici 7
     // kept: once they filled the pool every later request to the origin hung, deaf to its abort signal.
     const invalid = invalidHeaders(all);
-    if (invalid !== null) throw new InvalidHeaderError(invalid);
-    const deadline = new AbortController();
-    const timer = setTimeout(
-      () => deadline.abort(new DOMException('delivery attempt timed out', 'TimeoutError')),
-      this.options.timeoutMs,
-    );
-    try {
-      const response = await request(url, {
-        method: 'POST',
-        dispatcher: this.agent,
-        headers: all,
-        body,
-        signal: deadline.signal,
-        headersTimeout: this.options.timeoutMs,
-        bodyTimeout: this.options.timeoutMs,
-      });
-      const text = await readCapped(response.body, this.options.responseBodyLimitBytes);
-      return {
-        status: response.statusCode,
-        headers: response.headers,
-        body: text,
-        latencyMs: Math.round(performance.now() - started),
-      };
-    } finally {
-      clearTimeout(timer);
-    }
+    if (invalid !== null) return Promise.reject(new InvalidHeaderError(invalid));
+    const target = this.targets.parse(url);
+    return new Promise<HttpResponse>((resolve, reject) => {
+      const handler = new PostHandler(this.options.responseBodyLimitBytes, resolve, reject, this.deadlines);
+      this.deadlines.add(handler, this.options.timeoutMs);
+      try {
+        this.agent.dispatch(
+          {
+            origin: target.origin,
+            path: target.path,
+            method: 'POST',
+            headers: all,
+            body,
+            headersTimeout: this.options.timeoutMs,
+            bodyTimeout: this.options.timeoutMs,
+          },
+          handler,
+        );
+      } catch (error) {
+        handler.fail(error as Error);
+      }
+    });
   }
 
   async close(): Promise<void> {
+    this.deadlines.stop();
     await this.agent.close();
   }
 }
@@ -162,17 +162,143 @@ function familyOf(family: LookupOptions['family']): 0 | 4 | 6 {
   return 0;
 }
 
-async function readCapped(body: AsyncIterable<Buffer> & { destroy(): void }, limit: number): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of body) {
-    if (size < limit) chunks.push(chunk.subarray(0, limit - size));
-    size += chunk.length;
-    if (size > limit * 4) {
-      // Far past the cap: stop reading rather than drain a huge body (the connection is dropped).
-      body.destroy();
-      break;
+/** Origin and path of an endpoint URL, parsed once per URL rather than once per attempt. */
+class TargetCache {
+  private static readonly MAX_ENTRIES = 10_000;
+  private readonly byUrl = new Map<string, { origin: string; path: string }>();
+
+  parse(url: string): { origin: string; path: string } {
+    let target = this.byUrl.get(url);
+    if (target === undefined) {
+      const parsed = new URL(url);
+      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
+      // Endpoint URLs change rarely; past the bound the cache simply starts again.
+      if (this.byUrl.size >= TargetCache.MAX_ENTRIES) this.byUrl.clear();
+      this.byUrl.set(url, target);
+    }
+    return target;
+  }
+}
+
+/**
+ * The overall deadline of every request in flight, checked by one timer that sweeps them a few
+ * times per timeout (at least every 50 ms, at most every second): a request ends within about a
+ * twentieth of its timeout after it, for no timer of its own.
+ */
+class Deadlines {
+  private readonly inFlight = new Map<PostHandler, number>();
+  private readonly sweepEveryMs: number;
+  private sweeper?: NodeJS.Timeout;
+
+  constructor(timeoutMs: number) {
+    this.sweepEveryMs = Math.min(1_000, Math.max(50, Math.floor(timeoutMs / 20)));
+  }
+
+  add(handler: PostHandler, timeoutMs: number): void {
+    this.inFlight.set(handler, performance.now() + timeoutMs);
+    if (this.sweeper === undefined) {
+      this.sweeper = setInterval(() => this.sweep(), this.sweepEveryMs);
+      this.sweeper.unref();
     }
   }
-  return Buffer.concat(chunks).toString('utf8');
+
+  delete(handler: PostHandler): void {
+    this.inFlight.delete(handler);
+  }
+
+  stop(): void {
+    clearInterval(this.sweeper);
+    this.sweeper = undefined;
+  }
+
+  private sweep(): void {
+    const now = performance.now();
+    for (const [handler, deadline] of this.inFlight) {
+      if (deadline <= now) handler.fail(new DOMException('delivery attempt timed out', 'TimeoutError'));
+    }
+    if (this.inFlight.size === 0) this.stop();
+  }
+}
+
+/**
+ * One POST's undici handler: keeps the status and headers, the body up to the cap, and settles
+ * the promise once (a late error after it settled, such as the abort of a body far past the cap,
+ * changes nothing).
+ */
+class PostHandler implements Dispatcher.DispatchHandler {
+  private readonly started = performance.now();
+  private controller: Dispatcher.DispatchController | null = null;
+  private settled = false;
+  private status = 0;
+  private headers: Record<string, string | string[] | undefined> = {};
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+
+  constructor(
+    private readonly limit: number,
+    private readonly resolve: (response: HttpResponse) => void,
+    private readonly reject: (error: Error) => void,
+    private readonly deadlines: Deadlines,
+  ) {}
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
+    this.controller = controller;
+    // Timed out while waiting for a connection: it is not sent.
+    if (this.settled) controller.abort(new DOMException('delivery attempt timed out', 'TimeoutError'));
+  }
+
+  onResponseStart(
+    _controller: Dispatcher.DispatchController,
+    statusCode: number,
+    headers: Record<string, string | string[] | undefined>,
+  ): void {
+    // 1xx informational responses come before the real one.
+    if (statusCode < 200) return;
+    this.status = statusCode;
+    this.headers = headers;
+  }
+
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (this.size < this.limit) this.chunks.push(chunk.subarray(0, this.limit - this.size));
+    this.size += chunk.length;
+    if (this.size > this.limit * 4 && !this.settled) {
+      // Far past the cap: the answer is known, the rest is not read (the connection is dropped).
+      this.succeed();
+      controller.abort(new Error('response body far past the cap; not read further'));
+    }
+  }
+
+  onResponseEnd(): void {
+    this.succeed();
+  }
+
+  onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
+    this.settle(error);
+  }
+
+  /** Ends the attempt with an error (its deadline, or dispatch refused it); undici's request is aborted. */
+  fail(error: Error): void {
+    if (this.settle(error)) this.controller?.abort(error);
+  }
+
+  /** False when the attempt had already ended. */
+  private settle(error: Error): boolean {
+    if (this.settled) return false;
+    this.settled = true;
+    this.deadlines.delete(this);
+    this.reject(error);
+    return true;
+  }
+
+  private succeed(): void {
+    if (this.settled) return;
+    this.settled = true;
+    this.deadlines.delete(this);
+    this.resolve({
+      status: this.status,
+      headers: this.headers,
+      body: Buffer.concat(this.chunks).toString('utf8'),
+      latencyMs: Math.round(performance.now() - this.started),
+    });
+  }
 }

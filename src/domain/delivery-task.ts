@@ -65,7 +65,12 @@ export const FIRST_ATTEMPT: AttemptState = {
 };
 
 export function encodeTask(task: DeliveryTask): Buffer {
-  return Buffer.from(JSON.stringify(task));
+  return Buffer.from(encodeTaskText(task));
+}
+
+/** The task's JSON text, before it is encoded to bytes (task-seal.ts encodes it once, sealed). */
+export function encodeTaskText(task: DeliveryTask): string {
+  return JSON.stringify(task);
 }
 
 export function decodeTask(value: Buffer | null): DeliveryTask {

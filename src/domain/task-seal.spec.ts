@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { decodeTask, encodeTask, type DeliveryTask } from './delivery-task';
 import { deriveTaskKeys, TaskSeal, UnauthenticatedTask } from './task-seal';
 
@@ -22,6 +23,19 @@ describe('TaskSeal', () => {
     expect(seal.open(sealed)).toEqual({ task, sealed: true });
     expect(decodeTask(sealed)).toEqual(task);
     expect(JSON.parse(sealed.toString())).toEqual({ ...task, mac: expect.any(String) });
+  });
+
+  it('writes the bytes every reader expects: the encoded task with the MAC of exactly those bytes as its last field', () => {
+    // Tasks sealed by earlier versions sit in retry tiers and held rows: the format cannot drift.
+    const withText = { ...task, data: { note: 'ünïcode ✓ 😀', n: [1, 2] } };
+    const raw = encodeTask(withText);
+    const mac = createHmac('sha256', current)
+      .update(`hookstream-task-mac-v1\u0000${task.endpointId}\u0000${task.tenantId}\u0000`)
+      .update(raw)
+      .digest('base64');
+    const expected = Buffer.concat([raw.subarray(0, -1), Buffer.from(`,"mac":"${mac}"}`)]);
+    expect(seal.seal(withText).equals(expected)).toBe(true);
+    expect(seal.open(expected)).toEqual({ task: withText, sealed: true });
   });
 
   it('refuses a task without a MAC, and one whose bytes were changed after sealing', () => {

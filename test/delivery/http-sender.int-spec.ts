@@ -35,6 +35,14 @@ describe('HttpSender against a real loopback server', () => {
     target = await startServer((req, res) => {
       if (req.url === '/redirect') return void res.writeHead(302, { location: '/elsewhere' }).end();
       if (req.url === '/big') return void res.writeHead(200).end('x'.repeat(10_000));
+      if (req.url === '/busy') return void res.writeHead(503, { 'retry-after': '7' }).end('busy');
+      if (req.url === '/trickle') {
+        // Headers at once, then a byte every 50 ms for ever: no idle gap for undici's bodyTimeout.
+        res.writeHead(200);
+        const drip = setInterval(() => res.write('x'), 50);
+        req.socket.once('close', () => clearInterval(drip));
+        return;
+      }
       if (req.url === '/hang') {
         hangingNow += 1;
         req.socket.once('close', () => (hangingNow -= 1));
@@ -82,6 +90,26 @@ describe('HttpSender against a real loopback server', () => {
     const big = await allowed.post(`http://127.0.0.1:${target.port}/big`, {}, '{}');
     expect(big.body).toHaveLength(1024);
     await allowed.close();
+  });
+
+  it('hands back the status, headers and body of the answer', async () => {
+    const allowed = sender('127.0.0.0/8');
+    const busy = await allowed.post(`http://127.0.0.1:${target.port}/busy`, {}, '{}');
+    expect(busy).toMatchObject({ status: 503, body: 'busy', headers: { 'retry-after': '7' } });
+    await allowed.close();
+  });
+
+  it('ends an attempt whose body is still arriving at the overall deadline', async () => {
+    const impatient = sender('127.0.0.0/8', 400);
+    const started = performance.now();
+    const error = await impatient
+      .post(`http://127.0.0.1:${target.port}/trickle`, {}, '{}')
+      .then(() => new Error('the trickling answer was taken as complete'))
+      .catch((e: unknown) => e);
+    expect(classifyError(error)).toMatchObject({ kind: 'failed', error: 'timeout' });
+    // The deadline is swept a few times per timeout, so it ends soon after, not at undici's own limits.
+    expect(performance.now() - started).toBeLessThan(2_000);
+    await impatient.close();
   });
 
   it('gives up on a receiver that never answers after the timeout', async () => {
