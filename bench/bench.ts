@@ -348,7 +348,7 @@ async function main(): Promise<void> {
     }
 
     // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
-    let e2eOneWorker: { deliveriesPerSec: number; cpu: CpuShares | null } | null = null;
+    let e2eOneWorker: Awaited<ReturnType<typeof oneWorkerE2e>> | null = null;
     try {
       e2eOneWorker = await oneWorkerE2e();
       log(`e2e fan-out 1, one worker: ${e2eOneWorker.deliveriesPerSec} deliveries/s`);
@@ -431,7 +431,11 @@ async function main(): Promise<void> {
 }
 
 /** The fan-out 1 e2e run on a service of one process, set up as the bench's own. */
-async function oneWorkerE2e(): Promise<{ deliveriesPerSec: number; cpu: CpuShares | null }> {
+async function oneWorkerE2e(): Promise<{
+  deliveriesPerSec: number;
+  cpuPerDeliveryUs: ReturnType<typeof cpuPerDeliveryUs>;
+  cpu: CpuShares | null;
+}> {
   return withPhaseService(
     {
       namespace: QUICK ? 'e2e1-smoke' : 'e2e1',
@@ -448,7 +452,12 @@ async function oneWorkerE2e(): Promise<{ deliveriesPerSec: number; cpu: CpuShare
       const meter = CpuMeter.start(() => [servicePid]);
       const perSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents);
       watchServices(before);
-      return { deliveriesPerSec: round(perSec, 0), cpu: meter?.stop() ?? null };
+      const cpu = meter?.stop() ?? null;
+      return {
+        deliveriesPerSec: round(perSec, 0),
+        cpuPerDeliveryUs: cpuPerDeliveryUs(cpu, CONFIG.e2eEvents),
+        cpu,
+      };
     },
   );
 }
