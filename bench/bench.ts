@@ -145,6 +145,57 @@ async function main(): Promise<void> {
       }
     };
 
+    const errors: Record<string, string> = {};
+    // The phases on services of their own come first, while this one is idle (after the backfill
+    // it still works off its tail, which took up to 0.7 of a core from them in one run).
+    // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
+    // phase's machine shares show the ingest service under "other" and its own CPU in the result.
+    // Once with the bench's workers and once with one process, to show what the workers add.
+    const ingestRuns: Record<string, IngestResult | null> = { ingest: null, ingestOneWorker: null };
+    for (const [phase, workers] of [
+      ['ingest', WORKERS],
+      ['ingestOneWorker', '1'],
+    ] as const) {
+      try {
+        const result = await measured(phase, () => ingestPhase({ workers }));
+        ingestRuns[phase] = result;
+        for (const mode of result.results) {
+          log(
+            `${phase} ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,
+          );
+        }
+      } catch (error) {
+        errors[phase] = (error as Error).message;
+        log(`${phase} FAILED: ${(error as Error).message}`);
+      }
+    }
+    const { ingest, ingestOneWorker } = ingestRuns;
+
+    // The HTTP adapter alone (issue 21 item 1): a minimal Nest app on Express and on Fastify with
+    // the service's pipes and DTO, in child processes of its own while this service idles.
+    let httpAdapter: HttpAdapterResult | null = null;
+    try {
+      httpAdapter = await measured('httpAdapter', () => httpAdapterPhase());
+      for (const variant of httpAdapter.variants) {
+        log(
+          `httpAdapter ${variant.name}: ${variant.median.requestsPerSec} requests/s, p50 ${variant.median.p50Ms} ms, p99 ${variant.median.p99Ms} ms, ${variant.median.cpuUsPerRequest} µs CPU/request`,
+        );
+      }
+    } catch (error) {
+      errors.httpAdapter = (error as Error).message;
+      log(`httpAdapter FAILED: ${(error as Error).message}`);
+    }
+
+    // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
+    let e2eOneWorker: Awaited<ReturnType<typeof oneWorkerE2e>> | null = null;
+    try {
+      e2eOneWorker = await oneWorkerE2e();
+      log(`e2e fan-out 1, one worker: ${e2eOneWorker.deliveriesPerSec} deliveries/s`);
+    } catch (error) {
+      errors.e2eOneWorker = (error as Error).message;
+      log(`e2e one worker FAILED: ${(error as Error).message}`);
+    }
+
     const e2eDeliveriesPerSec = await measured('e2eFanout1', () =>
       e2eRun(producer!, inputTopic, tenants, receiver, 'f1', CONFIG.e2eEvents),
     );
@@ -167,7 +218,6 @@ async function main(): Promise<void> {
       );
     }
 
-    const errors: Record<string, string> = {};
     let isolation: {
       ratio: number | null;
       healthyAlonePerSec?: number;
@@ -309,55 +359,8 @@ async function main(): Promise<void> {
       log(`backfill FAILED: ${(error as Error).message}`);
     }
 
-    // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
-    // phase's machine shares show the ingest service under "other" and its own CPU in the result.
-    // Once with the bench's workers and once with one process, to show what the workers add.
-    const ingestRuns: Record<string, IngestResult | null> = { ingest: null, ingestOneWorker: null };
-    for (const [phase, workers] of [
-      ['ingest', WORKERS],
-      ['ingestOneWorker', '1'],
-    ] as const) {
-      try {
-        const result = await measured(phase, () => ingestPhase({ workers }));
-        ingestRuns[phase] = result;
-        for (const mode of result.results) {
-          log(
-            `${phase} ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,
-          );
-        }
-      } catch (error) {
-        errors[phase] = (error as Error).message;
-        log(`${phase} FAILED: ${(error as Error).message}`);
-      }
-    }
-    const { ingest, ingestOneWorker } = ingestRuns;
-
-    // The HTTP adapter alone (issue 21 item 1): a minimal Nest app on Express and on Fastify with
-    // the service's pipes and DTO, in child processes of its own while this service idles.
-    let httpAdapter: HttpAdapterResult | null = null;
-    try {
-      httpAdapter = await measured('httpAdapter', () => httpAdapterPhase());
-      for (const variant of httpAdapter.variants) {
-        log(
-          `httpAdapter ${variant.name}: ${variant.median.requestsPerSec} requests/s, p50 ${variant.median.p50Ms} ms, p99 ${variant.median.p99Ms} ms, ${variant.median.cpuUsPerRequest} µs CPU/request`,
-        );
-      }
-    } catch (error) {
-      errors.httpAdapter = (error as Error).message;
-      log(`httpAdapter FAILED: ${(error as Error).message}`);
-    }
-
-    // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
-    let e2eOneWorker: Awaited<ReturnType<typeof oneWorkerE2e>> | null = null;
-    try {
-      e2eOneWorker = await oneWorkerE2e();
-      log(`e2e fan-out 1, one worker: ${e2eOneWorker.deliveriesPerSec} deliveries/s`);
-    } catch (error) {
-      errors.e2eOneWorker = (error as Error).message;
-      log(`e2e one worker FAILED: ${(error as Error).message}`);
-    }
-
     const peakRssMb = round(service.peakRssMb(), 1);
+    const peakRssSumMb = round(service.peakRssSumMb(), 1);
     const results = {
       httpCeilingPerSec: round(httpCeilingPerSec, 0),
       kafkaConsumeCeilingPerSec: round(kafkaConsumeCeilingPerSec, 0),
@@ -378,6 +381,7 @@ async function main(): Promise<void> {
       ingestOneWorker,
       httpAdapter,
       peakRssMb,
+      peakRssSumMb,
       cpuPercentOfOneCore: cpu,
       targets: targetCheck(
         httpCeilingPerSec,
@@ -689,7 +693,7 @@ function printTable(results: {
         : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
     ],
     ...ingestRows(results.ingest),
-    ['peakRssMb (service VmHWM)', `${results.peakRssMb} MB`],
+    ['peakRssMb (VmHWM of the largest service process)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));
   console.log('');

@@ -21,8 +21,10 @@ export interface Service {
   pid: number;
   process: ChildProcess;
   logs: Array<Record<string, unknown>>;
-  /** Peak resident set size so far (VmHWM), in MB; 0 once the process is gone. */
+  /** Peak resident set size so far (VmHWM) of its largest process (itself or a worker), in MB. */
   peakRssMb(): number;
+  /** The sum of the peaks of the service and its workers, in MB. */
+  peakRssSumMb(): number;
   stop(): Promise<void>;
   /** SIGKILL: a crash, no shutdown hooks. */
   kill(): Promise<void>;
@@ -130,12 +132,23 @@ export async function startService(
     } else await sleep(50);
   }
   const pid = child.pid!;
-  /** The sum of the peaks of the service and its workers (an upper bound of their peak together). */
+  /** Peak RSS by process (the service and its workers), as last read. */
+  const peaks = new Map<number, number>();
+  const readPeaks = (): void => {
+    if (exited) return;
+    for (const each of [pid, ...childrenOf(pid)])
+      peaks.set(each, Math.max(peaks.get(each) ?? 0, peakOf(each)));
+  };
+  /** The largest process's peak: the heap cap and the memory target are per process. */
   const peakRssMb = (): number => {
-    if (exited) return lastPeakMb;
-    const peak = [pid, ...childrenOf(pid)].reduce((sum, each) => sum + peakOf(each), 0);
-    lastPeakMb = Math.max(lastPeakMb, peak);
+    readPeaks();
+    lastPeakMb = Math.max(lastPeakMb, ...peaks.values(), 0);
     return lastPeakMb;
+  };
+  /** The sum of every process's peak: an upper bound of the service's memory with its workers. */
+  const peakRssSumMb = (): number => {
+    readPeaks();
+    return [...peaks.values()].reduce((sum, each) => sum + each, 0);
   };
   return {
     url: `http://127.0.0.1:${port}`,
@@ -143,6 +156,7 @@ export async function startService(
     process: child,
     logs,
     peakRssMb,
+    peakRssSumMb,
     async stop() {
       if (exited) return;
       peakRssMb();
