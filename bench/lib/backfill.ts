@@ -12,7 +12,7 @@ import { num } from './config';
 import { cloudEvent } from './kafka';
 import { log } from './phases';
 import type { Receiver } from './receiver';
-import { sleep } from './service';
+import { sleep, childrenOf } from './service';
 import { round } from './stats';
 
 export const BACKFILL_EVENTS = num('BENCH_BACKFILL_EVENTS', 1_000_000, 2_000);
@@ -99,11 +99,14 @@ export async function backfillPhase({
 
   let peakRssMb = 0;
   const sampler = setInterval(() => {
-    try {
-      const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${servicePid}/status`, 'utf8'));
-      if (match) peakRssMb = Math.max(peakRssMb, Number(match[1]) / 1024);
-    } catch {
-      // the service is gone; the phase fails below
+    // The largest process: the service's own, or one of its workers (HOOKSTREAM_WORKERS).
+    for (const pid of [servicePid, ...childrenOf(servicePid)]) {
+      try {
+        const match = /VmRSS:\s+(\d+)\s+kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+        if (match) peakRssMb = Math.max(peakRssMb, Number(match[1]) / 1024);
+      } catch {
+        // the process is gone; the phase fails below if it was the service
+      }
     }
   }, 250);
   try {
