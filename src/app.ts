@@ -6,8 +6,7 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
-import { BodyValidationPipe } from './common/body-validation.pipe';
-import { DepthLimitPipe } from './common/depth-limit.pipe';
+import { globalPipes } from './common/global-pipes';
 import { GlobalExceptionFilter } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
 import { verifyUtf8Body } from './common/utf8-body';
@@ -35,16 +34,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   // The client address the brake on failed authentications counts by (behind a proxy, its header).
   if (config.security.trustProxy !== null) app.set('trust proxy', config.security.trustProxy);
   app.use(app.get(OpsSurface).middleware);
-  app.useGlobalPipes(
-    // First: the ValidationPipe recurses into the body and must never see a hostile nesting.
-    new DepthLimitPipe(),
-    new BodyValidationPipe({
-      whitelist: true,
-      forbidNonWhitelisted: true,
-      transform: true,
-      stopAtFirstError: false,
-    }),
-  );
+  app.useGlobalPipes(...globalPipes());
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
 
   // The API's documentation comes with the API (the `api` role; ApiRoleGuard hides the rest).

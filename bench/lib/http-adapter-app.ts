@@ -24,11 +24,8 @@ const BODY_LIMIT = 1024 * 1024;
 const { PublishEventDto } = require(join(DIST, 'ingest/dto/publish-event.dto.js')) as {
   PublishEventDto: Type<unknown>;
 };
-const { DepthLimitPipe } = require(join(DIST, 'common/depth-limit.pipe.js')) as {
-  DepthLimitPipe: new () => PipeTransform;
-};
-const { BodyValidationPipe } = require(join(DIST, 'common/body-validation.pipe.js')) as {
-  BodyValidationPipe: new (options: Record<string, unknown>) => PipeTransform;
+const { globalPipes } = require(join(DIST, 'common/global-pipes.js')) as {
+  globalPipes: () => PipeTransform[];
 };
 const { verifyUtf8Body } = require(join(DIST, 'common/utf8-body.js')) as {
   verifyUtf8Body: (...args: unknown[]) => void;
@@ -61,18 +58,8 @@ async function main(): Promise<void> {
           { logger: false },
         )
       : await createExpressApp();
-  if (pipes) {
-    // As src/app.ts installs them: the depth limit first, then class-validator.
-    app.useGlobalPipes(
-      new DepthLimitPipe(),
-      new BodyValidationPipe({
-        whitelist: true,
-        forbidNonWhitelisted: true,
-        transform: true,
-        stopAtFirstError: false,
-      }),
-    );
-  }
+  // The service's own pipes, as src/app.ts installs them.
+  if (pipes) app.useGlobalPipes(...globalPipes());
   await app.listen(0, '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   process.stdout.write(`${JSON.stringify({ port: address.port })}\n`);

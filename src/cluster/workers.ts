@@ -52,7 +52,7 @@ interface PendingScrape {
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[] = [];
-  private readonly scrapes = new Map<string, PendingScrape>();
+  private readonly scrapes = new Map<number, PendingScrape>();
   private nextScrape = 0;
   private stopping = false;
   private started = false;
@@ -120,7 +120,7 @@ export class WorkerSupervisor {
         send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text }),
       );
     } else if (isMessage<CollectAnswer>(message, 'hookstream:metrics-collected')) {
-      const pending = this.scrapes.get(`${message.id}`);
+      const pending = this.scrapes.get(message.id);
       if (!pending || !pending.waiting.delete(worker.id)) return;
       pending.replies.push(message);
       if (pending.waiting.size === 0) pending.finish();
@@ -158,12 +158,12 @@ export class WorkerSupervisor {
         waiting: new Set(live.map((slot) => slot.worker.id)),
         finish: () => {
           clearTimeout(timer);
-          this.scrapes.delete(`${id}`);
+          this.scrapes.delete(id);
           resolve(this.merge(pending.replies, pending.waiting.size));
         },
       };
       const timer = setTimeout(() => pending.finish(), COLLECT_TIMEOUT_MS);
-      this.scrapes.set(`${id}`, pending);
+      this.scrapes.set(id, pending);
       for (const slot of live) send<CollectRequest>(slot.worker, { type: 'hookstream:metrics-collect', id });
       if (live.length === 0) pending.finish();
     });

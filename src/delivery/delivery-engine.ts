@@ -10,7 +10,7 @@ import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import type { ConsumedRecord } from '../domain/records';
 import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
-import { signPayload } from '../domain/standard-webhooks';
+import { buildWebhookHeaders } from '../domain/standard-webhooks';
 import { TaskSeal, UnauthenticatedTask, type OpenedTask } from '../domain/task-seal';
 import { EndpointCache } from '../endpoints/endpoint-cache';
 import type { AttemptRecord } from './attempts.repository';
@@ -285,21 +285,14 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       timestamp: task.eventTime,
       data: task.data,
     });
-    // Signed once and the headers built in one object: the timestamp and signature go to the
-    // attempt log as they are, not parsed back out of the headers.
     const timestampSeconds = Math.floor(this.clock.now() / 1000);
-    const signature = signPayload({
+    const signed = buildWebhookHeaders({
       id: task.eventId,
       timestampSeconds,
       body,
       secrets: endpoint.secrets,
     });
-    const headers: Record<string, string> = {
-      ...endpoint.headers,
-      'webhook-id': task.eventId,
-      'webhook-timestamp': String(timestampSeconds),
-      'webhook-signature': signature,
-    };
+    const headers = { ...endpoint.headers, ...signed };
     const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
@@ -332,7 +325,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       attemptedAt,
       // Kept so the tenant can see the request as sent (the portal); the body is in the events feed.
       webhookTimestamp: timestampSeconds,
-      webhookSignature: signature,
+      webhookSignature: signed['webhook-signature'],
     };
     return { outcome, record };
   }

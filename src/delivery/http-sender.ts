@@ -2,6 +2,7 @@ import type { LookupAddress, LookupOptions } from 'node:dns';
 import { isIP } from 'node:net';
 import { Agent, buildConnector, type Dispatcher } from 'undici';
 import { INVALID_HEADER } from '../domain/attempt-outcome';
+import { BoundedMemo } from '../domain/bounded-memo';
 import type { EgressPolicy } from '../domain/egress/ip-classifier';
 import { invalidHeaders } from '../domain/http-fields';
 import { DnsLookupError, HostResolver, type HostLookup } from './host-resolver';
@@ -63,7 +64,7 @@ type LookupCallback = (
  */
 export class HttpSender {
   private readonly agent: Agent;
-  private readonly targets = new TargetCache();
+  private readonly targets = new BoundedMemo(10_000, targetOf);
   private readonly deadlines: Deadlines;
 
   constructor(private readonly options: HttpSenderOptions) {
@@ -127,7 +128,7 @@ export class HttpSender {
     // kept: once they filled the pool every later request to the origin hung, deaf to its abort signal.
     const invalid = invalidHeaders(all);
     if (invalid !== null) return Promise.reject(new InvalidHeaderError(invalid));
-    const target = this.targets.parse(url);
+    const target = this.targets.get(url);
     return new Promise<HttpResponse>((resolve, reject) => {
       const handler = new PostHandler(this.options.responseBodyLimitBytes, resolve, reject, this.deadlines);
       this.deadlines.add(handler, this.options.timeoutMs);
@@ -163,21 +164,9 @@ function familyOf(family: LookupOptions['family']): 0 | 4 | 6 {
 }
 
 /** Origin and path of an endpoint URL, parsed once per URL rather than once per attempt. */
-class TargetCache {
-  private static readonly MAX_ENTRIES = 10_000;
-  private readonly byUrl = new Map<string, { origin: string; path: string }>();
-
-  parse(url: string): { origin: string; path: string } {
-    let target = this.byUrl.get(url);
-    if (target === undefined) {
-      const parsed = new URL(url);
-      target = { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
-      // Endpoint URLs change rarely; past the bound the cache simply starts again.
-      if (this.byUrl.size >= TargetCache.MAX_ENTRIES) this.byUrl.clear();
-      this.byUrl.set(url, target);
-    }
-    return target;
-  }
+function targetOf(url: string): { origin: string; path: string } {
+  const parsed = new URL(url);
+  return { origin: parsed.origin, path: `${parsed.pathname}${parsed.search}` };
 }
 
 /**

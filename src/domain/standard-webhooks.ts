@@ -1,4 +1,5 @@
 import { createHmac, createSecretKey, randomBytes, type KeyObject } from 'node:crypto';
+import { BoundedMemo } from './bounded-memo';
 
 /** Standard Webhooks (https://www.standardwebhooks.com) signing, version `v1` (HMAC-SHA256). */
 
@@ -57,20 +58,11 @@ export function generateWebhookSecret(): string {
 
 /**
  * HMAC keys by secret, decoded and imported once rather than on every delivery (the base64 check,
- * the decode and the key import were a third of signing's cost). Bounded: past it, it starts again.
+ * the decode and the key import were a third of signing's cost).
  */
-const MAX_CACHED_KEYS = 10_000;
-const keysBySecret = new Map<string, KeyObject>();
-
-function hmacKey(secret: string): KeyObject {
-  let key = keysBySecret.get(secret);
-  if (key === undefined) {
-    key = createSecretKey(decodeWebhookSecret(secret));
-    if (keysBySecret.size >= MAX_CACHED_KEYS) keysBySecret.clear();
-    keysBySecret.set(secret, key);
-  }
-  return key;
-}
+const hmacKeys = new BoundedMemo<string, KeyObject>(10_000, (secret) =>
+  createSecretKey(decodeWebhookSecret(secret)),
+);
 
 /** The `webhook-signature` header value: `v1,<sig>` per secret, space-separated. */
 export function signPayload(input: SignPayloadInput): string {
@@ -84,7 +76,7 @@ export function signPayload(input: SignPayloadInput): string {
   const signedContent = `${id}.${timestampSeconds}.${body}`;
   let signature = '';
   for (const secret of secrets) {
-    const mac = createHmac('sha256', hmacKey(secret)).update(signedContent, 'utf8').digest('base64');
+    const mac = createHmac('sha256', hmacKeys.get(secret)).update(signedContent, 'utf8').digest('base64');
     signature = signature === '' ? `v1,${mac}` : `${signature} v1,${mac}`;
   }
   return signature;

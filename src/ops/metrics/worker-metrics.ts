@@ -4,10 +4,10 @@ import {
   isMessage,
   type CollectAnswer,
   type CollectRequest,
+  type MetricsJson,
   type ScrapeAnswer,
   type ScrapeRequest,
 } from '../../cluster/worker-protocol';
-import type { MetricsJson } from '../../cluster/worker-protocol';
 
 /** A scrape waits this long for the supervisor's sum before answering with this worker's own series. */
 const SCRAPE_TIMEOUT_MS = 5_000;

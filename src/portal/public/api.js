@@ -45,7 +45,8 @@ export async function api(method, path, body) {
   const parsed = text ? JSON.parse(text) : null;
   if (!response.ok) {
     const error = new ApiError(response.status, parsed);
-    if (response.status === 401) window.dispatchEvent(new CustomEvent('portal:unauthorized', { detail: error }));
+    if (response.status === 401)
+      window.dispatchEvent(new CustomEvent('portal:unauthorized', { detail: error }));
     throw error;
   }
   return { status: response.status, body: parsed };

@@ -51,8 +51,14 @@ async function route() {
       try {
         await view(...match.slice(1));
       } catch (error) {
-        if (error.status === 404) show(h('h1', {}, 'Not found'), h('p', { class: 'error' }, `${error.message}.`), h('p', {}, h('a', { href: '#/endpoints' }, 'Back to your endpoints')));
-        else if (error.status !== 401) show(h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, error.message));
+        if (error.status === 404)
+          show(
+            h('h1', {}, 'Not found'),
+            h('p', { class: 'error' }, `${error.message}.`),
+            h('p', {}, h('a', { href: '#/endpoints' }, 'Back to your endpoints')),
+          );
+        else if (error.status !== 401)
+          show(h('h1', {}, 'Something went wrong'), h('p', { class: 'error' }, error.message));
       }
       return;
     }

@@ -19,14 +19,25 @@ export async function endpointView(id) {
       h(
         'dl',
         { class: 'facts' },
-        h('dt', {}, 'URL'), h('dd', { id: 'endpoint-url-shown' }, endpoint.url),
-        h('dt', {}, 'Id'), h('dd', {}, h('code', {}, endpoint.id)),
+        h('dt', {}, 'URL'),
+        h('dd', { id: 'endpoint-url-shown' }, endpoint.url),
+        h('dt', {}, 'Id'),
+        h('dd', {}, h('code', {}, endpoint.id)),
         h('dt', {}, 'Status'),
-        h('dd', { id: 'endpoint-status' }, endpoint.enabled ? badge('enabled', 'ok') : badge('disabled', 'bad'), endpoint.disabledReason ? ` ${endpoint.disabledReason}` : ''),
-        h('dt', {}, 'Circuit'), h('dd', {}, circuitBadge(endpoint.circuitState), ` ${endpoint.failureCount} consecutive failures`),
-        h('dt', {}, 'Event types'), h('dd', {}, endpoint.eventTypes.join(', ')),
-        h('dt', {}, 'Ordering'), h('dd', {}, endpoint.ordering),
-        h('dt', {}, 'Concurrent requests'), h('dd', {}, String(endpoint.maxConcurrency)),
+        h(
+          'dd',
+          { id: 'endpoint-status' },
+          endpoint.enabled ? badge('enabled', 'ok') : badge('disabled', 'bad'),
+          endpoint.disabledReason ? ` ${endpoint.disabledReason}` : '',
+        ),
+        h('dt', {}, 'Circuit'),
+        h('dd', {}, circuitBadge(endpoint.circuitState), ` ${endpoint.failureCount} consecutive failures`),
+        h('dt', {}, 'Event types'),
+        h('dd', {}, endpoint.eventTypes.join(', ')),
+        h('dt', {}, 'Ordering'),
+        h('dd', {}, endpoint.ordering),
+        h('dt', {}, 'Concurrent requests'),
+        h('dd', {}, String(endpoint.maxConcurrency)),
         endpoint.problem ? [h('dt', {}, 'Problem'), h('dd', { class: 'error' }, endpoint.problem)] : null,
       ),
       h(
@@ -34,11 +45,15 @@ export async function endpointView(id) {
         {},
         endpoint.enabled
           ? disableControl(id, reload)
-          : actionButton('Enable', async () => {
-              await api('PATCH', `/v1/endpoints/${id}`, { enabled: true });
-              announce('Endpoint enabled');
-              await reload();
-            }, { id: 'enable' }),
+          : actionButton(
+              'Enable',
+              async () => {
+                await api('PATCH', `/v1/endpoints/${id}`, { enabled: true });
+                announce('Endpoint enabled');
+                await reload();
+              },
+              { id: 'enable' },
+            ),
         deleteControl(endpoint),
       ),
     ),
@@ -57,20 +72,29 @@ export async function endpointView(id) {
 
 /** Disabling stops deliveries (they are dead-lettered, replayable); the reason is shown to whoever looks next. */
 function disableControl(id, reload) {
-  const reason = h('input', { id: 'disable-reason', type: 'text', maxlength: 500, placeholder: 'receiver under maintenance' });
+  const reason = h('input', {
+    id: 'disable-reason',
+    type: 'text',
+    maxlength: 500,
+    placeholder: 'receiver under maintenance',
+  });
   return h(
     'div',
     {},
     h('label', { for: 'disable-reason' }, 'Reason for disabling (optional)'),
     reason,
     ' ',
-    actionButton('Disable', async () => {
-      const body = { enabled: false };
-      if (reason.value.trim()) body.disabledReason = reason.value.trim();
-      await api('PATCH', `/v1/endpoints/${id}`, body);
-      announce('Endpoint disabled');
-      await reload();
-    }, { class: 'secondary', id: 'disable' }),
+    actionButton(
+      'Disable',
+      async () => {
+        const body = { enabled: false };
+        if (reason.value.trim()) body.disabledReason = reason.value.trim();
+        await api('PATCH', `/v1/endpoints/${id}`, body);
+        announce('Endpoint disabled');
+        await reload();
+      },
+      { class: 'secondary', id: 'disable' },
+    ),
   );
 }
 
@@ -79,26 +103,48 @@ function deleteControl(endpoint) {
   const confirmBox = h(
     'div',
     { hidden: true, role: 'group', 'aria-labelledby': 'delete-question' },
-    h('p', { id: 'delete-question', class: 'warn' }, `Delete ${endpoint.url}? Deliveries to it stop at once; this cannot be undone.`),
-    actionButton('Yes, delete it', async () => {
-      await api('DELETE', `/v1/endpoints/${endpoint.id}`);
-      announce('Endpoint deleted');
-      location.hash = '#/endpoints';
-    }, { class: 'danger', id: 'confirm-delete' }),
-    h('button', { type: 'button', class: 'secondary', onclick: () => { confirmBox.hidden = true; } }, 'Cancel'),
+    h(
+      'p',
+      { id: 'delete-question', class: 'warn' },
+      `Delete ${endpoint.url}? Deliveries to it stop at once; this cannot be undone.`,
+    ),
+    actionButton(
+      'Yes, delete it',
+      async () => {
+        await api('DELETE', `/v1/endpoints/${endpoint.id}`);
+        announce('Endpoint deleted');
+        location.hash = '#/endpoints';
+      },
+      { class: 'danger', id: 'confirm-delete' },
+    ),
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'secondary',
+        onclick: () => {
+          confirmBox.hidden = true;
+        },
+      },
+      'Cancel',
+    ),
   );
   return h(
     'span',
     {},
-    h('button', {
-      type: 'button',
-      class: 'danger',
-      id: 'delete',
-      onclick: () => {
-        confirmBox.hidden = false;
-        confirmBox.querySelector('button').focus();
+    h(
+      'button',
+      {
+        type: 'button',
+        class: 'danger',
+        id: 'delete',
+        onclick: () => {
+          confirmBox.hidden = false;
+          confirmBox.querySelector('button').focus();
+        },
       },
-    }, 'Delete…'),
+      'Delete…',
+    ),
     confirmBox,
   );
 }
@@ -111,11 +157,15 @@ function testSection(endpoint) {
     { class: 'panel', 'aria-labelledby': 'test-title' },
     h('h2', { id: 'test-title' }, 'Send a test event'),
     h('p', { class: 'hint' }, 'A signed hookstream.test event goes to this endpoint alone.'),
-    actionButton('Send test event', async () => {
-      const { body } = await api('POST', `/v1/endpoints/${endpoint.id}/test`);
-      result.replaceChildren(`Sent ${body.eventId}; waiting for it to arrive…`);
-      result.replaceChildren(await followEvent(body.eventId, endpoint.id));
-    }, { id: 'send-test' }),
+    actionButton(
+      'Send test event',
+      async () => {
+        const { body } = await api('POST', `/v1/endpoints/${endpoint.id}/test`);
+        result.replaceChildren(`Sent ${body.eventId}; waiting for it to arrive…`);
+        result.replaceChildren(await followEvent(body.eventId, endpoint.id));
+      },
+      { id: 'send-test' },
+    ),
     result,
   );
 }
@@ -130,7 +180,12 @@ export async function followEvent(eventId, endpointId) {
     const page = await get(`/v1/endpoints/${endpointId}/attempts?limit=20`).catch(() => ({ data: [] }));
     const last = page.data.find((attempt) => attempt.eventId === eventId);
     if (last) {
-      return h('span', {}, outcomeBadge(last.outcome, last.statusCode), ` in ${ms(last.latencyMs)} (event ${eventId})`);
+      return h(
+        'span',
+        {},
+        outcomeBadge(last.outcome, last.statusCode),
+        ` in ${ms(last.latencyMs)} (event ${eventId})`,
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, 1000));
   }

@@ -16,7 +16,12 @@ export async function endpointsView() {
         endpoint.disabledReason ? h('div', { class: 'hint' }, endpoint.disabledReason) : null,
       ),
       h('td', {}, circuitBadge(endpoint.circuitState)),
-      h('td', { class: 'success-rate' }, percent(endpoint.successRate), h('div', { class: 'hint' }, `${endpoint.attempts} attempts`)),
+      h(
+        'td',
+        { class: 'success-rate' },
+        percent(endpoint.successRate),
+        h('div', { class: 'hint' }, `${endpoint.attempts} attempts`),
+      ),
       h('td', { class: 'p95' }, ms(endpoint.p95LatencyMs)),
       h('td', { class: 'held' }, String(endpoint.held)),
       h('td', { class: 'dead-letters' }, String(endpoint.deadLetters)),
@@ -42,7 +47,11 @@ export async function endpointsView() {
           { id: 'endpoints' },
         )
       : h('p', {}, 'No endpoints yet.'),
-    h('p', { class: 'hint' }, 'Bars: attempts per 5 minutes, green delivered, red failed; the line is the p95 latency.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Bars: attempts per 5 minutes, green delivered, red failed; the line is the p95 latency.',
+    ),
   );
 }
 
@@ -67,22 +76,80 @@ export async function endpointForm(endpoint, onSaved) {
   const known = await knownEventTypes();
   const offered = [...new Set([...known, ...chosen].filter((type) => type !== '*'))].sort();
   const error = h('p', { class: 'error', role: 'alert' });
-  const field = (id, label, input, hint) => h('div', {}, h('label', { for: id }, label), input, hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null);
-  const url = h('input', { id: 'endpoint-url', type: 'url', required: true, value: endpoint?.url ?? '', 'aria-describedby': 'endpoint-url-hint' });
-  const description = h('input', { id: 'endpoint-description', type: 'text', value: endpoint?.description ?? '' });
-  const all = h('input', { type: 'checkbox', name: 'all-types', checked: chosen.size === 0 || chosen.has('*') });
-  const boxes = offered.map((type) => h('label', {}, h('input', { type: 'checkbox', name: 'event-type', value: type, checked: chosen.has(type) }), type));
-  const pattern = h('input', { id: 'endpoint-pattern', type: 'text', placeholder: 'record.*', 'aria-describedby': 'endpoint-pattern-hint' });
-  const ordering = h('select', { id: 'endpoint-ordering' }, ['none', 'strict'].map((mode) => h('option', { value: mode, selected: endpoint?.ordering === mode }, mode === 'none' ? 'none: best effort after a retry' : 'strict: later deliveries wait for a retried one')));
-  const concurrency = h('input', { id: 'endpoint-concurrency', type: 'number', min: 1, max: 100, value: endpoint?.maxConcurrency ?? 1 });
+  const field = (id, label, input, hint) =>
+    h(
+      'div',
+      {},
+      h('label', { for: id }, label),
+      input,
+      hint ? h('p', { class: 'hint', id: `${id}-hint` }, hint) : null,
+    );
+  const url = h('input', {
+    id: 'endpoint-url',
+    type: 'url',
+    required: true,
+    value: endpoint?.url ?? '',
+    'aria-describedby': 'endpoint-url-hint',
+  });
+  const description = h('input', {
+    id: 'endpoint-description',
+    type: 'text',
+    value: endpoint?.description ?? '',
+  });
+  const all = h('input', {
+    type: 'checkbox',
+    name: 'all-types',
+    checked: chosen.size === 0 || chosen.has('*'),
+  });
+  const boxes = offered.map((type) =>
+    h(
+      'label',
+      {},
+      h('input', { type: 'checkbox', name: 'event-type', value: type, checked: chosen.has(type) }),
+      type,
+    ),
+  );
+  const pattern = h('input', {
+    id: 'endpoint-pattern',
+    type: 'text',
+    placeholder: 'record.*',
+    'aria-describedby': 'endpoint-pattern-hint',
+  });
+  const ordering = h(
+    'select',
+    { id: 'endpoint-ordering' },
+    ['none', 'strict'].map((mode) =>
+      h(
+        'option',
+        { value: mode, selected: endpoint?.ordering === mode },
+        mode === 'none'
+          ? 'none: best effort after a retry'
+          : 'strict: later deliveries wait for a retried one',
+      ),
+    ),
+  );
+  const concurrency = h('input', {
+    id: 'endpoint-concurrency',
+    type: 'number',
+    min: 1,
+    max: 100,
+    value: endpoint?.maxConcurrency ?? 1,
+  });
   const form = h(
     'form',
     {
       id: 'endpoint-form',
       onsubmit: async (event) => {
         event.preventDefault();
-        const types = boxes.map((label) => label.querySelector('input')).filter((box) => box.checked).map((box) => box.value);
-        for (const extra of pattern.value.split(',').map((part) => part.trim()).filter(Boolean)) types.push(extra);
+        const types = boxes
+          .map((label) => label.querySelector('input'))
+          .filter((box) => box.checked)
+          .map((box) => box.value);
+        for (const extra of pattern.value
+          .split(',')
+          .map((part) => part.trim())
+          .filter(Boolean))
+          types.push(extra);
         const body = {
           url: url.value.trim(),
           description: description.value.trim() || null,
@@ -91,7 +158,9 @@ export async function endpointForm(endpoint, onSaved) {
           maxConcurrency: Number(concurrency.value),
         };
         try {
-          const saved = endpoint ? await api('PATCH', `/v1/endpoints/${endpoint.id}`, body) : await api('POST', '/v1/endpoints', body);
+          const saved = endpoint
+            ? await api('PATCH', `/v1/endpoints/${endpoint.id}`, body)
+            : await api('POST', '/v1/endpoints', body);
           announce('Endpoint saved');
           await onSaved(saved.body);
         } catch (failure) {
@@ -102,9 +171,23 @@ export async function endpointForm(endpoint, onSaved) {
     error,
     field('endpoint-url', 'URL', url, 'Where Hookstream POSTs signed deliveries (https in production).'),
     field('endpoint-description', 'Description (optional)', description),
-    h('fieldset', {}, h('legend', {}, 'Event types'), h('label', {}, all, 'All event types'), boxes, h('label', { for: 'endpoint-pattern' }, 'Other types or patterns, comma-separated'), pattern, h('p', { class: 'hint', id: 'endpoint-pattern-hint' }, 'Exact types, or prefixes like record.*')),
+    h(
+      'fieldset',
+      {},
+      h('legend', {}, 'Event types'),
+      h('label', {}, all, 'All event types'),
+      boxes,
+      h('label', { for: 'endpoint-pattern' }, 'Other types or patterns, comma-separated'),
+      pattern,
+      h('p', { class: 'hint', id: 'endpoint-pattern-hint' }, 'Exact types, or prefixes like record.*'),
+    ),
     field('endpoint-ordering', 'Ordering', ordering),
-    field('endpoint-concurrency', 'Concurrent requests', concurrency, 'More than 1 gives up the order of deliveries.'),
+    field(
+      'endpoint-concurrency',
+      'Concurrent requests',
+      concurrency,
+      'More than 1 gives up the order of deliveries.',
+    ),
     h('button', { type: 'submit' }, endpoint ? 'Save changes' : 'Create endpoint'),
   );
   return form;

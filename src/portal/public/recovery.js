@@ -74,7 +74,9 @@ async function startReplay(endpointId, request, status) {
 export function endpointRecovery(endpoint) {
   const letters = progressOf('dead-letter-replay');
   const window = progressOf('window-replay');
-  const hourAgo = new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000).toISOString().slice(0, 16);
+  const hourAgo = new Date(Date.now() - 3_600_000 - new Date().getTimezoneOffset() * 60_000)
+    .toISOString()
+    .slice(0, 16);
   const since = h('input', { id: 'replay-since', type: 'datetime-local', value: hourAgo, required: true });
   const until = h('input', { id: 'replay-until', type: 'datetime-local' });
   const error = h('p', { class: 'error', role: 'alert' });
@@ -83,10 +85,21 @@ export function endpointRecovery(endpoint) {
     { class: 'panel', 'aria-labelledby': 'recovery-title' },
     h('h2', { id: 'recovery-title' }, 'Recovery'),
     h('h3', {}, 'Dead letters'),
-    h('p', { class: 'hint' }, 'Deliveries whose retries ran out. Replaying sends each again with the same webhook-id.'),
-    actionButton('Replay all dead letters of this endpoint', () =>
-      startReplay(endpoint.id, () => api('POST', `/v1/endpoints/${endpoint.id}/dead-letters/replay`), letters),
-    { id: 'replay-dead-letters' }),
+    h(
+      'p',
+      { class: 'hint' },
+      'Deliveries whose retries ran out. Replaying sends each again with the same webhook-id.',
+    ),
+    actionButton(
+      'Replay all dead letters of this endpoint',
+      () =>
+        startReplay(
+          endpoint.id,
+          () => api('POST', `/v1/endpoints/${endpoint.id}/dead-letters/replay`),
+          letters,
+        ),
+      { id: 'replay-dead-letters' },
+    ),
     letters.node,
     h('h3', {}, 'A time window'),
     h(
@@ -98,7 +111,11 @@ export function endpointRecovery(endpoint) {
           error.textContent = '';
           const body = { since: new Date(since.value).toISOString() };
           if (until.value) body.until = new Date(until.value).toISOString();
-          await startReplay(endpoint.id, () => api('POST', `/v1/endpoints/${endpoint.id}/replay`, body), window).catch((failure) => {
+          await startReplay(
+            endpoint.id,
+            () => api('POST', `/v1/endpoints/${endpoint.id}/replay`, body),
+            window,
+          ).catch((failure) => {
             error.textContent = failure.message;
           });
         },
@@ -120,8 +137,20 @@ export async function recoveryView() {
       'tr',
       { 'data-dead-letter-id': letter.id },
       h('td', {}, when(letter.createdAt)),
-      h('td', {}, letter.endpointId ? h('a', { href: `#/endpoints/${letter.endpointId}` }, letter.endpointId.slice(0, 8)) : '-'),
-      h('td', {}, letter.eventId ? h('a', { href: `#/events/${encodeURIComponent(letter.eventId)}` }, letter.eventId) : '-'),
+      h(
+        'td',
+        {},
+        letter.endpointId
+          ? h('a', { href: `#/endpoints/${letter.endpointId}` }, letter.endpointId.slice(0, 8))
+          : '-',
+      ),
+      h(
+        'td',
+        {},
+        letter.eventId
+          ? h('a', { href: `#/events/${encodeURIComponent(letter.eventId)}` }, letter.eventId)
+          : '-',
+      ),
       h('td', {}, letter.eventType ?? '-'),
       h('td', {}, letter.reason, letter.lastError ? h('div', { class: 'hint' }, letter.lastError) : null),
       h('td', {}, String(letter.attempts)),
@@ -130,19 +159,32 @@ export async function recoveryView() {
         { class: 'replayed' },
         letter.replayedAt
           ? `replayed ${when(letter.replayedAt)}`
-          : actionButton('Replay', async () => {
-              await api('POST', `/v1/dead-letters/${letter.id}/replay`);
-              announce('Replayed');
-              await recoveryView();
-            }, { class: 'replay', 'aria-label': `Replay dead letter ${letter.eventId ?? letter.id}` }),
+          : actionButton(
+              'Replay',
+              async () => {
+                await api('POST', `/v1/dead-letters/${letter.id}/replay`);
+                announce('Replayed');
+                await recoveryView();
+              },
+              { class: 'replay', 'aria-label': `Replay dead letter ${letter.eventId ?? letter.id}` },
+            ),
       ),
     ),
   );
   show(
     h('h1', {}, 'Dead letters'),
-    h('p', { class: 'hint' }, 'Replay one here, or all of an endpoint’s (and a time window) from the endpoint’s page.'),
+    h(
+      'p',
+      { class: 'hint' },
+      'Replay one here, or all of an endpoint’s (and a time window) from the endpoint’s page.',
+    ),
     rows.length
-      ? table('Dead letters, newest first', ['When', 'Endpoint', 'Event', 'Type', 'Reason', 'Attempts', 'Replay'], rows, { id: 'dead-letters' })
+      ? table(
+          'Dead letters, newest first',
+          ['When', 'Endpoint', 'Event', 'Type', 'Reason', 'Attempts', 'Replay'],
+          rows,
+          { id: 'dead-letters' },
+        )
       : h('p', {}, 'No dead letters.'),
   );
 }

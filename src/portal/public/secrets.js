@@ -49,8 +49,18 @@ def receive(request):
 export async function secretSection(endpoint) {
   let secret = null;
   const shown = h('code', { id: 'secret-value' }, '••••••••••••');
-  const node = h('pre', { id: 'snippet-node', tabindex: 0, role: 'region', 'aria-label': 'Node.js receiver' });
-  const python = h('pre', { id: 'snippet-python', tabindex: 0, role: 'region', 'aria-label': 'Python receiver' });
+  const node = h('pre', {
+    id: 'snippet-node',
+    tabindex: 0,
+    role: 'region',
+    'aria-label': 'Node.js receiver',
+  });
+  const python = h('pre', {
+    id: 'snippet-python',
+    tabindex: 0,
+    role: 'region',
+    'aria-label': 'Python receiver',
+  });
   const render = () => {
     const placeholder = secret ?? 'whsec_... (reveal the secret to fill it in)';
     node.textContent = nodeSnippet(placeholder);
@@ -62,23 +72,51 @@ export async function secretSection(endpoint) {
     shown.textContent = secret;
     render();
   };
-  const grace = h('select', { id: 'grace-period' }, GRACE.map(([seconds, label]) => h('option', { value: seconds, selected: seconds === 86_400 }, label)));
+  const grace = h(
+    'select',
+    { id: 'grace-period' },
+    GRACE.map(([seconds, label]) => h('option', { value: seconds, selected: seconds === 86_400 }, label)),
+  );
   return h(
     'section',
     { class: 'panel', 'aria-labelledby': 'secret-title' },
     h('h2', { id: 'secret-title' }, 'Signing secret'),
-    h('p', {}, 'Secret: ', shown, ' ', actionButton('Reveal', reveal, { class: 'secondary', id: 'reveal-secret' }), copyButton(() => secret ?? '', 'Copy secret')),
+    h(
+      'p',
+      {},
+      'Secret: ',
+      shown,
+      ' ',
+      actionButton('Reveal', reveal, { class: 'secondary', id: 'reveal-secret' }),
+      copyButton(() => secret ?? '', 'Copy secret'),
+    ),
     h('label', { for: 'grace-period' }, 'Keep the old secret signing for'),
     grace,
     ' ',
-    actionButton('Rotate secret', async () => {
-      secret = (await api('POST', `/v1/endpoints/${endpoint.id}/secret/rotate`, { gracePeriodSeconds: Number(grace.value) })).body.key;
-      shown.textContent = secret;
-      render();
-      announce('Secret rotated');
-    }, { id: 'rotate-secret' }),
-    h('p', { class: 'hint' }, 'During the grace period every delivery carries a signature with each secret, so receivers can switch at their pace.'),
-    h('h3', {}, 'Verify deliveries: Node.js'), node, copyButton(() => node.textContent, 'Copy Node.js snippet'),
-    h('h3', {}, 'Verify deliveries: Python'), python, copyButton(() => python.textContent, 'Copy Python snippet'),
+    actionButton(
+      'Rotate secret',
+      async () => {
+        secret = (
+          await api('POST', `/v1/endpoints/${endpoint.id}/secret/rotate`, {
+            gracePeriodSeconds: Number(grace.value),
+          })
+        ).body.key;
+        shown.textContent = secret;
+        render();
+        announce('Secret rotated');
+      },
+      { id: 'rotate-secret' },
+    ),
+    h(
+      'p',
+      { class: 'hint' },
+      'During the grace period every delivery carries a signature with each secret, so receivers can switch at their pace.',
+    ),
+    h('h3', {}, 'Verify deliveries: Node.js'),
+    node,
+    copyButton(() => node.textContent, 'Copy Node.js snippet'),
+    h('h3', {}, 'Verify deliveries: Python'),
+    python,
+    copyButton(() => python.textContent, 'Copy Python snippet'),
   );
 }

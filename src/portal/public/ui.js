@@ -45,7 +45,15 @@ export function table(caption, headings, rows, attrs = {}) {
       'table',
       attrs,
       h('caption', { class: 'visually-hidden' }, caption),
-      h('thead', {}, h('tr', {}, headings.map((heading) => h('th', { scope: 'col' }, heading)))),
+      h(
+        'thead',
+        {},
+        h(
+          'tr',
+          {},
+          headings.map((heading) => h('th', { scope: 'col' }, heading)),
+        ),
+      ),
       h('tbody', {}, rows),
     ),
   );
@@ -67,7 +75,10 @@ export function outcomeBadge(outcome, statusCode) {
 }
 
 export function circuitBadge(state) {
-  return badge(`circuit ${state.replace('_', '-')}`, state === 'closed' ? 'ok' : state === 'open' ? 'bad' : 'warn');
+  return badge(
+    `circuit ${state.replace('_', '-')}`,
+    state === 'closed' ? 'ok' : state === 'open' ? 'bad' : 'warn',
+  );
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
@@ -98,46 +109,71 @@ export function sparkline(buckets, label) {
     const deliveredHeight = (bucket.delivered / most) * (height - 4);
     const failedHeight = ((bucket.attempts - bucket.delivered) / most) * (height - 4);
     if (deliveredHeight > 0)
-      chart.append(svg('rect', { x, y: height - deliveredHeight, width: step - 2, height: deliveredHeight, fill: '#2da44e' }));
+      chart.append(
+        svg('rect', {
+          x,
+          y: height - deliveredHeight,
+          width: step - 2,
+          height: deliveredHeight,
+          fill: '#2da44e',
+        }),
+      );
     if (failedHeight > 0)
       chart.append(
-        svg('rect', { x, y: height - deliveredHeight - failedHeight, width: step - 2, height: failedHeight, fill: '#cf222e' }),
+        svg('rect', {
+          x,
+          y: height - deliveredHeight - failedHeight,
+          width: step - 2,
+          height: failedHeight,
+          fill: '#cf222e',
+        }),
       );
-    if (bucket.p95LatencyMs !== null) points.push(`${x + step / 2},${height - 2 - (bucket.p95LatencyMs / slowest) * (height - 6)}`);
+    if (bucket.p95LatencyMs !== null)
+      points.push(`${x + step / 2},${height - 2 - (bucket.p95LatencyMs / slowest) * (height - 6)}`);
   });
   if (points.length > 1)
-    chart.append(svg('polyline', { points: points.join(' '), fill: 'none', stroke: '#0a58ca', 'stroke-width': 1.5 }));
+    chart.append(
+      svg('polyline', { points: points.join(' '), fill: 'none', stroke: '#0a58ca', 'stroke-width': 1.5 }),
+    );
   return chart;
 }
 
 /** A button that runs `action`, disabled meanwhile, and reports a failure next to itself. */
 export function actionButton(text, action, attrs = {}) {
   const message = h('span', { class: 'error', role: 'alert' });
-  const button = h('button', {
-    type: 'button',
-    ...attrs,
-    onclick: async () => {
-      button.disabled = true;
-      message.textContent = '';
-      try {
-        await action();
-      } catch (error) {
-        message.textContent = error.message;
-      } finally {
-        button.disabled = false;
-      }
+  const button = h(
+    'button',
+    {
+      type: 'button',
+      ...attrs,
+      onclick: async () => {
+        button.disabled = true;
+        message.textContent = '';
+        try {
+          await action();
+        } catch (error) {
+          message.textContent = error.message;
+        } finally {
+          button.disabled = false;
+        }
+      },
     },
-  }, text);
+    text,
+  );
   return h('span', {}, button, ' ', message);
 }
 
 export function copyButton(getText, label = 'Copy') {
-  return h('button', {
-    type: 'button',
-    class: 'secondary',
-    onclick: async () => {
-      await navigator.clipboard.writeText(getText()).catch(() => undefined);
-      announce('Copied');
+  return h(
+    'button',
+    {
+      type: 'button',
+      class: 'secondary',
+      onclick: async () => {
+        await navigator.clipboard.writeText(getText()).catch(() => undefined);
+        announce('Copied');
+      },
     },
-  }, label);
+    label,
+  );
 }
