@@ -19,6 +19,12 @@
  *   catalogue                   the event catalogue's cost: fan-out 1 deliveries/s and POST /v1/events
  *                               p50/p99 with each type's schema validating vs. not, alternated
  *                               (bench/lib/catalogue.ts; BENCH_CATALOGUE_ROUNDS, BENCH_CATALOGUE_EVENTS)
+ *   orderedKeys                 in order per key without one at a time: deliveries/s to one endpoint whose
+ *                               receiver answers after 20 ms, 1,000 distinct partitionkeys at
+ *                               maxConcurrency 100, vs. the same receiver keyless at maxConcurrency 1;
+ *                               the ratio (target >= 20) and per-key order violations counted by the
+ *                               receiver (must be 0) (bench/lib/ordered-keys.ts; alone:
+ *                               `npm run bench:ordered-keys`; BENCH_ORDERED_KEYS_EVENTS, _KEYS)
  *   httpAdapter                 a minimal Nest app with the service's pipes and POST /v1/events DTO on
  *                               Express vs. Fastify, and bare: requests/s, p50/p99, CPU µs/request
  *                               (bench/lib/http-adapter.ts; alone: `npm run bench:http-adapter`)
@@ -57,6 +63,7 @@ import {
 import { outboxPhase, type OutboxResult } from './lib/outbox';
 import { Receiver } from './lib/receiver';
 import { cataloguePhase, type CatalogueResult } from './lib/catalogue';
+import { orderedKeysPhase, type OrderedKeysResult } from './lib/ordered-keys';
 import { childrenOf, ensureServiceBuilt, ROOT, startService, until, type Service } from './lib/service';
 import { withPhaseService } from './lib/phase-service';
 import { machineInfo, round } from './lib/stats';
@@ -286,6 +293,19 @@ async function main(): Promise<void> {
       log(`catalogue FAILED: ${(error as Error).message}`);
     }
 
+    let orderedKeys: OrderedKeysResult | null = null;
+    try {
+      orderedKeys = await measured('orderedKeys', () =>
+        orderedKeysPhase({ admin, producer: producer!, topic: inputTopic, receiver }),
+      );
+      log(
+        `ordered keys: ${orderedKeys.keyedDeliveriesPerSec}/s over ${orderedKeys.keys} keys vs ${orderedKeys.serialDeliveriesPerSec}/s one at a time (ratio ${orderedKeys.ratio}), order violations ${orderedKeys.orderViolations}`,
+      );
+    } catch (error) {
+      errors.orderedKeys = (error as Error).message;
+      log(`ordered keys FAILED: ${(error as Error).message}`);
+    }
+
     let noisyNeighbour: NoisyNeighbourResult | null = null;
     try {
       noisyNeighbour = await noisyNeighbourPhase({
@@ -379,6 +399,7 @@ async function main(): Promise<void> {
       catalogue,
       ingest,
       ingestOneWorker,
+      orderedKeys,
       httpAdapter,
       peakRssMb,
       peakRssSumMb,
@@ -648,6 +669,7 @@ function printTable(results: {
   noisyNeighbour: NoisyNeighbourResult | null;
   backfill: BackfillResult | null;
   ingest: IngestResult | null;
+  orderedKeys: OrderedKeysResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
   targets: Record<string, { target: string; value: number; met: boolean }>;
@@ -693,6 +715,12 @@ function printTable(results: {
         : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
     ],
     ...ingestRows(results.ingest),
+    [
+      'orderedKeys (1,000 keys vs one at a time, 20 ms receiver)',
+      results.orderedKeys === null
+        ? 'failed'
+        : `${fmt(results.orderedKeys.keyedDeliveriesPerSec)}/s vs ${results.orderedKeys.serialDeliveriesPerSec}/s (${results.orderedKeys.ratio}x), ${results.orderedKeys.orderViolations} order violations`,
+    ],
     ['peakRssMb (VmHWM of the largest service process)', `${results.peakRssMb} MB`],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

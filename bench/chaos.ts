@@ -62,6 +62,8 @@ const CONFIG = {
   strictFailRate: num('CHAOS_STRICT_FAIL_RATE', 0.1, 0.1),
   /** Every strictEvery-th event of tenant A is of type chaos.strict (the strict endpoint's events). */
   strictEvery: num('CHAOS_STRICT_EVERY', 20, 5),
+  /** Ordering keys (partitionkey) the chaos.strict events spread over; /a/strict-keyed orders per key. */
+  strictKeys: num('CHAOS_STRICT_KEYS', 8, 4),
   drainTimeoutS: num('CHAOS_DRAIN_TIMEOUT_S', 900, 60),
   stallS: num('CHAOS_STALL_S', 180, 45),
   timeLimitS: num('CHAOS_TIME_LIMIT_S', 1800, 170),
@@ -97,6 +99,13 @@ interface EndpointSpec {
   eventTypes: string[];
   failRate: number;
   ordering: 'none' | 'strict';
+  /** Above 1 with ordering keys: order is per key (src/domain/ordering-key.ts). */
+  maxConcurrency?: number;
+}
+
+/** The ordering key of a chaos.strict event, from its seq (the receiver's ledger recomputes it). */
+function strictKeyOf(seq: number): string {
+  return `k${Math.floor(seq / 2) % CONFIG.strictKeys}`;
 }
 
 const ENDPOINTS: EndpointSpec[] = [
@@ -115,6 +124,14 @@ const ENDPOINTS: EndpointSpec[] = [
     eventTypes: ['chaos.strict'],
     failRate: CONFIG.strictFailRate,
     ordering: 'strict',
+  },
+  {
+    path: '/a/strict-keyed',
+    tenant: 'a',
+    eventTypes: ['chaos.strict'],
+    failRate: CONFIG.strictFailRate,
+    ordering: 'strict',
+    maxConcurrency: 4,
   },
   { path: '/b/steady', tenant: 'b', eventTypes: ['*'], failRate: 0, ordering: 'none' },
   { path: '/b/flaky', tenant: 'b', eventTypes: ['*'], failRate: CONFIG.flakyFailRate, ordering: 'none' },
@@ -248,6 +265,7 @@ async function main(): Promise<void> {
         url: receiver.url(spec.path),
         eventTypes: spec.eventTypes,
         ordering: spec.ordering,
+        ...(spec.maxConcurrency === undefined ? {} : { maxConcurrency: spec.maxConcurrency }),
       });
       normalEndpointIds.push(id);
     }
@@ -288,7 +306,12 @@ async function main(): Promise<void> {
               : perTenant % 2 === 0
                 ? 'chaos.x'
                 : 'chaos.y';
-          const message = cloudEvent({ tenantId: tenant === 'a' ? tenantA.id : tenantB.id, type, seq });
+          const message = cloudEvent({
+            tenantId: tenant === 'a' ? tenantA.id : tenantB.id,
+            type,
+            seq,
+            ...(type === 'chaos.strict' ? { partitionKey: strictKeyOf(seq) } : {}),
+          });
           const id = (JSON.parse(String(message.value)) as { id: string }).id;
           batch.push({ message, entry: { id, tenant, type, seq } });
         }
@@ -477,10 +500,12 @@ async function main(): Promise<void> {
       let duplicates = 0;
       for (const count of entry.successes.values()) duplicates += count - 1;
       let orderViolations = 0;
-      let highest = -1;
+      // Per ordering key on an endpoint that orders per key; the whole stream is one key otherwise.
+      const highest = new Map<string, number>();
       for (const seq of entry.firstSuccessSeqs) {
-        if (seq < highest) orderViolations++;
-        highest = Math.max(highest, seq);
+        const key = (spec.maxConcurrency ?? 1) > 1 ? strictKeyOf(seq) : '';
+        if (seq < (highest.get(key) ?? -1)) orderViolations++;
+        highest.set(key, Math.max(highest.get(key) ?? -1, seq));
       }
       const lostIds = exp.filter((e) => !entry.successes.has(e.id)).map((e) => e.id);
       return {
@@ -506,6 +531,8 @@ async function main(): Promise<void> {
       lost: perEndpoint.reduce((a, e) => a + e.lost, 0),
       duplicates: perEndpoint.reduce((a, e) => a + e.duplicates, 0),
       strictOrderViolations: strict.orderViolations ?? 0,
+      strictPerKeyOrderViolations:
+        perEndpoint.find((e) => e.endpoint === '/a/strict-keyed')?.orderViolations ?? 0,
     };
     const report = {
       ...totals,
@@ -514,6 +541,7 @@ async function main(): Promise<void> {
       ok:
         totals.lost === 0 &&
         totals.strictOrderViolations === 0 &&
+        totals.strictPerKeyOrderViolations === 0 &&
         unplannedExits === 0 &&
         hostileFigures.deadLetters.ofNormalTenants === 0,
       perEndpoint,

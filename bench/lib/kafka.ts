@@ -26,6 +26,8 @@ export interface EventSpec {
   /** Bytes the JSON value should roughly have (default ~400). */
   targetBytes?: number;
   id?: string;
+  /** The CloudEvents `partitionkey`: the delivery's ordering key. */
+  partitionKey?: string;
 }
 
 /** A structured-mode CloudEvent keyed by tenant id, carrying its publish time in `data.sentAt`. */
@@ -35,6 +37,7 @@ export function cloudEvent({
   seq,
   targetBytes = 400,
   id = randomUUID(),
+  partitionKey,
 }: EventSpec): Message {
   const sentAt = Date.now();
   const base = {
@@ -44,6 +47,7 @@ export function cloudEvent({
     type,
     time: new Date(sentAt).toISOString(),
     tenantid: tenantId,
+    ...(partitionKey === undefined ? {} : { partitionkey: partitionKey }),
     data: { seq, sentAt, pad: '' },
   };
   const size = JSON.stringify(base).length;

@@ -8,6 +8,7 @@ import type { Clock, Random } from '../domain/clock';
 import { attemptStateFromHeaders, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { LaneScheduler } from '../domain/lane-scheduler';
+import { laneOrderKey } from '../domain/ordering-key';
 import type { ConsumedRecord } from '../domain/records';
 import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
 import { buildWebhookHeaders } from '../domain/standard-webhooks';
@@ -136,11 +137,12 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
         const draining: Settling = { ...settling, strict: 'blocker' };
         await this.lanes.run(
           endpoint.id,
-          1,
+          endpoint.maxConcurrency,
           () => this.settler.settle(draining, arrival.settlement),
           undefined,
           task.tenantId,
           moved,
+          laneOrderKey(endpoint, task.orderingKey),
         );
         return;
       }
@@ -148,14 +150,17 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       return;
     }
     const target = endpoint!;
+    // Same key, one at a time and in order; other keys beside it up to maxConcurrency (ordering-key.ts).
+    const orderKey = laneOrderKey(target, task.orderingKey);
     if (arrival.kind === 'attempt-strict') {
       await this.lanes.run(
         target.id,
-        1,
-        () => this.strictTurn(settling, target, source),
+        target.maxConcurrency,
+        () => this.strictTurn({ ...settling, blockKey: orderKey ?? '' }, target, source),
         undefined,
         task.tenantId,
         moved,
+        orderKey,
       );
       return;
     }
@@ -166,6 +171,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       (stalledForMs) => this.shed(settling, stalledForMs),
       task.tenantId,
       moved,
+      orderKey,
     );
   }
 

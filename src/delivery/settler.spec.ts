@@ -326,17 +326,55 @@ describe('Settler', () => {
         attempt: attempt('failed', 500),
       };
       await settler.settle(settling, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
-      expect(parking.blocks.get('ep-1')).toBe('d-1');
+      expect(parking.blocks.get('ep-1/')).toBe('d-1');
       expect(producer.to(tier1)).toHaveLength(1);
       expect(await settler.admitStrict({ task: task(2), encoded: sealed(task(2)) })).toBe('parked');
       expect(await settler.admitStrict({ task: task(1), encoded: sealed(task(1)) })).toBe('is-blocker');
     });
 
+    it("blocks only the failing delivery's key: another key of the endpoint is admitted", async () => {
+      const { settler, parking, producer } = world();
+      const keyed = (n: number, key: string) => ({ ...task(n), orderingKey: key });
+      await settler.settle(
+        {
+          task: keyed(1, 'a'),
+          encoded: sealed(keyed(1, 'a')),
+          state: FIRST_ATTEMPT,
+          strict: 'first',
+          blockKey: 'a',
+          attempt: attempt('failed', 500),
+        },
+        { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState },
+      );
+      expect(parking.blocks.get('ep-1/a')).toBe('d-1');
+      expect(
+        await settler.admitStrict({ task: keyed(2, 'a'), encoded: sealed(keyed(2, 'a')), blockKey: 'a' }),
+      ).toBe('parked');
+      expect(
+        await settler.admitStrict({ task: keyed(3, 'b'), encoded: sealed(keyed(3, 'b')), blockKey: 'b' }),
+      ).toBe('not-blocked');
+      expect(await settler.isBlocker(keyed(1, 'a'))).toBe(true);
+      expect(await settler.isBlocker(keyed(3, 'b'))).toBe(false);
+      // The blocker delivered: its key's parked delivery goes on, found by the blocker's id alone.
+      await settler.settle(
+        {
+          task: keyed(1, 'a'),
+          encoded: sealed(keyed(1, 'a')),
+          state: retryState,
+          strict: 'blocker',
+          attempt: attempt('delivered', 200),
+        },
+        { kind: 'delivered', occasion: 'attempted' },
+      );
+      expect(parking.blocks.get('ep-1/a')).toBe('d-2');
+      expect(producer.to(tier1).map((r) => decodeTask(r.value as Buffer).deliveryId)).toEqual(['d-1', 'd-2']);
+    });
+
     it('releases the oldest parked delivery through the shortest tier once the blocker is delivered', async () => {
       const { settler, parking, producer } = world();
-      await parking.block('ep-1', 'd-1');
-      await parking.park(task(2), sealed(task(2)));
-      await parking.park(task(3), sealed(task(3)));
+      await parking.block('ep-1', '', 'd-1');
+      await parking.park(task(2), '', sealed(task(2)));
+      await parking.park(task(3), '', sealed(task(3)));
       await settler.settle(
         {
           task: task(1),
@@ -347,7 +385,7 @@ describe('Settler', () => {
         },
         { kind: 'delivered', occasion: 'attempted' },
       );
-      expect(parking.blocks.get('ep-1')).toBe('d-2');
+      expect(parking.blocks.get('ep-1/')).toBe('d-2');
       expect(parking.parked.map((p) => p.task.deliveryId)).toEqual(['d-3']);
       const [released] = producer.to(tier1);
       expect(decodeTask(released.value as Buffer).deliveryId).toBe('d-2');
@@ -356,7 +394,7 @@ describe('Settler', () => {
 
     it('lifts the block when the blocker is dead-lettered and nothing is parked', async () => {
       const { settler, parking } = world();
-      await parking.block('ep-1', 'd-1');
+      await parking.block('ep-1', '', 'd-1');
       await settler.settle(
         { task: task(1), encoded: sealed(task(1)), state: retryState, strict: 'blocker' },
         {
@@ -372,8 +410,8 @@ describe('Settler', () => {
 
     it('neither blocks nor releases for a retry that does not block the endpoint', async () => {
       const { settler, parking } = world();
-      await parking.block('ep-1', 'd-9');
-      await parking.park(task(2), sealed(task(2)));
+      await parking.block('ep-1', '', 'd-9');
+      await parking.park(task(2), '', sealed(task(2)));
       const bystander: Settling = {
         task: task(1),
         encoded: sealed(task(1)),
@@ -382,7 +420,7 @@ describe('Settler', () => {
       };
       await settler.settle(bystander, { kind: 'retry', occasion: 'attempted', tier: 0, state: retryState });
       await settler.settle(bystander, { kind: 'delivered', occasion: 'attempted' });
-      expect(parking.blocks.get('ep-1')).toBe('d-9');
+      expect(parking.blocks.get('ep-1/')).toBe('d-9');
       expect(parking.parked).toHaveLength(1);
       expect(await settler.isBlocker(task(1))).toBe(false);
     });

@@ -42,6 +42,11 @@ export interface Settling {
   encoded: Buffer;
   /** Set for deliveries of strict endpoints. */
   strict?: StrictRole;
+  /**
+   * Strict endpoints: the order key this delivery blocks and parks behind (ordering-key.ts; '' is
+   * the whole endpoint stream, as before keys).
+   */
+  blockKey?: string;
   /** The HTTP attempt made now, if one was. */
   attempt?: AttemptRecord;
 }
@@ -63,7 +68,7 @@ export class Settler {
     private readonly topics: Pick<RetryTopics, 'schedule' | 'deadLetter' | 'releaseHeld' | 'releaseParked'>,
     @Inject(HeldDeliveries) private readonly held: Pick<HeldDeliveries, 'hold'>,
     @Inject(StrictParking)
-    private readonly parking: Pick<StrictParking, 'park' | 'block' | 'blocker' | 'nextParked' | 'unpark'>,
+    private readonly parking: Pick<StrictParking, 'park' | 'block' | 'isBlocking' | 'nextParked' | 'unpark'>,
     @Inject(EndpointHealth)
     private readonly health: Pick<
       EndpointHealth,
@@ -93,7 +98,7 @@ export class Settler {
         this.metrics.delivered(this.clock.now() - settling.task.publishedAtMs);
         break;
       case 'retry':
-        if (settling.strict === 'first' || settling.strict === 'blocker') await this.block(settling.task);
+        if (settling.strict === 'first' || settling.strict === 'blocker') await this.block(settling);
         await this.topics.schedule(settlement.tier, settling.task, settlement.state, settling.encoded);
         break;
       case 'hold':
@@ -139,18 +144,23 @@ export class Settler {
   }
 
   /** Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if any. */
-  admitStrict({ task, encoded }: Pick<Settling, 'task' | 'encoded'>): Promise<ParkResult> {
-    return this.untilDone('park', () => this.parking.park(task, encoded)).then((result) => {
+  admitStrict({
+    task,
+    encoded,
+    blockKey,
+  }: Pick<Settling, 'task' | 'encoded' | 'blockKey'>): Promise<ParkResult> {
+    return this.untilDone('park', () => this.parking.park(task, blockKey ?? '', encoded)).then((result) => {
       if (result === 'parked') this.metrics.outcome('parked');
       return result;
     });
   }
 
-  /** Strict ordering, before a retry: whether this delivery is the one blocking its endpoint. */
-  async isBlocker(task: DeliveryTask): Promise<boolean> {
-    return (
-      (await this.untilDone('read block', () => this.parking.blocker(task.endpointId))) === task.deliveryId
-    );
+  /**
+   * Strict ordering, before a retry: whether this delivery is the one blocking a key of its endpoint
+   * (looked up by delivery, so a block made under another key rule is still found).
+   */
+  isBlocker(task: DeliveryTask): Promise<boolean> {
+    return this.untilDone('read block', () => this.parking.isBlocking(task.endpointId, task.deliveryId));
   }
 
   /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */
@@ -248,9 +258,11 @@ export class Settler {
     }
   }
 
-  /** Strict ordering: this delivery blocks its endpoint; later ones park behind it. */
-  private block(task: DeliveryTask): Promise<void> {
-    return this.untilDone('block', () => this.parking.block(task.endpointId, task.deliveryId));
+  /** Strict ordering: this delivery blocks its key of the endpoint; later ones of that key park behind it. */
+  private block({ task, blockKey }: Settling): Promise<void> {
+    return this.untilDone('block', () =>
+      this.parking.block(task.endpointId, blockKey ?? '', task.deliveryId),
+    );
   }
 
   /** Hands the oldest parked delivery on as the new blocker (through the shortest tier, due now). */

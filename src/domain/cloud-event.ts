@@ -23,6 +23,11 @@ export interface PlatformEvent {
   source: string;
   /** What the event is about within its source (CloudEvents `subject`), when given. */
   subject?: string;
+  /**
+   * The CloudEvents partitioning extension (`partitionkey`), when given: the key deliveries of this
+   * event are ordered by (ordering-key.ts).
+   */
+  partitionKey?: string;
   /** RFC 3339 UTC, normalised by `Date.prototype.toISOString`. */
   time: string;
   tenantId: string;
@@ -47,7 +52,7 @@ const MIN_TIME_MS = -62_167_219_200_000; // 0000-01-01T00:00:00.000Z
 const MAX_TIME_MS = Date.UTC(9999, 11, 31, 23, 59, 59, 999);
 const STRUCTURED_CONTENT_TYPES = new Set(['application/cloudevents+json', 'application/json']);
 const REQUIRED_STRING_ATTRIBUTES = ['id', 'source', 'type', 'tenantid'] as const;
-const OPTIONAL_STRING_ATTRIBUTES = ['subject'] as const;
+const OPTIONAL_STRING_ATTRIBUTES = ['subject', 'partitionkey'] as const;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 type Attributes = Record<string, unknown>;
@@ -156,6 +161,7 @@ function validateAttributes(attributes: Attributes, fallbackTimeIso: string | un
       time: new Date(timeMs).toISOString(),
       data: attributes.data,
       ...(typeof attributes.subject === 'string' ? { subject: attributes.subject } : {}),
+      ...(typeof attributes.partitionkey === 'string' ? { partitionKey: attributes.partitionkey } : {}),
     },
   };
 }
@@ -306,6 +312,7 @@ export function toStructuredCloudEvent(event: PlatformEvent): string {
     id: event.id,
     source: event.source,
     ...(event.subject === undefined ? {} : { subject: event.subject }),
+    ...(event.partitionKey === undefined ? {} : { partitionkey: event.partitionKey }),
     type: event.type,
     time: event.time,
     tenantid: event.tenantId,

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { PlatformEvent } from './cloud-event';
+import { orderingKeyOf } from './ordering-key';
 import type { OutgoingRecord } from './records';
 
 /** One event to be delivered to one endpoint: the value of a `hookstream.deliveries` record. */
@@ -15,6 +16,11 @@ export interface DeliveryTask {
   data: unknown;
   /** When the event entered Kafka (ms epoch), for event-to-delivery latency. */
   publishedAtMs: number;
+  /**
+   * The event's ordering key (ordering-key.ts), absent when it has none. Part of the task's bytes,
+   * so the task's MAC covers it: held, parked and retried copies keep the key they were fanned out with.
+   */
+  orderingKey?: string;
 }
 
 /** Where a task stands in its retry schedule; carried in Kafka headers of retry-tier records. */
@@ -82,6 +88,9 @@ export function decodeTask(value: Buffer | null): DeliveryTask {
   for (const field of ['deliveryId', 'eventId', 'endpointId', 'tenantId', 'eventType'] as const) {
     if (typeof task[field] !== 'string') throw new Error(`delivery record lacks ${field}`);
   }
+  if (task.orderingKey !== undefined && typeof task.orderingKey !== 'string') {
+    throw new Error('delivery record has an orderingKey that is not a string');
+  }
   return task as DeliveryTask;
 }
 
@@ -139,6 +148,7 @@ export function deliveryTaskFor(
   publishedAtMs: number,
   deliveryId = deliveryIdFor(event.tenantId, event.id, endpointId),
 ): DeliveryTask {
+  const orderingKey = orderingKeyOf(event);
   return {
     deliveryId,
     eventId: event.id,
@@ -148,5 +158,6 @@ export function deliveryTaskFor(
     eventTime: event.time,
     data: event.data,
     publishedAtMs,
+    ...(orderingKey === undefined ? {} : { orderingKey }),
   };
 }

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import {
   answerToClaimed,
   IDEMPOTENCY_KEY_PATTERN,
@@ -42,8 +43,17 @@ describe('requestFingerprint', () => {
     ['source', { ...body, source: '/billing' }],
     ['subject', { ...body, subject: 'invoice/1' }],
     ['time', { ...body, time: '2025-06-01T12:00:00Z' }],
+    ['partitionkey', { ...body, partitionkey: 'customer/1' }],
   ])('differs when the %s differs', (_what, other) => {
     expect(requestFingerprint(other)).not.toBe(requestFingerprint(body));
+  });
+
+  it('hashes a request without partitionkey as it did before the field existed', () => {
+    expect(requestFingerprint(body)).toBe(
+      createHash('sha256')
+        .update(JSON.stringify([body.type, body.data, body.id, null, null, null]), 'utf8')
+        .digest('hex'),
+    );
   });
 
   it('does not confuse a field moving to its neighbour', () => {

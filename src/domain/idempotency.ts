@@ -30,6 +30,8 @@ export interface PublishedFields {
   id?: string;
   source?: string;
   subject?: string;
+  /** The CloudEvents partitioning extension: the event's ordering key. */
+  partitionkey?: string;
   time?: string;
 }
 
@@ -46,6 +48,8 @@ export function requestFingerprint(fields: PublishedFields): string {
     fields.source ?? null,
     fields.subject ?? null,
     fields.time ?? null,
+    // Only when given, so a request without one hashes as it did before the field existed.
+    ...(fields.partitionkey === undefined ? [] : [fields.partitionkey]),
   ]);
   return createHash('sha256').update(canonical, 'utf8').digest('hex');
 }

@@ -1,3 +1,4 @@
+import { OrderKeyGate } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
 /**
@@ -21,6 +22,12 @@ import { RecordWithdrawn } from './records';
  * at that pace and sheds the rest, so its backlog holds a bounded part of its partition's window.
  * A lane of fast tasks is never overloaded however long its queue: a burst behind a healthy endpoint
  * drains, and only the task time, not the queue, tells the two apart.
+ *
+ * A task may carry an order key (ordering-key.ts): tasks of one lane with the same order key start
+ * one at a time, in submission order; one waits (counted as queued, but not at the head of the
+ * lane's queue) until the task before it with that key has ended, been shed or been skipped, while
+ * tasks of other keys start beside it up to the lane's concurrency. Stalls and shedding stay per
+ * lane: a stalled lane sheds the queued tasks of every key alike.
  *
  * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
  * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise rejects with
@@ -88,6 +95,7 @@ export class LaneScheduler {
     shed: Shed<void> | undefined,
     group: string,
     withdrawn: () => boolean,
+    orderKey?: string | null,
   ): Promise<void>;
   run<T>(
     key: string,
@@ -96,6 +104,7 @@ export class LaneScheduler {
     shed?: Shed<T>,
     group = '',
     withdrawn?: () => boolean,
+    orderKey: string | null = null,
   ): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let lane = this.lanes.get(key);
@@ -106,6 +115,7 @@ export class LaneScheduler {
           concurrency,
           active: 0,
           queue: [],
+          keys: new OrderKeyGate(),
           waiting: false,
           waitingForGroup: false,
           lastStartedAtMs: this.now(),
@@ -119,16 +129,18 @@ export class LaneScheduler {
         run: () => task().then(resolve, reject),
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
         withdrawn: withdrawn && { test: withdrawn, skip: () => reject(new RecordWithdrawn()) },
+        orderKey,
       };
       if (entry.withdrawn?.test()) {
         entry.withdrawn.skip();
         return;
       }
       const shedding = this.sheddingOf(lane);
-      if (entry.shed && shedding !== null && lane.queue.length >= shedding.keep) {
+      if (entry.shed && shedding !== null && queuedIn(lane) >= shedding.keep) {
         this.runShed(entry.shed, shedding.forMs);
         return;
       }
+      if (!lane.keys.admit(entry)) return;
       lane.queue.push(entry);
       this.pump(lane);
       this.forgetIfIdle(lane);
@@ -146,17 +158,34 @@ export class LaneScheduler {
       const shedding = this.sheddingOf(lane);
       if (shedding === null) continue;
       const kept: Entry[] = [];
+      const gone: Entry[] = [];
       for (const entry of lane.queue) {
         if (entry.withdrawn?.test()) {
           entry.withdrawn.skip();
+          gone.push(entry);
         } else if (entry.shed && kept.length >= shedding.keep) {
           this.runShed(entry.shed, shedding.forMs);
+          gone.push(entry);
           shed++;
         } else {
           kept.push(entry);
         }
       }
       lane.queue = kept;
+      // Behind a busy key: the lane keeps what is at the head of its queue, so these are all shed.
+      lane.keys.retain((entry) => {
+        if (entry.withdrawn?.test()) {
+          entry.withdrawn.skip();
+          return false;
+        }
+        if (!entry.shed) return true;
+        this.runShed(entry.shed, shedding.forMs);
+        shed++;
+        return false;
+      });
+      for (const entry of gone) releaseKey(lane, entry);
+      this.pump(lane);
+      this.forgetIfIdle(lane);
     }
     return shed;
   }
@@ -165,14 +194,24 @@ export class LaneScheduler {
   dropWithdrawn(): number {
     let dropped = 0;
     for (const lane of this.lanes.values()) {
-      const kept = lane.queue.filter((entry) => {
+      lane.keys.retain((entry) => {
         if (!entry.withdrawn?.test()) return true;
         entry.withdrawn.skip();
         dropped++;
         return false;
       });
-      if (kept.length === lane.queue.length) continue;
+      const gone: Entry[] = [];
+      const kept = lane.queue.filter((entry) => {
+        if (!entry.withdrawn?.test()) return true;
+        entry.withdrawn.skip();
+        gone.push(entry);
+        dropped++;
+        return false;
+      });
+      if (gone.length === 0) continue;
       lane.queue = kept;
+      for (const entry of gone) releaseKey(lane, entry);
+      this.pump(lane);
       this.forgetIfIdle(lane);
     }
     return dropped;
@@ -193,7 +232,7 @@ export class LaneScheduler {
     if (this.isHanging(key)) return true;
     const lane = this.lanes.get(key);
     const keep = lane ? this.overloadKeep(lane) : null;
-    return keep !== null && lane!.queue.length >= keep;
+    return keep !== null && queuedIn(lane!) >= keep;
   }
 
   /**
@@ -208,7 +247,7 @@ export class LaneScheduler {
     if (lane) {
       if (this.isHanging(key)) return 0;
       if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
-      if (lane.queue.length > 0) return 0;
+      if (queuedIn(lane) > 0) return 0;
       const capacity = this.capacity(lane);
       return Math.max(0, capacity - lane.active + this.keepAtPace(capacity, lane.taskMs));
     }
@@ -235,7 +274,7 @@ export class LaneScheduler {
     if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
     const capacity = this.capacity(lane);
     const free = Math.max(0, capacity - lane.active);
-    return Math.max(0, free + this.keepAtPace(capacity, lane.taskMs) - lane.queue.length);
+    return Math.max(0, free + this.keepAtPace(capacity, lane.taskMs) - queuedIn(lane));
   }
 
   /** Tasks running now in `group`. */
@@ -249,7 +288,7 @@ export class LaneScheduler {
 
   queued(): number {
     let total = 0;
-    for (const lane of this.lanes.values()) total += lane.queue.length;
+    for (const lane of this.lanes.values()) total += queuedIn(lane);
     return total;
   }
 
@@ -260,7 +299,7 @@ export class LaneScheduler {
 
   laneDepth(key: string): number {
     const lane = this.lanes.get(key);
-    return lane ? lane.queue.length + lane.active : 0;
+    return lane ? queuedIn(lane) + lane.active : 0;
   }
 
   /**
@@ -305,14 +344,21 @@ export class LaneScheduler {
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
   private stalledFor(lane: Lane): number | null {
-    if (!this.blocked(lane) || lane.queue.length === 0) return null;
+    if (!this.blocked(lane) || queuedIn(lane) === 0) return null;
     const idleFor = this.now() - lane.lastStartedAtMs;
     return idleFor >= this.stallAfterMs ? idleFor : null;
   }
 
-  /** Cannot start more: its own slots are full, or it waits for its group. */
+  /**
+   * Cannot start more: its own slots are full, it waits for its group, or everything it has queued
+   * waits behind a running task of the same order key.
+   */
   private blocked(lane: Lane): boolean {
-    return lane.active >= lane.concurrency || lane.waitingForGroup;
+    return (
+      lane.active >= lane.concurrency ||
+      lane.waitingForGroup ||
+      (lane.queue.length === 0 && lane.keys.waiting > 0)
+    );
   }
 
   private group(name: string): Group {
@@ -349,6 +395,7 @@ export class LaneScheduler {
       const next = lane.queue.shift()!;
       if (next.withdrawn?.test()) {
         next.withdrawn.skip();
+        releaseKey(lane, next);
         continue;
       }
       lane.active += 1;
@@ -363,6 +410,7 @@ export class LaneScheduler {
         lane.active -= 1;
         this.active -= 1;
         group.active -= 1;
+        releaseKey(lane, next);
         this.pump(lane);
         this.pumpGroup(lane.group);
         this.pumpWaiting();
@@ -422,6 +470,19 @@ interface Entry {
   run: () => Promise<void>;
   shed?: (stalledForMs: number) => Promise<void>;
   withdrawn?: { test: () => boolean; skip: () => void };
+  /** Tasks with the same order key start one at a time (null: none). */
+  orderKey: string | null;
+}
+
+/** Queued in the lane: at the head of its queue or behind a busy key. */
+function queuedIn(lane: Lane): number {
+  return lane.queue.length + lane.keys.waiting;
+}
+
+/** `entry` left the lane: the next task of its key, if any, joins the end of the lane's queue. */
+function releaseKey(lane: Lane, entry: Entry): void {
+  const next = lane.keys.release(entry);
+  if (next) lane.queue.push(next);
 }
 
 interface Group {
@@ -435,7 +496,10 @@ interface Lane {
   group: string;
   concurrency: number;
   active: number;
+  /** Tasks that can start once a slot is free, in the order they became startable. */
   queue: Entry[];
+  /** Tasks waiting for the one before them with the same order key. */
+  keys: OrderKeyGate<Entry>;
   waiting: boolean;
   waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */

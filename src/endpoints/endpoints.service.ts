@@ -86,8 +86,9 @@ export class EndpointsService {
       disabledReason: null,
       disabledAt: input.enabled === false ? now : null,
       ...sealHeaders(this.cipher, id, input.headers ?? {}),
+      // Strict with more than one request at a time orders per key; only when asked for (ordering-key.ts).
       maxConcurrency:
-        ordering === 'strict' ? 1 : (input.maxConcurrency ?? this.config.delivery.defaultMaxConcurrency),
+        input.maxConcurrency ?? (ordering === 'strict' ? 1 : this.config.delivery.defaultMaxConcurrency),
       metadata: input.metadata ?? {},
       secrets: [this.cipher.encrypt(input.secret ?? generateSecret(), secretBinding(id), now)],
       // Set here (millisecond precision) rather than by now() (microseconds) so cursors round-trip exactly.
@@ -126,7 +127,9 @@ export class EndpointsService {
     if (input.headers !== undefined) Object.assign(changes, this.headerChanges(endpoint, input.headers));
     if (input.maxConcurrency !== undefined) changes.maxConcurrency = input.maxConcurrency;
     if (input.metadata !== undefined) changes.metadata = input.metadata;
-    if ((changes.ordering ?? endpoint.ordering) === 'strict') changes.maxConcurrency = 1;
+    if (changes.ordering === 'strict' && endpoint.ordering !== 'strict') {
+      strictNeedsConcurrency(endpoint.maxConcurrency, input.maxConcurrency);
+    }
     if (input.disabledReason !== undefined && input.enabled !== false) {
       throw DomainError.invalid('disabledReason goes with enabled: false', [
         'disabledReason is accepted only with "enabled": false',
@@ -238,4 +241,18 @@ export class EndpointsService {
     });
     if (problems.length) throw DomainError.invalid(`url is not allowed: ${problems[0]}`, problems);
   }
+}
+
+/**
+ * Turning an endpoint with `maxConcurrency` above 1 strict would make it strict per order key, not
+ * for the whole stream as strict meant before keys (and as a client switching may expect): refused
+ * unless the same request says which it wants.
+ */
+function strictNeedsConcurrency(stored: number, given: number | undefined): void {
+  if (given !== undefined || stored <= 1) return;
+  throw DomainError.invalid('ordering "strict" needs maxConcurrency in the same request', [
+    `this endpoint has maxConcurrency ${stored}: with "ordering": "strict", send "maxConcurrency": 1 ` +
+      'to keep the whole stream in order, or a larger number for strict order per ordering key ' +
+      "(the event's partitionkey, else its subject)",
+  ]);
 }

@@ -58,6 +58,7 @@ export class IngestService {
       type: input.type,
       source: input.source ?? '/hookstream/api',
       ...(input.subject === undefined ? {} : { subject: input.subject }),
+      ...(input.partitionkey === undefined ? {} : { partitionKey: input.partitionkey }),
       time: new Date(timeMs).toISOString(),
       tenantId,
       data: input.data,

@@ -7,9 +7,10 @@ export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 
 /**
  * The state of strict-ordering endpoints, in PostgreSQL so it holds across restarts, rebalances and
- * instances: which delivery blocks an endpoint, and the deliveries parked behind it, in order.
- * Every change for one endpoint runs under a transaction-scoped advisory lock on that endpoint, so
- * a delivery being parked and the block being lifted can never interleave and orphan a parked row.
+ * instances: which delivery blocks an order key of an endpoint (src/domain/ordering-key.ts; '' is
+ * the whole stream), and the deliveries parked behind it, in order. Every change for one key runs
+ * under a transaction-scoped advisory lock on (endpoint, key), so a delivery being parked and the
+ * block being lifted can never interleave and orphan a parked row.
  */
 @Injectable()
 export class StrictParking {
@@ -19,39 +20,37 @@ export class StrictParking {
    * Parks `task` if its endpoint is blocked by another delivery. `encoded`: its bytes as read, MAC
    * and all, so the delivery engine verifies them again when the row comes back through a tier.
    */
-  park(task: DeliveryTask, encoded: Buffer): Promise<ParkResult> {
-    return this.locked(task.endpointId, async (manager) => {
+  park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
+    return this.locked(task.endpointId, key, async (manager) => {
       const [block] = await manager.query<Array<{ delivery_id: string }>>(
-        `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1`,
-        [task.endpointId],
+        `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1 AND ordering_key = $2`,
+        [task.endpointId, key],
       );
       if (!block) return 'not-blocked';
       if (block.delivery_id === task.deliveryId) return 'is-blocker';
       await manager.query(
-        `INSERT INTO parked_deliveries (endpoint_id, delivery_id, task) VALUES ($1, $2, $3)`,
-        [task.endpointId, task.deliveryId, encoded],
+        `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task) VALUES ($1, $2, $3, $4)`,
+        [task.endpointId, key, task.deliveryId, encoded],
       );
       return 'parked';
     });
   }
 
-  /** Marks `deliveryId` as the delivery every later one of the endpoint waits behind. */
-  async block(endpointId: string, deliveryId: string): Promise<void> {
-    await this.locked(endpointId, (manager) =>
+  /** Marks `deliveryId` as the delivery every later one of the endpoint's `key` waits behind. */
+  async block(endpointId: string, key: string, deliveryId: string): Promise<void> {
+    await this.locked(endpointId, key, (manager) =>
       manager.query(
-        `INSERT INTO endpoint_blocks (endpoint_id, delivery_id) VALUES ($1, $2)
-         ON CONFLICT (endpoint_id) DO UPDATE SET delivery_id = EXCLUDED.delivery_id, blocked_at = now()`,
-        [endpointId, deliveryId],
+        `INSERT INTO endpoint_blocks (endpoint_id, ordering_key, delivery_id) VALUES ($1, $2, $3)
+         ON CONFLICT (endpoint_id, ordering_key)
+         DO UPDATE SET delivery_id = EXCLUDED.delivery_id, blocked_at = now()`,
+        [endpointId, key, deliveryId],
       ),
     );
   }
 
-  async blocker(endpointId: string): Promise<string | null> {
-    const [row] = await this.dataSource.query<Array<{ delivery_id: string }>>(
-      `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1`,
-      [endpointId],
-    );
-    return row?.delivery_id ?? null;
+  /** Whether `deliveryId` blocks one of the endpoint's keys. */
+  async isBlocking(endpointId: string, deliveryId: string): Promise<boolean> {
+    return (await this.blockedKey(this.dataSource.manager, endpointId, deliveryId)) !== null;
   }
 
   /**
@@ -63,24 +62,29 @@ export class StrictParking {
     endpointId: string,
     finishedDeliveryId: string,
   ): Promise<{ id: string; task: DeliveryTask; encoded: Buffer } | null> {
-    return this.locked(endpointId, async (manager) => {
-      const [block] = await manager.query<Array<{ delivery_id: string }>>(
-        `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1`,
-        [endpointId],
-      );
-      if (!block || block.delivery_id !== finishedDeliveryId) return null;
+    return this.dataSource.transaction(async (manager) => {
+      const key = await this.blockedKey(manager, endpointId, finishedDeliveryId);
+      if (key === null) return null;
+      await lockKey(manager, endpointId, key);
+      // Read again under the lock: the block may have moved on since.
+      if ((await this.blockedKey(manager, endpointId, finishedDeliveryId)) !== key) return null;
       const [next] = await manager.query<Array<{ id: string; task: Buffer }>>(
-        `SELECT id, task FROM parked_deliveries WHERE endpoint_id = $1 ORDER BY id LIMIT 1`,
-        [endpointId],
+        `SELECT id, task FROM parked_deliveries WHERE endpoint_id = $1 AND ordering_key = $2
+         ORDER BY id LIMIT 1`,
+        [endpointId, key],
       );
       if (!next) {
-        await manager.query(`DELETE FROM endpoint_blocks WHERE endpoint_id = $1`, [endpointId]);
+        await manager.query(`DELETE FROM endpoint_blocks WHERE endpoint_id = $1 AND ordering_key = $2`, [
+          endpointId,
+          key,
+        ]);
         return null;
       }
       const task = decodeTask(next.task);
       await manager.query(
-        `UPDATE endpoint_blocks SET delivery_id = $2, blocked_at = now() WHERE endpoint_id = $1`,
-        [endpointId, task.deliveryId],
+        `UPDATE endpoint_blocks SET delivery_id = $3, blocked_at = now()
+         WHERE endpoint_id = $1 AND ordering_key = $2`,
+        [endpointId, key, task.deliveryId],
       );
       return { id: String(next.id), task, encoded: next.task };
     });
@@ -105,10 +109,33 @@ export class StrictParking {
     return Number(row.count);
   }
 
-  private locked<T>(endpointId: string, work: (manager: EntityManager) => Promise<T>): Promise<T> {
+  /** The key `deliveryId` blocks on its endpoint, or null when it blocks none. */
+  private async blockedKey(
+    manager: EntityManager,
+    endpointId: string,
+    deliveryId: string,
+  ): Promise<string | null> {
+    const [row] = await manager.query<Array<{ ordering_key: string }>>(
+      `SELECT ordering_key FROM endpoint_blocks WHERE endpoint_id = $1 AND delivery_id = $2`,
+      [endpointId, deliveryId],
+    );
+    return row?.ordering_key ?? null;
+  }
+
+  private locked<T>(
+    endpointId: string,
+    key: string,
+    work: (manager: EntityManager) => Promise<T>,
+  ): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [endpointId]);
+      await lockKey(manager, endpointId, key);
       return work(manager);
     });
   }
+}
+
+/** The whole stream ('') locks on the endpoint id alone, as before keys existed; a uuid is fixed-length, so '/' cannot collide. */
+async function lockKey(manager: EntityManager, endpointId: string, key: string): Promise<void> {
+  const name = key === '' ? endpointId : `${endpointId}/${key}`;
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [name]);
 }

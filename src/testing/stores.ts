@@ -56,40 +56,50 @@ export class InMemoryHeldDeliveries {
 }
 
 export class InMemoryStrictParking {
+  /** `endpointId/key` -> the blocking delivery. */
   readonly blocks = new Map<string, string>();
-  readonly parked: Array<{ id: string; task: DeliveryTask; encoded: Buffer }> = [];
+  readonly parked: Array<{ id: string; key: string; task: DeliveryTask; encoded: Buffer }> = [];
   private nextId = 1;
 
-  async park(task: DeliveryTask, encoded: Buffer): Promise<ParkResult> {
-    const blocker = this.blocks.get(task.endpointId);
+  async park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
+    const blocker = this.blocks.get(`${task.endpointId}/${key}`);
     if (blocker === undefined) return 'not-blocked';
     if (blocker === task.deliveryId) return 'is-blocker';
-    this.parked.push({ id: String(this.nextId++), task, encoded });
+    this.parked.push({ id: String(this.nextId++), key, task, encoded });
     return 'parked';
   }
 
-  async block(endpointId: string, deliveryId: string): Promise<void> {
-    this.blocks.set(endpointId, deliveryId);
+  async block(endpointId: string, key: string, deliveryId: string): Promise<void> {
+    this.blocks.set(`${endpointId}/${key}`, deliveryId);
   }
 
-  async blocker(endpointId: string): Promise<string | null> {
-    return this.blocks.get(endpointId) ?? null;
+  async isBlocking(endpointId: string, deliveryId: string): Promise<boolean> {
+    return this.blockedKey(endpointId, deliveryId) !== null;
   }
 
   async nextParked(endpointId: string, finishedDeliveryId: string) {
-    if (this.blocks.get(endpointId) !== finishedDeliveryId) return null;
-    const next = this.parked.find((parked) => parked.task.endpointId === endpointId);
+    const key = this.blockedKey(endpointId, finishedDeliveryId);
+    if (key === null) return null;
+    const next = this.parked.find((parked) => parked.task.endpointId === endpointId && parked.key === key);
     if (!next) {
-      this.blocks.delete(endpointId);
+      this.blocks.delete(`${endpointId}/${key}`);
       return null;
     }
-    this.blocks.set(endpointId, next.task.deliveryId);
+    this.blocks.set(`${endpointId}/${key}`, next.task.deliveryId);
     return next;
   }
 
   async unpark(id: string): Promise<void> {
     const index = this.parked.findIndex((parked) => parked.id === id);
     if (index >= 0) this.parked.splice(index, 1);
+  }
+
+  private blockedKey(endpointId: string, deliveryId: string): string | null {
+    for (const [name, blocker] of this.blocks) {
+      if (blocker === deliveryId && name.startsWith(`${endpointId}/`))
+        return name.slice(endpointId.length + 1);
+    }
+    return null;
   }
 }
 

@@ -110,15 +110,31 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       expect((await api('GET', '/v1/endpoints/not-a-uuid', { token: tenantA.apiKey })).status).toBe(404);
     });
 
-    it('forces maxConcurrency to 1 for strict ordering', async () => {
-      const strict = await createEndpoint(tenantA, { ordering: 'strict', maxConcurrency: 50 });
+    it('strict takes maxConcurrency 1 unless asked for more, which orders per key', async () => {
+      const strict = await createEndpoint(tenantA, { ordering: 'strict' });
       expect(strict).toMatchObject({ ordering: 'strict', maxConcurrency: 1 });
+      const perKey = await createEndpoint(tenantA, { ordering: 'strict', maxConcurrency: 50 });
+      expect(perKey).toMatchObject({ ordering: 'strict', maxConcurrency: 50 });
       const none = await createEndpoint(tenantA);
       const patched = await api('PATCH', `/v1/endpoints/${none.id}`, {
         token: tenantA.apiKey,
         body: { ordering: 'strict' },
       });
       expect(patched.body).toMatchObject({ ordering: 'strict', maxConcurrency: 1 });
+
+      // Turning a concurrent endpoint strict must say which strict it means.
+      const wide = await createEndpoint(tenantA, { maxConcurrency: 4 });
+      const refused = await api('PATCH', `/v1/endpoints/${wide.id}`, {
+        token: tenantA.apiKey,
+        body: { ordering: 'strict' },
+      });
+      expect(refused.status).toBe(400);
+      expect((refused.body as { details: string[] }).details.join(' ')).toContain('send "maxConcurrency": 1');
+      const keyed = await api('PATCH', `/v1/endpoints/${wide.id}`, {
+        token: tenantA.apiKey,
+        body: { ordering: 'strict', maxConcurrency: 4 },
+      });
+      expect(keyed.body).toMatchObject({ ordering: 'strict', maxConcurrency: 4 });
     });
 
     it('shows why delivery disabled an endpoint, and PATCH enabled:true clears it', async () => {

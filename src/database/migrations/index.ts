@@ -12,6 +12,7 @@ import { NotificationWindows1764572400000 } from './1764572400000-notification-w
 import { SealedEndpointHeaders1764579600000 } from './1764579600000-sealed-endpoint-headers';
 import { AttemptRequest1764583200000 } from './1764583200000-attempt-request';
 import { EventCatalogue1764576000000 } from './1764576000000-event-catalogue';
+import { StrictOrderKeys1764669600000 } from './1764669600000-strict-order-keys';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -29,4 +30,5 @@ export const MIGRATIONS = [
   EventCatalogue1764576000000,
   SealedEndpointHeaders1764579600000,
   AttemptRequest1764583200000,
+  StrictOrderKeys1764669600000,
 ];

@@ -46,7 +46,9 @@ class EndpointSettingsDto {
 
   @ApiPropertyOptional({
     enum: ORDERINGS,
-    description: '"strict" holds later deliveries behind a failing one and forces maxConcurrency to 1.',
+    description:
+      '"strict" holds later deliveries behind a failing one: of the whole stream with maxConcurrency 1 ' +
+      '(the default for strict), of the same ordering key (partitionkey, else subject) above 1.',
   })
   @OptionalNotNull()
   @IsIn(ORDERINGS, { message: 'ordering must be "none" or "strict"' })
@@ -73,7 +75,9 @@ class EndpointSettingsDto {
     maximum: 100,
     default: 1,
     description:
-      'Concurrent requests to this endpoint. 1 (default) delivers in order; more trades order for throughput.',
+      'Concurrent requests to this endpoint. 1 (default) delivers the whole stream in order; above 1, ' +
+      'deliveries with the same ordering key (the event partitionkey, else subject) still go one at a ' +
+      'time in order, other keys and keyless events in parallel.',
   })
   @OptionalNotNull()
   @IsInt({ message: 'maxConcurrency must be a whole number' })

@@ -55,6 +55,16 @@ export class PublishEventDto {
   subject?: string;
 
   @ApiPropertyOptional({
+    example: 'customer/c_7',
+    description:
+      'CloudEvents partitioning extension: deliveries with the same key go in order (default: subject)',
+    maxLength: 256,
+  })
+  @IsOptional()
+  @IsAttributeText('partitionkey')
+  partitionkey?: string;
+
+  @ApiPropertyOptional({
     example: '2025-06-01T12:00:00Z',
     description: 'RFC 3339 event time with an offset (years 0000-9999); defaults to now',
   })

@@ -1,0 +1,164 @@
+import { randomUUID } from 'node:crypto';
+import type { Producer } from 'kafkajs';
+import type { ApiClient } from '../support/api';
+import type { ReceivedRequest, TestReceiver } from '../support/receiver';
+import { startStack, stopStack, type Stack } from '../support/stack';
+import { waitFor } from '../support/wait';
+
+/**
+ * How long the receiver takes to answer `seq`: about 20 ms, varied from 5 to 34 ms so that requests
+ * in flight together would finish (and their successors start) out of order if nothing held a key.
+ */
+const answerMs = (seq: number) => 5 + ((seq * 7) % 30);
+
+/**
+ * Ordering keys on the real broker (src/domain/ordering-key.ts): deliveries with the same key go one
+ * at a time and in order, different keys overlap up to the endpoint's maxConcurrency; `strict`
+ * holds the later deliveries of a failing delivery's key only.
+ */
+describe('ordering keys', () => {
+  let stack: Stack;
+  let inputTopic: string;
+  let receiver: TestReceiver;
+  let producer: Producer;
+  let api: ApiClient;
+
+  beforeAll(async () => {
+    stack = await startStack('order-keys', {
+      HOOKSTREAM_RETRY_DELAYS: '500ms,500ms,500ms,500ms,500ms,500ms',
+      HOOKSTREAM_CIRCUIT_FAILURE_THRESHOLD: '1000',
+    });
+    ({ inputTopic, receiver, producer, api } = stack);
+  });
+
+  afterAll(() => stopStack(stack));
+
+  const event = (
+    tenantId: string,
+    data: { key: string; seq: number },
+    attributes: Record<string, string>,
+  ) => ({
+    key: tenantId,
+    value: JSON.stringify({
+      specversion: '1.0',
+      id: randomUUID(),
+      source: '/tests',
+      type: 'record.updated',
+      time: new Date().toISOString(),
+      tenantid: tenantId,
+      ...attributes,
+      data,
+    }),
+  });
+
+  const dataOf = (request: ReceivedRequest) => JSON.parse(request.body).data as { key: string; seq: number };
+
+  /**
+   * Publishes `perKey` events for each key, in runs of `run` consecutive events of one key (so a
+   * scheduler that ignored keys would have several of a key in flight), in a few batches.
+   */
+  async function publish(
+    tenantId: string,
+    keys: string[],
+    perKey: number,
+    attributes: (key: string) => Record<string, string>,
+    run = 1,
+  ): Promise<void> {
+    const messages = [];
+    for (let first = 0; first < perKey; first += run) {
+      for (const key of keys) {
+        for (let seq = first; seq < Math.min(perKey, first + run); seq++) {
+          messages.push(event(tenantId, { key, seq }, attributes(key)));
+        }
+      }
+    }
+    for (let i = 0; i < messages.length; i += 50) {
+      await producer.send({ topic: inputTopic, acks: -1, messages: messages.slice(i, i + 50) });
+    }
+  }
+
+  it('delivers each key in order, one at a time, while keys overlap up to maxConcurrency', async () => {
+    const tenant = await api.createTenant('Keys');
+    await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/keys'), maxConcurrency: 8 });
+    receiver.respond('/keys', (request) => ({ status: 200, delayMs: answerMs(dataOf(request).seq) }));
+    // Fewer keys than maxConcurrency, in runs of 6: without keys, a key's events would overlap.
+    const keys = Array.from({ length: 4 }, (_, i) => `customer/${i}`);
+    const perKey = 30;
+    // partitionkey is the key; the subject (the same for all) must not be.
+    await publish(tenant.id, keys, perKey, (key) => ({ partitionkey: key, subject: 'ledger' }), 6);
+    const total = keys.length * perKey;
+    await waitFor(() => receiver.on('/keys').length >= total, {
+      timeoutMs: 120_000,
+      what: () => `${total} deliveries on /keys (got ${receiver.on('/keys').length})`,
+    });
+    const requests = receiver.on('/keys');
+    expect(requests).toHaveLength(total);
+
+    const lastSeq = new Map<string, number>();
+    const lastArrival = new Map<string, number>();
+    let orderViolations = 0;
+    let sameKeyOverlaps = 0;
+    for (const request of requests) {
+      const { key, seq } = dataOf(request);
+      if ((lastSeq.get(key) ?? -1) !== seq - 1) orderViolations++;
+      lastSeq.set(key, seq);
+      const previous = lastArrival.get(key);
+      // The next of a key is sent only once the one before is answered (timer slack of 2 ms).
+      if (previous !== undefined && request.receivedAtMs - previous < answerMs(seq - 1) - 2)
+        sameKeyOverlaps++;
+      lastArrival.set(key, request.receivedAtMs);
+    }
+    expect({ orderViolations, sameKeyOverlaps }).toEqual({ orderViolations: 0, sameKeyOverlaps: 0 });
+    expect(receiver.maxConcurrent('/keys')).toBeGreaterThan(1);
+    expect(receiver.maxConcurrent('/keys')).toBeLessThanOrEqual(8);
+  });
+
+  it('strict: a failing key holds only its own later deliveries, the other keys arrive', async () => {
+    const tenant = await api.createTenant('StrictKeys');
+    await tenant.client.ok('POST', '/v1/endpoints', {
+      url: receiver.url('/strict-keys'),
+      ordering: 'strict',
+      maxConcurrency: 4,
+    });
+    let failing = true;
+    receiver.respond('/strict-keys', (request) =>
+      failing && dataOf(request).key === 'blocked' ? { status: 503 } : { status: 200 },
+    );
+    const perKey = 10;
+    // The subject is the key here (no partitionkey).
+    await publish(tenant.id, ['blocked', 'open-1', 'open-2'], perKey, (key) => ({ subject: key }));
+    const delivered = (key: string) =>
+      receiver.on('/strict-keys').filter((r) => r.status === 200 && dataOf(r).key === key);
+    await waitFor(() => delivered('open-1').length >= perKey && delivered('open-2').length >= perKey, {
+      timeoutMs: 60_000,
+      what: () =>
+        `the open keys' deliveries (got ${delivered('open-1').length}, ${delivered('open-2').length})`,
+    });
+    // Only the head of the blocked key was attempted: its later deliveries are parked behind it.
+    const blockedIds = new Set(
+      receiver
+        .on('/strict-keys')
+        .filter((r) => dataOf(r).key === 'blocked')
+        .map((r) => r.headers['webhook-id']),
+    );
+    expect(blockedIds.size).toBe(1);
+    failing = false;
+    await waitFor(() => new Set(delivered('blocked').map((r) => r.headers['webhook-id'])).size >= perKey, {
+      timeoutMs: 60_000,
+      what: () => `${perKey} deliveries of the blocked key (got ${delivered('blocked').length})`,
+    });
+    for (const key of ['blocked', 'open-1', 'open-2']) {
+      const firstSuccess: number[] = [];
+      const seen = new Set<string>();
+      for (const request of delivered(key)) {
+        if (seen.has(request.headers['webhook-id'])) continue;
+        seen.add(request.headers['webhook-id']);
+        firstSuccess.push(dataOf(request).seq);
+      }
+      expect({ key, order: firstSuccess }).toEqual({
+        key,
+        order: Array.from({ length: perKey }, (_, i) => i),
+      });
+    }
+  });
+});
