@@ -392,6 +392,23 @@ describe('Settler', () => {
       expect(released.headers).toMatchObject({ 'hs-attempt': '1', 'hs-origin': 'strict-release' });
     });
 
+    it('hands on a blocker promoted from the parking lot whose releaser died before handing it on', async () => {
+      const { settler, parking, producer } = world();
+      await parking.block('ep-1', '', 'd-1');
+      await parking.park(task(2), '', sealed(task(2)));
+      await parking.park(task(3), '', sealed(task(3)));
+      // d-1 finished; d-2 was promoted, then the process died before the release.
+      await parking.nextParked('ep-1', 'd-1');
+      expect(producer.to(tier1)).toHaveLength(0);
+
+      expect(await settler.releaseUnreleased(60_000, 100)).toBe(1);
+      const [released] = producer.to(tier1);
+      expect(decodeTask(released.value as Buffer).deliveryId).toBe('d-2');
+      expect(released.headers).toMatchObject({ 'hs-attempt': '1', 'hs-origin': 'strict-release' });
+      expect(parking.parked.map((p) => p.task.deliveryId)).toEqual(['d-3']);
+      expect(await settler.releaseUnreleased(60_000, 100)).toBe(0);
+    });
+
     it('lifts the block when the blocker is dead-lettered and nothing is parked', async () => {
       const { settler, parking } = world();
       await parking.block('ep-1', '', 'd-1');

@@ -68,7 +68,10 @@ export class Settler {
     private readonly topics: Pick<RetryTopics, 'schedule' | 'deadLetter' | 'releaseHeld' | 'releaseParked'>,
     @Inject(HeldDeliveries) private readonly held: Pick<HeldDeliveries, 'hold'>,
     @Inject(StrictParking)
-    private readonly parking: Pick<StrictParking, 'park' | 'block' | 'isBlocking' | 'nextParked' | 'unpark'>,
+    private readonly parking: Pick<
+      StrictParking,
+      'park' | 'block' | 'isBlocking' | 'nextParked' | 'unreleased' | 'unpark'
+    >,
     @Inject(EndpointHealth)
     private readonly health: Pick<
       EndpointHealth,
@@ -161,6 +164,25 @@ export class Settler {
    */
   isBlocker(task: DeliveryTask): Promise<boolean> {
     return this.untilDone('read block', () => this.parking.isBlocking(task.endpointId, task.deliveryId));
+  }
+
+  /**
+   * Strict ordering: blockers promoted from the parking lot whose hand-on never happened (the
+   * process died between `nextParked` and the release, so no tier record of them exists) are handed
+   * on now, `graceMs` after their promotion. A release that was only slow, not lost, is sent twice:
+   * a duplicate, never a lane stuck behind a delivery nobody will send. Returns how many.
+   */
+  async releaseUnreleased(graceMs: number, limit: number): Promise<number> {
+    const stuck = await this.parking.unreleased(graceMs, limit);
+    for (const next of stuck) {
+      await this.topics.releaseParked(next.task, next.encoded, this.clock.now());
+      await this.parking.unpark(next.id);
+      this.logger.warn(
+        bindings(next.task),
+        'strict ordering: a blocker promoted from the parking lot was never handed on; handed on now',
+      );
+    }
+    return stuck.length;
   }
 
   /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */

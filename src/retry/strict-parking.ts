@@ -68,6 +68,11 @@ export class StrictParking {
       await lockKey(manager, endpointId, key);
       // Read again under the lock: the block may have moved on since.
       if ((await this.blockedKey(manager, endpointId, finishedDeliveryId)) !== key) return null;
+      // Its own parked row, if it was promoted and handed on but not unparked (a crash in between).
+      await manager.query(`DELETE FROM parked_deliveries WHERE endpoint_id = $1 AND delivery_id = $2`, [
+        endpointId,
+        finishedDeliveryId,
+      ]);
       const [next] = await manager.query<Array<{ id: string; task: Buffer }>>(
         `SELECT id, task FROM parked_deliveries WHERE endpoint_id = $1 AND ordering_key = $2
          ORDER BY id LIMIT 1`,
@@ -88,6 +93,35 @@ export class StrictParking {
       );
       return { id: String(next.id), task, encoded: next.task };
     });
+  }
+
+  /**
+   * Blocks whose blocker was promoted from the parking lot (`nextParked`) and still has its parked
+   * row `graceMs` after the promotion: the process handing it on died between the two steps (a
+   * SIGKILL while Kafka was down, in the chaos run), so no tier record of it exists and nothing
+   * would ever lift the block. Each such block is claimed (its `blocked_at` moved to now, so one
+   * replica takes it per grace period) and its blocker returned, to be handed on again and unparked.
+   */
+  async unreleased(
+    graceMs: number,
+    limit: number,
+  ): Promise<Array<{ id: string; task: DeliveryTask; encoded: Buffer }>> {
+    const [rows] = await this.dataSource.query<[Array<{ id: string; task: Buffer }>, number]>(
+      `WITH stuck AS (
+         SELECT b.endpoint_id, b.ordering_key, p.id, p.task
+           FROM endpoint_blocks b
+           JOIN parked_deliveries p ON p.endpoint_id = b.endpoint_id AND p.delivery_id = b.delivery_id
+          WHERE b.blocked_at < now() - $1 * interval '1 millisecond'
+          ORDER BY b.blocked_at
+          LIMIT $2
+            FOR UPDATE OF b SKIP LOCKED)
+       UPDATE endpoint_blocks b SET blocked_at = now()
+         FROM stuck
+        WHERE b.endpoint_id = stuck.endpoint_id AND b.ordering_key = stuck.ordering_key
+       RETURNING stuck.id, stuck.task`,
+      [graceMs, limit],
+    );
+    return rows.map((row) => ({ id: String(row.id), task: decodeTask(row.task), encoded: row.task }));
   }
 
   async unpark(id: string): Promise<void> {

@@ -80,6 +80,11 @@ export class InMemoryStrictParking {
   async nextParked(endpointId: string, finishedDeliveryId: string) {
     const key = this.blockedKey(endpointId, finishedDeliveryId);
     if (key === null) return null;
+    // Its own leftover row (handed on, not unparked) is dropped, as the SQL does.
+    const own = this.parked.findIndex(
+      (parked) => parked.task.endpointId === endpointId && parked.task.deliveryId === finishedDeliveryId,
+    );
+    if (own >= 0) this.parked.splice(own, 1);
     const next = this.parked.find((parked) => parked.task.endpointId === endpointId && parked.key === key);
     if (!next) {
       this.blocks.delete(`${endpointId}/${key}`);
@@ -87,6 +92,18 @@ export class InMemoryStrictParking {
     }
     this.blocks.set(`${endpointId}/${key}`, next.task.deliveryId);
     return next;
+  }
+
+  /**
+   * Blockers still in the parking lot (promoted, never handed on). No clock here: the grace period
+   * and the claim are the SQL's, tested on PostgreSQL (test/retry/strict-parking.int-spec.ts).
+   */
+  async unreleased(_graceMs: number, limit: number) {
+    return this.parked
+      .filter(
+        (parked) => this.blocks.get(`${parked.task.endpointId}/${parked.key}`) === parked.task.deliveryId,
+      )
+      .slice(0, limit);
   }
 
   async unpark(id: string): Promise<void> {

@@ -13,6 +13,7 @@ import { SealedEndpointHeaders1764579600000 } from './1764579600000-sealed-endpo
 import { AttemptRequest1764583200000 } from './1764583200000-attempt-request';
 import { EventCatalogue1764576000000 } from './1764576000000-event-catalogue';
 import { StrictOrderKeys1764669600000 } from './1764669600000-strict-order-keys';
+import { ParkedDeliveryLookup1764756000000 } from './1764756000000-parked-delivery-lookup';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -31,4 +32,5 @@ export const MIGRATIONS = [
   SealedEndpointHeaders1764579600000,
   AttemptRequest1764583200000,
   StrictOrderKeys1764669600000,
+  ParkedDeliveryLookup1764756000000,
 ];

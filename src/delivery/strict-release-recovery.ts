@@ -1,0 +1,79 @@
+import {
+  Inject,
+  Injectable,
+  type BeforeApplicationShutdown,
+  type OnApplicationBootstrap,
+} from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
+import type { Logger } from 'pino';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { ThrottledWarning } from '../common/throttled-warning';
+import { Settler } from './settler';
+
+/** How often a replica looks for blockers that were promoted and never handed on. */
+const TICK_MS = 10_000;
+/**
+ * How long after its promotion a blocker may still be in the parking lot before it counts as never
+ * handed on. Longer than a hand-on takes through a broker restart (12 s in the chaos run), so a
+ * slow one is rarely sent twice.
+ */
+export const STRICT_RELEASE_GRACE_MS = 60_000;
+/** Blocks recovered per tick; more wait for the next. */
+const BATCH = 100;
+
+/**
+ * The repair half of strict ordering's hand-on (src/retry/strict-parking.ts): finishing a blocker
+ * promotes the oldest parked delivery in one transaction and hands it to a retry tier in the next
+ * step; a process that dies in between (SIGKILLed while Kafka was down, in the chaos run) leaves a
+ * block that nothing would ever lift. Every replica with the delivery role looks for such blocks
+ * and hands their blocker on; the claim in PostgreSQL keeps it to one replica per grace period.
+ */
+@Injectable()
+export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger: Logger;
+  private readonly recovered: Counter;
+  private readonly failed: ThrottledWarning;
+  private timer?: NodeJS.Timeout;
+  private running: Promise<void> | null = null;
+
+  constructor(
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(Settler) private readonly settler: Pick<Settler, 'releaseUnreleased'>,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(LOGGER) logger: Logger,
+  ) {
+    this.logger = logger.child({ component: 'strict-release-recovery' });
+    this.failed = new ThrottledWarning(this.logger, 'recovering strict hand-ons failed; retrying');
+    this.recovered = new Counter({
+      name: 'hookstream_strict_releases_recovered_total',
+      help: 'Strict-ordering blockers promoted from the parking lot and never handed on (their releaser died), handed on again',
+      registers: [registry],
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    if (!this.config.roles.has('delivery')) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.pass()
+        .then(() => undefined)
+        .catch((error: unknown) => this.failed.warn(error))
+        .finally(() => (this.running = null));
+    }, TICK_MS);
+  }
+
+  /** One look for never-handed-on blockers; returns how many were handed on. */
+  async pass(graceMs = STRICT_RELEASE_GRACE_MS): Promise<number> {
+    const count = await this.settler.releaseUnreleased(graceMs, BATCH);
+    this.recovered.inc(count);
+    return count;
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

@@ -1,0 +1,110 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { encodeTask, type DeliveryTask } from '../../src/domain/delivery-task';
+import { StrictParking } from '../../src/retry/strict-parking';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/**
+ * The strict-ordering tables on the real PostgreSQL: a blocker promoted from the parking lot whose
+ * hand-on never happened (its process died between `nextParked` and the release; two chaos runs
+ * lost 438 and 793 deliveries behind such a block) is found after the grace period, once per
+ * claim, and a blocker's own leftover parked row never comes back as the next blocker.
+ */
+describe('StrictParking', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let parking: StrictParking;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await database.connect();
+    parking = new StrictParking(dataSource);
+  });
+  afterAll(() => database?.drop());
+
+  const task = (endpointId: string, n: number): DeliveryTask => ({
+    deliveryId: randomUUID(),
+    eventId: `e-${n}`,
+    endpointId,
+    tenantId: randomUUID(),
+    eventType: 'record.updated',
+    eventTime: '2026-12-03T07:00:00.000Z',
+    data: { n },
+    publishedAtMs: Date.UTC(2026, 11, 3, 7),
+  });
+  const park = (t: DeliveryTask, key = '') => parking.park(t, key, encodeTask(t));
+
+  /** An endpoint blocked by a first delivery, with `count` more parked behind it. */
+  async function blocked(count: number, key = '') {
+    const endpointId = randomUUID();
+    const first = task(endpointId, 0);
+    await parking.block(endpointId, key, first.deliveryId);
+    const parked = Array.from({ length: count }, (_, i) => task(endpointId, i + 1));
+    for (const t of parked) expect(await park(t, key)).toBe('parked');
+    return { endpointId, first, parked };
+  }
+  const ageBlock = (endpointId: string, seconds: number) =>
+    dataSource.query(
+      `UPDATE endpoint_blocks SET blocked_at = now() - $2 * interval '1 second' WHERE endpoint_id = $1`,
+      [endpointId, seconds],
+    );
+  const ofEndpoint = (rows: Array<{ task: DeliveryTask }>, endpointId: string) =>
+    rows.filter((row) => row.task.endpointId === endpointId).map((row) => row.task.deliveryId);
+
+  it('hands back a promoted blocker that was never handed on, once its grace has passed, once per claim', async () => {
+    const { endpointId, first, parked } = await blocked(2);
+    const promoted = await parking.nextParked(endpointId, first.deliveryId);
+    expect(promoted?.task.deliveryId).toBe(parked[0].deliveryId);
+    // The process dies here: no release, no unpark.
+
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([]);
+    await ageBlock(endpointId, 61);
+    const recovered = await parking.unreleased(60_000, 100);
+    expect(ofEndpoint(recovered, endpointId)).toEqual([parked[0].deliveryId]);
+    const row = recovered.find((r) => r.task.endpointId === endpointId)!;
+    expect(row.id).toBe(promoted!.id);
+    expect(row.encoded.equals(encodeTask(parked[0]))).toBe(true);
+    // Claimed: another replica looking now finds nothing.
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([]);
+
+    // Handed on and unparked, it is the blocker and not in the parking lot.
+    await parking.unpark(row.id);
+    await ageBlock(endpointId, 61);
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([]);
+    expect(await parking.isBlocking(endpointId, parked[0].deliveryId)).toBe(true);
+    expect(await parking.parkedCount(endpointId)).toBe(1);
+  });
+
+  it('leaves a blocker alone that failed and is retrying (it was never parked, or was unparked)', async () => {
+    const { endpointId } = await blocked(3);
+    await ageBlock(endpointId, 3_600);
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([]);
+  });
+
+  it('drops a finished blocker its own leftover parked row, so the next blocker is the next delivery', async () => {
+    const { endpointId, first, parked } = await blocked(2);
+    const promoted = await parking.nextParked(endpointId, first.deliveryId);
+    // Handed on, then the process died before unparking it; the delivery went on and finished.
+    const next = await parking.nextParked(endpointId, promoted!.task.deliveryId);
+    expect(next?.task.deliveryId).toBe(parked[1].deliveryId);
+    await parking.unpark(next!.id);
+    expect(await parking.parkedCount(endpointId)).toBe(0);
+    expect(await parking.nextParked(endpointId, parked[1].deliveryId)).toBeNull();
+    expect(await parking.isBlocking(endpointId, parked[1].deliveryId)).toBe(false);
+  });
+
+  it('recovers per ordering key: the stuck key only', async () => {
+    const endpointId = randomUUID();
+    const blockers = { a: task(endpointId, 0), b: task(endpointId, 1) };
+    await parking.block(endpointId, 'a', blockers.a.deliveryId);
+    await parking.block(endpointId, 'b', blockers.b.deliveryId);
+    const behindA = task(endpointId, 2);
+    const behindB = task(endpointId, 3);
+    expect(await park(behindA, 'a')).toBe('parked');
+    expect(await park(behindB, 'b')).toBe('parked');
+    expect((await parking.nextParked(endpointId, blockers.a.deliveryId))?.task.deliveryId).toBe(
+      behindA.deliveryId,
+    );
+    await ageBlock(endpointId, 61);
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([behindA.deliveryId]);
+  });
+});
