@@ -412,6 +412,7 @@ async function main(): Promise<void> {
         isolation.ratio,
         noisyNeighbour,
         peakRssMb,
+        orderedKeys,
       ),
       setup: {
         quick: QUICK,
@@ -619,6 +620,7 @@ function targetCheck(
   isolationRatio: number | null,
   noisy: NoisyNeighbourResult | null,
   rss: number,
+  orderedKeys: OrderedKeysResult | null,
 ): Record<string, { target: string; value: number; met: boolean }> {
   const lower = Math.min(http, kafkaCeiling);
   const p99At1000 = latency.find((l) => l.rate === 1000)?.p99Ms ?? NaN;
@@ -645,6 +647,11 @@ function targetCheck(
       met: noisy !== null && noisy.p99Ratio >= noisy.target,
     },
     peakRssMb: { target: '< 512 MB', value: rss, met: rss < 512 },
+    orderedKeysRatio: {
+      target: '>= 20 x one at a time, 0 order violations per key',
+      value: orderedKeys?.ratio ?? NaN,
+      met: orderedKeys !== null && orderedKeys.ratio >= 20 && orderedKeys.orderViolations === 0,
+    },
   };
 }
 

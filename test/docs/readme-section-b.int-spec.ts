@@ -37,6 +37,7 @@ const TARGET_ROWS: Record<string, (label: string) => boolean> = {
   noisyNeighbourThroughput: (label) => label.includes('`noisyNeighbour.throughputRatio`'),
   noisyNeighbourP99: (label) => label.includes('`noisyNeighbour.p99Ratio`'),
   peakRssMb: (label) => label.includes('`peakRssMb`'),
+  orderedKeysRatio: (label) => label.includes('`orderedKeys.ratio`'),
 };
 /** The chaos table's columns and the chaos-latest.json perEndpoint fields they show. */
 const CHAOS_COLUMNS: Record<string, string> = {
