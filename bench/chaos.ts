@@ -1,10 +1,12 @@
 /**
  * `npm run chaos`: a crash and fault test that keeps a ledger of every event.
  *
- * Publishes CHAOS_EVENTS events (default 20,000) at CHAOS_RATE per second to six endpoints of two
- * tenants (two steady, three failing ~30 % of first attempts, one `ordering: strict` failing some
- * first attempts) while it SIGKILLs and restarts the service several times, restarts the Kafka
- * broker once and stops PostgreSQL for CHAOS_PG_PAUSE_S seconds once. Then it drains and reports
+ * Publishes CHAOS_EVENTS events (default 20,000) at CHAOS_RATE per second to seven endpoints of two
+ * tenants (two steady, three failing ~30 % of first attempts, two `ordering: strict` failing some
+ * first attempts, one of them in order per ordering key) while it SIGKILLs and restarts the service
+ * several times, restarts the Kafka broker once (and SIGKILLs the service CHAOS_KILL_IN_OUTAGE_AFTER_S
+ * into that outage, so settlements die with their Kafka writes half done) and stops PostgreSQL for
+ * CHAOS_PG_PAUSE_S seconds once. Then it drains and reports
  * published (acknowledged with acks=all), delivered (unique per endpoint), lost, duplicates and order
  * violations on the strict endpoint, and exits 1 if anything was lost or out of order.
  *
@@ -20,7 +22,7 @@
  * CHAOS_SMOKE=1 (`npm run chaos:smoke`): 500 events, one kill, a ~3 s PostgreSQL pause, no broker
  * restart, three hostile rounds; writes bench/results/chaos-smoke.json instead of chaos-latest.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Message, Producer } from 'kafkajs';
 import { Api } from './lib/api';
@@ -64,6 +66,8 @@ const CONFIG = {
   strictEvery: num('CHAOS_STRICT_EVERY', 20, 5),
   /** Ordering keys (partitionkey) the chaos.strict events spread over; /a/strict-keyed orders per key. */
   strictKeys: num('CHAOS_STRICT_KEYS', 8, 4),
+  /** Seconds into the broker's outage at which the service is SIGKILLed (when kills allow). */
+  killInOutageAfterS: num('CHAOS_KILL_IN_OUTAGE_AFTER_S', 5, 5),
   drainTimeoutS: num('CHAOS_DRAIN_TIMEOUT_S', 900, 60),
   stallS: num('CHAOS_STALL_S', 180, 45),
   timeLimitS: num('CHAOS_TIME_LIMIT_S', 1800, 170),
@@ -213,6 +217,8 @@ async function main(): Promise<void> {
   let unplannedExits = 0;
   let restarts = 0;
   let plannedKill = false;
+  /** Every service's log, kills and restarts included. */
+  const logPaths: string[] = [];
 
   try {
     database = await createDatabase('hs_chaos');
@@ -240,6 +246,7 @@ async function main(): Promise<void> {
       for (let attempt = 1; ; attempt++) {
         try {
           const s = await startService(env, { label, readyTimeoutMs: 90_000 });
+          logPaths.push(s.logPath);
           s.process.once('exit', (code, signal) => {
             if (plannedKill) return;
             unplannedExits++;
@@ -329,12 +336,13 @@ async function main(): Promise<void> {
 
     // --- faults, in sequence while the events flow ---
     const publishSeconds = CONFIG.events / CONFIG.rate;
-    const kill = async (n: number): Promise<void> => {
+    const kill = async (n: number, whileDown?: () => Promise<void>): Promise<void> => {
       const t0 = Date.now();
       plannedKill = true;
       await service!.kill();
       plannedKill = false;
       log(`SIGKILL #${n} (pid ${service!.pid}); restarting`);
+      await whileDown?.();
       service = await boot(`chaos-service-restart-${n}`);
       restarts++;
       faults.push({
@@ -354,16 +362,27 @@ async function main(): Promise<void> {
       if (CONFIG.brokerRestart) {
         await at(0.25);
         const t0 = Date.now();
-        log('restarting the Kafka broker (scripts/infra.sh kafka-restart)');
-        const code = await infra('kafka-restart');
-        faults.push({
-          atS: round((t0 - started) / 1000, 1),
-          fault: 'Kafka broker restart',
-          tookS: secondsSince(t0),
-          note: `exit ${code}`,
-        });
-        log(`Kafka broker back (exit ${code}) after ${secondsSince(t0)} s`);
-        if (code !== 0) throw new Error('kafka-restart failed');
+        log('restarting the Kafka broker (scripts/infra.sh kafka-stop, then kafka-start)');
+        let code = await infra('kafka-stop');
+        const start = async (): Promise<void> => {
+          if (code === 0) code = await infra('kafka-start');
+          faults.push({
+            atS: round((t0 - started) / 1000, 1),
+            fault: 'Kafka broker restart',
+            tookS: secondsSince(t0),
+            note: `exit ${code}`,
+          });
+          log(`Kafka broker back (exit ${code}) after ${secondsSince(t0)} s`);
+          if (code !== 0) throw new Error('kafka-stop or kafka-start failed');
+        };
+        if (kills < CONFIG.kills) {
+          // Killed while the broker is down: settlements whose tier writes are still retrying die
+          // half done (a strict hand-on between its promotion and its tier write, decision 62).
+          await sleep(CONFIG.killInOutageAfterS * 1000);
+          await kill(++kills, start);
+        } else {
+          await start();
+        }
       }
       if (kills < CONFIG.kills) {
         await at(0.4);
@@ -554,6 +573,8 @@ async function main(): Promise<void> {
       drainStalled: stalled,
       hostile: hostileFigures,
       serviceErrorsSinceLastRestart: [...new Set(serviceErrors)].slice(0, 10),
+      // Blocks a killed process left on a promoted, never handed-on strict delivery, repaired.
+      strictHandOnsRecovered: countLines(logPaths, 'never handed on'),
       durationSeconds: elapsedS(),
       setup: {
         smoke: SMOKE,
@@ -586,6 +607,15 @@ async function main(): Promise<void> {
     await deleteNamespaceTopics(kafka, namespace, [inputTopic]);
     await database?.drop().catch(() => undefined);
   }
+}
+
+/** Lines containing `text` over every file of `paths`. */
+function countLines(paths: string[], text: string): number {
+  let count = 0;
+  for (const path of paths) {
+    for (const line of readFileSync(path, 'utf8').split('\n')) if (line.includes(text)) count++;
+  }
+  return count;
 }
 
 /**
@@ -826,6 +856,8 @@ function printLedger(
     'lost',
     'duplicates',
     'strictOrderViolations',
+    'strictPerKeyOrderViolations',
+    'strictHandOnsRecovered',
     'deadLettered',
     'serviceKills',
     'unplannedServiceExits',

@@ -21,6 +21,8 @@ export interface Service {
   pid: number;
   process: ChildProcess;
   logs: Array<Record<string, unknown>>;
+  /** Its whole output (stdout and stderr), as written: `logs` keeps only the latest lines. */
+  logPath: string;
   /** Peak resident set size so far (VmHWM) of its largest process (itself or a worker), in MB. */
   peakRssMb(): number;
   /** The sum of the peaks of the service and its workers, in MB. */
@@ -73,7 +75,8 @@ export async function startService(
 ): Promise<Service> {
   await until(() => existsSync(join(distDir, 'main.js')), 60_000, 500);
   mkdirSync(LOG_DIR, { recursive: true });
-  const logFile = createWriteStream(join(LOG_DIR, `${label}-${Date.now()}.log`));
+  const logPath = join(LOG_DIR, `${label}-${Date.now()}.log`);
+  const logFile = createWriteStream(logPath);
   const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, ...nodeArgs, join(distDir, 'main.js')], {
     env: {
       PATH: process.env.PATH ?? '',
@@ -155,6 +158,7 @@ export async function startService(
     pid,
     process: child,
     logs,
+    logPath,
     peakRssMb,
     peakRssSumMb,
     async stop() {
