@@ -3,7 +3,9 @@
  * noisy-neighbour.ts), on the same service settings, so a change to isolation can be measured in
  * minutes instead of a full bench. Its BENCH_NN_* knobs size it; BENCH_PROFILE_DIR profiles the
  * service as in the bench; BENCH_NN_E2E=1 first runs the bench's e2e fan-out 1 phase on the same
- * service (its throughput must not drop for the sake of isolation). Prints the phase's result and the CPU shares of its runs as JSON and
+ * service (its throughput must not drop for the sake of isolation); BENCH_WORKERS sets the
+ * service's HOOKSTREAM_WORKERS (default `auto`, as the full bench); BENCH_NOISY_DIST runs another
+ * build of the service (an older commit's `dist`). Prints the phase's result and the CPU shares of its runs as JSON and
  * writes nothing under bench/results (the committed figures come from the full bench).
  */
 import { Api } from './lib/api';
@@ -21,8 +23,11 @@ async function main(): Promise<void> {
       namespace: 'noisy',
       database: 'hs_bench_noisy',
       label: 'noisy-service',
-      env: NOISY_NEIGHBOUR_LIMITS,
+      // The full bench's service runs the default workers; so does this one unless told.
+      env: { ...NOISY_NEIGHBOUR_LIMITS, HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto' },
       nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      // Another build of the service (an older commit's `dist`), to compare with.
+      ...(process.env.BENCH_NOISY_DIST ? { distDir: process.env.BENCH_NOISY_DIST } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       const cpu: Record<string, CpuShares | null> = {};
