@@ -1,21 +1,26 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK } from '../common/clock.module';
 import type { Clock } from '../domain/clock';
+import { ConsumerRunner } from '../kafka/consumer-runner';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { DeliveryEngine } from './delivery-engine';
+import { RemoteCircuits } from './remote-circuits';
 import { Settler } from './settler';
 
 /**
- * What the fan-out asks before producing a task: an endpoint that this process knows cannot take
- * deliveries now gets its task held in PostgreSQL at once, instead of going through the deliveries
- * topic only to be held there (README decision 25). In a process that attempts no deliveries
- * (HOOKSTREAM_ROLES without delivery) every endpoint looks available.
+ * What the fan-out asks before producing a task: an endpoint that cannot take deliveries now gets
+ * its task held in PostgreSQL at once, instead of going through the deliveries topic only to be
+ * held there (README decision 25). An endpoint this process owns is judged by its own circuit and
+ * lane; one another process owns (another worker or replica) by the open circuit its owner stored
+ * (RemoteCircuits), its lane unseen.
  */
 @Injectable()
 export class DeliveryGate {
   constructor(
     @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'room'>,
     @Inject(Settler) private readonly settler: Pick<Settler, 'holdAtFanout'>,
+    @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
+    @Inject(RemoteCircuits) private readonly remote: Pick<RemoteCircuits, 'isOpen'>,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -24,7 +29,9 @@ export class DeliveryGate {
    * refuses attempts or its lane hangs; for a slow lane, what it keeps at its pace; else unbounded.
    */
   room(endpointId: string): number {
-    return this.engine.room(endpointId, this.clock.now());
+    const nowMs = this.clock.now();
+    if (!this.consumers.ownsEndpoint(endpointId) && this.remote.isOpen(endpointId, nowMs)) return 0;
+    return this.engine.room(endpointId, nowMs);
   }
 
   /** Resolves once the task is held; rejects if the row was not written. */

@@ -21,6 +21,7 @@ import { DeliveryHandover } from './delivery-handover';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
 import { HeldRelease } from './held-release';
+import { RemoteCircuits } from './remote-circuits';
 import { StrictReleaseRecovery } from './strict-release-recovery';
 import { HostResolver } from './host-resolver';
 import { HttpSender } from './http-sender';
@@ -71,6 +72,7 @@ import { Settler } from './settler';
     NotificationWindows,
     Notifier,
     PartitionOwners,
+    RemoteCircuits,
     Settler,
     StrictReleaseRecovery,
   ],

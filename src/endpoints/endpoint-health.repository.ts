@@ -74,6 +74,22 @@ export class EndpointHealthRepository {
     return rows.map(toStored);
   }
 
+  /**
+   * The endpoints whose circuit opened less than `openMs` ago, as their owners last wrote it, each
+   * with the time (ms epoch) its circuit stays open until: what the fan-out of a process that does
+   * not own them holds at once instead of sending through the deliveries topic.
+   */
+  async openCircuits(openMs: number): Promise<Map<string, number>> {
+    const rows = await this.dataSource.query<Array<{ endpoint_id: string; until_ms: string }>>(
+      `SELECT endpoint_id,
+              (extract(epoch FROM circuit_opened_at) * 1000)::bigint + $1::bigint AS until_ms
+         FROM endpoint_health
+        WHERE circuit_opened_at > now() - $1 * interval '1 millisecond'`,
+      [openMs],
+    );
+    return new Map(rows.map((row) => [row.endpoint_id, Number(row.until_ms)]));
+  }
+
   /** The circuits of `endpointIds` that are failing; an endpoint missing from the map is closed. */
   async circuitsOf(endpointIds: string[], nowMs = Date.now()): Promise<Map<string, CircuitReport>> {
     if (endpointIds.length === 0) return new Map();

@@ -164,6 +164,34 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       expect(byClient.body).toMatchObject({ enabled: false, disabledReason: 'disabled by the client' });
     });
 
+    it("lists the circuits still open for other processes' fan-outs, with when each stops being open", async () => {
+      const [open, lapsed, closed] = [
+        await createEndpoint(tenantA),
+        await createEndpoint(tenantA),
+        await createEndpoint(tenantA),
+      ];
+      const health = service.app.get(EndpointHealthRepository);
+      const nowMs = Date.now();
+      const streak = { consecutiveFailures: 10, failingSinceMs: nowMs - 60_000, lastFailureAtMs: nowMs };
+      await health.save(
+        [
+          { endpointId: open.id, ...streak, openedAtMs: nowMs - 1_000 },
+          { endpointId: lapsed.id, ...streak, openedAtMs: nowMs - 31_000 },
+          { endpointId: closed.id, ...streak, openedAtMs: null },
+        ],
+        [],
+      );
+      try {
+        const circuits = await health.openCircuits(30_000);
+        expect(circuits.get(open.id)).toBe(nowMs - 1_000 + 30_000);
+        expect(circuits.has(lapsed.id)).toBe(false);
+        expect(circuits.has(closed.id)).toBe(false);
+      } finally {
+        await health.save([], [open.id, lapsed.id, closed.id]);
+      }
+      expect((await health.openCircuits(30_000)).has(open.id)).toBe(false);
+    });
+
     it('reports the circuit its owning replica stored, whichever replica answers', async () => {
       const endpoint = await createEndpoint(tenantA);
       const health = service.app.get(EndpointHealthRepository);
