@@ -105,10 +105,11 @@ export async function startService(
   const exitPromise = new Promise<void>((resolve) =>
     child.once('exit', () => {
       exited = true;
-      logFile.end();
       resolve();
     }),
   );
+  // Not at 'exit': lines still buffered in its stdout arrive after it (a chaos run crashed writing one).
+  child.once('close', () => logFile.end());
   createInterface({ input: child.stdout }).on('line', (line) => {
     logFile.write(`${line}\n`);
     if (logs.length > 5000) logs.splice(0, 1000);

@@ -76,10 +76,9 @@ export async function startService(
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   let exitCode: number | null | undefined;
-  void exited.then((code) => {
-    exitCode = code;
-    logFile.end();
-  });
+  void exited.then((code) => (exitCode = code));
+  // Not at 'exit': lines still buffered in its stdout arrive after it, and a write after end throws.
+  child.once('close', () => logFile.end());
 
   const ready = await waitFor(
     () => {
