@@ -292,13 +292,10 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       data: task.data,
     });
     const timestampSeconds = Math.floor(this.clock.now() / 1000);
-    const signed = buildWebhookHeaders({
-      id: task.eventId,
-      timestampSeconds,
-      body,
-      secrets: endpoint.secrets,
-    });
-    const headers = { ...endpoint.headers, ...signed };
+    const headers = buildWebhookHeaders(
+      { id: task.eventId, timestampSeconds, body, secrets: endpoint.secrets },
+      endpoint.headers,
+    );
     const attemptedAt = new Date(this.clock.now());
     let outcome: AttemptOutcome;
     let latencyMs: number;
@@ -331,7 +328,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       attemptedAt,
       // Kept so the tenant can see the request as sent (the portal); the body is in the events feed.
       webhookTimestamp: timestampSeconds,
-      webhookSignature: signed['webhook-signature'],
+      webhookSignature: headers['webhook-signature'],
     };
     return { outcome, record };
   }

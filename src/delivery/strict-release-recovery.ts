@@ -33,7 +33,6 @@ const BATCH = 100;
  */
 @Injectable()
 export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
-  private readonly logger: Logger;
   private readonly recovered: Counter;
   private readonly failed: ThrottledWarning;
   private timer?: NodeJS.Timeout;
@@ -45,8 +44,10 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.logger = logger.child({ component: 'strict-release-recovery' });
-    this.failed = new ThrottledWarning(this.logger, 'recovering strict hand-ons failed; retrying');
+    this.failed = new ThrottledWarning(
+      logger.child({ component: 'strict-release-recovery' }),
+      'recovering strict hand-ons failed; retrying',
+    );
     this.recovered = new Counter({
       name: 'hookstream_strict_releases_recovered_total',
       help: 'Strict-ordering blockers promoted from the parking lot and never handed on (their releaser died), handed on again',

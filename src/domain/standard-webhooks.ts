@@ -82,8 +82,13 @@ export function signPayload(input: SignPayloadInput): string {
   return signature;
 }
 
-export function buildWebhookHeaders(input: SignPayloadInput): Record<string, string> {
+/** The three Standard Webhooks headers, after `base` (an endpoint's own headers) in one new object. */
+export function buildWebhookHeaders(
+  input: SignPayloadInput,
+  base: Readonly<Record<string, string>> = {},
+): Record<string, string> {
   return {
+    ...base,
     'webhook-id': input.id,
     'webhook-timestamp': String(input.timestampSeconds),
     'webhook-signature': signPayload(input),

@@ -5,6 +5,13 @@ import { endpointsWithTask } from './held-deliveries';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
 
+/** A row of the parking lot: its id (for `unpark`), the task, and its bytes as read (MAC and all). */
+export interface ParkedDelivery {
+  id: string;
+  task: DeliveryTask;
+  encoded: Buffer;
+}
+
 /**
  * The state of strict-ordering endpoints, in PostgreSQL so it holds across restarts, rebalances and
  * instances: which delivery blocks an order key of an endpoint (src/domain/ordering-key.ts; '' is
@@ -58,10 +65,7 @@ export class StrictParking {
    * becomes the new blocker and is removed from the parking lot by `unpark` once it is handed on;
    * or lifts the block and returns null when nothing is parked.
    */
-  nextParked(
-    endpointId: string,
-    finishedDeliveryId: string,
-  ): Promise<{ id: string; task: DeliveryTask; encoded: Buffer } | null> {
+  nextParked(endpointId: string, finishedDeliveryId: string): Promise<ParkedDelivery | null> {
     return this.dataSource.transaction(async (manager) => {
       const key = await this.blockedKey(manager, endpointId, finishedDeliveryId);
       if (key === null) return null;
@@ -102,10 +106,7 @@ export class StrictParking {
    * would ever lift the block. Each such block is claimed (its `blocked_at` moved to now, so one
    * replica takes it per grace period) and its blocker returned, to be handed on again and unparked.
    */
-  async unreleased(
-    graceMs: number,
-    limit: number,
-  ): Promise<Array<{ id: string; task: DeliveryTask; encoded: Buffer }>> {
+  async unreleased(graceMs: number, limit: number): Promise<ParkedDelivery[]> {
     const [rows] = await this.dataSource.query<[Array<{ id: string; task: Buffer }>, number]>(
       `WITH stuck AS (
          SELECT b.endpoint_id, b.ordering_key, p.id, p.task

@@ -5,7 +5,7 @@
 import type { DeliveryTask } from '../domain/delivery-task';
 import type { StoredHealth } from '../endpoints/endpoint-health.repository';
 import type { HeldDelivery, HoldRequest } from '../retry/held-deliveries';
-import type { ParkResult } from '../retry/strict-parking';
+import type { ParkedDelivery, ParkResult } from '../retry/strict-parking';
 
 export class InMemoryHeldDeliveries {
   readonly rows: Array<HoldRequest & { id: number }> = [];
@@ -58,7 +58,7 @@ export class InMemoryHeldDeliveries {
 export class InMemoryStrictParking {
   /** `endpointId/key` -> the blocking delivery. */
   readonly blocks = new Map<string, string>();
-  readonly parked: Array<{ id: string; key: string; task: DeliveryTask; encoded: Buffer }> = [];
+  readonly parked: Array<ParkedDelivery & { key: string }> = [];
   private nextId = 1;
 
   async park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
