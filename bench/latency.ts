@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:latency`: the latency phase of bench.ts alone (event-to-delivery p50/p99 at a fixed
+ * publish rate, with where the time goes), BENCH_LATENCY_ROUNDS times (3; 1 with BENCH_QUICK=1) per
+ * rate of BENCH_LATENCY_RATES (`1000`; comma-separated) on one service, so a change to the tail can
+ * be measured in minutes instead of a full bench. BENCH_WORKERS sets the service's
+ * HOOKSTREAM_WORKERS (`auto`, as the full bench); BENCH_LATENCY_DIST runs another build of the
+ * service (an older commit's `dist`). Around each round it reads the service's garbage collections
+ * and event-loop delay from `/metrics` (prom-client's default series, summed over the workers), so a
+ * tail can be told from a pause. Prints one JSON line; writes nothing under bench/results.
+ */
+import { Api } from './lib/api';
+import { QUICK } from './lib/config';
+import { createTenants, killWatchedServices, latencyRun, log, warmUp, watchServices } from './lib/phases';
+import { withPhaseService } from './lib/phase-service';
+import { round } from './lib/stats';
+
+const ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? (QUICK ? 1 : 3));
+const RATES = (process.env.BENCH_LATENCY_RATES ?? '1000').split(',').map(Number);
+
+/** Sums every sample of `name` whose labels contain `labels` (prom-client's text format). */
+function sample(text: string, name: string, labels = ''): number {
+  let sum = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
+    if (labels && !line.includes(labels)) continue;
+    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+  }
+  return sum;
+}
+
+async function scrape(url: string): Promise<string> {
+  return (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
+}
+
+async function main(): Promise<void> {
+  const distDir = process.env.BENCH_LATENCY_DIST;
+  await withPhaseService(
+    {
+      namespace: QUICK ? 'latency-smoke' : 'latency',
+      database: 'hs_bench_latency',
+      label: 'bench-latency-service',
+      env: { HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto' },
+      ...(distDir ? { distDir } : {}),
+      // Extra node flags for the service (`--trace-gc`, `--cpu-prof`), space-separated.
+      ...(process.env.BENCH_NODE_ARGS ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ') } : {}),
+    },
+    async ({ receiver, inputTopic, service, producer }) => {
+      watchServices([service]);
+      const tenants = await createTenants(new Api(service.url), receiver);
+      await warmUp(producer, inputTopic, tenants, receiver);
+      const rounds = [];
+      for (const rate of RATES) {
+        for (let index = 0; index < ROUNDS; index++) {
+          const before = await scrape(service.url);
+          const result = await latencyRun(
+            producer,
+            inputTopic,
+            tenants,
+            receiver,
+            rate,
+            inputTopic.replace(/\.input$/, '.deliveries'),
+          );
+          const after = await scrape(service.url);
+          const gc = (kind: string): { count: number; ms: number } => ({
+            count:
+              sample(after, 'nodejs_gc_duration_seconds_count', `kind="${kind}"`) -
+              sample(before, 'nodejs_gc_duration_seconds_count', `kind="${kind}"`),
+            ms: round(
+              (sample(after, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`) -
+                sample(before, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`)) *
+                1000,
+              1,
+            ),
+          });
+          const row = {
+            ...result,
+            gc: { minor: gc('minor'), major: gc('major'), incremental: gc('incremental') },
+            // Reset by every scrape, so these cover the round (summed over the workers).
+            eventLoopDelayMaxMs: round(sample(after, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
+            eventLoopDelayP99Ms: round(sample(after, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+            heapUsedMb: round(sample(after, 'nodejs_heap_size_used_bytes') / 2 ** 20, 1),
+            oldSpaceUsedMb: round(
+              sample(after, 'nodejs_heap_space_size_used_bytes', 'space="old"') / 2 ** 20,
+              1,
+            ),
+          };
+          log(`latency ${rate}/s round ${index + 1}: ${JSON.stringify(row)}`);
+          rounds.push(row);
+        }
+      }
+      console.log(
+        JSON.stringify({ dist: distDir ?? 'dist', workers: process.env.BENCH_WORKERS ?? 'auto', rounds }),
+      );
+    },
+  );
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  killWatchedServices();
+  process.exit(1);
+});
