@@ -29,4 +29,15 @@ describe('RecentEventIds', () => {
     expect(recent.seen('a'.repeat(300), 'elsewhere')).toBe(false);
     expect(recent.seen('d'.repeat(300), 'elsewhere')).toBe(true);
   });
+
+  it('keeps the first position of an id looked up again, and forgets in the order ids arrived', () => {
+    const recent = new RecentEventIds(2);
+    recent.seen('a', '1');
+    recent.seen('b', '2');
+    // A repeat is recognised but does not make 'a' newer: it is still the first to go.
+    expect(recent.seen('a', '5')).toBe(true);
+    recent.seen('c', '3');
+    expect(recent.seen('b', '9')).toBe(true);
+    expect(recent.seen('a', '9')).toBe(false);
+  });
 });
