@@ -1,4 +1,4 @@
-import { OrderKeyGate } from './order-key-gate';
+import { keepInPlace, OrderKeyGate } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
 /**
@@ -190,7 +190,10 @@ export class LaneScheduler {
     return shed;
   }
 
-  /** Skips every queued task that was withdrawn; returns how many. */
+  /**
+   * Skips every queued task that was withdrawn; returns how many. Runs on every sweep over queues
+   * that can hold thousands of tasks, so a queue with nothing withdrawn is only read.
+   */
   dropWithdrawn(): number {
     let dropped = 0;
     for (const lane of this.lanes.values()) {
@@ -201,7 +204,7 @@ export class LaneScheduler {
         return false;
       });
       const gone: Entry[] = [];
-      const kept = lane.queue.filter((entry) => {
+      const kept = keepInPlace(lane.queue, (entry) => {
         if (!entry.withdrawn?.test()) return true;
         entry.withdrawn.skip();
         gone.push(entry);
@@ -209,7 +212,7 @@ export class LaneScheduler {
         return false;
       });
       if (gone.length === 0) continue;
-      lane.queue = kept;
+      lane.queue.length = kept;
       for (const entry of gone) releaseKey(lane, entry);
       this.pump(lane);
       this.forgetIfIdle(lane);

@@ -36,4 +36,21 @@ describe('OrderKeyGate', () => {
     expect(gate.release(tasks[0])).toBe(tasks[1]);
     expect(gate.release(tasks[1])).toBe(tasks[3]);
   });
+
+  it('asks about each waiting task once, and a key losing all its waiting tasks frees its queue', () => {
+    const gate = new OrderKeyGate<ReturnType<typeof task>>();
+    const a = ['a1', 'a2', 'a3'].map((n) => task(n, 'a'));
+    const b = ['b1', 'b2'].map((n) => task(n, 'b'));
+    for (const t of [...a, ...b]) gate.admit(t);
+    const asked: string[] = [];
+    gate.retain((t) => {
+      asked.push(t.name);
+      return t.name !== 'b2';
+    });
+    expect(asked).toEqual(['a2', 'a3', 'b2']);
+    expect(gate.waiting).toBe(2);
+    expect(gate.release(b[0])).toBeUndefined();
+    expect(gate.release(a[0])).toBe(a[1]);
+    expect(gate.release(a[1])).toBe(a[2]);
+  });
 });

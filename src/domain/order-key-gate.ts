@@ -43,13 +43,30 @@ export class OrderKeyGate<T extends { orderKey: string | null }> {
     return next;
   }
 
-  /** Keeps the waiting tasks `keep` says true for, in order; the others are dropped. */
+  /**
+   * Keeps the waiting tasks `keep` says true for, in order; the others are dropped. `keep` is asked
+   * once per task; a queue losing nothing is left as it is (this runs on every lane sweep).
+   */
   retain(keep: (task: T) => boolean): void {
     for (const [key, queue] of this.behind) {
-      const kept = queue.filter(keep);
-      this.waiting -= queue.length - kept.length;
-      if (kept.length > 0) this.behind.set(key, kept);
-      else this.behind.delete(key);
+      const kept = keepInPlace(queue, keep);
+      if (kept === queue.length) continue;
+      this.waiting -= queue.length - kept;
+      queue.length = kept;
+      if (kept === 0) this.behind.delete(key);
     }
   }
+}
+
+/**
+ * Moves the items `keep` says true for to the front of `items`, in order, and returns how many;
+ * the caller truncates. Asks `keep` once per item, and allocates nothing.
+ */
+export function keepInPlace<T>(items: T[], keep: (item: T) => boolean): number {
+  let kept = 0;
+  for (let index = 0; index < items.length; index++) {
+    const item = items[index];
+    if (keep(item)) items[kept++] = item;
+  }
+  return kept;
 }
