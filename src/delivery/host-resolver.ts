@@ -1,6 +1,7 @@
 import { lookup as getaddrinfo, type LookupAddress } from 'node:dns';
 import { Resolver } from 'node:dns/promises';
 import { isIP } from 'node:net';
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { systemClock, type Clock } from '../domain/clock';
 
@@ -84,12 +85,12 @@ const NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODA
  * domains) go to getaddrinfo, at most two at a time.
  */
 export class HostResolver {
-  private readonly cache = new Map<string, Entry>();
+  /** The name written longest ago goes first; lru-cache evicts in constant time. */
+  private readonly cache: LRUCache<string, Entry>;
   private readonly inFlight = new Map<string, Promise<Entry>>();
   private readonly timeoutMs: number;
   private readonly cacheTtlMs: number;
   private readonly failureTtlMs: number;
-  private readonly maxEntries: number;
   private readonly clock: Clock;
   private readonly query: HostQuery;
   private readonly resolver?: Resolver;
@@ -99,7 +100,7 @@ export class HostResolver {
     this.timeoutMs = Math.max(1, options.timeoutMs ?? 2000);
     this.cacheTtlMs = Math.max(MIN_TTL_MS, options.cacheTtlMs ?? 60_000);
     this.failureTtlMs = options.failureTtlMs ?? Math.min(FAILURE_TTL_MS, this.cacheTtlMs);
-    this.maxEntries = options.maxEntries ?? 10_000;
+    this.cache = new LRUCache({ max: options.maxEntries ?? 10_000 });
     this.clock = options.clock ?? systemClock;
     this.lookups = new Counter({
       name: 'hookstream_dns_lookups_total',
@@ -122,7 +123,7 @@ export class HostResolver {
     const family = isIP(hostname);
     if (family !== 0) return [{ address: hostname, family }];
     const name = hostname.toLowerCase();
-    const cached = this.cache.get(name);
+    const cached = this.cache.peek(name);
     if (cached !== undefined && cached.expiresAt > this.clock.now()) {
       return this.answer(name, cached, 'cache_hit');
     }
@@ -176,12 +177,7 @@ export class HostResolver {
   }
 
   private remember(name: string, entry: Entry): void {
-    this.cache.delete(name);
     this.cache.set(name, entry);
-    if (this.cache.size > this.maxEntries) {
-      const oldest = this.cache.keys().next();
-      if (oldest.done !== true) this.cache.delete(oldest.value);
-    }
   }
 }
 

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * A brake on guessing credentials: at most `limit` failed authentications per subject (a client
  * address, a presented key's digest) in each window of `windowMs`. Past it, `check` refuses until
@@ -7,33 +9,32 @@
  * not stopped by per-address limits anyway).
  */
 export class AuthFailureLimiter {
-  private readonly windows = new Map<string, { startMs: number; failures: number }>();
+  /** Oldest window first out; lru-cache evicts in constant time where a Map's keys().next() does not. */
+  private readonly windows: LRUCache<string, { startMs: number; failures: number }>;
 
   constructor(
     private readonly limit: number,
     private readonly windowMs: number,
-    private readonly maxSubjects = 100_000,
-  ) {}
+    maxSubjects = 100_000,
+  ) {
+    this.windows = new LRUCache({ max: maxSubjects });
+  }
 
   /** 0 when `subject` may try now; otherwise milliseconds until it may. */
   retryAfterMs(subject: string, nowMs: number): number {
-    const window = this.windows.get(subject);
+    const window = this.windows.peek(subject);
     if (!window || nowMs - window.startMs >= this.windowMs || window.failures < this.limit) return 0;
     return window.startMs + this.windowMs - nowMs;
   }
 
   recordFailure(subject: string, nowMs: number): void {
-    const window = this.windows.get(subject);
+    const window = this.windows.peek(subject);
     if (window && nowMs - window.startMs < this.windowMs) {
       window.failures += 1;
       return;
     }
-    this.windows.delete(subject);
+    // A new window is the newest entry; past maxSubjects the oldest one goes.
     this.windows.set(subject, { startMs: nowMs, failures: 1 });
-    if (this.windows.size > this.maxSubjects) {
-      const oldest = this.windows.keys().next();
-      if (!oldest.done) this.windows.delete(oldest.value);
-    }
   }
 
   /**
@@ -41,7 +42,7 @@ export class AuthFailureLimiter {
    * before looking it up (so concurrent attempts cannot all pass the check) and forgive it on success.
    */
   forgive(subject: string, nowMs: number): void {
-    const window = this.windows.get(subject);
+    const window = this.windows.peek(subject);
     if (window && nowMs - window.startMs < this.windowMs && window.failures > 0) window.failures -= 1;
   }
 

@@ -1,3 +1,5 @@
+import { LRUCache } from 'lru-cache';
+
 /**
  * Rate limits per key (a tenant): a bucket of `burst` tokens refilled at `ratePerSec`; a request
  * takes one token per unit. Pure: the time is passed in. The keys are bounded: the fullest buckets
@@ -18,11 +20,11 @@ interface Bucket {
 export type Take = { ok: true } | { ok: false; retryAfterMs: number };
 
 export class TokenBuckets {
-  private readonly buckets = new Map<string, Bucket>();
-  private readonly maxKeys: number;
+  /** The key drawn from longest ago goes first; lru-cache evicts in constant time. */
+  private readonly buckets: LRUCache<string, Bucket>;
 
   constructor(private readonly options: TokenBucketOptions) {
-    this.maxKeys = options.maxKeys ?? 100_000;
+    this.buckets = new LRUCache({ max: options.maxKeys ?? 100_000 });
   }
 
   /** Takes `count` tokens from `key`'s bucket, or says how long until there are enough. */
@@ -43,7 +45,7 @@ export class TokenBuckets {
    * remembers nothing, so asking for a key never seen costs no memory.
    */
   waitForOne(key: string, nowMs: number): number {
-    const bucket = this.buckets.get(key);
+    const bucket = this.buckets.peek(key);
     if (!bucket) return 0;
     const tokens = Math.min(
       this.options.burst,
@@ -53,12 +55,12 @@ export class TokenBuckets {
   }
 
   private refilled(key: string, nowMs: number): Bucket {
+    // get() makes the key the most recently used, so the one idle longest is forgotten first.
     let bucket = this.buckets.get(key);
     if (!bucket) {
-      if (this.buckets.size >= this.maxKeys) this.buckets.delete(this.buckets.keys().next().value as string);
       bucket = { tokens: this.options.burst, atMs: nowMs };
+      this.buckets.set(key, bucket);
     } else {
-      this.buckets.delete(key);
       const elapsedMs = Math.max(0, nowMs - bucket.atMs);
       bucket.tokens = Math.min(
         this.options.burst,
@@ -66,8 +68,6 @@ export class TokenBuckets {
       );
       bucket.atMs = nowMs;
     }
-    // Most recently used last, so the first key is the one idle longest.
-    this.buckets.set(key, bucket);
     return bucket;
   }
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
 import { CLOCK } from '../../common/clock.module';
 import { METRICS_REGISTRY } from '../../common/metrics.registry';
@@ -37,7 +38,7 @@ export class ApiKeyAuthenticator {
   private revocationsSeen = 0;
   private readonly ttlMs: number;
   /** Key hash to tenant, for keys this process has admitted lately (oldest first), without expiry. */
-  private readonly admitted = new Map<string, string>();
+  private readonly admitted = new LRUCache<string, string>({ max: MAX_CACHED_KEYS });
 
   constructor(
     private readonly tenants: TenantsRepository,
@@ -85,7 +86,7 @@ export class ApiKeyAuthenticator {
    */
   lastKnownTenant(key: string): string | undefined {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
-    return this.admitted.get(hashApiKey(key));
+    return this.admitted.peek(hashApiKey(key));
   }
 
   /**
@@ -126,10 +127,7 @@ export class ApiKeyAuthenticator {
   }
 
   private remember(hash: string, tenantId: string): void {
-    if (this.admitted.get(hash) === tenantId) return;
-    if (this.admitted.size >= MAX_CACHED_KEYS) {
-      this.admitted.delete(this.admitted.keys().next().value as string);
-    }
+    if (this.admitted.peek(hash) === tenantId) return;
     this.admitted.set(hash, tenantId);
   }
 }
