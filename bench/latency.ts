@@ -28,6 +28,15 @@ function sample(text: string, name: string, labels = ''): number {
   return sum;
 }
 
+/** Counters whose movement during a round explains a tail (summed over labels and workers). */
+const WATCHED_COUNTERS = [
+  'hookstream_partition_pauses_total',
+  'hookstream_partition_handovers_forced_total',
+  'hookstream_held_released_total',
+  'hookstream_held_turned_away_total',
+  'hookstream_deliveries_total',
+];
+
 async function scrape(url: string): Promise<string> {
   return (await fetch(`${url}/metrics`, { signal: AbortSignal.timeout(10_000) })).text();
 }
@@ -78,6 +87,10 @@ async function main(): Promise<void> {
             // Reset by every scrape, so these cover the round (summed over the workers).
             eventLoopDelayMaxMs: round(sample(after, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
             eventLoopDelayP99Ms: round(sample(after, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+            // What the service did beside delivering: held or paused work shows as a tail.
+            counters: Object.fromEntries(
+              WATCHED_COUNTERS.map((name) => [name, sample(after, name) - sample(before, name)]),
+            ),
             heapUsedMb: round(sample(after, 'nodejs_heap_size_used_bytes') / 2 ** 20, 1),
             oldSpaceUsedMb: round(
               sample(after, 'nodejs_heap_space_size_used_bytes', 'space="old"') / 2 ** 20,
