@@ -10,6 +10,7 @@
  */
 import { Api } from './lib/api';
 import { QUICK } from './lib/config';
+import { CpuMeter } from './lib/cpu';
 import { createTenants, killWatchedServices, latencyRun, log, warmUp, watchServices } from './lib/phases';
 import { withPhaseService } from './lib/phase-service';
 import { round } from './lib/stats';
@@ -61,6 +62,8 @@ async function main(): Promise<void> {
       for (const rate of RATES) {
         for (let index = 0; index < ROUNDS; index++) {
           const before = await scrape(service.url);
+          const servicePid = service.pid;
+          const meter = CpuMeter.start(() => [servicePid]);
           const result = await latencyRun(
             producer,
             inputTopic,
@@ -69,6 +72,7 @@ async function main(): Promise<void> {
             rate,
             inputTopic.replace(/\.input$/, '.deliveries'),
           );
+          const cpu = meter?.stop() ?? null;
           const after = await scrape(service.url);
           const gc = (kind: string): { count: number; ms: number } => ({
             count:
@@ -87,6 +91,13 @@ async function main(): Promise<void> {
             // Reset by every scrape, so these cover the round (summed over the workers).
             eventLoopDelayMaxMs: round(sample(after, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
             eventLoopDelayP99Ms: round(sample(after, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+            // Percent of one core over the round: the service, the broker and the rest of the machine.
+            cpuPercent: cpu && {
+              service: cpu.service,
+              kafka: cpu.kafka,
+              postgres: cpu.postgres,
+              idle: cpu.idle,
+            },
             // What the service did beside delivering: held or paused work shows as a tail.
             counters: Object.fromEntries(
               WATCHED_COUNTERS.map((name) => [name, sample(after, name) - sample(before, name)]),
