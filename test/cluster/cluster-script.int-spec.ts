@@ -142,13 +142,31 @@ async function answers(url: string, status?: number): Promise<boolean> {
   }
 }
 
-/** A port P with P and P+1 both free (the script's two replicas listen on them). */
+/**
+ * A port P with P and P+1 both free (the script's two replicas listen on them), below the
+ * ephemeral range. A port listen(0) hands out comes from that range, which is also where the next
+ * outgoing connection of a parallel test gets its source port: one took the pair's port in the
+ * seconds before the replica bound it (EADDRINUSE, seen once in CI).
+ */
 async function freePortPair(): Promise<number> {
-  for (let attempt = 0; attempt < 20; attempt++) {
-    const port = await listenBriefly(0);
-    if (port < 65535 && (await listenBriefly(port + 1).catch(() => null)) !== null) return port;
+  const below = ephemeralRangeStart();
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const port = 10_000 + Math.floor(Math.random() * (below - 10_001));
+    const free = async (candidate: number) => (await listenBriefly(candidate).catch(() => null)) !== null;
+    if ((await free(port)) && (await free(port + 1))) return port;
   }
-  throw new Error('found no two consecutive free ports in 20 attempts');
+  throw new Error(`found no two consecutive free ports below ${below} in 50 attempts`);
+}
+
+/** The first port the kernel gives outgoing connections (Linux's default 32768 elsewhere). */
+function ephemeralRangeStart(): number {
+  try {
+    const [start] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/);
+    const port = Number(start);
+    return Number.isInteger(port) && port > 10_100 ? port : 32_768;
+  } catch {
+    return 32_768;
+  }
 }
 
 function listenBriefly(port: number): Promise<number> {
