@@ -13,18 +13,18 @@ import { QUICK } from './lib/config';
 import { CpuMeter } from './lib/cpu';
 import { createTenants, killWatchedServices, latencyRun, log, warmUp, watchServices } from './lib/phases';
 import { withPhaseService } from './lib/phase-service';
+import { sampleOf } from './lib/replicas';
 import { round } from './lib/stats';
 
 const ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? (QUICK ? 1 : 3));
 const RATES = (process.env.BENCH_LATENCY_RATES ?? '1000').split(',').map(Number);
 
-/** Sums every sample of `name` whose labels contain `labels` (prom-client's text format). */
-function sample(text: string, name: string, labels = ''): number {
+/** The sum of every series of metric `name`, whatever its labels (sampleOf reads one series). */
+function totalOf(text: string, name: string): number {
   let sum = 0;
   for (const line of text.split('\n')) {
-    if (!line.startsWith(name) || (line[name.length] !== ' ' && line[name.length] !== '{')) continue;
-    if (labels && !line.includes(labels)) continue;
-    sum += Number(line.slice(line.lastIndexOf(' ') + 1));
+    if (line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+      sum += Number(line.slice(line.lastIndexOf(' ') + 1));
   }
   return sum;
 }
@@ -74,23 +74,17 @@ async function main(): Promise<void> {
           );
           const cpu = meter?.stop() ?? null;
           const after = await scrape(service.url);
+          const moved = (series: string) => sampleOf(after, series) - sampleOf(before, series);
           const gc = (kind: string): { count: number; ms: number } => ({
-            count:
-              sample(after, 'nodejs_gc_duration_seconds_count', `kind="${kind}"`) -
-              sample(before, 'nodejs_gc_duration_seconds_count', `kind="${kind}"`),
-            ms: round(
-              (sample(after, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`) -
-                sample(before, 'nodejs_gc_duration_seconds_sum', `kind="${kind}"`)) *
-                1000,
-              1,
-            ),
+            count: moved(`nodejs_gc_duration_seconds_count{kind="${kind}"}`),
+            ms: round(moved(`nodejs_gc_duration_seconds_sum{kind="${kind}"}`) * 1000, 1),
           });
           const row = {
             ...result,
             gc: { minor: gc('minor'), major: gc('major'), incremental: gc('incremental') },
             // Reset by every scrape, so these cover the round (summed over the workers).
-            eventLoopDelayMaxMs: round(sample(after, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
-            eventLoopDelayP99Ms: round(sample(after, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
+            eventLoopDelayMaxMs: round(sampleOf(after, 'nodejs_eventloop_lag_max_seconds') * 1000, 1),
+            eventLoopDelayP99Ms: round(sampleOf(after, 'nodejs_eventloop_lag_p99_seconds') * 1000, 1),
             // Percent of one core over the round: the service, the broker and the rest of the machine.
             cpuPercent: cpu && {
               service: cpu.service,
@@ -100,11 +94,11 @@ async function main(): Promise<void> {
             },
             // What the service did beside delivering: held or paused work shows as a tail.
             counters: Object.fromEntries(
-              WATCHED_COUNTERS.map((name) => [name, sample(after, name) - sample(before, name)]),
+              WATCHED_COUNTERS.map((name) => [name, totalOf(after, name) - totalOf(before, name)]),
             ),
-            heapUsedMb: round(sample(after, 'nodejs_heap_size_used_bytes') / 2 ** 20, 1),
+            heapUsedMb: round(sampleOf(after, 'nodejs_heap_size_used_bytes') / 2 ** 20, 1),
             oldSpaceUsedMb: round(
-              sample(after, 'nodejs_heap_space_size_used_bytes', 'space="old"') / 2 ** 20,
+              sampleOf(after, 'nodejs_heap_space_size_used_bytes{space="old"}') / 2 ** 20,
               1,
             ),
           };
