@@ -1,15 +1,16 @@
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { AppModule } from './app.module';
 import type { AppConfig } from './config/config';
 import { globalPipes } from './common/global-pipes';
-import { GlobalExceptionFilter } from './common/exception.filter';
+import { GlobalExceptionFilter, routerErrorBody } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
-import { verifyUtf8Body } from './common/utf8-body';
+import { parseJsonBody } from './common/json-body';
 import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
@@ -22,18 +23,43 @@ import { withEventDataSchemas } from './catalogue/openapi-components';
  * main.ts and by tests that boot it in-process.
  */
 export async function createApp(config: AppConfig, logger: Logger): Promise<INestApplication> {
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+  // Fastify, not Express: 130 µs less CPU per request on the same pipes (README decision 66).
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.security.maxBodyBytes,
+    // The client address the brake on failed authentications counts by (behind a proxy, its header).
+    ...(config.security.trustProxy !== null ? { trustProxy: config.security.trustProxy } : {}),
+    // Path segments up to 1,000 characters reach the routes, which validate ids (400 naming the
+    // field); a longer one is refused 414 by the router.
+    routerOptions: { maxParamLength: 1_000, ignoreTrailingSlash: true },
+    // Node's own limits on a slow client, which Fastify turns off by default.
+    requestTimeout: 60_000,
+    frameworkErrors: (error: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
+      const body = routerErrorBody(error, request.headers['x-request-id']);
+      void reply.status(body.statusCode).send(body);
+    },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(config, logger), adapter, {
     logger: new PinoNestLogger(logger.child({ component: 'nest' })),
     bodyParser: false,
     abortOnError: false,
   });
-  // Before the body parser: a tenant over its ingest rate is refused without its body being read.
-  if (config.roles.has('api')) app.use(app.get(EarlyIngestRefusal).handle);
-  app.useBodyParser('json', { limit: config.security.maxBodyBytes, verify: verifyUtf8Body });
-  app.disable('x-powered-by');
-  // The client address the brake on failed authentications counts by (behind a proxy, its header).
-  if (config.security.trustProxy !== null) app.set('trust proxy', config.security.trustProxy);
-  app.use(app.get(OpsSurface).middleware);
+  const fastify = app.getHttpAdapter().getInstance();
+  // JSON only, read as the API always read it (src/common/json-body.ts); other types get 415.
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: config.security.maxBodyBytes },
+    (request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer, request.headers, config.security.maxBodyBytes));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
+  // onRequest hooks run before the body is read: a tenant over its ingest rate is refused unread.
+  if (config.roles.has('api')) fastify.addHook('onRequest', app.get(EarlyIngestRefusal).handle);
+  fastify.addHook('onRequest', app.get(OpsSurface).hook);
   app.useGlobalPipes(...globalPipes());
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
 
@@ -49,7 +75,9 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
         .build(),
     );
     const catalogue = app.get(EventCatalogue);
+    // The UI's page and assets are served by DocsController (Swagger's own needs @fastify/static).
     SwaggerModule.setup('docs', app, document, {
+      ui: false,
       jsonDocumentUrl: 'docs-json',
       // Each catalogued type's data schema as a component, as the catalogue stands at this request.
       patchDocumentOnRequest: (_request, _response, built) =>

@@ -11,7 +11,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { AdminGuard } from '../tenants/auth';
 import { CreateEventTypeDto, EventTypeDto, EventTypeFieldsDto } from './dto/event-type.dto';
 import { toEventTypeDto } from './event-type.mapper';
@@ -49,10 +49,10 @@ export class EventTypesAdminController {
   async put(
     @Param('name') name: string,
     @Body() body: EventTypeFieldsDto,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<EventTypeDto> {
     const { row, created } = await this.eventTypes.put(name, body);
-    response.status(created ? 201 : 200);
+    void response.status(created ? 201 : 200);
     return toEventTypeDto(row);
   }
 

@@ -6,16 +6,16 @@ import { GlobalExceptionFilter, type ErrorBody } from './exception.filter';
 function answer(exception: unknown): { status: number; body: ErrorBody; headers: Record<string, string> } {
   const sent = { status: 0, body: undefined as unknown as ErrorBody, headers: {} as Record<string, string> };
   const response = {
-    setHeader: (name: string, value: string) => (sent.headers[name] = value),
+    header: (name: string, value: string) => (sent.headers[name] = value),
     status: (status: number) => {
       sent.status = status;
-      return { json: (body: ErrorBody) => (sent.body = body) };
+      return { send: (body: ErrorBody) => (sent.body = body) };
     },
   };
   const host = {
     switchToHttp: () => ({
       getResponse: () => response,
-      getRequest: () => ({ headers: {}, path: '/v1/events' }),
+      getRequest: () => ({ headers: {}, url: '/v1/events' }),
     }),
   } as unknown as ArgumentsHost;
   new GlobalExceptionFilter(silentLogger).catch(exception, host);

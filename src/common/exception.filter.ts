@@ -1,11 +1,11 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, HttpStatus, Inject } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import type { Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { isTransientError } from '../domain/transient';
 import { DomainError, type DomainErrorCode } from './domain-error';
 import { LOGGER } from './logger.module';
-import { INVALID_UTF8_BODY } from './utf8-body';
+import { BodyParseError } from './json-body';
 
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   not_found: HttpStatus.NOT_FOUND,
@@ -37,26 +37,26 @@ export interface ErrorBody {
   correlationId: string;
 }
 
-/** Maps domain errors, Nest HTTP errors and body-parser errors to one JSON shape; 5xx are logged. */
+/** Maps domain errors, Nest and Fastify HTTP errors and body parse errors to one JSON shape; 5xx are logged. */
 @Catch()
 export class GlobalExceptionFilter implements ExceptionFilter {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const request = http.getRequest<Request>();
+    const response = http.getResponse<FastifyReply>();
+    const request = http.getRequest<FastifyRequest>();
     const correlationId = (request.headers['x-request-id'] as string | undefined) ?? randomUUID();
     const body = this.toBody(exception, correlationId);
     if (body.statusCode >= 500) {
-      this.logger.error({ err: exception, correlationId, path: request.path }, 'request failed');
+      this.logger.error({ err: exception, correlationId, path: request.url }, 'request failed');
     }
     if (exception instanceof DomainError && exception.retryAfterSeconds !== undefined) {
-      response.setHeader('Retry-After', String(exception.retryAfterSeconds));
+      void response.header('Retry-After', String(exception.retryAfterSeconds));
     } else if (body.statusCode === 503) {
-      response.setHeader('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
+      void response.header('Retry-After', String(UNAVAILABLE_RETRY_AFTER_SECONDS));
     }
-    response.status(body.statusCode).json(body);
+    void response.status(body.statusCode).send(body);
   }
 
   private toBody(exception: unknown, correlationId: string): ErrorBody {
@@ -78,22 +78,6 @@ export class GlobalExceptionFilter implements ExceptionFilter {
         ? raw.map(String)
         : [typeof raw === 'string' ? raw : exception.message];
       const error = errorName(statusCode);
-      // Nest turns body-parser's JSON SyntaxError into a plain BadRequestException carrying the
-      // parser's message (routes-resolver mapExternalException); name the cause for the client.
-      if (
-        statusCode === 400 &&
-        typeof raw === 'string' &&
-        / JSON/.test(raw) &&
-        exception.cause === undefined
-      ) {
-        return {
-          statusCode,
-          error,
-          message: 'request body is not valid JSON',
-          details: [raw],
-          correlationId,
-        };
-      }
       const message = statusCode === 400 && details.length > 1 ? 'validation failed' : details[0];
       return { statusCode, error, message, details, correlationId };
     }
@@ -109,22 +93,12 @@ export class GlobalExceptionFilter implements ExceptionFilter {
         correlationId,
       };
     }
-    // body-parser raises plain errors with a status (malformed JSON, body too large).
-    const parserError = exception as { status?: number; type?: string; message?: string };
-    if (typeof parserError?.status === 'number' && parserError.status >= 400 && parserError.status < 500) {
-      const message =
-        parserError.type === 'entity.parse.failed'
-          ? 'request body is not valid JSON'
-          : parserError.type === 'entity.too.large'
-            ? 'request body is too large'
-            : parserError.type === INVALID_UTF8_BODY
-              ? (parserError.message ?? 'request body is not valid UTF-8')
-              : (parserError.message ?? 'bad request');
+    if (exception instanceof BodyParseError) {
       return {
-        statusCode: parserError.status,
-        error: errorName(parserError.status),
-        message,
-        details: [message],
+        statusCode: exception.status,
+        error: errorName(exception.status),
+        message: exception.message,
+        details: exception.details,
         correlationId,
       };
     }
@@ -148,6 +122,31 @@ export class GlobalExceptionFilter implements ExceptionFilter {
   }
 }
 
+/**
+ * The answer to a request Fastify's router refuses before Nest sees it (its `frameworkErrors`: a
+ * path that is not valid percent-encoding, a path segment past the router's length limit), in the
+ * shape of every other error and without echoing the path back.
+ */
+export function routerErrorBody(
+  error: { code?: string; statusCode?: number },
+  requestId: unknown,
+): ErrorBody {
+  const statusCode = error.statusCode ?? HttpStatus.BAD_REQUEST;
+  const message =
+    error.code === 'FST_ERR_BAD_URL'
+      ? 'the request path is not valid percent-encoded UTF-8'
+      : error.code === 'FST_ERR_MAX_PARAM_LENGTH'
+        ? 'a path segment is too long'
+        : 'the request could not be routed';
+  return {
+    statusCode,
+    error: errorName(statusCode),
+    message,
+    details: [message],
+    correlationId: typeof requestId === 'string' ? requestId : randomUUID(),
+  };
+}
+
 function errorName(status: number): string {
   const names: Record<number, string> = {
     400: 'bad_request',
@@ -157,6 +156,7 @@ function errorName(status: number): string {
     405: 'method_not_allowed',
     409: 'conflict',
     413: 'payload_too_large',
+    414: 'uri_too_long',
     415: 'unsupported_media_type',
     422: 'unprocessable_entity',
     429: 'too_many_requests',

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { NotFoundException } from '@nestjs/common';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -35,14 +35,13 @@ export class StaticPage {
   }
 
   /** Sends one asset, or throws 404 for a name the page does not have. */
-  send(res: Response, name: string): void {
+  send(reply: FastifyReply, name: string): void {
     const asset = this.assets.get(name);
     if (!asset) throw new NotFoundException();
     // With @Res() Nest applies no @Header decorators: set them here.
-    res.setHeader('cache-control', 'no-cache');
-    res.setHeader('x-content-type-options', 'nosniff');
-    for (const [header, value] of Object.entries(this.headers)) res.setHeader(header, value);
-    if (name === 'index.html') res.setHeader('content-security-policy', this.csp);
-    res.type(asset.contentType).send(asset.body);
+    void reply.header('cache-control', 'no-cache').header('x-content-type-options', 'nosniff');
+    for (const [header, value] of Object.entries(this.headers)) void reply.header(header, value);
+    if (name === 'index.html') void reply.header('content-security-policy', this.csp);
+    void reply.type(asset.contentType).send(asset.body);
   }
 }

@@ -1,5 +1,4 @@
-import { invalidUtf8Offset, topLevelFieldAt, verifyUtf8Body } from './utf8-body';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { invalidUtf8Offset, topLevelFieldAt } from './utf8-body';
 
 const bytes = (...parts: Array<string | number[]>) =>
   Buffer.concat(parts.map((part) => (typeof part === 'string' ? Buffer.from(part) : Buffer.from(part))));
@@ -53,28 +52,5 @@ describe('topLevelFieldAt', () => {
   it('names nothing for a body that is not an object', () => {
     expect(at(bytes('["HERE"]'), 'HERE')).toBeNull();
     expect(at(bytes('"HERE"'), 'HERE')).toBeNull();
-  });
-});
-
-describe('verifyUtf8Body', () => {
-  const verify =
-    (body: Buffer, encoding: string | null = 'utf-8') =>
-    () =>
-      verifyUtf8Body({} as IncomingMessage, {} as ServerResponse, body, encoding);
-
-  it('lets UTF-8 through, and other charsets to body-parser', () => {
-    expect(verify(bytes('{"data":"é😀"}'))).not.toThrow();
-    expect(verify(bytes([0xff, 0xfe]), 'utf-16le')).not.toThrow();
-  });
-
-  it('refuses a body that is not UTF-8 with a 400 naming the field', () => {
-    const body = bytes('{"type":"a","description":"x', [0xed, 0xa0, 0x80], 'y"}');
-    expect(verify(body)).toThrow(
-      expect.objectContaining({
-        status: 400,
-        type: 'entity.utf8.invalid',
-        message: 'request body is not valid UTF-8: description holds bytes that are not UTF-8 (at byte 28)',
-      }),
-    );
   });
 });

@@ -1,31 +1,6 @@
-import { isUtf8 } from 'node:buffer';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-
-/** body-parser's error `type` for a JSON body that is not UTF-8 (the exception filter maps it to 400). */
+/** The body parser's error `type` for a JSON body that is not UTF-8 (answered 400). */
 export const INVALID_UTF8_BODY = 'entity.utf8.invalid';
 const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
-
-/**
- * body-parser's `verify` for JSON bodies: refuses one that is not valid UTF-8 (RFC 8259 8.1), which
- * body-parser would otherwise decode with U+FFFD for the bad bytes, storing and delivering text the
- * client never sent. Other charsets (`utf-16`) are left to body-parser's own decoding.
- */
-export function verifyUtf8Body(
-  _request: IncomingMessage,
-  _response: ServerResponse,
-  body: Buffer,
-  encoding: string | null,
-): void {
-  if (encoding !== null && encoding !== 'utf-8' && encoding !== 'utf8') return;
-  if (isUtf8(body)) return;
-  const offset = invalidUtf8Offset(body);
-  const field = topLevelFieldAt(body, offset);
-  const where = field === null ? '' : `: ${field} holds bytes that are not UTF-8`;
-  throw Object.assign(new Error(`request body is not valid UTF-8${where} (at byte ${offset})`), {
-    status: 400,
-    type: INVALID_UTF8_BODY,
-  });
-}
 
 /**
  * Offset of the first byte that does not start a well-formed UTF-8 sequence (Unicode 15, table

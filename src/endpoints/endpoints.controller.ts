@@ -23,7 +23,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { EventCatalogue } from '../catalogue/event-catalogue';
 import { uncataloguedTypes } from '../domain/catalogue-schemas';
 import { ApiKeyGuard } from '../tenants/auth/api-key.guard';
@@ -69,7 +69,7 @@ export class EndpointsController {
   async create(
     @CurrentTenant() tenantId: string,
     @Body() body: CreateEndpointDto,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<EndpointDto> {
     const endpoint = await this.endpoints.create(tenantId, body);
     this.warnUncatalogued(response, endpoint.eventTypes);
@@ -106,7 +106,7 @@ export class EndpointsController {
     @CurrentTenant() tenantId: string,
     @Param('id') id: string,
     @Body() body: UpdateEndpointDto,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<EndpointDto> {
     const endpoint = await this.endpoints.update(tenantId, id, body);
     if (body.eventTypes !== undefined) this.warnUncatalogued(response, endpoint.eventTypes);
@@ -159,9 +159,9 @@ export class EndpointsController {
    * Exact event types the catalogue does not list: said in a header, not refused, because a
    * platform team may publish (and a client subscribe to) a type before it is catalogued.
    */
-  private warnUncatalogued(response: Response, eventTypes: readonly string[]): void {
+  private warnUncatalogued(response: FastifyReply, eventTypes: readonly string[]): void {
     const missing = uncataloguedTypes(eventTypes, this.catalogue);
-    if (missing.length > 0) response.setHeader(UNCATALOGUED_HEADER, missing.join(', '));
+    if (missing.length > 0) void response.header(UNCATALOGUED_HEADER, missing.join(', '));
   }
 
   /** Circuits from PostgreSQL, where the replica owning each endpoint keeps them (README decision 37). */

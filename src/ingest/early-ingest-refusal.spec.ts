@@ -1,4 +1,4 @@
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { Registry } from 'prom-client';
 import { QuotaMetrics } from '../common/quota-metrics';
 import { FakeClock, testConfig } from '../testing/fakes';
@@ -8,7 +8,7 @@ import { IngestRate } from './ingest-rate';
 const KNOWN_KEY = 'hs_known';
 const TENANT = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
 
-/** What the middleware did with one request: passed it on, or answered it (status, headers, body). */
+/** What the hook did with one request: passed it on, or answered it (status, headers, body). */
 interface Handled {
   passed: boolean;
   status?: number;
@@ -31,29 +31,36 @@ describe('EarlyIngestRefusal', () => {
     refusal = new EarlyIngestRefusal(keys, rate, clock);
   });
 
-  const send = (method: string, path: string, key?: string): Handled => {
-    const handled: Handled = { passed: false, headers: {} };
+  const send = async (method: string, url: string, key?: string): Promise<Handled> => {
+    const handled: Handled = { passed: true, headers: {} };
     const request = {
       method,
-      path,
+      url,
       headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
-    } as unknown as Request;
-    const response = {
-      setHeader: (name: string, value: string) => (handled.headers[name] = value),
-      status: (status: number) => {
+    } as unknown as FastifyRequest;
+    const reply = {
+      status(status: number) {
         handled.status = status;
-        return { json: (body: Handled['body']) => (handled.body = body) };
+        return reply;
       },
-    } as unknown as Response;
-    const next: NextFunction = () => (handled.passed = true);
-    refusal.handle(request, response, next);
+      header(name: string, value: string) {
+        handled.headers[name] = value;
+        return reply;
+      },
+      send(body: Handled['body']) {
+        handled.passed = false;
+        handled.body = body;
+        return reply;
+      },
+    };
+    await refusal.handle(request, reply as unknown as FastifyReply);
     return handled;
   };
   const rejections = async () =>
     (await registry.getSingleMetric('hookstream_quota_rejections_total')!.get()).values[0]?.value ?? 0;
 
-  it('passes requests on while the tenant has tokens, taking none of them', () => {
-    for (let i = 0; i < 5; i++) expect(send('POST', '/v1/events', KNOWN_KEY).passed).toBe(true);
+  it('passes requests on while the tenant has tokens, taking none of them', async () => {
+    for (let i = 0; i < 5; i++) expect((await send('POST', '/v1/events', KNOWN_KEY)).passed).toBe(true);
     // The publish path takes the tokens; the refusal only looked.
     expect(() => rate.take(TENANT, clock.now())).not.toThrow();
     expect(() => rate.take(TENANT, clock.now())).not.toThrow();
@@ -62,20 +69,21 @@ describe('EarlyIngestRefusal', () => {
   it('answers 429 with Retry-After, counted, once the tenant has spent its burst', async () => {
     rate.take(TENANT, clock.now());
     rate.take(TENANT, clock.now());
-    const refused = send('POST', '/v1/events', KNOWN_KEY);
+    const refused = await send('POST', '/v1/events?source=x', KNOWN_KEY);
     expect(refused).toMatchObject({ passed: false, status: 429, headers: { 'Retry-After': '1' } });
     expect(refused.body).toMatchObject({ statusCode: 429, error: 'rate_limited' });
     expect(await rejections()).toBe(1);
     clock.advance(100);
-    expect(send('POST', '/v1/events', KNOWN_KEY).passed).toBe(true);
+    expect((await send('POST', '/v1/events', KNOWN_KEY)).passed).toBe(true);
   });
 
-  it('leaves unknown keys, other routes and other methods to the normal path', () => {
+  it('leaves unknown keys, other routes and other methods to the normal path', async () => {
     rate.take(TENANT, clock.now());
     rate.take(TENANT, clock.now());
-    expect(send('POST', '/v1/events', 'hs_other').passed).toBe(true);
-    expect(send('POST', '/v1/events').passed).toBe(true);
-    expect(send('GET', '/v1/events', KNOWN_KEY).passed).toBe(true);
-    expect(send('POST', '/v1/endpoints', KNOWN_KEY).passed).toBe(true);
+    expect((await send('POST', '/v1/events', 'hs_other')).passed).toBe(true);
+    expect((await send('POST', '/v1/events')).passed).toBe(true);
+    expect((await send('GET', '/v1/events', KNOWN_KEY)).passed).toBe(true);
+    expect((await send('POST', '/v1/endpoints', KNOWN_KEY)).passed).toBe(true);
+    expect((await send('POST', '/v1/events/batch', KNOWN_KEY)).passed).toBe(true);
   });
 });

@@ -1,6 +1,6 @@
 import { Body, Controller, Headers, HttpCode, Post, Res, UseGuards } from '@nestjs/common';
 import { ApiBearerAuth, ApiHeader, ApiResponse, ApiTags } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { DomainError } from '../common/domain-error';
 import { IDEMPOTENCY_KEY_PATTERN, IDEMPOTENCY_KEY_RULE } from '../domain/idempotency';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
@@ -81,13 +81,13 @@ export class IngestController {
     @CurrentTenant() tenantId: string,
     @Body() body: PublishEventDto,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
-    @Res({ passthrough: true }) response: Response,
+    @Res({ passthrough: true }) response: FastifyReply,
   ): Promise<PublishedEventDto> {
     if (idempotencyKey !== undefined && !IDEMPOTENCY_KEY_PATTERN.test(idempotencyKey)) {
       throw DomainError.invalid(`Idempotency-Key ${IDEMPOTENCY_KEY_RULE}`);
     }
     const answer = await this.ingest.publish(tenantId, body, idempotencyKey);
-    if (answer.replayed) response.status(200).setHeader(REPLAYED_HEADER, 'true');
+    if (answer.replayed) void response.status(200).header(REPLAYED_HEADER, 'true');
     return { id: answer.id };
   }
 }

@@ -2,10 +2,11 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type INestApplication } from '@nestjs/common';
-import type { NextFunction, Request, Response } from 'express';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
+import { pathOf } from '../common/request-path';
 import { AuthBrake, clientAddress } from '../tenants/auth/auth-brake';
 import { bearerToken } from '../tenants/auth/bearer-token';
 
@@ -42,45 +43,51 @@ export class OpsSurface {
     this.adminDigest = sha256(config.adminToken);
   }
 
-  readonly middleware = (request: Request, response: Response, next: NextFunction): void => {
-    const path = request.path;
+  /** Fastify `onRequest` hook: answers 404, 401 or 429 (and ends the request) or lets it go on. */
+  readonly hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const path = pathOf(request.url);
     const ops = isOpsPath(path);
     if (this.config.ops.port !== null) {
-      const onOpsListener = this.opsSockets.has(request.socket);
-      if (PROBES.has(path) || ops === onOpsListener) return next();
-      response.status(404).json({ error: 'not_found', message: `Cannot ${request.method} ${path}` });
+      const onOpsListener = this.opsSockets.has(request.raw.socket);
+      if (PROBES.has(path) || ops === onOpsListener) return;
+      await reply.status(404).send({ error: 'not_found', message: `Cannot ${request.method} ${path}` });
       return;
     }
     if (!ops || this.config.ops.auth === 'none' || PROBES.has(path) || path.startsWith('/dashboard')) {
-      return next();
+      return;
     }
     const address = clientAddress(request);
     try {
       this.brake.begin([address]);
     } catch (error) {
-      // Express middleware: Nest's exception filter does not see this, so answer as it would.
+      // A hook runs before Nest's routing, so its exception filter does not see this: answer as it would.
       if (!(error instanceof DomainError) || error.retryAfterSeconds === undefined) throw error;
-      response.setHeader('Retry-After', String(error.retryAfterSeconds));
-      response.status(429).json({ error: error.code, message: error.message });
+      await reply
+        .status(429)
+        .header('Retry-After', String(error.retryAfterSeconds))
+        .send({ error: error.code, message: error.message });
       return;
     }
     const token = bearerToken(request);
     if (token !== null && timingSafeEqual(sha256(token), this.adminDigest)) {
       this.brake.succeeded([address]);
-      return next();
+      return;
     }
     this.brake.failed('admin');
-    response
+    await reply
       .status(401)
-      .json({ error: 'unauthorized', message: 'the ops routes need the admin bearer token' });
+      .send({ error: 'unauthorized', message: 'the ops routes need the admin bearer token' });
   };
 
   /** Starts the ops listener when OPS_PORT is set; resolves to its port, or null. */
   async listen(app: INestApplication): Promise<number | null> {
     const { port, host } = this.config.ops;
     if (port === null) return null;
-    const server: Server = createServer(
-      app.getHttpAdapter().getInstance() as Parameters<typeof createServer>[1],
+    // The same Fastify instance answers both: a request on this listener is handed to the public
+    // server's request handler, and the hook above tells them apart by socket.
+    const publicServer = (app.getHttpAdapter().getInstance() as FastifyInstance).server;
+    const server: Server = createServer((request, response) =>
+      publicServer.emit('request', request, response),
     );
     server.on('connection', (socket: Socket) => this.opsSockets.add(socket));
     await new Promise<void>((resolve, reject) => {

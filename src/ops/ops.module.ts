@@ -6,6 +6,7 @@ import { EndpointsModule } from '../endpoints/endpoints.module';
 import { ReplayModule } from '../replay/replay.module';
 import { RetryModule } from '../retry/retry.module';
 import { DashboardController } from './dashboard/dashboard.controller';
+import { DocsController } from './docs/docs.controller';
 import { OpsDeadLetters } from './dead-letters/ops-dead-letters';
 import { LagMonitor } from './lag/lag-monitor';
 import { ClusterGauges } from './metrics/cluster-gauges';
@@ -18,7 +19,7 @@ import { OpsSummary } from './summary/ops-summary';
 /** Operations: consumer lag, runtime gauges, the replicas, the dashboard and its JSON endpoints. */
 @Module({
   imports: [ClusterModule, EndpointsModule, RetryModule, DeliveryModule, DeadLettersModule, ReplayModule],
-  controllers: [OpsController, DashboardController],
+  controllers: [OpsController, DashboardController, DocsController],
   providers: [
     LagMonitor,
     RuntimeGauges,

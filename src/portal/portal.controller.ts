@@ -2,7 +2,7 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Controller, Get, Param, Res } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { isPageAsset, StaticPage } from '../common/static-page';
 
 /**
@@ -31,12 +31,12 @@ export class PortalController {
   private readonly files = portalPage();
 
   @Get()
-  page(@Res() res: Response): void {
-    this.files.send(res, 'index.html');
+  page(@Res() reply: FastifyReply): void {
+    this.files.send(reply, 'index.html');
   }
 
   @Get('assets/:name')
-  asset(@Param('name') name: string, @Res() res: Response): void {
-    this.files.send(res, name);
+  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
+    this.files.send(reply, name);
   }
 }

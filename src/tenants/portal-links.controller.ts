@@ -8,7 +8,7 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
@@ -41,7 +41,7 @@ export class PortalLinksController {
   async create(
     @Param('id') tenantId: string,
     @Body() body: CreatePortalLinkDto,
-    @Req() request: Request,
+    @Req() request: FastifyRequest,
   ): Promise<PortalLinkDto> {
     const maxSeconds = Math.floor(this.config.portal.linkMaxTtlMs / 1000);
     if (body.expiresInSeconds !== undefined && body.expiresInSeconds > maxSeconds) {
@@ -53,7 +53,7 @@ export class PortalLinksController {
     const ttlMs = body.expiresInSeconds === undefined ? undefined : body.expiresInSeconds * 1000;
     const { token, expiresAt } = this.links.mint(tenantId.toLowerCase(), ttlMs);
     // The token goes in the fragment: browsers never send it, so no access log or proxy sees it.
-    const url = `${request.protocol}://${request.get('host') ?? 'localhost'}/portal#token=${token}`;
+    const url = `${request.protocol}://${request.host || 'localhost'}/portal#token=${token}`;
     return { url, token, expiresAt: expiresAt.toISOString() };
   }
 }

@@ -117,6 +117,21 @@ describe('foundation: the service on the real broker and PostgreSQL', () => {
     expect(document.openapi).toMatch(/^3\./);
     expect(Object.keys(document.paths)).toContain('/readyz');
   });
+
+  it('serves Swagger UI over it: the page and every script and style it loads', async () => {
+    const page = await fetch(`${service.url}/docs`);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+    const html = await page.text();
+    const assets = [...html.matchAll(/(?:src|href)="(\/docs\/assets\/[^"]+)"/g)].map((m) => m[1]);
+    expect(assets).toHaveLength(4);
+    for (const asset of assets) {
+      const response = await fetch(`${service.url}${asset}`);
+      expect({ asset, status: response.status }).toEqual({ asset, status: 200 });
+      expect((await response.arrayBuffer()).byteLength).toBeGreaterThan(100);
+    }
+    expect(await (await fetch(`${service.url}/docs/assets/init.js`)).text()).toContain("url: '/docs-json'");
+  });
 });
 
 describe('foundation: startup with a bad environment fails fast and names the problem', () => {

@@ -1,5 +1,4 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { Request } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
@@ -76,9 +75,9 @@ export class AuthBrake {
 }
 
 /**
- * The client's address as Express sees it: the peer, or the address a trusted proxy reports when
+ * The client's address as the HTTP server sees it: the peer, or the address a trusted proxy reports when
  * HOOKSTREAM_TRUST_PROXY is set (without it, behind a load balancer every client shares one).
  */
-export function clientAddress(request: Request): BrakeSubject {
-  return `address:${request.ip ?? request.socket?.remoteAddress ?? 'unknown'}`;
+export function clientAddress(request: { ip?: string }): BrakeSubject {
+  return `address:${request.ip ?? 'unknown'}`;
 }

@@ -1,0 +1,45 @@
+import { join } from 'node:path';
+import { Controller, Get, Param, Res } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { StaticPage } from '../../common/static-page';
+
+/** Swagger UI styles its own elements inline and loads its icons as data URLs. */
+const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
+
+function docsPage(): StaticPage {
+  const publicDir = join(__dirname, 'public');
+  const swaggerDir = join(require.resolve('swagger-ui-dist/package.json'), '..');
+  return new StaticPage(
+    [
+      ['index.html', join(publicDir, 'index.html')],
+      ['init.js', join(publicDir, 'init.js')],
+      ...['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js'].map(
+        (name): [string, string] => [name, join(swaggerDir, name)],
+      ),
+    ],
+    CSP,
+  );
+}
+
+/**
+ * Swagger UI over the OpenAPI document (`/docs-json`, src/app.ts), read once from disk at startup:
+ * swagger-ui-dist, the files @nestjs/swagger's own UI serves, which on Fastify would need
+ * @fastify/static (its current major wants Node 22). Part of the REST API: a replica without the
+ * `api` role answers 404.
+ */
+@ApiExcludeController()
+@Controller('docs')
+export class DocsController {
+  private readonly files = docsPage();
+
+  @Get()
+  page(@Res() reply: FastifyReply): void {
+    this.files.send(reply, 'index.html');
+  }
+
+  @Get('assets/:name')
+  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
+    this.files.send(reply, name);
+  }
+}
