@@ -7,6 +7,7 @@
  * Prints `{"port":N}` on stdout once it listens.
  */
 import 'reflect-metadata';
+import { isUtf8 } from 'node:buffer';
 import { join } from 'node:path';
 import { Body, Controller, HttpCode, Module, Post, type PipeTransform, type Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -27,8 +28,8 @@ const { PublishEventDto } = require(join(DIST, 'ingest/dto/publish-event.dto.js'
 const { globalPipes } = require(join(DIST, 'common/global-pipes.js')) as {
   globalPipes: () => PipeTransform[];
 };
-const { verifyUtf8Body } = require(join(DIST, 'common/utf8-body.js')) as {
-  verifyUtf8Body: (...args: unknown[]) => void;
+const { parseJsonBody } = require(join(DIST, 'common/json-body.js')) as {
+  parseJsonBody: (raw: Buffer, headers: Record<string, unknown>, limit: number) => unknown;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -50,14 +51,7 @@ class BenchIngestModule {}
 async function main(): Promise<void> {
   const platform = process.env.ADAPTER_PLATFORM as Platform;
   const pipes = process.env.ADAPTER_PIPES === '1';
-  const app =
-    platform === 'fastify'
-      ? await NestFactory.create<NestFastifyApplication>(
-          BenchIngestModule,
-          new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
-          { logger: false },
-        )
-      : await createExpressApp();
+  const app = platform === 'fastify' ? await createFastifyApp() : await createExpressApp();
   // The service's own pipes, as src/app.ts installs them.
   if (pipes) app.useGlobalPipes(...globalPipes());
   await app.listen(0, '127.0.0.1');
@@ -66,13 +60,40 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void app.close().then(() => process.exit(0)));
 }
 
-/** Express as src/app.ts sets it up: its own JSON parser with the UTF-8 check, no x-powered-by. */
+/** Fastify as src/app.ts sets it up: the service's own JSON parser in place of Fastify's. */
+async function createFastifyApp(): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    BenchIngestModule,
+    new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
+    { logger: false, bodyParser: false },
+  );
+  const fastify = app.getHttpAdapter().getInstance();
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
+    try {
+      done(null, parseJsonBody(body as Buffer, request.headers, BODY_LIMIT));
+    } catch (error) {
+      done(error as Error, undefined);
+    }
+  });
+  return app;
+}
+
+/**
+ * Express as src/app.ts set it up before decision 66: body-parser's JSON parser with the UTF-8
+ * check (all a valid body costs of it), no x-powered-by.
+ */
 async function createExpressApp(): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(BenchIngestModule, {
     logger: false,
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: BODY_LIMIT, verify: verifyUtf8Body });
+  app.useBodyParser('json', {
+    limit: BODY_LIMIT,
+    verify: (_request: unknown, _response: unknown, body: Buffer) => {
+      if (!isUtf8(body)) throw Object.assign(new Error('request body is not valid UTF-8'), { status: 400 });
+    },
+  });
   app.disable('x-powered-by');
   return app;
 }

@@ -176,7 +176,7 @@ export interface SecurityConfig {
    * another replica still works there for up to this long (0: look every key up every time).
    */
   apiKeyCacheTtlMs: number;
-  /** Express `trust proxy`: which proxies' X-Forwarded-For names the client; null trusts none. */
+  /** Fastify's `trustProxy`: which proxies' X-Forwarded-For names the client; null trusts none. */
   trustProxy: string | number | null;
 }
 
