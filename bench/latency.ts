@@ -6,7 +6,9 @@
  * HOOKSTREAM_WORKERS (`auto`, as the full bench); BENCH_LATENCY_DIST runs another build of the
  * service (an older commit's `dist`). Around each round it reads the service's garbage collections
  * and event-loop delay from `/metrics` (prom-client's default series, summed over the workers), so a
- * tail can be told from a pause. Prints one JSON line; writes nothing under bench/results.
+ * tail can be told from a pause, and each round gives p50 / p99 per second of publishing
+ * (`bySecondP50P99Ms`), so a backlog that builds and drains can be told from a tail spread over the
+ * round. Prints one JSON line; writes nothing under bench/results.
  */
 import { Api } from './lib/api';
 import { QUICK } from './lib/config';

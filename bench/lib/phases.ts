@@ -164,6 +164,8 @@ export async function latencyRun(
   delivered: number;
   published: number;
   stagesP50P99Ms?: Record<string, string>;
+  /** p50 / p99 ms of the events published in each second of the run (rates up to 1,000/s). */
+  bySecondP50P99Ms?: string[];
 }> {
   const latencies: number[] = [];
   const seen = new Set<string>();
@@ -253,6 +255,19 @@ export async function latencyRun(
       }
     : undefined;
   if (stagesP50P99Ms) log(`latency ${rate}/s stages p50 / p99 ms: ${JSON.stringify(stagesP50P99Ms)}`);
+  // A cold start or a pause shows as a run of bad seconds; a spread-out tail as every second's p99.
+  const bySecond: number[][] = [];
+  for (const r of received.values()) {
+    const second = Math.floor((r.sentAt - start) / 1000);
+    if (second >= 0) (bySecond[second] ??= []).push(r.receivedAt - r.sentAt);
+  }
+  const bySecondP50P99Ms = received.size
+    ? Array.from(bySecond, (values) =>
+        values?.length
+          ? `${Math.round(percentile(values, 50))} / ${Math.round(percentile(values, 99))}`
+          : 'n/a',
+      )
+    : undefined;
   return {
     rate,
     p50Ms: round(percentile(latencies, 50), 1),
@@ -260,6 +275,7 @@ export async function latencyRun(
     delivered: seen.size,
     published,
     stagesP50P99Ms,
+    bySecondP50P99Ms,
   };
 }
 
