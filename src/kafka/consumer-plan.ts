@@ -2,6 +2,7 @@ import type { AppConfig, Role } from '../config/config';
 import { HEADER } from '../domain/delivery-task';
 import type { ConsumedRecord } from '../domain/records';
 import { tierReadyAtMs } from '../domain/settlement';
+import { probeIntervalMs } from './idle-partitions';
 
 /**
  * The event patterns consumers are declared under: a feature module handles one with
@@ -33,6 +34,8 @@ interface DeclarationBase {
   partitionWindow: number;
   maxWaitMs?: number;
   maxBytesPerPartition?: number;
+  /** Topics whose idle partitions are left out of fetches until written to (the retry tiers). */
+  idleProbe?: { topics: string[]; intervalMs: number };
   /**
    * What becomes of a record its handler keeps failing on for a reason that is not transient:
    * dead-lettered as `handler_failed`, or (the dead-letter mirror, which reads the DLQ) skipped.
@@ -86,6 +89,15 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       partitionWindow,
       isolate: 'dead-letter',
       coPartitioned: true,
+      // Tiers are written only by failures: idle, they were most of every fetch (decision 67).
+      ...(kafka.retryTiers.length > 0
+        ? {
+            idleProbe: {
+              topics: kafka.retryTiers.map((tier) => tier.topic),
+              intervalMs: probeIntervalMs(Math.min(...kafka.retryTiers.map((tier) => tier.delayMs))),
+            },
+          }
+        : {}),
       dueAtMs: (record) => {
         const tier = tierByTopic.get(record.topic);
         return tier ? tierReadyAtMs(record.headers[HEADER.dueAt], record.timestampMs, tier.delayMs) : null;

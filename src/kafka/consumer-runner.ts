@@ -175,7 +175,8 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     );
     const invoke = (data: ConsumedRecord | ConsumedBatch) =>
       settled(handlers.get(data.topic)!(data, context));
-    const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition } = declaration;
+    const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition, idleProbe } =
+      declaration;
     const base = {
       name,
       groupId,
@@ -188,6 +189,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
       onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
       coPartitioned: declaration.coPartitioned,
       handover: declaration.coPartitioned ? this.handover : undefined,
+      idleProbe,
     };
     if (declaration.mode === 'batches') return { ...base, handleBatch: invoke };
     return { ...base, dueAtMs: declaration.dueAtMs, handle: invoke };
