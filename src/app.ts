@@ -10,7 +10,7 @@ import type { AppConfig } from './config/config';
 import { globalPipes } from './common/global-pipes';
 import { GlobalExceptionFilter, routerErrorBody } from './common/exception.filter';
 import { PinoNestLogger } from './common/logger';
-import { parseJsonBody } from './common/json-body';
+import { useJsonBodyParser } from './common/json-body';
 import { EarlyIngestRefusal } from './ingest/early-ingest-refusal';
 import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
@@ -45,18 +45,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   });
   const fastify = app.getHttpAdapter().getInstance();
   // JSON only, read as the API always read it (src/common/json-body.ts); other types get 415.
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser(
-    'application/json',
-    { parseAs: 'buffer', bodyLimit: config.security.maxBodyBytes },
-    (request, body, done) => {
-      try {
-        done(null, parseJsonBody(body as Buffer, request.headers, config.security.maxBodyBytes));
-      } catch (error) {
-        done(error as Error, undefined);
-      }
-    },
-  );
+  useJsonBodyParser(fastify, config.security.maxBodyBytes);
   // onRequest hooks run before the body is read: a tenant over its ingest rate is refused unread.
   if (config.roles.has('api')) fastify.addHook('onRequest', app.get(EarlyIngestRefusal).handle);
   fastify.addHook('onRequest', app.get(OpsSurface).hook);

@@ -28,8 +28,8 @@ const { PublishEventDto } = require(join(DIST, 'ingest/dto/publish-event.dto.js'
 const { globalPipes } = require(join(DIST, 'common/global-pipes.js')) as {
   globalPipes: () => PipeTransform[];
 };
-const { parseJsonBody } = require(join(DIST, 'common/json-body.js')) as {
-  parseJsonBody: (raw: Buffer, headers: Record<string, unknown>, limit: number) => unknown;
+const { useJsonBodyParser } = require(join(DIST, 'common/json-body.js')) as {
+  useJsonBodyParser: (fastify: unknown, limit: number) => void;
 };
 /* eslint-enable @typescript-eslint/no-require-imports */
 
@@ -67,15 +67,7 @@ async function createFastifyApp(): Promise<NestFastifyApplication> {
     new FastifyAdapter({ bodyLimit: BODY_LIMIT }),
     { logger: false, bodyParser: false },
   );
-  const fastify = app.getHttpAdapter().getInstance();
-  fastify.removeAllContentTypeParsers();
-  fastify.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
-    try {
-      done(null, parseJsonBody(body as Buffer, request.headers, BODY_LIMIT));
-    } catch (error) {
-      done(error as Error, undefined);
-    }
-  });
+  useJsonBodyParser(app.getHttpAdapter().getInstance(), BODY_LIMIT);
   return app;
 }
 

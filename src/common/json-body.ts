@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import { gunzipSync, inflateSync } from 'node:zlib';
+import type { FastifyInstance } from 'fastify';
 import { INVALID_UTF8_BODY, invalidUtf8Offset, topLevelFieldAt } from './utf8-body';
 
 /**
@@ -83,4 +84,20 @@ function decoded(raw: Buffer, encoding: string | undefined, limit: number): Buff
     }
     throw new BodyParseError(400, 'encoding.invalid', `request body is not valid ${name} data`);
   }
+}
+
+/** Makes `parseJsonBody` the instance's only body parser: JSON only, other types get 415. */
+export function useJsonBodyParser(fastify: FastifyInstance, limit: number): void {
+  fastify.removeAllContentTypeParsers();
+  fastify.addContentTypeParser(
+    'application/json',
+    { parseAs: 'buffer', bodyLimit: limit },
+    (request, body, done) => {
+      try {
+        done(null, parseJsonBody(body as Buffer, request.headers, limit));
+      } catch (error) {
+        done(error as Error, undefined);
+      }
+    },
+  );
 }
