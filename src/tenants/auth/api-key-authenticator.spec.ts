@@ -93,4 +93,23 @@ describe('ApiKeyAuthenticator', () => {
     await expect(authenticator.tenantFor(other)).resolves.toBeNull();
     expect(authenticator.lastKnownTenant(other)).toBeUndefined();
   });
+
+  it('tells keys apart when requests with different keys interleave (the last hash is reused only for its key)', async () => {
+    const other = generateApiKey().key;
+    keys.add(other, 'key-2', 'tenant-2');
+    await authenticator.tenantFor(key);
+    await authenticator.tenantFor(other);
+    const answers = [key, other, other, key, key, other].map((candidate) => [
+      authenticator.lastKnownTenant(candidate),
+      authenticator.cachedTenantFor(candidate),
+    ]);
+    expect(answers).toEqual([
+      ['tenant-1', 'tenant-1'],
+      ['tenant-2', 'tenant-2'],
+      ['tenant-2', 'tenant-2'],
+      ['tenant-1', 'tenant-1'],
+      ['tenant-1', 'tenant-1'],
+      ['tenant-2', 'tenant-2'],
+    ]);
+  });
 });

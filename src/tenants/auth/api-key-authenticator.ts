@@ -39,6 +39,11 @@ export class ApiKeyAuthenticator {
   private readonly ttlMs: number;
   /** Key hash to tenant, for keys this process has admitted lately (oldest first), without expiry. */
   private readonly admitted = new LRUCache<string, string>({ max: MAX_CACHED_KEYS });
+  /**
+   * The key hashed last and its hash: the early ingest refusal and then the guard ask about the same
+   * request's key, and a busy client sends the same key request after request.
+   */
+  private lastHashed: { key: string; hash: string } | null = null;
 
   constructor(
     private readonly tenants: TenantsRepository,
@@ -65,7 +70,7 @@ export class ApiKeyAuthenticator {
   async tenantFor(key: string): Promise<string | null> {
     if (this.portalLinks.isPortalToken(key)) return this.portalLinks.tenantFor(key);
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
-    const hash = hashApiKey(key);
+    const hash = this.hashOf(key);
     return this.cachedTenant(hash) ?? (await this.lookUp(hash))?.tenantId ?? null;
   }
 
@@ -76,7 +81,7 @@ export class ApiKeyAuthenticator {
    */
   cachedTenantFor(key: string): string | undefined {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
-    return this.cachedTenant(hashApiKey(key));
+    return this.cachedTenant(this.hashOf(key));
   }
 
   /**
@@ -86,7 +91,15 @@ export class ApiKeyAuthenticator {
    */
   lastKnownTenant(key: string): string | undefined {
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
-    return this.admitted.peek(hashApiKey(key));
+    return this.admitted.peek(this.hashOf(key));
+  }
+
+  private hashOf(key: string): string {
+    const last = this.lastHashed;
+    if (last !== null && last.key === key) return last.hash;
+    const hash = hashApiKey(key);
+    this.lastHashed = { key, hash };
+    return hash;
   }
 
   /**
