@@ -46,8 +46,24 @@ export interface CollectAnswer {
   cluster: string | null;
 }
 
-export type WorkerMessage = WorkerReady | ScrapeRequest | CollectAnswer;
-export type SupervisorMessage = ScrapeAnswer | CollectRequest;
+/** worker -> supervisor: up to `want` of a tenant's ingest tokens (README decision 69). */
+export interface RateLeaseRequest {
+  type: 'hookstream:rate-lease';
+  id: number;
+  tenantId: string;
+  want: number;
+}
+
+/** supervisor -> worker: the answer to a {@link RateLeaseRequest}. */
+export interface RateLeaseAnswer {
+  type: 'hookstream:rate-leased';
+  id: number;
+  granted: number;
+  retryAfterMs: number;
+}
+
+export type WorkerMessage = WorkerReady | ScrapeRequest | CollectAnswer | RateLeaseRequest;
+export type SupervisorMessage = ScrapeAnswer | CollectRequest | RateLeaseAnswer;
 
 export function isMessage<T extends { type: string }>(value: unknown, type: T['type']): value is T {
   return typeof value === 'object' && value !== null && (value as { type?: unknown }).type === type;

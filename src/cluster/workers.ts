@@ -2,11 +2,14 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
+import { TokenBuckets } from '../domain/token-bucket';
 import {
   isMessage,
   type CollectAnswer,
   type CollectRequest,
   type MetricsJson,
+  type RateLeaseAnswer,
+  type RateLeaseRequest,
   type ScrapeAnswer,
   type ScrapeRequest,
   type WorkerReady,
@@ -48,7 +51,9 @@ interface PendingScrape {
  * version), the others after it is ready, so no two boots race. A worker that fails before the
  * first "ready" fails the start, as one process would; one that dies later is restarted with a
  * backoff. A scrape of /metrics reaching any worker is answered for all of them: this process
- * gathers each worker's series and sums them (prom-client's aggregation).
+ * gathers each worker's series and sums them (prom-client's aggregation). It also holds each
+ * tenant's ingest bucket, whose tokens the workers lease a few at a time, so the instance keeps to
+ * HOOKSTREAM_TENANT_INGEST_RATE whatever the number of workers (README decision 69).
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[] = [];
@@ -56,11 +61,17 @@ export class WorkerSupervisor {
   private nextScrape = 0;
   private stopping = false;
   private started = false;
+  private readonly ingestBuckets: TokenBuckets;
 
   constructor(
     private readonly config: AppConfig,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.ingestBuckets = new TokenBuckets({
+      ratePerSec: config.limits.tenantIngestRatePerSec,
+      burst: config.limits.tenantIngestBurst,
+    });
+  }
 
   async start(): Promise<void> {
     cluster.on('message', (worker, message: unknown) => this.onMessage(worker, message));
@@ -115,6 +126,18 @@ export class WorkerSupervisor {
     if (isMessage<WorkerReady>(message, 'hookstream:worker-ready') && slot) {
       slot.ready = true;
       if (this.started) this.logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker restarted');
+    } else if (isMessage<RateLeaseRequest>(message, 'hookstream:rate-lease')) {
+      const { granted, retryAfterMs } = this.ingestBuckets.takeUpTo(
+        message.tenantId,
+        message.want,
+        Date.now(),
+      );
+      send<RateLeaseAnswer>(worker, {
+        type: 'hookstream:rate-leased',
+        id: message.id,
+        granted,
+        retryAfterMs,
+      });
     } else if (isMessage<ScrapeRequest>(message, 'hookstream:metrics-scrape')) {
       void this.scrape().then((text) =>
         send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text }),

@@ -44,4 +44,12 @@ describe('TokenBuckets', () => {
     buckets.take('c', 1, 0);
     expect(buckets.take('a', 1, 0).ok).toBe(true);
   });
+
+  it('leases what the bucket holds, up to what was asked, and says when an empty one has a token', () => {
+    const buckets = new TokenBuckets({ ratePerSec: 10, burst: 25 });
+    expect(buckets.takeUpTo('a', 10, 0)).toEqual({ granted: 10, retryAfterMs: 0 });
+    expect(buckets.takeUpTo('a', 100, 0)).toEqual({ granted: 15, retryAfterMs: 0 });
+    expect(buckets.takeUpTo('a', 10, 0)).toEqual({ granted: 0, retryAfterMs: 100 });
+    expect(buckets.takeUpTo('a', 10, 250)).toEqual({ granted: 2, retryAfterMs: 0 });
+  });
 });

@@ -41,6 +41,20 @@ export class TokenBuckets {
   }
 
   /**
+   * Takes as many whole tokens as `key`'s bucket holds, up to `max` (a lease of them); when it holds
+   * none, grants 0 and says how long until it holds one.
+   */
+  takeUpTo(key: string, max: number, nowMs: number): { granted: number; retryAfterMs: number } {
+    const bucket = this.refilled(key, nowMs);
+    const granted = Math.min(max, Math.floor(bucket.tokens));
+    if (granted > 0) {
+      bucket.tokens -= granted;
+      return { granted, retryAfterMs: 0 };
+    }
+    return { granted: 0, retryAfterMs: Math.ceil(((1 - bucket.tokens) / this.options.ratePerSec) * 1000) };
+  }
+
+  /**
    * How long until `key`'s bucket holds one token, 0 when it holds one now; takes nothing and
    * remembers nothing, so asking for a key never seen costs no memory.
    */

@@ -26,7 +26,7 @@ describe('EarlyIngestRefusal', () => {
   beforeEach(() => {
     clock = new FakeClock();
     registry = new Registry();
-    rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    rate = new IngestRate(config, new QuotaMetrics(registry, config), clock);
     const keys = { lastKnownTenant: (key: string) => (key === KNOWN_KEY ? TENANT : undefined) };
     refusal = new EarlyIngestRefusal(keys, rate, clock);
   });
@@ -67,8 +67,8 @@ describe('EarlyIngestRefusal', () => {
   });
 
   it('answers 429 with Retry-After, counted, once the tenant has spent its burst', async () => {
-    rate.take(TENANT, clock.now());
-    rate.take(TENANT, clock.now());
+    await rate.take(TENANT, clock.now());
+    await rate.take(TENANT, clock.now());
     const refused = await send('POST', '/v1/events?source=x', KNOWN_KEY);
     expect(refused).toMatchObject({ passed: false, status: 429, headers: { 'Retry-After': '1' } });
     expect(refused.body).toMatchObject({ statusCode: 429, error: 'rate_limited' });
@@ -78,8 +78,8 @@ describe('EarlyIngestRefusal', () => {
   });
 
   it('leaves unknown keys, other routes and other methods to the normal path', async () => {
-    rate.take(TENANT, clock.now());
-    rate.take(TENANT, clock.now());
+    await rate.take(TENANT, clock.now());
+    await rate.take(TENANT, clock.now());
     expect((await send('POST', '/v1/events', 'hs_other')).passed).toBe(true);
     expect((await send('POST', '/v1/events')).passed).toBe(true);
     expect((await send('GET', '/v1/events', KNOWN_KEY)).passed).toBe(true);

@@ -17,7 +17,7 @@ describe('IngestBatch', () => {
     const producer = new RecordingProducer();
     const registry = new Registry();
     const idempotency = new IngestIdempotency(new FakeIdempotencyKeys(clock), config, registry, silentLogger);
-    const rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    const rate = new IngestRate(config, new QuotaMetrics(registry, config), clock);
     const service = new IngestService(config, producer, rate, clock, idempotency, new CatalogueSchemas());
     const published = () =>
       producer

@@ -1,9 +1,20 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
 import { QuotaMetrics } from '../common/quota-metrics';
+import type { Clock } from '../domain/clock';
 import { TokenBuckets } from '../domain/token-bucket';
+import { TokenLeases, type LeaseChannel } from '../domain/token-lease';
+
+/** Where a worker leases its ingest tokens from: the supervisor, or null in a process of its own. */
+export const INGEST_RATE_LEASES = Symbol('INGEST_RATE_LEASES');
+
+/** A worker holds at most a tenth of a second of the rate at a time (README decision 69). */
+const LEASES_PER_SECOND = 10;
+const MAX_LEASE = 100;
+const LEASE_TTL_MS = 1_000;
 
 /** A 429 as the exception filter would answer it, without an Error (and its stack) built to carry it. */
 export interface RateRefusal {
@@ -17,39 +28,75 @@ export interface RateRefusal {
  * Each tenant's ingest rate on this instance (HOOKSTREAM_TENANT_INGEST_RATE after a burst of
  * HOOKSTREAM_TENANT_INGEST_BURST): one bucket per tenant, shared by the publish path, which takes
  * a token per event, and the early refusal (EarlyIngestRefusal), which only asks whether one is
- * there, so a flood is refused before its body is read.
+ * there, so a flood is refused before its body is read. With HOOKSTREAM_WORKERS above 1 the
+ * buckets are the supervisor's and each worker spends tokens it leases from them (TokenLeases), so
+ * the workers together keep to the instance's rate, not each to all of it.
  */
 @Injectable()
 export class IngestRate {
   private readonly buckets: TokenBuckets;
+  private readonly leases: TokenLeases | null;
   private readonly message: string;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
     private readonly quotas: QuotaMetrics,
+    @Inject(CLOCK) clock: Clock,
+    @Optional() @Inject(INGEST_RATE_LEASES) channel: LeaseChannel | null = null,
   ) {
-    this.buckets = new TokenBuckets({
-      ratePerSec: config.limits.tenantIngestRatePerSec,
-      burst: config.limits.tenantIngestBurst,
-    });
-    this.message = `tenant publishes more than ${config.limits.tenantIngestRatePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`;
+    const { tenantIngestRatePerSec: ratePerSec, tenantIngestBurst: burst } = config.limits;
+    this.buckets = new TokenBuckets({ ratePerSec, burst });
+    this.leases =
+      channel === null
+        ? null
+        : new TokenLeases(
+            channel,
+            {
+              ratePerSec,
+              burst,
+              holders: config.workers,
+              leaseSize: Math.max(
+                1,
+                Math.min(MAX_LEASE, Math.floor(ratePerSec / (LEASES_PER_SECOND * config.workers))),
+              ),
+              leaseTtlMs: LEASE_TTL_MS,
+            },
+            () => clock.now(),
+          );
+    this.message = `tenant publishes more than ${ratePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`;
   }
 
-  /** Takes one event's token, or throws the 429 (counted) saying when to come back. */
-  take(tenantId: string, nowMs: number): void {
+  /**
+   * Takes one event's token, or throws the 429 (counted) saying when to come back. Synchronous in
+   * a process of its own; a worker may wait for a lease.
+   */
+  take(tenantId: string, nowMs: number): void | Promise<void> {
+    if (this.leases !== null) {
+      return this.leases.take(tenantId).then((allowed) => {
+        if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
+      });
+    }
     const allowed = this.buckets.take(tenantId, 1, nowMs);
-    if (allowed.ok) return;
-    const refusal = this.refused(allowed.retryAfterMs);
-    throw DomainError.rateLimited(refusal.message, refusal.retryAfterSeconds);
+    if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
   }
 
   /**
    * The 429 (counted) for a tenant with no token now, or null when one is there; takes nothing.
    * A plain value: a flood is refused here hundreds of times a second (the noisy-neighbour bench).
+   * A worker refuses only what it knows without asking: it holds no token and was told lately
+   * that the supervisor had none.
    */
   refusalNow(tenantId: string, nowMs: number): RateRefusal | null {
-    const waitMs = this.buckets.waitForOne(tenantId, nowMs);
+    const waitMs =
+      this.leases === null
+        ? this.buckets.waitForOne(tenantId, nowMs)
+        : this.leases.knownEmptyFor(tenantId, nowMs);
     return waitMs === 0 ? null : this.refused(waitMs);
+  }
+
+  private throwRefusal(retryAfterMs: number): never {
+    const refusal = this.refused(retryAfterMs);
+    throw DomainError.rateLimited(refusal.message, refusal.retryAfterSeconds);
   }
 
   private refused(retryAfterMs: number): RateRefusal {

@@ -1,4 +1,8 @@
 import { Module } from '@nestjs/common';
+import cluster from 'node:cluster';
+import { IpcLeaseChannel } from '../cluster/ipc-lease-channel';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { EarlyIngestRefusal } from './early-ingest-refusal';
 import { IdempotencyKeys } from './idempotency-keys.repository';
@@ -6,7 +10,7 @@ import { IdempotencySweep } from './idempotency-sweep';
 import { IngestBatch } from './ingest-batch';
 import { IngestController } from './ingest.controller';
 import { IngestIdempotency } from './ingest-idempotency';
-import { IngestRate } from './ingest-rate';
+import { INGEST_RATE_LEASES, IngestRate } from './ingest-rate';
 import { IngestService } from './ingest.service';
 
 /**
@@ -20,6 +24,13 @@ import { IngestService } from './ingest.service';
     IdempotencyKeys,
     IngestIdempotency,
     IdempotencySweep,
+    {
+      // A worker of several leases its tenants' ingest tokens from the supervisor (decision 69).
+      provide: INGEST_RATE_LEASES,
+      useFactory: (config: AppConfig) =>
+        cluster.isWorker && config.workers > 1 ? new IpcLeaseChannel() : null,
+      inject: [APP_CONFIG],
+    },
     IngestRate,
     EarlyIngestRefusal,
     IngestService,

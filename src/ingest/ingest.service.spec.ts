@@ -26,7 +26,7 @@ describe('IngestService with idempotency keys', () => {
     producer = new RecordingProducer();
     registry = new Registry();
     const idempotency = new IngestIdempotency(keys, config, registry, silentLogger);
-    const rate = new IngestRate(config, new QuotaMetrics(registry, config));
+    const rate = new IngestRate(config, new QuotaMetrics(registry, config), clock);
     catalogue = new CatalogueSchemas();
     service = new IngestService(config, producer, rate, clock, idempotency, catalogue);
   });

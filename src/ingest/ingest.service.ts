@@ -48,7 +48,7 @@ export class IngestService {
       throw DomainError.invalid('type: hookstream.* event types are published by Hookstream only');
     }
     const timeMs = eventTimeMs(input.time) ?? this.clock.now();
-    this.rate.take(tenantId, this.clock.now());
+    await this.rate.take(tenantId, this.clock.now());
     // Before the idempotency claim: a refused body claims no key, so a corrected retry goes through.
     const rejection = this.catalogue.check(input.type, input.data);
     if (rejection !== null) throw DomainError.invalid(rejection.detail);

@@ -7,6 +7,9 @@ const PARTITIONS = 4;
 const WORKERS = 2;
 /** Endpoints are the deliveries' keys: sixteen of them land on every worker's partitions. */
 const ENDPOINTS = 16;
+/** A low rate under a burst, so one worker's whole burst, or both workers', shows in a flood. */
+const INGEST_RATE = 5;
+const INGEST_BURST = 20;
 
 interface ReplicaRow {
   id: string;
@@ -47,6 +50,8 @@ describe('workers: one service, two processes', () => {
     stack = await startStack('workers', {
       HOOKSTREAM_WORKERS: String(WORKERS),
       HOOKSTREAM_DELIVERY_PARTITIONS: String(PARTITIONS),
+      HOOKSTREAM_TENANT_INGEST_RATE: String(INGEST_RATE),
+      HOOKSTREAM_TENANT_INGEST_BURST: String(INGEST_BURST),
     });
     const ready = stack.service.logs.find((entry) => entry.msg === 'hookstream ready')!;
     pids = ready.pids as number[];
@@ -150,6 +155,28 @@ describe('workers: one service, two processes', () => {
     expect(livePids).toContain(pids[0]);
     expect(livePids).not.toContain(victim);
     pids = livePids;
+  });
+
+  it("keeps a tenant to the instance's ingest rate, however many workers its requests reach", async () => {
+    const flood = await stack!.api.createTenant('Workers flood');
+    const requests = 80;
+    const startedAt = Date.now();
+    // At once, so the requests open many connections, which the supervisor hands to both workers.
+    const answers = await Promise.all(
+      Array.from({ length: requests }, (_, i) =>
+        flood.client.request('POST', '/v1/events', { type: 'record.updated', data: { i } }),
+      ),
+    );
+    const elapsedSec = (Date.now() - startedAt) / 1000;
+    const accepted = answers.filter((answer) => answer.status === 202).length;
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(accepted + refused.length).toBe(requests);
+    expect(refused.every((answer) => Number(answer.headers.get('retry-after')) >= 1)).toBe(true);
+    // Each worker with a bucket of its own would accept up to WORKERS x INGEST_BURST at once.
+    // Leased from the supervisor's one bucket: its burst, what refilled meanwhile, and at most one
+    // lease per worker (1 token at this rate) beyond.
+    expect(accepted).toBeGreaterThanOrEqual(INGEST_BURST);
+    expect(accepted).toBeLessThanOrEqual(INGEST_BURST + Math.ceil(INGEST_RATE * elapsedSec) + WORKERS);
   });
 
   it('stops every worker on SIGTERM and exits 0', async () => {

@@ -1,0 +1,52 @@
+import type { LeaseAnswer, LeaseChannel } from '../domain/token-lease';
+import { isMessage, type RateLeaseAnswer, type RateLeaseRequest } from './worker-protocol';
+
+/** A lease the supervisor has not answered within this is given up (the worker falls back). */
+const LEASE_TIMEOUT_MS = 1_000;
+
+interface Waiting {
+  resolve: (answer: LeaseAnswer) => void;
+  reject: (error: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+/** A worker's lease requests to the supervisor (src/cluster/workers.ts), over the cluster's IPC channel. */
+export class IpcLeaseChannel implements LeaseChannel {
+  private nextId = 0;
+  private readonly waiting = new Map<number, Waiting>();
+
+  constructor(private readonly timeoutMs = LEASE_TIMEOUT_MS) {
+    process.on('message', this.onMessage);
+  }
+
+  lease(key: string, want: number): Promise<LeaseAnswer> {
+    if (!process.send || !process.connected) {
+      return Promise.reject(new Error('no supervisor to lease ingest tokens from'));
+    }
+    const id = this.nextId++;
+    return new Promise<LeaseAnswer>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.delete(id);
+        reject(new Error(`the supervisor did not answer a lease within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+      this.waiting.set(id, { resolve, reject, timer });
+      const request: RateLeaseRequest = { type: 'hookstream:rate-lease', id, tenantId: key, want };
+      process.send!(request, undefined, undefined, (error: Error | null) => {
+        if (error) this.settle(id)?.reject(error);
+      });
+    });
+  }
+
+  private readonly onMessage = (message: unknown): void => {
+    if (!isMessage<RateLeaseAnswer>(message, 'hookstream:rate-leased')) return;
+    this.settle(message.id)?.resolve({ granted: message.granted, retryAfterMs: message.retryAfterMs });
+  };
+
+  private settle(id: number): Waiting | undefined {
+    const waiting = this.waiting.get(id);
+    if (waiting === undefined) return undefined;
+    this.waiting.delete(id);
+    clearTimeout(waiting.timer);
+    return waiting;
+  }
+}
