@@ -1,3 +1,5 @@
+import type { Logger } from 'pino';
+import { ThrottledWarning } from '../common/throttled-warning';
 import type { LeaseAnswer, LeaseChannel } from '../domain/token-lease';
 import { isMessage, type RateLeaseAnswer, type RateLeaseRequest } from './worker-protocol';
 
@@ -10,31 +12,51 @@ interface Waiting {
   timer: NodeJS.Timeout;
 }
 
-/** A worker's lease requests to the supervisor (src/cluster/workers.ts), over the cluster's IPC channel. */
+/**
+ * A worker's lease requests to the supervisor (src/cluster/workers.ts), over the cluster's IPC
+ * channel. A request not answered (or not sent) is refused, and said so in a warning at most every
+ * 10 s: the caller then decides by its own share of the rate.
+ */
 export class IpcLeaseChannel implements LeaseChannel {
   private nextId = 0;
   private readonly waiting = new Map<number, Waiting>();
+  private readonly failed: ThrottledWarning;
 
-  constructor(private readonly timeoutMs = LEASE_TIMEOUT_MS) {
+  constructor(
+    logger: Pick<Logger, 'warn'>,
+    private readonly timeoutMs = LEASE_TIMEOUT_MS,
+  ) {
+    this.failed = new ThrottledWarning(
+      logger,
+      'could not lease ingest tokens from the supervisor; this worker keeps 1/N of the rate meanwhile',
+    );
     process.on('message', this.onMessage);
   }
 
   lease(key: string, want: number): Promise<LeaseAnswer> {
     if (!process.send || !process.connected) {
-      return Promise.reject(new Error('no supervisor to lease ingest tokens from'));
+      return this.refuse(new Error('no supervisor to lease ingest tokens from'));
     }
     const id = this.nextId++;
     return new Promise<LeaseAnswer>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.waiting.delete(id);
-        reject(new Error(`the supervisor did not answer a lease within ${this.timeoutMs} ms`));
+        this.refuse(new Error(`the supervisor did not answer a lease within ${this.timeoutMs} ms`)).catch(
+          reject,
+        );
       }, this.timeoutMs);
       this.waiting.set(id, { resolve, reject, timer });
       const request: RateLeaseRequest = { type: 'hookstream:rate-lease', id, tenantId: key, want };
       process.send!(request, undefined, undefined, (error: Error | null) => {
-        if (error) this.settle(id)?.reject(error);
+        const waiting = error ? this.settle(id) : undefined;
+        if (waiting) this.refuse(error!).catch(waiting.reject);
       });
     });
+  }
+
+  private refuse(error: Error): Promise<never> {
+    this.failed.warn(error);
+    return Promise.reject(error);
   }
 
   private readonly onMessage = (message: unknown): void => {

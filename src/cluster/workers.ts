@@ -127,7 +127,7 @@ export class WorkerSupervisor {
       slot.ready = true;
       if (this.started) this.logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker restarted');
     } else if (isMessage<RateLeaseRequest>(message, 'hookstream:rate-lease')) {
-      const { granted, retryAfterMs } = this.ingestBuckets.takeUpTo(
+      const { granted, retryAfterMs } = this.ingestBuckets.takeLease(
         message.tenantId,
         message.want,
         Date.now(),

@@ -45,11 +45,12 @@ describe('TokenBuckets', () => {
     expect(buckets.take('a', 1, 0).ok).toBe(true);
   });
 
-  it('leases what the bucket holds, up to what was asked, and says when an empty one has a token', () => {
+  it('leases a whole lease or none, at most the burst, and says when an empty one has one', () => {
     const buckets = new TokenBuckets({ ratePerSec: 10, burst: 25 });
-    expect(buckets.takeUpTo('a', 10, 0)).toEqual({ granted: 10, retryAfterMs: 0 });
-    expect(buckets.takeUpTo('a', 100, 0)).toEqual({ granted: 15, retryAfterMs: 0 });
-    expect(buckets.takeUpTo('a', 10, 0)).toEqual({ granted: 0, retryAfterMs: 100 });
-    expect(buckets.takeUpTo('a', 10, 250)).toEqual({ granted: 2, retryAfterMs: 0 });
+    expect(buckets.takeLease('a', 10, 0)).toEqual({ granted: 10, retryAfterMs: 0 });
+    expect(buckets.takeLease('a', 10, 0)).toEqual({ granted: 10, retryAfterMs: 0 });
+    expect(buckets.takeLease('a', 10, 0)).toEqual({ granted: 0, retryAfterMs: 500 });
+    expect(buckets.takeLease('a', 10, 500)).toEqual({ granted: 10, retryAfterMs: 0 });
+    expect(buckets.takeLease('b', 100, 0)).toEqual({ granted: 25, retryAfterMs: 0 });
   });
 });

@@ -41,17 +41,14 @@ export class TokenBuckets {
   }
 
   /**
-   * Takes as many whole tokens as `key`'s bucket holds, up to `max` (a lease of them); when it holds
-   * none, grants 0 and says how long until it holds one.
+   * Takes a lease of `count` tokens (at most the burst) at once, or grants none and says how long
+   * until the bucket holds them: all or nothing, so the holders of leases ask once per lease, not
+   * once per token as the bucket refills under a flood.
    */
-  takeUpTo(key: string, max: number, nowMs: number): { granted: number; retryAfterMs: number } {
-    const bucket = this.refilled(key, nowMs);
-    const granted = Math.min(max, Math.floor(bucket.tokens));
-    if (granted > 0) {
-      bucket.tokens -= granted;
-      return { granted, retryAfterMs: 0 };
-    }
-    return { granted: 0, retryAfterMs: Math.ceil(((1 - bucket.tokens) / this.options.ratePerSec) * 1000) };
+  takeLease(key: string, count: number, nowMs: number): { granted: number; retryAfterMs: number } {
+    const size = Math.max(1, Math.min(count, this.options.burst));
+    const taken = this.take(key, size, nowMs);
+    return taken.ok ? { granted: size, retryAfterMs: 0 } : { granted: 0, retryAfterMs: taken.retryAfterMs };
   }
 
   /**

@@ -15,7 +15,7 @@ class Supervisor implements LeaseChannel {
   async lease(key: string, want: number): Promise<LeaseAnswer> {
     this.requests += 1;
     if (this.down) throw new Error('channel closed');
-    return this.buckets.takeUpTo(key, want, this.nowMs);
+    return this.buckets.takeLease(key, want, this.nowMs);
   }
 }
 
@@ -60,11 +60,14 @@ describe('TokenLeases', () => {
     expect(await takeMany(a, 100)).toBe(BURST);
     const asked = supervisor.requests;
     const refused = await a.take('t');
-    expect(refused).toEqual({ ok: false, retryAfterMs: 10 });
-    expect(a.knownEmptyFor('t', supervisor.nowMs)).toBe(10);
+    // A whole lease of 50 refills in half a second at 100/s.
+    expect(refused).toEqual({ ok: false, retryAfterMs: 500 });
+    expect(a.knownEmptyFor('t', supervisor.nowMs)).toBe(500);
     expect(await a.take('t')).toMatchObject({ ok: false });
     expect(supervisor.requests).toBe(asked + 1);
-    supervisor.nowMs += 10;
+    supervisor.nowMs += 499;
+    expect(a.knownEmptyFor('t', supervisor.nowMs)).toBe(1);
+    supervisor.nowMs += 1;
     expect(a.knownEmptyFor('t', supervisor.nowMs)).toBe(0);
     expect(await a.take('t')).toEqual({ ok: true });
   });

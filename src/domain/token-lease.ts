@@ -38,7 +38,7 @@ interface Held {
  * leased a few at a time from the one set of buckets (the worker supervisor's) and spent here, so
  * every worker of an instance together keeps to the instance's rate, and a lease costs one message
  * per `leaseSize` tokens, not one per request. A key the holder says is empty is refused here until
- * the holder's bucket has a token again, without asking. Requests waiting on the same key share one
+ * the holder's bucket holds a whole lease again, without asking. Requests waiting on the same key share one
  * lease request. If the holder cannot answer, this process falls back to its own buckets at
  * 1/`holders` of the rate, so a broken channel never stops ingest nor lifts the limit.
  */
@@ -102,9 +102,9 @@ export class TokenLeases {
       .then(
         (answer) => {
           const nowMs = this.now();
+          // An earlier emptyUntil is already past: this was asked only once it was.
           if (answer.granted > 0) {
             this.held.set(key, { tokens: answer.granted, expiresAtMs: nowMs + this.options.leaseTtlMs });
-            this.emptyUntil.delete(key);
           } else {
             this.emptyUntil.set(key, nowMs + Math.max(1, answer.retryAfterMs));
           }

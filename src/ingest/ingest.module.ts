@@ -1,6 +1,8 @@
 import { Module } from '@nestjs/common';
 import cluster from 'node:cluster';
 import { IpcLeaseChannel } from '../cluster/ipc-lease-channel';
+import type { Logger } from 'pino';
+import { LOGGER } from '../common/logger.module';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CatalogueModule } from '../catalogue/catalogue.module';
@@ -27,9 +29,9 @@ import { IngestService } from './ingest.service';
     {
       // A worker of several leases its tenants' ingest tokens from the supervisor (decision 69).
       provide: INGEST_RATE_LEASES,
-      useFactory: (config: AppConfig) =>
-        cluster.isWorker && config.workers > 1 ? new IpcLeaseChannel() : null,
-      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig, logger: Logger) =>
+        cluster.isWorker && config.workers > 1 ? new IpcLeaseChannel(logger) : null,
+      inject: [APP_CONFIG, LOGGER],
     },
     IngestRate,
     EarlyIngestRefusal,
