@@ -72,6 +72,15 @@ describe('TokenLeases', () => {
     expect(await a.take('t')).toEqual({ ok: true });
   });
 
+  it('spends a leased token at once without asking, and nothing once it holds none', async () => {
+    const a = worker(2);
+    expect(a.spend('t', supervisor.nowMs)).toBe(false);
+    expect(await a.take('t')).toEqual({ ok: true }); // leases 2, spends 1
+    expect(a.spend('t', supervisor.nowMs)).toBe(true);
+    expect(a.spend('t', supervisor.nowMs)).toBe(false);
+    expect(supervisor.requests).toBe(1);
+  });
+
   it('drops leased tokens it did not spend within the lease time', async () => {
     const a = worker(50);
     expect(await a.take('t')).toEqual({ ok: true }); // leases 50, spends 1

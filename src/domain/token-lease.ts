@@ -86,7 +86,8 @@ export class TokenLeases {
     return until !== undefined && until > nowMs ? until - nowMs : 0;
   }
 
-  private spend(key: string, nowMs: number): boolean {
+  /** Spends one of the tokens this process holds for `key`, if it holds one; never asks. */
+  spend(key: string, nowMs: number): boolean {
     const held = this.held.get(key);
     if (held === undefined || held.tokens < 1 || held.expiresAtMs <= nowMs) return false;
     held.tokens -= 1;

@@ -72,6 +72,8 @@ export class IngestRate {
    */
   take(tenantId: string, nowMs: number): void | Promise<void> {
     if (this.leases !== null) {
+      // Nearly always a token already leased: spent without a promise.
+      if (this.leases.spend(tenantId, nowMs)) return;
       return this.leases.take(tenantId).then((allowed) => {
         if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
       });
