@@ -6,6 +6,18 @@ import { isMessage, type RateLeaseAnswer, type RateLeaseRequest } from './worker
 /** A lease the supervisor has not answered within this is given up (the worker falls back). */
 const LEASE_TIMEOUT_MS = 1_000;
 
+/** The worker's end of the IPC channel: `process` in a cluster worker. */
+export interface IpcPort {
+  readonly connected?: boolean;
+  send?(
+    message: unknown,
+    sendHandle: undefined,
+    options: undefined,
+    callback: (error: Error | null) => void,
+  ): boolean;
+  on(event: 'message', listener: (message: unknown) => void): unknown;
+}
+
 interface Waiting {
   resolve: (answer: LeaseAnswer) => void;
   reject: (error: Error) => void;
@@ -25,38 +37,41 @@ export class IpcLeaseChannel implements LeaseChannel {
   constructor(
     logger: Pick<Logger, 'warn'>,
     private readonly timeoutMs = LEASE_TIMEOUT_MS,
+    private readonly port: IpcPort = process,
   ) {
     this.failed = new ThrottledWarning(
       logger,
       'could not lease ingest tokens from the supervisor; this worker keeps 1/N of the rate meanwhile',
     );
-    process.on('message', this.onMessage);
+    port.on('message', this.onMessage);
   }
 
   lease(key: string, want: number): Promise<LeaseAnswer> {
-    if (!process.send || !process.connected) {
-      return this.refuse(new Error('no supervisor to lease ingest tokens from'));
+    if (!this.port.send || !this.port.connected) {
+      const error = new Error('no supervisor to lease ingest tokens from');
+      this.failed.warn(error);
+      return Promise.reject(error);
     }
     const id = this.nextId++;
     return new Promise<LeaseAnswer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.delete(id);
-        this.refuse(new Error(`the supervisor did not answer a lease within ${this.timeoutMs} ms`)).catch(
-          reject,
-        );
-      }, this.timeoutMs);
+      const timer = setTimeout(
+        () => this.fail(id, new Error(`the supervisor did not answer a lease within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
       this.waiting.set(id, { resolve, reject, timer });
       const request: RateLeaseRequest = { type: 'hookstream:rate-lease', id, tenantId: key, want };
-      process.send!(request, undefined, undefined, (error: Error | null) => {
-        const waiting = error ? this.settle(id) : undefined;
-        if (waiting) this.refuse(error!).catch(waiting.reject);
+      this.port.send!(request, undefined, undefined, (error: Error | null) => {
+        if (error) this.fail(id, error);
       });
     });
   }
 
-  private refuse(error: Error): Promise<never> {
+  /** Refuses the lease `id` is waiting for (if it still is), with a throttled warning. */
+  private fail(id: number, error: Error): void {
+    const waiting = this.settle(id);
+    if (waiting === undefined) return;
     this.failed.warn(error);
-    return Promise.reject(error);
+    waiting.reject(error);
   }
 
   private readonly onMessage = (message: unknown): void => {
