@@ -33,7 +33,7 @@ describe('IpcLeaseChannel', () => {
     port = new FakePort();
     warnings = [];
     channel = new IpcLeaseChannel(
-      { warn: (_: unknown, message: string) => warnings.push(message) },
+      { warn: (_: unknown, message: string) => void warnings.push(message) } as never,
       1_000,
       port,
     );
