@@ -115,6 +115,57 @@ describe('LaneScheduler, an overloaded lane', () => {
     expect(scheduler.headroom('slow')).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it('takes nothing back while every slot is busy and none of its tasks has ended, or they overrun', async () => {
+    const { clock, scheduler, gates, submit } = world();
+    // A new endpoint that hangs from its first request: no pace known yet.
+    const running = [0, 1].map((n) => submit('new', 2, n));
+    await flush();
+    expect(scheduler.headroom('new')).toBe(0);
+    clock.now += 10;
+    gates[0].open();
+    await flush();
+    // A slot is free and its tasks take 10 ms: a fast lane.
+    expect(scheduler.headroom('new')).toBe(Number.POSITIVE_INFINITY);
+    void submit('new', 2, 2);
+    await flush();
+    // Both slots busy again, within its pace: still fast.
+    expect(scheduler.headroom('new')).toBe(Number.POSITIVE_INFINITY);
+    // Nothing has started for longer than its tasks take: it may have begun to hang.
+    clock.now += 50;
+    expect(scheduler.headroom('new')).toBe(0);
+    gates[1].open();
+    gates[2].open();
+    await Promise.all(running);
+  });
+
+  it('takes back only what the slots its tenant leaves it can start, not its maxConcurrency', async () => {
+    const { clock, scheduler, gates, submit } = world({ groupLimit: 4 });
+    // A slow lane (2 s a task) that ran four at once, then went idle.
+    const first = [0, 1, 2, 3].map((n) => submit('slow', 100, n, 'noisy'));
+    clock.now += 2_000;
+    for (const n of [0, 1, 2, 3]) gates[n].open();
+    await Promise.all(first);
+    await flush();
+    // Its tenant's four slots free: four start now and two more within a second at that pace.
+    expect(scheduler.headroom('slow')).toBe(6);
+    expect(scheduler.room('slow')).toBe(6);
+    // The tenant's hanging endpoint takes three of the four: the slow lane can start one.
+    const hang = gate();
+    for (let i = 0; i < 3; i++) void scheduler.run('hang', 100, () => hang.opened, undefined, 'noisy');
+    await flush();
+    expect(scheduler.headroom('slow')).toBe(2);
+    expect(scheduler.room('slow')).toBe(2);
+    // All four: what is handed back would wait for the group, stall and be shed again.
+    void scheduler.run('hang', 100, () => hang.opened, undefined, 'noisy');
+    await flush();
+    expect(scheduler.headroom('slow')).toBe(1);
+    expect(scheduler.room('slow')).toBe(1);
+    hang.open();
+    await flush();
+    await flush();
+    expect(scheduler.headroom('slow')).toBe(6);
+  });
+
   it('counts the slots its tenant leaves it, not its maxConcurrency, when its group is full', async () => {
     const { clock, scheduler, gates, shed, submit } = world({ groupLimit: 4 });
     const hang = gate();
