@@ -1,4 +1,4 @@
-import type { Admin, Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 import { OffsetWatermark } from '../domain/offset-watermark';
 import { RecordWithdrawn, type ConsumedBatch, type ConsumedRecord } from '../domain/records';
@@ -7,7 +7,8 @@ import { isTransientError } from '../domain/transient';
 import { headersToRecord } from './headers';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { exitOnFatalCrash } from './consumer-crash';
-import { isIdle } from './idle-partitions';
+import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
+import { splitPartitionKey as splitKey } from './idle-partitions';
 
 export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 
@@ -45,7 +46,7 @@ interface SpecBase {
   /**
    * Topics written rarely (the retry tiers): each of their partitions is left out of fetches
    * (paused) while nothing in it is unread, and their end offsets are probed every `intervalMs`
-   * to resume the ones written to (idle-partitions.ts).
+   * to resume the ones written to (idle-partition-probe.ts).
    */
   idleProbe?: { topics: string[]; intervalMs: number };
 }
@@ -144,12 +145,8 @@ export class WatermarkConsumer {
    * over 84 partitions is about 30 MB at worst.
    */
   private readonly deferLimit: number;
-  /** The idle probe's admin client and timer (spec.idleProbe), and the partitions it paused. */
-  private admin?: Admin;
-  private probeTimer?: NodeJS.Timeout;
-  private probing = false;
-  private probeFailing = false;
-  private readonly idlePaused = new Set<string>();
+  /** Pauses the idle partitions of spec.idleProbe's topics. */
+  private idleProbe?: IdlePartitionProbe;
 
   constructor(
     private readonly kafka: Kafka,
@@ -203,99 +200,33 @@ export class WatermarkConsumer {
     });
     this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
     const probe = this.spec.idleProbe;
-    if (probe && probe.topics.length > 0) {
-      this.admin = this.kafka.admin();
-      await this.admin.connect();
-      this.probeTimer = setInterval(() => void this.probeIdle(), probe.intervalMs);
-    }
-  }
-
-  /**
-   * Pauses the assigned partitions of spec.idleProbe's topics that have nothing unread and resumes
-   * those it paused that have been written to since. Leaves alone what the window, the byte budget
-   * or a handover paused. Fails open: a probe that cannot reach the broker resumes them all.
-   */
-  private async probeIdle(): Promise<void> {
-    const probe = this.spec.idleProbe;
-    const consumer = this.consumer;
-    const admin = this.admin;
-    if (!probe || !consumer || !admin || this.probing || this.stopping) return;
-    this.probing = true;
-    try {
-      const [ends, commits] = await Promise.all([
-        Promise.all(
-          probe.topics.map(async (topic) => ({ topic, partitions: await admin.fetchTopicOffsets(topic) })),
-        ),
-        admin.fetchOffsets({ groupId: this.spec.groupId, topics: probe.topics }),
-      ]);
-      if (this.stopping) return;
-      const committed = new Map<string, bigint>();
-      for (const { topic, partitions } of commits) {
-        for (const { partition, offset } of partitions)
-          committed.set(`${topic}:${partition}`, BigInt(offset));
-      }
-      const pausedNow = new Set(
-        consumer.paused().flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)),
+    if (probe) {
+      this.idleProbe = new IdlePartitionProbe(
+        this.kafka,
+        { name: this.spec.name, groupId: this.spec.groupId, ...probe },
+        this.probedConsumer(),
+        this.logger,
       );
-      const toPause: Array<{ topic: string; partitions: number[] }> = [];
-      const toResume: Array<{ topic: string; partitions: number[] }> = [];
-      for (const { topic, partitions } of ends) {
-        for (const { partition, high, low } of partitions) {
-          if (!this.isAssigned(topic, partition)) continue;
-          const key = `${topic}:${partition}`;
-          const state = this.partitions.get(key);
-          const commit = committed.get(key);
-          const idle = isIdle({
-            topic,
-            partition,
-            end: BigInt(high),
-            start: BigInt(low),
-            committed: commit !== undefined && commit >= 0n ? commit : null,
-            fetchedNext: state?.fetchedThrough != null ? state.fetchedThrough + 1n : null,
-          });
-          if (idle) {
-            if (!pausedNow.has(key)) toPause.push({ topic, partitions: [partition] });
-            this.idlePaused.add(key);
-          } else if (this.idlePaused.delete(key) && pausedNow.has(key) && this.resumable(key)) {
-            toResume.push({ topic, partitions: [partition] });
-          }
-        }
-      }
-      if (toPause.length > 0) consumer.pause(toPause);
-      if (toResume.length > 0) consumer.resume(toResume);
-      this.probeFailing = false;
-    } catch (error) {
-      if (!this.probeFailing) {
-        this.logger.warn(
-          { consumer: this.spec.name, err: error },
-          'idle partition probe failed; reading every partition until it works again',
-        );
-      }
-      this.probeFailing = true;
-      this.resumeIdle(consumer);
-    } finally {
-      this.probing = false;
+      await this.idleProbe.start();
     }
   }
 
-  /** Whether nothing but the idle probe holds this partition paused. */
-  private resumable(key: string): boolean {
-    const { topic, partition } = splitKey(key);
-    return (
-      this.isAssigned(topic, partition) &&
-      !this.partitions.get(key)?.paused &&
-      !this.handingOver.has(String(partition)) &&
-      !this.stopping
-    );
-  }
-
-  /** Resumes every partition the idle probe paused (that nothing else holds paused). */
-  private resumeIdle(consumer: Consumer): void {
-    const resume = [...this.idlePaused].filter((key) => this.resumable(key)).map(splitKey);
-    this.idlePaused.clear();
-    if (resume.length > 0) {
-      consumer.resume(resume.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
-    }
+  /** This consumer as the idle probe sees it. */
+  private probedConsumer(): ProbedConsumer {
+    return {
+      consumer: () => this.consumer,
+      stopping: () => this.stopping,
+      isAssigned: (topic, partition) => this.isAssigned(topic, partition),
+      fetchedNext: (topic, partition) => {
+        const fetchedThrough = this.partitions.get(`${topic}:${partition}`)?.fetchedThrough;
+        return fetchedThrough != null ? fetchedThrough + 1n : null;
+      },
+      resumable: (topic, partition) =>
+        this.isAssigned(topic, partition) &&
+        !this.partitions.get(`${topic}:${partition}`)?.paused &&
+        !this.handingOver.has(String(partition)) &&
+        !this.stopping,
+    };
   }
 
   /**
@@ -326,12 +257,7 @@ export class WatermarkConsumer {
     }
     this.partitions = kept;
     // Likewise a partition the idle probe paused and this member lost.
-    for (const key of this.idlePaused) {
-      const { topic, partition } = splitKey(key);
-      if (this.assigned.get(topic)?.includes(partition)) continue;
-      this.idlePaused.delete(key);
-      paused.push({ topic, partitions: [partition] });
-    }
+    if (this.idleProbe) paused.push(...this.idleProbe.forgetUnassigned());
     if (paused.length && !this.stopping) consumer.resume(paused);
     this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
     if (this.spec.handover) this.handOver(consumer, before, this.ownedIndexes(), lostWork);
@@ -399,7 +325,7 @@ export class WatermarkConsumer {
 
   /** The partitions the idle probe holds out of fetches now (`topic:partition`). */
   idlePartitions(): string[] {
-    return [...this.idlePaused].sort();
+    return this.idleProbe?.pausedPartitions() ?? [];
   }
 
   /** Number of records handed out and not yet finished, over all partitions. */
@@ -739,7 +665,7 @@ export class WatermarkConsumer {
   async stop(deadlineMs: number): Promise<void> {
     if (!this.consumer) return;
     this.stopping = true;
-    clearInterval(this.probeTimer);
+    this.idleProbe?.stopProbing();
     this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([Promise.allSettled([...this.pending]), deadline]);
@@ -761,7 +687,7 @@ export class WatermarkConsumer {
         );
     }
     await this.consumer.disconnect();
-    await this.admin?.disconnect().catch(() => undefined);
+    await this.idleProbe?.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
 }
@@ -776,11 +702,6 @@ function nextCommit(state: PartitionState): string | null {
   }
   if (next === null || (state.committed !== null && next <= state.committed)) return null;
   return next.toString();
-}
-
-function splitKey(key: string): { topic: string; partition: number } {
-  const separator = key.lastIndexOf(':');
-  return { topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)) };
 }
 
 /**
