@@ -1,4 +1,16 @@
-import { keepInPlace, OrderKeyGate } from './order-key-gate';
+import {
+  blocked,
+  capacity,
+  newLane,
+  queuedIn,
+  recordTaskTime,
+  releaseKey,
+  SlowLaneMemory,
+  type Entry,
+  type Group,
+  type Lane,
+} from './lane';
+import { keepInPlace } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
 /**
@@ -60,11 +72,8 @@ export class LaneScheduler {
   private readonly stallAfterMs: number;
   private readonly keepWhenStalled: number;
   private readonly now: () => number;
-  /**
-   * Overloaded lanes forgotten while idle, so a backlog handed back to one meets its pace at once
-   * instead of being queued whole until its first task ends (and shed again then).
-   */
-  private readonly slowMemory = new Map<string, SlowMemory>();
+  /** Overloaded lanes forgotten while idle (their pace). */
+  private readonly slowMemory = new SlowLaneMemory();
 
   constructor(
     private readonly globalLimit: number,
@@ -109,19 +118,7 @@ export class LaneScheduler {
     return new Promise<T>((resolve, reject) => {
       let lane = this.lanes.get(key);
       if (!lane) {
-        lane = {
-          key,
-          group,
-          concurrency,
-          active: 0,
-          queue: [],
-          keys: new OrderKeyGate(),
-          waiting: false,
-          waitingForGroup: false,
-          lastStartedAtMs: this.now(),
-          taskMs: this.slowMemory.get(key)?.taskMs ?? null,
-          peakActive: this.slowMemory.get(key)?.capacity ?? 0,
-        };
+        lane = newLane(key, group, this.now(), this.slowMemory.get(key));
         this.lanes.set(key, lane);
       }
       lane.concurrency = Math.max(1, concurrency);
@@ -153,7 +150,7 @@ export class LaneScheduler {
    */
   shedStalled(): number {
     let shed = 0;
-    this.forgetOldSlowLanes();
+    this.slowMemory.forgetOld(this.now());
     for (const lane of this.lanes.values()) {
       const shedding = this.sheddingOf(lane);
       if (shedding === null) continue;
@@ -226,7 +223,7 @@ export class LaneScheduler {
    */
   isHanging(key: string): boolean {
     const lane = this.lanes.get(key);
-    if (!lane || !this.blocked(lane)) return false;
+    if (!lane || !blocked(lane)) return false;
     return this.now() - lane.lastStartedAtMs >= this.stallAfterMs;
   }
 
@@ -254,7 +251,7 @@ export class LaneScheduler {
       if (this.isHanging(key) || this.overdue(lane)) return 0;
       if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
       if (queuedIn(lane) > 0) return 0;
-      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
+      return this.slowLaneTakes(lane.group, capacity(lane), lane.active, lane.taskMs);
     }
     const memory = this.slowMemory.get(key);
     if (!memory) return Number.POSITIVE_INFINITY;
@@ -277,7 +274,7 @@ export class LaneScheduler {
     }
     if (this.isHanging(key)) return 0;
     if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
-    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
+    const takes = this.slowLaneTakes(lane.group, capacity(lane), lane.active, lane.taskMs);
     return Math.max(0, takes - queuedIn(lane));
   }
 
@@ -290,7 +287,7 @@ export class LaneScheduler {
    * 1,715 held deliveries turned away again in one run).
    */
   private overdue(lane: Lane): boolean {
-    if (!this.blocked(lane)) return false;
+    if (!blocked(lane)) return false;
     return lane.taskMs === null || this.now() - lane.lastStartedAtMs > lane.taskMs;
   }
 
@@ -346,8 +343,8 @@ export class LaneScheduler {
    * `stallAfterMs` or more on average and it cannot start another now.
    */
   private overloadKeep(lane: Lane): number | null {
-    if (!this.blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
-    return this.keepAtPace(this.capacity(lane), lane.taskMs);
+    if (!blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
+    return this.keepAtPace(capacity(lane), lane.taskMs);
   }
 
   /** Tasks `capacity` slots start within `stallAfterMs` when each takes `taskMs`. */
@@ -355,38 +352,11 @@ export class LaneScheduler {
     return Math.max(this.keepWhenStalled, Math.floor((capacity * this.stallAfterMs) / taskMs));
   }
 
-  /**
-   * The slots the lane actually runs: what its group leaves it while it waits for the group,
-   * otherwise the most it has run at once (its maxConcurrency is only what it may run).
-   */
-  private capacity(lane: Lane): number {
-    return lane.waitingForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
-  }
-
-  private forgetOldSlowLanes(): void {
-    const nowMs = this.now();
-    for (const [key, memory] of this.slowMemory) {
-      if (nowMs - memory.atMs >= SLOW_MEMORY_MS) this.slowMemory.delete(key);
-    }
-  }
-
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
   private stalledFor(lane: Lane): number | null {
-    if (!this.blocked(lane) || queuedIn(lane) === 0) return null;
+    if (!blocked(lane) || queuedIn(lane) === 0) return null;
     const idleFor = this.now() - lane.lastStartedAtMs;
     return idleFor >= this.stallAfterMs ? idleFor : null;
-  }
-
-  /**
-   * Cannot start more: its own slots are full, it waits for its group, or everything it has queued
-   * waits behind a running task of the same order key.
-   */
-  private blocked(lane: Lane): boolean {
-    return (
-      lane.active >= lane.concurrency ||
-      lane.waitingForGroup ||
-      (lane.queue.length === 0 && lane.keys.waiting > 0)
-    );
   }
 
   private group(name: string): Group {
@@ -434,7 +404,7 @@ export class LaneScheduler {
       group.active += 1;
       void next.run().finally(() => {
         const tookMs = this.now() - startedAtMs;
-        lane.taskMs = lane.taskMs === null ? tookMs : lane.taskMs + TASK_MS_WEIGHT * (tookMs - lane.taskMs);
+        recordTaskTime(lane, tookMs);
         lane.active -= 1;
         this.active -= 1;
         group.active -= 1;
@@ -462,16 +432,7 @@ export class LaneScheduler {
   private forgetIfIdle(lane: Lane): void {
     if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting && !lane.waitingForGroup) {
       this.lanes.delete(lane.key);
-      if (lane.taskMs !== null && lane.taskMs >= this.stallAfterMs) {
-        this.slowMemory.set(lane.key, {
-          group: lane.group,
-          taskMs: lane.taskMs,
-          capacity: this.capacity(lane),
-          atMs: this.now(),
-        });
-      } else {
-        this.slowMemory.delete(lane.key);
-      }
+      this.slowMemory.remember(lane, this.stallAfterMs, this.now());
     }
   }
 
@@ -482,60 +443,4 @@ export class LaneScheduler {
       this.pump(lane);
     }
   }
-}
-
-/** Weight of the newest task time in a lane's moving average (about the last ten tasks count). */
-const TASK_MS_WEIGHT = 0.2;
-/** How long an idle slow lane's pace is remembered. */
-const SLOW_MEMORY_MS = 60_000;
-
-interface SlowMemory {
-  group: string;
-  taskMs: number;
-  capacity: number;
-  atMs: number;
-}
-
-interface Entry {
-  run: () => Promise<void>;
-  shed?: (stalledForMs: number) => Promise<void>;
-  withdrawn?: { test: () => boolean; skip: () => void };
-  /** Tasks with the same order key start one at a time (null: none). */
-  orderKey: string | null;
-}
-
-/** Queued in the lane: at the head of its queue or behind a busy key. */
-function queuedIn(lane: Lane): number {
-  return lane.queue.length + lane.keys.waiting;
-}
-
-/** `entry` left the lane: the next task of its key, if any, joins the end of the lane's queue. */
-function releaseKey(lane: Lane, entry: Entry): void {
-  const next = lane.keys.release(entry);
-  if (next) lane.queue.push(next);
-}
-
-interface Group {
-  active: number;
-  /** Lanes with work queued, waiting for one of the group's slots. */
-  waiting: Lane[];
-}
-
-interface Lane {
-  key: string;
-  group: string;
-  concurrency: number;
-  active: number;
-  /** Tasks that can start once a slot is free, in the order they became startable. */
-  queue: Entry[];
-  /** Tasks waiting for the one before them with the same order key. */
-  keys: OrderKeyGate<Entry>;
-  waiting: boolean;
-  waitingForGroup: boolean;
-  /** When the lane last started a task (or was created). */
-  lastStartedAtMs: number;
-  /** Moving average of how long its tasks take, or null before the first one ends. */
-  taskMs: number | null;
-  /** The most tasks it has run at once (remembered for a slow lane that went idle). */
-  peakActive: number;
 }
