@@ -2,7 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { deliveryPartitionOf } from '../kafka/partitioning';
-import type { PartitionHandover } from '../kafka/watermark-consumer';
+import type { PartitionHandover } from '../kafka/consumer-spec';
 import { EndpointHealth } from './endpoint-health';
 import { PartitionOwners } from './partition-owners';
 

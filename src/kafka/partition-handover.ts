@@ -1,5 +1,7 @@
 import { Injectable } from '@nestjs/common';
-import type { PartitionHandover } from './watermark-consumer';
+import type { Consumer } from 'kafkajs';
+import type { Logger } from 'pino';
+import type { PartitionHandover } from './consumer-spec';
 
 /** Inject to reach the handover the delivery consumer uses, or to `attach` the real one at startup. */
 export const PARTITION_HANDOVER = Symbol('PARTITION_HANDOVER');
@@ -23,5 +25,56 @@ export class SwitchablePartitionHandover implements PartitionHandover {
 
   release(indexes: number[]): Promise<void> {
     return this.source ? this.source.release(indexes) : Promise.resolve();
+  }
+}
+
+export interface HandOverInput {
+  handover: PartitionHandover;
+  consumer: Consumer;
+  topics: string[];
+  /** The member's partition indexes before the rebalance and after it. */
+  before: number[];
+  now: number[];
+  /** Work still running on the partitions it lost. */
+  lostWork: Array<Promise<void>>;
+  /** The indexes paused until their handover completes: added here, removed once it does. */
+  handingOver: Set<number>;
+  /** Whether the member owns `index` now (a later rebalance may have moved it again). */
+  ownedNow: (index: number) => boolean;
+  stopping: () => boolean;
+  logger: Logger;
+}
+
+/**
+ * After a rebalance of a co-partitioned consumer: pauses the indexes gained until the handover
+ * allows them, then starts those still owned and gives back those a later rebalance took away;
+ * releases the lost ones once their work has finished.
+ */
+export function handOver(input: HandOverInput): void {
+  const { handover, consumer, topics, before, now, lostWork, handingOver, logger } = input;
+  const gained = now.filter((index) => !before.includes(index));
+  const lost = before.filter((index) => !now.includes(index));
+  if (gained.length > 0) {
+    consumer.pause(topics.map((topic) => ({ topic, partitions: gained })));
+    for (const index of gained) handingOver.add(index);
+    const owned = (index: number) => input.ownedNow(index) && !input.stopping();
+    void handover
+      .acquire(gained, owned)
+      .catch((error: unknown) => logger.warn({ err: error, gained }, 'handover failed; starting anyway'))
+      .then(() => {
+        for (const index of gained) handingOver.delete(index);
+        // A later rebalance may have taken some away meanwhile: start the rest, give those back.
+        const kept = gained.filter(owned);
+        if (kept.length > 0) consumer.resume(topics.map((topic) => ({ topic, partitions: kept })));
+        const gone = gained.filter((index) => !owned(index));
+        if (gone.length > 0) return handover.release(gone);
+      })
+      .catch((error: unknown) => logger.warn({ err: error }, 'could not release partitions'));
+  }
+  if (lost.length > 0) {
+    void Promise.allSettled(lostWork)
+      // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
+      .then(() => handover.release(lost.filter((index) => !input.ownedNow(index))))
+      .catch((error: unknown) => logger.warn({ err: error, lost }, 'could not release partitions'));
   }
 }

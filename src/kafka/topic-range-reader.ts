@@ -8,7 +8,7 @@ import { LOGGER } from '../common/logger.module';
 import type { ConsumedRecord } from '../domain/records';
 import { KafkaAdmin } from './kafka-admin';
 import { KAFKA } from './kafka.constants';
-import { toRecord } from './watermark-consumer';
+import { toRecord } from './consumed-record';
 
 /** A time window of a topic's records: [sinceMs, untilMs), or up to the end when untilMs is null. */
 export interface TimeWindow {

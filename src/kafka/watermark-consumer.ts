@@ -1,122 +1,30 @@
-import type { Consumer, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { OffsetWatermark } from '../domain/offset-watermark';
-import { RecordWithdrawn, type ConsumedBatch, type ConsumedRecord } from '../domain/records';
-import { retryUntilDone } from '../domain/retry-loop';
-import { isTransientError } from '../domain/transient';
-import { headersToRecord } from './headers';
+import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
+import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
+import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
 import { splitPartitionKey as splitKey } from './idle-partitions';
+import {
+  ByteBudget,
+  dropDeferred,
+  newPartitionState,
+  nextCommit,
+  type PartitionState,
+} from './partition-state';
+import { handOver } from './partition-handover';
+import { handleUntilDurable } from './until-durable';
 
 export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
-
-interface SpecBase {
-  name: string;
-  groupId: string;
-  topics: string[];
-  /** Most records of one partition handed out and not yet finished; the partition pauses beyond it. */
-  partitionWindow: number;
-  /** How long a fetch waits for data (kafkajs maxWaitTimeInMs); 100 ms by default. */
-  maxWaitMs?: number;
-  /** Most bytes one fetch returns per partition; 512 KiB by default. */
-  maxBytesPerPartition?: number;
-  /**
-   * Most bytes of records (values and keys) the consumer holds unfinished, over all its partitions;
-   * one partition at most a quarter of it. A partition past its share, or any partition while the
-   * whole is spent, pauses until it drains (it always keeps one record going, however large).
-   */
-  bufferBytes?: number;
-  /**
-   * A record the handler keeps failing on for a reason that is not transient (a bug, data it cannot
-   * take): take it out of the way (dead-letter it, or skip it) so its partition moves on. Without
-   * this the record is retried until the outcome is durable, however long that takes.
-   */
-  isolate?(record: ConsumedRecord, error: unknown): Promise<void>;
-  /** Told each time a partition pauses, and why. */
-  onPause?(reason: 'window' | 'bytes' | 'deferred'): void;
-  /**
-   * Assign the same partition indexes of every topic to one member, keeping what members own
-   * (co-partitioned-assigner.ts): the member owning index p owns every record keyed to p.
-   */
-  coPartitioned?: boolean;
-  /** Co-partitioned consumers: how partition indexes move between members cleanly. */
-  handover?: PartitionHandover;
-  /**
-   * Topics written rarely (the retry tiers): each of their partitions is left out of fetches
-   * (paused) while nothing in it is unread, and their end offsets are probed every `intervalMs`
-   * to resume the ones written to (idle-partition-probe.ts).
-   */
-  idleProbe?: { topics: string[]; intervalMs: number };
-}
-
-/**
- * Moving a partition index between members without two of them working on it at once: the member
- * that lost it releases it once its work in flight there has finished; the one that gained it does
- * not start it until then (or until the previous owner must be gone).
- */
-export interface PartitionHandover {
-  /**
-   * Resolves when this member may start the indexes it gained; they stay paused until then. Stops
-   * waiting for an index once `stillOwned` says a later rebalance took it away.
-   */
-  acquire(indexes: number[], stillOwned: (index: number) => boolean): Promise<void>;
-  /** This member lost `indexes` and its work there has finished (or been abandoned). */
-  release(indexes: number[]): Promise<void>;
-}
-
-/**
- * Each record is handed out on its own and may finish in any order (one lane per endpoint): the
- * committed offset follows the lowest unfinished record.
- */
-export interface RecordSpec extends SpecBase {
-  /** Resolves once the record's outcome is durable (delivered, or handed to a retry tier or the DLQ).
-   *  A rejection means the outcome could not be made durable: the record is handed back later. */
-  handle(record: ConsumedRecord): Promise<void>;
-  /** For retry tiers: the record may not be handled before this time (ms epoch). */
-  dueAtMs?(record: ConsumedRecord): number | null;
-  /** Most records of one partition held in memory until due; the partition pauses beyond it. */
-  deferLimit?: number;
-}
-
-/**
- * Each fetched batch is handed out whole, one batch of a partition at a time and in order, before
- * the partition's next fetch (the fan-out: the tasks of one batch are produced before those of the
- * next).
- */
-export interface BatchSpec extends SpecBase {
-  /** Resolves once the batch's outcome is durable; a rejection hands the batch back later. */
-  handleBatch(batch: ConsumedBatch): Promise<void>;
-}
-
-export type WatermarkConsumerSpec = RecordSpec | BatchSpec;
-
-interface PartitionState {
-  watermark: OffsetWatermark;
-  /** The last offset of the newest batch handed out whole, control records included. */
-  fetchedThrough: bigint | null;
-  committed: bigint | null;
-  generation: number;
-  paused: boolean;
-  resumeTimer?: NodeJS.Timeout;
-  /** Bytes of this partition's unfinished records, those waiting for their due time apart. */
-  bytes: number;
-  deferredBytes: number;
-  /** Its records' handlers still running (waited for before a lost partition is released). */
-  pending: Set<Promise<void>>;
-  /** Records fetched before their due time (retry tiers) and their sizes, dropped on rebalance and stop. */
-  deferred: Map<NodeJS.Timeout, number>;
-}
+export type { BatchSpec, PartitionHandover, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 
 const COMMIT_INTERVAL_MS = 100;
 const BATCH_WORKERS = 4;
 const DEFAULT_DEFER_LIMIT = 250;
 /** Bytes of early records one partition holds (and at least one record, however large). */
 const DEFER_BYTES = 256 * 1024;
-const HANDLER_RETRY_MAX_MS = 5_000;
-/** Failures of a record that are not transient, in a row, before it is isolated (spec.isolate). */
-const PERMANENT_FAILURES_BEFORE_ISOLATING = 3;
 /** While a batch is handled (it can wait out a broker restart), the member keeps its session. */
 const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
 
@@ -131,14 +39,14 @@ export class WatermarkConsumer {
   private generation = 0;
   /** The latest assignment: partitions per topic. */
   private assigned = new Map<string, number[]>();
-  /** Partitions paused until their handover completes. */
-  private readonly handingOver = new Set<string>();
+  /** Partition indexes moving between members (spec.handover), paused until theirs completes. */
+  private readonly handingOver = new Set<number>();
   private commitTimer?: NodeJS.Timeout;
   private committing = false;
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
-  private bufferedBytes = 0;
+  private readonly bytes: ByteBudget;
   /**
    * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
    * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
@@ -153,6 +61,7 @@ export class WatermarkConsumer {
     private readonly spec: WatermarkConsumerSpec,
     private readonly logger: Logger,
   ) {
+    this.bytes = new ByteBudget(spec.bufferBytes);
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -224,7 +133,7 @@ export class WatermarkConsumer {
       resumable: (topic, partition) =>
         this.isAssigned(topic, partition) &&
         !this.partitions.get(`${topic}:${partition}`)?.paused &&
-        !this.handingOver.has(String(partition)) &&
+        !this.handingOver.has(partition) &&
         !this.stopping,
     };
   }
@@ -250,7 +159,7 @@ export class WatermarkConsumer {
         continue;
       }
       clearTimeout(state.resumeTimer);
-      this.dropDeferred(state);
+      dropDeferred(state);
       lostWork.push(...state.pending);
       // kafkajs keeps a paused partition paused across rebalances: resume it, should it come back.
       if (state.paused) paused.push({ topic, partitions: [partition] });
@@ -260,51 +169,19 @@ export class WatermarkConsumer {
     if (this.idleProbe) paused.push(...this.idleProbe.forgetUnassigned());
     if (paused.length && !this.stopping) consumer.resume(paused);
     this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
-    if (this.spec.handover) this.handOver(consumer, before, this.ownedIndexes(), lostWork);
-  }
-
-  /** Pauses the indexes gained until the handover allows them; releases the lost ones once idle. */
-  private handOver(
-    consumer: Consumer,
-    before: number[],
-    now: number[],
-    lostWork: Array<Promise<void>>,
-  ): void {
-    const handover = this.spec.handover!;
-    const gained = now.filter((index) => !before.includes(index));
-    const lost = before.filter((index) => !now.includes(index));
-    if (gained.length > 0) {
-      consumer.pause(this.spec.topics.map((topic) => ({ topic, partitions: gained })));
-      for (const index of gained) this.handingOver.add(String(index));
-      const owned = (index: number) => this.ownedIndexes().includes(index) && !this.stopping;
-      void handover
-        .acquire(gained, owned)
-        .catch((error: unknown) =>
-          this.logger.warn(
-            { consumer: this.spec.name, err: error, gained },
-            'handover failed; starting anyway',
-          ),
-        )
-        .then(() => {
-          for (const index of gained) this.handingOver.delete(String(index));
-          // A later rebalance may have taken some away meanwhile: start the rest, give those back.
-          const kept = gained.filter(owned);
-          if (kept.length > 0)
-            consumer.resume(this.spec.topics.map((topic) => ({ topic, partitions: kept })));
-          const gone = gained.filter((index) => !owned(index));
-          if (gone.length > 0) return handover.release(gone);
-        })
-        .catch((error: unknown) =>
-          this.logger.warn({ consumer: this.spec.name, err: error }, 'could not release partitions'),
-        );
-    }
-    if (lost.length > 0) {
-      void Promise.allSettled(lostWork)
-        // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
-        .then(() => handover.release(lost.filter((index) => !this.ownedIndexes().includes(index))))
-        .catch((error: unknown) =>
-          this.logger.warn({ consumer: this.spec.name, err: error, lost }, 'could not release partitions'),
-        );
+    if (this.spec.handover) {
+      handOver({
+        handover: this.spec.handover,
+        consumer,
+        topics: this.spec.topics,
+        before,
+        now: this.ownedIndexes(),
+        lostWork,
+        handingOver: this.handingOver,
+        ownedNow: (index) => this.ownedIndexes().includes(index),
+        stopping: () => this.stopping,
+        logger: this.logger.child({ consumer: this.spec.name }),
+      });
     }
   }
 
@@ -320,7 +197,7 @@ export class WatermarkConsumer {
   /** The assigned indexes whose handover has completed: this member works on them now. */
   activeIndexes(): number[] {
     if (this.stopping) return [];
-    return this.ownedIndexes().filter((index) => !this.handingOver.has(String(index)));
+    return this.ownedIndexes().filter((index) => !this.handingOver.has(index));
   }
 
   /** The partitions the idle probe holds out of fetches now (`topic:partition`). */
@@ -344,7 +221,7 @@ export class WatermarkConsumer {
     const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
     const stateKey = `${batch.topic}:${batch.partition}`;
-    if (this.handingOver.has(String(batch.partition))) {
+    if (this.handingOver.has(batch.partition)) {
       // Fetched before the pause took effect: read again once the handover completes.
       pause();
       return;
@@ -374,7 +251,7 @@ export class WatermarkConsumer {
           this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'deferred');
           return;
         }
-      } else if (state.watermark.inFlight() > state.deferred.size && this.overBudget(state, size)) {
+      } else if (state.watermark.inFlight() > state.deferred.size && this.bytes.wouldOverrun(state, size)) {
         this.pauseUntilDrained(batch.topic, batch.partition, state, pause, 'bytes');
         return;
       }
@@ -384,7 +261,7 @@ export class WatermarkConsumer {
       if (early) {
         this.defer(owned, state, dueAt, size);
       } else {
-        this.hold(state, size);
+        this.bytes.hold(state, size);
         this.dispatch(owned, state, size);
       }
       resolveOffset(message.offset);
@@ -439,6 +316,30 @@ export class WatermarkConsumer {
     await heartbeat();
   }
 
+  /** See handleUntilDurable (until-durable.ts). */
+  private untilDurable(
+    work: () => Promise<void>,
+    first: ConsumedRecord,
+    isolate?: (error: unknown) => Promise<void>,
+  ): Promise<void> {
+    return handleUntilDurable(work, first, {
+      consumer: this.spec.name,
+      logger: this.logger,
+      stopping: () => this.stopping,
+      isolate,
+    });
+  }
+
+  private partitionState(topic: string, partition: number): PartitionState {
+    const key = `${topic}:${partition}`;
+    let state = this.partitions.get(key);
+    if (!state) {
+      state = newPartitionState(this.generation);
+      this.partitions.set(key, state);
+    }
+    return state;
+  }
+
   private dispatch(record: ConsumedRecord, state: PartitionState, size: number): void {
     const spec = this.spec as RecordSpec;
     const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
@@ -455,7 +356,7 @@ export class WatermarkConsumer {
     void work.finally(() => {
       this.pending.delete(work);
       state.pending.delete(work);
-      this.release(state, size);
+      this.bytes.release(state, size);
     });
   }
 
@@ -470,82 +371,13 @@ export class WatermarkConsumer {
     }
   }
 
-  private overBudget(state: PartitionState, size: number): boolean {
-    const budget = this.spec.bufferBytes;
-    if (budget === undefined) return false;
-    return state.bytes + size > budget / 4 || this.bufferedBytes + size > budget;
-  }
-
-  private hold(state: PartitionState, size: number): void {
-    state.bytes += size;
-    this.bufferedBytes += size;
-  }
-
-  private release(state: PartitionState, size: number): void {
-    state.bytes -= size;
-    this.bufferedBytes -= size;
-  }
-
   get name(): string {
     return this.spec.name;
   }
 
   /** Bytes of records this consumer holds unfinished. */
   buffered(): number {
-    return this.bufferedBytes;
-  }
-
-  /**
-   * Retries the handler until the outcome is durable; gives up only when the consumer stops. With
-   * `isolate`, a handler that fails the same non-transient way a few times in a row is handed to it.
-   */
-  private untilDurable(
-    work: () => Promise<void>,
-    first: ConsumedRecord,
-    isolate?: (error: unknown) => Promise<void>,
-  ): Promise<void> {
-    let permanentFailures = 0;
-    const attempt = async (): Promise<void> => {
-      try {
-        await work();
-      } catch (error) {
-        if (error instanceof RecordWithdrawn) throw error;
-        if (!isolate || isTransientError(error)) {
-          permanentFailures = 0;
-          throw error;
-        }
-        permanentFailures += 1;
-        if (permanentFailures < PERMANENT_FAILURES_BEFORE_ISOLATING) throw error;
-        this.logger.error(
-          {
-            consumer: this.spec.name,
-            topic: first.topic,
-            partition: first.partition,
-            offset: first.offset,
-            err: error,
-          },
-          'handler keeps failing on this record for a reason that is not transient; isolating it',
-        );
-        await isolate(error);
-      }
-    };
-    return retryUntilDone(attempt, {
-      baseDelayMs: 100,
-      maxDelayMs: HANDLER_RETRY_MAX_MS,
-      // A withdrawn record is not retried: it is not this member's any more.
-      stopped: (error) => this.stopping || error instanceof RecordWithdrawn,
-      onRetry: (error, waitMs) =>
-        this.logger.warn(
-          {
-            consumer: this.spec.name,
-            topic: first.topic,
-            partition: first.partition,
-            offset: first.offset,
-            err: error,
-          },
-          `record could not be made durable; handing it back in ${waitMs} ms`,
-        ),
-    });
+    return this.bytes.held();
   }
 
   private pauseUntilDrained(
@@ -559,17 +391,12 @@ export class WatermarkConsumer {
     state.paused = true;
     this.spec.onPause?.(reason);
     const resume = pause();
-    const budget = this.spec.bufferBytes ?? Number.POSITIVE_INFINITY;
     const check = () => {
       if (state.generation !== this.generation || this.stopping) return;
-      // A partition with nothing in flight always resumes: it may take one record at a time while
-      // others hold the whole budget.
-      const bytesDrained =
-        state.bytes === 0 || (state.bytes <= budget / 8 && this.bufferedBytes <= (budget * 3) / 4);
       const drained =
         state.watermark.inFlight() < this.spec.partitionWindow / 2 &&
         state.deferred.size < this.deferLimit / 2 &&
-        bytesDrained;
+        this.bytes.drained(state);
       if (drained) {
         state.paused = false;
         resume();
@@ -598,39 +425,12 @@ export class WatermarkConsumer {
         state.deferred.delete(timer);
         state.deferredBytes -= size;
         if (state.generation !== this.generation || this.stopping) return;
-        this.hold(state, size);
+        this.bytes.hold(state, size);
         this.dispatch(record, state, size);
       },
       dueAt - Date.now() + 1,
     );
     state.deferred.set(timer, size);
-  }
-
-  /** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */
-  private dropDeferred(state: PartitionState): void {
-    for (const timer of state.deferred.keys()) clearTimeout(timer);
-    state.deferred.clear();
-    state.deferredBytes = 0;
-  }
-
-  private partitionState(topic: string, partition: number): PartitionState {
-    const key = `${topic}:${partition}`;
-    let state = this.partitions.get(key);
-    if (!state) {
-      state = {
-        watermark: new OffsetWatermark(),
-        fetchedThrough: null,
-        committed: null,
-        generation: this.generation,
-        paused: false,
-        bytes: 0,
-        deferredBytes: 0,
-        pending: new Set(),
-        deferred: new Map(),
-      };
-      this.partitions.set(key, state);
-    }
-    return state;
   }
 
   private async commit(): Promise<void> {
@@ -672,7 +472,7 @@ export class WatermarkConsumer {
     clearInterval(this.commitTimer);
     for (const state of this.partitions.values()) {
       clearTimeout(state.resumeTimer);
-      this.dropDeferred(state);
+      dropDeferred(state);
     }
     this.committing = false;
     await this.commit();
@@ -690,44 +490,4 @@ export class WatermarkConsumer {
     await this.idleProbe?.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
-}
-
-/** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
-function nextCommit(state: PartitionState): string | null {
-  const finished = state.watermark.committable();
-  let next = finished === null ? null : BigInt(finished);
-  if (state.watermark.inFlight() === 0 && state.fetchedThrough !== null) {
-    const tail = state.fetchedThrough + 1n;
-    if (next === null || tail > next) next = tail;
-  }
-  if (next === null || (state.committed !== null && next <= state.committed)) return null;
-  return next.toString();
-}
-
-/**
- * A record handed to a handler that may keep it a while (in a lane, until due): only its own bytes,
- * not the fetch response its value and key are slices of, which would otherwise stay in memory
- * as long as the record does and make the byte budget a fiction.
- */
-function ownCopy(record: ConsumedRecord): ConsumedRecord {
-  return {
-    ...record,
-    value: record.value && Buffer.from(record.value),
-    rawKey: undefined,
-    rawHeaders: undefined,
-  };
-}
-
-export function toRecord(topic: string, partition: number, message: KafkaMessage): ConsumedRecord {
-  return {
-    topic,
-    partition,
-    offset: message.offset,
-    key: message.key?.toString() ?? null,
-    rawKey: message.key,
-    value: message.value,
-    headers: headersToRecord(message.headers),
-    rawHeaders: message.headers,
-    timestampMs: Number(message.timestamp),
-  };
 }

@@ -1,0 +1,92 @@
+import { OffsetWatermark } from '../domain/offset-watermark';
+
+/** What a WatermarkConsumer (watermark-consumer.ts) tracks of each partition it is assigned. */
+
+export interface PartitionState {
+  watermark: OffsetWatermark;
+  /** The last offset of the newest batch handed out whole, control records included. */
+  fetchedThrough: bigint | null;
+  committed: bigint | null;
+  generation: number;
+  paused: boolean;
+  resumeTimer?: NodeJS.Timeout;
+  /** Bytes of this partition's unfinished records, those waiting for their due time apart. */
+  bytes: number;
+  deferredBytes: number;
+  /** Its records' handlers still running (waited for before a lost partition is released). */
+  pending: Set<Promise<void>>;
+  /** Records fetched before their due time (retry tiers) and their sizes, dropped on rebalance and stop. */
+  deferred: Map<NodeJS.Timeout, number>;
+}
+
+export function newPartitionState(generation: number): PartitionState {
+  return {
+    watermark: new OffsetWatermark(),
+    fetchedThrough: null,
+    committed: null,
+    generation,
+    paused: false,
+    bytes: 0,
+    deferredBytes: 0,
+    pending: new Set(),
+    deferred: new Map(),
+  };
+}
+
+/** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
+export function nextCommit(state: PartitionState): string | null {
+  const finished = state.watermark.committable();
+  let next = finished === null ? null : BigInt(finished);
+  if (state.watermark.inFlight() === 0 && state.fetchedThrough !== null) {
+    const tail = state.fetchedThrough + 1n;
+    if (next === null || tail > next) next = tail;
+  }
+  if (next === null || (state.committed !== null && next <= state.committed)) return null;
+  return next.toString();
+}
+
+/** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */
+export function dropDeferred(state: PartitionState): void {
+  for (const timer of state.deferred.keys()) clearTimeout(timer);
+  state.deferred.clear();
+  state.deferredBytes = 0;
+}
+
+/**
+ * The consumer's byte budget (spec.bufferBytes) over the records it holds unfinished: one partition
+ * at most a quarter of it.
+ */
+export class ByteBudget {
+  private total = 0;
+
+  constructor(private readonly budget: number | undefined) {}
+
+  held(): number {
+    return this.total;
+  }
+
+  /** Taking a record of `size` more into `state` would pass the partition's share or the whole. */
+  wouldOverrun(state: PartitionState, size: number): boolean {
+    if (this.budget === undefined) return false;
+    return state.bytes + size > this.budget / 4 || this.total + size > this.budget;
+  }
+
+  hold(state: PartitionState, size: number): void {
+    state.bytes += size;
+    this.total += size;
+  }
+
+  release(state: PartitionState, size: number): void {
+    state.bytes -= size;
+    this.total -= size;
+  }
+
+  /**
+   * Whether a partition paused for bytes may resume. A partition with nothing in flight always
+   * may: it may take one record at a time while others hold the whole budget.
+   */
+  drained(state: PartitionState): boolean {
+    const budget = this.budget ?? Number.POSITIVE_INFINITY;
+    return state.bytes === 0 || (state.bytes <= budget / 8 && this.total <= (budget * 3) / 4);
+  }
+}

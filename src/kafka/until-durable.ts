@@ -1,0 +1,63 @@
+import type { Logger } from 'pino';
+import type { ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn } from '../domain/records';
+import { retryUntilDone } from '../domain/retry-loop';
+import { isTransientError } from '../domain/transient';
+
+const HANDLER_RETRY_MAX_MS = 5_000;
+/** Failures of a record that are not transient, in a row, before it is isolated (spec.isolate). */
+const PERMANENT_FAILURES_BEFORE_ISOLATING = 3;
+
+export interface UntilDurableOptions {
+  /** The consumer's name, for its log lines. */
+  consumer: string;
+  logger: Logger;
+  /** The consumer stops: give up (the record stays uncommitted and is read again). */
+  stopping: () => boolean;
+  /** Takes a record the handler keeps failing on for a reason that is not transient out of the way. */
+  isolate?: (error: unknown) => Promise<void>;
+}
+
+/**
+ * Retries a consumer's handler until the outcome is durable; gives up only when the consumer stops
+ * or the record is withdrawn (its partition moved). With `isolate`, a handler that fails the same
+ * non-transient way a few times in a row is handed to it. `first` names the record (or the first of
+ * the batch) in the log lines.
+ */
+export function handleUntilDurable(
+  work: () => Promise<void>,
+  first: ConsumedRecord,
+  { consumer, logger, stopping, isolate }: UntilDurableOptions,
+): Promise<void> {
+  const where = { consumer, topic: first.topic, partition: first.partition, offset: first.offset };
+  let permanentFailures = 0;
+  const attempt = async (): Promise<void> => {
+    try {
+      await work();
+    } catch (error) {
+      if (error instanceof RecordWithdrawn) throw error;
+      if (!isolate || isTransientError(error)) {
+        permanentFailures = 0;
+        throw error;
+      }
+      permanentFailures += 1;
+      if (permanentFailures < PERMANENT_FAILURES_BEFORE_ISOLATING) throw error;
+      logger.error(
+        { ...where, err: error },
+        'handler keeps failing on this record for a reason that is not transient; isolating it',
+      );
+      await isolate(error);
+    }
+  };
+  return retryUntilDone(attempt, {
+    baseDelayMs: 100,
+    maxDelayMs: HANDLER_RETRY_MAX_MS,
+    // A withdrawn record is not retried: it is not this member's any more.
+    stopped: (error) => stopping() || error instanceof RecordWithdrawn,
+    onRetry: (error, waitMs) =>
+      logger.warn(
+        { ...where, err: error },
+        `record could not be made durable; handing it back in ${waitMs} ms`,
+      ),
+  });
+}
