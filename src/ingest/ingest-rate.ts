@@ -32,10 +32,12 @@ export interface RateRefusal {
  * buckets are the supervisor's and each worker spends tokens it leases from them (TokenLeases), so
  * the workers together keep to the instance's rate, not each to all of it.
  */
+/** Where the tokens come from: buckets of the process's own, or leases from the supervisor. */
+type Tokens = { kind: 'own'; buckets: TokenBuckets } | { kind: 'leased'; leases: TokenLeases };
+
 @Injectable()
 export class IngestRate {
-  private readonly buckets: TokenBuckets;
-  private readonly leases: TokenLeases | null;
+  private readonly tokens: Tokens;
   private readonly message: string;
 
   constructor(
@@ -45,24 +47,26 @@ export class IngestRate {
     @Optional() @Inject(INGEST_RATE_LEASES) channel: LeaseChannel | null = null,
   ) {
     const { tenantIngestRatePerSec: ratePerSec, tenantIngestBurst: burst } = config.limits;
-    this.buckets = new TokenBuckets({ ratePerSec, burst });
-    this.leases =
+    this.tokens =
       channel === null
-        ? null
-        : new TokenLeases(
-            channel,
-            {
-              ratePerSec,
-              burst,
-              holders: config.workers,
-              leaseSize: Math.max(
-                1,
-                Math.min(MAX_LEASE, Math.floor(ratePerSec / (LEASES_PER_SECOND * config.workers))),
-              ),
-              leaseTtlMs: LEASE_TTL_MS,
-            },
-            () => clock.now(),
-          );
+        ? { kind: 'own', buckets: new TokenBuckets({ ratePerSec, burst }) }
+        : {
+            kind: 'leased',
+            leases: new TokenLeases(
+              channel,
+              {
+                ratePerSec,
+                burst,
+                holders: config.workers,
+                leaseSize: Math.max(
+                  1,
+                  Math.min(MAX_LEASE, Math.floor(ratePerSec / (LEASES_PER_SECOND * config.workers))),
+                ),
+                leaseTtlMs: LEASE_TTL_MS,
+              },
+              () => clock.now(),
+            ),
+          };
     this.message = `tenant publishes more than ${ratePerSec} events a second (HOOKSTREAM_TENANT_INGEST_RATE)`;
   }
 
@@ -71,14 +75,15 @@ export class IngestRate {
    * a process of its own; a worker may wait for a lease.
    */
   take(tenantId: string, nowMs: number): void | Promise<void> {
-    if (this.leases !== null) {
+    if (this.tokens.kind === 'leased') {
+      const { leases } = this.tokens;
       // Nearly always a token already leased: spent without a promise.
-      if (this.leases.spend(tenantId, nowMs)) return;
-      return this.leases.take(tenantId).then((allowed) => {
+      if (leases.spend(tenantId, nowMs)) return;
+      return leases.take(tenantId).then((allowed) => {
         if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
       });
     }
-    const allowed = this.buckets.take(tenantId, 1, nowMs);
+    const allowed = this.tokens.buckets.take(tenantId, 1, nowMs);
     if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
   }
 
@@ -90,9 +95,9 @@ export class IngestRate {
    */
   refusalNow(tenantId: string, nowMs: number): RateRefusal | null {
     const waitMs =
-      this.leases === null
-        ? this.buckets.waitForOne(tenantId, nowMs)
-        : this.leases.knownEmptyFor(tenantId, nowMs);
+      this.tokens.kind === 'own'
+        ? this.tokens.buckets.waitForOne(tenantId, nowMs)
+        : this.tokens.leases.knownEmptyFor(tenantId, nowMs);
     return waitMs === 0 ? null : this.refused(waitMs);
   }
 
