@@ -5,6 +5,7 @@ import type { ReplicaRegistry } from '../../src/cluster/replica-registry';
 import { PartitionOwners } from '../../src/delivery/partition-owners';
 import { testConfig } from '../../src/testing/fakes';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 
 /**
  * The handover behind endpoint affinity (README decision 36) on the real database: a partition
@@ -19,9 +20,17 @@ describe('PartitionOwners', () => {
 
   function replica(id: string) {
     const registry = new Registry();
+    // Counts the replica's statements, so a test can wait for its claims instead of for time.
+    let statements = 0;
+    const counted = {
+      query: (...args: Parameters<DataSource['query']>) => {
+        statements += 1;
+        return db.query(...args);
+      },
+    } as DataSource;
     const owners = new PartitionOwners(
       config,
-      db,
+      counted,
       { id } as ReplicaRegistry,
       registry,
       pino({ level: 'silent' }),
@@ -31,7 +40,7 @@ describe('PartitionOwners', () => {
         (sum, value) => sum + value.value,
         0,
       );
-    return { owners, forced };
+    return { owners, forced, statements: () => statements };
   }
 
   const heartbeat = (id: string, agoMs = 0) =>
@@ -59,8 +68,9 @@ describe('PartitionOwners', () => {
     await a.owners.acquire([0, 1]);
     let started = false;
     const taking = b.owners.acquire([1]).then(() => (started = true));
-    // b polls every 100 ms; give it several chances to start too early.
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Give b several chances to start too early: five claims refused.
+    const claimsBefore = b.statements();
+    await waitFor(() => b.statements() - claimsBefore >= 5, { what: 'five claims of partition 1 by b' });
     expect(started).toBe(false);
     await a.owners.release([1]);
     await taking;
