@@ -12,16 +12,37 @@
  * Each with-noise run gets fresh noisy endpoints and deletes them afterwards, then waits until the
  * receiver holds no noisy request, so the next alone run does not carry the last one's backlog
  * (held rows and retries of a deleted endpoint are dropped, not attempted).
+ *
+ * The quiet tenants' runs are in noisy-quiet.ts, the noisy tenant's receivers, endpoints and load
+ * in noisy-load.ts, what is read from the service's /metrics in service-metrics.ts.
  */
-import type { Message, Producer } from 'kafkajs';
-import { Pool } from 'undici';
+import type { Producer } from 'kafkajs';
 import type { Api } from './api';
 import { CONFIG, QUICK } from './config';
-import { cloudEvent } from './kafka';
-import { log, publish, type Tenant } from './phases';
-import { Receiver, type Answer, type Delivery } from './receiver';
+import {
+  createNoisyEndpoints,
+  NOISY_ENDPOINTS,
+  NOISY_MAX_CONCURRENCY,
+  NoisyReceivers,
+  SAME_ORIGIN,
+  startNoise,
+  type FloodCounts,
+} from './noisy-load';
+import {
+  QUIET_ENDPOINTS_PER_TENANT,
+  QUIET_STALL_MS,
+  QUIET_TENANTS,
+  quietBurst,
+  quietPaced,
+  QuietSink,
+  warmQuiet,
+  type QuietRun,
+} from './noisy-quiet';
+import { log, type Tenant } from './phases';
+import type { Answer, Delivery, Receiver } from './receiver';
 import { sleep, until } from './service';
-import { percentile, round } from './stats';
+import { addDeltas, ingestRejections, reportedLimits, serviceCounters } from './service-metrics';
+import { round } from './stats';
 
 /**
  * The limits in force during the phase, set on the bench's service (they change nothing in the
@@ -40,21 +61,8 @@ export const NOISY_NEIGHBOUR_LIMITS = {
 const PROCESS_SLOTS = Number(NOISY_NEIGHBOUR_LIMITS.HOOKSTREAM_MAX_IN_FLIGHT);
 const TENANT_SLOTS = Number(NOISY_NEIGHBOUR_LIMITS.HOOKSTREAM_TENANT_MAX_IN_FLIGHT);
 const DELIVERY_TIMEOUT_MS = 5_000;
-
-const QUIET_TENANTS = 3;
-const QUIET_ENDPOINTS_PER_TENANT = 3;
-/** Two hanging and two slow endpoints at the API's highest maxConcurrency: 400 slots wanted, 128 allowed. */
-const NOISY_ENDPOINTS = { hang: 2, slow: 2 };
-const NOISY_MAX_CONCURRENCY = 100;
 const SLOW_ANSWER_MS = 1_500;
-const FLOOD_CONNECTIONS = 16;
-/** Flood requests allowed unanswered at once; past it a tick's requests are skipped (and counted). */
-const FLOOD_MAX_PENDING = 256;
-const TICK_MS = 10;
 const FILL_TIMEOUT_MS = QUICK ? 3_000 : 10_000;
-const SAME_ORIGIN = process.env.BENCH_NN_SAME_ORIGIN === '1';
-/** A quiet run that has not moved for this long gives up and counts what is missing. */
-const QUIET_STALL_MS = QUICK ? 5_000 : 15_000;
 /**
  * The noise alone, before each with-noise run, for this long: its CPU (phase `noisyNoiseOnly`) is
  * what the noise costs the service by itself, the share of the one thread the quiet tenants lose.
@@ -73,85 +81,12 @@ export interface NoisyNeighbourContext {
   measured: <T>(phase: string, work: () => Promise<T>) => Promise<T>;
 }
 
-interface QuietRun {
-  perSec: number;
-  /** The throughput run's deliveries, publish to arrival: a late tail, not a slow rate, shows here. */
-  burstLatencyMs: { p50: number; p90: number; max: number };
-  p50Ms: number;
-  p99Ms: number;
-  /** Quiet deliveries that had not arrived when the run gave up waiting (no progress for QUIET_STALL_MS). */
-  missing: number;
-}
-
-interface FloodCounts {
-  sent: number;
-  accepted: number;
-  rejected429: number;
-  rejected429WithRetryAfter: number;
-  other: number;
-  skipped: number;
-}
-
-/** The quiet deliveries of one run: its own event type, so a late one of an earlier run is not counted. */
-class QuietSink {
-  readonly ids = new Set<string>();
-  readonly latencies: number[] = [];
-  lastAt = 0;
-
-  constructor(
-    readonly type: string,
-    readonly expected: number,
-  ) {}
-
-  get complete(): boolean {
-    return this.ids.size >= this.expected;
-  }
-
-  add(d: Delivery): void {
-    const key = `${d.path}|${d.webhookId}`;
-    if (this.ids.has(key)) return;
-    this.ids.add(key);
-    this.lastAt = d.receivedAtMs;
-    const sentAt = (JSON.parse(d.body) as { data: { sentAt: number } }).data.sentAt;
-    this.latencies.push(d.receivedAtMs - sentAt);
-  }
-}
-
 export async function noisyNeighbourPhase(ctx: NoisyNeighbourContext) {
   const noisyReceivers = new NoisyReceivers(ctx.receiver);
   try {
     return await runPhase(ctx, noisyReceivers);
   } finally {
     await noisyReceivers.stop();
-  }
-}
-
-/** One receiver per noisy endpoint (or the quiet one, BENCH_NN_SAME_ORIGIN=1); `pending` is their sum. */
-class NoisyReceivers {
-  private readonly own: Receiver[] = [];
-  private answer: (d: Delivery) => Answer | undefined = () => undefined;
-
-  constructor(private readonly quiet: Receiver) {}
-
-  get pending(): number {
-    return SAME_ORIGIN ? this.quiet.pending : this.own.reduce((sum, r) => sum + r.pending, 0);
-  }
-
-  setHandler(answer: (d: Delivery) => Answer | undefined): void {
-    this.answer = answer;
-    for (const receiver of this.own) receiver.setHandler(answer);
-  }
-
-  /** The URL of a new noisy endpoint at `path`, on a receiver of its own. */
-  async url(path: string): Promise<string> {
-    if (SAME_ORIGIN) return this.quiet.url(path);
-    const receiver = await new Receiver(this.answer).start();
-    this.own.push(receiver);
-    return receiver.url(path);
-  }
-
-  async stop(): Promise<void> {
-    await Promise.all(this.own.map((receiver) => receiver.stop()));
   }
 }
 
@@ -342,243 +277,3 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
 }
 
 export type NoisyNeighbourResult = Awaited<ReturnType<typeof runPhase>>;
-
-/** Every quiet endpoint has answered once: it is in the service's endpoint cache. */
-async function warmQuiet(ctx: NoisyNeighbourContext, quiet: Tenant[], seen: () => number): Promise<void> {
-  const expected = QUIET_TENANTS * QUIET_ENDPOINTS_PER_TENANT;
-  const deadline = Date.now() + 60_000;
-  while (seen() < expected && Date.now() < deadline) {
-    await publish(ctx.producer, ctx.topic, quietEvents(quiet, 'q.warm', QUIET_TENANTS));
-    await until(() => seen() >= expected, 3_000);
-  }
-  if (seen() < expected) throw new Error(`noisy neighbour warm-up: only ${seen()} of ${expected} answered`);
-}
-
-function quietEvents(quiet: Tenant[], type: string, count: number, firstSeq = 0): Map<Tenant, Message[]> {
-  const byTenant = new Map<Tenant, Message[]>(quiet.map((t) => [t, []]));
-  for (let seq = firstSeq; seq < firstSeq + count; seq++) {
-    const tenant = quiet[seq % quiet.length];
-    byTenant
-      .get(tenant)!
-      .push(cloudEvent({ tenantId: tenant.id, type, seq, targetBytes: CONFIG.valueBytes }));
-  }
-  return byTenant;
-}
-
-/** Quiet throughput: every event published at once; deliveries / (last arrival - first publish). */
-async function quietBurst(
-  ctx: NoisyNeighbourContext,
-  quiet: Tenant[],
-  sink: QuietSink,
-): Promise<Pick<QuietRun, 'perSec' | 'missing' | 'burstLatencyMs'>> {
-  const start = Date.now();
-  await publish(ctx.producer, ctx.topic, quietEvents(quiet, sink.type, CONFIG.noisyQuietEvents));
-  const complete = await settle(sink);
-  const elapsed = (complete ? sink.lastAt : Date.now()) - start;
-  const latency = (p: number) => round(percentile(sink.latencies, p), 0);
-  return {
-    perSec: (sink.ids.size / elapsed) * 1000,
-    missing: sink.expected - sink.ids.size,
-    burstLatencyMs: { p50: latency(50), p90: latency(90), max: latency(100) },
-  };
-}
-
-/** Quiet latency: events at a fixed rate, publish time (data.sentAt) to arrival at the receiver. */
-async function quietPaced(
-  ctx: NoisyNeighbourContext,
-  quiet: Tenant[],
-  sink: QuietSink,
-): Promise<Omit<QuietRun, 'perSec' | 'burstLatencyMs'>> {
-  const total = CONFIG.noisyQuietRate * CONFIG.noisyQuietSeconds;
-  const sends: Array<Promise<unknown>> = [];
-  const start = Date.now();
-  await paced(
-    CONFIG.noisyQuietRate,
-    (sent) => sent >= total,
-    (count, firstSeq) => {
-      const events = quietEvents(quiet, sink.type, Math.min(count, total - firstSeq), firstSeq);
-      sends.push(publish(ctx.producer, ctx.topic, events));
-    },
-  );
-  await Promise.all(sends);
-  await settle(sink);
-  const missing = sink.expected - sink.ids.size;
-  const latencies = [...sink.latencies, ...Array.from({ length: missing }, () => Date.now() - start)];
-  return { p50Ms: round(percentile(latencies, 50), 1), p99Ms: round(percentile(latencies, 99), 1), missing };
-}
-
-/** Waits until every expected delivery arrived, or none has for QUIET_STALL_MS; says which. */
-async function settle(sink: QuietSink): Promise<boolean> {
-  const deadline = Date.now() + CONFIG.drainTimeoutMs;
-  let seen = sink.ids.size;
-  let movedAt = Date.now();
-  while (!sink.complete) {
-    const now = Date.now();
-    if (sink.ids.size !== seen) {
-      seen = sink.ids.size;
-      movedAt = now;
-    }
-    if (now - movedAt > QUIET_STALL_MS || now > deadline) {
-      log(`noisy neighbour: ${sink.type} gave up at ${sink.ids.size} of ${sink.expected} quiet deliveries`);
-      return false;
-    }
-    await sleep(20);
-  }
-  return true;
-}
-
-async function createNoisyEndpoints(noisy: Tenant, receivers: NoisyReceivers): Promise<string[]> {
-  const ids: string[] = [];
-  for (const [kind, count] of Object.entries(NOISY_ENDPOINTS)) {
-    for (let j = 0; j < count; j++) {
-      const endpoint = await noisy.api.createEndpoint({
-        url: await receivers.url(`/nn/${kind}/${j}`),
-        eventTypes: ['nn.noise'],
-        maxConcurrency: NOISY_MAX_CONCURRENCY,
-      });
-      ids.push(endpoint.id);
-    }
-  }
-  return ids;
-}
-
-/**
- * The noisy tenant's load until stop(): nn.noise events produced to Kafka at noisyKafkaRate and
- * POSTed to /v1/events at noisyFloodRate with its API key (counted into `flood`). stop() resolves
- * with the number of events produced to Kafka once every request has been answered.
- */
-function startNoise(
-  ctx: NoisyNeighbourContext,
-  noisy: Tenant & { apiKey: string },
-  flood: FloodCounts,
-): { stop: () => Promise<number> } {
-  let stopped = false;
-  const sends = new Set<Promise<unknown>>();
-  const track = (send: Promise<unknown>): void => {
-    sends.add(send);
-    void send.finally(() => sends.delete(send));
-  };
-  const produced = paced(
-    CONFIG.noisyKafkaRate,
-    () => stopped,
-    (count, firstSeq) => {
-      const messages = Array.from({ length: count }, (_, i) => ({
-        ...cloudEvent({
-          tenantId: noisy.id,
-          type: 'nn.noise',
-          seq: firstSeq + i,
-          targetBytes: CONFIG.valueBytes,
-        }),
-        partition: 0,
-      }));
-      track(ctx.producer.send({ topic: ctx.topic, acks: -1, messages }).catch(() => undefined));
-    },
-  );
-  const pool = new Pool(ctx.serviceUrl, { connections: FLOOD_CONNECTIONS });
-  let floodPending = 0;
-  const post = async (seq: number): Promise<void> => {
-    floodPending++;
-    flood.sent++;
-    try {
-      const response = await pool.request({
-        path: '/v1/events',
-        method: 'POST',
-        headers: { authorization: `Bearer ${noisy.apiKey}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'nn.noise', data: { seq, sentAt: Date.now() } }),
-      });
-      await response.body.dump();
-      if (response.statusCode === 202) flood.accepted++;
-      else if (response.statusCode === 429) {
-        flood.rejected429++;
-        if (response.headers['retry-after'] !== undefined) flood.rejected429WithRetryAfter++;
-      } else flood.other++;
-    } catch {
-      flood.other++;
-    } finally {
-      floodPending--;
-    }
-  };
-  const flooded = paced(
-    CONFIG.noisyFloodRate,
-    () => stopped,
-    (count, firstSeq) => {
-      for (let i = 0; i < count; i++) {
-        if (floodPending >= FLOOD_MAX_PENDING) flood.skipped++;
-        else track(post(firstSeq + i));
-      }
-    },
-  );
-  return {
-    stop: async () => {
-      stopped = true;
-      const [events] = await Promise.all([produced, flooded]);
-      await Promise.all([...sends]);
-      await pool.close();
-      return events;
-    },
-  };
-}
-
-/**
- * Calls `emit(count, firstSeq)` every tick with what is due at `ratePerSec` since the start, until
- * `done(sent)`; resolves with how many were emitted.
- */
-async function paced(
-  ratePerSec: number,
-  done: (sent: number) => boolean,
-  emit: (count: number, firstSeq: number) => void,
-): Promise<number> {
-  const start = Date.now();
-  let sent = 0;
-  while (!done(sent)) {
-    const due = Math.floor(((Date.now() - start) / 1000) * ratePerSec);
-    if (due > sent) {
-      emit(due - sent, sent);
-      sent = due;
-    }
-    await sleep(TICK_MS);
-  }
-  return sent;
-}
-
-/** The service's own count of POST /v1/events refused for the ingest rate. */
-async function ingestRejections(serviceUrl: string): Promise<number> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  const match = /^hookstream_quota_rejections_total\{quota="ingest_rate"\} (\d+)/m.exec(text);
-  return match ? Number(match[1]) : 0;
-}
-
-/** The service's counters that tell where the noise's cost went: outcomes, holding, pauses. */
-const WORK_COUNTERS =
-  /^(hookstream_deliveries_total|hookstream_held_released_total|hookstream_held_turned_away_total|hookstream_partition_pauses_total|hookstream_quota_rejections_total)(\{[^}]*\})? (\S+)$/gm;
-
-async function serviceCounters(serviceUrl: string): Promise<Map<string, number>> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  return new Map(
-    [...text.matchAll(WORK_COUNTERS)].map(([, name, labels, value]) => [
-      name + (labels ?? ''),
-      Number(value),
-    ]),
-  );
-}
-
-function addDeltas(
-  into: Record<string, number>,
-  before: Map<string, number>,
-  after: Map<string, number>,
-): void {
-  for (const [series, value] of after) {
-    const delta = value - (before.get(series) ?? 0);
-    if (delta) into[series] = (into[series] ?? 0) + delta;
-  }
-}
-
-/** The limits as the service reports them (`hookstream_limit{name}`), proof of what was in force. */
-async function reportedLimits(serviceUrl: string): Promise<Record<string, number>> {
-  const text = await (await fetch(`${serviceUrl}/metrics`)).text();
-  const limits: Record<string, number> = {};
-  for (const [, name, value] of text.matchAll(/^hookstream_limit\{name="([^"]+)"\} (\S+)$/gm)) {
-    limits[name] = Number(value);
-  }
-  return limits;
-}
