@@ -8,28 +8,35 @@ const HANDLER_RETRY_MAX_MS = 5_000;
 /** Failures of a record that are not transient, in a row, before it is isolated (spec.isolate). */
 const PERMANENT_FAILURES_BEFORE_ISOLATING = 3;
 
-export interface UntilDurableOptions {
+/** The consumer a handler runs for (one object per consumer: nothing is allocated per record). */
+export interface DurableContext {
   /** The consumer's name, for its log lines. */
   consumer: string;
   logger: Logger;
   /** The consumer stops: give up (the record stays uncommitted and is read again). */
   stopping: () => boolean;
-  /** Takes a record the handler keeps failing on for a reason that is not transient out of the way. */
-  isolate?: (error: unknown) => Promise<void>;
 }
 
 /**
  * Retries a consumer's handler until the outcome is durable; gives up only when the consumer stops
  * or the record is withdrawn (its partition moved). With `isolate`, a handler that fails the same
- * non-transient way a few times in a row is handed to it. `first` names the record (or the first of
- * the batch) in the log lines.
+ * non-transient way a few times in a row is handed to it (it takes the record out of the way).
+ * `first` names the record (or the first of the batch) in the log lines.
  */
 export function handleUntilDurable(
   work: () => Promise<void>,
   first: ConsumedRecord,
-  { consumer, logger, stopping, isolate }: UntilDurableOptions,
+  context: DurableContext,
+  isolate?: (error: unknown) => Promise<void>,
 ): Promise<void> {
-  const where = { consumer, topic: first.topic, partition: first.partition, offset: first.offset };
+  const { logger, stopping } = context;
+  // Built only for a log line: nothing more is allocated for a record handled at once.
+  const where = () => ({
+    consumer: context.consumer,
+    topic: first.topic,
+    partition: first.partition,
+    offset: first.offset,
+  });
   let permanentFailures = 0;
   const attempt = async (): Promise<void> => {
     try {
@@ -43,7 +50,7 @@ export function handleUntilDurable(
       permanentFailures += 1;
       if (permanentFailures < PERMANENT_FAILURES_BEFORE_ISOLATING) throw error;
       logger.error(
-        { ...where, err: error },
+        { ...where(), err: error },
         'handler keeps failing on this record for a reason that is not transient; isolating it',
       );
       await isolate(error);
@@ -56,7 +63,7 @@ export function handleUntilDurable(
     stopped: (error) => stopping() || error instanceof RecordWithdrawn,
     onRetry: (error, waitMs) =>
       logger.warn(
-        { ...where, err: error },
+        { ...where(), err: error },
         `record could not be made durable; handing it back in ${waitMs} ms`,
       ),
   });

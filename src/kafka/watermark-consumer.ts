@@ -15,7 +15,7 @@ import {
   type PartitionState,
 } from './partition-state';
 import { handOver } from './partition-handover';
-import { handleUntilDurable } from './until-durable';
+import { handleUntilDurable, type DurableContext } from './until-durable';
 
 export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 export type { BatchSpec, PartitionHandover, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
@@ -55,6 +55,8 @@ export class WatermarkConsumer {
   private readonly deferLimit: number;
   /** Pauses the idle partitions of spec.idleProbe's topics. */
   private idleProbe?: IdlePartitionProbe;
+  /** What the handler's retries are told of this consumer. */
+  private readonly durable: DurableContext;
 
   constructor(
     private readonly kafka: Kafka,
@@ -62,6 +64,7 @@ export class WatermarkConsumer {
     private readonly logger: Logger,
   ) {
     this.bytes = new ByteBudget(spec.bufferBytes);
+    this.durable = { consumer: spec.name, logger, stopping: () => this.stopping };
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -322,12 +325,7 @@ export class WatermarkConsumer {
     first: ConsumedRecord,
     isolate?: (error: unknown) => Promise<void>,
   ): Promise<void> {
-    return handleUntilDurable(work, first, {
-      consumer: this.spec.name,
-      logger: this.logger,
-      stopping: () => this.stopping,
-      isolate,
-    });
+    return handleUntilDurable(work, first, this.durable, isolate);
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
