@@ -38,10 +38,11 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Message, Producer } from 'kafkajs';
+import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { createDatabase, type BenchDatabase } from './lib/db';
-import { countTopic, failsFirstAttempt, infra, secondsSince, sendUntilAcknowledged } from './lib/faults';
+import { publishPaced } from './lib/chaos-publisher';
+import { countTopic, failsFirstAttempt, infra, secondsSince } from './lib/faults';
 import {
   benchKafka,
   BROKERS,
@@ -261,34 +262,20 @@ async function main(): Promise<void> {
     // --- publisher: acks=all, one send at a time (order per tenant), retried until acknowledged ---
     producer = await connectedProducer(kafka);
     const published: Published[] = [];
-    let sendRetries = 0;
-    const publishing = (async () => {
-      const start = Date.now();
-      let next = 0;
-      while (next < CONFIG.events) {
-        const due = Math.min(CONFIG.events, Math.floor(((Date.now() - start) / 1000) * CONFIG.rate));
-        if (due <= next) {
-          await sleep(20);
-          continue;
-        }
-        const batch: Array<{ message: Message; entry: Published }> = [];
-        for (let seq = next; seq < due; seq++) {
-          const { tenant, type } = eventTypeOf(seq);
-          const message = cloudEvent({ tenantId: tenants[tenant].id, type, seq });
-          const id = (JSON.parse(String(message.value)) as { id: string }).id;
-          batch.push({ message, entry: { id, tenant, type, seq } });
-        }
-        sendRetries += await sendUntilAcknowledged(
-          producer,
-          inputTopic,
-          batch.map((b) => b.message),
-          log,
-        );
-        for (const b of batch) published.push(b.entry);
-        next = due;
-      }
-      log(`published ${published.length} events (acknowledged), ${sendRetries} send retries`);
-    })();
+    const publishing = publishPaced({
+      producer,
+      topic: inputTopic,
+      events: CONFIG.events,
+      ratePerSec: CONFIG.rate,
+      published,
+      log,
+      eventOf: (seq) => {
+        const { tenant, type } = eventTypeOf(seq);
+        const message = cloudEvent({ tenantId: tenants[tenant].id, type, seq });
+        const id = (JSON.parse(String(message.value)) as { id: string }).id;
+        return { message, entry: { id, tenant, type, seq } };
+      },
+    });
 
     // --- faults, one after another while the events flow, each until the group has settled ---
     const fault = async (name: string, work: () => Promise<string | undefined>): Promise<void> => {
@@ -350,7 +337,7 @@ async function main(): Promise<void> {
         });
       }
     })();
-    await Promise.all([publishing, faulting]);
+    const [sendRetries] = await Promise.all([publishing, faulting]);
 
     // --- drain: every delivery of the live endpoints, every dead-letter row of the dead one ---
     const expected = new Map<string, Published[]>(

@@ -1,6 +1,7 @@
 /**
- * The load generator of bench/chaos.ts: the normal tenants' events, published to the input topic at
- * CHAOS_RATE with acks=all and retried until acknowledged (only acknowledged events count).
+ * The chaos runs' load generator: events published to the input topic at a rate, with acks=all and
+ * retried until acknowledged (only acknowledged events count); for bench/chaos.ts, its normal
+ * tenants' events at CHAOS_RATE.
  */
 import type { Message, Producer } from 'kafkajs';
 import { CONFIG, strictKeyOf } from './chaos-config';
@@ -20,10 +21,63 @@ export interface PublishedEvent {
 }
 
 /**
+ * Publishes `events` events at `ratePerSec` to `topic`, `eventOf(seq)` making each, with acks=all,
+ * one send at a time (order per tenant) and each send retried until acknowledged; appends each
+ * event's entry to `published` once acknowledged. Resolves with the send retries. Used by both
+ * chaos runs (bench/chaos.ts, bench/chaos-cluster.ts).
+ */
+export async function publishPaced<E>({
+  producer,
+  topic,
+  events,
+  ratePerSec,
+  eventOf,
+  published,
+  log,
+}: {
+  producer: Producer;
+  topic: string;
+  events: number;
+  ratePerSec: number;
+  eventOf: (seq: number) => { message: Message; entry: E };
+  published: E[];
+  log: (message: string) => void;
+}): Promise<number> {
+  let sendRetries = 0;
+  const start = Date.now();
+  let next = 0;
+  while (next < events) {
+    // Capped: after a broker restart the events due pile up, and one send of them all can pass
+    // the broker's message.max.bytes (MESSAGE_TOO_LARGE, retried forever).
+    const due = Math.min(
+      events,
+      next + MAX_EVENTS_PER_SEND,
+      Math.floor(((Date.now() - start) / 1000) * ratePerSec),
+    );
+    if (due <= next) {
+      await sleep(20);
+      continue;
+    }
+    const batch: Array<{ message: Message; entry: E }> = [];
+    for (let seq = next; seq < due; seq++) batch.push(eventOf(seq));
+    sendRetries += await sendUntilAcknowledged(
+      producer,
+      topic,
+      batch.map((b) => b.message),
+      log,
+    );
+    for (const b of batch) published.push(b.entry);
+    next = due;
+  }
+  log(`published ${published.length} events (acknowledged), ${sendRetries} send retries`);
+  return sendRetries;
+}
+
+/**
  * Publishes CONFIG.events events alternating between tenants a and b, appending each to `published`
  * once acknowledged (one send at a time: order per tenant). Resolves with the send retries.
  */
-export async function publishEvents({
+export function publishEvents({
   producer,
   topic,
   tenantIds,
@@ -36,23 +90,14 @@ export async function publishEvents({
   published: PublishedEvent[];
   log: (message: string) => void;
 }): Promise<number> {
-  let sendRetries = 0;
-  const start = Date.now();
-  let next = 0;
-  while (next < CONFIG.events) {
-    // Capped: after a broker restart the events due pile up, and one send of them all can pass
-    // the broker's message.max.bytes (MESSAGE_TOO_LARGE, retried forever).
-    const due = Math.min(
-      CONFIG.events,
-      next + MAX_EVENTS_PER_SEND,
-      Math.floor(((Date.now() - start) / 1000) * CONFIG.rate),
-    );
-    if (due <= next) {
-      await sleep(20);
-      continue;
-    }
-    const batch: Array<{ message: Message; entry: PublishedEvent }> = [];
-    for (let seq = next; seq < due; seq++) {
+  return publishPaced({
+    producer,
+    topic,
+    events: CONFIG.events,
+    ratePerSec: CONFIG.rate,
+    published,
+    log,
+    eventOf: (seq) => {
       const tenant = seq % 2 === 0 ? 'a' : 'b';
       const perTenant = Math.floor(seq / 2);
       const type =
@@ -68,17 +113,7 @@ export async function publishEvents({
         ...(type === 'chaos.strict' ? { partitionKey: strictKeyOf(seq) } : {}),
       });
       const id = (JSON.parse(String(message.value)) as { id: string }).id;
-      batch.push({ message, entry: { id, tenant, type, seq } });
-    }
-    sendRetries += await sendUntilAcknowledged(
-      producer,
-      topic,
-      batch.map((b) => b.message),
-      log,
-    );
-    for (const b of batch) published.push(b.entry);
-    next = due;
-  }
-  log(`published ${published.length} events (acknowledged), ${sendRetries} send retries`);
-  return sendRetries;
+      return { message, entry: { id, tenant, type, seq } };
+    },
+  });
 }
