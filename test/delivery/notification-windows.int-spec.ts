@@ -6,6 +6,7 @@ import {
 } from '../../src/delivery/notifications/notification-windows.repository';
 import { NOTIFICATION_TYPE, tallyOf, type Tally } from '../../src/domain/notifications';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 
 const INTERVAL_MS = 60_000;
 
@@ -44,28 +45,42 @@ describe('NotificationWindows', () => {
     return { ...tally, reasons: { attempts_exhausted: count } };
   };
 
+  /** A session of this test database waits for a lock (the other replica, on the window's row). */
+  async function otherWaitsOnALock(): Promise<boolean> {
+    const [{ waiting }] = await dataSource.query<Array<{ waiting: number }>>(
+      `SELECT count(*)::int AS waiting FROM pg_stat_activity
+        WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+    );
+    return waiting > 0;
+  }
+
   it('lets only one of two replicas settling at once publish; the other one waits for the next window', async () => {
     const key = await endpointKey();
     const published: Array<[string, number]> = [];
-    const publishSlowly = (replica: string) => async (tally: Tally) => {
-      await new Promise((resolve) => setTimeout(resolve, 200));
+    const publish = (replica: string) => async (tally: Tally) => {
       published.push([replica, tally.count]);
+    };
+    // The replica that claims the window publishes only once the other waits on its row lock, so
+    // the two settle at once, whichever claims it.
+    const publishOnceBothSettle = (replica: string) => async (tally: Tally) => {
+      await waitFor(() => otherWaitsOnALock(), { what: 'the other replica to wait on the row lock' });
+      await publish(replica)(tally);
     };
     const nowMs = Date.now();
     const [a, b] = await Promise.all([
-      replicaA.settle(key, deadLetters(3, nowMs), nowMs, INTERVAL_MS, publishSlowly('a')),
-      replicaB.settle(key, deadLetters(5, nowMs), nowMs, INTERVAL_MS, publishSlowly('b')),
+      replicaA.settle(key, deadLetters(3, nowMs), nowMs, INTERVAL_MS, publishOnceBothSettle('a')),
+      replicaB.settle(key, deadLetters(5, nowMs), nowMs, INTERVAL_MS, publishOnceBothSettle('b')),
     ]);
     expect(published).toHaveLength(1);
     expect([a, b].filter((sent) => sent !== null)).toHaveLength(1);
     const secondCount = published[0][1] === 3 ? 5 : 3;
 
     // Within the interval: nothing goes out, however often it is settled.
-    expect(await replicaA.settle(key, null, nowMs + 1_000, INTERVAL_MS, publishSlowly('a'))).toBeNull();
+    expect(await replicaA.settle(key, null, nowMs + 1_000, INTERVAL_MS, publish('a'))).toBeNull();
     expect(await replicaA.due(nowMs + 1_000, INTERVAL_MS, 100)).not.toContainEqual(key);
     // After it: the window is due, and the other replica's dead letters go out, counted.
     expect(await replicaB.due(nowMs + INTERVAL_MS, INTERVAL_MS, 100)).toContainEqual(key);
-    const later = await replicaB.settle(key, null, nowMs + INTERVAL_MS, INTERVAL_MS, publishSlowly('b'));
+    const later = await replicaB.settle(key, null, nowMs + INTERVAL_MS, INTERVAL_MS, publish('b'));
     expect(later?.count).toBe(secondCount);
     expect(published).toHaveLength(2);
     expect(await replicaB.due(nowMs + 10 * INTERVAL_MS, INTERVAL_MS, 100)).not.toContainEqual(key);
