@@ -409,6 +409,25 @@ describe('Settler', () => {
       expect(await settler.releaseUnreleased(60_000, 100)).toBe(0);
     });
 
+    it('hands on what is parked behind an endpoint switched to none, the owner only, and lifts its block', async () => {
+      const { settler, parking, producer } = world();
+      await parking.block('ep-1', '', 'd-1');
+      await parking.park(task(2), '', sealed(task(2)));
+      await parking.park(task(3), '', sealed(task(3)));
+      // Still strict: nothing moves.
+      expect(await settler.releaseParkedOfUnordered(100, () => true)).toBe(0);
+      parking.unordered.add('ep-1');
+      // Another replica owns the endpoint: it leaves them to the owner.
+      expect(await settler.releaseParkedOfUnordered(100, () => false)).toBe(0);
+      expect(parking.parked).toHaveLength(2);
+
+      expect(await settler.releaseParkedOfUnordered(100, (id) => id === 'ep-1')).toBe(2);
+      const released = producer.to(tier1).map((r) => decodeTask(r.value as Buffer).deliveryId);
+      expect(released).toEqual(['d-2', 'd-3']);
+      expect(parking.parked).toHaveLength(0);
+      expect(parking.blocks.size).toBe(0);
+    });
+
     it('lifts the block when the blocker is dead-lettered and nothing is parked', async () => {
       const { settler, parking } = world();
       await parking.block('ep-1', '', 'd-1');

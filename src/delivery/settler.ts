@@ -70,7 +70,7 @@ export class Settler {
     @Inject(StrictParking)
     private readonly parking: Pick<
       StrictParking,
-      'park' | 'block' | 'isBlocking' | 'nextParked' | 'unreleased' | 'unpark'
+      'park' | 'block' | 'isBlocking' | 'nextParked' | 'unreleased' | 'unpark' | 'parkedOfUnordered'
     >,
     @Inject(EndpointHealth)
     private readonly health: Pick<
@@ -183,6 +183,24 @@ export class Settler {
       );
     }
     return stuck.length;
+  }
+
+  /**
+   * Hands on, as ordinary deliveries, up to `limit` deliveries parked behind endpoints no longer
+   * `strict` (StrictParking.parkedOfUnordered), those of endpoints this replica owns (`owns`), so
+   * two replicas do not both send them; returns how many.
+   */
+  async releaseParkedOfUnordered(limit: number, owns: (endpointId: string) => boolean): Promise<number> {
+    let released = 0;
+    for (const parked of await this.parking.parkedOfUnordered(limit)) {
+      if (!owns(parked.task.endpointId)) continue;
+      await this.topics.releaseParked(parked.task, parked.encoded, this.clock.now());
+      await this.parking.unpark(parked.id);
+      released += 1;
+    }
+    if (released > 0)
+      this.logger.info({ released }, 'deliveries parked behind endpoints no longer strict handed on');
+    return released;
   }
 
   /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */

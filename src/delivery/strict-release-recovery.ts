@@ -11,6 +11,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
+import { ConsumerRunner } from '../kafka/consumer-runner';
 import { Settler } from './settler';
 
 /** How often a replica looks for blockers that were promoted and never handed on. */
@@ -30,6 +31,8 @@ const BATCH = 100;
  * step; a process that dies in between (SIGKILLed while Kafka was down, in the chaos run) leaves a
  * block that nothing would ever lift. Every replica with the delivery role looks for such blocks
  * and hands their blocker on; the claim in PostgreSQL keeps it to one replica per grace period.
+ * The same pass hands on the deliveries parked behind an endpoint switched from `strict` to `none`
+ * while blocked, each by the replica that owns the endpoint.
  */
 @Injectable()
 export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -40,7 +43,9 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    @Inject(Settler) private readonly settler: Pick<Settler, 'releaseUnreleased'>,
+    @Inject(Settler)
+    private readonly settler: Pick<Settler, 'releaseUnreleased' | 'releaseParkedOfUnordered'>,
+    @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -66,10 +71,16 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
     }, TICK_MS);
   }
 
-  /** One look for never-handed-on blockers; returns how many were handed on. */
+  /**
+   * One look for never-handed-on blockers, and for deliveries parked behind endpoints switched from
+   * `strict` to `none` (their blocks would never lift); returns how many blockers were handed on.
+   */
   async pass(graceMs = STRICT_RELEASE_GRACE_MS): Promise<number> {
     const count = await this.settler.releaseUnreleased(graceMs, BATCH);
     this.recovered.inc(count);
+    await this.settler.releaseParkedOfUnordered(BATCH, (endpointId) =>
+      this.consumers.ownsEndpoint(endpointId),
+    );
     return count;
   }
 

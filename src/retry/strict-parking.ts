@@ -125,6 +125,26 @@ export class StrictParking {
     return rows.map((row) => ({ id: String(row.id), task: decodeTask(row.task), encoded: row.task }));
   }
 
+  /**
+   * Deliveries parked behind endpoints that are no longer `strict` (switched to `none` while blocked):
+   * nothing would ever lift their blocks, since a delivery of a `none` endpoint never hands on. Lifts
+   * those blocks and returns up to `limit` of the parked deliveries, oldest first, to be handed on
+   * as ordinary deliveries and then unparked. An endpoint made `strict` again keeps what is parked.
+   */
+  async parkedOfUnordered(limit: number): Promise<ParkedDelivery[]> {
+    await this.dataSource.query(
+      `DELETE FROM endpoint_blocks b USING endpoints e
+        WHERE e.id = b.endpoint_id AND e.ordering <> 'strict'`,
+    );
+    const rows = await this.dataSource.query<Array<{ id: string; task: Buffer }>>(
+      `SELECT p.id, p.task FROM parked_deliveries p JOIN endpoints e ON e.id = p.endpoint_id
+        WHERE e.ordering <> 'strict'
+        ORDER BY p.id LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ id: String(row.id), task: decodeTask(row.task), encoded: row.task }));
+  }
+
   async unpark(id: string): Promise<void> {
     await this.dataSource.query(`DELETE FROM parked_deliveries WHERE id = $1`, [id]);
   }

@@ -107,4 +107,39 @@ describe('StrictParking', () => {
     await ageBlock(endpointId, 61);
     expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([behindA.deliveryId]);
   });
+
+  it('gives up the deliveries parked behind an endpoint switched from strict to none, oldest first, and lifts its blocks', async () => {
+    const endpointId = randomUUID();
+    const tenantId = randomUUID();
+    await dataSource.query(`INSERT INTO tenants (id, name) VALUES ($1, 't')`, [tenantId]);
+    await dataSource.query(
+      `INSERT INTO endpoints (id, tenant_id, url, ordering) VALUES ($1, $2, 'https://example.com/', 'strict')`,
+      [endpointId, tenantId],
+    );
+    const blockers = { whole: task(endpointId, 0), a: task(endpointId, 1) };
+    await parking.block(endpointId, '', blockers.whole.deliveryId);
+    await parking.block(endpointId, 'a', blockers.a.deliveryId);
+    const parked = [task(endpointId, 2), task(endpointId, 3), task(endpointId, 4)];
+    expect(await park(parked[0])).toBe('parked');
+    expect(await park(parked[1], 'a')).toBe('parked');
+    expect(await park(parked[2])).toBe('parked');
+    const blocks = () =>
+      dataSource.query(`SELECT ordering_key FROM endpoint_blocks WHERE endpoint_id = $1`, [endpointId]);
+
+    // Strict: nothing is given up, nothing lifted.
+    expect(ofEndpoint(await parking.parkedOfUnordered(100), endpointId)).toEqual([]);
+    expect(await blocks()).toHaveLength(2);
+
+    await dataSource.query(`UPDATE endpoints SET ordering = 'none' WHERE id = $1`, [endpointId]);
+    const given = await parking.parkedOfUnordered(100);
+    expect(ofEndpoint(given, endpointId)).toEqual(parked.map((t) => t.deliveryId));
+    expect(await blocks()).toHaveLength(0);
+    expect(given[0].encoded.equals(encodeTask(parked[0]))).toBe(true);
+    // Until each is unparked (once handed on), it is given again: nothing is lost to a crash.
+    expect(ofEndpoint(await parking.parkedOfUnordered(100), endpointId)).toEqual(
+      parked.map((t) => t.deliveryId),
+    );
+    for (const row of given.filter((r) => r.task.endpointId === endpointId)) await parking.unpark(row.id);
+    expect(ofEndpoint(await parking.parkedOfUnordered(100), endpointId)).toEqual([]);
+  });
 });
