@@ -14,8 +14,21 @@ export class EndpointsRepository {
     this.rows = dataSource.getRepository(EndpointEntity);
   }
 
-  async insert(endpoint: EndpointEntity): Promise<void> {
-    await this.rows.insert(endpoint);
+  /**
+   * Inserts `endpoint` unless its tenant has `max` endpoints already (false then). The count and the
+   * insert run under a transaction-scoped advisory lock on the tenant, so two creations racing at
+   * the limit cannot both pass.
+   */
+  insertWithinQuota(endpoint: EndpointEntity, max: number): Promise<boolean> {
+    return this.dataSource.transaction(async (manager) => {
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
+        `endpoint-quota/${endpoint.tenantId}`,
+      ]);
+      const rows = manager.getRepository(EndpointEntity);
+      if ((await rows.countBy({ tenantId: endpoint.tenantId })) >= max) return false;
+      await rows.insert(endpoint);
+      return true;
+    });
   }
 
   countForTenant(tenantId: string): Promise<number> {

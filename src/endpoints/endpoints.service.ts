@@ -55,18 +55,13 @@ export class EndpointsService {
   }
 
   /**
-   * Creates an endpoint, up to HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT per tenant (two creations racing
-   * at the limit may both pass: the count is read, then the row written).
+   * Creates an endpoint, up to HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT per tenant: refused early on a
+   * count, and the insert itself counts again under a lock on the tenant, so two creations racing
+   * at the limit cannot both pass.
    */
   async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
     const max = this.config.limits.maxEndpointsPerTenant;
-    if ((await this.endpoints.countForTenant(tenantId)) >= max) {
-      this.quotas.rejected('endpoints');
-      throw new DomainError(
-        'quota_exceeded',
-        `tenant has ${max} endpoints, the most allowed (HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT); delete one first`,
-      );
-    }
+    if ((await this.endpoints.countForTenant(tenantId)) >= max) throw this.overQuota(max);
     await this.assertUrlAllowed(input.url);
     const masked = Object.entries(input.headers ?? {}).find(([, value]) => value === HEADER_VALUE_MASK);
     if (masked)
@@ -95,7 +90,7 @@ export class EndpointsService {
       createdAt: now,
       updatedAt: now,
     };
-    await this.endpoints.insert(endpoint);
+    if (!(await this.endpoints.insertWithinQuota(endpoint, max))) throw this.overQuota(max);
     await this.announce(tenantId, endpoint.id);
     return endpoint;
   }
@@ -232,6 +227,15 @@ export class EndpointsService {
       );
     }
     return sealHeaders(this.cipher, endpoint.id, merged.headers);
+  }
+
+  /** The endpoint quota's refusal (409 quota_exceeded), counted. */
+  private overQuota(max: number): DomainError {
+    this.quotas.rejected('endpoints');
+    return new DomainError(
+      'quota_exceeded',
+      `tenant has ${max} endpoints, the most allowed (HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT); delete one first`,
+    );
   }
 
   private async assertUrlAllowed(url: string): Promise<void> {

@@ -264,3 +264,46 @@ describe('endpoints API with loopback allowlisted and HTTPS enforced', () => {
     expect(plain.body.details).toEqual(['url must use https']);
   });
 });
+
+describe('endpoints API with a quota of 3 endpoints per tenant', () => {
+  let database: TestDatabase;
+  let service: InProcessApp;
+  let api: ApiCall;
+
+  const { newTenant, createEndpoint } = endpointCalls(() => api);
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    service = await startApp({
+      DATABASE_URL: database.url,
+      HOOKSTREAM_EGRESS_ALLOWLIST: '',
+      HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT: '3',
+    });
+    api = apiClient(service.url);
+  });
+
+  afterAll(async () => {
+    await service?.close();
+    await database?.drop();
+  });
+
+  it('lets 3 of 12 creations racing from one tenant through and refuses the rest with 409, other tenants unaffected', async () => {
+    const tenant = await newTenant('racing');
+    const answers = await Promise.all(
+      Array.from({ length: 12 }, () =>
+        api('POST', '/v1/endpoints', { token: tenant.apiKey, body: { url: PUBLIC_URL } }),
+      ),
+    );
+    expect(answers.filter((answer) => answer.status === 201)).toHaveLength(3);
+    const refused = answers.filter((answer) => answer.status !== 201);
+    expect(refused).toHaveLength(9);
+    for (const answer of refused) {
+      expect(answer.status).toBe(409);
+      expect(answer.body.error).toBe('quota_exceeded');
+      expect(answer.body.message).toContain('HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT');
+    }
+    const list = await api('GET', '/v1/endpoints?limit=100', { token: tenant.apiKey });
+    expect(list.body.data).toHaveLength(3);
+    await createEndpoint(await newTenant('other'));
+  });
+});
