@@ -62,10 +62,12 @@ export class InMemoryStrictParking {
   private nextId = 1;
 
   async park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
-    const blocker = this.blocks.get(`${task.endpointId}/${key}`);
+    // A whole-stream block ('') holds every key, as the SQL does.
+    const under = this.blocks.has(`${task.endpointId}/`) ? '' : key;
+    const blocker = this.blocks.get(`${task.endpointId}/${under}`);
     if (blocker === undefined) return 'not-blocked';
     if (blocker === task.deliveryId) return 'is-blocker';
-    this.parked.push({ id: String(this.nextId++), key, task, encoded });
+    this.parked.push({ id: String(this.nextId++), key: under, task, encoded });
     return 'parked';
   }
 
