@@ -26,20 +26,27 @@ describe('strict ordering: blocks nothing else would lift', () => {
   });
   afterAll(() => stopStack(stack));
 
-  it('is handed on by the service and the parked deliveries behind it follow, in order', async () => {
+  const count = 5;
+  const seqOf = (body: string) => (JSON.parse(body) as { data: { seq: number } }).data.seq;
+  /** The deliveries of the endpoint's `path` that arrived, by seq, the head (0) left out. */
+  const seqsAt = (path: string) =>
+    stack.receiver
+      .on(path)
+      .map((request) => seqOf(request.body))
+      .filter((seq) => seq !== 0);
+
+  /**
+   * A strict endpoint at `path` whose head (seq 0) fails: it blocks the endpoint and the other
+   * `count - 1` deliveries park behind it. Resolves once they are parked.
+   */
+  async function blockedStrictEndpoint(path: string, tenantName: string) {
     const { api, receiver, producer, inputTopic } = stack;
-    const tenant = await api.createTenant('Strict recovery');
+    const tenant = await api.createTenant(tenantName);
     const endpoint = await tenant.client.ok<{ id: string }>('POST', '/v1/endpoints', {
-      url: receiver.url('/strict'),
+      url: receiver.url(path),
       ordering: 'strict',
     });
-    // The head (seq 0) fails: it blocks the endpoint and the rest park behind it.
-    receiver.respond('/strict', (request) =>
-      (JSON.parse(request.body) as { data: { seq: number } }).data.seq === 0
-        ? { status: 503 }
-        : { status: 204 },
-    );
-    const count = 5;
+    receiver.respond(path, (request) => (seqOf(request.body) === 0 ? { status: 503 } : { status: 204 }));
     await producer.send({
       topic: inputTopic,
       acks: -1,
@@ -56,7 +63,12 @@ describe('strict ordering: blocks nothing else would lift', () => {
     await waitFor(async () => (await parked()).length === count - 1, {
       what: `${count - 1} parked deliveries`,
     });
-    expect(receiver.on('/strict')).toHaveLength(1);
+    return { tenant, endpoint, parked };
+  }
+
+  it('is handed on by the service and the parked deliveries behind it follow, in order', async () => {
+    const { endpoint, parked } = await blockedStrictEndpoint('/strict', 'Strict recovery');
+    expect(stack.receiver.on('/strict')).toHaveLength(1);
 
     // The head finished and the next was promoted; the process died before handing it on, 61 s ago.
     const [next] = await parked();
@@ -66,11 +78,7 @@ describe('strict ordering: blocks nothing else would lift', () => {
       [endpoint.id, next.delivery_id],
     );
 
-    const seqs = () =>
-      receiver
-        .on('/strict')
-        .map((request) => (JSON.parse(request.body) as { data: { seq: number } }).data.seq)
-        .filter((seq) => seq !== 0);
+    const seqs = () => seqsAt('/strict');
     await waitFor(() => seqs().length >= count - 1, {
       what: () => `seq 1-${count - 1} on /strict (got ${seqs().join(', ')})`,
     });
@@ -80,41 +88,11 @@ describe('strict ordering: blocks nothing else would lift', () => {
   });
 
   it('hands on what is parked behind an endpoint switched from strict to none while it is blocked', async () => {
-    const { api, receiver, producer, inputTopic } = stack;
-    const tenant = await api.createTenant('Strict to none');
-    const endpoint = await tenant.client.ok<{ id: string }>('POST', '/v1/endpoints', {
-      url: receiver.url('/switched'),
-      ordering: 'strict',
-    });
-    const seqOf = (body: string) => (JSON.parse(body) as { data: { seq: number } }).data.seq;
-    // The head fails and waits 2 minutes in its tier; the rest park behind it.
-    receiver.respond('/switched', (request) =>
-      seqOf(request.body) === 0 ? { status: 503 } : { status: 204 },
-    );
-    const count = 5;
-    await producer.send({
-      topic: inputTopic,
-      acks: -1,
-      messages: Array.from(
-        { length: count },
-        (_, seq) => structuredEvent(tenant.id, 'record.updated', { seq }).message,
-      ),
-    });
-    const parked = () =>
-      db.query<Array<{ id: string }>>(`SELECT id FROM parked_deliveries WHERE endpoint_id = $1`, [
-        endpoint.id,
-      ]);
-    await waitFor(async () => (await parked()).length === count - 1, {
-      what: `${count - 1} parked deliveries`,
-    });
+    const { tenant, endpoint, parked } = await blockedStrictEndpoint('/switched', 'Strict to none');
 
     // Order no longer asked for: the parked deliveries must not wait for the head.
     await tenant.client.ok('PATCH', `/v1/endpoints/${endpoint.id}`, { ordering: 'none' });
-    const seqs = () =>
-      receiver
-        .on('/switched')
-        .map((request) => seqOf(request.body))
-        .filter((seq) => seq !== 0);
+    const seqs = () => seqsAt('/switched');
     await waitFor(() => seqs().length >= count - 1, {
       what: () => `seq 1-${count - 1} on /switched (got ${seqs().join(', ')})`,
     });
