@@ -26,41 +26,21 @@ export class StrictParking {
   /**
    * Parks `task` if its endpoint is blocked by another delivery. `encoded`: its bytes as read, MAC
    * and all, so the delivery engine verifies them again when the row comes back through a tier.
-   * A keyed delivery parks behind the whole stream's block while there is one: an endpoint whose
-   * `maxConcurrency` was raised above 1 while blocked still has older deliveries of every key
-   * parked under '' (the whole stream), and a newer one of the same key must not pass them. Locks
-   * are taken whole stream first, then key, everywhere, so two never wait on each other.
    */
   park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
-    return this.dataSource.transaction(async (manager) => {
-      await lockKey(manager, task.endpointId, '');
-      let parkUnder = '';
-      let block = await this.blockOf(manager, task.endpointId, '');
-      if (!block && key !== '') {
-        await lockKey(manager, task.endpointId, key);
-        parkUnder = key;
-        block = await this.blockOf(manager, task.endpointId, key);
-      }
+    return this.locked(task.endpointId, key, async (manager) => {
+      const [block] = await manager.query<Array<{ delivery_id: string }>>(
+        `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1 AND ordering_key = $2`,
+        [task.endpointId, key],
+      );
       if (!block) return 'not-blocked';
       if (block.delivery_id === task.deliveryId) return 'is-blocker';
       await manager.query(
         `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task) VALUES ($1, $2, $3, $4)`,
-        [task.endpointId, parkUnder, task.deliveryId, encoded],
+        [task.endpointId, key, task.deliveryId, encoded],
       );
       return 'parked';
     });
-  }
-
-  private async blockOf(
-    manager: EntityManager,
-    endpointId: string,
-    key: string,
-  ): Promise<{ delivery_id: string } | undefined> {
-    const [block] = await manager.query<Array<{ delivery_id: string }>>(
-      `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1 AND ordering_key = $2`,
-      [endpointId, key],
-    );
-    return block;
   }
 
   /** Marks `deliveryId` as the delivery every later one of the endpoint's `key` waits behind. */

@@ -62,12 +62,10 @@ export class InMemoryStrictParking {
   private nextId = 1;
 
   async park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
-    // A whole-stream block ('') holds every key, as the SQL does.
-    const under = this.blocks.has(`${task.endpointId}/`) ? '' : key;
-    const blocker = this.blocks.get(`${task.endpointId}/${under}`);
+    const blocker = this.blocks.get(`${task.endpointId}/${key}`);
     if (blocker === undefined) return 'not-blocked';
     if (blocker === task.deliveryId) return 'is-blocker';
-    this.parked.push({ id: String(this.nextId++), key: under, task, encoded });
+    this.parked.push({ id: String(this.nextId++), key, task, encoded });
     return 'parked';
   }
 
