@@ -238,8 +238,8 @@ export class LaneScheduler {
   /**
    * How many more tasks lane `key` can take now without shedding any: none while every slot is busy
    * and its pace is unknown or overdue; unbounded for a lane not known to be slow; none for a slow
-   * lane with anything queued (its live traffic already takes
-   * every slot it frees, so a backlog handed back now would only be shed again); for a slow lane
+   * lane with anything queued (its live traffic already takes every slot it frees, so a backlog
+   * handed back now would only be shed again); for a slow lane
    * with nothing queued (or one forgotten while idle), the slots it can start now (its own free
    * ones, as far as its group has free ones) plus what it keeps queued at the pace of the slots it
    * can run. Lets a backlog be handed back at the lane's own pace, and not while its tenant's other

@@ -24,6 +24,9 @@ export interface RateRefusal {
   retryAfterSeconds: number;
 }
 
+/** Where the tokens come from: buckets of the process's own, or leases from the supervisor. */
+type Tokens = { kind: 'own'; buckets: TokenBuckets } | { kind: 'leased'; leases: TokenLeases };
+
 /**
  * Each tenant's ingest rate on this instance (HOOKSTREAM_TENANT_INGEST_RATE after a burst of
  * HOOKSTREAM_TENANT_INGEST_BURST): one bucket per tenant, shared by the publish path, which takes
@@ -32,9 +35,6 @@ export interface RateRefusal {
  * buckets are the supervisor's and each worker spends tokens it leases from them (TokenLeases), so
  * the workers together keep to the instance's rate, not each to all of it.
  */
-/** Where the tokens come from: buckets of the process's own, or leases from the supervisor. */
-type Tokens = { kind: 'own'; buckets: TokenBuckets } | { kind: 'leased'; leases: TokenLeases };
-
 @Injectable()
 export class IngestRate {
   private readonly tokens: Tokens;

@@ -30,13 +30,6 @@ export function handleUntilDurable(
   isolate?: (error: unknown) => Promise<void>,
 ): Promise<void> {
   const { logger, stopping } = context;
-  // Built only for a log line: nothing more is allocated for a record handled at once.
-  const where = () => ({
-    consumer: context.consumer,
-    topic: first.topic,
-    partition: first.partition,
-    offset: first.offset,
-  });
   let permanentFailures = 0;
   const attempt = async (): Promise<void> => {
     try {
@@ -50,7 +43,7 @@ export function handleUntilDurable(
       permanentFailures += 1;
       if (permanentFailures < PERMANENT_FAILURES_BEFORE_ISOLATING) throw error;
       logger.error(
-        { ...where(), err: error },
+        { ...logFields(context, first), err: error },
         'handler keeps failing on this record for a reason that is not transient; isolating it',
       );
       await isolate(error);
@@ -63,8 +56,13 @@ export function handleUntilDurable(
     stopped: (error) => stopping() || error instanceof RecordWithdrawn,
     onRetry: (error, waitMs) =>
       logger.warn(
-        { ...where(), err: error },
+        { ...logFields(context, first), err: error },
         `record could not be made durable; handing it back in ${waitMs} ms`,
       ),
   });
+}
+
+/** Where a failing record is, for a log line: built only when one is written. */
+function logFields(context: DurableContext, first: ConsumedRecord) {
+  return { consumer: context.consumer, topic: first.topic, partition: first.partition, offset: first.offset };
 }
