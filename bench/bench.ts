@@ -154,8 +154,12 @@ async function main(): Promise<void> {
     // it still works off its tail, which took up to 0.7 of a core from them in one run).
     // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
     // phase's machine shares show the ingest service under "other" and its own CPU in the result.
-    // Once with the bench's workers and once with one process, to show what the workers add.
+    // With the bench's workers (half of them serving HTTP, the default), with every worker serving
+    // it (decision 73 weighs the two), and with one process, to show what the workers add.
     const ingest = await attempt(errors, 'ingest', () => runIngest(measured, 'ingest', WORKERS));
+    const ingestEveryWorker = await attempt(errors, 'ingestEveryWorker', () =>
+      runIngest(measured, 'ingestEveryWorker', WORKERS, 'all'),
+    );
     const ingestOneWorker = await attempt(errors, 'ingestOneWorker', () =>
       runIngest(measured, 'ingestOneWorker', '1'),
     );
@@ -208,6 +212,7 @@ async function main(): Promise<void> {
       backfill,
       catalogue,
       ingest,
+      ingestEveryWorker,
       ingestOneWorker,
       orderedKeys,
       httpAdapter,

@@ -9,7 +9,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app';
 import { OpsSurface } from './ops/ops-listener';
 import { WorkerSupervisor } from './cluster/workers';
-import type { WorkerReady } from './cluster/worker-protocol';
+import { isMessage, type ServeHttp, type WorkerReady } from './cluster/worker-protocol';
 
 async function main(): Promise<void> {
   let config: AppConfig;
@@ -36,18 +36,22 @@ async function main(): Promise<void> {
   }
   try {
     const app = await createApp(config, logger);
-    await app.listen(config.port, config.host);
-    const opsPort = await app.get(OpsSurface).listen(app);
-    const address = (app.getHttpServer() as Server).address() as AddressInfo;
-    if (cluster.isWorker) {
+    if (!cluster.isWorker) {
+      const { port, opsPort } = await listen(app, config);
+      logger.info({ port, opsPort, roles: [...config.roles] }, 'hookstream ready');
+    } else {
+      const http = process.env.HOOKSTREAM_WORKER_HTTP !== '0';
+      // A worker that only consumes gets no connections (README decision 73) until the supervisor
+      // asks it to take the place of an HTTP worker that died.
+      const { port, opsPort } = http ? await listen(app, config) : { port: null, opsPort: null };
+      if (!http)
+        process.on('message', (message: unknown) => void serveWhenAsked(message, app, config, logger));
       // The supervisor says "hookstream ready" once every worker has said this.
       logger.info(
-        { port: address.port, opsPort, worker: process.env.HOOKSTREAM_WORKER_INDEX },
+        { port, opsPort, worker: process.env.HOOKSTREAM_WORKER_INDEX, pid: process.pid, http },
         'worker ready',
       );
-      process.send?.({ type: 'hookstream:worker-ready', port: address.port, opsPort } satisfies WorkerReady);
-    } else {
-      logger.info({ port: address.port, opsPort, roles: [...config.roles] }, 'hookstream ready');
+      process.send?.({ type: 'hookstream:worker-ready', port, opsPort } satisfies WorkerReady);
     }
     let stopping = false;
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -67,6 +71,39 @@ async function main(): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     logger.fatal({ err: error }, `startup failed: ${message}`);
     console.error(`hookstream: startup failed: ${message}`);
+    process.exit(1);
+  }
+}
+
+/** Listens on the public port and, with OPS_PORT, the ops port; resolves to both. */
+async function listen(
+  app: INestApplication,
+  config: AppConfig,
+): Promise<{ port: number; opsPort: number | null }> {
+  await app.listen(config.port, config.host);
+  const opsPort = await app.get(OpsSurface).listen(app);
+  return { port: ((app.getHttpServer() as Server).address() as AddressInfo).port, opsPort };
+}
+
+let listening = false;
+
+async function serveWhenAsked(
+  message: unknown,
+  app: INestApplication,
+  config: AppConfig,
+  logger: Logger,
+): Promise<void> {
+  if (!isMessage<ServeHttp>(message, 'hookstream:serve-http') || listening) return;
+  listening = true;
+  try {
+    const { port, opsPort } = await listen(app, config);
+    logger.info(
+      { port, opsPort, worker: process.env.HOOKSTREAM_WORKER_INDEX, pid: process.pid },
+      'worker now serves HTTP',
+    );
+  } catch (error) {
+    // The supervisor restarts a worker that exits; it counted on this one to serve.
+    logger.fatal({ err: error }, 'could not take over the HTTP ports');
     process.exit(1);
   }
 }

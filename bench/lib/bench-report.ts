@@ -59,10 +59,10 @@ export function targetCheck(
   };
 }
 
-function ingestRows(ingest: IngestResult | null): Array<[string, string]> {
-  if (ingest === null) return [['ingest (POST /v1/events)', 'FAILED (see errors)']];
+function ingestRows(label: string, ingest: IngestResult | null): Array<[string, string]> {
+  if (ingest === null) return [[`${label} (POST /v1/events)`, 'FAILED (see errors)']];
   return ingest.results.map((mode): [string, string] => [
-    `ingest ${mode.mode} (${mode.eventsPerRequest}/request, ${ingest.connections} in flight): events/s, p50 / p99, CPU/event`,
+    `${label} ${mode.mode} (${mode.eventsPerRequest}/request, ${ingest.connections} in flight): events/s, p50 / p99, CPU/event`,
     `${fmt(mode.eventsPerSec)}, ${mode.p50Ms} / ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent ?? 'n/a'} ms`,
   ]);
 }
@@ -80,6 +80,7 @@ export function printTable(results: {
   noisyNeighbour: NoisyNeighbourResult | null;
   backfill: BackfillResult | null;
   ingest: IngestResult | null;
+  ingestEveryWorker: IngestResult | null;
   orderedKeys: OrderedKeysResult | null;
   peakRssMb: number;
   cpuPercentOfOneCore: Record<string, CpuShares | null>;
@@ -125,7 +126,8 @@ export function printTable(results: {
         ? 'FAILED (see errors)'
         : `${results.backfill.jobSeconds} s (${fmt(results.backfill.jobEventsPerSec)}/s), ${results.backfill.allDeliveredSeconds} s, ${results.backfill.peakRssMb} MB`,
     ],
-    ...ingestRows(results.ingest),
+    ...ingestRows('ingest', results.ingest),
+    ...ingestRows('ingest, every worker serving HTTP,', results.ingestEveryWorker),
     [
       'orderedKeys (1,000 keys vs one at a time, 20 ms receiver)',
       results.orderedKeys === null

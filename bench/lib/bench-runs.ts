@@ -61,9 +61,17 @@ export async function attempt<T>(
   }
 }
 
-/** HTTP ingest on its own api-only service (issue 21), with `workers` processes. */
-export async function runIngest(measured: Measured, phase: string, workers: string): Promise<IngestResult> {
-  const result = await measured(phase, () => ingestPhase({ workers }));
+/**
+ * HTTP ingest on its own api-only service (issue 21), with `workers` processes of which
+ * `httpWorkers` serve HTTP.
+ */
+export async function runIngest(
+  measured: Measured,
+  phase: string,
+  workers: string,
+  httpWorkers = 'auto',
+): Promise<IngestResult> {
+  const result = await measured(phase, () => ingestPhase({ workers, httpWorkers }));
   for (const mode of result.results) {
     log(
       `${phase} ${mode.mode}: ${mode.eventsPerSec} events/s, p50 ${mode.p50Ms} ms, p99 ${mode.p99Ms} ms, ${mode.serviceCpuMsPerEvent} ms CPU/event`,

@@ -48,6 +48,8 @@ export interface IngestModeResult {
 export interface IngestResult {
   /** HOOKSTREAM_WORKERS of the service: `1`, or `auto` (one per core). */
   workers: string;
+  /** HOOKSTREAM_HTTP_WORKERS of the service: `auto` (half the workers, rounded up) or `all`. */
+  httpWorkers: string;
   connections: number;
   seconds: number;
   batchSize: number;
@@ -64,6 +66,8 @@ export interface IngestOptions {
   env?: Record<string, string>;
   /** HOOKSTREAM_WORKERS of the service (`1` by default). */
   workers?: string;
+  /** HOOKSTREAM_HTTP_WORKERS of the service (`auto` by default). */
+  httpWorkers?: string;
 }
 
 /** Starts its own api-only service, runs each mode, and cleans up after itself. */
@@ -71,6 +75,7 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
   const namespace = uniqueNamespace('ingest');
   const database = await createDatabase('hs_bench_ingest');
   const workers = options.workers ?? '1';
+  const httpWorkers = options.httpWorkers ?? 'auto';
   let service: Service | undefined;
   let pool: Pool | undefined;
   try {
@@ -82,6 +87,7 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
         HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
         HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
         HOOKSTREAM_WORKERS: workers,
+        HOOKSTREAM_HTTP_WORKERS: httpWorkers,
         ...options.env,
       },
       {
@@ -100,7 +106,14 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
       await run(pool, apiKey, mode, WARMUP_SECONDS, null);
       results.push(await run(pool, apiKey, mode, SECONDS, servicePid));
     }
-    return { workers, connections: CONNECTIONS, seconds: SECONDS, batchSize: BATCH_SIZE, results };
+    return {
+      workers,
+      httpWorkers,
+      connections: CONNECTIONS,
+      seconds: SECONDS,
+      batchSize: BATCH_SIZE,
+      results,
+    };
   } finally {
     await pool?.close();
     await service?.stop();

@@ -8,11 +8,22 @@ export type MetricsJson = Awaited<ReturnType<Registry['getMetricsAsJSON']>>;
  * IPC channel Node's cluster module opens. Plain objects: they cross a process boundary as JSON.
  */
 
-/** worker -> supervisor: the worker serves (its listeners are up and its consumers started). */
+/**
+ * worker -> supervisor: the worker serves (its listeners are up and its consumers started). The
+ * ports are null for a worker past HOOKSTREAM_HTTP_WORKERS, which listens on neither.
+ */
 export interface WorkerReady {
   type: 'hookstream:worker-ready';
-  port: number;
+  port: number | null;
   opsPort: number | null;
+}
+
+/**
+ * supervisor -> worker: start listening on the public and ops ports (a worker that only consumed
+ * takes the place of an HTTP worker that died, README decision 73).
+ */
+export interface ServeHttp {
+  type: 'hookstream:serve-http';
 }
 
 /** worker -> supervisor: GET /metrics reached this worker; answer for every worker. */

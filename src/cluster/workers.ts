@@ -12,6 +12,7 @@ import {
   type RateLeaseRequest,
   type ScrapeAnswer,
   type ScrapeRequest,
+  type ServeHttp,
   type WorkerReady,
 } from './worker-protocol';
 
@@ -31,6 +32,8 @@ interface Slot {
   startedAt: number;
   ready: boolean;
   restartDelayMs: number;
+  /** Listens on the public and ops ports (one of HOOKSTREAM_HTTP_WORKERS); the others only consume. */
+  http: boolean;
 }
 
 interface PendingScrape {
@@ -44,8 +47,8 @@ interface PendingScrape {
  * module) and does nothing else. Each worker is the whole service, a replica of HOOKSTREAM_ROLES
  * like one on another machine: an ordinary consumer-group member, with its own row among the
  * replicas, so every guarantee of the replicas holds unchanged (README decision 59). The listening
- * sockets are the supervisor's: connections to the public and ops ports are handed to the workers
- * in turn.
+ * sockets are the supervisor's: connections to the public and ops ports are handed in turn to the
+ * first HOOKSTREAM_HTTP_WORKERS workers, the only ones that listen (README decision 73).
  *
  * The first worker boots alone (migrations, topics, the offsets carried over from an older
  * version), the others after it is ready, so no two boots race. A worker that fails before the
@@ -79,8 +82,12 @@ export class WorkerSupervisor {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => void this.stop(signal));
     }
-    const first = await this.fork(0);
-    await Promise.all(Array.from({ length: this.config.workers - 1 }, (_, index) => this.fork(index + 1)));
+    const first = await this.fork(0, true);
+    await Promise.all(
+      Array.from({ length: this.config.workers - 1 }, (_, i) =>
+        this.fork(i + 1, i + 1 < this.config.httpWorkers),
+      ),
+    );
     this.started = true;
     this.logger.info(
       {
@@ -89,14 +96,26 @@ export class WorkerSupervisor {
         roles: [...this.config.roles],
         workers: this.config.workers,
         pids: this.slots.map((slot) => slot.worker.process.pid),
+        // The workers that serve the ports (the first HOOKSTREAM_HTTP_WORKERS); the rest only consume.
+        httpPids: this.httpPids(),
       },
       'hookstream ready',
     );
   }
 
-  /** Forks the worker of one slot; resolves when it is ready, rejects (ending the start) if it dies first. */
-  private fork(index: number): Promise<WorkerReady> {
-    const worker = cluster.fork({ HOOKSTREAM_WORKER_INDEX: String(index) });
+  private httpPids(): (number | undefined)[] {
+    return this.slots.filter((slot) => slot.http).map((slot) => slot.worker.process.pid);
+  }
+
+  /**
+   * Forks the worker of one slot, serving HTTP or only consuming; resolves when it is ready,
+   * rejects (ending the start) if it dies first.
+   */
+  private fork(index: number, http: boolean): Promise<WorkerReady> {
+    const worker = cluster.fork({
+      HOOKSTREAM_WORKER_INDEX: String(index),
+      HOOKSTREAM_WORKER_HTTP: http ? '1' : '0',
+    });
     const previous = this.slots[index];
     this.slots[index] = {
       index,
@@ -104,6 +123,7 @@ export class WorkerSupervisor {
       startedAt: Date.now(),
       ready: false,
       restartDelayMs: previous?.restartDelayMs ?? RESTART_DELAY_MS,
+      http,
     };
     return new Promise((resolve, reject) => {
       const onMessage = (message: unknown): void => {
@@ -156,6 +176,7 @@ export class WorkerSupervisor {
       if (pending.waiting.delete(worker.id) && pending.waiting.size === 0) pending.finish();
     }
     if (!slot || this.stopping || !this.started) return;
+    if (slot.http) this.handOverHttp(slot);
     const served = Date.now() - slot.startedAt;
     const delayMs = served >= STABLE_AFTER_MS ? RESTART_DELAY_MS : slot.restartDelayMs;
     slot.restartDelayMs = Math.min(delayMs * 2, MAX_RESTART_DELAY_MS);
@@ -166,9 +187,26 @@ export class WorkerSupervisor {
     const timer = setTimeout(() => {
       if (this.stopping) return;
       // A restart that fails before it is ready dies again, and is restarted again after a longer wait.
-      this.fork(slot.index).catch(() => undefined);
+      this.fork(slot.index, slot.http).catch(() => undefined);
     }, delayMs);
     timer.unref();
+  }
+
+  /**
+   * An HTTP worker died: a live worker that only consumes starts listening in its place at once, and
+   * the dead one's restart only consumes, so the ports stay served (a restart takes seconds: the
+   * whole service boots). With no such worker, the restart serves HTTP again (README decision 73).
+   */
+  private handOverHttp(dead: Slot): void {
+    const heir = this.slots.find((slot) => !slot.http && slot.ready && slot.worker.isConnected());
+    if (!heir) return;
+    heir.http = true;
+    dead.http = false;
+    send<ServeHttp>(heir.worker, { type: 'hookstream:serve-http' });
+    this.logger.warn(
+      { worker: heir.index, pid: heir.worker.process.pid, in_place_of: dead.index },
+      'worker serves HTTP in place of the one that died',
+    );
   }
 
   /** Every live worker's series, summed, plus the cluster-wide series from the exporter worker. */

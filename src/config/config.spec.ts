@@ -85,6 +85,21 @@ describe('loadConfig', () => {
     );
   });
 
+  it('serves HTTP from half the workers by default (rounded up), all, or the count given, never more than the workers', () => {
+    const http = (env: Record<string, string>): number => loadConfig({ ...required, ...env }).httpWorkers;
+    expect(http({ HOOKSTREAM_WORKERS: '1' })).toBe(1);
+    expect(http({ HOOKSTREAM_WORKERS: '2' })).toBe(1);
+    expect(http({ HOOKSTREAM_WORKERS: '5', HOOKSTREAM_HTTP_WORKERS: 'auto' })).toBe(3);
+    expect(http({ HOOKSTREAM_WORKERS: '4', HOOKSTREAM_HTTP_WORKERS: '2' })).toBe(2);
+    expect(http({ HOOKSTREAM_WORKERS: '4', HOOKSTREAM_HTTP_WORKERS: 'all' })).toBe(4);
+    expect(() => loadConfig({ ...required, HOOKSTREAM_WORKERS: '2', HOOKSTREAM_HTTP_WORKERS: '3' })).toThrow(
+      /HOOKSTREAM_HTTP_WORKERS: 3 is outside 1..2/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_HTTP_WORKERS: '0' })).toThrow(
+      /HOOKSTREAM_HTTP_WORKERS: 0 is outside 1\.\./,
+    );
+  });
+
   it('mints portal links for 15 minutes by default, at most an hour, the default never past the maximum', () => {
     expect(loadConfig(required).portal).toEqual({ linkTtlMs: 900_000, linkMaxTtlMs: 3_600_000 });
     expect(

@@ -21,6 +21,11 @@ export interface AppConfig {
    * many workers, each a full replica of `roles` sharing the listeners (src/cluster/workers.ts).
    */
   workers: number;
+  /**
+   * Of those workers, how many serve HTTP (HOOKSTREAM_HTTP_WORKERS; the first ones by index): the
+   * others only consume. 1 when `workers` is 1 (README decision 73).
+   */
+  httpWorkers: number;
   /** How this process names itself among the replicas (the ops views, logs); unique per run by a suffix. */
   replicaName: string;
   kafka: KafkaConfig;
@@ -222,6 +227,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
     raw.split(',').map((t) => t.trim()),
   );
 
+  const workers = read('HOOKSTREAM_WORKERS', 'auto', (raw) =>
+    raw.trim() === 'auto' ? usableCores() : integer(1, MAX_WORKERS)(raw),
+  );
+
   const config: AppConfig = {
     port: read('PORT', '3000', integer(0, 65535)),
     host: read('HOST', '0.0.0.0', (raw) => raw),
@@ -247,9 +256,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
         throw new Error(`unknown role(s) ${unknown.join(', ')}; use ${ALL_ROLES.join(', ')}`);
       return new Set(roles);
     }),
-    workers: read('HOOKSTREAM_WORKERS', 'auto', (raw) =>
-      raw.trim() === 'auto' ? usableCores() : integer(1, MAX_WORKERS)(raw),
-    ),
+    workers,
+    httpWorkers: read('HOOKSTREAM_HTTP_WORKERS', 'auto', (raw) => {
+      if (raw.trim() === 'auto') return Math.ceil(workers / 2);
+      return raw.trim() === 'all' ? workers : integer(1, workers ?? MAX_WORKERS)(raw);
+    }),
     replicaName: read('HOOKSTREAM_REPLICA_NAME', hostname(), (raw) => {
       if (!/^[a-zA-Z0-9._-]{1,64}$/.test(raw))
         throw new Error(`"${raw}" may hold only letters, digits, . _ - (64 at most)`);

@@ -23,6 +23,7 @@ describe('IngestRate in a worker of several (leases from the supervisor)', () =>
     HOOKSTREAM_TENANT_INGEST_RATE: '40',
     HOOKSTREAM_TENANT_INGEST_BURST: '8',
     HOOKSTREAM_WORKERS: '2',
+    HOOKSTREAM_HTTP_WORKERS: '2',
   });
   let clock: FakeClock;
   let supervisor: SupervisorBuckets;

@@ -31,9 +31,9 @@ type Tokens = { kind: 'own'; buckets: TokenBuckets } | { kind: 'leased'; leases:
  * Each tenant's ingest rate on this instance (HOOKSTREAM_TENANT_INGEST_RATE after a burst of
  * HOOKSTREAM_TENANT_INGEST_BURST): one bucket per tenant, shared by the publish path, which takes
  * a token per event, and the early refusal (EarlyIngestRefusal), which only asks whether one is
- * there, so a flood is refused before its body is read. With HOOKSTREAM_WORKERS above 1 the
- * buckets are the supervisor's and each worker spends tokens it leases from them (TokenLeases), so
- * the workers together keep to the instance's rate, not each to all of it.
+ * there, so a flood is refused before its body is read. With HOOKSTREAM_HTTP_WORKERS above 1 the
+ * buckets are the supervisor's and each of those workers spends tokens it leases from them
+ * (TokenLeases), so the workers together keep to the instance's rate, not each to all of it.
  */
 @Injectable()
 export class IngestRate {
@@ -57,10 +57,10 @@ export class IngestRate {
               {
                 ratePerSec,
                 burst,
-                holders: config.workers,
+                holders: config.httpWorkers,
                 leaseSize: Math.max(
                   1,
-                  Math.min(MAX_LEASE, Math.floor(ratePerSec / (LEASES_PER_SECOND * config.workers))),
+                  Math.min(MAX_LEASE, Math.floor(ratePerSec / (LEASES_PER_SECOND * config.httpWorkers))),
                 ),
                 leaseTtlMs: LEASE_TTL_MS,
               },

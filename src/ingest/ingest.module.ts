@@ -27,10 +27,11 @@ import { IngestService } from './ingest.service';
     IngestIdempotency,
     IdempotencySweep,
     {
-      // A worker of several leases its tenants' ingest tokens from the supervisor (decision 69).
+      // One of several HTTP workers leases its tenants' ingest tokens from the supervisor (decision
+      // 69); the only one (decision 73) or a single process holds the instance's buckets itself.
       provide: INGEST_RATE_LEASES,
       useFactory: (config: AppConfig, logger: Logger) =>
-        cluster.isWorker && config.workers > 1 ? new IpcLeaseChannel(logger) : null,
+        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger) : null,
       inject: [APP_CONFIG, LOGGER],
     },
     IngestRate,
