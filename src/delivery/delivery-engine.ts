@@ -156,7 +156,12 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       await this.lanes.run(
         target.id,
         target.maxConcurrency,
-        () => this.strictTurn({ ...settling, blockKey: orderKey ?? '' }, target, source),
+        () =>
+          this.strictTurn(
+            { ...settling, blockKey: orderKey ?? '', wholeStream: target.maxConcurrency <= 1 },
+            target,
+            source,
+          ),
         undefined,
         task.tenantId,
         moved,

@@ -372,9 +372,9 @@ describe('Settler', () => {
 
     it('releases the oldest parked delivery through the shortest tier once the blocker is delivered', async () => {
       const { settler, parking, producer } = world();
-      await parking.block('ep-1', '', 'd-1');
-      await parking.park(task(2), '', sealed(task(2)));
-      await parking.park(task(3), '', sealed(task(3)));
+      await parking.block('ep-1', '', 'd-1', true);
+      await parking.park(task(2), '', sealed(task(2)), true);
+      await parking.park(task(3), '', sealed(task(3)), true);
       await settler.settle(
         {
           task: task(1),
@@ -394,9 +394,9 @@ describe('Settler', () => {
 
     it('hands on a blocker promoted from the parking lot whose releaser died before handing it on', async () => {
       const { settler, parking, producer } = world();
-      await parking.block('ep-1', '', 'd-1');
-      await parking.park(task(2), '', sealed(task(2)));
-      await parking.park(task(3), '', sealed(task(3)));
+      await parking.block('ep-1', '', 'd-1', true);
+      await parking.park(task(2), '', sealed(task(2)), true);
+      await parking.park(task(3), '', sealed(task(3)), true);
       // d-1 finished; d-2 was promoted, then the process died before the release.
       await parking.nextParked('ep-1', 'd-1');
       expect(producer.to(tier1)).toHaveLength(0);
@@ -411,9 +411,9 @@ describe('Settler', () => {
 
     it('hands on what is parked behind an endpoint switched to none, the owner only, and lifts its block', async () => {
       const { settler, parking, producer } = world();
-      await parking.block('ep-1', '', 'd-1');
-      await parking.park(task(2), '', sealed(task(2)));
-      await parking.park(task(3), '', sealed(task(3)));
+      await parking.block('ep-1', '', 'd-1', true);
+      await parking.park(task(2), '', sealed(task(2)), true);
+      await parking.park(task(3), '', sealed(task(3)), true);
       // Still strict: nothing moves.
       expect(await settler.releaseParkedOfUnordered(100, () => true)).toBe(0);
       parking.unordered.add('ep-1');
@@ -430,7 +430,7 @@ describe('Settler', () => {
 
     it('lifts the block when the blocker is dead-lettered and nothing is parked', async () => {
       const { settler, parking } = world();
-      await parking.block('ep-1', '', 'd-1');
+      await parking.block('ep-1', '', 'd-1', true);
       await settler.settle(
         { task: task(1), encoded: sealed(task(1)), state: retryState, strict: 'blocker' },
         {
@@ -446,8 +446,8 @@ describe('Settler', () => {
 
     it('neither blocks nor releases for a retry that does not block the endpoint', async () => {
       const { settler, parking } = world();
-      await parking.block('ep-1', '', 'd-9');
-      await parking.park(task(2), '', sealed(task(2)));
+      await parking.block('ep-1', '', 'd-9', true);
+      await parking.park(task(2), '', sealed(task(2)), true);
       const bystander: Settling = {
         task: task(1),
         encoded: sealed(task(1)),

@@ -47,6 +47,11 @@ export interface Settling {
    * the whole endpoint stream, as before keys).
    */
   blockKey?: string;
+  /**
+   * Strict endpoints: whether `blockKey` is the whole stream because the endpoint runs one delivery
+   * at a time (a block it makes then holds keyed deliveries too, decision 74).
+   */
+  wholeStream?: boolean;
   /** The HTTP attempt made now, if one was. */
   attempt?: AttemptRecord;
 }
@@ -151,8 +156,11 @@ export class Settler {
     task,
     encoded,
     blockKey,
-  }: Pick<Settling, 'task' | 'encoded' | 'blockKey'>): Promise<ParkResult> {
-    return this.untilDone('park', () => this.parking.park(task, blockKey ?? '', encoded)).then((result) => {
+    wholeStream,
+  }: Pick<Settling, 'task' | 'encoded' | 'blockKey' | 'wholeStream'>): Promise<ParkResult> {
+    return this.untilDone('park', () =>
+      this.parking.park(task, blockKey ?? '', encoded, wholeStream ?? false),
+    ).then((result) => {
       if (result === 'parked') this.metrics.outcome('parked');
       return result;
     });
@@ -299,9 +307,9 @@ export class Settler {
   }
 
   /** Strict ordering: this delivery blocks its key of the endpoint; later ones of that key park behind it. */
-  private block({ task, blockKey }: Settling): Promise<void> {
+  private block({ task, blockKey, wholeStream }: Settling): Promise<void> {
     return this.untilDone('block', () =>
-      this.parking.block(task.endpointId, blockKey ?? '', task.deliveryId),
+      this.parking.block(task.endpointId, blockKey ?? '', task.deliveryId, wholeStream ?? false),
     );
   }
 

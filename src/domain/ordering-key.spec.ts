@@ -1,6 +1,6 @@
 import { parseCloudEvent, toStructuredCloudEvent } from './cloud-event';
 import { decodeTask, deliveryTaskFor, encodeTask } from './delivery-task';
-import { laneOrderKey, orderingKeyOf, WHOLE_STREAM } from './ordering-key';
+import { blocksToRead, laneOrderKey, orderingKeyOf, parkingLot, WHOLE_STREAM } from './ordering-key';
 
 const TENANT = '7b0e6f7e-9a43-4a41-9b43-6f0f2a5c1d11';
 
@@ -90,5 +90,34 @@ describe('laneOrderKey', () => {
   it('leaves keyless deliveries unordered for none, one stream for strict', () => {
     expect(laneOrderKey({ maxConcurrency: 8, ordering: 'none' }, undefined)).toBeNull();
     expect(laneOrderKey({ maxConcurrency: 8, ordering: 'strict' }, undefined)).toBe(WHOLE_STREAM);
+  });
+});
+
+describe('parkingLot (decision 74: a block keeps the rule it was made under)', () => {
+  const stream = { key: WHOLE_STREAM, wholeStream: true };
+  const keyless = { key: WHOLE_STREAM, wholeStream: false };
+  const ofK = { key: 'k', wholeStream: false };
+
+  it('reads the lane key, the whole stream behind a record key, and the record behind the whole stream', () => {
+    expect(blocksToRead('k', false, 'k')).toEqual(['k', WHOLE_STREAM]);
+    expect(blocksToRead(WHOLE_STREAM, true, 'k')).toEqual([WHOLE_STREAM, 'k']);
+    expect(blocksToRead(WHOLE_STREAM, false, undefined)).toEqual([WHOLE_STREAM]);
+    expect(blocksToRead(WHOLE_STREAM, true, undefined)).toEqual([WHOLE_STREAM]);
+  });
+
+  it("parks in the lane key's own lot first", () => {
+    expect(parkingLot('k', false, 'k', [ofK, stream])).toBe('k');
+    expect(parkingLot(WHOLE_STREAM, true, 'k', [stream, ofK])).toBe(WHOLE_STREAM);
+  });
+
+  it('parks a keyed delivery behind a whole-stream block, not behind the keyless deliveries’ block', () => {
+    expect(parkingLot('k', false, 'k', [stream])).toBe(WHOLE_STREAM);
+    expect(parkingLot('k', false, 'k', [keyless])).toBeNull();
+  });
+
+  it("parks a whole-stream delivery behind its record's block, and no other record's", () => {
+    expect(parkingLot(WHOLE_STREAM, true, 'k', [ofK])).toBe('k');
+    expect(parkingLot(WHOLE_STREAM, true, 'j', [])).toBeNull();
+    expect(parkingLot(WHOLE_STREAM, true, undefined, [])).toBeNull();
   });
 });

@@ -35,3 +35,47 @@ export function laneOrderKey(
   if (orderingKey !== undefined) return orderingKey;
   return endpoint.ordering === 'strict' ? WHOLE_STREAM : null;
 }
+
+/** A strict block as the parking rules see it: its key, and whether it was made for the whole stream. */
+export interface BlockView {
+  key: string;
+  /** Made while the endpoint ran one delivery at a time: it holds every later delivery (decision 74). */
+  wholeStream: boolean;
+}
+
+/**
+ * The blocks a strict delivery's parking reads: its lane key's; the whole stream's too when its lane
+ * key is a record's (a whole-stream block made before `maxConcurrency` was raised); and its
+ * record's key too when its lane key is the whole stream (a record's block made before it was
+ * lowered).
+ */
+export function blocksToRead(laneKey: string, wholeStream: boolean, recordKey: string | undefined): string[] {
+  const keys = [laneKey];
+  if (laneKey !== WHOLE_STREAM) keys.push(WHOLE_STREAM);
+  if (wholeStream && recordKey !== undefined && recordKey !== WHOLE_STREAM) keys.push(recordKey);
+  return keys;
+}
+
+/**
+ * Which lot a strict delivery parks in, of the blocks `blocksToRead` found, or null when none holds
+ * it (README decision 74): its lane key's block; else, with a record's key as lane key, a block
+ * made for the whole stream (`maxConcurrency` raised while blocked: the record may have deliveries
+ * parked there); else, with the whole stream as lane key, its record's block (`maxConcurrency`
+ * lowered while blocked: that record's earlier deliveries are parked there). Per record, order
+ * holds across either change.
+ */
+export function parkingLot(
+  laneKey: string,
+  wholeStream: boolean,
+  recordKey: string | undefined,
+  blocks: readonly BlockView[],
+): string | null {
+  const blocked = (key: string, onlyWholeStream = false): boolean =>
+    blocks.some((block) => block.key === key && (!onlyWholeStream || block.wholeStream));
+  if (blocked(laneKey)) return laneKey;
+  if (laneKey !== WHOLE_STREAM && blocked(WHOLE_STREAM, true)) return WHOLE_STREAM;
+  if (wholeStream && recordKey !== undefined && recordKey !== WHOLE_STREAM && blocked(recordKey)) {
+    return recordKey;
+  }
+  return null;
+}

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
 import { decodeTask, type DeliveryTask } from '../domain/delivery-task';
+import { blocksToRead, parkingLot } from '../domain/ordering-key';
 import { endpointsWithTask } from './held-deliveries';
 
 export type ParkResult = 'parked' | 'is-blocker' | 'not-blocked';
@@ -17,42 +18,68 @@ export interface ParkedDelivery {
  * instances: which delivery blocks an order key of an endpoint (src/domain/ordering-key.ts; '' is
  * the whole stream), and the deliveries parked behind it, in order. Every change for one key runs
  * under a transaction-scoped advisory lock on (endpoint, key), so a delivery being parked and the
- * block being lifted can never interleave and orphan a parked row.
+ * block being lifted can never interleave and orphan a parked row. A park that reads several keys'
+ * blocks (decision 74) takes their locks in one order, '' first, as no other change takes two.
  */
 @Injectable()
 export class StrictParking {
   constructor(private readonly dataSource: DataSource) {}
 
   /**
-   * Parks `task` if its endpoint is blocked by another delivery. `encoded`: its bytes as read, MAC
-   * and all, so the delivery engine verifies them again when the row comes back through a tier.
+   * Parks `task` if its endpoint is blocked by another delivery it must wait behind (`parkingLot`):
+   * `key` is its lane key, `wholeStream` whether the endpoint runs one delivery at a time (so that
+   * key is the whole stream). `encoded`: its bytes as read, MAC and all, so the delivery engine
+   * verifies them again when the row comes back through a tier.
    */
-  park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
-    return this.locked(task.endpointId, key, async (manager) => {
-      const [block] = await manager.query<Array<{ delivery_id: string }>>(
-        `SELECT delivery_id FROM endpoint_blocks WHERE endpoint_id = $1 AND ordering_key = $2`,
-        [task.endpointId, key],
+  park(task: DeliveryTask, key: string, encoded: Buffer, wholeStream: boolean): Promise<ParkResult> {
+    const keys = blocksToRead(key, wholeStream, task.orderingKey);
+    return this.locked(task.endpointId, keys, async (manager) => {
+      const blocks = await manager.query<
+        Array<{ ordering_key: string; delivery_id: string; whole_stream: boolean }>
+      >(
+        `SELECT ordering_key, delivery_id, whole_stream FROM endpoint_blocks
+          WHERE endpoint_id = $1 AND ordering_key = ANY($2)`,
+        [task.endpointId, keys],
       );
-      if (!block) return 'not-blocked';
-      if (block.delivery_id === task.deliveryId) return 'is-blocker';
+      if (blocks.some((block) => block.delivery_id === task.deliveryId)) return 'is-blocker';
+      const lot = parkingLot(
+        key,
+        wholeStream,
+        task.orderingKey,
+        blocks.map((block) => ({ key: block.ordering_key, wholeStream: block.whole_stream })),
+      );
+      if (lot === null) return 'not-blocked';
       await manager.query(
         `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task) VALUES ($1, $2, $3, $4)`,
-        [task.endpointId, key, task.deliveryId, encoded],
+        [task.endpointId, lot, task.deliveryId, encoded],
       );
       return 'parked';
     });
   }
 
-  /** Marks `deliveryId` as the delivery every later one of the endpoint's `key` waits behind. */
-  async block(endpointId: string, key: string, deliveryId: string): Promise<void> {
-    await this.locked(endpointId, key, (manager) =>
-      manager.query(
-        `INSERT INTO endpoint_blocks (endpoint_id, ordering_key, delivery_id) VALUES ($1, $2, $3)
+  /**
+   * Marks `deliveryId` as the delivery every later one of the endpoint's `key` waits behind, made
+   * under the whole-stream rule or not (`wholeStream`, kept by the block for as long as it lasts).
+   * A delivery that already blocks a key of the endpoint (one promoted from a lot) keeps blocking
+   * that key, whatever its lane key is now: a second block would never be lifted.
+   */
+  async block(endpointId: string, key: string, deliveryId: string, wholeStream: boolean): Promise<void> {
+    await this.locked(endpointId, [key], async (manager) => {
+      const held = await this.blockedKey(manager, endpointId, deliveryId);
+      if (held !== null && held !== key) {
+        await manager.query(
+          `UPDATE endpoint_blocks SET blocked_at = now() WHERE endpoint_id = $1 AND ordering_key = $2`,
+          [endpointId, held],
+        );
+        return;
+      }
+      await manager.query(
+        `INSERT INTO endpoint_blocks (endpoint_id, ordering_key, delivery_id, whole_stream) VALUES ($1, $2, $3, $4)
          ON CONFLICT (endpoint_id, ordering_key)
          DO UPDATE SET delivery_id = EXCLUDED.delivery_id, blocked_at = now()`,
-        [endpointId, key, deliveryId],
-      ),
-    );
+        [endpointId, key, deliveryId, wholeStream],
+      );
+    });
   }
 
   /** Whether `deliveryId` blocks one of the endpoint's keys. */
@@ -177,13 +204,14 @@ export class StrictParking {
     return row?.ordering_key ?? null;
   }
 
+  /** Runs `work` in a transaction holding the locks of `keys`, taken in one order ('' first) everywhere. */
   private locked<T>(
     endpointId: string,
-    key: string,
+    keys: string[],
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
     return this.dataSource.transaction(async (manager) => {
-      await lockKey(manager, endpointId, key);
+      for (const key of [...keys].sort()) await lockKey(manager, endpointId, key);
       return work(manager);
     });
   }

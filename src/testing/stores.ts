@@ -3,6 +3,7 @@
  * unit specs (the real ones are exercised against PostgreSQL by the end-to-end tests).
  */
 import type { DeliveryTask } from '../domain/delivery-task';
+import { blocksToRead, parkingLot } from '../domain/ordering-key';
 import type { StoredHealth } from '../endpoints/endpoint-health.repository';
 import type { HeldDelivery, HoldRequest } from '../retry/held-deliveries';
 import type { ParkedDelivery, ParkResult } from '../retry/strict-parking';
@@ -58,19 +59,34 @@ export class InMemoryHeldDeliveries {
 export class InMemoryStrictParking {
   /** `endpointId/key` -> the blocking delivery. */
   readonly blocks = new Map<string, string>();
+  /** The `endpointId/key` blocks made for the whole stream (decision 74). */
+  readonly wholeStreamBlocks = new Set<string>();
   readonly parked: Array<ParkedDelivery & { key: string }> = [];
   private nextId = 1;
 
-  async park(task: DeliveryTask, key: string, encoded: Buffer): Promise<ParkResult> {
-    const blocker = this.blocks.get(`${task.endpointId}/${key}`);
-    if (blocker === undefined) return 'not-blocked';
-    if (blocker === task.deliveryId) return 'is-blocker';
-    this.parked.push({ id: String(this.nextId++), key, task, encoded });
+  async park(task: DeliveryTask, key: string, encoded: Buffer, wholeStream: boolean): Promise<ParkResult> {
+    const found = blocksToRead(key, wholeStream, task.orderingKey).filter((read) =>
+      this.blocks.has(`${task.endpointId}/${read}`),
+    );
+    if (found.some((read) => this.blocks.get(`${task.endpointId}/${read}`) === task.deliveryId)) {
+      return 'is-blocker';
+    }
+    const views = found.map((read) => ({
+      key: read,
+      wholeStream: this.wholeStreamBlocks.has(`${task.endpointId}/${read}`),
+    }));
+    const lot = parkingLot(key, wholeStream, task.orderingKey, views);
+    if (lot === null) return 'not-blocked';
+    this.parked.push({ id: String(this.nextId++), key: lot, task, encoded });
     return 'parked';
   }
 
-  async block(endpointId: string, key: string, deliveryId: string): Promise<void> {
-    this.blocks.set(`${endpointId}/${key}`, deliveryId);
+  async block(endpointId: string, key: string, deliveryId: string, wholeStream: boolean): Promise<void> {
+    // A delivery already blocking a key keeps it, as the SQL does.
+    if (this.blockedKey(endpointId, deliveryId) !== null) return;
+    const name = `${endpointId}/${key}`;
+    if (!this.blocks.has(name) && wholeStream) this.wholeStreamBlocks.add(name);
+    this.blocks.set(name, deliveryId);
   }
 
   async isBlocking(endpointId: string, deliveryId: string): Promise<boolean> {
@@ -88,6 +104,7 @@ export class InMemoryStrictParking {
     const next = this.parked.find((parked) => parked.task.endpointId === endpointId && parked.key === key);
     if (!next) {
       this.blocks.delete(`${endpointId}/${key}`);
+      this.wholeStreamBlocks.delete(`${endpointId}/${key}`);
       return null;
     }
     this.blocks.set(`${endpointId}/${key}`, next.task.deliveryId);
@@ -111,7 +128,10 @@ export class InMemoryStrictParking {
 
   async parkedOfUnordered(limit: number) {
     for (const name of [...this.blocks.keys()]) {
-      if (this.unordered.has(name.slice(0, name.indexOf('/')))) this.blocks.delete(name);
+      if (this.unordered.has(name.slice(0, name.indexOf('/')))) {
+        this.blocks.delete(name);
+        this.wholeStreamBlocks.delete(name);
+      }
     }
     return this.parked.filter((parked) => this.unordered.has(parked.task.endpointId)).slice(0, limit);
   }

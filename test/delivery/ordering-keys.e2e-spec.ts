@@ -161,4 +161,59 @@ describe('ordering keys', () => {
       });
     }
   });
+
+  it('strict: raising maxConcurrency while the whole stream is blocked keeps each record in order (decision 74)', async () => {
+    const tenant = await api.createTenant('StrictRaised');
+    const endpoint = await tenant.client.ok<{ id: string }>('POST', '/v1/endpoints', {
+      url: receiver.url('/strict-raised'),
+      ordering: 'strict',
+    });
+    let failing = true;
+    receiver.respond('/strict-raised', () => (failing ? { status: 503 } : { status: 200 }));
+    // At maxConcurrency 1 the head fails and blocks the whole stream; the next two are parked.
+    await publish(tenant.id, ['k'], 3, (key) => ({ subject: key }));
+    const db = await stack.database.connect();
+    const parked = async (): Promise<number> => {
+      const [row] = await db.query<Array<{ count: string }>>(
+        `SELECT count(*) FROM parked_deliveries WHERE endpoint_id = $1`,
+        [endpoint.id],
+      );
+      return Number(row.count);
+    };
+    await waitFor(async () => (await parked()) === 2, {
+      timeoutMs: 30_000,
+      what: 'the two deliveries behind the failing head parked',
+    });
+    // Raised while blocked (the API answers once this process's cache has the change): later
+    // deliveries of the record 'k' have the lane key 'k', and must still come after the parked ones.
+    await tenant.client.ok('PATCH', `/v1/endpoints/${endpoint.id}`, { maxConcurrency: 4 });
+    for (let seq = 3; seq < 5; seq++) {
+      await producer.send({
+        topic: inputTopic,
+        acks: -1,
+        messages: [event(tenant.id, { key: 'k', seq }, { subject: 'k' })],
+      });
+    }
+    await waitFor(async () => (await parked()) === 4, {
+      timeoutMs: 30_000,
+      what: 'the deliveries published after the raise parked behind the whole stream',
+    });
+    failing = false;
+    const firstSuccesses = (): number[] => {
+      const seen = new Set<string>();
+      const order: number[] = [];
+      for (const request of receiver.on('/strict-raised').filter((r) => r.status === 200)) {
+        if (seen.has(request.headers['webhook-id'])) continue;
+        seen.add(request.headers['webhook-id']);
+        order.push(dataOf(request).seq);
+      }
+      return order;
+    };
+    await waitFor(() => firstSuccesses().length >= 5, {
+      timeoutMs: 60_000,
+      what: () => `5 deliveries of 'k' (got ${JSON.stringify(firstSuccesses())})`,
+    });
+    expect(firstSuccesses()).toEqual([0, 1, 2, 3, 4]);
+    await db.destroy();
+  });
 });

@@ -21,7 +21,8 @@ describe('StrictParking', () => {
   });
   afterAll(() => database?.drop());
 
-  const task = (endpointId: string, n: number): DeliveryTask => ({
+  const task = (endpointId: string, n: number, orderingKey?: string): DeliveryTask => ({
+    ...(orderingKey !== undefined ? { orderingKey } : {}),
     deliveryId: randomUUID(),
     eventId: `e-${n}`,
     endpointId,
@@ -31,15 +32,17 @@ describe('StrictParking', () => {
     data: { n },
     publishedAtMs: Date.UTC(2026, 11, 3, 7),
   });
-  const park = (t: DeliveryTask, key = '') => parking.park(t, key, encodeTask(t));
+  /** Parks at `key`; the whole stream ('') is the rule of maxConcurrency 1 unless said otherwise. */
+  const park = (t: DeliveryTask, key = '', wholeStream = key === '') =>
+    parking.park(t, key, encodeTask(t), wholeStream);
 
   /** An endpoint blocked by a first delivery, with `count` more parked behind it. */
-  async function blocked(count: number, key = '') {
+  async function blocked(count: number, key = '', wholeStream = key === '') {
     const endpointId = randomUUID();
     const first = task(endpointId, 0);
-    await parking.block(endpointId, key, first.deliveryId);
+    await parking.block(endpointId, key, first.deliveryId, wholeStream);
     const parked = Array.from({ length: count }, (_, i) => task(endpointId, i + 1));
-    for (const t of parked) expect(await park(t, key)).toBe('parked');
+    for (const t of parked) expect(await park(t, key, wholeStream)).toBe('parked');
     return { endpointId, first, parked };
   }
   const ageBlock = (endpointId: string, seconds: number) =>
@@ -95,8 +98,8 @@ describe('StrictParking', () => {
   it('recovers per ordering key: the stuck key only', async () => {
     const endpointId = randomUUID();
     const blockers = { a: task(endpointId, 0), b: task(endpointId, 1) };
-    await parking.block(endpointId, 'a', blockers.a.deliveryId);
-    await parking.block(endpointId, 'b', blockers.b.deliveryId);
+    await parking.block(endpointId, 'a', blockers.a.deliveryId, false);
+    await parking.block(endpointId, 'b', blockers.b.deliveryId, false);
     const behindA = task(endpointId, 2);
     const behindB = task(endpointId, 3);
     expect(await park(behindA, 'a')).toBe('parked');
@@ -111,10 +114,54 @@ describe('StrictParking', () => {
   it("lets a keyed delivery pass the keyless deliveries' block: at maxConcurrency above 1 that is one key among others", async () => {
     // A failing keyless delivery blocks key '' (ordering-key.ts: every keyless delivery of a strict
     // endpoint above maxConcurrency 1 shares it); a failing key holds only its own later deliveries.
-    const { endpointId } = await blocked(1);
-    expect(await park(task(endpointId, 10), 'k')).toBe('not-blocked');
-    // The same row is the whole stream's block at maxConcurrency 1, so an endpoint raised above 1
-    // while blocked lets keyed deliveries pass older ones parked under '' (README, Section B).
+    const { endpointId } = await blocked(1, '', false);
+    expect(await park(task(endpointId, 10, 'k'), 'k')).toBe('not-blocked');
+  });
+
+  it('parks a keyed delivery behind a whole-stream block made before maxConcurrency was raised, in order (decision 74)', async () => {
+    // Blocked at maxConcurrency 1: the record 'k' has a delivery parked behind the whole stream.
+    const { endpointId, first, parked } = await blocked(1);
+    const olderOfK = task(endpointId, 5, 'k');
+    expect(await park(olderOfK)).toBe('parked');
+    // Raised to 4: a newer delivery of 'k' has lane key 'k', and must not pass the older one.
+    const newerOfK = task(endpointId, 6, 'k');
+    expect(await park(newerOfK, 'k', false)).toBe('parked');
+    const released: string[] = [];
+    let blocker = first.deliveryId;
+    for (;;) {
+      const next = await parking.nextParked(endpointId, blocker);
+      if (!next) break;
+      await parking.unpark(next.id);
+      released.push(next.task.deliveryId);
+      blocker = next.task.deliveryId;
+    }
+    expect(released).toEqual([parked[0].deliveryId, olderOfK.deliveryId, newerOfK.deliveryId]);
+    // Drained: the block is lifted, and the endpoint's keys go their own ways again.
+    expect(await park(task(endpointId, 7, 'k'), 'k', false)).toBe('not-blocked');
+  });
+
+  it("parks a whole-stream delivery behind its record's block made before maxConcurrency was lowered (decision 74)", async () => {
+    const { endpointId } = await blocked(1, 'k', false);
+    // Lowered to 1: the lane key is the whole stream, the record's key still 'k' or another.
+    expect(await park(task(endpointId, 8, 'k'))).toBe('parked');
+    expect(await park(task(endpointId, 9, 'j'))).toBe('not-blocked');
+    expect(await park(task(endpointId, 10))).toBe('not-blocked');
+  });
+
+  it('keeps a promoted blocker on the key it was promoted under when it fails again under another lane key', async () => {
+    const { endpointId, first } = await blocked(1);
+    const promoted = await parking.nextParked(endpointId, first.deliveryId);
+    await parking.unpark(promoted!.id);
+    // maxConcurrency raised meanwhile: its lane key is now its record's, but it blocks the stream.
+    await parking.block(endpointId, 'k', promoted!.task.deliveryId, false);
+    const rows = await dataSource.query<Array<{ ordering_key: string; whole_stream: boolean }>>(
+      `SELECT ordering_key, whole_stream FROM endpoint_blocks WHERE endpoint_id = $1`,
+      [endpointId],
+    );
+    expect(rows).toEqual([{ ordering_key: '', whole_stream: true }]);
+    // It finishes: the block is lifted, none left behind.
+    expect(await parking.nextParked(endpointId, promoted!.task.deliveryId)).toBeNull();
+    expect(await parking.isBlocking(endpointId, promoted!.task.deliveryId)).toBe(false);
   });
 
   it('gives up the deliveries parked behind an endpoint switched from strict to none, oldest first, and lifts its blocks', async () => {
@@ -126,11 +173,11 @@ describe('StrictParking', () => {
       [endpointId, tenantId],
     );
     const blockers = { whole: task(endpointId, 0), a: task(endpointId, 1) };
-    await parking.block(endpointId, '', blockers.whole.deliveryId);
-    await parking.block(endpointId, 'a', blockers.a.deliveryId);
+    await parking.block(endpointId, '', blockers.whole.deliveryId, true);
+    await parking.block(endpointId, 'a', blockers.a.deliveryId, false);
     const parked = [task(endpointId, 2), task(endpointId, 3), task(endpointId, 4)];
     expect(await park(parked[0])).toBe('parked');
-    expect(await park(parked[1], 'a')).toBe('parked');
+    expect(await park(parked[1], 'a', false)).toBe('parked');
     expect(await park(parked[2])).toBe('parked');
     const blocks = () =>
       dataSource.query(`SELECT ordering_key FROM endpoint_blocks WHERE endpoint_id = $1`, [endpointId]);

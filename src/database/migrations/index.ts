@@ -14,6 +14,7 @@ import { AttemptRequest1764583200000 } from './1764583200000-attempt-request';
 import { EventCatalogue1764576000000 } from './1764576000000-event-catalogue';
 import { StrictOrderKeys1764669600000 } from './1764669600000-strict-order-keys';
 import { ParkedDeliveryLookup1764756000000 } from './1764756000000-parked-delivery-lookup';
+import { BlockRule1764842400000 } from './1764842400000-block-rule';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -33,4 +34,5 @@ export const MIGRATIONS = [
   AttemptRequest1764583200000,
   StrictOrderKeys1764669600000,
   ParkedDeliveryLookup1764756000000,
+  BlockRule1764842400000,
 ];
