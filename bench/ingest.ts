@@ -2,7 +2,8 @@
  * Runs only the bench's HTTP ingest phase (bench/lib/ingest.ts), for measuring a change to the
  * ingest path by itself. `BENCH_INGEST_DIST` runs another build of the service (an older commit's
  * `dist/`) to compare with; `BENCH_INGEST_WORKERS` the service's HOOKSTREAM_WORKERS (1 by default),
- * `BENCH_INGEST_HTTP_WORKERS` its HOOKSTREAM_HTTP_WORKERS (`auto` by default);
+ * `BENCH_INGEST_HTTP_WORKERS` its HOOKSTREAM_HTTP_WORKERS (`auto` by default), `BENCH_INGEST_DELIVER=1`
+ * a whole service that also delivers what it accepts (ingest and delivery on the same workers);
  * `BENCH_PROFILE_DIR` runs it with --cpu-prof and prints where its CPU went.
  *
  *   tsc -p bench/tsconfig.json && node dist-bench/ingest.js [single|event-id|header|batch ...]
@@ -23,6 +24,7 @@ async function main(): Promise<void> {
     ...(distDir ? { distDir } : {}),
     ...(process.env.BENCH_INGEST_WORKERS ? { workers: process.env.BENCH_INGEST_WORKERS } : {}),
     ...(process.env.BENCH_INGEST_HTTP_WORKERS ? { httpWorkers: process.env.BENCH_INGEST_HTTP_WORKERS } : {}),
+    ...(process.env.BENCH_INGEST_DELIVER === '1' ? { deliver: true } : {}),
     ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
   });
   for (const mode of result.results) console.log(JSON.stringify(mode));

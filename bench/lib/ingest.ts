@@ -13,6 +13,7 @@ import { CpuMeter } from './cpu';
 import { createDatabase } from './db';
 import { benchKafka, deleteNamespaceTopics, uniqueNamespace } from './kafka';
 import { startService, type Service } from './service';
+import { Receiver } from './receiver';
 import { percentile, round } from './stats';
 
 /** `single`: no key (a new event each time); `event-id`: deduplicated by id; `batch`: BATCH_SIZE per request. */
@@ -45,6 +46,17 @@ export interface IngestModeResult {
   serviceCpuPercent: number | null;
 }
 
+/** What the `deliver` run's receiver got: every accepted event, once the service caught up. */
+export interface IngestDelivery {
+  endpoints: number;
+  /** Events accepted over the runs, warm-ups included (they are delivered too). */
+  accepted: number;
+  /** Accepted events delivered per second, from the first warm-up's start to the last arrival. */
+  deliveredPerSec: number;
+  /** From the end of the last timed run until the receiver had every accepted event. */
+  drainMs: number;
+}
+
 export interface IngestResult {
   /** HOOKSTREAM_WORKERS of the service: `1`, or `auto` (one per core). */
   workers: string;
@@ -54,6 +66,7 @@ export interface IngestResult {
   seconds: number;
   batchSize: number;
   results: IngestModeResult[];
+  delivery?: IngestDelivery;
 }
 
 export interface IngestOptions {
@@ -68,7 +81,15 @@ export interface IngestOptions {
   workers?: string;
   /** HOOKSTREAM_HTTP_WORKERS of the service (`auto` by default). */
   httpWorkers?: string;
+  /**
+   * A whole service (every role) that also delivers what it accepts, to DELIVER_ENDPOINTS endpoints
+   * on a local receiver (fan-out 1): ingest and delivery on the same workers, as in production.
+   */
+  deliver?: boolean;
 }
+
+/** Endpoints of the `deliver` run: each takes one of as many event types, so they spread over the partitions. */
+const DELIVER_ENDPOINTS = 16;
 
 /** Starts its own api-only service, runs each mode, and cleans up after itself. */
 export async function ingestPhase(options: IngestOptions = {}): Promise<IngestResult> {
@@ -78,11 +99,12 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
   const httpWorkers = options.httpWorkers ?? 'auto';
   let service: Service | undefined;
   let pool: Pool | undefined;
+  const receiver = options.deliver ? await new Receiver().start() : null;
   try {
     service = await startService(
       {
         DATABASE_URL: database.url,
-        HOOKSTREAM_ROLES: 'api',
+        ...(receiver ? {} : { HOOKSTREAM_ROLES: 'api' }),
         HOOKSTREAM_TOPIC_NAMESPACE: namespace,
         HOOKSTREAM_INPUT_TOPICS: `${namespace}.input`,
         HOOKSTREAM_TENANT_INGEST_RATE: '10000000',
@@ -97,15 +119,26 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
       },
     );
     pool = new Pool(service.url, { connections: CONNECTIONS, pipelining: 1 });
-    const { apiKey } = await new Api(service.url).ok<{ apiKey: string }>('POST', '/v1/tenants', {
-      name: 'ingest-bench',
-    });
+    const tenant = await new Api(service.url).createTenant('ingest-bench');
+    const apiKey = tenant.apiKey;
+    if (receiver) {
+      for (let n = 0; n < DELIVER_ENDPOINTS; n++) {
+        await tenant.api.createEndpoint({
+          url: receiver.url(`/ingest/${n}`),
+          eventTypes: [`bench.ingest.${n}`],
+          maxConcurrency: 16,
+        });
+      }
+    }
     const servicePid = service.pid;
     const results: IngestModeResult[] = [];
+    accepted = 0;
+    const startedAtMs = Date.now();
     for (const mode of options.modes ?? BENCH_MODES) {
       await run(pool, apiKey, mode, WARMUP_SECONDS, null);
       results.push(await run(pool, apiKey, mode, SECONDS, servicePid));
     }
+    const delivery = receiver ? await drained(receiver, startedAtMs) : undefined;
     return {
       workers,
       httpWorkers,
@@ -113,19 +146,43 @@ export async function ingestPhase(options: IngestOptions = {}): Promise<IngestRe
       seconds: SECONDS,
       batchSize: BATCH_SIZE,
       results,
+      ...(delivery ? { delivery } : {}),
     };
   } finally {
     await pool?.close();
     await service?.stop();
+    await receiver?.stop();
     await deleteNamespaceTopics(benchKafka(), namespace, [`${namespace}.input`]);
     await database.drop();
   }
 }
 
+/** Waits (up to 5 minutes) until the receiver has every event accepted so far. */
+async function drained(receiver: Receiver, startedAtMs: number): Promise<IngestDelivery> {
+  const endedAt = Date.now();
+  const deadline = endedAt + 300_000;
+  while (receiver.requests < accepted && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const lastAt = Date.now();
+  if (receiver.requests < accepted)
+    throw new Error(`${accepted - receiver.requests} accepted events never arrived`);
+  return {
+    endpoints: DELIVER_ENDPOINTS,
+    accepted,
+    deliveredPerSec: Math.round(accepted / ((lastAt - startedAtMs) / 1000)),
+    drainMs: lastAt - endedAt,
+  };
+}
+
+/** Events answered 202 since the phase started (warm-ups too): what the receiver must get. */
+let accepted = 0;
+let typeIndex = 0;
+
 function eventBody(mode: IngestMode): Record<string, unknown> {
   const id = randomUUID();
   return {
-    type: 'bench.ingest',
+    type: `bench.ingest.${typeIndex++ % DELIVER_ENDPOINTS}`,
     data: { recordId: id, status: 'active', amount: 42 },
     ...(mode === 'event-id' ? { id } : {}),
   };
@@ -180,6 +237,7 @@ async function run(
       for (const status of statusesIn(mode, response.statusCode, text, request.events)) {
         if (status === 202) {
           events += 1;
+          accepted += 1;
         } else {
           errors += 1;
           errorsByStatus[status] = (errorsByStatus[status] ?? 0) + 1;
