@@ -4,7 +4,8 @@
  * minutes instead of a full bench. Its BENCH_NN_* knobs size it; BENCH_PROFILE_DIR profiles the
  * service as in the bench; BENCH_NN_E2E=1 first runs the bench's e2e fan-out 1 phase on the same
  * service (its throughput must not drop for the sake of isolation); BENCH_WORKERS sets the
- * service's HOOKSTREAM_WORKERS (default `auto`, as the full bench); BENCH_NOISY_DIST runs another
+ * service's HOOKSTREAM_WORKERS (default `auto`, as the full bench), BENCH_HTTP_WORKERS its
+ * HOOKSTREAM_HTTP_WORKERS (default `auto`); BENCH_NOISY_DIST runs another
  * build of the service (an older commit's `dist`). Prints the phase's result and the CPU shares of its runs as JSON and
  * writes nothing under bench/results (the committed figures come from the full bench).
  */
@@ -24,7 +25,11 @@ async function main(): Promise<void> {
       database: 'hs_bench_noisy',
       label: 'noisy-service',
       // The full bench's service runs the default workers; so does this one unless told.
-      env: { ...NOISY_NEIGHBOUR_LIMITS, HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto' },
+      env: {
+        ...NOISY_NEIGHBOUR_LIMITS,
+        HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto',
+        HOOKSTREAM_HTTP_WORKERS: process.env.BENCH_HTTP_WORKERS ?? 'auto',
+      },
       nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
       // Another build of the service (an older commit's `dist`), to compare with.
       ...(process.env.BENCH_NOISY_DIST ? { distDir: process.env.BENCH_NOISY_DIST } : {}),
