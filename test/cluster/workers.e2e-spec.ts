@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { ApiClient } from '../support/api';
 import { sampleOf, scrape } from '../support/metrics';
 import { connectionsHeld, freePort } from '../support/sockets';
 import { startStack, stopStack, type Stack } from '../support/stack';
@@ -197,12 +198,15 @@ describe('workers: one service, two processes', () => {
 describe('workers: the second of two only consumes by default', () => {
   let stack: Stack | undefined;
   let pids: number[];
+  let opsPort: number;
   const paths = Array.from({ length: ENDPOINTS }, (_, i) => `/consumer-only/${i}`);
 
   beforeAll(async () => {
+    opsPort = await freePort();
     stack = await startStack('workers-http', {
-      // A port of its own, not the ephemeral one: the restarted HTTP worker must listen on it again.
+      // Ports of their own, not ephemeral ones: the worker taking over must listen on the same.
       PORT: String(await freePort()),
+      OPS_PORT: String(opsPort),
       HOOKSTREAM_WORKERS: String(WORKERS),
       HOOKSTREAM_DELIVERY_PARTITIONS: String(PARTITIONS),
     });
@@ -238,7 +242,11 @@ describe('workers: the second of two only consumes by default', () => {
     });
     // Both consume: each worker owns some of the delivery partitions.
     const owners = async (): Promise<string> => {
-      const view = await stack!.api.ok<ClusterView>('GET', '/v1/ops/cluster');
+      // The ops API is on OPS_PORT here.
+      const view = await new ApiClient(`http://127.0.0.1:${opsPort}`).ok<ClusterView>(
+        'GET',
+        '/v1/ops/cluster',
+      );
       return view.replicas
         .filter((replica) => replica.live && replica.partitions.length > 0)
         .map((replica) => replica.pid)
@@ -251,17 +259,23 @@ describe('workers: the second of two only consumes by default', () => {
     });
   });
   it('keeps the port served when the HTTP worker is killed: the other worker takes its place', async () => {
-    const healthy = (): Promise<boolean> =>
-      fetch(`${stack!.service.url}/healthz`).then(
+    const answers = (url: string): Promise<boolean> =>
+      fetch(url).then(
         (response) => response.ok,
         () => false,
       );
+    // Both listeners: the public port and the ops port (OPS_PORT) move to the other worker.
+    const healthy = async (): Promise<boolean> =>
+      (await answers(`${stack!.service.url}/healthz`)) &&
+      (await answers(`http://127.0.0.1:${opsPort}/metrics`));
     expect(await healthy()).toBe(true);
     const killedAt = Date.now();
     process.kill(pids[0], 'SIGKILL');
-    await waitFor(healthy, { what: 'the public port to answer /healthz again', timeoutMs: 30_000 });
+    await waitFor(healthy, { what: 'the public and ops ports to answer again', timeoutMs: 30_000 });
     // Not asserted (timing): how long the port went unserved, for the README.
-    console.log(`public port answered again ${Date.now() - killedAt} ms after its HTTP worker was killed`);
+    console.log(
+      `public and ops ports answered again ${Date.now() - killedAt} ms after their HTTP worker was killed`,
+    );
     const takeover = stack!.service.logs.find((entry) => entry.msg === 'worker now serves HTTP');
     expect(takeover?.pid).toBe(pids[1]);
     await waitFor(() => stack!.service.logs.some((entry) => entry.msg === 'worker restarted'), {
