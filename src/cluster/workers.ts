@@ -48,7 +48,8 @@ interface PendingScrape {
  * like one on another machine: an ordinary consumer-group member, with its own row among the
  * replicas, so every guarantee of the replicas holds unchanged (README decision 59). The listening
  * sockets are the supervisor's: connections to the public and ops ports are handed in turn to the
- * first HOOKSTREAM_HTTP_WORKERS workers, the only ones that listen (README decision 73).
+ * HOOKSTREAM_HTTP_WORKERS workers that listen (the first ones at the start; a worker that only
+ * consumed takes the place of one that dies), the others only consume (README decision 73).
  *
  * The first worker boots alone (migrations, topics, the offsets carried over from an older
  * version), the others after it is ready, so no two boots race. A worker that fails before the

@@ -22,8 +22,8 @@ export interface AppConfig {
    */
   workers: number;
   /**
-   * Of those workers, how many serve HTTP (HOOKSTREAM_HTTP_WORKERS; the first ones by index): the
-   * others only consume. 1 when `workers` is 1 (README decision 73).
+   * Of those workers, how many serve HTTP (HOOKSTREAM_HTTP_WORKERS; the first ones by index at the
+   * start): the others only consume. 1 when `workers` is 1 (README decision 73).
    */
   httpWorkers: number;
   /** How this process names itself among the replicas (the ops views, logs); unique per run by a suffix. */
