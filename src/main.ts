@@ -44,8 +44,14 @@ async function main(): Promise<void> {
       // A worker that only consumes gets no connections (README decision 73) until the supervisor
       // asks it to take the place of an HTTP worker that died.
       const { port, opsPort } = http ? await listen(app, config) : { port: null, opsPort: null };
-      if (!http)
-        process.on('message', (message: unknown) => void serveWhenAsked(message, app, config, logger));
+      if (!http) {
+        const onMessage = (message: unknown): void => {
+          if (!isMessage<ServeHttp>(message, 'hookstream:serve-http')) return;
+          process.off('message', onMessage);
+          void takeOverHttp(app, config, logger);
+        };
+        process.on('message', onMessage);
+      }
       // The supervisor says "hookstream ready" once every worker has said this.
       logger.info(
         { port, opsPort, worker: process.env.HOOKSTREAM_WORKER_INDEX, pid: process.pid, http },
@@ -85,16 +91,8 @@ async function listen(
   return { port: ((app.getHttpServer() as Server).address() as AddressInfo).port, opsPort };
 }
 
-let listening = false;
-
-async function serveWhenAsked(
-  message: unknown,
-  app: INestApplication,
-  config: AppConfig,
-  logger: Logger,
-): Promise<void> {
-  if (!isMessage<ServeHttp>(message, 'hookstream:serve-http') || listening) return;
-  listening = true;
+/** Starts listening in place of an HTTP worker that died, when the supervisor asks (decision 73). */
+async function takeOverHttp(app: INestApplication, config: AppConfig, logger: Logger): Promise<void> {
   try {
     const { port, opsPort } = await listen(app, config);
     logger.info(

@@ -65,19 +65,13 @@ export class StrictParking {
    */
   async block(endpointId: string, key: string, deliveryId: string, wholeStream: boolean): Promise<void> {
     await this.locked(endpointId, [key], async (manager) => {
+      // Its own block, if it has one, is refreshed (the conflict below keeps its rule).
       const held = await this.blockedKey(manager, endpointId, deliveryId);
-      if (held !== null && held !== key) {
-        await manager.query(
-          `UPDATE endpoint_blocks SET blocked_at = now() WHERE endpoint_id = $1 AND ordering_key = $2`,
-          [endpointId, held],
-        );
-        return;
-      }
       await manager.query(
         `INSERT INTO endpoint_blocks (endpoint_id, ordering_key, delivery_id, whole_stream) VALUES ($1, $2, $3, $4)
          ON CONFLICT (endpoint_id, ordering_key)
          DO UPDATE SET delivery_id = EXCLUDED.delivery_id, blocked_at = now()`,
-        [endpointId, key, deliveryId, wholeStream],
+        [endpointId, held ?? key, deliveryId, wholeStream],
       );
     });
   }
