@@ -21,7 +21,9 @@ import { uniqueNamespace } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 const ROOT = join(__dirname, '..', '..');
-const PORT = Number(process.env.HOOKSTREAM_SASL_TEST_PORT ?? 49092);
+// Below Linux's ephemeral range (32768-60999): an outgoing connection's local port once took the
+// controller port (PORT + 1) of 49092 from under the broker as it started (BindException in CI).
+const PORT = Number(process.env.HOOKSTREAM_SASL_TEST_PORT ?? 19092);
 const BROKER = `127.0.0.1:${PORT}`;
 /** The development passwords scripts/infra.sh gives its SCRAM users. */
 const PASSWORDS = { admin: 'admin-secret', hookstream: 'hookstream-secret', platform: 'platform-secret' };
@@ -101,7 +103,9 @@ describe('Kafka with SASL/SCRAM and ACLs', () => {
 
   beforeAll(async () => {
     // infra.sh would reuse whatever listens there: a broker left over must not pass for ours.
-    if (await portInUse(PORT)) throw new Error(`port ${PORT} is taken; set HOOKSTREAM_SASL_TEST_PORT`);
+    for (const port of [PORT, PORT + 1]) {
+      if (await portInUse(port)) throw new Error(`port ${port} is taken; set HOOKSTREAM_SASL_TEST_PORT`);
+    }
     brokerStarted = true;
     await infra('kafka-start');
     database = await createTestDatabase();
