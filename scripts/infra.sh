@@ -15,6 +15,14 @@
 # (or port and worktree) for it. HOOKSTREAM_KAFKA_LIBS points at jars fetched before (no Maven run).
 set -euo pipefail
 
+# The broker and PostgreSQL started below outlive this script: they must not keep what its caller
+# left open. A `flock` the caller holds (the bench's and CI's run lock) stayed held by the broker for
+# as long as it ran, and a pipe the caller reads from would never see its end.
+for fd in /proc/$$/fd/*; do
+  fd=${fd##*/}
+  if ((fd > 2 && fd != 255)); then eval "exec ${fd}>&-" 2>/dev/null || true; fi
+done
+
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 INFRA_DIR="${HOOKSTREAM_INFRA_DIR:-$ROOT/.infra}"
 KAFKA_DIR="$INFRA_DIR/kafka"
