@@ -1,6 +1,8 @@
 /**
  * `npm run bench`: Hookstream against the physical ceilings of this machine, in one run.
  *
+ *   (first, measured by none)   BENCH_BROKER_WARMUP_S (60) of produce, transaction and fetch traffic, so
+ *                               every phase meets a warm broker (bench/lib/broker-warmup.ts)
  *   httpCeilingPerSec           undici POSTs to the same receiver at the service's concurrency
  *   kafkaConsumeCeilingPerSec   a bare kafkajs consumer reading a pre-filled, delivery-sized topic
  *   e2eDeliveriesPerSec         produce -> 2xx at the receiver, fan-out 1
@@ -38,6 +40,7 @@ import { join } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { Api } from './lib/api';
 import { BACKFILL_EVENTS } from './lib/backfill';
+import { warmBroker } from './lib/broker-warmup';
 import { printTable, targetCheck, writeProfileSummary } from './lib/bench-report';
 import {
   attempt,
@@ -91,6 +94,9 @@ async function main(): Promise<void> {
   let producer: Producer | undefined;
   try {
     log(`quick=${QUICK} endpoints=${ENDPOINTS} maxConcurrency=${CONFIG.endpointMaxConcurrency}`);
+
+    const brokerWarmUp = await warmBroker(namespace, CONFIG.brokerWarmUpSeconds);
+    log(`broker warm-up: ${JSON.stringify(brokerWarmUp)}`);
 
     const httpCeilingPerSec = await httpCeiling(receiver);
     log(`http ceiling: ${round(httpCeilingPerSec, 0)}/s at concurrency ${SERVICE_CONCURRENCY}`);
@@ -231,6 +237,7 @@ async function main(): Promise<void> {
       ),
       setup: {
         quick: QUICK,
+        brokerWarmUp,
         endpoints: `${ENDPOINTS} endpoints over ${CONFIG.tenants} tenants (input partition per tenant); fan-out 1: each endpoint its own event type; fan-out 5: 5 endpoints per tenant on f5.*`,
         endpointMaxConcurrency: CONFIG.endpointMaxConcurrency,
         serviceHttpConcurrency: SERVICE_CONCURRENCY,

@@ -14,6 +14,8 @@ export const CONFIG = {
   endpointsPerTenant: 5,
   endpointMaxConcurrency: num('BENCH_ENDPOINT_CONCURRENCY', 1, 1),
   deliveryPartitions: 12,
+  /** Seconds of traffic that warm the broker's JVM before the first phase (bench/lib/broker-warmup.ts). */
+  brokerWarmUpSeconds: num('BENCH_BROKER_WARMUP_S', 60, 2),
   httpCeilingSeconds: num('BENCH_HTTP_SECONDS', 10, 2),
   kafkaCeilingMessages: num('BENCH_KAFKA_MESSAGES', 200_000, 5_000),
   e2eEvents: num('BENCH_E2E_EVENTS', 40_000, 400),
