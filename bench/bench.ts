@@ -104,6 +104,36 @@ async function main(): Promise<void> {
     const kafkaConsumeCeilingPerSec = await kafkaConsumeCeiling(ceilingTopic);
     log(`kafka consume ceiling: ${round(kafkaConsumeCeilingPerSec, 0)}/s`);
 
+    // Where the CPU went in each phase: the service's one JavaScript thread, or the machine.
+    const cpu: Record<string, CpuShares | null> = {};
+    const measured = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
+      const meter = CpuMeter.start(() => (service ? [service.pid] : []));
+      try {
+        return await work();
+      } finally {
+        cpu[phase] = meter?.stop() ?? null;
+      }
+    };
+
+    const errors: Record<string, string> = {};
+    // The phases on services of their own come first, before this bench's service starts: an idle
+    // two-worker service beside the ingest phase cost it 7-10 % (4,502 and 4,110 single events/s
+    // against 4,983 and 4,386/s alone, alternated), which is the bench's, not the service's.
+    // HTTP ingest on its own api-only service (issue 21), its CPU in the result and under "other".
+    // With the bench's workers (half of them serving HTTP, the default), with every worker serving
+    // it (decision 73 weighs the two), and with one process, to show what the workers add.
+    const ingest = await attempt(errors, 'ingest', () => runIngest(measured, 'ingest', WORKERS));
+    const ingestEveryWorker = await attempt(errors, 'ingestEveryWorker', () =>
+      runIngest(measured, 'ingestEveryWorker', WORKERS, 'all'),
+    );
+    const ingestOneWorker = await attempt(errors, 'ingestOneWorker', () =>
+      runIngest(measured, 'ingestOneWorker', '1'),
+    );
+    // The HTTP adapter alone (issue 21 item 1), in child processes of its own.
+    const httpAdapter = await attempt(errors, 'httpAdapter', () => runHttpAdapter(measured));
+    // The e2e phase on a one-process service (HOOKSTREAM_WORKERS=1).
+    const e2eOneWorker = await attempt(errors, 'e2eOneWorker', runE2eOneWorker, 'e2e one worker');
+
     database = await createDatabase('hs_bench');
     service = await startService(
       {
@@ -132,19 +162,6 @@ async function main(): Promise<void> {
     // Endpoints reach the in-memory cache by LISTEN/NOTIFY; a warm-up round proves every one is there.
     producer = await connectedProducer(kafka);
     await warmUp(producer, inputTopic, tenants, receiver);
-    // Where the CPU went in each phase: the service's one JavaScript thread, or the machine.
-    const cpu: Record<string, CpuShares | null> = {};
-    const servicePid = service.pid;
-    const measured = async <T>(phase: string, work: () => Promise<T>): Promise<T> => {
-      const meter = CpuMeter.start(() => [servicePid]);
-      try {
-        return await work();
-      } finally {
-        cpu[phase] = meter?.stop() ?? null;
-      }
-    };
-
-    const errors: Record<string, string> = {};
     const ctx: BenchRunContext = {
       namespace,
       databaseUrl: database.url,
@@ -156,24 +173,6 @@ async function main(): Promise<void> {
       receiver,
       measured,
     };
-    // The phases on services of their own come first, while this one is idle (after the backfill
-    // it still works off its tail, which took up to 0.7 of a core from them in one run).
-    // HTTP ingest on its own api-only service (issue 21); this service idles meanwhile, so the
-    // phase's machine shares show the ingest service under "other" and its own CPU in the result.
-    // With the bench's workers (half of them serving HTTP, the default), with every worker serving
-    // it (decision 73 weighs the two), and with one process, to show what the workers add.
-    const ingest = await attempt(errors, 'ingest', () => runIngest(measured, 'ingest', WORKERS));
-    const ingestEveryWorker = await attempt(errors, 'ingestEveryWorker', () =>
-      runIngest(measured, 'ingestEveryWorker', WORKERS, 'all'),
-    );
-    const ingestOneWorker = await attempt(errors, 'ingestOneWorker', () =>
-      runIngest(measured, 'ingestOneWorker', '1'),
-    );
-    // The HTTP adapter alone (issue 21 item 1), in child processes of its own while this service idles.
-    const httpAdapter = await attempt(errors, 'httpAdapter', () => runHttpAdapter(measured));
-    // The e2e phase again on a one-process service (HOOKSTREAM_WORKERS=1), this one idle meanwhile.
-    const e2eOneWorker = await attempt(errors, 'e2eOneWorker', runE2eOneWorker, 'e2e one worker');
-
     const e2eDeliveriesPerSec = await runE2e(ctx, 1);
     const latency = await runLatency(ctx);
     const isolation =
