@@ -27,6 +27,9 @@ export class QuotaMetrics {
       help: 'Configured limits (README Section A, configuration)',
       labelNames: ['name'],
       registers: [registry],
+      // Every worker sets the same values: a scrape merging the workers (src/cluster/workers.ts)
+      // would otherwise sum them, and two workers reported every limit doubled.
+      aggregator: 'first',
     });
     const l = config.limits;
     const values: Record<string, number> = {
