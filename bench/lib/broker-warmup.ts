@@ -49,9 +49,9 @@ export async function warmBroker(namespace: string, seconds: number): Promise<Br
         records++;
       }
     };
+    const messages: Message[] = Array.from({ length: 20 }, (_, i) => ({ key: `t${i}`, value }));
     const transact = async (): Promise<void> => {
       while (Date.now() < deadline) {
-        const messages: Message[] = Array.from({ length: 20 }, (_, i) => ({ key: `t${i}`, value }));
         const transaction = await transactional.transaction();
         await transaction.send({ topic, messages });
         await transaction.sendOffsets({
