@@ -73,6 +73,16 @@ describe('loadConfig', () => {
     );
   });
 
+  it('trusts no proxy by default, the addresses given, and refuses a hop count', () => {
+    expect(loadConfig(required).security.trustProxy).toBeNull();
+    expect(
+      loadConfig({ ...required, HOOKSTREAM_TRUST_PROXY: 'loopback, 10.0.0.0/8' }).security.trustProxy,
+    ).toBe('loopback, 10.0.0.0/8');
+    expect(() => loadConfig({ ...required, HOOKSTREAM_TRUST_PROXY: '2' })).toThrow(
+      /HOOKSTREAM_TRUST_PROXY: "2" is a hop count; give the proxies' addresses/,
+    );
+  });
+
   it('runs one worker per core by default, or the count given, 1 to 64', () => {
     expect(loadConfig(required).workers).toBe(usableCores());
     expect(loadConfig({ ...required, HOOKSTREAM_WORKERS: 'auto' }).workers).toBe(usableCores());

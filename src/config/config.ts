@@ -182,7 +182,7 @@ export interface SecurityConfig {
    */
   apiKeyCacheTtlMs: number;
   /** Fastify's `trustProxy`: which proxies' X-Forwarded-For names the client; null trusts none. */
-  trustProxy: string | number | null;
+  trustProxy: string | null;
 }
 
 export class ConfigError extends Error {
@@ -329,9 +329,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),
       authFailureWindowMs: read('HOOKSTREAM_AUTH_FAILURE_WINDOW', '1m', durationAtLeast(1_000)),
       apiKeyCacheTtlMs: read('HOOKSTREAM_API_KEY_CACHE_TTL', '30s', durationAtMost(5 * 60_000)),
-      trustProxy: read('HOOKSTREAM_TRUST_PROXY', '', (raw) =>
-        raw === '' ? null : /^\d+$/.test(raw) ? Number(raw) : raw,
-      ),
+      trustProxy: read('HOOKSTREAM_TRUST_PROXY', '', trustedProxies),
     },
     limits: {
       maxEndpointsPerTenant: read('HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT', '100', integer(1, 1_000_000)),
@@ -405,6 +403,18 @@ function durationAtMost(maxMs: number) {
     if (ms > maxMs) throw new Error(`${raw} is longer than ${maxMs} ms`);
     return ms;
   };
+}
+
+/**
+ * Addresses or ranges of trusted proxies. A hop count is refused: it cannot tell a proxy from a
+ * client that sends X-Forwarded-For itself, and Fastify (from 5.12) trusts no one when given one.
+ */
+function trustedProxies(raw: string): string | null {
+  if (raw.trim() === '') return null;
+  if (/^\d+$/.test(raw.trim())) {
+    throw new Error(`"${raw}" is a hop count; give the proxies' addresses or ranges (e.g. "10.0.0.0/8")`);
+  }
+  return raw;
 }
 
 function boolean(raw: string): boolean {
