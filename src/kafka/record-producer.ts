@@ -3,6 +3,7 @@ import { CompressionTypes, type Kafka, type Producer, type TopicMessages } from 
 import { GroupCommit } from '../domain/group-commit';
 import type { OutgoingRecord } from '../domain/records';
 import { KAFKA } from './kafka.constants';
+import { rememberingPartitioner } from './partitioning';
 
 export type { OutgoingRecord } from '../domain/records';
 
@@ -108,6 +109,7 @@ export class RecordProducer implements OnApplicationShutdown {
         idempotent: true,
         maxInFlightRequests: 5,
         allowAutoTopicCreation: false,
+        createPartitioner: rememberingPartitioner,
       });
       try {
         await producer.connect();
