@@ -5,7 +5,7 @@
  * For before/after comparisons of one change on the hot path (README Section B, the cost of the
  * delivery task MAC): run it on both builds under `flock -x /tmp/hookstream-run.lock`, alternating;
  * BENCH_E2E_DIST runs another build of the service (an older commit's `dist`) instead of ./dist;
- * BENCH_NODE_ARGS adds node flags to the service's (space-separated, as bench:latency).
+ * BENCH_NODE_ARGS adds node flags to the service's (bench/lib/phase-service.ts).
  * Prints one JSON line with each round's deliveries/s, the service's CPU share and the CPU per
  * delivery (service, and service + broker), and their means; writes nothing.
  */
@@ -39,10 +39,7 @@ async function main(): Promise<void> {
       label: 'bench-e2e-service',
       env: { HOOKSTREAM_WORKERS: WORKERS },
       ...(distDir ? { distDir } : {}),
-      nodeArgs: [
-        ...(profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : []),
-        ...(process.env.BENCH_NODE_ARGS ? process.env.BENCH_NODE_ARGS.split(' ') : []),
-      ],
+      ...(profileDir ? { nodeArgs: ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       watchServices([service]);

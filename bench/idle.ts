@@ -27,8 +27,6 @@ async function main(): Promise<void> {
       label: 'bench-idle-service',
       env: { HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto' },
       ...(distDir ? { distDir } : {}),
-      // Extra node flags for the service (`--cpu-prof`), space-separated, as bench:latency takes them.
-      ...(process.env.BENCH_NODE_ARGS ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ') } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       watchServices([service]);

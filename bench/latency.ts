@@ -53,8 +53,6 @@ async function main(): Promise<void> {
       label: 'bench-latency-service',
       env: { HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto' },
       ...(distDir ? { distDir } : {}),
-      // Extra node flags for the service (`--trace-gc`, `--cpu-prof`), space-separated.
-      ...(process.env.BENCH_NODE_ARGS ? { nodeArgs: process.env.BENCH_NODE_ARGS.split(' ') } : {}),
     },
     async ({ receiver, inputTopic, service, producer }) => {
       watchServices([service]);

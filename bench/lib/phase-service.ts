@@ -2,7 +2,8 @@
  * The setup every single-phase runner (bench/backfill.ts, catalogue.ts, e2e-phase.ts, noisy.ts)
  * shares: a receiver, a database, one service configured as `npm run bench` configures its own (one
  * input partition per tenant, the bench's delivery partitions and retry delays), a connected
- * producer, and their teardown whatever the phase did.
+ * producer, and their teardown whatever the phase did. BENCH_NODE_ARGS adds node flags to the
+ * service's (`--trace-gc`, `--cpu-prof`, `-r <file>`), whichever runner starts it.
  */
 import type { Producer } from 'kafkajs';
 import { CONFIG, kafka } from './config';
@@ -28,6 +29,7 @@ export async function withPhaseService<T>(
     label: string;
     /** Settings on top of the bench's own. */
     env?: Record<string, string>;
+    /** Node flags for the service; BENCH_NODE_ARGS (space-separated) adds to them in every runner. */
     nodeArgs?: string[];
     /** Another build of the service to run (an older commit's `dist`), for before/after runs. */
     distDir?: string;
@@ -57,7 +59,10 @@ export async function withPhaseService<T>(
       },
       {
         label: options.label,
-        nodeArgs: options.nodeArgs ?? [],
+        nodeArgs: [
+          ...(options.nodeArgs ?? []),
+          ...(process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean),
+        ],
         ...(options.distDir ? { distDir: options.distDir } : {}),
       },
     );
