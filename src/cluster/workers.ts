@@ -2,7 +2,9 @@ import cluster, { type Worker } from 'node:cluster';
 import { AggregatorRegistry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
+import { usableCores } from '../config/cpu-count';
 import { TokenBuckets } from '../domain/token-bucket';
+import { workerExecArgv } from './worker-exec-argv';
 import {
   isMessage,
   type CollectAnswer,
@@ -83,6 +85,7 @@ export class WorkerSupervisor {
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
       process.once(signal, () => void this.stop(signal));
     }
+    cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, this.config.workers, usableCores()) });
     const first = await this.fork(0, true);
     await Promise.all(
       Array.from({ length: this.config.workers - 1 }, (_, i) =>
