@@ -6,8 +6,9 @@ export const SINGLE_THREADED_GC = '--single-threaded-gc';
  * the workers fill the cores. Each worker's collector would otherwise start helper threads on
  * cores the other workers are using, and every pause then waits for helpers the scheduler has not
  * yet run: on two cores with two workers, p99 at 1,000 events/s and the CPU per delivery both fell
- * without them (README decision 81). Fewer workers than cores keep the parallel collector, which
- * has idle cores to use. A flag for it already given (`--no-single-threaded-gc` too) is left as is.
+ * without them, while single-event ingest, whose one HTTP worker is the busy one, lost about a
+ * tenth (README decision 81). Fewer workers than cores keep the parallel collector, which has idle
+ * cores to use. A flag for it already given (`--no-single-threaded-gc` too) is left as is.
  */
 export function workerExecArgv(execArgv: readonly string[], workers: number, cores: number): string[] {
   const given = execArgv.some((arg) => /^--(no-)?single[-_]threaded[-_]gc$/.test(arg));
