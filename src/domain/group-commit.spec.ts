@@ -122,6 +122,40 @@ describe('GroupCommit', () => {
     }
   });
 
+  it('with gatherTurn, an idle writer writes what one turn submitted as one write, at its end', async () => {
+    const writes = controlledWrites<number>();
+    const commit = new GroupCommit<number>({ maxInFlight: 3, gatherTurn: true, write: writes.write });
+    void commit.submit(1);
+    await Promise.resolve();
+    void commit.submit(2);
+    expect(writes.batches).toEqual([]);
+    await flush();
+    expect(writes.batches).toEqual([[1, 2]]);
+    // With a write in flight, an item goes out at once, as without gatherTurn.
+    void commit.submit(3);
+    expect(writes.batches).toEqual([[1, 2], [3]]);
+    writes.finish[0]();
+    writes.finish[1]();
+    await flush();
+    void commit.submit(4);
+    expect(writes.batches).toHaveLength(2);
+    await flush();
+    expect(writes.batches).toEqual([[1, 2], [3], [4]]);
+  });
+
+  it('with gatherTurn, drain writes at once', async () => {
+    const written: number[] = [];
+    const commit = new GroupCommit<number>({
+      maxInFlight: 1,
+      gatherTurn: true,
+      write: async (batch) => void written.push(...batch),
+    });
+    void commit.submit(1);
+    const drained = commit.drain();
+    expect(written).toEqual([1]);
+    await drained;
+  });
+
   it('drain writes what waits without lingering and resolves once nothing is left', async () => {
     const written: number[] = [];
     const commit = new GroupCommit<number>({

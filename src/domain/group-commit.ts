@@ -16,6 +16,12 @@ export interface GroupCommitOptions<T> {
   sizeOf?(item: T): number;
   /** Wait this long after the first item before writing, to gather more (0: write at once). */
   lingerMs?: number;
+  /**
+   * With no linger and no write in flight: write at the end of the event-loop turn rather than at
+   * once, so items submitted by the same turn's callbacks (each partition of one fetch, say) go out
+   * in one write. With writes in flight, items go out as before.
+   */
+  gatherTurn?: boolean;
   /** Most items waiting; beyond it the oldest are dropped ({@link GroupCommitOverflow}). */
   maxQueued?: number;
   /** Most bytes waiting, by `sizeOf`; beyond it the oldest are dropped, as for `maxQueued`. */
@@ -46,6 +52,7 @@ export class GroupCommit<T> {
   private head = 0;
   private writing = 0;
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
+  private turnEnd: ReturnType<typeof setImmediate> | null = null;
   private readonly idle: Array<() => void> = [];
   private bytesQueued = 0;
 
@@ -88,11 +95,22 @@ export class GroupCommit<T> {
     return new Promise<void>((resolve) => this.idle.push(resolve));
   }
 
-  /** Writes now, or after the linger when less than a full batch waits and nobody is draining. */
+  /**
+   * Writes now, or after the linger when less than a full batch waits and nobody is draining, or
+   * (gatherTurn) at the end of this turn when nothing is in flight.
+   */
   private schedule(): void {
     const lingerMs = this.options.lingerMs ?? 0;
     const fullBatch = this.queued() >= (this.options.maxBatchItems ?? Number.POSITIVE_INFINITY);
-    if (lingerMs <= 0 || fullBatch || this.idle.length > 0) {
+    const gatherTurn = this.options.gatherTurn && this.writing === 0 && !fullBatch && this.idle.length === 0;
+    if (lingerMs <= 0 && gatherTurn) {
+      if (this.turnEnd === null) {
+        this.turnEnd = setImmediate(() => {
+          this.turnEnd = null;
+          this.pump();
+        });
+      }
+    } else if (lingerMs <= 0 || fullBatch || this.idle.length > 0) {
       this.clearLinger();
       this.pump();
     } else if (this.lingerTimer === null && this.writing < this.options.maxInFlight) {
@@ -106,6 +124,8 @@ export class GroupCommit<T> {
   private clearLinger(): void {
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
+    if (this.turnEnd !== null) clearImmediate(this.turnEnd);
+    this.turnEnd = null;
   }
 
   private enqueue(pending: Pending<T>): void {

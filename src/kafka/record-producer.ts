@@ -36,7 +36,8 @@ const PRODUCER_STATE_ERRORS = new Set([
  * kafkajs sends one request per `send()`. Retries, shed deliveries and dead letters come one record
  * at a time from many lanes at once, so sends made while requests are in flight are gathered into
  * the next request (group commit): an idle producer sends at once, a busy one sends fewer, larger
- * requests. Each caller's promise settles with the request its records went out in.
+ * requests. An idle one waits for the end of the event-loop turn, so the sends of one turn share a
+ * request. Each caller's promise settles with the request its records went out in.
  */
 @Injectable()
 export class RecordProducer implements OnApplicationShutdown {
@@ -47,6 +48,10 @@ export class RecordProducer implements OnApplicationShutdown {
   private readonly requests = new GroupCommit<PendingSend>({
     maxInFlight: MAX_REQUESTS_IN_FLIGHT,
     maxBatchBytes: MAX_REQUEST_BYTES,
+    // The fan-out sends once per partition's batch, and one fetch brings several partitions: sent
+    // at once, each became a request of its own, and a fetch of the deliveries topic behind it
+    // (README decision 83).
+    gatherTurn: true,
     sizeOf: (send) => send.bytes,
     write: (batch) => this.sendBatch(batch),
   });
