@@ -8,18 +8,29 @@
  * and event-loop delay from `/metrics` (prom-client's default series, summed over the workers), so a
  * tail can be told from a pause, and each round gives p50 / p99 per second of publishing
  * (`bySecondP50P99Ms`), so a backlog that builds and drains can be told from a tail spread over the
- * round. Prints one JSON line; writes nothing under bench/results.
+ * round. BENCH_LATENCY_E2E_EVENTS (0) first sends that many events through as fast as the service
+ * takes them, as the full bench's e2e phase does before its latency phase, so a tail seen only in
+ * the full run can be looked for here. Prints one JSON line; writes nothing under bench/results.
  */
 import { Api } from './lib/api';
 import { QUICK } from './lib/config';
 import { CpuMeter } from './lib/cpu';
-import { createTenants, killWatchedServices, latencyRun, log, warmUp, watchServices } from './lib/phases';
+import {
+  createTenants,
+  e2eRun,
+  killWatchedServices,
+  latencyRun,
+  log,
+  warmUp,
+  watchServices,
+} from './lib/phases';
 import { withPhaseService } from './lib/phase-service';
 import { sampleOf } from './lib/replicas';
 import { round } from './lib/stats';
 
 const ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? (QUICK ? 1 : 3));
 const RATES = (process.env.BENCH_LATENCY_RATES ?? '1000').split(',').map(Number);
+const E2E_EVENTS = Number(process.env.BENCH_LATENCY_E2E_EVENTS ?? 0);
 
 /** The sum of every series of metric `name`, whatever its labels (sampleOf reads one series). */
 function totalOf(text: string, name: string): number {
@@ -58,6 +69,10 @@ async function main(): Promise<void> {
       watchServices([service]);
       const tenants = await createTenants(new Api(service.url), receiver);
       await warmUp(producer, inputTopic, tenants, receiver);
+      if (E2E_EVENTS > 0) {
+        const perSec = await e2eRun(producer, inputTopic, tenants, receiver, 'f1', E2E_EVENTS);
+        log(`e2e before the rounds: ${E2E_EVENTS} events at ${perSec} deliveries/s`);
+      }
       const rounds = [];
       for (const rate of RATES) {
         for (let index = 0; index < ROUNDS; index++) {

@@ -2,6 +2,7 @@
  * The measured phases that bench.ts and replicas.ts share: warm-up, the e2e throughput runs and the
  * fixed-rate latency runs, with the publishing and waiting they need.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Message, Producer } from 'kafkajs';
 import type { Api } from './api';
 import { CONFIG, ENDPOINTS, kafka } from './config';
@@ -166,6 +167,11 @@ export async function latencyRun(
   stagesP50P99Ms?: Record<string, string>;
   /** p50 / p99 ms of the events published in each second of the run (rates up to 1,000/s). */
   bySecondP50P99Ms?: string[];
+  /**
+   * The bench process's own event-loop delay over the round, p99 / max ms: its receiver stamps each
+   * delivery when its handler runs, so a stall here is latency the service did not cause.
+   */
+  benchLoopDelayP99MaxMs: string;
 }> {
   const latencies: number[] = [];
   const seen = new Set<string>();
@@ -208,6 +214,8 @@ export async function latencyRun(
     await sleep(500);
   }
   const total = rate * CONFIG.latencySeconds;
+  const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+  loopDelay.enable();
   const start = Date.now();
   let published = 0;
   let maxLagMs = 0;
@@ -238,6 +246,8 @@ export async function latencyRun(
   }
   await Promise.all(sends);
   const ok = await until(() => seen.size >= total, CONFIG.drainTimeoutMs);
+  loopDelay.disable();
+  const benchLoopDelayP99MaxMs = `${round(loopDelay.percentile(99) / 1e6, 1)} / ${round(loopDelay.max / 1e6, 1)}`;
   if (!ok) log(`latency ${rate}/s: only ${seen.size} of ${total} delivered within the drain timeout`);
   if (maxLagMs > 100) log(`latency ${rate}/s: the producer fell behind by up to ${maxLagMs} ms`);
   await sleep(500);
@@ -280,6 +290,7 @@ export async function latencyRun(
     published,
     stagesP50P99Ms,
     bySecondP50P99Ms,
+    benchLoopDelayP99MaxMs,
   };
 }
 
