@@ -17,11 +17,29 @@ export async function createDatabase(prefix: string): Promise<BenchDatabase> {
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () =>
-      withAdmin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(
-        () => undefined,
-      ),
+    drop: () => withAdmin((client) => dropDatabase(client, name)),
   };
+}
+
+/**
+ * DROP DATABASE WITH (FORCE) refuses (42501) when a backend of another role is connected, which an
+ * autovacuum worker analysing the run's writes is (seen in clean-clone runs, by the tests and by the
+ * bench smoke's ingest phase); a plain DROP stops autovacuum on the database itself. Either is
+ * retried briefly while the database is in use. The tests' databases are dropped with it too.
+ */
+export async function dropDatabase(client: Client, name: string): Promise<void> {
+  let force = true;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      await client.query(`DROP DATABASE IF EXISTS ${name}${force ? ' WITH (FORCE)' : ''}`);
+      return;
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (attempt >= 20 || (code !== '42501' && code !== '55006')) throw error;
+      if (code === '42501') force = false;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
+  }
 }
 
 async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {

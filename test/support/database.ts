@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
+import { dropDatabase } from '../../bench/lib/db';
 import { createDataSource } from '../../src/database/data-source';
 
 export const BASE_DATABASE_URL =
@@ -38,26 +39,6 @@ export async function createTestDatabase(): Promise<TestDatabase> {
       await withAdminClient((client) => dropDatabase(client, name));
     },
   };
-}
-
-/**
- * DROP DATABASE WITH (FORCE) refuses (42501) when a backend of another role is connected, which an
- * autovacuum worker analysing the test's writes is (seen once in a clean-clone run); a plain DROP
- * stops autovacuum on the database itself. Either is retried briefly while the database is in use.
- */
-async function dropDatabase(client: Client, name: string): Promise<void> {
-  let force = true;
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await client.query(`DROP DATABASE IF EXISTS ${name}${force ? ' WITH (FORCE)' : ''}`);
-      return;
-    } catch (error) {
-      const code = (error as { code?: string }).code;
-      if (attempt >= 20 || (code !== '42501' && code !== '55006')) throw error;
-      if (code === '42501') force = false;
-      await new Promise((resolve) => setTimeout(resolve, 250));
-    }
-  }
 }
 
 async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
