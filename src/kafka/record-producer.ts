@@ -35,9 +35,9 @@ const PRODUCER_STATE_ERRORS = new Set([
  *
  * kafkajs sends one request per `send()`. Retries, shed deliveries and dead letters come one record
  * at a time from many lanes at once, so sends made while requests are in flight are gathered into
- * the next request (group commit): an idle producer sends at once, a busy one sends fewer, larger
- * requests. An idle one waits for the end of the event-loop turn, so the sends of one turn share a
- * request. Each caller's promise settles with the request its records went out in.
+ * the next request (group commit): an idle producer sends at the end of the event-loop turn, so the
+ * sends of one turn share a request, and a busy one sends fewer, larger requests. Each caller's
+ * promise settles with the request its records went out in.
  */
 @Injectable()
 export class RecordProducer implements OnApplicationShutdown {
