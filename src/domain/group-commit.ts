@@ -89,7 +89,7 @@ export class GroupCommit<T> {
    * (items submitted meanwhile included).
    */
   drain(): Promise<void> {
-    this.clearLinger();
+    this.clearWaits();
     this.pump();
     if (this.queued() === 0 && this.writing === 0) return Promise.resolve();
     return new Promise<void>((resolve) => this.idle.push(resolve));
@@ -102,16 +102,14 @@ export class GroupCommit<T> {
   private schedule(): void {
     const lingerMs = this.options.lingerMs ?? 0;
     const fullBatch = this.queued() >= (this.options.maxBatchItems ?? Number.POSITIVE_INFINITY);
-    const gatherTurn = this.options.gatherTurn && this.writing === 0 && !fullBatch && this.idle.length === 0;
-    if (lingerMs <= 0 && gatherTurn) {
-      if (this.turnEnd === null) {
-        this.turnEnd = setImmediate(() => {
-          this.turnEnd = null;
-          this.pump();
-        });
-      }
-    } else if (lingerMs <= 0 || fullBatch || this.idle.length > 0) {
-      this.clearLinger();
+    const writeNow = fullBatch || this.idle.length > 0;
+    if (!writeNow && lingerMs <= 0 && this.options.gatherTurn && this.writing === 0) {
+      this.turnEnd ??= setImmediate(() => {
+        this.turnEnd = null;
+        this.pump();
+      });
+    } else if (writeNow || lingerMs <= 0) {
+      this.clearWaits();
       this.pump();
     } else if (this.lingerTimer === null && this.writing < this.options.maxInFlight) {
       this.lingerTimer = setTimeout(() => {
@@ -121,7 +119,8 @@ export class GroupCommit<T> {
     }
   }
 
-  private clearLinger(): void {
+  /** Cancels a pending linger or end-of-turn write. */
+  private clearWaits(): void {
     if (this.lingerTimer !== null) clearTimeout(this.lingerTimer);
     this.lingerTimer = null;
     if (this.turnEnd !== null) clearImmediate(this.turnEnd);
