@@ -13,10 +13,8 @@ export interface BenchDatabase {
 export async function createDatabase(prefix: string): Promise<BenchDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = new URL(BASE_DATABASE_URL);
-  url.pathname = `/${name}`;
   return {
-    url: url.toString(),
+    url: databaseUrl(name),
     drop: () => withAdmin((client) => dropDatabase(client, name)),
   };
 }
@@ -42,7 +40,15 @@ export async function dropDatabase(client: Client, name: string): Promise<void> 
   }
 }
 
-async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+/** BASE_DATABASE_URL with another database named in it. */
+export function databaseUrl(name: string): string {
+  const url = new URL(BASE_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Runs `work` on a client of the base database (CREATE and DROP DATABASE), closed afterwards. */
+export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: BASE_DATABASE_URL });
   await client.connect();
   try {

@@ -1,11 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
 import type { DataSource } from 'typeorm';
-import { dropDatabase } from '../../bench/lib/db';
+import { databaseUrl, dropDatabase, withAdmin } from '../../bench/lib/db';
 import { createDataSource } from '../../src/database/data-source';
 
-export const BASE_DATABASE_URL =
-  process.env.DATABASE_URL ?? 'postgres://hookstream:hookstream@127.0.0.1:5432/hookstream';
+export { BASE_DATABASE_URL } from '../../bench/lib/db';
 
 export interface TestDatabase {
   url: string;
@@ -18,8 +16,8 @@ export interface TestDatabase {
 /** A fresh database per test file, migrated exactly as production is (no `synchronize`). */
 export async function createTestDatabase(): Promise<TestDatabase> {
   const name = `hs_test_${randomBytes(6).toString('hex')}`;
-  await withAdminClient((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = withDatabase(BASE_DATABASE_URL, name);
+  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
+  const url = databaseUrl(name);
   const dataSource = createDataSource(url);
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
@@ -36,23 +34,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
     async drop() {
       await Promise.all(opened.filter((ds) => ds.isInitialized).map((ds) => ds.destroy()));
-      await withAdminClient((client) => dropDatabase(client, name));
+      await withAdmin((client) => dropDatabase(client, name));
     },
   };
-}
-
-async function withAdminClient<T>(work: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: BASE_DATABASE_URL });
-  await client.connect();
-  try {
-    return await work(client);
-  } finally {
-    await client.end();
-  }
-}
-
-function withDatabase(url: string, database: string): string {
-  const parsed = new URL(url);
-  parsed.pathname = `/${database}`;
-  return parsed.toString();
 }
