@@ -81,6 +81,8 @@ async function isolationRun(
   const expected = events * 10;
   const ids = new Set<string>();
   let lastAt = 0;
+  /** When each healthy endpoint got its last delivery: a late one says which lane held the run up. */
+  const lastAtByPath = new Map<string, number>();
   let hangRequests = 0;
   let failRequests = 0;
   receiver.setHandler((d) => {
@@ -97,6 +99,7 @@ async function isolationRun(
     if (!ids.has(key)) {
       ids.add(key);
       lastAt = d.receivedAtMs;
+      lastAtByPath.set(d.path, d.receivedAtMs);
     }
     return undefined;
   });
@@ -110,5 +113,9 @@ async function isolationRun(
     () => ids.size,
     `isolation ${type}: ${expected} healthy deliveries expected`,
   );
+  const finishedS = [...lastAtByPath.values()]
+    .map((at) => round((at - start) / 1000, 2))
+    .sort((a, b) => a - b);
+  log(`isolation ${type}: healthy endpoints finished after ${finishedS.join(', ')} s`);
   return { perSec: (expected / (lastAt - start)) * 1000, hangRequests, failRequests };
 }
