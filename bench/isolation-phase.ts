@@ -1,5 +1,5 @@
 /**
- * `node dist-bench/isolation-phase.js`: the isolation phase of bench.ts alone (10 healthy endpoints
+ * `npm run bench:isolation`: the isolation phase of bench.ts alone (10 healthy endpoints
  * alone vs. beside one that hangs and one that answers 500, BENCH_ISOLATION_ROUNDS alternated
  * rounds) on a service set up as bench.ts sets up its own (the noisy-neighbour limits, BENCH_WORKERS
  * workers, `auto` by default). BENCH_ISOLATION_E2E_EVENTS runs that many e2e events first, as the
