@@ -196,6 +196,11 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     return this.health.isShut(endpointId, nowMs) ? 0 : this.lanes.room(endpointId);
   }
 
+  /** The endpoints whose lane hangs now (LaneScheduler.isHanging): what other processes are told. */
+  hangingEndpoints(): string[] {
+    return this.lanes.hangingKeys();
+  }
+
   /** Deliveries the endpoint's lane can take now without shedding any (see LaneScheduler.headroom). */
   laneHeadroom(endpointId: string): number {
     return this.lanes.headroom(endpointId);

@@ -4,24 +4,24 @@ import { DeliveryGate } from './delivery-gate';
 describe('DeliveryGate', () => {
   const nowMs = Date.UTC(2026, 11, 3, 8);
   /** `ep-own` is this process's; the others belong to another worker or replica. */
-  function gate(remoteOpenUntil: Record<string, number>, localRoom: Record<string, number> = {}) {
+  function gate(remoteRefusesUntil: Record<string, number>, localRoom: Record<string, number> = {}) {
     return new DeliveryGate(
       { room: (endpointId) => localRoom[endpointId] ?? Number.POSITIVE_INFINITY },
       { holdAtFanout: async (_request: HoldRequest) => undefined },
       { ownsEndpoint: (endpointId) => endpointId === 'ep-own' },
       {
-        isOpen: (endpointId, at) =>
-          remoteOpenUntil[endpointId] !== undefined && at < remoteOpenUntil[endpointId],
+        refuses: (endpointId, at) =>
+          remoteRefusesUntil[endpointId] !== undefined && at < remoteRefusesUntil[endpointId],
       },
       { now: () => nowMs },
     );
   }
 
-  it('holds at the fan-out for an endpoint whose owner elsewhere has its circuit open', () => {
+  it('holds at the fan-out for an endpoint whose owner elsewhere refuses (open circuit, hanging lane)', () => {
     expect(gate({ 'ep-other': nowMs + 1_000 }).room('ep-other')).toBe(0);
   });
 
-  it('sends once that open period has ended, or when no owner reported one', () => {
+  it('sends once that refusal has ended, or when no owner reported one', () => {
     expect(gate({ 'ep-other': nowMs }).room('ep-other')).toBe(Number.POSITIVE_INFINITY);
     expect(gate({}).room('ep-other')).toBe(Number.POSITIVE_INFINITY);
   });

@@ -4,15 +4,15 @@ import type { Clock } from '../domain/clock';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { DeliveryEngine } from './delivery-engine';
-import { RemoteCircuits } from './remote-circuits';
+import { RemoteRefusals } from './remote-refusals';
 import { Settler } from './settler';
 
 /**
  * What the fan-out asks before producing a task: an endpoint that cannot take deliveries now gets
  * its task held in PostgreSQL at once, instead of going through the deliveries topic only to be
  * held there (README decision 25). An endpoint this process owns is judged by its own circuit and
- * lane; one another process owns (another worker or replica) by the open circuit its owner stored
- * (RemoteCircuits), its lane unseen.
+ * lane; one another process owns (another worker or replica) by the open circuit or hanging lane its
+ * owner stored (RemoteRefusals), a slow lane's pace unseen.
  */
 @Injectable()
 export class DeliveryGate {
@@ -20,7 +20,7 @@ export class DeliveryGate {
     @Inject(DeliveryEngine) private readonly engine: Pick<DeliveryEngine, 'room'>,
     @Inject(Settler) private readonly settler: Pick<Settler, 'holdAtFanout'>,
     @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
-    @Inject(RemoteCircuits) private readonly remote: Pick<RemoteCircuits, 'isOpen'>,
+    @Inject(RemoteRefusals) private readonly remote: Pick<RemoteRefusals, 'refuses'>,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
@@ -31,7 +31,7 @@ export class DeliveryGate {
   room(endpointId: string): number {
     const nowMs = this.clock.now();
     // The map lookup first: ownership costs a hash and two arrays, on every delivery the fan-out makes.
-    if (this.remote.isOpen(endpointId, nowMs) && !this.consumers.ownsEndpoint(endpointId)) return 0;
+    if (this.remote.refuses(endpointId, nowMs) && !this.consumers.ownsEndpoint(endpointId)) return 0;
     return this.engine.room(endpointId, nowMs);
   }
 

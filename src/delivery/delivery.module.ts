@@ -20,10 +20,12 @@ import { DeliveryGate } from './delivery-gate';
 import { DeliveryHandover } from './delivery-handover';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
+import { HangingLanes } from './hanging-lanes';
 import { HeldRelease } from './held-release';
-import { RemoteCircuits } from './remote-circuits';
+import { RemoteRefusals } from './remote-refusals';
 import { StrictReleaseRecovery } from './strict-release-recovery';
 import { HostResolver } from './host-resolver';
+import { LaneHangsRepository } from './lane-hangs.repository';
 import { HttpSender } from './http-sender';
 import { NotificationPublisher } from './notifications/notification-publisher';
 import { NotificationWindows } from './notifications/notification-windows.repository';
@@ -67,12 +69,14 @@ import { Settler } from './settler';
     DeliveryHandover,
     DeliveryMetrics,
     EndpointHealth,
+    HangingLanes,
     HeldRelease,
+    LaneHangsRepository,
     NotificationPublisher,
     NotificationWindows,
     Notifier,
     PartitionOwners,
-    RemoteCircuits,
+    RemoteRefusals,
     Settler,
     StrictReleaseRecovery,
   ],

@@ -224,6 +224,27 @@ describe('LaneScheduler', () => {
       await flush();
       expect(scheduler.isHanging('hang')).toBe(false);
     });
+
+    it('lists the hanging lanes, and only those', async () => {
+      const { clock, scheduler } = clocked(1_000);
+      const stuck = gate();
+      const quick = gate();
+      const running = [
+        scheduler.run('hang', 1, () => stuck.opened),
+        scheduler.run('wide', 2, () => stuck.opened),
+        scheduler.run('moving', 1, () => quick.opened),
+      ];
+      // 'moving' has finished its task; 'wide' has a slot free.
+      quick.open();
+      await running[2];
+      await flush();
+      clock.now += 1_000;
+      expect(scheduler.hangingKeys()).toEqual(['hang']);
+      stuck.open();
+      await Promise.all(running);
+      await flush();
+      expect(scheduler.hangingKeys()).toEqual([]);
+    });
   });
 
   describe('groups (tenants)', () => {

@@ -223,8 +223,19 @@ export class LaneScheduler {
    */
   isHanging(key: string): boolean {
     const lane = this.lanes.get(key);
-    if (!lane || !blocked(lane)) return false;
-    return this.now() - lane.lastStartedAtMs >= this.stallAfterMs;
+    return lane !== undefined && this.hangs(lane, this.now());
+  }
+
+  /** The keys of the lanes hanging now ({@link isHanging}). */
+  hangingKeys(): string[] {
+    const nowMs = this.now();
+    const keys: string[] = [];
+    for (const [key, lane] of this.lanes) if (this.hangs(lane, nowMs)) keys.push(key);
+    return keys;
+  }
+
+  private hangs(lane: Lane, nowMs: number): boolean {
+    return blocked(lane) && nowMs - lane.lastStartedAtMs >= this.stallAfterMs;
   }
 
   /** Hanging, or overloaded with as many queued tasks as it keeps: a new task would be shed. */

@@ -1,7 +1,10 @@
+import { DataSource } from 'typeorm';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { EndpointDirectory } from '../../src/endpoints/endpoint-directory';
 import { EndpointHealthRepository } from '../../src/endpoints/endpoint-health.repository';
+import { LaneHangsRepository } from '../../src/delivery/lane-hangs.repository';
 import { isValidSecret } from '../../src/endpoints/secrets/secret-cipher';
 import { endpointCalls, PUBLIC_URL, UNKNOWN_ID, type Tenant } from './endpoint-calls';
 
@@ -190,6 +193,40 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
         await health.save([], [open.id, lapsed.id, closed.id]);
       }
       expect((await health.openCircuits(30_000)).has(open.id)).toBe(false);
+    });
+
+    it("lists the lanes their owners vouch are hanging, for other processes' fan-outs, until the vouch lapses", async () => {
+      const [hanging, lapsing, deleted] = [
+        await createEndpoint(tenantA),
+        await createEndpoint(tenantA),
+        await createEndpoint(tenantA),
+      ];
+      const hangs = service.app.get(LaneHangsRepository);
+      await hangs.save([hanging.id, deleted.id], 60_000, []);
+      await hangs.save([lapsing.id], 1, []);
+      // An endpoint deleted meanwhile gets no row, and a deleted endpoint's row goes with it.
+      await hangs.save([UNKNOWN_ID], 60_000, []);
+      await api('DELETE', `/v1/endpoints/${deleted.id}`, { token: tenantA.apiKey });
+      try {
+        await waitFor(async () => !(await hangs.hanging()).has(lapsing.id), {
+          timeoutMs: 5_000,
+          what: 'the 1 ms vouch to lapse',
+        });
+        const read = await hangs.hanging();
+        expect(read.get(hanging.id)).toBeGreaterThan(55_000);
+        expect(read.get(hanging.id)).toBeLessThanOrEqual(60_000);
+        expect(read.has(UNKNOWN_ID)).toBe(false);
+        const [{ rows }] = await service.app
+          .get(DataSource)
+          .query<Array<{ rows: string }>>(
+            `SELECT count(*) AS rows FROM endpoint_lane_hangs WHERE endpoint_id = ANY($1::uuid[])`,
+            [[deleted.id, UNKNOWN_ID]],
+          );
+        expect(Number(rows)).toBe(0);
+      } finally {
+        await hangs.save([], 0, [hanging.id, lapsing.id]);
+      }
+      expect((await hangs.hanging()).has(hanging.id)).toBe(false);
     });
 
     it('reports the circuit its owning replica stored, whichever replica answers', async () => {

@@ -15,6 +15,7 @@ import { EventCatalogue1764576000000 } from './1764576000000-event-catalogue';
 import { StrictOrderKeys1764669600000 } from './1764669600000-strict-order-keys';
 import { ParkedDeliveryLookup1764756000000 } from './1764756000000-parked-delivery-lookup';
 import { BlockRule1764842400000 } from './1764842400000-block-rule';
+import { LaneHangs1764928800000 } from './1764928800000-lane-hangs';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -35,4 +36,5 @@ export const MIGRATIONS = [
   StrictOrderKeys1764669600000,
   ParkedDeliveryLookup1764756000000,
   BlockRule1764842400000,
+  LaneHangs1764928800000,
 ];
