@@ -1,4 +1,5 @@
 import pino from 'pino';
+import { Registry } from 'prom-client';
 import type { AppConfig } from '../config/config';
 import { HangingLanes, LANE_HANG_VOUCH_MS } from './hanging-lanes';
 
@@ -9,6 +10,7 @@ describe('HangingLanes', () => {
     const clock = { nowMs: 1_000_000 };
     const state = { hanging: [] as string[], fail: false };
     const saves: Array<{ hanging: string[]; forMs: number; recovered: string[] }> = [];
+    const registry = new Registry();
     const lanes = new HangingLanes(
       config,
       { hangingEndpoints: () => state.hanging },
@@ -20,9 +22,12 @@ describe('HangingLanes', () => {
         },
       },
       { now: () => clock.nowMs },
+      registry,
       pino({ level: 'silent' }),
     );
-    return { clock, state, saves, lanes };
+    const gauge = async () =>
+      (await registry.getSingleMetric('hookstream_lanes_hanging')!.get()).values[0]?.value;
+    return { clock, state, saves, lanes, gauge };
   }
 
   it('writes a new hang at once, renews it each second, and deletes it once the lane moves', async () => {
@@ -44,11 +49,15 @@ describe('HangingLanes', () => {
     ]);
   });
 
-  it('reports only the endpoints this process owns', async () => {
-    const { state, saves, lanes } = setUp();
+  it('reports only the endpoints this process owns, and counts them in hookstream_lanes_hanging', async () => {
+    const { state, saves, lanes, gauge } = setUp();
     state.hanging = ['ep-hang', 'ep-handed-away'];
     await lanes.write();
     expect(saves.map((save) => save.hanging)).toEqual([['ep-hang']]);
+    expect(await gauge()).toBe(1);
+    state.hanging = [];
+    await lanes.write();
+    expect(await gauge()).toBe(0);
   });
 
   it('writes again after a failed write, the hang and the recovery alike', async () => {

@@ -1,9 +1,11 @@
 import { Inject, Injectable, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
+import { Gauge, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { ConsumerRunner } from '../kafka/consumer-runner';
@@ -38,6 +40,7 @@ export class HangingLanes implements OnApplicationBootstrap, OnModuleDestroy {
   private writing: Promise<void> | null = null;
   private timer?: NodeJS.Timeout;
   private readonly writeFailed: ThrottledWarning;
+  private readonly hangingNow: Gauge;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -45,12 +48,18 @@ export class HangingLanes implements OnApplicationBootstrap, OnModuleDestroy {
     @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'ownsEndpoint'>,
     @Inject(LaneHangsRepository) private readonly store: Pick<LaneHangsRepository, 'save'>,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
     this.writeFailed = new ThrottledWarning(
       logger.child({ component: 'hanging-lanes' }),
       'could not write the hanging lanes; retrying',
     );
+    this.hangingNow = new Gauge({
+      name: 'hookstream_lanes_hanging',
+      help: "Lanes of this process's endpoints that have started nothing for HOOKSTREAM_LANE_STALL_AFTER with every slot busy; every fan-out holds their deliveries",
+      registers: [registry],
+    });
   }
 
   onApplicationBootstrap(): void {
@@ -74,6 +83,7 @@ export class HangingLanes implements OnApplicationBootstrap, OnModuleDestroy {
     if (this.writing) return this.writing;
     const nowMs = this.clock.now();
     const hanging = new Set(this.engine.hangingEndpoints().filter((id) => this.consumers.ownsEndpoint(id)));
+    this.hangingNow.set(hanging.size);
     const renew = [...hanging].filter((id) => nowMs - (this.written.get(id) ?? -Infinity) >= RENEW_AFTER_MS);
     const ended = [...this.written.keys()].filter((id) => !hanging.has(id));
     if (renew.length === 0 && ended.length === 0) return Promise.resolve();

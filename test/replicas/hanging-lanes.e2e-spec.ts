@@ -12,6 +12,7 @@ import { waitFor } from '../support/wait';
 const HANG = '/hang';
 const HELD_AT_FANOUT = 'hookstream_deliveries_total{outcome="held_at_fanout"}';
 const SHED = 'hookstream_deliveries_total{outcome="shed"}';
+const HANGING = 'hookstream_lanes_hanging';
 
 describe('a lane hanging on its owner is held at the fan-out of another replica', () => {
   let stack: Stack | undefined;
@@ -71,8 +72,10 @@ describe('a lane hanging on its owner is held at the fan-out of another replica'
       what: 'the next 20 deliveries held at the fan-out',
       timeoutMs: 5_000,
     });
-    // None of them crossed the deliveries topic to be shed by the owner.
-    expect(sampleOf(await scrape(owner), SHED)).toBe(shedBefore);
+    // None of them crossed the deliveries topic to be shed by the owner, which counts the hang.
+    const ownerMetrics = await scrape(owner);
+    expect(sampleOf(ownerMetrics, SHED)).toBe(shedBefore);
+    expect(sampleOf(ownerMetrics, HANGING)).toBe(1);
 
     // The endpoint answers again: the hung attempt times out, and every event arrives.
     receiver.respond(HANG, { status: 204 });
@@ -93,5 +96,6 @@ describe('a lane hanging on its owner is held at the fan-out of another replica'
         (await db.query('SELECT 1 FROM endpoint_lane_hangs WHERE endpoint_id = $1', [id])).length === 0,
       { what: 'the report gone once the lane moves' },
     );
+    expect(sampleOf(await scrape(owner), HANGING)).toBe(0);
   });
 });
