@@ -6,15 +6,17 @@ export const BASE_DATABASE_URL =
 
 export interface BenchDatabase {
   url: string;
+  name: string;
   drop(): Promise<void>;
 }
 
-/** A fresh, empty database; the service applies its migrations at boot. */
+/** A fresh, empty database; the service applies its migrations at boot (the tests' support, at once). */
 export async function createDatabase(prefix: string): Promise<BenchDatabase> {
   const name = `${prefix}_${randomBytes(6).toString('hex')}`;
   await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
   return {
     url: databaseUrl(name),
+    name,
     drop: () => withAdmin((client) => dropDatabase(client, name)),
   };
 }
@@ -23,9 +25,10 @@ export async function createDatabase(prefix: string): Promise<BenchDatabase> {
  * DROP DATABASE WITH (FORCE) refuses (42501) when a backend of another role is connected, which an
  * autovacuum worker analysing the run's writes is (seen in clean-clone runs, by the tests and by the
  * bench smoke's ingest phase); a plain DROP stops autovacuum on the database itself. Either is
- * retried briefly while the database is in use. The tests' databases are dropped with it too.
+ * retried briefly while the database is in use. The tests' databases (test/support/database.ts)
+ * are made and dropped here too.
  */
-export async function dropDatabase(client: Client, name: string): Promise<void> {
+async function dropDatabase(client: Client, name: string): Promise<void> {
   let force = true;
   for (let attempt = 1; ; attempt++) {
     try {
@@ -41,14 +44,14 @@ export async function dropDatabase(client: Client, name: string): Promise<void> 
 }
 
 /** BASE_DATABASE_URL with another database named in it. */
-export function databaseUrl(name: string): string {
+function databaseUrl(name: string): string {
   const url = new URL(BASE_DATABASE_URL);
   url.pathname = `/${name}`;
   return url.toString();
 }
 
 /** Runs `work` on a client of the base database (CREATE and DROP DATABASE), closed afterwards. */
-export async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
+async function withAdmin<T>(work: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: BASE_DATABASE_URL });
   await client.connect();
   try {

@@ -15,7 +15,7 @@ export class LaneHangsRepository {
     if (hanging.length > 0) {
       // Only for endpoints that still exist: one deleted meanwhile has no row to keep.
       await this.dataSource.query(
-        `INSERT INTO endpoint_lane_hangs AS current (endpoint_id, hanging_until)
+        `INSERT INTO endpoint_lane_hangs (endpoint_id, hanging_until)
          SELECT e.id, now() + $2 * interval '1 millisecond'
            FROM endpoints e WHERE e.id = ANY($1::uuid[])
          ON CONFLICT (endpoint_id) DO UPDATE SET hanging_until = EXCLUDED.hanging_until`,

@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { databaseUrl, dropDatabase, withAdmin } from '../../bench/lib/db';
+import { createDatabase } from '../../bench/lib/db';
 import { createDataSource } from '../../src/database/data-source';
 
 export { BASE_DATABASE_URL } from '../../bench/lib/db';
@@ -15,9 +14,8 @@ export interface TestDatabase {
 
 /** A fresh database per test file, migrated exactly as production is (no `synchronize`). */
 export async function createTestDatabase(): Promise<TestDatabase> {
-  const name = `hs_test_${randomBytes(6).toString('hex')}`;
-  await withAdmin((client) => client.query(`CREATE DATABASE ${name}`));
-  const url = databaseUrl(name);
+  const database = await createDatabase('hs_test');
+  const { url, name } = database;
   const dataSource = createDataSource(url);
   await dataSource.initialize();
   await dataSource.runMigrations({ transaction: 'each' });
@@ -34,7 +32,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
     },
     async drop() {
       await Promise.all(opened.filter((ds) => ds.isInitialized).map((ds) => ds.destroy()));
-      await withAdmin((client) => dropDatabase(client, name));
+      await database.drop();
     },
   };
 }
