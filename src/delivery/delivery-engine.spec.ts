@@ -100,11 +100,23 @@ function world(
     },
   };
   const unsealed = { accepted: 0 };
-  const engine = new DeliveryEngine(config, sender, cache, health, settler, clock, () => 0.5, seal, {
-    unsealedAccepted: () => void unsealed.accepted++,
-  });
+  // The consumers' withdrawal count: a test that withdraws records moves it, as a rebalance would.
+  const consumers = { count: 0, withdrawals: () => consumers.count };
+  const engine = new DeliveryEngine(
+    config,
+    sender,
+    cache,
+    health,
+    settler,
+    clock,
+    () => 0.5,
+    seal,
+    { unsealedAccepted: () => void unsealed.accepted++ },
+    consumers,
+  );
   return {
     engine,
+    consumers,
     settler,
     health,
     clock,
@@ -264,7 +276,7 @@ describe('DeliveryEngine', () => {
   });
 
   it('neither attempts nor settles a queued delivery whose partition moved to another replica', async () => {
-    const { engine, settler, requests, respondWith } = start();
+    const { engine, settler, requests, respondWith, consumers } = start();
     const slow = gate<HttpResponse>();
     respondWith(() => slow.opened);
     const running = engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
@@ -274,6 +286,7 @@ describe('DeliveryEngine', () => {
     await flush();
     // The rebalance: the new owner reads it again once this replica lets go of the partition.
     owned = false;
+    consumers.count += 1;
     engine.shedStalledLanes();
     // Not finished: the consumer leaves it uncommitted for the partition's next owner.
     await expect(moved).rejects.toBeInstanceOf(RecordWithdrawn);
@@ -281,6 +294,34 @@ describe('DeliveryEngine', () => {
     slow.open(ok);
     await running;
     expect(settler.settled.map((s) => s.settling.task.deliveryId)).toEqual(['d-1']);
+  });
+
+  it('reads the queues for withdrawn deliveries only after a consumer reported a withdrawal', async () => {
+    const { engine, consumers, respondWith } = start();
+    const slow = gate<HttpResponse>();
+    respondWith(() => slow.opened);
+    const asked = { times: 0 };
+    const running = engine.handle(record(testTaskSeal.seal(task(1, target))), 'first');
+    const queued = {
+      ...record(testTaskSeal.seal(task(2, target)), {}, '1'),
+      stillOwned: () => {
+        asked.times += 1;
+        return true;
+      },
+    };
+    const waiting = engine.handle(queued, 'first');
+    await flush();
+    const askedOnArrival = asked.times;
+    engine.shedStalledLanes();
+    engine.shedStalledLanes();
+    expect(asked.times).toBe(askedOnArrival);
+    consumers.count += 1;
+    engine.shedStalledLanes();
+    expect(asked.times).toBe(askedOnArrival + 1);
+    engine.shedStalledLanes();
+    expect(asked.times).toBe(askedOnArrival + 1);
+    slow.open(ok);
+    await Promise.all([running, waiting]);
   });
 
   describe('strict ordering', () => {

@@ -141,6 +141,16 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     return this.delivery?.activeIndexes() ?? [];
   }
 
+  /**
+   * Changes whenever a record any consumer handed out may have been withdrawn
+   * (WatermarkConsumer.withdrawals); unchanged, none was.
+   */
+  withdrawals(): number {
+    let sum = 0;
+    for (const consumer of this.consumers) sum += consumer.withdrawals;
+    return sum;
+  }
+
   /** Whether this process owns the endpoint now (its first attempts, retries, lane, circuit and held backlog). */
   ownsEndpoint(endpointId: string): boolean {
     return this.ownedDeliveryPartitions().includes(deliveryPartitionOf(endpointId, this.config));

@@ -46,6 +46,8 @@ export class WatermarkConsumer {
   /** When the last commit was sent: a batch commits at once only if none went out this interval. */
   private lastCommitAt = 0;
   private stopping = false;
+  /** Times records handed out may have been withdrawn (see {@link withdrawals}). */
+  private withdrawalCount = 0;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
   private readonly bytes: ByteBudget;
@@ -156,6 +158,7 @@ export class WatermarkConsumer {
     const kept = new Map<string, PartitionState>();
     const lostWork: Array<Promise<void>> = [];
     const paused: Array<{ topic: string; partitions: number[] }> = [];
+    let lost = false;
     for (const [key, state] of this.partitions) {
       const { topic, partition } = splitKey(key);
       if (this.assigned.get(topic)?.includes(partition) && !this.stopping) {
@@ -163,6 +166,7 @@ export class WatermarkConsumer {
         kept.set(key, state);
         continue;
       }
+      lost = true;
       clearTimeout(state.resumeTimer);
       dropDeferred(state);
       lostWork.push(...state.pending);
@@ -170,6 +174,7 @@ export class WatermarkConsumer {
       if (state.paused) paused.push({ topic, partitions: [partition] });
     }
     this.partitions = kept;
+    if (lost) this.withdrawalCount += 1;
     // Likewise a partition the idle probe paused and this member lost.
     if (this.idleProbe) paused.push(...this.idleProbe.forgetUnassigned());
     if (paused.length && !this.stopping) consumer.resume(paused);
@@ -377,6 +382,15 @@ export class WatermarkConsumer {
     return this.spec.name;
   }
 
+  /**
+   * Changes each time records this consumer handed out may have been withdrawn (`stillOwned` turned
+   * false): a rebalance took partitions away, or the consumer began to stop. Equal readings mean no
+   * record was withdrawn in between, so a holder of many records need not ask each one.
+   */
+  get withdrawals(): number {
+    return this.withdrawalCount;
+  }
+
   /** Bytes of records this consumer holds unfinished. */
   buffered(): number {
     return this.bytes.held();
@@ -468,6 +482,7 @@ export class WatermarkConsumer {
   async stop(deadlineMs: number): Promise<void> {
     if (!this.consumer) return;
     this.stopping = true;
+    this.withdrawalCount += 1;
     this.idleProbe?.stopProbing();
     this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
