@@ -1,13 +1,6 @@
 import pino from 'pino';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { WatermarkConsumer } from '../../src/kafka/watermark-consumer';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
+import { brokerPerTest } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -16,46 +9,20 @@ import { waitFor } from '../support/wait';
  */
 describe('WatermarkConsumer idle probe', () => {
   const logger = pino({ level: 'silent' });
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let namespace: string;
-  let busy: string;
-  let tier: string;
-  let consumer: WatermarkConsumer | undefined;
-
-  beforeEach(async () => {
-    kafka = testKafka();
-    admin = await connectedAdmin(kafka);
-    producer = await connectedProducer(kafka);
-    namespace = uniqueNamespace('idle');
-    busy = `${namespace}.busy`;
-    tier = `${namespace}.tier`;
-    await admin.createTopics({
-      topics: [
-        { topic: busy, numPartitions: 2 },
-        { topic: tier, numPartitions: 3 },
-      ],
-      waitForLeaders: true,
-    });
-  });
-
-  afterEach(async () => {
-    await consumer?.stop(1_000);
-    await producer.disconnect();
-    await deleteNamespaceTopics(admin, namespace);
-    await admin.disconnect();
-  });
+  const broker = brokerPerTest('idle', { busy: 2, tier: 3 });
 
   it('holds out the idle partitions of probed topics only, and reads a record written to one of them', async () => {
+    const { producer } = broker;
+    const busy = broker.topic('busy');
+    const tier = broker.topic('tier');
     const handled: string[] = [];
     // A record written before the consumer ever ran: read from the log's start, never held out unread.
     await producer.send({ topic: tier, messages: [{ key: 'early', value: 'early', partition: 2 }] });
-    consumer = new WatermarkConsumer(
-      kafka,
+    const consumer = new WatermarkConsumer(
+      broker.kafka,
       {
         name: 'idle-test',
-        groupId: `${namespace}.group`,
+        groupId: `${broker.namespace}.group`,
         topics: [busy, tier],
         partitionWindow: 100,
         idleProbe: { topics: [tier], intervalMs: 50 },
@@ -65,12 +32,12 @@ describe('WatermarkConsumer idle probe', () => {
       },
       logger,
     );
-    await consumer.start();
+    await broker.track(consumer).start();
     const allTier = [0, 1, 2].map((partition) => `${tier}:${partition}`);
     await waitFor(() => handled.includes('tier:early'), { what: 'the record written before the start' });
-    await waitFor(() => consumer!.idlePartitions().length === 3, {
+    await waitFor(() => consumer.idlePartitions().length === 3, {
       timeoutMs: 10_000,
-      what: () => `every tier partition held out (now: ${consumer!.idlePartitions().join(', ')})`,
+      what: () => `every tier partition held out (now: ${consumer.idlePartitions().join(', ')})`,
     });
     expect(consumer.idlePartitions()).toEqual(allTier);
 
@@ -83,7 +50,7 @@ describe('WatermarkConsumer idle probe', () => {
     });
     expect(handled.filter((entry) => entry === 'tier:late')).toHaveLength(1);
     // And held out again once read.
-    await waitFor(() => consumer!.idlePartitions().length === 3, {
+    await waitFor(() => consumer.idlePartitions().length === 3, {
       timeoutMs: 10_000,
       what: 'every tier partition held out again',
     });

@@ -1,5 +1,4 @@
 import pino from 'pino';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { TransientError } from '../../src/domain/transient';
 import {
   WatermarkConsumer,
@@ -7,13 +6,7 @@ import {
   type ConsumedRecord,
   type WatermarkConsumerSpec,
 } from '../../src/kafka/watermark-consumer';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
+import { brokerPerTest } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -23,28 +16,9 @@ import { waitFor } from '../support/wait';
  */
 describe('WatermarkConsumer limits', () => {
   const logger = pino({ level: 'silent' });
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let namespace: string;
-  let topic: string;
-  const running: WatermarkConsumer[] = [];
-
-  beforeEach(async () => {
-    kafka = testKafka();
-    admin = await connectedAdmin(kafka);
-    producer = await connectedProducer(kafka);
-    namespace = uniqueNamespace('wm-limits');
-    topic = `${namespace}.topic`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  });
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((consumer) => consumer.stop(1_000)));
-    await producer.disconnect();
-    await deleteNamespaceTopics(admin, namespace);
-    await admin.disconnect();
-  });
+  const broker = brokerPerTest('wm-limits', { topic: 1 });
+  const topic = (): string => broker.topic('topic');
+  const groupId = (): string => `${broker.namespace}.group`;
 
   type Handlers = Pick<WatermarkConsumerSpec, 'isolate'> &
     (
@@ -53,11 +27,11 @@ describe('WatermarkConsumer limits', () => {
 
   async function start(handlers: Handlers, bufferBytes?: number): Promise<WatermarkConsumer> {
     const consumer = new WatermarkConsumer(
-      kafka,
+      broker.kafka,
       {
         name: 'limits-test',
-        groupId: `${namespace}.group`,
-        topics: [topic],
+        groupId: groupId(),
+        topics: [topic()],
         partitionWindow: 1000,
         bufferBytes,
         ...handlers,
@@ -65,18 +39,17 @@ describe('WatermarkConsumer limits', () => {
       logger,
     );
     await consumer.start();
-    running.push(consumer);
-    return consumer;
+    return broker.track(consumer);
   }
 
   async function committedOffset(): Promise<number> {
-    const [partition] = (await admin.fetchOffsets({ groupId: `${namespace}.group`, topics: [topic] }))[0]
+    const [partition] = (await broker.admin.fetchOffsets({ groupId: groupId(), topics: [topic()] }))[0]
       .partitions;
     return Number(partition.offset);
   }
 
   const publish = (values: string[]) =>
-    producer.send({ topic, messages: values.map((value) => ({ key: 'k', value })) });
+    broker.producer.send({ topic: topic(), messages: values.map((value) => ({ key: 'k', value })) });
 
   it('isolates a record its handler always fails on, handles the others and commits past it', async () => {
     const handled: string[] = [];
@@ -144,7 +117,7 @@ describe('WatermarkConsumer limits', () => {
     let release: () => void = () => undefined;
     const released = new Promise<void>((resolve) => (release = resolve));
     const done: number[] = [];
-    await start(
+    const consumer = await start(
       {
         handle: async (record) => {
           held += record.value!.length;
@@ -160,7 +133,6 @@ describe('WatermarkConsumer limits', () => {
     // One record fills most of the partition's quarter (16 KiB); the next would pass it, so the
     // partition pauses with that one in flight.
     await waitFor(() => held === size, { what: 'one record held' });
-    const consumer = running[0];
     expect(consumer.buffered()).toBe(size + 'k'.length);
     release();
     await waitFor(() => done.length === 20, { what: 'all 20 records handled', timeoutMs: 30_000 });

@@ -1,13 +1,6 @@
 import pino from 'pino';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { WatermarkConsumer, type ConsumedRecord } from '../../src/kafka/watermark-consumer';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
+import { brokerPerTest } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -16,30 +9,9 @@ import { waitFor } from '../support/wait';
  */
 describe('WatermarkConsumer with due times (retry tiers)', () => {
   const logger = pino({ level: 'silent' });
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let namespace: string;
-  let topic: string;
-  const running: WatermarkConsumer[] = [];
-
-  beforeEach(async () => {
-    kafka = testKafka();
-    admin = await connectedAdmin(kafka);
-    producer = await connectedProducer(kafka);
-    namespace = uniqueNamespace('wm');
-    topic = `${namespace}.tier`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }], waitForLeaders: true });
-  });
-
-  afterEach(async () => {
-    await Promise.all(running.splice(0).map((consumer) => consumer.stop(1_000)));
-    await producer.disconnect();
-    await deleteNamespaceTopics(admin, namespace);
-    await admin.disconnect();
-  });
-
-  const groupId = (): string => `${namespace}.group`;
+  const broker = brokerPerTest('wm', { tier: 1 });
+  const topic = (): string => broker.topic('tier');
+  const groupId = (): string => `${broker.namespace}.group`;
 
   async function start(
     handled: Array<{ key: string | null; atMs: number; dueAtMs: number }>,
@@ -47,11 +19,11 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
     deferLimit?: number,
   ): Promise<WatermarkConsumer> {
     const consumer = new WatermarkConsumer(
-      kafka,
+      broker.kafka,
       {
         name: 'tier-test',
         groupId: groupId(),
-        topics: [topic],
+        topics: [topic()],
         partitionWindow: 100,
         dueAtMs,
         deferLimit,
@@ -62,12 +34,12 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
       logger,
     );
     await consumer.start();
-    running.push(consumer);
-    return consumer;
+    return broker.track(consumer);
   }
 
   async function committedOffset(): Promise<number> {
-    const [partition] = (await admin.fetchOffsets({ groupId: groupId(), topics: [topic] }))[0].partitions;
+    const [partition] = (await broker.admin.fetchOffsets({ groupId: groupId(), topics: [topic()] }))[0]
+      .partitions;
     return Number(partition.offset);
   }
 
@@ -75,8 +47,8 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
     const handled: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
     await start(handled);
     const now = Date.now();
-    await producer.send({
-      topic,
+    await broker.producer.send({
+      topic: topic(),
       messages: [
         { key: 'late', value: 'x', headers: { due: String(now + 3_000) } },
         { key: 'soon', value: 'x', headers: { due: String(now + 500) } },
@@ -94,8 +66,8 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
   it('leaves a waiting record uncommitted when stopped, so the next owner handles it', async () => {
     const first: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
     const consumer = await start(first);
-    await producer.send({
-      topic,
+    await broker.producer.send({
+      topic: topic(),
       messages: [
         { key: 'waiting', value: 'x', headers: { due: String(Date.now() + 60_000) } },
         { key: 'now', value: 'x' },
@@ -105,7 +77,7 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
       what: 'the due record handled and the waiting one held',
     });
     await consumer.stop(1_000);
-    running.splice(running.indexOf(consumer), 1);
+    broker.untrack(consumer);
     expect(first.map((h) => h.key)).toEqual(['now']);
     expect(await committedOffset()).toBeLessThanOrEqual(0);
 
@@ -119,8 +91,8 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
     const handled: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
     const consumer = await start(handled, undefined, 2);
     const now = Date.now();
-    await producer.send({
-      topic,
+    await broker.producer.send({
+      topic: topic(),
       messages: Array.from({ length: 6 }, (_, i) => ({
         key: `r${i}`,
         value: 'x',

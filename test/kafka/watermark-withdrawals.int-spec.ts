@@ -1,13 +1,6 @@
 import pino from 'pino';
-import type { Admin, Kafka, Producer } from 'kafkajs';
 import { WatermarkConsumer, type ConsumedRecord } from '../../src/kafka/watermark-consumer';
-import {
-  connectedAdmin,
-  connectedProducer,
-  deleteNamespaceTopics,
-  testKafka,
-  uniqueNamespace,
-} from '../support/kafka';
+import { brokerPerTest } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -17,39 +10,19 @@ import { waitFor } from '../support/wait';
  */
 describe('WatermarkConsumer withdrawals', () => {
   const logger = pino({ level: 'silent' });
-  let kafka: Kafka;
-  let admin: Admin;
-  let producer: Producer;
-  let namespace: string;
-  let topic: string;
-  const running: WatermarkConsumer[] = [];
+  // Let go of the held records first, so that the members stop at once after each test.
   let release: () => void = () => undefined;
-
-  beforeEach(async () => {
-    kafka = testKafka();
-    admin = await connectedAdmin(kafka);
-    producer = await connectedProducer(kafka);
-    namespace = uniqueNamespace('withdrawals');
-    topic = `${namespace}.work`;
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
-  });
-
-  afterEach(async () => {
-    release();
-    await Promise.all(running.splice(0).map((consumer) => consumer.stop(1_000)));
-    await producer.disconnect();
-    await deleteNamespaceTopics(admin, namespace);
-    await admin.disconnect();
-  });
+  afterEach(() => release());
+  const broker = brokerPerTest('withdrawals', { work: 2 });
 
   /** A member whose handler keeps every record in hand until the test lets go. */
   async function member(held: ConsumedRecord[], done: Promise<void>): Promise<WatermarkConsumer> {
     const consumer = new WatermarkConsumer(
-      kafka,
+      broker.kafka,
       {
         name: 'withdrawals-test',
-        groupId: `${namespace}.group`,
-        topics: [topic],
+        groupId: `${broker.namespace}.group`,
+        topics: [broker.topic('work')],
         partitionWindow: 100,
         handle: async (record) => {
           held.push(record);
@@ -59,16 +32,15 @@ describe('WatermarkConsumer withdrawals', () => {
       logger,
     );
     await consumer.start();
-    running.push(consumer);
-    return consumer;
+    return broker.track(consumer);
   }
 
   it('moves when a rebalance takes a partition away and when the member stops, and not otherwise', async () => {
     const done = new Promise<void>((resolve) => (release = resolve));
     const held: ConsumedRecord[] = [];
     const first = await member(held, done);
-    await producer.send({
-      topic,
+    await broker.producer.send({
+      topic: broker.topic('work'),
       messages: [
         { key: 'a', value: 'x', partition: 0 },
         { key: 'b', value: 'x', partition: 1 },
@@ -91,7 +63,7 @@ describe('WatermarkConsumer withdrawals', () => {
 
     // Beginning to stop withdraws the rest at once, and says so.
     const stopping = first.stop(1_000);
-    running.splice(running.indexOf(first), 1);
+    broker.untrack(first);
     expect(held.every((record) => record.stillOwned?.() === false)).toBe(true);
     expect(first.withdrawals).not.toBe(afterRebalance);
     release();

@@ -75,3 +75,82 @@ export async function deleteNamespaceTopics(
   const topics = (await admin.listTopics()).filter((t) => t.startsWith(`${namespace}.`) || extra.includes(t));
   if (topics.length) await admin.deleteTopics({ topics, timeout: 10_000 }).catch(() => undefined);
 }
+
+/** Anything a test starts on the broker and must stop before its topics go. */
+interface Stoppable {
+  stop(deadlineMs: number): Promise<void>;
+}
+
+/** What {@link brokerPerTest} gives each test; read it inside a test or hook, not at describe time. */
+export interface BrokerPerTest {
+  readonly kafka: Kafka;
+  readonly admin: Admin;
+  readonly producer: Producer;
+  /** This test's own namespace: its topics are `<namespace>.<name>`, its groups may be too. */
+  readonly namespace: string;
+  /** The full name of one of the topics made for this test. */
+  topic(name: string): string;
+  /** Stopped (1 s deadline) after the test, before its topics are deleted. */
+  track<T extends Stoppable>(consumer: T): T;
+  /** For a test that stopped `consumer` itself. */
+  untrack(consumer: Stoppable): void;
+}
+
+/**
+ * Registers the hooks of a describe block on the real broker: before each test a client, an admin,
+ * a producer and fresh topics (`partitions`: short name to partition count) with their leaders;
+ * after it, the tracked consumers stopped, the topics deleted and the connections closed.
+ */
+export function brokerPerTest(label: string, partitions: Record<string, number>): BrokerPerTest {
+  let current: { kafka: Kafka; admin: Admin; producer: Producer; namespace: string } | undefined;
+  const tracked: Stoppable[] = [];
+  const now = () => {
+    if (!current) throw new Error('brokerPerTest: read outside a test');
+    return current;
+  };
+  beforeEach(async () => {
+    const kafka = testKafka();
+    const admin = await connectedAdmin(kafka);
+    const producer = await connectedProducer(kafka);
+    const namespace = uniqueNamespace(label);
+    await admin.createTopics({
+      topics: Object.entries(partitions).map(([name, numPartitions]) => ({
+        topic: `${namespace}.${name}`,
+        numPartitions,
+      })),
+      waitForLeaders: true,
+    });
+    current = { kafka, admin, producer, namespace };
+  });
+  afterEach(async () => {
+    const { admin, producer, namespace } = now();
+    await Promise.all(tracked.splice(0).map((consumer) => consumer.stop(1_000)));
+    await producer.disconnect();
+    await deleteNamespaceTopics(admin, namespace);
+    await admin.disconnect();
+    current = undefined;
+  });
+  return {
+    get kafka() {
+      return now().kafka;
+    },
+    get admin() {
+      return now().admin;
+    },
+    get producer() {
+      return now().producer;
+    },
+    get namespace() {
+      return now().namespace;
+    },
+    topic: (name) => `${now().namespace}.${name}`,
+    track: (consumer) => {
+      tracked.push(consumer);
+      return consumer;
+    },
+    untrack: (consumer) => {
+      const index = tracked.indexOf(consumer);
+      if (index >= 0) tracked.splice(index, 1);
+    },
+  };
+}
