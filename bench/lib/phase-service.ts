@@ -3,7 +3,9 @@
  * shares: a receiver, a database, one service configured as `npm run bench` configures its own (one
  * input partition per tenant, the bench's delivery partitions and retry delays), a connected
  * producer, and their teardown whatever the phase did. BENCH_NODE_ARGS adds node flags to the
- * service's (`--trace-gc`, `--cpu-prof`, `-r <file>`), whichever runner starts it.
+ * service's (`--trace-gc`, `--cpu-prof`, `-r <file>`), whichever runner starts it; BENCH_SERVICE_ENV
+ * (space-separated `NAME=value`) sets the service's own settings on top of the phase's, to measure
+ * one setting against its default.
  */
 import type { Producer } from 'kafkajs';
 import { CONFIG, kafka } from './config';
@@ -56,6 +58,7 @@ export async function withPhaseService<T>(
         HOOKSTREAM_DELIVERY_PARTITIONS: String(CONFIG.deliveryPartitions),
         HOOKSTREAM_RETRY_DELAYS: '1s,2s,5s',
         ...options.env,
+        ...serviceEnvFromBench(process.env.BENCH_SERVICE_ENV),
       },
       {
         label: options.label,
@@ -75,4 +78,15 @@ export async function withPhaseService<T>(
     await deleteNamespaceTopics(kafka, namespace, [inputTopic]).catch(() => undefined);
     await database?.drop().catch(() => undefined);
   }
+}
+
+/** `NAME=value NAME=value` (BENCH_SERVICE_ENV) as settings; a word without `=` is refused. */
+export function serviceEnvFromBench(text: string | undefined): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const word of (text ?? '').split(' ').filter(Boolean)) {
+    const equals = word.indexOf('=');
+    if (equals <= 0) throw new Error(`BENCH_SERVICE_ENV: "${word}" is not NAME=value`);
+    env[word.slice(0, equals)] = word.slice(equals + 1);
+  }
+  return env;
 }
