@@ -15,6 +15,10 @@ describe('matchesEventType', () => {
     [['record.*'], 'record.', false],
     [['record.*'], 'recordx.y', false],
     [['record.*'], 'other.record.updated', false],
+    // Compared by UTF-16 unit, as String.startsWith would: a type outside ASCII matches itself only.
+    [['réc😀rd.*'], 'réc😀rd.updated', true],
+    [['réc😀rd.*'], 'rec😀rd.updated', false],
+    [['réc😀rd.*'], 'réc😁rd.updated', false],
     [['record.updated.*'], 'record.updated.v2', true],
     [['record.updated.*'], 'record.updated', false],
     [['status.changed', 'record.*'], 'record.deleted', true],
