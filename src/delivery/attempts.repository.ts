@@ -93,7 +93,8 @@ export class AttemptsRepository {
         r.outcome,
         r.latencyMs,
         r.responseBody,
-        r.attemptedAt,
+        // As text: pg formats a Date in local time piece by piece, about 1 KB of garbage a row.
+        r.attemptedAt.toISOString(),
         r.webhookTimestamp ?? null,
         r.webhookSignature ?? null,
       );

@@ -56,7 +56,17 @@ export class EventsRepository {
   async insert(batch: EventRecord[]): Promise<void> {
     const values: unknown[] = [];
     const rows = batch.map((r, i) => {
-      values.push(r.tenantId, r.eventId, r.type, r.source, r.subject, r.time, r.receivedAt, r.data);
+      // receivedAt as text: pg formats a Date in local time piece by piece, about 1 KB of garbage a row.
+      values.push(
+        r.tenantId,
+        r.eventId,
+        r.type,
+        r.source,
+        r.subject,
+        r.time,
+        r.receivedAt.toISOString(),
+        r.data,
+      );
       const base = i * COLUMNS;
       return `(${Array.from({ length: COLUMNS }, (_, c) => `$${base + c + 1}`).join(',')})`;
     });
