@@ -81,7 +81,7 @@ export async function withPhaseService<T>(
 }
 
 /** `NAME=value NAME=value` (BENCH_SERVICE_ENV) as settings; a word without `=` is refused. */
-export function serviceEnvFromBench(text: string | undefined): Record<string, string> {
+function serviceEnvFromBench(text: string | undefined): Record<string, string> {
   const env: Record<string, string> = {};
   for (const word of (text ?? '').split(' ').filter(Boolean)) {
     const equals = word.indexOf('=');

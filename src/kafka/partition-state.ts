@@ -1,4 +1,5 @@
 import { OffsetWatermark } from '../domain/offset-watermark';
+import { splitPartitionKey } from './idle-partitions';
 
 /** What a WatermarkConsumer (watermark-consumer.ts) tracks of each partition it is assigned. */
 
@@ -34,7 +35,7 @@ export function newPartitionState(generation: number): PartitionState {
 }
 
 /** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
-export function nextCommit(state: PartitionState): string | null {
+function nextCommit(state: PartitionState): string | null {
   const finished = state.watermark.committable();
   let next = finished === null ? null : BigInt(finished);
   if (state.watermark.inFlight() === 0 && state.fetchedThrough !== null) {
@@ -43,6 +44,35 @@ export function nextCommit(state: PartitionState): string | null {
   }
   if (next === null || (state.committed !== null && next <= state.committed)) return null;
   return next.toString();
+}
+
+export interface PartitionOffset {
+  topic: string;
+  partition: number;
+  offset: string;
+}
+
+/** The offset to commit of every partition (keyed `topic:partition`) that has moved since its last. */
+export function offsetsToCommit(partitions: ReadonlyMap<string, PartitionState>): PartitionOffset[] {
+  const offsets: PartitionOffset[] = [];
+  for (const [key, state] of partitions) {
+    const offset = nextCommit(state);
+    if (offset !== null) offsets.push({ ...splitPartitionKey(key), offset });
+  }
+  return offsets;
+}
+
+/** After `offsets` were committed in the partitions' own generation. */
+export function markCommitted(
+  partitions: ReadonlyMap<string, PartitionState>,
+  offsets: readonly PartitionOffset[],
+): void {
+  for (const { topic, partition, offset } of offsets) {
+    const state = partitions.get(`${topic}:${partition}`);
+    if (!state) continue;
+    state.watermark.markCommitted(offset);
+    state.committed = BigInt(offset);
+  }
 }
 
 /** Deferred records are dropped unhandled and uncommitted: their partition's next owner fetches them again. */

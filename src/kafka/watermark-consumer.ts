@@ -10,8 +10,9 @@ import { splitPartitionKey as splitKey } from './idle-partitions';
 import {
   ByteBudget,
   dropDeferred,
+  markCommitted,
   newPartitionState,
-  nextCommit,
+  offsetsToCommit,
   type PartitionState,
 } from './partition-state';
 import { handOver } from './partition-handover';
@@ -46,8 +47,6 @@ export class WatermarkConsumer {
   /** When the last commit was sent: a batch commits at once only if none went out this interval. */
   private lastCommitAt = 0;
   private stopping = false;
-  /** Times records handed out may have been withdrawn (see {@link withdrawals}). */
-  private withdrawalCount = 0;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
   private readonly bytes: ByteBudget;
@@ -158,7 +157,6 @@ export class WatermarkConsumer {
     const kept = new Map<string, PartitionState>();
     const lostWork: Array<Promise<void>> = [];
     const paused: Array<{ topic: string; partitions: number[] }> = [];
-    let lost = false;
     for (const [key, state] of this.partitions) {
       const { topic, partition } = splitKey(key);
       if (this.assigned.get(topic)?.includes(partition) && !this.stopping) {
@@ -166,7 +164,6 @@ export class WatermarkConsumer {
         kept.set(key, state);
         continue;
       }
-      lost = true;
       clearTimeout(state.resumeTimer);
       dropDeferred(state);
       lostWork.push(...state.pending);
@@ -174,7 +171,6 @@ export class WatermarkConsumer {
       if (state.paused) paused.push({ topic, partitions: [partition] });
     }
     this.partitions = kept;
-    if (lost) this.withdrawalCount += 1;
     // Likewise a partition the idle probe paused and this member lost.
     if (this.idleProbe) paused.push(...this.idleProbe.forgetUnassigned());
     if (paused.length && !this.stopping) consumer.resume(paused);
@@ -383,12 +379,12 @@ export class WatermarkConsumer {
   }
 
   /**
-   * Changes each time records this consumer handed out may have been withdrawn (`stillOwned` turned
-   * false): a rebalance took partitions away, or the consumer began to stop. Equal readings mean no
-   * record was withdrawn in between, so a holder of many records need not ask each one.
+   * Grows each time records this consumer handed out may have been withdrawn (`stillOwned` turned
+   * false): only a new generation (a rebalance) or the start of a stop can do that. Equal readings
+   * mean no record was withdrawn in between, so a holder of many records need not ask each one.
    */
   get withdrawals(): number {
-    return this.withdrawalCount;
+    return this.generation + (this.stopping ? 1 : 0);
   }
 
   /** Bytes of records this consumer holds unfinished. */
@@ -453,23 +449,12 @@ export class WatermarkConsumer {
     if (this.committing || !this.consumer) return;
     this.committing = true;
     try {
-      const offsets: Array<{ topic: string; partition: number; offset: string }> = [];
-      for (const [key, state] of this.partitions) {
-        const offset = nextCommit(state);
-        if (offset === null) continue;
-        const separator = key.lastIndexOf(':');
-        offsets.push({ topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)), offset });
-      }
+      const offsets = offsetsToCommit(this.partitions);
       if (offsets.length === 0) return;
       this.lastCommitAt = Date.now();
       const generation = this.generation;
       await this.consumer.commitOffsets(offsets);
-      if (generation !== this.generation) return;
-      for (const { topic, partition, offset } of offsets) {
-        const state = this.partitions.get(`${topic}:${partition}`);
-        state?.watermark.markCommitted(offset);
-        if (state) state.committed = BigInt(offset);
-      }
+      if (generation === this.generation) markCommitted(this.partitions, offsets);
     } catch (error) {
       // A commit lost to a rebalance is safe: the records are handled again by the new owner.
       this.logger.warn({ consumer: this.spec.name, err: error }, 'offset commit failed; will retry');
@@ -482,7 +467,6 @@ export class WatermarkConsumer {
   async stop(deadlineMs: number): Promise<void> {
     if (!this.consumer) return;
     this.stopping = true;
-    this.withdrawalCount += 1;
     this.idleProbe?.stopProbing();
     this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
