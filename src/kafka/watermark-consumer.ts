@@ -346,21 +346,26 @@ export class WatermarkConsumer {
   private dispatch(record: ConsumedRecord, state: PartitionState, size: number): void {
     const spec = this.spec as RecordSpec;
     const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
-    const work = this.untilDurable(() => spec.handle(record), record, isolate).then(
-      () => {
-        if (state.generation === this.generation) state.watermark.complete(record.offset);
-      },
-      // Withdrawn (its partition moved, or this member stops), or given up while stopping: the
-      // record stays unfinished, so no commit passes it, and the partition's next owner reads it.
-      () => undefined,
-    );
-    this.pending.add(work);
-    state.pending.add(work);
-    void work.finally(() => {
+    const settled = () => {
       this.pending.delete(work);
       state.pending.delete(work);
       this.bytes.release(state, size);
-    });
+    };
+    // One continuation for both outcomes: a record waits in its lane with this chain alive (decision 87).
+    const work: Promise<void> = this.untilDurable(() => spec.handle(record), record, isolate).then(
+      () => {
+        try {
+          if (state.generation === this.generation) state.watermark.complete(record.offset);
+        } finally {
+          settled();
+        }
+      },
+      // Withdrawn (its partition moved, or this member stops), or given up while stopping: the
+      // record stays unfinished, so no commit passes it, and the partition's next owner reads it.
+      settled,
+    );
+    this.pending.add(work);
+    state.pending.add(work);
   }
 
   /**
