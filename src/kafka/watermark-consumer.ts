@@ -346,7 +346,7 @@ export class WatermarkConsumer {
   private dispatch(record: ConsumedRecord, state: PartitionState, size: number): void {
     const spec = this.spec as RecordSpec;
     const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
-    const settled = () => {
+    const release = () => {
       this.pending.delete(work);
       state.pending.delete(work);
       this.bytes.release(state, size);
@@ -354,15 +354,12 @@ export class WatermarkConsumer {
     // One continuation for both outcomes: a record waits in its lane with this chain alive (decision 87).
     const work: Promise<void> = this.untilDurable(() => spec.handle(record), record, isolate).then(
       () => {
-        try {
-          if (state.generation === this.generation) state.watermark.complete(record.offset);
-        } finally {
-          settled();
-        }
+        release();
+        if (state.generation === this.generation) state.watermark.complete(record.offset);
       },
       // Withdrawn (its partition moved, or this member stops), or given up while stopping: the
       // record stays unfinished, so no commit passes it, and the partition's next owner reads it.
-      settled,
+      release,
     );
     this.pending.add(work);
     state.pending.add(work);
