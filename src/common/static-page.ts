@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
-import { NotFoundException } from '@nestjs/common';
+import { Get, NotFoundException, Param, Res } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
 
 const CONTENT_TYPES: Record<string, string> = {
@@ -43,5 +43,23 @@ export class StaticPage {
     for (const [header, value] of Object.entries(this.headers)) void reply.header(header, value);
     if (name === 'index.html') void reply.header('content-security-policy', this.csp);
     void reply.type(asset.contentType).send(asset.body);
+  }
+}
+
+/**
+ * A controller that serves one StaticPage: the page at the controller's route, its assets under
+ * `assets/:name`. A subclass gives the route (its `@Controller`), its roles and the page.
+ */
+export abstract class StaticPageController {
+  protected abstract readonly files: StaticPage;
+
+  @Get()
+  page(@Res() reply: FastifyReply): void {
+    this.files.send(reply, 'index.html');
+  }
+
+  @Get('assets/:name')
+  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
+    this.files.send(reply, name);
   }
 }

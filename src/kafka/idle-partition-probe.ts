@@ -1,6 +1,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import { isIdle, splitPartitionKey as splitKey } from './idle-partitions';
+import { isIdle } from './idle-partitions';
+import { partitionKey, splitPartitionKey as splitKey } from './partition-key';
 
 /** What the probe needs to know of the consumer whose partitions it pauses. */
 export interface ProbedConsumer {
@@ -94,17 +95,17 @@ export class IdlePartitionProbe {
       const committed = new Map<string, bigint>();
       for (const { topic, partitions } of commits) {
         for (const { partition, offset } of partitions)
-          committed.set(`${topic}:${partition}`, BigInt(offset));
+          committed.set(partitionKey(topic, partition), BigInt(offset));
       }
       const pausedNow = new Set(
-        consumer.paused().flatMap(({ topic, partitions }) => partitions.map((p) => `${topic}:${p}`)),
+        consumer.paused().flatMap(({ topic, partitions }) => partitions.map((p) => partitionKey(topic, p))),
       );
       const toPause: Array<{ topic: string; partitions: number[] }> = [];
       const toResume: Array<{ topic: string; partitions: number[] }> = [];
       for (const { topic, partitions } of ends) {
         for (const { partition, high, low } of partitions) {
           if (!this.host.isAssigned(topic, partition)) continue;
-          const key = `${topic}:${partition}`;
+          const key = partitionKey(topic, partition);
           const commit = committed.get(key);
           const idle = isIdle({
             topic,

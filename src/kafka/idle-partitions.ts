@@ -39,9 +39,3 @@ export function isIdle(partition: ProbedPartition): boolean {
 export function probeIntervalMs(shortestDelayMs: number): number {
   return Math.min(500, Math.max(50, Math.floor(shortestDelayMs / 2)));
 }
-
-/** `topic:partition`, as consumers key their partitions, split again. */
-export function splitPartitionKey(key: string): { topic: string; partition: number } {
-  const separator = key.lastIndexOf(':');
-  return { topic: key.slice(0, separator), partition: Number(key.slice(separator + 1)) };
-}

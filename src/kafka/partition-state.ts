@@ -1,5 +1,5 @@
 import { OffsetWatermark } from '../domain/offset-watermark';
-import { splitPartitionKey } from './idle-partitions';
+import { partitionKey, splitPartitionKey } from './partition-key';
 
 /** What a WatermarkConsumer (watermark-consumer.ts) tracks of each partition it is assigned. */
 
@@ -68,7 +68,7 @@ export function markCommitted(
   offsets: readonly PartitionOffset[],
 ): void {
   for (const { topic, partition, offset } of offsets) {
-    const state = partitions.get(`${topic}:${partition}`);
+    const state = partitions.get(partitionKey(topic, partition));
     if (!state) continue;
     state.watermark.markCommitted(offset);
     state.committed = BigInt(offset);

@@ -9,6 +9,7 @@ import type { ConsumedRecord } from '../domain/records';
 import { KafkaAdmin } from './kafka-admin';
 import { KAFKA } from './kafka.constants';
 import { toRecord } from './consumed-record';
+import { partitionKey } from './partition-key';
 
 /** A time window of a topic's records: [sinceMs, untilMs), or up to the end when untilMs is null. */
 export interface TimeWindow {
@@ -93,7 +94,7 @@ export class TopicRangeReader {
       maxBytes: 4 * 1024 * 1024,
       allowAutoTopicCreation: false,
     });
-    const byKey = new Map(states.map((range) => [`${range.topic}:${range.partition}`, range]));
+    const byKey = new Map(states.map((range) => [partitionKey(range.topic, range.partition), range]));
     let scanned = 0;
     let stopped = false;
     let lastProgressAt = Date.now();
@@ -107,7 +108,7 @@ export class TopicRangeReader {
     };
 
     const onBatch = async ({ batch, heartbeat, isRunning, isStale }: EachBatchPayload) => {
-      const range = byKey.get(`${batch.topic}:${batch.partition}`);
+      const range = byKey.get(partitionKey(batch.topic, batch.partition));
       if (!range || range.done || stopped || !isRunning() || isStale()) return;
       const handOver = async (records: ConsumedRecord[], next: bigint): Promise<boolean> => {
         const capped = next > range.end ? range.end : next;
@@ -167,7 +168,7 @@ export class TopicRangeReader {
     try {
       // A batch of only transaction markers never reaches eachBatch, but still moves the position.
       consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
-        const range = byKey.get(`${payload.topic}:${payload.partition}`);
+        const range = byKey.get(partitionKey(payload.topic, payload.partition));
         if (range && !range.done && !stopped) advance(range, BigInt(payload.lastOffset) + 1n);
       });
       await consumer.connect();

@@ -6,7 +6,7 @@ import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
 import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
-import { splitPartitionKey as splitKey } from './idle-partitions';
+import { partitionKey, splitPartitionKey as splitKey } from './partition-key';
 import {
   ByteBudget,
   dropDeferred,
@@ -133,12 +133,12 @@ export class WatermarkConsumer {
       stopping: () => this.stopping,
       isAssigned: (topic, partition) => this.isAssigned(topic, partition),
       fetchedNext: (topic, partition) => {
-        const fetchedThrough = this.partitions.get(`${topic}:${partition}`)?.fetchedThrough;
+        const fetchedThrough = this.partitions.get(partitionKey(topic, partition))?.fetchedThrough;
         return fetchedThrough != null ? fetchedThrough + 1n : null;
       },
       resumable: (topic, partition) =>
         this.isAssigned(topic, partition) &&
-        !this.partitions.get(`${topic}:${partition}`)?.paused &&
+        !this.partitions.get(partitionKey(topic, partition))?.paused &&
         !this.handingOver.has(partition) &&
         !this.stopping,
     };
@@ -226,7 +226,7 @@ export class WatermarkConsumer {
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
-    const stateKey = `${batch.topic}:${batch.partition}`;
+    const stateKey = partitionKey(batch.topic, batch.partition);
     if (this.handingOver.has(batch.partition)) {
       // Fetched before the pause took effect: read again once the handover completes.
       pause();
@@ -334,7 +334,7 @@ export class WatermarkConsumer {
   }
 
   private partitionState(topic: string, partition: number): PartitionState {
-    const key = `${topic}:${partition}`;
+    const key = partitionKey(topic, partition);
     let state = this.partitions.get(key);
     if (!state) {
       state = newPartitionState(this.generation);

@@ -1,9 +1,8 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
-import { isPageAsset, StaticPage } from '../common/static-page';
+import { isPageAsset, StaticPage, StaticPageController } from '../common/static-page';
 
 /**
  * No inline script and no other origin: the page holds a tenant credential, so an injected script
@@ -27,16 +26,6 @@ function portalPage(): StaticPage {
  */
 @ApiExcludeController()
 @Controller('portal')
-export class PortalController {
-  private readonly files = portalPage();
-
-  @Get()
-  page(@Res() reply: FastifyReply): void {
-    this.files.send(reply, 'index.html');
-  }
-
-  @Get('assets/:name')
-  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
-    this.files.send(reply, name);
-  }
+export class PortalController extends StaticPageController {
+  protected readonly files = portalPage();
 }

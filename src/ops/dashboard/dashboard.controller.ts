@@ -1,9 +1,8 @@
 import { join } from 'node:path';
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
 import { OperatorRoute } from '../../common/roles';
-import { StaticPage } from '../../common/static-page';
+import { StaticPage, StaticPageController } from '../../common/static-page';
 
 /** The page is public; every number it shows comes from admin-token JSON endpoints it calls. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
@@ -27,16 +26,6 @@ function dashboardPage(): StaticPage {
 @ApiExcludeController()
 @OperatorRoute()
 @Controller('dashboard')
-export class DashboardController {
-  private readonly files = dashboardPage();
-
-  @Get()
-  page(@Res() reply: FastifyReply): void {
-    this.files.send(reply, 'index.html');
-  }
-
-  @Get('assets/:name')
-  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
-    this.files.send(reply, name);
-  }
+export class DashboardController extends StaticPageController {
+  protected readonly files = dashboardPage();
 }

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { Controller, Get, Param, Res } from '@nestjs/common';
+import { Controller } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
-import type { FastifyReply } from 'fastify';
-import { StaticPage } from '../../common/static-page';
+import { StaticPage, StaticPageController } from '../../common/static-page';
 
 /** Swagger UI styles its own elements inline and loads its icons as data URLs. */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
@@ -30,16 +29,6 @@ function docsPage(): StaticPage {
  */
 @ApiExcludeController()
 @Controller('docs')
-export class DocsController {
-  private readonly files = docsPage();
-
-  @Get()
-  page(@Res() reply: FastifyReply): void {
-    this.files.send(reply, 'index.html');
-  }
-
-  @Get('assets/:name')
-  asset(@Param('name') name: string, @Res() reply: FastifyReply): void {
-    this.files.send(reply, name);
-  }
+export class DocsController extends StaticPageController {
+  protected readonly files = docsPage();
 }
