@@ -237,21 +237,57 @@ function decoratedRoutes(file: string, lines: string[]): Route[] {
         ? 'tenant'
         : 'none';
     if (guards && auth === 'none') throw new Error(`${file}: unknown guard(s) ${guards}`);
-    return body.flatMap((line, offset) => {
-      const decorator = ROUTE_DECORATOR.exec(line);
-      if (!decorator) return [];
-      const sub = STRING_ARGUMENT.exec(decorator[2]);
-      const lineNumber = start + offset + 2;
-      if (!sub) throw new Error(`${file}:${lineNumber}: cannot read this route decorator's path`);
-      return [
-        {
-          method: decorator[1].toUpperCase(),
-          path: normaliseRoute(`${prefix[1] ?? prefix[2] ?? ''}/${sub[1] ?? sub[2] ?? ''}`),
-          auth,
-          source: `${file}:${lineNumber}`,
-          excluded: /@ApiExcludeController\(/.test(header),
-        },
-      ];
-    });
+    const excluded = /@ApiExcludeController\(/.test(header);
+    const prefixPath = prefix[1] ?? prefix[2] ?? '';
+    const base = /\bclass \w+ extends (\w+)/.exec(body.join('\n'))?.[1];
+    // Routes a controller inherits (StaticPageController's) are served under its own path and guards.
+    const inherited = base === undefined ? [] : routeDecorators(baseClassBody(base));
+    return [...routeDecorators({ file, lines: body, first: start + 1 }), ...inherited].map(
+      ({ method, sub, source }) => ({
+        method,
+        path: normaliseRoute(`${prefixPath}/${sub}`),
+        auth,
+        source,
+        excluded,
+      }),
+    );
   });
+}
+
+interface ClassBody {
+  file: string;
+  lines: string[];
+  /** The 0-based line of `lines[0]` in its file. */
+  first: number;
+}
+
+/** The @Get/@Post/... decorators in a class body: method, path below the controller's, where. */
+function routeDecorators({
+  file,
+  lines,
+  first,
+}: ClassBody): Array<{ method: string; sub: string; source: string }> {
+  return lines.flatMap((line, offset) => {
+    const decorator = ROUTE_DECORATOR.exec(line);
+    if (!decorator) return [];
+    const sub = STRING_ARGUMENT.exec(decorator[2]);
+    const lineNumber = first + offset + 1;
+    if (!sub) throw new Error(`${file}:${lineNumber}: cannot read this route decorator's path`);
+    return [
+      { method: decorator[1].toUpperCase(), sub: sub[1] ?? sub[2] ?? '', source: `${file}:${lineNumber}` },
+    ];
+  });
+}
+
+/** The body of the class a controller extends, from src/; unknown, the reading fails rather than miss routes. */
+function baseClassBody(name: string): ClassBody {
+  const declaration = new RegExp(`^export (abstract )?class ${name}\\b`);
+  for (const file of SOURCE_FILES) {
+    const lines = read(file).split('\n');
+    const at = lines.findIndex((line) => declaration.test(line));
+    if (at < 0) continue;
+    const end = lines.findIndex((line, index) => index > at && line.startsWith('}'));
+    return { file, lines: lines.slice(at + 1, end < 0 ? lines.length : end), first: at + 1 };
+  }
+  throw new Error(`controllerRoutes(): a controller extends ${name}, which is not a class of src/`);
 }
