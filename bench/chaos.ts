@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const namespace = uniqueNamespace(SMOKE ? 'chaos-smoke' : 'chaos');
   const inputTopic = `${namespace}.input`;
   let database: BenchDatabase | undefined;
+  let keepEvidence = false;
   const supervisor = new ChaosSupervisor(log);
   let producer: Producer | undefined;
   let hostileProducer: Producer | undefined;
@@ -191,6 +192,7 @@ async function main(): Promise<void> {
     const file = writeReport(report);
     log(`wrote bench/results/${file}`);
     process.exitCode = report.ok ? 0 : 1;
+    keepEvidence = !report.ok;
   } finally {
     if (schedule.pgStopped) await infra('pg-start');
     supervisor.plannedKill = true;
@@ -199,8 +201,13 @@ async function main(): Promise<void> {
     await supervisor.service?.stop();
     await receiver.stop();
     await hostileReceiver.stop();
-    await deleteNamespaceTopics(kafka, namespace, [inputTopic]);
-    await database?.drop().catch(() => undefined);
+    if (keepEvidence) {
+      // A failed run keeps its topics, consumer groups and database, to be read after it.
+      log(`run failed: kept topics ${namespace}.* and database ${database?.name ?? '(none)'}`);
+    } else {
+      await deleteNamespaceTopics(kafka, namespace, [inputTopic]);
+      await database?.drop().catch(() => undefined);
+    }
   }
 }
 
