@@ -292,6 +292,11 @@ export class WatermarkConsumer {
     // After a rebalance this member kept the partition through, kafkajs reads again from the
     // committed offset: what is tracked already was handled.
     const fresh = batch.messages.filter((message) => !state.watermark.hasTracked(message.offset));
+    if (fresh.length === 0 && state.watermark.inFlight() === 0 && batch.messages.length > 0) {
+      // Handled already, read again as their commit had not landed before a rebalance: resolved, or
+      // kafkajs fetches these same records forever and the partition stalls (README Section B).
+      resolveOffset(batch.messages[batch.messages.length - 1].offset);
+    }
     if (fresh.length > 0) {
       const records = fresh.map((message) => toRecord(batch.topic, batch.partition, message));
       for (const record of records) state.watermark.track(record.offset);
