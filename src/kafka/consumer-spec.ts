@@ -15,6 +15,8 @@ export interface SpecBase {
   maxWaitMs?: number;
   /** Most bytes one fetch returns per partition; 512 KiB by default. */
   maxBytesPerPartition?: number;
+  /** How often finished offsets are committed, at most; 100 ms by default. */
+  commitIntervalMs?: number;
   /**
    * Most bytes of records (values and keys) the consumer holds unfinished, over all its partitions;
    * one partition at most a quarter of it. A partition past its share, or any partition while the

@@ -60,6 +60,7 @@ export class WatermarkConsumer {
   private idleProbe?: IdlePartitionProbe;
   /** What the handler's retries are told of this consumer. */
   private readonly durable: DurableContext;
+  private readonly commitIntervalMs: number;
 
   constructor(
     private readonly kafka: Kafka,
@@ -68,6 +69,7 @@ export class WatermarkConsumer {
   ) {
     this.bytes = new ByteBudget(spec.bufferBytes);
     this.durable = { consumer: spec.name, logger, stopping: () => this.stopping };
+    this.commitIntervalMs = spec.commitIntervalMs ?? COMMIT_INTERVAL_MS;
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -113,7 +115,7 @@ export class WatermarkConsumer {
       partitionsConsumedConcurrently: BATCH_WORKERS,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.commitTimer = setInterval(() => void this.commit(), COMMIT_INTERVAL_MS);
+    this.commitTimer = setInterval(() => void this.commit(), this.commitIntervalMs);
     const probe = this.spec.idleProbe;
     if (probe) {
       this.idleProbe = new IdlePartitionProbe(
@@ -323,7 +325,7 @@ export class WatermarkConsumer {
       // fetch waits on the same broker connection waits behind it, and the fetch after behind it.
       // At most once an interval, though: at 1,000 events/s a commit after every batch was some
       // 180 OffsetCommit requests a second, each a write to the broker's offsets log (decision 80).
-      if (Date.now() - this.lastCommitAt >= COMMIT_INTERVAL_MS) void this.commit();
+      if (Date.now() - this.lastCommitAt >= this.commitIntervalMs) void this.commit();
     }
     state.fetchedThrough = BigInt(batch.lastOffset());
     await heartbeat();
