@@ -82,6 +82,41 @@ export function dropDeferred(state: PartitionState): void {
   state.deferredBytes = 0;
 }
 
+export interface Regrouped {
+  /** The partitions still assigned, now of the new generation, with their state. */
+  kept: Map<string, PartitionState>;
+  /** Handlers still running on partitions this member lost (they finish but commit nothing). */
+  lostWork: Array<Promise<void>>;
+  /** Lost partitions left paused: kafkajs keeps a pause across rebalances, so resume them. */
+  pausedLost: Array<{ topic: string; partitions: number[] }>;
+}
+
+/**
+ * A new generation's assignment. A partition still assigned keeps its state (records in flight
+ * there go on and count). A lost one is dropped: its resume timer cleared, its records waiting for
+ * their due time dropped (the new owner reads them again from the commit).
+ */
+export function regroup(
+  partitions: ReadonlyMap<string, PartitionState>,
+  stillAssigned: (topic: string, partition: number) => boolean,
+  generation: number,
+): Regrouped {
+  const regrouped: Regrouped = { kept: new Map(), lostWork: [], pausedLost: [] };
+  for (const [key, state] of partitions) {
+    const { topic, partition } = splitPartitionKey(key);
+    if (stillAssigned(topic, partition)) {
+      state.generation = generation;
+      regrouped.kept.set(key, state);
+      continue;
+    }
+    clearTimeout(state.resumeTimer);
+    dropDeferred(state);
+    regrouped.lostWork.push(...state.pending);
+    if (state.paused) regrouped.pausedLost.push({ topic, partitions: [partition] });
+  }
+  return regrouped;
+}
+
 /**
  * The consumer's byte budget (spec.bufferBytes) over the records it holds unfinished: one partition
  * at most a quarter of it.

@@ -6,13 +6,14 @@ import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
 import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
-import { partitionKey, splitPartitionKey as splitKey } from './partition-key';
+import { partitionKey } from './partition-key';
 import {
   ByteBudget,
   dropDeferred,
   markCommitted,
   newPartitionState,
   offsetsToCommit,
+  regroup,
   type PartitionState,
 } from './partition-state';
 import { handOver } from './partition-handover';
@@ -147,34 +148,22 @@ export class WatermarkConsumer {
   }
 
   /**
-   * A new generation. A partition this member keeps keeps its state: records in flight there go on
-   * and count, and kafkajs re-reads from the committed offset only what is already tracked, which is
-   * skipped. A partition it lost is dropped: records in flight there finish but commit nothing, and
-   * records waiting for their due time are dropped (the new owner reads them again from the commit).
+   * A new generation (see regroup, partition-state.ts). kafkajs re-reads a kept partition from its
+   * committed offset: what is already tracked there is skipped. Records in flight on a lost
+   * partition finish but commit nothing; while stopping, every partition counts as lost.
    */
   private onAssignment(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
     const before = this.ownedIndexes();
     this.generation += 1;
     this.assigned = new Map(Object.entries(memberAssignment));
-    const kept = new Map<string, PartitionState>();
-    const lostWork: Array<Promise<void>> = [];
-    const paused: Array<{ topic: string; partitions: number[] }> = [];
-    for (const [key, state] of this.partitions) {
-      const { topic, partition } = splitKey(key);
-      if (this.assigned.get(topic)?.includes(partition) && !this.stopping) {
-        state.generation = this.generation;
-        kept.set(key, state);
-        continue;
-      }
-      clearTimeout(state.resumeTimer);
-      dropDeferred(state);
-      lostWork.push(...state.pending);
-      // kafkajs keeps a paused partition paused across rebalances: resume it, should it come back.
-      if (state.paused) paused.push({ topic, partitions: [partition] });
-    }
+    const { kept, lostWork, pausedLost } = regroup(
+      this.partitions,
+      (topic, partition) => this.isAssigned(topic, partition) && !this.stopping,
+      this.generation,
+    );
     this.partitions = kept;
-    // Likewise a partition the idle probe paused and this member lost.
-    if (this.idleProbe) paused.push(...this.idleProbe.forgetUnassigned());
+    // With the lost partitions this member paused, those the idle probe paused.
+    const paused = [...pausedLost, ...(this.idleProbe?.forgetUnassigned() ?? [])];
     if (paused.length && !this.stopping) consumer.resume(paused);
     this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
     if (this.spec.handover) {
