@@ -32,12 +32,13 @@
  * of the rolling restart and one SIGKILL, no scaling, no broker restart; runs on the shared broker,
  * about 2 minutes; writes bench/results/chaos-cluster-smoke.json.
  *
- * The broker restart runs scripts/infra.sh kafka-restart, which restarts the broker on
- * HOOKSTREAM_KAFKA_PORT: the full run refuses to start unless that is set and KAFKA_BROKERS names
- * it, so a shared broker is never restarted (CHAOS_CLUSTER_BROKER_RESTART=0 leaves that fault out).
+ * The broker restart runs scripts/infra.sh kafka-restart, which restarts the broker of
+ * HOOKSTREAM_INFRA_DIR on HOOKSTREAM_KAFKA_PORT: the full run refuses to start unless both are its
+ * own and KAFKA_BROKERS names it, so a shared broker is never restarted
+ * (CHAOS_CLUSTER_BROKER_RESTART=0 leaves that fault out).
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Producer } from 'kafkajs';
 import { Client } from 'pg';
 import { createDatabase, type BenchDatabase } from './lib/db';
@@ -142,14 +143,23 @@ function eventTypeOf(seq: number): { tenant: 'a' | 'b'; type: string } {
   return { tenant, type: perTenant % 2 === 0 ? 'chaos.x' : 'chaos.y' };
 }
 
+/**
+ * scripts/infra.sh keeps a broker's pid file, configuration and data in HOOKSTREAM_INFRA_DIR: a
+ * second broker started in the default directory finds the shared broker's data locked and fails,
+ * leaving its own pid in the shared broker's pid file. So the restart needs a port and a directory
+ * of its own.
+ */
 function refuseSharedBrokerRestart(): void {
   if (!CONFIG.brokerRestart) return;
   const port = process.env.HOOKSTREAM_KAFKA_PORT;
-  if (!port || port === '9092' || !BROKERS.includes(`127.0.0.1:${port}`)) {
+  const infraDir = process.env.HOOKSTREAM_INFRA_DIR;
+  const ownPort = port !== undefined && port !== '9092' && BROKERS.includes(`127.0.0.1:${port}`);
+  const ownDir = infraDir !== undefined && resolve(infraDir) !== resolve(ROOT, '.infra');
+  if (!ownPort || !ownDir) {
     throw new Error(
-      'the broker restart needs a broker of its own: start one with HOOKSTREAM_KAFKA_PORT=<port> ' +
-        'HOOKSTREAM_KAFKA_CONTROLLER_PORT=<port+1> bash scripts/infra.sh up, then export ' +
-        'HOOKSTREAM_KAFKA_PORT=<port> KAFKA_BROKERS=127.0.0.1:<port> (or CHAOS_CLUSTER_BROKER_RESTART=0)',
+      'the broker restart needs a broker of its own: start one with HOOKSTREAM_INFRA_DIR=<dir> ' +
+        'HOOKSTREAM_KAFKA_PORT=<port> HOOKSTREAM_KAFKA_CONTROLLER_PORT=<port+1> bash scripts/infra.sh up, ' +
+        'then export those three and KAFKA_BROKERS=127.0.0.1:<port> (or CHAOS_CLUSTER_BROKER_RESTART=0)',
     );
   }
 }
