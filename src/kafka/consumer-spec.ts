@@ -18,6 +18,12 @@ export interface SpecBase {
   /** How often finished offsets are committed, at most; 100 ms by default. */
   commitIntervalMs?: number;
   /**
+   * Commit what has finished as soon as a rebalance begins, before this member joins again (true by
+   * default): otherwise what it finished since its last commit, on a partition it then loses, is
+   * handled again by the next owner. Tests turn it off to stand for such a commit lost to the race.
+   */
+  commitOnRebalance?: boolean;
+  /**
    * Most bytes of records (values and keys) the consumer holds unfinished, over all its partitions;
    * one partition at most a quarter of it. A partition past its share, or any partition while the
    * whole is spent, pauses until it drains (it always keeps one record going, however large).

@@ -7,15 +7,8 @@ import { exitOnFatalCrash } from './consumer-crash';
 import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
 import { partitionKey } from './partition-key';
-import {
-  ByteBudget,
-  dropDeferred,
-  markCommitted,
-  newPartitionState,
-  offsetsToCommit,
-  regroup,
-  type PartitionState,
-} from './partition-state';
+import { OffsetCommitter } from './offset-committer';
+import { ByteBudget, dropDeferred, newPartitionState, regroup, type PartitionState } from './partition-state';
 import { handOver } from './partition-handover';
 import { handleUntilDurable, type DurableContext } from './until-durable';
 
@@ -44,9 +37,6 @@ export class WatermarkConsumer {
   /** Partition indexes moving between members (spec.handover), paused until theirs completes. */
   private readonly handingOver = new Set<number>();
   private commitTimer?: NodeJS.Timeout;
-  private committing = false;
-  /** When the last commit was sent: a batch commits at once only if none went out this interval. */
-  private lastCommitAt = 0;
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
@@ -62,6 +52,7 @@ export class WatermarkConsumer {
   /** What the handler's retries are told of this consumer. */
   private readonly durable: DurableContext;
   private readonly commitIntervalMs: number;
+  private readonly committer: OffsetCommitter;
 
   constructor(
     private readonly kafka: Kafka,
@@ -71,6 +62,16 @@ export class WatermarkConsumer {
     this.bytes = new ByteBudget(spec.bufferBytes);
     this.durable = { consumer: spec.name, logger, stopping: () => this.stopping };
     this.commitIntervalMs = spec.commitIntervalMs ?? COMMIT_INTERVAL_MS;
+    this.committer = new OffsetCommitter(
+      {
+        name: spec.name,
+        consumer: () => this.consumer,
+        partitions: () => this.partitions,
+        generation: () => this.generation,
+      },
+      this.commitIntervalMs,
+      logger,
+    );
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -98,6 +99,13 @@ export class WatermarkConsumer {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(consumer, payload.memberAssignment),
     );
+    // kafkajs says a rebalance has begun just before it joins again. A commit sent now reaches the
+    // coordinator first (the join asks which broker that is before it is sent), which takes commits of
+    // the ending generation until every member has joined: the next owner of a partition this member
+    // loses starts after what it finished, not up to a commit interval before (README decision 90).
+    if (this.spec.commitOnRebalance ?? true) {
+      consumer.on(consumer.events.REBALANCING, () => void this.committer.commit({ again: true }));
+    }
     // A batch holding only transaction markers (written by any transactional producer of the topic)
     // never reaches eachBatch; remember its end so the committed offset can move past the markers.
     consumer.on(consumer.events.END_BATCH_PROCESS, ({ payload }) => {
@@ -116,7 +124,7 @@ export class WatermarkConsumer {
       partitionsConsumedConcurrently: BATCH_WORKERS,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.commitTimer = setInterval(() => void this.commit(), this.commitIntervalMs);
+    this.commitTimer = setInterval(() => void this.committer.commit(), this.commitIntervalMs);
     const probe = this.spec.idleProbe;
     if (probe) {
       this.idleProbe = new IdlePartitionProbe(
@@ -314,7 +322,7 @@ export class WatermarkConsumer {
       // fetch waits on the same broker connection waits behind it, and the fetch after behind it.
       // At most once an interval, though: at 1,000 events/s a commit after every batch was some
       // 180 OffsetCommit requests a second, each a write to the broker's offsets log (decision 80).
-      if (Date.now() - this.lastCommitAt >= this.commitIntervalMs) void this.commit();
+      if (this.committer.idleForAnInterval()) void this.committer.commit();
     }
     state.fetchedThrough = BigInt(batch.lastOffset());
     await heartbeat();
@@ -443,24 +451,6 @@ export class WatermarkConsumer {
     state.deferred.set(timer, size);
   }
 
-  private async commit(): Promise<void> {
-    if (this.committing || !this.consumer) return;
-    this.committing = true;
-    try {
-      const offsets = offsetsToCommit(this.partitions);
-      if (offsets.length === 0) return;
-      this.lastCommitAt = Date.now();
-      const generation = this.generation;
-      await this.consumer.commitOffsets(offsets);
-      if (generation === this.generation) markCommitted(this.partitions, offsets);
-    } catch (error) {
-      // A commit lost to a rebalance is safe: the records are handled again by the new owner.
-      this.logger.warn({ consumer: this.spec.name, err: error }, 'offset commit failed; will retry');
-    } finally {
-      this.committing = false;
-    }
-  }
-
   /** Stops fetching, waits for in-flight records up to the deadline, commits what finished. */
   async stop(deadlineMs: number): Promise<void> {
     if (!this.consumer) return;
@@ -474,8 +464,7 @@ export class WatermarkConsumer {
       clearTimeout(state.resumeTimer);
       dropDeferred(state);
     }
-    this.committing = false;
-    await this.commit();
+    await this.committer.commit({ force: true });
     // Work abandoned at the deadline may still be running: its partitions are not released, and
     // the next owner takes them when this process's heartbeat is gone or the handover grace ends.
     const owned = this.ownedIndexes();

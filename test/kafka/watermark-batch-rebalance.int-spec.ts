@@ -5,10 +5,11 @@ import { brokerPerTest } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
- * Batch mode (the fan-out's) across a rebalance that a member keeps a partition through: kafkajs
- * fetches again from the committed offset, and all it fetches there was handled already but not
- * committed yet. The member must move on past it, not fetch it again forever (README decision 89:
- * a full chaos run stalled the fan-out so).
+ * Batch mode (the fan-out's) across a rebalance. A member commits what it finished as the rebalance
+ * begins, so the member that gains a partition does not handle it again (README decision 90). If
+ * that commit is lost, the member that keeps a partition fetches again from the committed offset
+ * records it handled already, and must move on past them, not fetch them again forever (decision
+ * 89: a full chaos run stalled the fan-out so).
  */
 describe('WatermarkConsumer batch mode across a rebalance', () => {
   const logger = pino({ level: 'silent' });
@@ -16,7 +17,7 @@ describe('WatermarkConsumer batch mode across a rebalance', () => {
   const topic = (): string => broker.topic('work');
 
   /** A member that notes `partition/key` of every record it handles. */
-  async function member(handled: Set<string>): Promise<WatermarkConsumer> {
+  async function member(handled: Set<string>, commitOnRebalance = true): Promise<WatermarkConsumer> {
     const consumer = new WatermarkConsumer(
       broker.kafka,
       {
@@ -28,6 +29,7 @@ describe('WatermarkConsumer batch mode across a rebalance', () => {
         maxBytesPerPartition: 1_024,
         // Only the first completion commits: the rebalance finds the rest handled and uncommitted.
         commitIntervalMs: 600_000,
+        commitOnRebalance,
         handleBatch: async (batch: ConsumedBatch) => {
           for (const record of batch.records) handled.add(`${record.partition}/${record.key}`);
         },
@@ -48,9 +50,10 @@ describe('WatermarkConsumer batch mode across a rebalance', () => {
       })),
     });
 
-  it('moves past the records it handled before the rebalance and had not committed', async () => {
+  /** The first member, with 42 records handled over both partitions and only its first commit made. */
+  async function firstMemberWithUncommittedWork(commitOnRebalance: boolean) {
     const first = new Set<string>();
-    const a = await member(first);
+    const a = await member(first, commitOnRebalance);
     await send('warm', 0);
     await send('warm', 1);
     await waitFor(() => first.has('0/warm') && first.has('1/warm'), { timeoutMs: 30_000, what: 'warm-up' });
@@ -60,10 +63,34 @@ describe('WatermarkConsumer batch mode across a rebalance', () => {
       timeoutMs: 30_000,
       what: 'every record handled by the first member',
     });
+    return { a, first };
+  }
+
+  it('commits what it handled as the rebalance begins: the member gaining a partition handles none of it', async () => {
+    const { a } = await firstMemberWithUncommittedWork(true);
+
+    const second = new Set<string>();
+    await member(second);
+    await waitFor(() => a.ownedIndexes().length === 1, { timeoutMs: 60_000, what: 'the rebalance' });
+    const gained = 1 - a.ownedIndexes()[0];
+
+    // Fetched in offset order: had the second member started before the first one's work, it would
+    // have handled that work before this record.
+    await send('after', gained);
+    await waitFor(() => second.has(`${gained}/after`), {
+      timeoutMs: 30_000,
+      what: `the record sent after the rebalance to the partition the second member gained (${gained})`,
+    });
+    expect([...second]).toEqual([`${gained}/after`]);
+  });
+
+  it('moves past the records it handled before the rebalance and had not committed', async () => {
+    // The commit at the start of the rebalance left out, as when it is lost to the rebalance.
+    const { a, first } = await firstMemberWithUncommittedWork(false);
 
     // A second member joins: the first keeps one partition and reads it again from its commit.
     const second = new Set<string>();
-    await member(second);
+    await member(second, false);
     await waitFor(() => a.ownedIndexes().length === 1, { timeoutMs: 60_000, what: 'the rebalance' });
     const kept = a.ownedIndexes()[0];
 

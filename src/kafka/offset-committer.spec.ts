@@ -1,0 +1,85 @@
+import type { Consumer } from 'kafkajs';
+import pino from 'pino';
+import { OffsetCommitter } from './offset-committer';
+import { newPartitionState, type PartitionState } from './partition-state';
+
+/** A consumer whose commits complete only when the test says so. */
+function harness() {
+  const sent: string[][] = [];
+  const finish: Array<() => void> = [];
+  const consumer = {
+    commitOffsets: (offsets: Array<{ offset: string }>) => {
+      sent.push(offsets.map(({ offset }) => offset));
+      return new Promise<void>((resolve) => finish.push(resolve));
+    },
+  } as unknown as Consumer;
+  const state: PartitionState = newPartitionState(1);
+  const partitions = new Map([['events:0', state]]);
+  const committer = new OffsetCommitter(
+    { name: 'test', consumer: () => consumer, partitions: () => partitions, generation: () => 1 },
+    100,
+    pino({ level: 'silent' }),
+  );
+  const handled = (offset: string) => {
+    state.watermark.track(offset);
+    state.watermark.complete(offset);
+  };
+  /** Lets the commit in flight complete, and what it set off run. */
+  const complete = async () => {
+    finish.shift()!();
+    await new Promise((resolve) => setImmediate(resolve));
+  };
+  return { sent, committer, handled, complete, state };
+}
+
+describe('OffsetCommitter', () => {
+  it('sends one commit at a time, and none when nothing moved', async () => {
+    const { sent, committer, handled, complete } = harness();
+    handled('0');
+    const first = committer.commit();
+    handled('1');
+    void committer.commit();
+    expect(sent).toEqual([['1']]);
+    await complete();
+    await first;
+
+    const second = committer.commit();
+    expect(sent).toEqual([['1'], ['2']]);
+    await complete();
+    await second;
+    await committer.commit();
+    expect(sent).toEqual([['1'], ['2']]);
+  });
+
+  it('commits again, once the commit on its way is done, when asked to as a rebalance begins', async () => {
+    const { sent, committer, handled, complete, state } = harness();
+    handled('0');
+    void committer.commit();
+    handled('1');
+    void committer.commit({ again: true });
+    void committer.commit({ again: true });
+    await complete();
+    expect(sent).toEqual([['1'], ['2']]);
+    await complete();
+    expect(state.committed).toBe(2n);
+    expect(sent).toHaveLength(2);
+  });
+
+  it('sends the last commit at the stop even while another is on its way', () => {
+    const { sent, committer, handled } = harness();
+    handled('0');
+    void committer.commit();
+    handled('1');
+    void committer.commit({ force: true });
+    expect(sent).toEqual([['1'], ['2']]);
+  });
+
+  it('waits a whole interval after a commit before a batch commits at once', async () => {
+    const { committer, handled, complete } = harness();
+    expect(committer.idleForAnInterval()).toBe(true);
+    handled('0');
+    void committer.commit();
+    expect(committer.idleForAnInterval()).toBe(false);
+    await complete();
+  });
+});

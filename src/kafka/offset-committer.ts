@@ -1,0 +1,66 @@
+import type { Consumer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { markCommitted, offsetsToCommit, type PartitionState } from './partition-state';
+
+/** What the committer reads of its WatermarkConsumer, each time it commits. */
+export interface CommittedConsumer {
+  name: string;
+  consumer(): Consumer | undefined;
+  partitions(): ReadonlyMap<string, PartitionState>;
+  generation(): number;
+}
+
+/**
+ * Commits a WatermarkConsumer's finished offsets (up to each partition's lowest unfinished record),
+ * one commit at a time: on its timer, after a batch, at the start of a rebalance and at the stop.
+ */
+export class OffsetCommitter {
+  private committing = false;
+  /** A commit was asked for while one was on its way (at the start of a rebalance). */
+  private again = false;
+  /** When the last commit was sent: a batch commits at once only if none went out this interval. */
+  private lastCommitAt = 0;
+
+  constructor(
+    private readonly host: CommittedConsumer,
+    private readonly intervalMs: number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Whether no commit went out in the last interval. */
+  idleForAnInterval(): boolean {
+    return Date.now() - this.lastCommitAt >= this.intervalMs;
+  }
+
+  /**
+   * `again`: if a commit is on its way, another once it is done, with what has finished since.
+   * `force`: send one even if another is on its way (the last one, at the stop).
+   */
+  async commit({ again = false, force = false } = {}): Promise<void> {
+    const consumer = this.host.consumer();
+    if (!consumer) return;
+    if (this.committing && !force) {
+      this.again ||= again;
+      return;
+    }
+    this.committing = true;
+    try {
+      const partitions = this.host.partitions();
+      const offsets = offsetsToCommit(partitions);
+      if (offsets.length === 0) return;
+      this.lastCommitAt = Date.now();
+      const generation = this.host.generation();
+      await consumer.commitOffsets(offsets);
+      if (generation === this.host.generation()) markCommitted(this.host.partitions(), offsets);
+    } catch (error) {
+      // A commit lost to a rebalance is safe: the records are handled again by the new owner.
+      this.logger.warn({ consumer: this.host.name, err: error }, 'offset commit failed; will retry');
+    } finally {
+      this.committing = false;
+      if (this.again) {
+        this.again = false;
+        void this.commit();
+      }
+    }
+  }
+}
