@@ -1,5 +1,12 @@
+import pino from 'pino';
 import { Registry } from 'prom-client';
-import { decodeTask, FIRST_ATTEMPT, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
+import {
+  decodeTask,
+  FIRST_ATTEMPT,
+  HELD_ORIGIN,
+  type AttemptState,
+  type DeliveryTask,
+} from '../domain/delivery-task';
 import type { ConsumedRecord } from '../domain/records';
 import type { Settlement } from '../domain/settlement';
 import { RetryTopics } from '../retry/retry-topics';
@@ -49,7 +56,7 @@ function attempt(outcome: 'delivered' | 'failed', statusCode: number): AttemptRe
   };
 }
 
-function world() {
+function world(logger = silentLogger) {
   const clock = new FakeClock();
   const producer = new RecordingProducer();
   const held = new InMemoryHeldDeliveries();
@@ -86,7 +93,7 @@ function world() {
     { append: (record: AttemptRecord) => void logged.push(record) },
     new DeliveryMetrics(registry),
     clock,
-    silentLogger,
+    logger,
     notifier,
   );
   const outcomes = async () => {
@@ -153,6 +160,28 @@ describe('Settler', () => {
     await settler.settle({ task: task(2), encoded: sealed(task(2)), state: FIRST_ATTEMPT }, hold);
     expect(producer.to(tier1).map((r) => r.headers?.['hs-due-at'])).toEqual(['5000']);
     expect(await outcomes()).toEqual({ circuit_open: 2 });
+  });
+
+  it('names the endpoint and the occasion when a held delivery released in a batch is turned away', async () => {
+    const lines: Array<Record<string, unknown>> = [];
+    const { settler } = world(
+      pino({ level: 'info' }, { write: (line: string) => lines.push(JSON.parse(line)) }),
+    );
+    const hold: Settlement = {
+      kind: 'hold',
+      occasion: 'lane_stalled',
+      state: retryState,
+      orTier: 0,
+      orRetryAtMs: 5_000,
+    };
+    for (const origin of [HELD_ORIGIN.probe, HELD_ORIGIN.batch]) {
+      const state: AttemptState = { ...FIRST_ATTEMPT, origin };
+      await settler.settle({ task: task(1), encoded: sealed(task(1)), state }, hold);
+    }
+    const turnedAway = lines.filter(
+      (line) => line.msg === 'a held delivery released in a batch was turned away again',
+    );
+    expect(turnedAway).toEqual([expect.objectContaining({ endpointId: 'ep-1', occasion: 'lane_stalled' })]);
   });
 
   it('dead-letters with a typed reason and the attempts made', async () => {

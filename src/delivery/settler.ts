@@ -127,7 +127,7 @@ export class Settler {
         break;
     }
     this.count(settlement);
-    if (!settling.attempt) this.countHeldTurnedAway(settling.state.origin, settlement);
+    if (!settling.attempt) this.countHeldTurnedAway(settling, settlement);
     const finished = settlement.kind !== 'retry' && settlement.kind !== 'hold';
     if (finished && settling.strict === 'blocker') await this.releaseNextParked(settling.task);
   }
@@ -342,10 +342,19 @@ export class Settler {
    * A held delivery released as a probe or in a batch and turned away again without an attempt has
    * cycled PostgreSQL → Kafka → PostgreSQL: its releaser misjudged the endpoint (README decision 36).
    */
-  private countHeldTurnedAway(origin: string | null, settlement: Settlement): void {
+  private countHeldTurnedAway(settling: Settling, settlement: Settlement): void {
+    const origin = settling.state.origin;
     if (origin !== HELD_ORIGIN.probe && origin !== HELD_ORIGIN.batch) return;
     if (settlement.occasion !== 'circuit_open' && settlement.occasion !== 'lane_stalled') return;
     this.metrics.heldTurnedAway(origin === HELD_ORIGIN.probe ? 'probe' : 'batch');
+    // A probe is expected to be turned away while the endpoint is down; a batch never should be.
+    // The counter cannot say which endpoint, or why: a full chaos:cluster run counted 10 once.
+    if (origin === HELD_ORIGIN.batch) {
+      this.logger.warn(
+        { ...bindings(settling.task), occasion: settlement.occasion },
+        'a held delivery released in a batch was turned away again',
+      );
+    }
   }
 
   private count(settlement: Settlement): void {
