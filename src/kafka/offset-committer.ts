@@ -20,12 +20,22 @@ export class OffsetCommitter {
   private again = false;
   /** When the last commit was sent: a batch commits at once only if none went out this interval. */
   private lastCommitAt = 0;
+  private timer?: NodeJS.Timeout;
 
   constructor(
     private readonly host: CommittedConsumer,
     private readonly intervalMs: number,
     private readonly logger: Logger,
   ) {}
+
+  /** Commits every interval from now until stopTimer. */
+  startTimer(): void {
+    this.timer = setInterval(() => void this.commit(), this.intervalMs);
+  }
+
+  stopTimer(): void {
+    clearInterval(this.timer);
+  }
 
   /** Whether no commit went out in the last interval. */
   idleForAnInterval(): boolean {
@@ -51,7 +61,8 @@ export class OffsetCommitter {
       this.lastCommitAt = Date.now();
       const generation = this.host.generation();
       await consumer.commitOffsets(offsets);
-      if (generation === this.host.generation()) markCommitted(this.host.partitions(), offsets);
+      // A new generation replaced the partitions' state meanwhile: those offsets are not its.
+      if (generation === this.host.generation()) markCommitted(partitions, offsets);
     } catch (error) {
       // A commit lost to a rebalance is safe: the records are handled again by the new owner.
       this.logger.warn({ consumer: this.host.name, err: error }, 'offset commit failed; will retry');

@@ -36,7 +36,6 @@ export class WatermarkConsumer {
   private assigned = new Map<string, number[]>();
   /** Partition indexes moving between members (spec.handover), paused until theirs completes. */
   private readonly handingOver = new Set<number>();
-  private commitTimer?: NodeJS.Timeout;
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
@@ -51,7 +50,6 @@ export class WatermarkConsumer {
   private idleProbe?: IdlePartitionProbe;
   /** What the handler's retries are told of this consumer. */
   private readonly durable: DurableContext;
-  private readonly commitIntervalMs: number;
   private readonly committer: OffsetCommitter;
 
   constructor(
@@ -61,7 +59,6 @@ export class WatermarkConsumer {
   ) {
     this.bytes = new ByteBudget(spec.bufferBytes);
     this.durable = { consumer: spec.name, logger, stopping: () => this.stopping };
-    this.commitIntervalMs = spec.commitIntervalMs ?? COMMIT_INTERVAL_MS;
     this.committer = new OffsetCommitter(
       {
         name: spec.name,
@@ -69,7 +66,7 @@ export class WatermarkConsumer {
         partitions: () => this.partitions,
         generation: () => this.generation,
       },
-      this.commitIntervalMs,
+      spec.commitIntervalMs ?? COMMIT_INTERVAL_MS,
       logger,
     );
     this.deferLimit = Math.min(
@@ -124,7 +121,7 @@ export class WatermarkConsumer {
       partitionsConsumedConcurrently: BATCH_WORKERS,
       eachBatch: (payload) => this.onBatch(payload),
     });
-    this.commitTimer = setInterval(() => void this.committer.commit(), this.commitIntervalMs);
+    this.committer.startTimer();
     const probe = this.spec.idleProbe;
     if (probe) {
       this.idleProbe = new IdlePartitionProbe(
@@ -459,7 +456,7 @@ export class WatermarkConsumer {
     this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([Promise.allSettled([...this.pending]), deadline]);
-    clearInterval(this.commitTimer);
+    this.committer.stopTimer();
     for (const state of this.partitions.values()) {
       clearTimeout(state.resumeTimer);
       dropDeferred(state);
