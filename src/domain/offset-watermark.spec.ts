@@ -44,6 +44,25 @@ class NaiveWatermark {
     const pending = this.tracked.find((o) => !this.completed.has(o));
     return pending === undefined ? null : pending.toString();
   }
+  finishedAhead(): string {
+    const first = this.tracked.findIndex((o) => !this.completed.has(o));
+    if (first < 0) return '';
+    const ranges: string[] = [];
+    let run: bigint[] = [];
+    for (const offset of [...this.tracked.slice(first + 1), null]) {
+      if (offset !== null && this.completed.has(offset)) {
+        run.push(offset);
+        continue;
+      }
+      if (run.length > 0) ranges.push(`${run[0]}-${run[run.length - 1]}`);
+      run = [];
+    }
+    return ranges.join(',');
+  }
+}
+
+function rangesText(ranges: Array<[bigint, bigint]>): string {
+  return ranges.map(([first, last]) => `${first}-${last}`).join(',');
 }
 
 describe('OffsetWatermark', () => {
@@ -178,6 +197,20 @@ describe('OffsetWatermark', () => {
     expect(watermark.inFlight()).toBe(1);
   });
 
+  it('names what completed past the lowest pending message, as ranges, up to a number of them', () => {
+    const watermark = new OffsetWatermark();
+    ['10', '11', '12', '13', '15', '16', '17', '18'].forEach((o) => watermark.track(o));
+    expect(watermark.finishedAhead(10)).toEqual([]);
+    // 14 was never tracked (a transaction marker): it does not split a range.
+    ['10', '12', '13', '15', '17'].forEach((o) => watermark.complete(o));
+    expect(watermark.completedCount()).toBe(5);
+    expect(rangesText(watermark.finishedAhead(10))).toBe('12-15,17-17');
+    expect(rangesText(watermark.finishedAhead(1))).toBe('12-15');
+    watermark.complete('11');
+    expect(rangesText(watermark.finishedAhead(10))).toBe('17-17');
+    expect(watermark.completedCount()).toBe(6);
+  });
+
   it('agrees with a naive model under random interleavings', () => {
     let checks = 0;
     for (let seed = 1; seed <= 200; seed++) {
@@ -206,8 +239,18 @@ describe('OffsetWatermark', () => {
             model.markCommitted(BigInt(offset));
           }
         }
-        const actual = [real.committable(), real.inFlight(), real.oldestPending()];
-        const expected = [model.committable(), model.inFlight(), model.oldestPending()];
+        const actual = [
+          real.committable(),
+          real.inFlight(),
+          real.oldestPending(),
+          rangesText(real.finishedAhead(1_000)),
+        ];
+        const expected = [
+          model.committable(),
+          model.inFlight(),
+          model.oldestPending(),
+          model.finishedAhead(),
+        ];
         // One cheap comparison per step; expect() only on a mismatch, naming the seed to replay.
         if (actual.some((value, i) => value !== expected[i])) {
           expect({ seed, step, state: actual }).toEqual({ seed, step, state: expected });

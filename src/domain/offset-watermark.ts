@@ -44,6 +44,7 @@ export class OffsetWatermark {
   /** The last offset handed to Kafka as committed (already the "+1" form). */
   private committed: bigint | null = null;
   private pendingCount = 0;
+  private completions = 0;
 
   /** Registers a fetched message. Offsets must arrive in strictly increasing order. */
   track(offset: string): void {
@@ -67,6 +68,7 @@ export class OffsetWatermark {
     if (entry === undefined || entry.done) return false;
     entry.done = true;
     this.pendingCount--;
+    this.completions++;
     this.advance();
     return true;
   }
@@ -99,6 +101,36 @@ export class OffsetWatermark {
   oldestPending(): string | null {
     // advance() keeps the head not-done, so the head is the oldest pending offset.
     return this.head < this.queue.length ? this.queue[this.head].offset.toString() : null;
+  }
+
+  /** How many messages have completed so far: unchanged, nothing has completed in between. */
+  completedCount(): number {
+    return this.completions;
+  }
+
+  /**
+   * The messages completed past the lowest pending one, as `[first, last]` offset ranges in
+   * increasing order (a range never spans a pending message), at most `maxRanges` of them: the
+   * work a commit of the watermark alone would hand to the partition's next reader again.
+   */
+  finishedAhead(maxRanges: number): Array<[bigint, bigint]> {
+    const ranges: Array<[bigint, bigint]> = [];
+    let open: [bigint, bigint] | null = null;
+    for (let index = this.head; index < this.queue.length; index++) {
+      const entry = this.queue[index];
+      if (!entry.done) {
+        open = null;
+        continue;
+      }
+      if (open !== null) {
+        open[1] = entry.offset;
+        continue;
+      }
+      if (ranges.length === maxRanges) break;
+      open = [entry.offset, entry.offset];
+      ranges.push(open);
+    }
+    return ranges;
   }
 
   private advance(): void {

@@ -72,6 +72,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
   private readonly log: Logger;
   private readonly pauses: Counter<'consumer' | 'reason'>;
   private readonly isolated: Counter<'consumer' | 'outcome'>;
+  private readonly finishedElsewhere: Counter<'consumer'>;
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -94,6 +95,12 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
       name: 'hookstream_records_isolated_total',
       help: 'Records a handler kept failing on for a reason that is not transient, taken out of the way',
       labelNames: ['consumer', 'outcome'],
+      registers: [registry],
+    });
+    this.finishedElsewhere = new Counter({
+      name: 'hookstream_records_finished_elsewhere_total',
+      help: "Records skipped on a partition this process took over: its previous reader had finished them past the committed offset, as the commit's metadata said",
+      labelNames: ['consumer'],
       registers: [registry],
     });
     const consumers = this.consumers;
@@ -197,6 +204,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
       bufferBytes: this.config.limits.consumerBufferBytes,
       isolate: (record: ConsumedRecord, error: unknown) => this.isolate(declaration, record, error),
       onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
+      onFinishedElsewhere: (records: number) => this.finishedElsewhere.inc({ consumer: name }, records),
       coPartitioned: declaration.coPartitioned,
       handover: declaration.coPartitioned ? this.handover : undefined,
       idleProbe,

@@ -38,6 +38,11 @@ export interface SpecBase {
   /** Told each time a partition pauses, and why. */
   onPause?(reason: 'window' | 'bytes' | 'deferred'): void;
   /**
+   * Told of each record skipped because the partition's previous reader had finished it past its
+   * committed offset, as its commit's metadata says (record mode; README decision 92).
+   */
+  onFinishedElsewhere?(records: number): void;
+  /**
    * Assign the same partition indexes of every topic to one member, keeping what members own
    * (co-partitioned-assigner.ts): the member owning index p owns every record keyed to p.
    */

@@ -74,6 +74,40 @@ describe('OffsetCommitter', () => {
     expect(sent).toEqual([['1'], ['2']]);
   });
 
+  it('commits offsets alone once the broker refuses metadata that long', async () => {
+    const sent: Array<Array<{ offset: string; metadata: string | null }>> = [];
+    const refused = Object.assign(new Error('The metadata field of the offset request was too large'), {
+      type: 'OFFSET_METADATA_TOO_LARGE',
+    });
+    const consumer = {
+      commitOffsets: async (offsets: Array<{ offset: string; metadata: string | null }>) => {
+        sent.push(offsets.map(({ offset, metadata }) => ({ offset, metadata })));
+        // As kafkajs throws it: its retrier wraps the broker's error.
+        if (sent.length === 1) throw Object.assign(new Error(refused.message), { cause: refused });
+      },
+    } as unknown as Consumer;
+    const state = newPartitionState(1);
+    ['0', '1', '2'].forEach((offset) => state.watermark.track(offset));
+    state.watermark.complete('0');
+    state.watermark.complete('2');
+    const committer = new OffsetCommitter(
+      {
+        name: 'test',
+        consumer: () => consumer,
+        partitions: () => new Map([['events:0', state]]),
+        generation: () => 1,
+      },
+      100,
+      pino({ level: 'silent' }),
+    );
+
+    await committer.commit();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(sent).toEqual([[{ offset: '1', metadata: 'hs1;1.1' }], [{ offset: '1', metadata: null }]]);
+    expect(state.committed).toBe(1n);
+  });
+
   it('waits a whole interval after a commit before a batch commits at once', async () => {
     const { committer, handled, complete } = harness();
     expect(committer.idleForAnInterval()).toBe(true);

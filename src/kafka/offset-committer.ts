@@ -21,6 +21,8 @@ export class OffsetCommitter {
   /** When the last commit was sent: a batch commits at once only if none went out this interval. */
   private lastCommitAt = 0;
   private timer?: NodeJS.Timeout;
+  /** Commits name what finished past their offset, until the broker refuses metadata that long. */
+  private namesFinished = true;
 
   constructor(
     private readonly host: CommittedConsumer,
@@ -56,7 +58,7 @@ export class OffsetCommitter {
     this.committing = true;
     try {
       const partitions = this.host.partitions();
-      const offsets = offsetsToCommit(partitions);
+      const offsets = offsetsToCommit(partitions, this.namesFinished);
       if (offsets.length === 0) return;
       this.lastCommitAt = Date.now();
       const generation = this.host.generation();
@@ -64,6 +66,16 @@ export class OffsetCommitter {
       // A new generation replaced the partitions' state meanwhile: those offsets are not its.
       if (generation === this.host.generation()) markCommitted(partitions, offsets);
     } catch (error) {
+      if (this.namesFinished && refusedMetadata(error)) {
+        // The broker's offset.metadata.max.bytes is below what decision 92 needs: commit the offset alone.
+        this.namesFinished = false;
+        this.again = true;
+        this.logger.warn(
+          { consumer: this.host.name, err: error },
+          'the broker refuses offset commit metadata this long; committing offsets alone from now on',
+        );
+        return;
+      }
       // A commit lost to a rebalance is safe: the records are handled again by the new owner.
       this.logger.warn({ consumer: this.host.name, err: error }, 'offset commit failed; will retry');
     } finally {
@@ -74,4 +86,14 @@ export class OffsetCommitter {
       }
     }
   }
+}
+
+/** Kafka's OFFSET_METADATA_TOO_LARGE, as kafkajs throws it (wrapped, with the broker's error as its cause). */
+function refusedMetadata(error: unknown): boolean {
+  let cause: unknown = error;
+  for (let depth = 0; depth < 4 && typeof cause === 'object' && cause !== null; depth++) {
+    if ((cause as { type?: unknown }).type === 'OFFSET_METADATA_TOO_LARGE') return true;
+    cause = (cause as { cause?: unknown }).cause;
+  }
+  return false;
 }

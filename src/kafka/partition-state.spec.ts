@@ -1,4 +1,10 @@
-import { newPartitionState, offsetsToCommit, regroup, type PartitionState } from './partition-state';
+import {
+  markCommitted,
+  newPartitionState,
+  offsetsToCommit,
+  regroup,
+  type PartitionState,
+} from './partition-state';
 
 function stateWith(offsets: string[], complete: string[] = []): PartitionState {
   const state = newPartitionState(1);
@@ -65,21 +71,48 @@ describe('regroup', () => {
 });
 
 describe('offsetsToCommit', () => {
-  it('commits up to the lowest unfinished record, once', () => {
+  it('commits up to the lowest unfinished record, naming what finished past it, once', () => {
     const state = stateWith(['10', '11', '12'], ['10', '12']);
     const partitions = new Map([['events:2', state]]);
 
-    expect(offsetsToCommit(partitions)).toEqual([{ topic: 'events', partition: 2, offset: '11' }]);
-    state.committed = 11n;
+    const offsets = offsetsToCommit(partitions);
+    expect(offsets).toEqual([
+      { topic: 'events', partition: 2, offset: '11', metadata: 'hs1;1.1', completedCount: 2 },
+    ]);
+    markCommitted(partitions, offsets);
     expect(offsetsToCommit(partitions)).toEqual([]);
   });
 
-  it('moves past trailing transaction markers once nothing is in flight', () => {
+  it('commits the same offset again when more finished past it (decision 92)', () => {
+    const state = stateWith(['10', '11', '12', '13'], ['10', '12']);
+    const partitions = new Map([['events:0', state]]);
+    markCommitted(partitions, offsetsToCommit(partitions));
+
+    state.watermark.complete('13');
+
+    expect(offsetsToCommit(partitions)).toEqual([
+      { topic: 'events', partition: 0, offset: '11', metadata: 'hs1;1.2', completedCount: 3 },
+    ]);
+  });
+
+  it('commits where it began, naming what finished, while its first record is unfinished', () => {
+    const state = stateWith(['40', '41', '42'], ['41']);
+
+    expect(offsetsToCommit(new Map([['events:0', state]]))).toEqual([
+      { topic: 'events', partition: 0, offset: '40', metadata: 'hs1;1.1', completedCount: 1 },
+    ]);
+  });
+
+  it('names nothing once nothing is in flight, and moves past trailing transaction markers', () => {
     const state = stateWith(['10'], ['10']);
     state.fetchedThrough = 12n;
 
     expect(offsetsToCommit(new Map([['events:0', state]]))).toEqual([
-      { topic: 'events', partition: 0, offset: '13' },
+      { topic: 'events', partition: 0, offset: '13', metadata: null, completedCount: 1 },
     ]);
+  });
+
+  it('commits nothing for a partition where nothing has finished', () => {
+    expect(offsetsToCommit(new Map([['events:0', stateWith(['7', '8'])]]))).toEqual([]);
   });
 });

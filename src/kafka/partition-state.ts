@@ -1,4 +1,5 @@
 import { OffsetWatermark } from '../domain/offset-watermark';
+import { encodeFinished, FINISHED_METADATA_MAX_CHARS, type FinishedElsewhere } from './finished-offsets';
 import { partitionKey, splitPartitionKey } from './partition-key';
 
 /** What a WatermarkConsumer (watermark-consumer.ts) tracks of each partition it is assigned. */
@@ -8,6 +9,11 @@ export interface PartitionState {
   /** The last offset of the newest batch handed out whole, control records included. */
   fetchedThrough: bigint | null;
   committed: bigint | null;
+  /** The finished-ahead metadata of the last commit, and the watermark's completions then. */
+  committedMetadata: string | null;
+  committedCompletions: number;
+  /** What the partition's previous reader finished (record mode; read before its first record). */
+  finishedElsewhere?: FinishedElsewhere;
   generation: number;
   paused: boolean;
   resumeTimer?: NodeJS.Timeout;
@@ -25,6 +31,8 @@ export function newPartitionState(generation: number): PartitionState {
     watermark: new OffsetWatermark(),
     fetchedThrough: null,
     committed: null,
+    committedMetadata: null,
+    committedCompletions: 0,
     generation,
     paused: false,
     bytes: 0,
@@ -34,30 +42,67 @@ export function newPartitionState(generation: number): PartitionState {
   };
 }
 
-/** Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight. */
-function nextCommit(state: PartitionState): string | null {
+/** Most ranges one commit names; more would not fit FINISHED_METADATA_MAX_CHARS anyway. */
+const MAX_FINISHED_RANGES = Math.floor(FINISHED_METADATA_MAX_CHARS / 4);
+
+/**
+ * Up to the lowest unfinished record; past trailing transaction markers once nothing is in flight;
+ * with what finished past it (decision 92). Null when neither has changed since the last commit.
+ */
+function nextCommit(
+  state: PartitionState,
+  namesFinished: boolean,
+): Omit<PartitionOffset, 'topic' | 'partition'> | null {
   const finished = state.watermark.committable();
   let next = finished === null ? null : BigInt(finished);
   if (state.watermark.inFlight() === 0 && state.fetchedThrough !== null) {
     const tail = state.fetchedThrough + 1n;
     if (next === null || tail > next) next = tail;
   }
-  if (next === null || (state.committed !== null && next <= state.committed)) return null;
-  return next.toString();
+  const moved = next !== null && (state.committed === null || next > state.committed);
+  if (!moved) next = state.committed ?? nullable(state.watermark.oldestPending());
+  if (next === null) return null;
+  const metadata = namesFinished ? finishedAhead(state, next) : null;
+  if (!moved && metadata === state.committedMetadata) return null;
+  return { offset: next.toString(), metadata, completedCount: state.watermark.completedCount() };
+}
+
+/** The metadata naming what finished past `offset`: re-encoded only after a completion. */
+function finishedAhead(state: PartitionState, offset: bigint): string | null {
+  const { watermark } = state;
+  if (watermark.inFlight() === 0) return null;
+  if (offset === state.committed && watermark.completedCount() === state.committedCompletions) {
+    return state.committedMetadata;
+  }
+  return encodeFinished(offset, watermark.finishedAhead(MAX_FINISHED_RANGES));
+}
+
+function nullable(offset: string | null): bigint | null {
+  return offset === null ? null : BigInt(offset);
 }
 
 export interface PartitionOffset {
   topic: string;
   partition: number;
   offset: string;
+  /** What finished past `offset` (finished-offsets.ts), or null. */
+  metadata: string | null;
+  /** The watermark's completions when this was taken. */
+  completedCount: number;
 }
 
-/** The offset to commit of every partition (keyed `topic:partition`) that has moved since its last. */
-export function offsetsToCommit(partitions: ReadonlyMap<string, PartitionState>): PartitionOffset[] {
+/**
+ * What to commit of every partition (keyed `topic:partition`) whose offset or metadata has changed;
+ * `namesFinished` false: the offsets alone.
+ */
+export function offsetsToCommit(
+  partitions: ReadonlyMap<string, PartitionState>,
+  namesFinished = true,
+): PartitionOffset[] {
   const offsets: PartitionOffset[] = [];
   for (const [key, state] of partitions) {
-    const offset = nextCommit(state);
-    if (offset !== null) offsets.push({ ...splitPartitionKey(key), offset });
+    const commit = nextCommit(state, namesFinished);
+    if (commit !== null) offsets.push({ ...splitPartitionKey(key), ...commit });
   }
   return offsets;
 }
@@ -67,11 +112,13 @@ export function markCommitted(
   partitions: ReadonlyMap<string, PartitionState>,
   offsets: readonly PartitionOffset[],
 ): void {
-  for (const { topic, partition, offset } of offsets) {
+  for (const { topic, partition, offset, metadata, completedCount } of offsets) {
     const state = partitions.get(partitionKey(topic, partition));
     if (!state) continue;
     state.watermark.markCommitted(offset);
     state.committed = BigInt(offset);
+    state.committedMetadata = metadata;
+    state.committedCompletions = completedCount;
   }
 }
 

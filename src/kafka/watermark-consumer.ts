@@ -2,6 +2,7 @@ import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
+import { CommittedReader } from './committed-reader';
 import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
 import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
@@ -51,6 +52,7 @@ export class WatermarkConsumer {
   /** What the handler's retries are told of this consumer. */
   private readonly durable: DurableContext;
   private readonly committer: OffsetCommitter;
+  private readonly committedReader: CommittedReader;
 
   constructor(
     private readonly kafka: Kafka,
@@ -69,6 +71,7 @@ export class WatermarkConsumer {
       spec.commitIntervalMs ?? COMMIT_INTERVAL_MS,
       logger,
     );
+    this.committedReader = new CommittedReader(kafka, spec.groupId, logger);
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -228,6 +231,12 @@ export class WatermarkConsumer {
       pause();
       return;
     }
+    if (!state.finishedElsewhere) {
+      // A partition new to this member: what its previous reader finished past the commit is skipped.
+      const finished = await this.committedReader.finished(this.generation, batch.topic, batch.partition);
+      if (this.partitions.get(stateKey) !== state) return;
+      state.finishedElsewhere = finished;
+    }
     for (const message of batch.messages) {
       if (!isRunning() || isStale() || this.stopping) return;
       if (state.watermark.inFlight() >= this.spec.partitionWindow) {
@@ -237,6 +246,13 @@ export class WatermarkConsumer {
       if (state.watermark.hasTracked(message.offset)) {
         // Read again after a rebalance this member kept the partition through: already in hand.
         resolveOffset(message.offset);
+        continue;
+      }
+      if (state.finishedElsewhere.has(message.offset)) {
+        state.watermark.track(message.offset);
+        state.watermark.complete(message.offset);
+        resolveOffset(message.offset);
+        this.spec.onFinishedElsewhere?.(1);
         continue;
       }
       const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
@@ -474,6 +490,7 @@ export class WatermarkConsumer {
     }
     await this.consumer.disconnect();
     await this.idleProbe?.disconnect();
+    await this.committedReader.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
 }

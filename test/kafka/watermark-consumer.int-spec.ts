@@ -63,7 +63,7 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
     await waitFor(async () => (await committedOffset()) === 3, { what: 'offset 3 committed' });
   });
 
-  it('leaves a waiting record uncommitted when stopped, so the next owner handles it', async () => {
+  it('leaves a waiting record uncommitted when stopped, so the next owner handles it, and only it', async () => {
     const first: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
     const consumer = await start(first);
     await broker.producer.send({
@@ -83,8 +83,11 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
 
     const second: Array<{ key: string | null; atMs: number; dueAtMs: number }> = [];
     await start(second, () => null);
-    await waitFor(() => second.length === 2, { timeoutMs: 30_000, what: 'both records handled again' });
-    expect(second.map((h) => h.key)).toEqual(['waiting', 'now']);
+    await waitFor(() => second.length === 1, { timeoutMs: 30_000, what: 'the waiting record handled' });
+    // `now` finished past the committed offset, and the commit's metadata said so (decision 92).
+    await broker.producer.send({ topic: topic(), messages: [{ key: 'after', value: 'x' }] });
+    await waitFor(() => second.length === 2, { timeoutMs: 30_000, what: 'the record sent after' });
+    expect(second.map((h) => h.key)).toEqual(['waiting', 'after']);
   });
 
   it('holds no more early records than its limit, and still hands every one over on time', async () => {
