@@ -2,11 +2,14 @@ import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { FinishedElsewhere } from './finished-offsets';
 
+/** How long the first batch of a partition waits for the read; it holds that partition alone. */
+const READ_TIMEOUT_MS = 5_000;
+
 /**
  * Reads a group's committed offsets with their metadata, the first time each partition of a new
  * assignment is read (README decision 92): one request per topic and generation, on an admin
- * client of its own, opened on first use. Unreadable (the broker away), nothing is known
- * finished, and every record is handled as before.
+ * client of its own, opened on first use. Unreadable within the timeout (the broker away), nothing
+ * is known finished, and every record is handled as before.
  */
 export class CommittedReader {
   private admin?: Promise<Admin>;
@@ -16,6 +19,7 @@ export class CommittedReader {
     private readonly kafka: Kafka,
     private readonly groupId: string,
     private readonly logger: Logger,
+    private readonly timeoutMs = READ_TIMEOUT_MS,
   ) {}
 
   async finished(generation: number, topic: string, partition: number): Promise<FinishedElsewhere> {
@@ -33,9 +37,17 @@ export class CommittedReader {
 
   private async read(topic: string): Promise<Map<number, FinishedElsewhere>> {
     const byPartition = new Map<number, FinishedElsewhere>();
+    let timer: NodeJS.Timeout | undefined;
     try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
+      });
       this.admin ??= this.connect();
-      const [committed] = await (await this.admin).fetchOffsets({ groupId: this.groupId, topics: [topic] });
+      const admin = await Promise.race([this.admin, timeout]);
+      const [committed] = await Promise.race([
+        admin.fetchOffsets({ groupId: this.groupId, topics: [topic] }),
+        timeout,
+      ]);
       for (const { partition, offset, metadata } of committed?.partitions ?? []) {
         byPartition.set(partition, FinishedElsewhere.fromCommit(offset, metadata));
       }
@@ -44,6 +56,8 @@ export class CommittedReader {
         { err: error, groupId: this.groupId, topic },
         'could not read the committed offsets; records finished past them are handled again',
       );
+    } finally {
+      clearTimeout(timer);
     }
     return byPartition;
   }
