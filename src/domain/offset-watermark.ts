@@ -115,6 +115,8 @@ export class OffsetWatermark {
    */
   finishedAhead(maxRanges: number): Array<[bigint, bigint]> {
     const ranges: Array<[bigint, bigint]> = [];
+    // Everything queued from the head is pending or done; none done, nothing to walk.
+    if (this.queue.length - this.head === this.pendingCount) return ranges;
     let open: [bigint, bigint] | null = null;
     for (let index = this.head; index < this.queue.length; index++) {
       const entry = this.queue[index];

@@ -1,36 +1,26 @@
-import type { Kafka } from 'kafkajs';
 import pino from 'pino';
 import { CommittedReader } from './committed-reader';
+import type { CommittedOffset } from './consumer-spec';
 
-/** A client whose admin answers fetchOffsets with `answer` (never, when it is null). */
-function kafkaAnswering(
-  answer: Array<{ partition: number; offset: string; metadata: string | null }> | null,
-) {
-  const fetches: string[] = [];
-  const kafka = {
-    admin: () => ({
-      connect: async () => undefined,
-      disconnect: async () => undefined,
-      fetchOffsets: ({ topics }: { topics: string[] }) => {
-        fetches.push(topics[0]);
-        return answer === null
-          ? new Promise(() => undefined)
-          : Promise.resolve([{ topic: topics[0], partitions: answer }]);
-      },
-    }),
-  } as unknown as Kafka;
-  return { kafka, fetches };
+/** A read of committed offsets answering `answer` (never, when it is null), and the topics asked. */
+function answering(answer: CommittedOffset[] | null) {
+  const reads: string[] = [];
+  const committedOffsets = (topic: string): Promise<CommittedOffset[]> => {
+    reads.push(topic);
+    return answer === null ? new Promise(() => undefined) : Promise.resolve(answer);
+  };
+  return { committedOffsets, reads };
 }
 
 describe('CommittedReader', () => {
   const logger = pino({ level: 'silent' });
 
   it('reads a topic once per generation and answers for each of its partitions', async () => {
-    const { kafka, fetches } = kafkaAnswering([
+    const { committedOffsets, reads } = answering([
       { partition: 0, offset: '10', metadata: 'hs1;2.1' },
       { partition: 1, offset: '-1', metadata: null },
     ]);
-    const reader = new CommittedReader(kafka, 'group', logger);
+    const reader = new CommittedReader(committedOffsets, logger);
 
     const first = await reader.finished(1, 'deliveries', 0);
     const second = await reader.finished(1, 'deliveries', 1);
@@ -44,12 +34,12 @@ describe('CommittedReader', () => {
       false,
     ]);
     expect(second.has('0')).toBe(false);
-    expect(fetches).toEqual(['deliveries', 'deliveries']);
+    expect(reads).toEqual(['deliveries', 'deliveries']);
   });
 
   it('knows nothing finished when the broker does not answer in time', async () => {
-    const { kafka } = kafkaAnswering(null);
-    const reader = new CommittedReader(kafka, 'group', logger, 20);
+    const { committedOffsets } = answering(null);
+    const reader = new CommittedReader(committedOffsets, logger, 20);
 
     const finished = await reader.finished(1, 'deliveries', 0);
 

@@ -79,7 +79,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(PARTITION_HANDOVER) private readonly handover: PartitionHandover,
-    @Inject(KafkaAdmin) private readonly admin: Pick<KafkaAdmin, 'carryOverTierOffsets'>,
+    @Inject(KafkaAdmin) private readonly admin: Pick<KafkaAdmin, 'carryOverTierOffsets' | 'committedOffsets'>,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -204,7 +204,8 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
       bufferBytes: this.config.limits.consumerBufferBytes,
       isolate: (record: ConsumedRecord, error: unknown) => this.isolate(declaration, record, error),
       onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
-      onFinishedElsewhere: (records: number) => this.finishedElsewhere.inc({ consumer: name }, records),
+      committedOffsets: (topic: string) => this.admin.committedOffsets(groupId, topic),
+      onFinishedElsewhere: () => this.finishedElsewhere.inc({ consumer: name }),
       coPartitioned: declaration.coPartitioned,
       handover: declaration.coPartitioned ? this.handover : undefined,
       idleProbe,

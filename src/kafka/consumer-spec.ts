@@ -1,5 +1,12 @@
 import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 
+/** A partition's committed offset (`-1`: none) and the metadata committed with it. */
+export interface CommittedOffset {
+  partition: number;
+  offset: string;
+  metadata: string | null;
+}
+
 /**
  * What a WatermarkConsumer (watermark-consumer.ts) is told to do: its group and topics, its limits,
  * and how it hands records out, one by one (RecordSpec) or a batch at a time (BatchSpec).
@@ -38,10 +45,13 @@ export interface SpecBase {
   /** Told each time a partition pauses, and why. */
   onPause?(reason: 'window' | 'bytes' | 'deferred'): void;
   /**
-   * Told of each record skipped because the partition's previous reader had finished it past its
-   * committed offset, as its commit's metadata says (record mode; README decision 92).
+   * The group's committed offsets on `topic`, with each commit's metadata: read once per topic and
+   * assignment, so a partition's new reader skips what the previous one finished past the committed
+   * offset (record mode; README decision 92). Without it, nothing is skipped.
    */
-  onFinishedElsewhere?(records: number): void;
+  committedOffsets?(topic: string): Promise<CommittedOffset[]>;
+  /** Told of each record so skipped. */
+  onFinishedElsewhere?(): void;
   /**
    * Assign the same partition indexes of every topic to one member, keeping what members own
    * (co-partitioned-assigner.ts): the member owning index p owns every record keyed to p.

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import type { CommittedOffset } from './consumer-spec';
 import { requiredTopics } from './topics';
 import { KAFKA } from './kafka.constants';
 
@@ -141,6 +142,12 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
       .map((entry) => Number(entry.configValue))
       .filter((ms) => Number.isFinite(ms) && ms >= 0);
     return retentions.length ? Math.min(...retentions) : null;
+  }
+
+  /** `groupId`'s committed offsets on `topic`, with each commit's metadata (README decision 92). */
+  async committedOffsets(groupId: string, topic: string): Promise<CommittedOffset[]> {
+    const [committed] = await (await this.connect()).fetchOffsets({ groupId, topics: [topic] });
+    return committed?.partitions ?? [];
   }
 
   async deleteGroup(groupId: string): Promise<void> {

@@ -71,7 +71,7 @@ export class WatermarkConsumer {
       spec.commitIntervalMs ?? COMMIT_INTERVAL_MS,
       logger,
     );
-    this.committedReader = new CommittedReader(kafka, spec.groupId, logger);
+    this.committedReader = new CommittedReader(spec.committedOffsets, logger);
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -252,7 +252,7 @@ export class WatermarkConsumer {
         state.watermark.track(message.offset);
         state.watermark.complete(message.offset);
         resolveOffset(message.offset);
-        this.spec.onFinishedElsewhere?.(1);
+        this.spec.onFinishedElsewhere?.();
         continue;
       }
       const size = (message.value?.length ?? 0) + (message.key?.length ?? 0);
@@ -490,7 +490,6 @@ export class WatermarkConsumer {
     }
     await this.consumer.disconnect();
     await this.idleProbe?.disconnect();
-    await this.committedReader.disconnect();
     this.logger.info({ consumer: this.spec.name, abandoned: this.pending.size }, 'consumer stopped');
   }
 }

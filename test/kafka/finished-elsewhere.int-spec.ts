@@ -2,7 +2,7 @@ import pino from 'pino';
 import type { ConsumedRecord } from '../../src/domain/records';
 import { decodeFinished } from '../../src/kafka/finished-offsets';
 import { WatermarkConsumer } from '../../src/kafka/watermark-consumer';
-import { brokerPerTest } from '../support/kafka';
+import { brokerPerTest, committedOffsetsOf } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -34,7 +34,8 @@ describe('WatermarkConsumer: records finished past the committed offset', () => 
           handled.push(record.key ?? '');
           if (record.key === 'slow') await slow;
         },
-        onFinishedElsewhere: (records) => skipped.push(records),
+        committedOffsets: committedOffsetsOf(() => broker.admin, groupId),
+        onFinishedElsewhere: () => skipped.push(1),
       },
       logger,
     );

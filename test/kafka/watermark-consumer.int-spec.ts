@@ -1,6 +1,6 @@
 import pino from 'pino';
 import { WatermarkConsumer, type ConsumedRecord } from '../../src/kafka/watermark-consumer';
-import { brokerPerTest } from '../support/kafka';
+import { brokerPerTest, committedOffsetsOf } from '../support/kafka';
 import { waitFor } from '../support/wait';
 
 /**
@@ -27,6 +27,7 @@ describe('WatermarkConsumer with due times (retry tiers)', () => {
         partitionWindow: 100,
         dueAtMs,
         deferLimit,
+        committedOffsets: committedOffsetsOf(() => broker.admin, groupId),
         handle: async (record) => {
           handled.push({ key: record.key, atMs: Date.now(), dueAtMs: Number(record.headers.due) || 0 });
         },

@@ -67,6 +67,14 @@ export async function connectedAdmin(kafka: Kafka): Promise<Admin> {
 }
 
 /** Deletes every topic of a namespace (best effort: a test's leftovers must not fill the broker). */
+/** A WatermarkConsumer's `committedOffsets`, read through `admin` (README decision 92). */
+export function committedOffsetsOf(admin: () => Admin, groupId: () => string) {
+  return async (topic: string) => {
+    const [committed] = await admin().fetchOffsets({ groupId: groupId(), topics: [topic] });
+    return committed.partitions;
+  };
+}
+
 export async function deleteNamespaceTopics(
   admin: Admin,
   namespace: string,
