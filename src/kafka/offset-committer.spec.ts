@@ -116,4 +116,54 @@ describe('OffsetCommitter', () => {
     expect(committer.idleForAnInterval()).toBe(false);
     await complete();
   });
+
+  describe('commitLost (decision 93)', () => {
+    /** Partition 0 finished through offset 1 and partition 1 through 0, on a member that lost both. */
+    function lostPartitions() {
+      const lost = new Map([
+        ['events:0', newPartitionState(1)],
+        ['events.retry:0', newPartitionState(1)],
+        ['events:1', newPartitionState(1)],
+      ]);
+      const finish = (key: string, offsets: string[]) =>
+        offsets.forEach((offset) => {
+          lost.get(key)!.watermark.track(offset);
+          lost.get(key)!.watermark.complete(offset);
+        });
+      finish('events:0', ['0', '1']);
+      finish('events.retry:0', ['4']);
+      finish('events:1', ['0']);
+      return lost;
+    }
+
+    function committerWith(
+      commitOffsets: (offsets: Array<{ topic: string; offset: string }>) => Promise<void>,
+    ) {
+      const consumer = { commitOffsets } as unknown as Consumer;
+      return new OffsetCommitter(
+        { name: 'test', consumer: () => consumer, partitions: () => new Map(), generation: () => 2 },
+        100,
+        pino({ level: 'silent' }),
+      );
+    }
+
+    it('commits what finished on the indexes released, of every topic, and nothing of the others', async () => {
+      const sent: string[] = [];
+      const committer = committerWith(async (offsets) => {
+        sent.push(...offsets.map(({ topic, offset }) => `${topic}@${offset}`));
+      });
+
+      await committer.commitLost(lostPartitions(), [0]);
+
+      expect(sent).toEqual(['events@2', 'events.retry@5']);
+    });
+
+    it('resolves when the broker refuses, and when it does not answer in time', async () => {
+      const refused = committerWith(() => Promise.reject(new Error('ILLEGAL_GENERATION')));
+      await expect(refused.commitLost(lostPartitions(), [0, 1])).resolves.toBeUndefined();
+
+      const silent = committerWith(() => new Promise<void>(() => undefined));
+      await expect(silent.commitLost(lostPartitions(), [1], 10)).resolves.toBeUndefined();
+    });
+  });
 });

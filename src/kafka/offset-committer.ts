@@ -1,6 +1,10 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { splitPartitionKey } from './partition-key';
 import { markCommitted, offsetsToCommit, type PartitionState } from './partition-state';
+
+/** How long a handover waits for the commit of what finished on the partitions lost. */
+const LOST_COMMIT_TIMEOUT_MS = 5_000;
 
 /** What the committer reads of its WatermarkConsumer, each time it commits. */
 export interface CommittedConsumer {
@@ -42,6 +46,45 @@ export class OffsetCommitter {
   /** Whether no commit went out in the last interval. */
   idleForAnInterval(): boolean {
     return Date.now() - this.lastCommitAt >= this.intervalMs;
+  }
+
+  /**
+   * What finished on the lost partitions `indexes` (of `lost`, keyed `topic:partition`) after a
+   * rebalance took them, committed before this member releases them to their next owner (README
+   * decision 93), who reads the commit once it starts. Kafka's classic group protocol takes a commit
+   * from any member of the current generation, whatever it is assigned. Resolves within `timeoutMs`
+   * and never rejects: unanswered or refused, the next owner handles those records again.
+   */
+  async commitLost(
+    lost: ReadonlyMap<string, PartitionState>,
+    indexes: readonly number[],
+    timeoutMs = LOST_COMMIT_TIMEOUT_MS,
+  ): Promise<void> {
+    const consumer = this.host.consumer();
+    const released = new Map([...lost].filter(([key]) => indexes.includes(splitPartitionKey(key).partition)));
+    const offsets = offsetsToCommit(released, this.namesFinished);
+    if (!consumer || offsets.length === 0) return;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>(
+      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
+    );
+    try {
+      if ((await Promise.race([consumer.commitOffsets(offsets), timeout])) === 'timeout') {
+        throw new Error(`no answer within ${timeoutMs} ms`);
+      }
+      const committed = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
+      this.logger.info(
+        { consumer: this.host.name, committed },
+        'committed what finished on the partitions lost',
+      );
+    } catch (error) {
+      this.logger.warn(
+        { consumer: this.host.name, err: error },
+        'could not commit what finished on the partitions lost; their next owner handles it again',
+      );
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**

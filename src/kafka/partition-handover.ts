@@ -37,6 +37,8 @@ export interface HandOverInput {
   now: number[];
   /** Work still running on the partitions it lost. */
   lostWork: Array<Promise<void>>;
+  /** Commits what finished on the lost partitions `indexes`; never rejects (decision 93). */
+  commitLost: (indexes: number[]) => Promise<void>;
   /** The indexes paused until their handover completes: added here, removed once it does. */
   handingOver: Set<number>;
   /** Whether the member owns `index` now (a later rebalance may have moved it again). */
@@ -48,7 +50,8 @@ export interface HandOverInput {
 /**
  * After a rebalance of a co-partitioned consumer: pauses the indexes gained until the handover
  * allows them, then starts those still owned and gives back those a later rebalance took away;
- * releases the lost ones once their work has finished.
+ * releases the lost ones once their work has finished and is committed, so that their next owner
+ * starts past it (decision 93).
  */
 export function handOver(input: HandOverInput): void {
   const { handover, consumer, topics, before, now, lostWork, handingOver, logger } = input;
@@ -73,8 +76,12 @@ export function handOver(input: HandOverInput): void {
   }
   if (lost.length > 0) {
     void Promise.allSettled(lostWork)
-      // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
-      .then(() => handover.release(lost.filter((index) => !input.ownedNow(index))))
+      .then(async () => {
+        // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
+        const gone = lost.filter((index) => !input.ownedNow(index));
+        await input.commitLost(gone);
+        await handover.release(gone);
+      })
       .catch((error: unknown) => logger.warn({ err: error, lost }, 'could not release partitions'));
   }
 }

@@ -47,6 +47,7 @@ describe('regroup', () => {
       jest.advanceTimersByTime(2_000);
 
       expect([...regrouped.kept.keys()]).toEqual(['events:0']);
+      expect([...regrouped.lost]).toEqual([['events:1', lost]]);
       expect(regrouped.lostWork).toEqual([running]);
       expect(regrouped.pausedLost).toEqual([{ topic: 'events', partitions: [1] }]);
       expect(lost.deferred.size).toBe(0);

@@ -132,7 +132,9 @@ export function dropDeferred(state: PartitionState): void {
 export interface Regrouped {
   /** The partitions still assigned, now of the new generation, with their state. */
   kept: Map<string, PartitionState>;
-  /** Handlers still running on partitions this member lost (they finish but commit nothing). */
+  /** The partitions this member lost, with their state: what finishes there is committed before release. */
+  lost: Map<string, PartitionState>;
+  /** Handlers still running on partitions this member lost (waited for before their release). */
   lostWork: Array<Promise<void>>;
   /** Lost partitions left paused: kafkajs keeps a pause across rebalances, so resume them. */
   pausedLost: Array<{ topic: string; partitions: number[] }>;
@@ -140,15 +142,17 @@ export interface Regrouped {
 
 /**
  * A new generation's assignment. A partition still assigned keeps its state (records in flight
- * there go on and count). A lost one is dropped: its resume timer cleared, its records waiting for
- * their due time dropped (the new owner reads them again from the commit).
+ * there go on and count). A lost one leaves the member's partitions: its resume timer cleared, its
+ * records waiting for their due time dropped (the new owner reads them again from the commit); the
+ * records in flight there finish, and with a handover are committed before it releases the partition
+ * (decision 93).
  */
 export function regroup(
   partitions: ReadonlyMap<string, PartitionState>,
   stillAssigned: (topic: string, partition: number) => boolean,
   generation: number,
 ): Regrouped {
-  const regrouped: Regrouped = { kept: new Map(), lostWork: [], pausedLost: [] };
+  const regrouped: Regrouped = { kept: new Map(), lost: new Map(), lostWork: [], pausedLost: [] };
   for (const [key, state] of partitions) {
     const { topic, partition } = splitPartitionKey(key);
     if (stillAssigned(topic, partition)) {
@@ -158,6 +162,7 @@ export function regroup(
     }
     clearTimeout(state.resumeTimer);
     dropDeferred(state);
+    regrouped.lost.set(key, state);
     regrouped.lostWork.push(...state.pending);
     if (state.paused) regrouped.pausedLost.push({ topic, partitions: [partition] });
   }

@@ -158,13 +158,14 @@ export class WatermarkConsumer {
   /**
    * A new generation (see regroup, partition-state.ts). kafkajs re-reads a kept partition from its
    * committed offset: what is already tracked there is skipped. Records in flight on a lost
-   * partition finish but commit nothing; while stopping, every partition counts as lost.
+   * partition finish; with a handover, they are committed before its release (decision 93). While
+   * stopping, every partition counts as lost.
    */
   private onAssignment(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
     const before = this.ownedIndexes();
     this.generation += 1;
     this.assigned = new Map(Object.entries(memberAssignment));
-    const { kept, lostWork, pausedLost } = regroup(
+    const { kept, lost, lostWork, pausedLost } = regroup(
       this.partitions,
       (topic, partition) => this.isAssigned(topic, partition) && !this.stopping,
       this.generation,
@@ -182,6 +183,7 @@ export class WatermarkConsumer {
         before,
         now: this.ownedIndexes(),
         lostWork,
+        commitLost: (indexes) => this.committer.commitLost(lost, indexes),
         handingOver: this.handingOver,
         ownedNow: (index) => this.ownedIndexes().includes(index),
         stopping: () => this.stopping,
@@ -372,7 +374,8 @@ export class WatermarkConsumer {
     const work: Promise<void> = this.untilDurable(() => spec.handle(record), record, isolate).then(
       () => {
         release();
-        if (state.generation === this.generation) state.watermark.complete(record.offset);
+        // On a partition lost meanwhile too: committed before its release (decision 93).
+        state.watermark.complete(record.offset);
       },
       // Withdrawn (its partition moved, or this member stops), or given up while stopping: the
       // record stays unfinished, so no commit passes it, and the partition's next owner reads it.

@@ -66,7 +66,6 @@ export async function connectedAdmin(kafka: Kafka): Promise<Admin> {
   return admin;
 }
 
-/** Deletes every topic of a namespace (best effort: a test's leftovers must not fill the broker). */
 /** A WatermarkConsumer's `committedOffsets`, read through `admin` (README decision 92). */
 export function committedOffsetsOf(admin: () => Admin, groupId: () => string) {
   return async (topic: string) => {
@@ -75,6 +74,7 @@ export function committedOffsetsOf(admin: () => Admin, groupId: () => string) {
   };
 }
 
+/** Deletes every topic of a namespace (best effort: a test's leftovers must not fill the broker). */
 export async function deleteNamespaceTopics(
   admin: Admin,
   namespace: string,
