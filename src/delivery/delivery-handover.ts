@@ -28,10 +28,10 @@ export class DeliveryHandover implements PartitionHandover {
     await this.health.adopt((endpointId) => indexes.includes(this.partitionOf(endpointId)));
   }
 
-  async release(indexes: number[]): Promise<void> {
+  async release(indexes: number[], beforeRelease?: (held: number[]) => Promise<void>): Promise<void> {
     await this.health.flush();
     this.health.forget((endpointId) => !indexes.includes(this.partitionOf(endpointId)));
-    await this.owners.release(indexes);
+    await this.owners.release(indexes, beforeRelease);
   }
 
   private partitionOf(endpointId: string): number {

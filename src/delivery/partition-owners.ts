@@ -89,9 +89,21 @@ export class PartitionOwners {
     );
   }
 
-  /** This replica has finished its work on `indexes`: the next owner may start them. */
-  async release(indexes: number[]): Promise<void> {
+  /**
+   * This replica has finished its work on `indexes`: the next owner may start them. `beforeRelease`
+   * runs first with those it still holds, not one a next owner took at its grace deadline (the
+   * commit of decision 93 must not set back the offset of a partition its next owner has started).
+   */
+  async release(indexes: number[], beforeRelease?: (held: number[]) => Promise<void>): Promise<void> {
     if (indexes.length === 0) return;
+    if (beforeRelease) {
+      const held = await this.dataSource.query<Array<{ partition: number }>>(
+        `SELECT partition FROM delivery_partitions
+          WHERE consumer_group = $1 AND owner = $2 AND NOT released AND partition = ANY($3::int[])`,
+        [this.config.kafka.deliveryGroupId, this.replicas.id, indexes],
+      );
+      await beforeRelease(held.map((row) => row.partition));
+    }
     await this.dataSource.query(
       `UPDATE delivery_partitions SET released = true, changed_at = now()
         WHERE consumer_group = $1 AND owner = $2 AND partition = ANY($3::int[])`,

@@ -78,8 +78,12 @@ export interface PartitionHandover {
    * waiting for an index once `stillOwned` says a later rebalance took it away.
    */
   acquire(indexes: number[], stillOwned: (index: number) => boolean): Promise<void>;
-  /** This member lost `indexes` and its work there has finished (or been abandoned). */
-  release(indexes: number[]): Promise<void>;
+  /**
+   * This member lost `indexes` and its work there has finished (or been abandoned). First runs
+   * `beforeRelease` with those of them it still holds: not one a next owner took without waiting
+   * for the release (past its grace), which may have started there already.
+   */
+  release(indexes: number[], beforeRelease?: (held: number[]) => Promise<void>): Promise<void>;
 }
 
 /**

@@ -23,8 +23,9 @@ export class SwitchablePartitionHandover implements PartitionHandover {
     return this.source ? this.source.acquire(indexes, stillOwned) : Promise.resolve();
   }
 
-  release(indexes: number[]): Promise<void> {
-    return this.source ? this.source.release(indexes) : Promise.resolve();
+  async release(indexes: number[], beforeRelease?: (held: number[]) => Promise<void>): Promise<void> {
+    if (this.source) return this.source.release(indexes, beforeRelease);
+    await beforeRelease?.(indexes);
   }
 }
 
@@ -37,7 +38,7 @@ export interface HandOverInput {
   now: number[];
   /** Work still running on the partitions it lost. */
   lostWork: Array<Promise<void>>;
-  /** Commits what finished on the lost partitions `indexes`; never rejects (decision 93). */
+  /** Commits what finished on the lost partitions `indexes`, just before their release; never rejects (decision 93). */
   commitLost: (indexes: number[]) => Promise<void>;
   /** The indexes paused until their handover completes: added here, removed once it does. */
   handingOver: Set<number>;
@@ -79,8 +80,7 @@ export function handOver(input: HandOverInput): void {
       .then(async () => {
         // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
         const gone = lost.filter((index) => !input.ownedNow(index));
-        await input.commitLost(gone);
-        await handover.release(gone);
+        await handover.release(gone, input.commitLost);
       })
       .catch((error: unknown) => logger.warn({ err: error, lost }, 'could not release partitions'));
   }

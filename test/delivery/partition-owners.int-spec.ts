@@ -129,4 +129,29 @@ describe('PartitionOwners', () => {
     );
     expect(row.owner).toBe('a');
   });
+
+  it('runs beforeRelease with the partitions it still holds, not one its next owner took without waiting', async () => {
+    const a = replica('a');
+    const b = replica('b');
+    await heartbeat('a');
+    await a.owners.acquire([5, 6]);
+    // b takes 6 without a release (a looked gone for a moment) and starts there.
+    await heartbeat('a', 60_000);
+    await b.owners.acquire([6]);
+    await heartbeat('a');
+
+    const before: number[][] = [];
+    await a.owners.release([5, 6], async (held) => {
+      before.push(held);
+    });
+
+    expect(before).toEqual([[5]]);
+    const rows = await db.query<Array<{ partition: number; owner: string; released: boolean }>>(
+      'SELECT partition, owner, released FROM delivery_partitions WHERE partition IN (5, 6) ORDER BY partition',
+    );
+    expect(rows).toEqual([
+      { partition: 5, owner: 'a', released: true },
+      { partition: 6, owner: 'b', released: false },
+    ]);
+  });
 });

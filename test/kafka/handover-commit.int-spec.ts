@@ -31,8 +31,10 @@ describe('WatermarkConsumer: what finishes on a lost partition is committed befo
         });
         for (const index of indexes) if (stillOwned(index)) owners.set(index, member);
       },
-      async release(indexes) {
-        for (const index of indexes) if (owners.get(index) === member) owners.delete(index);
+      async release(indexes, beforeRelease) {
+        const held = indexes.filter((index) => owners.get(index) === member);
+        await beforeRelease?.(held);
+        for (const index of held) owners.delete(index);
       },
     });
   }
