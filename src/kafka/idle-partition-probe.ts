@@ -1,6 +1,7 @@
 import type { Admin, Consumer, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { isIdle } from './idle-partitions';
+import { setPaused } from './kafkajs-pauses';
 import { partitionKey, splitPartitionKey as splitKey } from './partition-key';
 
 /** What the probe needs to know of the consumer whose partitions it pauses. */
@@ -123,8 +124,8 @@ export class IdlePartitionProbe {
           }
         }
       }
-      if (toPause.length > 0) consumer.pause(toPause);
-      if (toResume.length > 0) consumer.resume(toResume);
+      setPaused(consumer, toPause, true);
+      setPaused(consumer, toResume, false);
       this.failing = false;
     } catch (error) {
       if (!this.failing) {
@@ -146,8 +147,10 @@ export class IdlePartitionProbe {
       .map(splitKey)
       .filter(({ topic, partition }) => this.host.resumable(topic, partition));
     this.paused.clear();
-    if (resume.length > 0) {
-      consumer.resume(resume.map(({ topic, partition }) => ({ topic, partitions: [partition] })));
-    }
+    setPaused(
+      consumer,
+      resume.map(({ topic, partition }) => ({ topic, partitions: [partition] })),
+      false,
+    );
   }
 }

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
 import type { PartitionHandover } from './consumer-spec';
+import { setPaused } from './kafkajs-pauses';
 
 /** Inject to reach the handover the delivery consumer uses, or to `attach` the real one at startup. */
 export const PARTITION_HANDOVER = Symbol('PARTITION_HANDOVER');
@@ -59,7 +60,11 @@ export function handOver(input: HandOverInput): void {
   const gained = now.filter((index) => !before.includes(index));
   const lost = before.filter((index) => !now.includes(index));
   if (gained.length > 0) {
-    consumer.pause(topics.map((topic) => ({ topic, partitions: gained })));
+    setPaused(
+      consumer,
+      topics.map((topic) => ({ topic, partitions: gained })),
+      true,
+    );
     for (const index of gained) handingOver.add(index);
     const owned = (index: number) => input.ownedNow(index) && !input.stopping();
     void handover
@@ -69,7 +74,12 @@ export function handOver(input: HandOverInput): void {
         for (const index of gained) handingOver.delete(index);
         // A later rebalance may have taken some away meanwhile: start the rest, give those back.
         const kept = gained.filter(owned);
-        if (kept.length > 0) consumer.resume(topics.map((topic) => ({ topic, partitions: kept })));
+        if (kept.length > 0)
+          setPaused(
+            consumer,
+            topics.map((topic) => ({ topic, partitions: kept })),
+            false,
+          );
         const gone = gained.filter((index) => !owned(index));
         if (gone.length > 0) return handover.release(gone);
       })

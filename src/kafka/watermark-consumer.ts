@@ -5,6 +5,7 @@ import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { CommittedReader } from './committed-reader';
 import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
+import { setPaused } from './kafkajs-pauses';
 import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
 import { partitionKey } from './partition-key';
@@ -41,11 +42,7 @@ export class WatermarkConsumer {
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
   private readonly bytes: ByteBudget;
-  /**
-   * Early records held per partition. Every tier partition may hold this many at once (7 tiers ×
-   * the delivery partitions by default), all inside the service's heap cap: 250 records of ~1.5 KB
-   * over 84 partitions is about 30 MB at worst.
-   */
+  /** Early records held per partition: at most 250 of ~1.5 KB in each of 84 tier partitions, 30 MB. */
   private readonly deferLimit: number;
   /** Pauses the idle partitions of spec.idleProbe's topics. */
   private idleProbe?: IdlePartitionProbe;
@@ -173,7 +170,7 @@ export class WatermarkConsumer {
     this.partitions = kept;
     // With the lost partitions this member paused, those the idle probe paused.
     const paused = [...pausedLost, ...(this.idleProbe?.forgetUnassigned() ?? [])];
-    if (paused.length && !this.stopping) consumer.resume(paused);
+    if (!this.stopping) setPaused(consumer, paused, false);
     this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
     if (this.spec.handover) {
       handOver({
@@ -418,13 +415,15 @@ export class WatermarkConsumer {
     topic: string,
     partition: number,
     state: PartitionState,
-    pause: () => () => void,
+    pause: () => unknown,
     reason: 'window' | 'bytes' | 'deferred',
   ) {
+    // Paused on kafkajs' current group even if already held (a restart after a crash makes a new
+    // one, nothing paused), and resumed on it, not by pause()'s closure (the old group's): decision 94.
+    pause();
     if (state.paused) return;
     state.paused = true;
     this.spec.onPause?.(reason);
-    const resume = pause();
     const check = () => {
       if (state.generation !== this.generation || this.stopping) return;
       const drained =
@@ -433,16 +432,13 @@ export class WatermarkConsumer {
         this.bytes.drained(state);
       if (drained) {
         state.paused = false;
-        resume();
+        setPaused(this.consumer, [{ topic, partitions: [partition] }], false);
       } else {
         state.resumeTimer = setTimeout(check, 20);
       }
     };
     state.resumeTimer = setTimeout(check, 20);
-    this.logger.debug(
-      { consumer: this.spec.name, topic, partition, reason },
-      'partition window full; paused',
-    );
+    this.logger.debug({ consumer: this.spec.name, topic, partition, reason }, 'partition paused');
   }
 
   /**
@@ -472,7 +468,11 @@ export class WatermarkConsumer {
     if (!this.consumer) return;
     this.stopping = true;
     this.idleProbe?.stopProbing();
-    this.consumer.pause(this.spec.topics.map((topic) => ({ topic })));
+    setPaused(
+      this.consumer,
+      this.spec.topics.map((topic) => ({ topic })),
+      true,
+    );
     const deadline = new Promise<void>((resolve) => setTimeout(resolve, deadlineMs).unref());
     await Promise.race([Promise.allSettled([...this.pending]), deadline]);
     this.committer.stopTimer();
