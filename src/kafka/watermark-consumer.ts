@@ -1,18 +1,19 @@
 import type { Consumer, EachBatchPayload, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
+import type { ConsumedRecord } from '../domain/records';
 import { coPartitionedAssigner } from './co-partitioned-assigner';
 import { CommittedReader } from './committed-reader';
 import { ownCopy, toRecord } from './consumed-record';
 import { exitOnFatalCrash } from './consumer-crash';
 import { setPaused } from './kafkajs-pauses';
-import type { BatchSpec, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
+import type { RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
 import { IdlePartitionProbe, type ProbedConsumer } from './idle-partition-probe';
 import { partitionKey } from './partition-key';
 import { OffsetCommitter } from './offset-committer';
 import { ByteBudget, dropDeferred, newPartitionState, regroup, type PartitionState } from './partition-state';
 import { handOver } from './partition-handover';
 import { handleUntilDurable, type DurableContext } from './until-durable';
+import { handleWholeBatch, type WholeBatchHost } from './whole-batch';
 
 export type { ConsumedBatch, ConsumedRecord } from '../domain/records';
 export type { BatchSpec, PartitionHandover, RecordSpec, WatermarkConsumerSpec } from './consumer-spec';
@@ -22,8 +23,6 @@ const BATCH_WORKERS = 4;
 const DEFAULT_DEFER_LIMIT = 250;
 /** Bytes of early records one partition holds (and at least one record, however large). */
 const DEFER_BYTES = 256 * 1024;
-/** While a batch is handled (it can wait out a broker restart), the member keeps its session. */
-const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
 
 /**
  * A kafkajs consumer that hands each record to an asynchronous handler and commits offsets only up
@@ -50,6 +49,8 @@ export class WatermarkConsumer {
   private readonly durable: DurableContext;
   private readonly committer: OffsetCommitter;
   private readonly committedReader: CommittedReader;
+  /** What batch mode (whole-batch.ts) reads and uses of this consumer. */
+  private readonly wholeBatchHost: WholeBatchHost;
 
   constructor(
     private readonly kafka: Kafka,
@@ -69,6 +70,14 @@ export class WatermarkConsumer {
       logger,
     );
     this.committedReader = new CommittedReader(spec.committedOffsets, logger);
+    this.wholeBatchHost = {
+      stopping: () => this.stopping,
+      generation: () => this.generation,
+      partitionState: (topic, partition) => this.partitionState(topic, partition),
+      untilDurable: (work, first, isolate) => this.untilDurable(work, first, isolate),
+      pending: this.pending,
+      committer: this.committer,
+    };
     this.deferLimit = Math.min(
       spec.partitionWindow,
       ('deferLimit' in spec ? spec.deferLimit : undefined) ?? DEFAULT_DEFER_LIMIT,
@@ -220,7 +229,7 @@ export class WatermarkConsumer {
     // A batch fetched before a rebalance took its partition away reaches here after it; kafkajs'
     // isStale() does not say so. Its records are the new owner's now.
     if (!this.isAssigned(payload.batch.topic, payload.batch.partition)) return;
-    if ('handleBatch' in this.spec) return this.onWholeBatch(payload, this.spec);
+    if ('handleBatch' in this.spec) return handleWholeBatch(payload, this.spec, this.wholeBatchHost);
     const { batch, resolveOffset, heartbeat, isRunning, isStale, pause } = payload;
     const spec = this.spec;
     const state = this.partitionState(batch.topic, batch.partition);
@@ -287,59 +296,6 @@ export class WatermarkConsumer {
     await heartbeat();
   }
 
-  /**
-   * Batch mode: the batch is handled before this partition's next fetch, as kafkajs' own eachBatch
-   * would, with heartbeats going on while it waits. Handing it off and fetching on made the fan-out
-   * fetch and produce in more, smaller requests (README decision 29). Its offsets complete once the
-   * handler has made its outcome durable; a batch whose partition moved to another member
-   * meanwhile completes nothing: the new owner reads it again.
-   */
-  private async onWholeBatch(
-    { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
-    spec: BatchSpec,
-  ): Promise<void> {
-    if (!isRunning() || isStale() || this.stopping) return;
-    const state = this.partitionState(batch.topic, batch.partition);
-    // After a rebalance this member kept the partition through, kafkajs reads again from the
-    // committed offset: what is tracked already was handled.
-    const fresh = batch.messages.filter((message) => !state.watermark.hasTracked(message.offset));
-    if (fresh.length === 0 && state.watermark.inFlight() === 0 && batch.messages.length > 0) {
-      // Handled already, read again as their commit had not landed before a rebalance: resolved, or
-      // kafkajs fetches these same records forever and the partition stalls (README Section B).
-      resolveOffset(batch.messages[batch.messages.length - 1].offset);
-    }
-    if (fresh.length > 0) {
-      const records = fresh.map((message) => toRecord(batch.topic, batch.partition, message));
-      for (const record of records) state.watermark.track(record.offset);
-      const consumed: ConsumedBatch = { topic: batch.topic, partition: batch.partition, records };
-      const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
-      const work = this.untilDurable(
-        () => spec.handleBatch(consumed),
-        records[0],
-        () => this.oneByOne(spec, consumed),
-      );
-      this.pending.add(work);
-      try {
-        await work;
-      } catch {
-        return; // Only while stopping: the batch stays uncommitted and is read again.
-      } finally {
-        clearInterval(beat);
-        this.pending.delete(work);
-      }
-      if (state.generation !== this.generation || isStale()) return;
-      for (const record of records) state.watermark.complete(record.offset);
-      resolveOffset(records[records.length - 1].offset);
-      // Commit now, in the gap before the next fetch, rather than on the timer: a commit sent while a
-      // fetch waits on the same broker connection waits behind it, and the fetch after behind it.
-      // At most once an interval, though: at 1,000 events/s a commit after every batch was some
-      // 180 OffsetCommit requests a second, each a write to the broker's offsets log (decision 80).
-      if (this.committer.idleForAnInterval()) void this.committer.commit();
-    }
-    state.fetchedThrough = BigInt(batch.lastOffset());
-    await heartbeat();
-  }
-
   /** See handleUntilDurable (until-durable.ts). */
   private untilDurable(
     work: () => Promise<void>,
@@ -380,17 +336,6 @@ export class WatermarkConsumer {
     );
     this.pending.add(work);
     state.pending.add(work);
-  }
-
-  /**
-   * Batch mode, after the batch kept failing for a reason that is not transient: its records one at
-   * a time, in order, so only the one at fault is isolated and the rest are handled.
-   */
-  private async oneByOne(spec: BatchSpec, batch: ConsumedBatch): Promise<void> {
-    for (const record of batch.records) {
-      const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
-      await this.untilDurable(() => spec.handleBatch({ ...batch, records: [record] }), record, isolate);
-    }
   }
 
   get name(): string {
