@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { withTimeout } from '../common/with-timeout';
 import type { CommittedOffset } from './consumer-spec';
 import { FinishedElsewhere } from './finished-offsets';
 
@@ -38,15 +39,13 @@ export class CommittedReader {
   private async read(topic: string): Promise<Map<number, FinishedElsewhere>> {
     const byPartition = new Map<number, FinishedElsewhere>();
     if (!this.committedOffsets) return byPartition;
-    let timer: NodeJS.Timeout | undefined;
     try {
-      const timeout = new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${this.timeoutMs} ms`)), this.timeoutMs);
-      });
-      for (const { partition, offset, metadata } of await Promise.race([
+      const committed = await withTimeout(
         this.committedOffsets(topic),
-        timeout,
-      ])) {
+        this.timeoutMs,
+        `no answer within ${this.timeoutMs} ms`,
+      );
+      for (const { partition, offset, metadata } of committed) {
         byPartition.set(partition, FinishedElsewhere.fromCommit(offset, metadata));
       }
     } catch (error) {
@@ -54,8 +53,6 @@ export class CommittedReader {
         { err: error, topic },
         'could not read the committed offsets; records finished past them are handled again',
       );
-    } finally {
-      clearTimeout(timer);
     }
     return byPartition;
   }

@@ -1,5 +1,6 @@
 import type { Consumer } from 'kafkajs';
 import type { Logger } from 'pino';
+import { withTimeout } from '../common/with-timeout';
 import { splitPartitionKey } from './partition-key';
 import { markCommitted, offsetsToCommit, type PartitionState } from './partition-state';
 
@@ -64,14 +65,8 @@ export class OffsetCommitter {
     const released = new Map([...lost].filter(([key]) => indexes.includes(splitPartitionKey(key).partition)));
     const offsets = offsetsToCommit(released, this.namesFinished);
     if (!consumer || offsets.length === 0) return;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)),
-    );
     try {
-      if ((await Promise.race([consumer.commitOffsets(offsets), timeout])) === 'timeout') {
-        throw new Error(`no answer within ${timeoutMs} ms`);
-      }
+      await withTimeout(consumer.commitOffsets(offsets), timeoutMs, `no answer within ${timeoutMs} ms`);
       const committed = offsets.map(({ topic, partition, offset }) => ({ topic, partition, offset }));
       this.logger.info(
         { consumer: this.host.name, committed },
@@ -82,8 +77,6 @@ export class OffsetCommitter {
         { consumer: this.host.name, err: error },
         'could not commit what finished on the partitions lost; their next owner handles it again',
       );
-    } finally {
-      clearTimeout(timer);
     }
   }
 
