@@ -5,7 +5,8 @@
  * service as in the bench; BENCH_NN_E2E=1 first runs the bench's e2e fan-out 1 phase on the same
  * service (its throughput must not drop for the sake of isolation); BENCH_WORKERS sets the
  * service's HOOKSTREAM_WORKERS (default `auto`, as the full bench), BENCH_HTTP_WORKERS its
- * HOOKSTREAM_HTTP_WORKERS (default `auto`); BENCH_NOISY_DIST runs another
+ * HOOKSTREAM_HTTP_WORKERS (default `auto`); BENCH_NN_TRACE and BENCH_NN_TRACE_GC trace where
+ * the quiet tenants' tail comes from (bench/lib/noisy-trace.ts); BENCH_NOISY_DIST runs another
  * build of the service (an older commit's `dist`). Prints the phase's result and the CPU shares of its runs as JSON and
  * writes nothing under bench/results (the committed figures come from the full bench).
  */
@@ -30,7 +31,11 @@ async function main(): Promise<void> {
         HOOKSTREAM_WORKERS: process.env.BENCH_WORKERS ?? 'auto',
         HOOKSTREAM_HTTP_WORKERS: process.env.BENCH_HTTP_WORKERS ?? 'auto',
       },
-      nodeArgs: profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+      nodeArgs: profileDir
+        ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`]
+        : process.env.BENCH_NN_TRACE_GC === '1'
+          ? ['--trace-gc']
+          : [],
       // Another build of the service (an older commit's `dist`), to compare with.
       ...(process.env.BENCH_NOISY_DIST ? { distDir: process.env.BENCH_NOISY_DIST } : {}),
     },

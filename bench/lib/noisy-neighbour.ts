@@ -19,6 +19,7 @@
 import type { Producer } from 'kafkajs';
 import type { Api } from './api';
 import { CONFIG, QUICK } from './config';
+import { NoisyTrace } from './noisy-trace';
 import {
   createNoisyEndpoints,
   NOISY_ENDPOINTS,
@@ -83,14 +84,16 @@ export interface NoisyNeighbourContext {
 
 export async function noisyNeighbourPhase(ctx: NoisyNeighbourContext) {
   const noisyReceivers = new NoisyReceivers(ctx.receiver);
+  const trace = NoisyTrace.fromEnv();
   try {
-    return await runPhase(ctx, noisyReceivers);
+    return await runPhase(ctx, noisyReceivers, trace);
   } finally {
+    trace?.stop();
     await noisyReceivers.stop();
   }
 }
 
-async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceivers) {
+async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceivers, trace: NoisyTrace | null) {
   const { admin, receiver } = ctx;
   // Partition 0 of the input topic is the noisy tenant's, 1-3 the quiet ones' (publishPartition).
   const quiet: Tenant[] = [];
@@ -130,7 +133,12 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
   sinks.set(warm.type, warm);
   await warmQuiet(ctx, quiet, () => new Set([...warm.ids].map((key) => key.split('|')[0])).size);
 
-  const quietRuns = async (): Promise<{ burst: number; paced: QuietRun; sinks: QuietSink[] }> => {
+  const quietRuns = async (): Promise<{
+    burst: number;
+    paced: QuietRun;
+    sinks: QuietSink[];
+    pacedTrace: Array<[number, number]>;
+  }> => {
     const burstSink = newSink(CONFIG.noisyQuietEvents * QUIET_ENDPOINTS_PER_TENANT);
     const burst = await quietBurst(ctx, quiet, burstSink);
     const pacedSink = newSink(CONFIG.noisyQuietRate * CONFIG.noisyQuietSeconds * QUIET_ENDPOINTS_PER_TENANT);
@@ -144,6 +152,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
         missing: burst.missing + paced.missing,
       },
       sinks: [burstSink, pacedSink],
+      pacedTrace: pacedSink.trace,
     };
   };
 
@@ -184,6 +193,7 @@ async function runPhase(ctx: NoisyNeighbourContext, noisyReceiver: NoisyReceiver
       addDeltas(serviceWork, countersBefore, await serviceCounters(ctx.serviceUrl));
       withNoise.push(w.paced);
       withSinks = w.sinks;
+      trace?.write(round_, a.pacedTrace, w.pacedTrace);
       log(
         `noisy neighbour round ${round_}, quiet beside noise: ${Math.round(w.burst)}/s, p99 ${w.paced.p99Ms} ms`,
       );

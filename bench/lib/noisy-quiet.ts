@@ -31,6 +31,8 @@ export interface QuietRun {
 export class QuietSink {
   readonly ids = new Set<string>();
   readonly latencies: number[] = [];
+  /** `[sentAtMs, latencyMs]` of each delivery, for BENCH_NN_TRACE (noisy-trace.ts). */
+  readonly trace: Array<[number, number]> = [];
   lastAt = 0;
 
   constructor(
@@ -49,6 +51,7 @@ export class QuietSink {
     this.lastAt = d.receivedAtMs;
     const sentAt = (JSON.parse(d.body) as { data: { sentAt: number } }).data.sentAt;
     this.latencies.push(d.receivedAtMs - sentAt);
+    this.trace.push([sentAt, d.receivedAtMs - sentAt]);
   }
 }
 
