@@ -30,8 +30,7 @@ export interface QuietRun {
 /** The quiet deliveries of one run: its own event type, so a late one of an earlier run is not counted. */
 export class QuietSink {
   readonly ids = new Set<string>();
-  readonly latencies: number[] = [];
-  /** `[sentAtMs, latencyMs]` of each delivery, for BENCH_NN_TRACE (noisy-trace.ts). */
+  /** `[sentAtMs, latencyMs]` of each delivery: its latencies, and what BENCH_NN_TRACE writes (noisy-trace.ts). */
   readonly trace: Array<[number, number]> = [];
   lastAt = 0;
 
@@ -39,6 +38,10 @@ export class QuietSink {
     readonly type: string,
     readonly expected: number,
   ) {}
+
+  get latencies(): number[] {
+    return this.trace.map(([, latencyMs]) => latencyMs);
+  }
 
   get complete(): boolean {
     return this.ids.size >= this.expected;
@@ -50,7 +53,6 @@ export class QuietSink {
     this.ids.add(key);
     this.lastAt = d.receivedAtMs;
     const sentAt = (JSON.parse(d.body) as { data: { sentAt: number } }).data.sentAt;
-    this.latencies.push(d.receivedAtMs - sentAt);
     this.trace.push([sentAt, d.receivedAtMs - sentAt]);
   }
 }
@@ -91,7 +93,8 @@ export async function quietBurst(
   await publish(ctx.producer, ctx.topic, quietEvents(quiet, sink.type, CONFIG.noisyQuietEvents));
   const complete = await settle(sink);
   const elapsed = (complete ? sink.lastAt : Date.now()) - start;
-  const latency = (p: number) => round(percentile(sink.latencies, p), 0);
+  const latencies = sink.latencies;
+  const latency = (p: number) => round(percentile(latencies, p), 0);
   return {
     perSec: (sink.ids.size / elapsed) * 1000,
     missing: sink.expected - sink.ids.size,
