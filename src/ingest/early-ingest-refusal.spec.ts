@@ -36,6 +36,8 @@ describe('EarlyIngestRefusal', () => {
     const request = {
       method,
       url,
+      // Fastify's router matched it: a route's pattern, as the hook reads it.
+      routeOptions: { url: url.split('?')[0] },
       headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
     } as unknown as FastifyRequest;
     const reply = {

@@ -3,7 +3,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { CLOCK } from '../common/clock.module';
 import type { ErrorBody } from '../common/exception.filter';
-import { pathOf } from '../common/request-path';
+import { routeOf } from '../common/request-path';
 import type { Clock } from '../domain/clock';
 import { ApiKeyAuthenticator, bearerToken } from '../tenants/auth';
 import { IngestRate } from './ingest-rate';
@@ -26,7 +26,7 @@ export class EarlyIngestRefusal {
 
   /** Fastify `onRequest` hook: answers 429 (and ends the request) or lets it go on. */
   readonly handle = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    if (request.method !== 'POST' || pathOf(request.url) !== '/v1/events') return;
+    if (request.method !== 'POST' || routeOf(request) !== '/v1/events') return;
     const token = bearerToken(request);
     const tenantId = token === null ? undefined : this.keys.lastKnownTenant(token);
     const refusal = tenantId === undefined ? null : this.rate.refusalNow(tenantId, this.clock.now());

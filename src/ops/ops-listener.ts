@@ -6,7 +6,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
-import { pathOf } from '../common/request-path';
+import { pathOf, routeOf } from '../common/request-path';
 import { AuthBrake, clientAddress } from '../tenants/auth/auth-brake';
 import { bearerToken } from '../tenants/auth/bearer-token';
 
@@ -45,12 +45,13 @@ export class OpsSurface {
 
   /** Fastify `onRequest` hook: answers 404, 401 or 429 (and ends the request) or lets it go on. */
   readonly hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
-    const path = pathOf(request.url);
+    const path = routeOf(request);
     const ops = isOpsPath(path);
     if (this.config.ops.port !== null) {
       const onOpsListener = this.opsSockets.has(request.raw.socket);
       if (PROBES.has(path) || ops === onOpsListener) return;
-      await reply.status(404).send({ error: 'not_found', message: `Cannot ${request.method} ${path}` });
+      const message = `Cannot ${request.method} ${pathOf(request.url)}`;
+      await reply.status(404).send({ error: 'not_found', message });
       return;
     }
     if (!ops || this.config.ops.auth === 'none' || PROBES.has(path) || path.startsWith('/dashboard')) {

@@ -9,6 +9,7 @@ import { startApp, type InProcessApp } from '../support/app';
 import { BASE_DATABASE_URL } from '../support/database';
 import { TEST_BROKERS } from '../support/kafka';
 import { ADMIN_TOKEN, runServiceExpectingFailure } from '../support/service';
+import { statusOfTarget } from '../support/sockets';
 import { startStack, stopStack, type Stack } from '../support/stack';
 
 const [DEMO_ADMIN_TOKEN, DEMO_SECRET_KEY] = KNOWN_DEMO_VALUES;
@@ -42,6 +43,19 @@ describe('HOOKSTREAM_OPS_AUTH=admin (issue 19 item 4)', () => {
     for (const path of ['/healthz', '/readyz', '/dashboard']) {
       expect({ path, status: (await get(url(path))).status }).toEqual({ path, status: 200 });
     }
+  });
+
+  it('gates the route the router serves, however the request target spells it', async () => {
+    // The router decodes `%6D` to `m` and reads the path out of an absolute-form target: each of
+    // these is served by /metrics or /docs-json, so each needs the token as the plain path does.
+    const host = new URL(service.url).host;
+    const targets = ['/%6Detrics', '/%6detrics?x=1', `http://${host}/metrics`, '/%64ocs-json'];
+    for (const target of targets) {
+      expect({ target, status: await statusOfTarget(service.url, target) }).toEqual({ target, status: 401 });
+    }
+    expect(await statusOfTarget(service.url, '/%6Detrics', ADMIN_TOKEN)).toBe(200);
+    expect(await statusOfTarget(service.url, `http://${host}/healthz`)).toBe(200);
+    expect(await statusOfTarget(service.url, '/no-such-route')).toBe(404);
   });
 });
 

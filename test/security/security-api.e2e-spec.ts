@@ -9,6 +9,7 @@ import { OpsSurface } from '../../src/ops/ops-listener';
 import { endpointCalls, type Tenant } from '../endpoints/endpoint-calls';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { statusOfTarget } from '../support/sockets';
 
 const AUTH_FAILURE_LIMIT = 20;
 
@@ -107,6 +108,13 @@ describe('security of the REST API (issue 19)', () => {
     expect((await fetch(`${opsUrl}/v1/endpoints`)).status).toBe(404);
     expect((await fetch(`${service.url}/healthz`)).status).toBe(200);
     expect((await fetch(`${service.url}/readyz`)).status).toBe(200);
+    // However the target spells it, what the router serves as /metrics stays off the public port.
+    const host = new URL(service.url).host;
+    for (const target of ['/%6Detrics', `http://${host}/metrics`, '/%64ocs-json']) {
+      expect({ target, status: await statusOfTarget(service.url, target) }).toEqual({ target, status: 404 });
+    }
+    expect(await statusOfTarget(opsUrl, '/%6Detrics')).toBe(200);
+    expect(await statusOfTarget(opsUrl, '/v1/%65ndpoints')).toBe(404);
   });
 
   // Last: it puts this test's address over its limit for the rest of the window.

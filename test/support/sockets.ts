@@ -1,4 +1,5 @@
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
 
 /**
@@ -44,4 +45,29 @@ export async function freePort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/**
+ * The status a server answers for a request target sent as written: `/%6Detrics` or an absolute-form
+ * `http://host/metrics`, which `fetch` would normalise or refuse.
+ */
+export async function statusOfTarget(baseUrl: string, target: string, token?: string): Promise<number> {
+  const { hostname, port } = new URL(baseUrl);
+  return new Promise<number>((resolve, reject) => {
+    const sent = request(
+      {
+        host: hostname,
+        port,
+        path: target,
+        headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+        signal: AbortSignal.timeout(10_000),
+      },
+      (response) => {
+        response.resume();
+        response.on('end', () => resolve(response.statusCode ?? 0));
+      },
+    );
+    sent.on('error', reject);
+    sent.end();
+  });
 }
