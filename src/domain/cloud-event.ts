@@ -305,6 +305,25 @@ export function parseCloudEvent(
   }
 }
 
+/**
+ * The event's `data` as every delivery of it carries it (`JSON.stringify`'s text, as bytes; null
+ * without data), or a `too_large` failure when that is over `maxBytes`. The text can be longer than
+ * what the producer sent (`9e20` is written out as 21 digits), and a task past the broker's record
+ * limit could never be produced: `POST /v1/events` measures the event as re-serialized for the same
+ * reason.
+ */
+export function deliveredData(
+  event: PlatformEvent,
+  maxBytes: number,
+): { ok: true; bytes: Buffer | null } | Failure {
+  if (event.data === undefined) return { ok: true, bytes: null };
+  const bytes = Buffer.from(JSON.stringify(event.data));
+  if (bytes.length > maxBytes) {
+    return fail('too_large', `data is ${bytes.length} bytes as delivered, over the limit of ${maxBytes}`);
+  }
+  return { ok: true, bytes };
+}
+
 /** The event in structured JSON mode, as produced to the input topic and accepted back by the parser. */
 export function toStructuredCloudEvent(event: PlatformEvent): string {
   return JSON.stringify({

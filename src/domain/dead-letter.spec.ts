@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { ConsumedRecord } from './records';
 import {
   DEAD_LETTER_HEADERS_LIMIT,
+  DEAD_LETTER_KEY_LIMIT,
   DEAD_LETTER_VALUE_LIMIT,
   deadLetterOfRecord,
   toDeadLetterRow,
@@ -162,5 +163,21 @@ describe('deadLetterOfRecord', () => {
     expect((copy.value as Buffer).length).toBe(DEAD_LETTER_VALUE_LIMIT);
     expect(copy.headers).not.toHaveProperty('big');
     expect(String(copy.headers?.['hs-truncated'])).toMatch(/value 262154 bytes.*headers \d+ bytes, dropped/);
+  });
+
+  it('cuts a key that would take the copy past the broker limit, saying so', () => {
+    const key = 'k'.repeat(1024 * 1024 - 200);
+    const copy = deadLetterOfRecord({ ...base, key, value: Buffer.from('{}') }, 'tenant_key_mismatch', 'no');
+    expect(copy.key).toEqual(Buffer.from(key.slice(0, DEAD_LETTER_KEY_LIMIT)));
+    expect(String(copy.headers?.['hs-truncated'])).toBe(
+      `key ${key.length} bytes, first ${DEAD_LETTER_KEY_LIMIT} kept`,
+    );
+    const short = deadLetterOfRecord(
+      { ...base, key: 'k'.repeat(DEAD_LETTER_KEY_LIMIT), value: null },
+      'invalid_json',
+      'x',
+    );
+    expect(short.key).toBe('k'.repeat(DEAD_LETTER_KEY_LIMIT));
+    expect(short.headers).not.toHaveProperty('hs-truncated');
   });
 });

@@ -53,6 +53,8 @@ export type DeadLetterReason =
 export const DEAD_LETTER_VALUE_LIMIT = 256 * 1024;
 /** Most bytes of original headers a dead-letter copy keeps. */
 export const DEAD_LETTER_HEADERS_LIMIT = 16 * 1024;
+/** Most bytes of the original key a dead-letter copy keeps. */
+export const DEAD_LETTER_KEY_LIMIT = 16 * 1024;
 
 /**
  * The dead-letter record of a delivery given up on. `state` is where its schedule stood; a delivery
@@ -81,9 +83,10 @@ export function deadLetterOfTask(
 /**
  * The dead-letter copy of a record that could not be used as it is (bad input, an undecodable
  * task): its key, value and headers as they arrived, plus the reason and where it was read. A copy
- * that would not fit the broker's limit (the record was near it, or its headers were huge) keeps
- * the first {@link DEAD_LETTER_VALUE_LIMIT} bytes of the value and drops the original headers,
- * and says so in `hs-truncated`: writing it whole would fail for good and stall the partition.
+ * that would not fit the broker's limit (the record was near it, or its key or headers were huge)
+ * keeps the first {@link DEAD_LETTER_VALUE_LIMIT} bytes of the value and the first
+ * {@link DEAD_LETTER_KEY_LIMIT} of the key, drops the original headers, and says so in
+ * `hs-truncated`: writing it whole would fail for good and stall the partition.
  */
 export function deadLetterOfRecord(
   record: ConsumedRecord,
@@ -99,8 +102,14 @@ export function deadLetterOfRecord(
   }
   const headersBytes = headerBytes(original);
   if (headersBytes > DEAD_LETTER_HEADERS_LIMIT) truncated.push(`headers ${headersBytes} bytes, dropped`);
+  let key = record.rawKey ?? record.key;
+  const keyBytes = key === null ? 0 : Buffer.byteLength(key);
+  if (key !== null && keyBytes > DEAD_LETTER_KEY_LIMIT) {
+    truncated.push(`key ${keyBytes} bytes, first ${DEAD_LETTER_KEY_LIMIT} kept`);
+    key = Buffer.from(key).subarray(0, DEAD_LETTER_KEY_LIMIT);
+  }
   return {
-    key: record.rawKey ?? record.key,
+    key,
     value,
     headers: {
       ...(headersBytes > DEAD_LETTER_HEADERS_LIMIT ? {} : original),

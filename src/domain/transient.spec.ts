@@ -1,5 +1,18 @@
 import { isTransientError, TransientError } from './transient';
 
+/** A produce refused by the broker, as kafkajs' retrier rejects it: a non-retriable error around it. */
+function kafkaRefusal(type: string): Error {
+  const answer = Object.assign(new Error(`broker answered ${type}`), {
+    name: 'KafkaJSProtocolError',
+    type,
+    retriable: false,
+  });
+  return Object.assign(new Error(answer.message, { cause: answer }), {
+    name: 'KafkaJSNonRetriableError',
+    retriable: false,
+  });
+}
+
 describe('isTransientError', () => {
   it.each([
     ['our own TransientError', new TransientError('PostgreSQL unavailable')],
@@ -21,6 +34,8 @@ describe('isTransientError', () => {
     ['a data exception', Object.assign(new Error('invalid byte sequence'), { code: '22021' })],
     ['a unique violation', Object.assign(new Error('duplicate key'), { code: '23505' })],
     ['nothing at all', undefined],
+    ["the broker's refusal of a record too large, as kafkajs wraps it", kafkaRefusal('MESSAGE_TOO_LARGE')],
+    ['a record the broker finds invalid', kafkaRefusal('INVALID_RECORD')],
   ])('%s is not', (_what, error) => {
     expect(isTransientError(error)).toBe(false);
   });

@@ -15,8 +15,19 @@ export class TransientError extends Error {
 /** SQLSTATE classes caused by the data (data exception, integrity, program limit). */
 const DATA_SQLSTATE_CLASSES = new Set(['22', '23', '54']);
 const CONNECTION_MESSAGE = /connection (terminated|refused|reset|closed)|timeout|ECONN|socket hang up/i;
+/**
+ * Broker answers to a produce that refuse the record itself (kafkajs' error `type`): sent again, the
+ * same record is refused again, whatever error wraps the answer.
+ */
+const KAFKA_RECORD_REFUSALS = new Set([
+  'MESSAGE_TOO_LARGE',
+  'RECORD_LIST_TOO_LARGE',
+  'INVALID_RECORD',
+  'INVALID_TIMESTAMP',
+]);
 
 export function isTransientError(error: unknown): boolean {
+  if (refusesTheRecord(error)) return false;
   for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
     if (e instanceof TransientError) return true;
     const { name, code, retriable, message } = e as {
@@ -35,6 +46,16 @@ export function isTransientError(error: unknown): boolean {
     if (name === 'AbortError' || name === 'TimeoutError') return true;
     if (typeof message === 'string' && CONNECTION_MESSAGE.test(message)) return true;
     e = (e as { driverError?: unknown; cause?: unknown }).driverError ?? (e as { cause?: unknown }).cause;
+  }
+  return false;
+}
+
+/** Whether a broker's answer somewhere in the chain refuses the record, not the connection. */
+function refusesTheRecord(error: unknown): boolean {
+  for (let e: unknown = error, depth = 0; typeof e === 'object' && e !== null && depth < 8; depth++) {
+    const { type } = e as { type?: unknown };
+    if (typeof type === 'string' && KAFKA_RECORD_REFUSALS.has(type)) return true;
+    e = (e as { cause?: unknown }).cause;
   }
   return false;
 }

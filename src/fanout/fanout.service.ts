@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
-import { parseCloudEvent, timestampToIso } from '../domain/cloud-event';
+import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
 import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
@@ -153,6 +153,8 @@ export class FanoutService {
     // Refused before it is remembered as seen or logged in the feed: it was never accepted.
     const rejection = this.catalogue.check(event.type, event.data);
     if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
+    const data = deliveredData(event, this.config.delivery.maxEventBytes);
+    if (!data.ok) return this.deadLetter(record, data.reason, data.detail);
     if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
         { eventId: event.id, tenantId: event.tenantId },
@@ -171,7 +173,7 @@ export class FanoutService {
       time: event.time,
       receivedAt: new Date(nowMs),
       // The same text every delivery of it carries (the task's encoding stringifies the same value).
-      data: event.data === undefined ? null : Buffer.from(JSON.stringify(event.data)),
+      data: data.bytes,
     });
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];

@@ -245,6 +245,19 @@ export function buildEventCorpus({ tenantId, otherTenantId, rng }: CorpusWorld):
   for (const [edge, label, bytes, verdict] of sized) {
     add('data', edge, `data: ${label}`, { id: uniqueId() }, padding(bytes), verdict);
   }
+  // Numbers JSON.stringify writes longer than they came (`9e20` as 21 digits): under the limit as
+  // sent, over it as delivered, and its task over the broker's 1 MiB record limit.
+  const growing = `[${new Array<string>(Math.floor((MAX_EVENT_BYTES - 1024) / 5)).fill('9e20').join(',')}]`;
+  for (const edge of EDGES) {
+    add(
+      'data',
+      edge,
+      'data: numbers that grow 4.4 times once re-serialized',
+      { id: uniqueId() },
+      growing,
+      tooLarge,
+    );
+  }
 
   // The Kafka envelope: keys, headers and extension attributes around good events.
   // The key must be the event's tenantid (any letter case); anything else is a tenant_key_mismatch.

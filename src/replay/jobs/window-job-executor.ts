@@ -5,7 +5,7 @@ import { APP_CONFIG } from '../../config/config.module';
 import { deliveryTaskFor, type DeliveryTask } from '../../domain/delivery-task';
 import { isAboutEndpoint } from '../../domain/notifications';
 import { matchesEventType } from '../../domain/subscription-matcher';
-import { parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
+import { deliveredData, parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
 import { tenantAllowedOnTopic } from '../../domain/topic-tenants';
 import type { ConsumedRecord } from '../../domain/records';
 import { TopicRangeReader } from '../../kafka/topic-range-reader';
@@ -95,6 +95,8 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) return null;
     // A notification about this endpoint is never sent to it (as in the fan-out).
     if (isAboutEndpoint(event, target.id)) return null;
+    // The fan-out dead-lettered it (too_large): its task would not fit the broker.
+    if (!deliveredData(event, this.config.delivery.maxEventBytes).ok) return null;
     return event;
   }
 }
