@@ -129,12 +129,29 @@ export class DeadLettersRepository {
   }
 
   /** Every dead letter of one event of the tenant, oldest first (`GET /v1/events/:id`). */
-  async forEvent(tenantId: string, eventId: string): Promise<StoredDeadLetter[]> {
-    const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
-      `SELECT ${COLUMNS} FROM dead_letters WHERE tenant_id = $1 AND event_id = $2 ORDER BY created_at, id`,
-      [tenantId, eventId],
+  /**
+   * Where an event's dead letters stand, the newest `limit` of them (each replay to an endpoint that
+   * still fails adds one, so the count has no bound of its own), without their task bytes.
+   */
+  async forEvent(
+    tenantId: string,
+    eventId: string,
+    limit: number,
+  ): Promise<Array<Pick<StoredDeadLetter, 'endpointId' | 'createdAt' | 'replayedAt'>>> {
+    const rows = await this.dataSource.query<
+      Array<Pick<DeadLetterSqlRow, 'endpoint_id' | 'created_at' | 'replayed_at'>>
+    >(
+      `SELECT endpoint_id, created_at, replayed_at FROM dead_letters
+        WHERE tenant_id = $1 AND event_id = $2
+        ORDER BY created_at DESC, id DESC
+        LIMIT $3`,
+      [tenantId, eventId, limit],
     );
-    return rows.map(fromSql);
+    return rows.map((row) => ({
+      endpointId: row.endpoint_id,
+      createdAt: row.created_at,
+      replayedAt: row.replayed_at,
+    }));
   }
 
   /** The newest dead letters of every tenant (the operator's view). */

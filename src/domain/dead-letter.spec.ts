@@ -80,6 +80,26 @@ describe('toDeadLetterRow', () => {
     expect(toDeadLetterRow(record(notUuid, { 'hs-reason': 'unknown_tenant' })).tenantId).toBeNull();
   });
 
+  it('keeps an event whose tenantid is not to be believed for the operator only', () => {
+    const claimed = randomUUID();
+    const event = JSON.stringify({
+      specversion: '1.0',
+      id: 'e3',
+      type: 't',
+      source: '/s',
+      tenantid: claimed,
+    });
+    for (const reason of ['tenant_key_mismatch', 'tenant_not_allowed_on_topic']) {
+      const row = toDeadLetterRow(record(event, { 'hs-reason': reason, 'hs-reason-detail': 'detail' }));
+      expect({ reason, tenantId: row.tenantId, eventId: row.eventId }).toEqual({
+        reason,
+        tenantId: null,
+        eventId: 'e3',
+      });
+    }
+    expect(toDeadLetterRow(record(event, { 'hs-reason': 'invalid_attribute' })).tenantId).toBe(claimed);
+  });
+
   it('reads binary-mode attributes from ce_ headers', () => {
     const tenantId = randomUUID();
     const row = toDeadLetterRow(

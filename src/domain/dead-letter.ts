@@ -157,6 +157,17 @@ const MAX_ID = 256;
 const MAX_ATTEMPTS = 2_147_483_647;
 
 /**
+ * Reasons that say the event's `tenantid` is not to be believed: the record's key names another
+ * tenant, or its topic may not carry that tenant. Their rows are the operator's (no tenant), so a
+ * producer's mistake or a principal speaking for a tenant it may not cannot put rows in that
+ * tenant's dead-letter list, and the tenant is not shown the other tenant's id in the detail.
+ */
+const UNATTRIBUTED_REASONS: ReadonlySet<string> = new Set<DeadLetterReason>([
+  'tenant_key_mismatch',
+  'tenant_not_allowed_on_topic',
+]);
+
+/**
  * Turns a DLQ record into a row. Total: any bytes and headers give a row, because a record the
  * mirror cannot store would be handed back forever and stall its partition. `openTask` decodes a
  * task (the service verifies its MAC there, TaskSeal.open): one that is not authentic is kept
@@ -204,9 +215,10 @@ export function toDeadLetterRow(
     };
   }
   const raw = rawEventAttributes(record.value, headers);
+  const attributed = !UNATTRIBUTED_REASONS.has(common.reason);
   return {
     ...common,
-    tenantId: raw.tenantId !== null && UUID.test(raw.tenantId) ? raw.tenantId : null,
+    tenantId: attributed && raw.tenantId !== null && UUID.test(raw.tenantId) ? raw.tenantId : null,
     endpointId: null,
     deliveryId: null,
     eventId: text(raw.id, MAX_ID),

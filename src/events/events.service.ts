@@ -25,6 +25,8 @@ import type {
 
 /** Attempts listed for one event, over all its endpoints (8 per delivery by default, and replays). */
 const MAX_ATTEMPTS_SHOWN = 1000;
+/** Dead letters read for one event: the newest, which say whether one is still unreplayed. */
+const MAX_DEAD_LETTERS_READ = 1000;
 
 /** The tenant's events feed and where each event stands at its endpoints (README decision 40). */
 @Injectable()
@@ -67,7 +69,7 @@ export class EventsService {
     const [endpoints, attempts, deadLetters] = await Promise.all([
       this.endpoints.allForTenant(tenantId),
       this.attempts.forEvent(tenantId, eventId, MAX_ATTEMPTS_SHOWN),
-      this.deadLetters.forEvent(tenantId, eventId),
+      this.deadLetters.forEvent(tenantId, eventId, MAX_DEAD_LETTERS_READ),
     ]);
     // Endpoints the fan-out would have matched when it took the event (as far as their present
     // settings tell: a disabled one was given no task), and any other with a trace of it.
