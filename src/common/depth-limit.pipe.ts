@@ -1,4 +1,4 @@
-import { Injectable, type PipeTransform } from '@nestjs/common';
+import { Injectable, type ArgumentMetadata, type PipeTransform } from '@nestjs/common';
 import { jsonValueProblem, MAX_DATA_DEPTH } from '../domain/event-contract';
 import { DomainError } from './domain-error';
 
@@ -16,20 +16,37 @@ const PLAIN_NAME = /^[A-Za-z0-9_.-]{1,64}$/;
  */
 @Injectable()
 export class DepthLimitPipe implements PipeTransform {
-  transform(value: unknown): unknown {
-    const problem = requestProblem(value);
+  transform(value: unknown, metadata?: ArgumentMetadata): unknown {
+    const problem = requestProblem(value, requestListsOf(metadata?.metatype));
     if (problem !== null) throw DomainError.invalid(problem);
     return value;
   }
 }
 
-function requestProblem(value: unknown): string | null {
+/**
+ * A body class names its fields that are lists of requests (`static requestLists = ['events']`,
+ * PublishBatchDto): each element is checked by itself by its handler, so a bad one refuses only
+ * itself, and this pipe bounds only the list's depth.
+ */
+function requestListsOf(metatype: unknown): readonly string[] {
+  const lists = (metatype as { requestLists?: unknown } | undefined)?.requestLists;
+  return Array.isArray(lists) ? (lists as string[]) : [];
+}
+
+/**
+ * What is wrong with a request value (a body, or one event of a batch), or null. Of a field named in
+ * `requestLists` only the depth is bounded: one level for the list and one for each element above
+ * what an element's own fields may hold.
+ */
+export function requestProblem(value: unknown, requestLists: readonly string[] = []): string | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     const problem = jsonValueProblem(value, MAX_REQUEST_DEPTH);
     return problem === null ? null : `request ${problem}`;
   }
   for (const [name, field] of Object.entries(value)) {
-    const problem = jsonValueProblem(field, MAX_DATA_DEPTH);
+    const problem = requestLists.includes(name)
+      ? jsonValueProblem(field, MAX_REQUEST_DEPTH + 1, false)
+      : jsonValueProblem(field, MAX_DATA_DEPTH);
     if (problem !== null)
       return `${PLAIN_NAME.test(name) ? name : JSON.stringify(name.slice(0, 64))} ${problem}`;
   }

@@ -1,4 +1,4 @@
-import { ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
+import { isISO8601, ValidateBy, ValidateIf, type ValidationOptions } from 'class-validator';
 import { parseRfc3339 } from '../domain/cloud-event';
 import { ATTRIBUTE_RULES, unstorableText } from '../domain/event-contract';
 import { unboxed } from './raw-json';
@@ -42,4 +42,16 @@ export const IsStorableText = (field: string) =>
 export const IsRfc3339DateTime = (field: string) =>
   byRule('isRfc3339DateTime', (value) =>
     typeof value === 'string' && parseRfc3339(value) !== null ? [] : [`${field} ${ATTRIBUTE_RULES.time}`],
+  );
+
+/**
+ * A time to filter by (`2025-06-01T10:00:00Z`, `2025-06-01`): ISO 8601 as class-validator's strict
+ * rule reads it, and one JavaScript's Date can hold. The rule alone passes forms Date cannot read
+ * (a week date, `2025-W01`), which reached PostgreSQL as an invalid date and failed the query.
+ */
+export const IsIsoTime = (field: string) =>
+  byRule('isIsoTime', (value) =>
+    typeof value === 'string' && isISO8601(value, { strict: true }) && !Number.isNaN(Date.parse(value))
+      ? []
+      : [`${field} must be an ISO 8601 time such as 2025-06-01T10:00:00Z`],
   );

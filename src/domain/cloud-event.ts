@@ -71,13 +71,32 @@ function isJsonMediaType(type: string | undefined): boolean {
   return type === 'application/json' || type === 'text/json' || (type?.endsWith('+json') ?? false);
 }
 
+/**
+ * Date.UTC for any year: Date.UTC maps years 0-99 to 1900-1999, and 1900 is not a leap year where
+ * year 0 is; setUTCFullYear takes the year as it is.
+ */
+function utcMs(
+  year: number,
+  monthIndex: number,
+  day: number,
+  hour = 0,
+  minute = 0,
+  second = 0,
+  ms = 0,
+): number {
+  const date = new Date(0);
+  date.setUTCFullYear(year, monthIndex, day);
+  date.setUTCHours(hour, minute, second, ms);
+  return date.getTime();
+}
+
 /** Epoch ms of a valid RFC 3339 date-time, or null. Stricter than Date.parse, which accepts almost anything. */
 export function parseRfc3339(value: string): number | null {
   const m = RFC3339.exec(value);
   if (m === null) return null;
   const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 60) return null;
-  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
+  if (day > new Date(utcMs(year, month, 0)).getUTCDate()) return null;
   let offsetMinutes = 0;
   if (m[9] !== undefined) {
     const offsetHours = Number(m[10]);
@@ -87,11 +106,7 @@ export function parseRfc3339(value: string): number | null {
   }
   const fractionMs = m[7] === undefined ? 0 : Math.floor(Number(`0${m[7]}`) * 1000);
   // A leap second (:60) is folded into the next second; Date cannot represent it.
-  const ms = Date.UTC(year, month - 1, day, hour, minute, second, fractionMs) - offsetMinutes * 60_000;
-  // Date.UTC maps years 0-99 to 1900-1999; setUTCFullYear does not.
-  const date = new Date(ms);
-  if (year < 100) date.setUTCFullYear(date.getUTCFullYear() - 1900);
-  const result = date.getTime();
+  const result = utcMs(year, month - 1, day, hour, minute, second, fractionMs) - offsetMinutes * 60_000;
   // Only times that toISOString renders as RFC 3339 again (years 0000-9999).
   return result >= MIN_TIME_MS && result <= MAX_TIME_MS ? result : null;
 }

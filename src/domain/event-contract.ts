@@ -50,12 +50,13 @@ export const ATTRIBUTE_RULES = {
 
 /**
  * Why a parsed JSON value cannot be carried as it is, or null: nested deeper than `maxDepth`
- * (the value itself is level 1), or holding a number JSON.parse could not represent. One iterative
- * walk, which the depth check made on every event already, so a hostile nesting cannot overflow
- * the stack and the number check costs one typeof per value.
+ * (the value itself is level 1), or holding a number JSON.parse could not represent (unless
+ * `numbers` is false: depth only). One iterative walk, which the depth check made on every event
+ * already, so a hostile nesting cannot overflow the stack and the number check costs one typeof
+ * per value.
  */
-export function jsonValueProblem(value: unknown, maxDepth: number): string | null {
-  if (typeof value === 'number') return Number.isFinite(value) ? null : OUT_OF_DOUBLE_RANGE;
+export function jsonValueProblem(value: unknown, maxDepth: number, numbers = true): string | null {
+  if (typeof value === 'number') return !numbers || Number.isFinite(value) ? null : OUT_OF_DOUBLE_RANGE;
   if (typeof value !== 'object' || value === null) return null;
   const nodes: object[] = [value];
   const depths: number[] = [1];
@@ -69,7 +70,7 @@ export function jsonValueProblem(value: unknown, maxDepth: number): string | nul
           nodes.push(child);
           depths.push(depth + 1);
         }
-      } else if (typeof child === 'number' && !Number.isFinite(child)) {
+      } else if (numbers && typeof child === 'number' && !Number.isFinite(child)) {
         return OUT_OF_DOUBLE_RANGE;
       }
     }

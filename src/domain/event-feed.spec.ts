@@ -29,6 +29,10 @@ describe('feed cursor', () => {
     ['a negative position', Buffer.from(JSON.stringify(['e1', '-1', '2'])).toString('base64url')],
     ['numbers, not strings', Buffer.from(JSON.stringify(['e1', 1, 2])).toString('base64url')],
     ['past 64 bits', Buffer.from(JSON.stringify(['e1', '18446744073709551616', '2'])).toString('base64url')],
+    [
+      'a seq past bigint',
+      Buffer.from(JSON.stringify(['e1', '1', '9223372036854775808'])).toString('base64url'),
+    ],
     ['leading zeros', Buffer.from(JSON.stringify(['e1', '01', '2'])).toString('base64url')],
     ['empty', ''],
   ])('refuses %s', (_, text) => {

@@ -12,9 +12,11 @@ export interface FeedCursor {
   seq: string;
 }
 
-/** Both are unsigned 64-bit integers in PostgreSQL (xid8, bigint). */
-const UINT64 = /^(0|[1-9]\d{0,19})$/;
-const UINT64_MAX = 18_446_744_073_709_551_615n;
+/** Decimal integers without a sign or leading zeros: `txid` is an xid8 (unsigned 64-bit), `seq` a bigint. */
+const DECIMAL = /^(0|[1-9]\d{0,19})$/;
+const XID8_MAX = 18_446_744_073_709_551_615n;
+/** PostgreSQL's bigint is signed: a larger `seq` would fail the query (22003), not find no rows. */
+const BIGINT_MAX = 9_223_372_036_854_775_807n;
 const CURSOR_VERSION = 'e1';
 
 /** Opaque to clients: base64url of a small JSON array, versioned so the key can change later. */
@@ -32,12 +34,12 @@ export function decodeFeedCursor(text: string): FeedCursor | null {
   }
   if (!Array.isArray(parsed) || parsed.length !== 3 || parsed[0] !== CURSOR_VERSION) return null;
   const [, txid, seq] = parsed as unknown[];
-  if (!isUint64(txid) || !isUint64(seq)) return null;
+  if (!isDecimalUpTo(txid, XID8_MAX) || !isDecimalUpTo(seq, BIGINT_MAX)) return null;
   return { txid, seq };
 }
 
-function isUint64(value: unknown): value is string {
-  return typeof value === 'string' && UINT64.test(value) && BigInt(value) <= UINT64_MAX;
+function isDecimalUpTo(value: unknown, max: bigint): value is string {
+  return typeof value === 'string' && DECIMAL.test(value) && BigInt(value) <= max;
 }
 
 /**

@@ -51,6 +51,24 @@ describe('IngestBatch', () => {
     expect(published().map((event) => event.data)).toEqual([{ n: 0 }, { n: 6 }]);
   });
 
+  it('checks the nesting and numbers of each event alone, as a single POST would', async () => {
+    const { batch, published } = setUp();
+    const nested = (depth: number): unknown => (depth === 1 ? [] : [nested(depth - 1)]);
+    const answer = await batch.publish(TENANT, [
+      { type: 'record.updated', data: nested(64) },
+      { type: 'record.updated', data: nested(65) },
+      { type: 'record.updated', data: { n: Number.POSITIVE_INFINITY } },
+      { type: 'record.updated', data: { n: 3 } },
+    ]);
+    expect(answer.results.map((result) => [result.index, result.status, result.message])).toEqual([
+      [0, 202, undefined],
+      [1, 400, 'data is nested deeper than 64 levels'],
+      [2, 400, 'data holds a number outside the range of a double (RFC 7493 I-JSON)'],
+      [3, 202, undefined],
+    ]);
+    expect(published()).toHaveLength(2);
+  });
+
   it('queues events without an id for Kafka in request order', async () => {
     const { batch, published } = setUp();
     const events = Array.from({ length: 50 }, (_, n) => ({ type: 'record.updated', data: { n } }));

@@ -1,5 +1,6 @@
 import { BadRequestException, Injectable } from '@nestjs/common';
 import { BodyValidationPipe } from '../common/body-validation.pipe';
+import { requestProblem } from '../common/depth-limit.pipe';
 import { DomainError } from '../common/domain-error';
 import { statusOfDomainError } from '../common/exception.filter';
 import type { BatchEventResultDto, PublishedBatchDto } from './dto/publish-batch.dto';
@@ -56,6 +57,9 @@ export class IngestBatch {
     if (typeof event !== 'object' || event === null || Array.isArray(event)) {
       return { ok: false, result: refused(index, DomainError.invalid('each event must be a JSON object')) };
     }
+    // What the global pipe checks of a single event's body (the batch's pipe bounded only its depth).
+    const problem = requestProblem(event);
+    if (problem !== null) return { ok: false, result: refused(index, DomainError.invalid(problem)) };
     try {
       // A copy: the pipe boxes raw JSON fields in place, and the caller's object stays as it was.
       const dto = (await this.validation.transform(

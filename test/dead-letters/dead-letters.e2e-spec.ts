@@ -264,5 +264,8 @@ describe('dead letters: DLQ mirror, listing and replay', () => {
     expect(oldest.data.map((deadLetter: any) => deadLetter.id)).toContain(pages[pages.length - 1].id);
     expect((await tenant.client.request('GET', '/v1/dead-letters?cursor=garbage')).status).toBe(400);
     expect((await tenant.client.request('GET', '/v1/dead-letters?endpointId=nope')).status).toBe(400);
+    // ISO 8601 by the letter, but no Date reads it: refused, not a failed query.
+    const weekDate = await tenant.client.request('GET', '/v1/dead-letters?since=2026-W01');
+    expect([weekDate.status, JSON.stringify(weekDate.body)]).toEqual([400, expect.stringContaining('since')]);
   });
 });

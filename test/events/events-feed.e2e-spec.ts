@@ -142,6 +142,14 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
       ['limit=101', 'limit'],
       ['cursor=bm9wZQ', 'cursor'],
       ['from=2026-12-02T12:00:00Z&to=2026-12-01T12:00:00Z', 'from'],
+      // ISO 8601 by the letter, but no Date reads it (a week date): it reached PostgreSQL, 500.
+      ['from=2026-W01', 'from'],
+      ['to=2026-W01-1', 'to'],
+      // A seq past PostgreSQL's bigint: the query failed, 500.
+      [
+        `cursor=${Buffer.from(JSON.stringify(['e1', '1', '9223372036854775808'])).toString('base64url')}`,
+        'cursor',
+      ],
     ]) {
       const response = await tenantA.client.request('GET', `/v1/events?${query}`);
       expect([query, response.status]).toEqual([query, 400]);

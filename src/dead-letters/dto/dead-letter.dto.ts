@@ -1,6 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsISO8601, IsOptional, IsUUID } from 'class-validator';
+import { IsOptional, IsUUID } from 'class-validator';
 import { PageQueryDto } from '../../common/page-query.dto';
+import { IsIsoTime } from '../../common/validation';
 
 export class ListDeadLettersQueryDto extends PageQueryDto {
   @ApiPropertyOptional({ format: 'uuid', description: 'Only this endpoint’s dead letters' })
@@ -10,12 +11,12 @@ export class ListDeadLettersQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Dead-lettered at or after this time (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsIsoTime('since')
   since?: string;
 
   @ApiPropertyOptional({ description: 'Dead-lettered before this time (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsIsoTime('until')
   until?: string;
 }
 

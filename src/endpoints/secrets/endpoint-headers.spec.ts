@@ -48,6 +48,15 @@ describe('mergeHeaderUpdate (PATCH)', () => {
     });
   });
 
+  it('keeps a header named __proto__ as a header, as a create does', () => {
+    const update = JSON.parse('{"__proto__":"x","X-Team":"ops"}') as Record<string, string>;
+    const merged = mergeHeaderUpdate(stored, update);
+    expect('headers' in merged && Object.entries(merged.headers)).toEqual([
+      ['__proto__', 'x'],
+      ['X-Team', 'ops'],
+    ]);
+  });
+
   it('refuses a mask for a header that has no stored value', () => {
     expect(mergeHeaderUpdate(stored, { 'X-Other': HEADER_VALUE_MASK })).toEqual({ unknownMasked: 'X-Other' });
   });

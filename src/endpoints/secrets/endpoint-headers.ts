@@ -77,17 +77,18 @@ export function mergeHeaderUpdate(
   stored: Record<string, string>,
   update: Record<string, string>,
 ): { headers: Record<string, string> } | { unknownMasked: string } {
-  const headers: Record<string, string> = {};
+  // Entries, not assignments: `headers['__proto__'] = value` would set no header at all.
+  const headers: Array<[string, string]> = [];
   for (const [name, value] of Object.entries(update)) {
     if (value !== HEADER_VALUE_MASK) {
-      headers[name] = value;
+      headers.push([name, value]);
       continue;
     }
     const kept = storedValue(stored, name);
     if (kept === undefined) return { unknownMasked: name };
-    headers[name] = kept;
+    headers.push([name, kept]);
   }
-  return { headers };
+  return { headers: Object.fromEntries(headers) };
 }
 
 /** Header names are case-insensitive: a mask under another spelling still keeps the stored value. */

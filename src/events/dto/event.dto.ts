@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsISO8601, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/page-query.dto';
 import { TYPE_PATTERN } from '../../domain/event-feed';
 import { AttemptDto } from '../../delivery/dto/attempt.dto';
+import { IsIsoTime } from '../../common/validation';
 
 const MAX_TYPE_PATTERNS = 20;
 
@@ -38,12 +39,12 @@ export class ListEventsQueryDto extends PageQueryDto {
 
   @ApiPropertyOptional({ description: 'Received at or after this time (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsIsoTime('from')
   from?: string;
 
   @ApiPropertyOptional({ description: 'Received before this time (ISO 8601)' })
   @IsOptional()
-  @IsISO8601({ strict: true })
+  @IsIsoTime('to')
   to?: string;
 }
 

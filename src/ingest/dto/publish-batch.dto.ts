@@ -7,6 +7,9 @@ import { PublishEventDto } from './publish-event.dto';
 export const MAX_BATCH_EVENTS = 500;
 
 export class PublishBatchDto {
+  /** Read by DepthLimitPipe: each event's nesting and numbers are checked by itself (IngestBatch). */
+  static readonly requestLists = ['events'];
+
   @ApiProperty({
     type: [PublishEventDto],
     minItems: 1,
