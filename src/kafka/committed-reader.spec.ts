@@ -37,6 +37,23 @@ describe('CommittedReader', () => {
     expect(reads).toEqual(['deliveries', 'deliveries']);
   });
 
+  it('reads again after a handover completes, which its previous owner committed for', async () => {
+    const answers: CommittedOffset[][] = [
+      [{ partition: 3, offset: '10', metadata: null }],
+      [{ partition: 3, offset: '20', metadata: null }],
+    ];
+    let reads = 0;
+    const reader = new CommittedReader(async () => answers[Math.min(reads++, 1)], logger);
+
+    // Partition 0 (not handed over) is read first; 3 starts once its old owner has committed 20.
+    await reader.finished(1, 'deliveries', 0);
+    reader.forgetReads();
+    const gained = await reader.finished(1, 'deliveries', 3);
+
+    expect(reads).toBe(2);
+    expect(['15', '19', '20'].map((offset) => gained.has(offset))).toEqual([true, true, false]);
+  });
+
   it('knows nothing finished when the broker does not answer in time', async () => {
     const { committedOffsets } = answering(null);
     const reader = new CommittedReader(committedOffsets, logger, 20);

@@ -36,6 +36,15 @@ export class CommittedReader {
     return (await read).get(partition) ?? FinishedElsewhere.none;
   }
 
+  /**
+   * The reads so far may miss commits made since: a gained partition's handover completed, so its
+   * previous owner has just committed what it finished there (decision 93). A read of the same
+   * generation made before, for a partition that was never handed over, would not show it.
+   */
+  forgetReads(): void {
+    this.reads.clear();
+  }
+
   private async read(topic: string): Promise<Map<number, FinishedElsewhere>> {
     const byPartition = new Map<number, FinishedElsewhere>();
     if (!this.committedOffsets) return byPartition;

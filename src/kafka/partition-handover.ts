@@ -43,6 +43,8 @@ export interface HandOverInput {
   commitLost: (indexes: number[]) => Promise<void>;
   /** The indexes paused until their handover completes: added here, removed once it does. */
   handingOver: Set<number>;
+  /** The gained indexes' previous owners have committed and released them; called before they start. */
+  acquired?: () => void;
   /** Whether the member owns `index` now (a later rebalance may have moved it again). */
   ownedNow: (index: number) => boolean;
   stopping: () => boolean;
@@ -71,6 +73,7 @@ export function handOver(input: HandOverInput): void {
       .acquire(gained, owned)
       .catch((error: unknown) => logger.warn({ err: error, gained }, 'handover failed; starting anyway'))
       .then(() => {
+        input.acquired?.();
         for (const index of gained) handingOver.delete(index);
         // A later rebalance may have taken some away meanwhile: start the rest, give those back.
         const kept = gained.filter(owned);

@@ -191,6 +191,7 @@ export class WatermarkConsumer {
         lostWork,
         commitLost: (indexes) => this.committer.commitLost(lost, indexes),
         handingOver: this.handingOver,
+        acquired: () => this.committedReader.forgetReads(),
         ownedNow: (index) => this.ownedIndexes().includes(index),
         stopping: () => this.stopping,
         logger: this.logger.child({ consumer: this.spec.name }),
