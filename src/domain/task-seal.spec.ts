@@ -85,6 +85,16 @@ describe('TaskSeal', () => {
     expect(() => new TaskSeal([previous]).open(rotating.seal(task))).toThrow(UnauthenticatedTask);
   });
 
+  it('reseals a task of a previous key under the current one, and leaves a current one alone', () => {
+    const rotating = new TaskSeal([current, previous]);
+    const resealed = rotating.reseal(new TaskSeal([previous]).seal(task));
+    expect(resealed).not.toBeNull();
+    expect(new TaskSeal([current]).open(resealed).task).toEqual(task);
+    expect(rotating.reseal(rotating.seal(task))).toBeNull();
+    const foreign = new TaskSeal(deriveTaskKeys(['f'.repeat(32)])).seal(task);
+    expect(() => rotating.reseal(foreign)).toThrow(UnauthenticatedTask);
+  });
+
   it('takes a task without a MAC only when told to (a rolling upgrade), never a wrong MAC', () => {
     const upgrading = new TaskSeal([current], true);
     expect(upgrading.open(encodeTask(task))).toEqual({ task, sealed: false });

@@ -107,6 +107,17 @@ export class TaskSeal {
   }
 
   /**
+   * The task's bytes sealed under the current key, or null when they are already: for a task that
+   * waits in PostgreSQL (parked, held) across a key rotation, so the retired key can go. Throws as
+   * {@link open} does for bytes that do not verify under any configured key.
+   */
+  reseal(value: Buffer): Buffer | null {
+    const { task } = this.open(value);
+    const sealed = this.seal(task);
+    return sealed.equals(value) ? null : sealed;
+  }
+
+  /**
    * An HMAC started with the task's binding; the caller feeds it the covered bytes. Bound to the
    * endpoint and tenant the task names: the same bytes cannot be read as another's.
    */

@@ -1,6 +1,9 @@
 import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { Webhook } from 'standardwebhooks';
+import type { DeliveryTask } from '../../src/domain/delivery-task';
+import { deriveTaskKeys, TaskSeal } from '../../src/domain/task-seal';
 import { SecretCipher } from '../../src/endpoints/secrets/secret-cipher';
 import type { ApiClient } from '../support/api';
 import type { ReceivedRequest } from '../support/receiver';
@@ -65,6 +68,43 @@ async function storedKeyIds(stack: Stack): Promise<Record<string, string[]>> {
 
 function verified(secret: string, request: ReceivedRequest): unknown {
   return new Webhook(secret).verify(request.body, request.headers);
+}
+
+/**
+ * One parked and one held delivery, sealed under KEY_A, written as the service writes them
+ * (strict-parking.ts, held-deliveries.ts): what a key rotation finds waiting in PostgreSQL.
+ */
+async function sealedWaitingRows(stack: Stack, endpointId: string, tenantId: string) {
+  const task: DeliveryTask = {
+    deliveryId: randomUUID(),
+    eventId: 'evt-waiting',
+    endpointId,
+    tenantId,
+    eventType: 'record.updated',
+    eventTime: '2026-01-01T00:00:00.000Z',
+    data: { waiting: true },
+    publishedAtMs: 1_700_000_000_000,
+  };
+  const sealed = new TaskSeal(deriveTaskKeys([KEY_A])).seal(task);
+  const ds = await stack.database.connect();
+  const [parked]: Array<{ id: string }> = await ds.query(
+    `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task) VALUES ($1, '', $2, $3)
+     RETURNING id::text AS id`,
+    [endpointId, task.deliveryId, sealed],
+  );
+  await ds.query(
+    `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state) VALUES ($1, $2, $3, $4)`,
+    [endpointId, task.publishedAtMs, sealed, JSON.stringify({ attempt: 1 })],
+  );
+  return { task, sealed, parked: parked.id };
+}
+
+async function waitingTasks(stack: Stack): Promise<Buffer[]> {
+  const ds = await stack.database.connect();
+  const rows: Array<{ task: Buffer }> = await ds.query(
+    'SELECT task FROM parked_deliveries UNION ALL SELECT task FROM held_deliveries',
+  );
+  return rows.map((row) => row.task);
 }
 
 /** A tenant whose API key outlives reboots (each boot listens on a new port). */
@@ -220,5 +260,36 @@ describe('endpoint secrets across a change of HOOKSTREAM_SECRET_KEY (real servic
     );
     expect(request.headers['webhook-signature'].split(' ')).toHaveLength(1);
     expect(verified(fresh, request)).toMatchObject({ data: { n: 3 } });
+  });
+  it('reseals the delivery tasks parked or held in PostgreSQL under the current key', async () => {
+    const world = (stack = await createStack('secret-keys-waiting'));
+    await world.boot('migrate', { HOOKSTREAM_SECRET_KEY: KEY_A });
+    // Stopped, so no sweep releases the rows while the script runs: only the database matters here.
+    await world.service.stop();
+    const waiting = await sealedWaitingRows(world, randomUUID(), randomUUID());
+
+    const withoutA = await reencrypt(world, { current: KEY_B });
+    expect(withoutA.code).toBe(2);
+    expect(withoutA.output).toContain(
+      `parked_deliveries: 0 task(s) resealed under the current key, 0 already, 1 verify under no configured key (row ids ${waiting.parked})`,
+    );
+    const dryRun = await reencrypt(world, { current: KEY_B, previous: KEY_A }, ['--dry-run']);
+    expect(dryRun.code).toBe(0);
+    expect(dryRun.output).toContain('held_deliveries: 1 task(s) resealed under the current key, 0 already');
+    expect(await waitingTasks(world)).toEqual([waiting.sealed, waiting.sealed]);
+
+    const run = await reencrypt(world, { current: KEY_B, previous: KEY_A });
+    expect(run.code).toBe(0);
+    for (const table of ['parked_deliveries', 'held_deliveries']) {
+      expect(run.output).toContain(
+        `${table}: 1 task(s) resealed under the current key, 0 already, 0 verify under no configured key\n`,
+      );
+    }
+    // Key B alone verifies both now, and they are the same task.
+    const keyB = new TaskSeal(deriveTaskKeys([KEY_B]));
+    for (const bytes of await waitingTasks(world)) expect(keyB.open(bytes).task).toEqual(waiting.task);
+    const again = await reencrypt(world, { current: KEY_B });
+    expect(again.code).toBe(0);
+    expect(again.output).toContain('held_deliveries: 0 task(s) resealed under the current key, 1 already');
   });
 });

@@ -4,6 +4,8 @@ import { createDataSource } from '../../database/data-source';
 import { EndpointsRepository } from '../endpoints.repository';
 import { planReencryption, ReencryptionTally, type ReencryptionPlan } from './reencryption';
 import { SecretCipher } from './secret-cipher';
+import { deriveTaskKeys, TaskSeal } from '../../domain/task-seal';
+import { resealWaitingTasks } from '../../database/waiting-tasks-reseal';
 
 const USAGE = 'usage: npm run secrets:reencrypt [-- --dry-run]';
 
@@ -11,8 +13,10 @@ const USAGE = 'usage: npm run secrets:reencrypt [-- --dry-run]';
  * `npm run secrets:reencrypt`: re-encrypts every endpoint's signing secrets and custom headers under
  * HOOKSTREAM_SECRET_KEY in the current ciphertext format (sealing plaintext headers of older rows), decrypting with it or any key of HOOKSTREAM_SECRET_KEY_PREVIOUS, one
  * endpoint per transaction under a row lock (running services keep serving; their caches follow by
- * NOTIFY). Once it exits 0 the previous keys can be dropped. Exits 2 when some endpoint's secret
- * does not decrypt with any configured key (listed), 64 on bad arguments, 78 on a bad environment.
+ * NOTIFY), then reseals the delivery tasks parked or held in PostgreSQL under the current key. Once
+ * it exits 0 the previous keys can be dropped (after HOOKSTREAM_MAX_ATTEMPT_AGE, for the tasks in
+ * the retry tiers). Exits 2 when some endpoint's secret does not decrypt, or some waiting task does
+ * not verify, with any configured key (listed), 64 on bad arguments, 78 on a bad environment.
  * It prints ids, key ids and counts, never a secret.
  */
 async function main(args: string[]): Promise<number> {
@@ -53,7 +57,18 @@ async function main(args: string[]): Promise<number> {
       }
     }
     for (const line of tally.summary(dryRun)) console.log(line);
-    return tally.exitCode();
+    // Delivery tasks waiting in PostgreSQL carry a MAC under the key they were sealed with.
+    const seal = new TaskSeal(deriveTaskKeys(config.security.secretKeys));
+    let unverified = 0;
+    for (const waiting of await resealWaitingTasks(dataSource, seal, dryRun)) {
+      unverified += waiting.unverified.length;
+      console.log(
+        `${waiting.table}: ${waiting.resealed} task(s) resealed under the current key, ${waiting.current} already, ` +
+          `${waiting.unverified.length} verify under no configured key` +
+          (waiting.unverified.length > 0 ? ` (row ids ${waiting.unverified.slice(0, 20).join(', ')})` : ''),
+      );
+    }
+    return tally.exitCode() === 0 && unverified > 0 ? 2 : tally.exitCode();
   } finally {
     await dataSource.destroy();
   }
