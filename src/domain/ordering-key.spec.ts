@@ -105,9 +105,12 @@ describe('parkingLot (decision 74: a block keeps the rule it was made under)', (
     expect(blocksToRead(WHOLE_STREAM, true, undefined)).toEqual([WHOLE_STREAM]);
   });
 
-  it("parks in the lane key's own lot first", () => {
+  it("parks in the lane key's own lot first, unless its record's earlier deliveries are parked elsewhere", () => {
     expect(parkingLot('k', false, 'k', [ofK, stream])).toBe('k');
-    expect(parkingLot(WHOLE_STREAM, true, 'k', [stream, ofK])).toBe(WHOLE_STREAM);
+    expect(parkingLot(WHOLE_STREAM, true, 'j', [stream, ofK])).toBe(WHOLE_STREAM);
+    // Lowered to one at a time while k was blocked, then the stream blocked by another record: in
+    // the stream's lot, it would be released when that blocker finishes, ahead of k's lot.
+    expect(parkingLot(WHOLE_STREAM, true, 'k', [stream, ofK])).toBe('k');
   });
 
   it('parks a keyed delivery behind a whole-stream block, not behind the keyless deliveries’ block', () => {

@@ -58,11 +58,12 @@ export function blocksToRead(laneKey: string, wholeStream: boolean, recordKey: s
 
 /**
  * Which lot a strict delivery parks in, of the blocks `blocksToRead` found, or null when none holds
- * it (README decision 74): its lane key's block; else, with a record's key as lane key, a block
- * made for the whole stream (`maxConcurrency` raised while blocked: the record may have deliveries
- * parked there); else, with the whole stream as lane key, its record's block (`maxConcurrency`
- * lowered while blocked: that record's earlier deliveries are parked there). Per record, order
- * holds across either change.
+ * it (README decisions 74 and 95): with the whole stream as lane key, its record's block first
+ * (`maxConcurrency` lowered while blocked: that record's earlier deliveries are parked there, even
+ * if the stream has been blocked since); else its lane key's block; else, with a record's key as
+ * lane key, a block made for the whole stream (`maxConcurrency` raised while blocked: the record
+ * may have deliveries parked there). Per record, order holds across either change; across records,
+ * a delivery parked behind its record's block may go before the stream's blocker.
  */
 export function parkingLot(
   laneKey: string,
@@ -72,10 +73,12 @@ export function parkingLot(
 ): string | null {
   const blocked = (key: string, onlyWholeStream = false): boolean =>
     blocks.some((block) => block.key === key && (!onlyWholeStream || block.wholeStream));
-  if (blocked(laneKey)) return laneKey;
-  if (laneKey !== WHOLE_STREAM && blocked(WHOLE_STREAM, true)) return WHOLE_STREAM;
+  // The record's own block first: its earlier deliveries are parked there, and a lot is released
+  // one at a time, so parking in the stream's lot would let this one overtake them.
   if (wholeStream && recordKey !== undefined && recordKey !== WHOLE_STREAM && blocked(recordKey)) {
     return recordKey;
   }
+  if (blocked(laneKey)) return laneKey;
+  if (laneKey !== WHOLE_STREAM && blocked(WHOLE_STREAM, true)) return WHOLE_STREAM;
   return null;
 }

@@ -148,6 +148,26 @@ describe('StrictParking', () => {
     expect(await park(task(endpointId, 10))).toBe('not-blocked');
   });
 
+  it("parks a record's delivery behind its record's block when the stream was blocked after the lowering too (decision 95)", async () => {
+    // k blocked at maxConcurrency above 1, with one of its deliveries parked behind.
+    const { endpointId, first, parked } = await blocked(1, 'k', false);
+    // Lowered to 1; another record's delivery fails and blocks the whole stream.
+    const other = task(endpointId, 5, 'j');
+    expect(await park(other)).toBe('not-blocked');
+    await parking.block(endpointId, '', other.deliveryId, true);
+    // A later delivery of k waits behind k's lot, not in the stream's, which the other's success
+    // would release first.
+    const later = task(endpointId, 6, 'k');
+    expect(await park(later)).toBe('parked');
+    expect(await parking.nextParked(endpointId, other.deliveryId)).toBeNull();
+    const next = await parking.nextParked(endpointId, first.deliveryId);
+    expect(next?.task.deliveryId).toBe(parked[0].deliveryId);
+    await parking.unpark(next!.id);
+    expect((await parking.nextParked(endpointId, parked[0].deliveryId))?.task.deliveryId).toBe(
+      later.deliveryId,
+    );
+  });
+
   it('keeps a promoted blocker on the key it was promoted under when it fails again under another lane key', async () => {
     const { endpointId, first } = await blocked(1);
     const promoted = await parking.nextParked(endpointId, first.deliveryId);
