@@ -83,15 +83,32 @@ export class WorkerSupervisor {
     cluster.on('message', (worker, message: unknown) => this.onMessage(worker, message));
     cluster.on('exit', (worker, code, signal) => this.onExit(worker, code, signal));
     for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-      process.once(signal, () => void this.stop(signal));
+      // Every signal, not once: Ctrl-C under `npm start` reaches this process twice (from the
+      // terminal and forwarded by npm), and a second one left to its default action would end this
+      // process while the workers drain, and they exit at once when it goes (Node's cluster).
+      process.on(signal, () => {
+        if (this.stopping) this.logger.warn({ signal }, 'already shutting down; the workers keep draining');
+        else void this.stop(signal).then((code) => process.exit(code));
+      });
     }
     cluster.setupPrimary({ execArgv: workerExecArgv(process.execArgv, this.config.workers, usableCores()) });
-    const first = await this.fork(0, true);
-    await Promise.all(
-      Array.from({ length: this.config.workers - 1 }, (_, i) =>
-        this.fork(i + 1, i + 1 < this.config.httpWorkers),
-      ),
-    );
+    let first: WorkerReady;
+    try {
+      first = await this.fork(0, true);
+      await Promise.all(
+        Array.from({ length: this.config.workers - 1 }, (_, i) =>
+          this.fork(i + 1, i + 1 < this.config.httpWorkers),
+        ),
+      );
+    } catch (error) {
+      // Stopped by a signal while workers were starting (one without its handlers yet dies of it):
+      // stop() drains the others and exits.
+      if (this.stopping) return;
+      // A worker could not start: those that did drain as at a shutdown, rather than die with this
+      // process in the middle of their work.
+      await this.stop('startup failure');
+      throw error;
+    }
     this.started = true;
     this.logger.info(
       {
@@ -179,7 +196,9 @@ export class WorkerSupervisor {
     for (const pending of this.scrapes.values()) {
       if (pending.waiting.delete(worker.id) && pending.waiting.size === 0) pending.finish();
     }
-    if (!slot || this.stopping || !this.started) return;
+    // A worker that dies before it is ready fails the start (fork); one that was ready is
+    // restarted, even while the others are still starting.
+    if (!slot || this.stopping || (!this.started && !slot.ready)) return;
     if (slot.http) this.handOverHttp(slot);
     const served = Date.now() - slot.startedAt;
     const delayMs = served >= STABLE_AFTER_MS ? RESTART_DELAY_MS : slot.restartDelayMs;
@@ -248,8 +267,11 @@ export class WorkerSupervisor {
     );
   }
 
-  /** Forwards the signal to every worker (each drains as one process would) and exits when all have. */
-  private async stop(signal: string): Promise<void> {
+  /**
+   * Forwards the signal to every worker (each drains as one process would) and resolves when all
+   * have exited: to 0 if every one exited 0, else 1 (this process's exit code).
+   */
+  private async stop(signal: string): Promise<number> {
     this.stopping = true;
     this.logger.info({ signal }, 'shutting down the workers');
     const workers = this.slots.map((slot) => slot.worker).filter((worker) => !worker.isDead());
@@ -265,7 +287,7 @@ export class WorkerSupervisor {
     force.unref();
     const codes = await Promise.all(exits);
     this.logger.info({ codes }, 'shutdown complete');
-    process.exit(codes.every((code) => code === 0) ? 0 : 1);
+    return codes.every((code) => code === 0) ? 0 : 1;
   }
 
   private slotOf(worker: Worker): Slot | undefined {

@@ -29,6 +29,37 @@ function listen(consumers: ConsumerRunner): Promise<void> {
 }
 
 describe('ConsumerRunner', () => {
+  describe('close (the consumers drain within what is left of HOOKSTREAM_SHUTDOWN_TIMEOUT)', () => {
+    afterEach(() => jest.useRealTimers());
+
+    /** Closes a runner whose one consumer records the drain time it is given. */
+    async function drainGiven(spentBeforeCloseMs: number | null): Promise<number[]> {
+      jest.useFakeTimers({ now: 1_000_000 });
+      const consumers = runner();
+      const given: number[] = [];
+      (consumers as unknown as { consumers: unknown[] }).consumers.push({
+        stop: async (deadlineMs: number) => void given.push(deadlineMs),
+      });
+      if (spentBeforeCloseMs !== null) {
+        consumers.onModuleDestroy();
+        jest.setSystemTime(1_000_000 + spentBeforeCloseMs);
+      }
+      await consumers.close();
+      return given;
+    }
+
+    it('gives the full timeout when closed as the shutdown begins', async () => {
+      expect(await drainGiven(null)).toEqual([10_000]);
+      expect(await drainGiven(0)).toEqual([10_000]);
+    });
+
+    it('counts the hooks before it (a replay job reaching its chunk end) against the timeout', async () => {
+      expect(await drainGiven(5_000)).toEqual([5_000]);
+      // Never less than a second, however long they took.
+      expect(await drainGiven(9_800)).toEqual([1_000]);
+    });
+  });
+
   it('starts when every declared consumer has exactly one handler', async () => {
     const consumers = runner();
     for (const pattern of Object.values(CONSUMER)) consumers.addHandler(pattern, handler(), true);

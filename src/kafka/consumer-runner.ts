@@ -5,6 +5,7 @@ import {
   Inject,
   Injectable,
   UseFilters,
+  type OnModuleDestroy,
   type RpcExceptionFilter,
 } from '@nestjs/common';
 import { BaseRpcContext, Server, type CustomTransportStrategy } from '@nestjs/microservices';
@@ -64,9 +65,13 @@ export const ConsumerController = (): ClassDecorator =>
  * retried instead of stalling or skipping. Refuses to start when a declared consumer has no
  * handler or two, a handler has no declared consumer, or a topic has two consumers.
  */
+/** The least the consumers are given to drain, however long the hooks before them took. */
+const MIN_DRAIN_MS = 1_000;
+
 @Injectable()
-export class ConsumerRunner extends Server implements CustomTransportStrategy {
+export class ConsumerRunner extends Server implements CustomTransportStrategy, OnModuleDestroy {
   private readonly consumers: WatermarkConsumer[] = [];
+  private shutdownBeganAt: number | null = null;
   /** The co-partitioned consumer of the deliveries and retry tiers, when this process runs it. */
   private delivery?: WatermarkConsumer;
   private readonly log: Logger;
@@ -248,9 +253,22 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy {
     return this.consumers.reduce((sum, consumer) => sum + consumer.inFlight(), 0);
   }
 
-  /** Stops fetching, waits for in-flight records up to the shutdown timeout, commits what finished. */
+  /** Nest's first shutdown hook: the consumers' share of HOOKSTREAM_SHUTDOWN_TIMEOUT counts from here. */
+  onModuleDestroy(): void {
+    this.shutdownBeganAt ??= Date.now();
+  }
+
+  /**
+   * Stops fetching, waits for in-flight records up to what is left of the shutdown timeout, commits
+   * what finished. Nest calls this after every `beforeApplicationShutdown` hook (a replay job may
+   * take half the timeout to reach its chunk's end), and main.ts exits 5 s after the timeout,
+   * counted from the signal: a full timeout from here would be cut short there, before the final
+   * commit, the partitions' release and the attempt log's drain.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.consumers.map((consumer) => consumer.stop(this.config.shutdownTimeoutMs)));
+    const spent = this.shutdownBeganAt === null ? 0 : Date.now() - this.shutdownBeganAt;
+    const drainMs = Math.max(MIN_DRAIN_MS, this.config.shutdownTimeoutMs - spent);
+    await Promise.all(this.consumers.map((consumer) => consumer.stop(drainMs)));
     this.consumers.length = 0;
   }
 

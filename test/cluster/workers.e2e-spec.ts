@@ -185,9 +185,21 @@ describe('workers: one service, two processes', () => {
     for (const pid of pids) expect(connectionsHeld(pid, stack!.service.port)).toBeGreaterThan(0);
   });
 
-  it('stops every worker on SIGTERM and exits 0', async () => {
-    expect(await stack!.service.stop()).toBe(0);
+  it('stops every worker on Ctrl-C, which reaches the supervisor twice under npm start, and exits 0', async () => {
+    const supervisor = stack!.service;
+    const exited = new Promise<number | null>((resolve) => supervisor.process.once('exit', resolve));
+    supervisor.process.kill('SIGINT');
+    await waitFor(() => supervisor.logs.some((entry) => entry.msg === 'shutting down the workers'), {
+      what: 'the supervisor to begin its shutdown',
+    });
+    // npm forwards the terminal's SIGINT to the supervisor, which had one from the terminal already.
+    supervisor.process.kill('SIGINT');
+    expect(await exited).toBe(0);
     for (const pid of pids) expect(alive(pid)).toBe(false);
+    // Each worker drained to its own end (its line has no codes), and the supervisor saw both exit 0.
+    const lines = supervisor.logs.filter((entry) => entry.msg === 'shutdown complete');
+    expect(lines.filter((entry) => entry.codes === undefined)).toHaveLength(WORKERS);
+    expect(lines.find((entry) => entry.codes !== undefined)?.codes).toEqual([0, 0]);
   });
 });
 
