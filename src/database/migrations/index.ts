@@ -16,6 +16,7 @@ import { StrictOrderKeys1764669600000 } from './1764669600000-strict-order-keys'
 import { ParkedDeliveryLookup1764756000000 } from './1764756000000-parked-delivery-lookup';
 import { BlockRule1764842400000 } from './1764842400000-block-rule';
 import { LaneHangs1764928800000 } from './1764928800000-lane-hangs';
+import { UnreplayedDeadLetters1765015200000 } from './1765015200000-unreplayed-dead-letters';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -37,4 +38,5 @@ export const MIGRATIONS = [
   ParkedDeliveryLookup1764756000000,
   BlockRule1764842400000,
   LaneHangs1764928800000,
+  UnreplayedDeadLetters1765015200000,
 ];

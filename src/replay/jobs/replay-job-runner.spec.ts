@@ -18,6 +18,8 @@ class FakeJobs {
   finished: Array<{ state: string; error: string | null }> = [];
   handedBack = 0;
   cancelRequested = false;
+  finishFails = false;
+  finishAttempts = 0;
   claimable: ReplayJob | null;
 
   constructor(job: ReplayJob) {
@@ -48,6 +50,8 @@ class FakeJobs {
   }
 
   async finish(_id: string, holder: string, state: string, error: string | null) {
+    this.finishAttempts++;
+    if (this.finishFails) throw new Error('Connection terminated unexpectedly');
     if (holder !== this.holder) return false;
     this.finished.push({ state, error });
     return true;
@@ -190,6 +194,22 @@ describe('ReplayJobRunner', () => {
       () => broken.finished.length > 0,
     );
     expect(broken.finished).toEqual([{ state: 'failed', error: 'endpoint is disabled' }]);
+  });
+
+  it('lives through a failure to mark a job finished (PostgreSQL away then): the lease lapses instead', async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (reason: unknown) => unhandled.push(reason);
+    process.on('unhandledRejection', onUnhandled);
+    try {
+      const jobs = new FakeJobs(job({ cancelRequested: true }));
+      jobs.finishFails = true;
+      await runOne(jobs, new ScriptedExecutor(3), () => jobs.finishAttempts > 0);
+      // Let a rejection nobody handled be reported before looking.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(unhandled).toEqual([]);
+    } finally {
+      process.off('unhandledRejection', onUnhandled);
+    }
   });
 
   it('gives a job up after too many runs that ended in crashes', async () => {

@@ -106,17 +106,32 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
     while (!this.stopping && this.running.size < this.config.replayJobs.perProcess) {
       const job = await this.jobs.claim(this.holder, this.config.replayJobs.leaseMs);
       if (!job) return;
-      const run = this.run(job).finally(() => {
-        this.running.delete(job.id);
-        // A slot is free: the next queued job need not wait for the poll.
-        this.wake();
-      });
+      const run = this.run(job)
+        // Only a failure to mark the job finished reaches here (PostgreSQL away at that moment):
+        // the job's lease lapses and it is claimed again. Unhandled, it would end the process.
+        .catch((error: unknown) => {
+          this.logger.warn(
+            { err: error, jobId: job.id },
+            'replay job run ended in an error; its lease will lapse',
+          );
+          return 'interrupted' as const;
+        })
+        .then((ended) => {
+          this.running.delete(job.id);
+          // A slot is free: the next queued job need not wait for the poll. Not after an
+          // interruption: the same job, oldest runnable, would be claimed again at once, in a loop
+          // for as long as what interrupted it lasts; the poll takes it up a second later.
+          if (ended !== 'interrupted') this.wake();
+        });
       this.running.set(job.id, run);
     }
   }
 
-  /** Runs one claimed job to its end, or until it is cancelled, its lease is lost or the process stops. */
-  private async run(job: ReplayJob): Promise<void> {
+  /**
+   * Runs one claimed job to its end, or until it is cancelled, its lease is lost or the process
+   * stops; 'interrupted' when it was handed back because Kafka or PostgreSQL is away.
+   */
+  private async run(job: ReplayJob): Promise<'interrupted' | void> {
     const log = this.logger.child({
       jobId: job.id,
       tenantId: job.tenantId,
@@ -181,7 +196,7 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
         // saved chunk once it can claim it again.
         log.warn({ err: error, ...counts }, 'replay job interrupted; handed back to resume later');
         await this.jobs.handBack(job.id, this.holder).catch(() => undefined);
-        return;
+        return 'interrupted';
       }
       await end('failed', error instanceof Error ? error.message : String(error), counts).catch(
         (finishError: unknown) => log.error({ err: finishError }, 'could not mark a replay job failed'),
