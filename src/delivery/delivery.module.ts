@@ -24,7 +24,7 @@ import { HangingLanes } from './hanging-lanes';
 import { HeldRelease } from './held-release';
 import { RemoteRefusals } from './remote-refusals';
 import { StrictReleaseRecovery } from './strict-release-recovery';
-import { HostResolver } from './host-resolver';
+import { HostResolver } from '../common/host-resolver';
 import { LaneHangsRepository } from './lane-hangs.repository';
 import { HttpSender } from './http-sender';
 import { NotificationPublisher } from './notifications/notification-publisher';

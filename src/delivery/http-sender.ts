@@ -5,7 +5,7 @@ import { INVALID_HEADER } from '../domain/attempt-outcome';
 import { BoundedMemo } from '../domain/bounded-memo';
 import type { EgressPolicy } from '../domain/egress/ip-classifier';
 import { invalidHeaders } from '../domain/http-fields';
-import { DnsLookupError, HostResolver, type HostLookup } from './host-resolver';
+import { DnsLookupError, HostResolver, type HostLookup } from '../common/host-resolver';
 
 export interface HttpSenderOptions {
   timeoutMs: number;

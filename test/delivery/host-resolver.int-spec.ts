@@ -1,6 +1,6 @@
 import type { LookupAddress } from 'node:dns';
 import { Registry } from 'prom-client';
-import { DnsLookupError, HostResolver, type SystemLookup } from '../../src/delivery/host-resolver';
+import { DnsLookupError, HostResolver, type SystemLookup } from '../../src/common/host-resolver';
 import { EgressRefusedError, HttpSender } from '../../src/delivery/http-sender';
 import { classifyError } from '../../src/domain/attempt-outcome';
 import { parseCidrList } from '../../src/domain/egress/cidr';

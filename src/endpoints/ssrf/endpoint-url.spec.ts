@@ -39,10 +39,10 @@ describe('checkEndpointUrl', () => {
     ['not a url', /absolute http or https URL/],
     ['https://user:pass@public.test/', /must not contain credentials/],
     ['https://user@public.test/', /must not contain credentials/],
-    ['https://rebind.test/', /rebind\.test resolves to private address 10\.0\.0\.5/],
-    ['https://metadata.test/', /cloud metadata/],
-    ['https://empty.test/', /has no addresses/],
-    ['https://missing.test/', /does not resolve/],
+    ['https://rebind.test/', /^url host rebind\.test does not resolve to an address endpoints may use/],
+    ['https://metadata.test/', /^url host metadata\.test does not resolve to an address endpoints may use/],
+    ['https://empty.test/', /^url host empty\.test does not resolve to an address endpoints may use/],
+    ['https://missing.test/', /^url host missing\.test does not resolve to an address endpoints may use/],
     ['http://10.0.0.1/', /private address 10\.0\.0\.1/],
     ['http://169.254.169.254/latest/meta-data', /link-local \(cloud metadata\)/],
     ['http://100.64.0.1/', /carrier-grade NAT/],
@@ -56,6 +56,17 @@ describe('checkEndpointUrl', () => {
   ])('refuses %s', async (url, problem) => {
     const problems = await check(url);
     expect(problems.join('\n')).toMatch(problem);
+  });
+
+  it("tells a name's refusal apart from nothing: not its addresses, their range, or whether it resolves", async () => {
+    const answers = await Promise.all(
+      ['rebind', 'metadata', 'empty', 'missing'].map(async (name) => {
+        const [problem] = await check(`https://${name}.test/`);
+        return problem.replace(`${name}.test`, 'NAME');
+      }),
+    );
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]).not.toMatch(/\d+\.\d+|private|metadata|ENOTFOUND/);
   });
 
   it('refuses a URL over 2048 characters', async () => {

@@ -52,25 +52,29 @@ export async function checkEndpointUrl(
   }
 
   const host = normalizeHost(parsed.hostname);
-  let addresses: string[];
   if (host.kind === 'ip') {
-    addresses = [host.address];
-  } else {
-    try {
-      addresses = await (opts.lookup ?? systemLookup)(host.name);
-    } catch (error) {
-      problems.push(`url host ${host.name} does not resolve (${(error as Error).message})`);
-      return problems;
-    }
-    if (addresses.length === 0) problems.push(`url host ${host.name} has no addresses`);
+    const refusal = policy.refusalReason(host.address);
+    if (refusal !== null) problems.push(`url host: ${refusal}`);
+    return problems;
   }
-  for (const address of addresses) {
-    const refusal = policy.refusalReason(address);
-    if (refusal !== null) {
-      problems.push(
-        host.kind === 'name' ? `url host ${host.name} resolves to ${refusal}` : `url host: ${refusal}`,
-      );
-    }
+  let addresses: string[];
+  try {
+    addresses = await (opts.lookup ?? systemLookup)(host.name);
+  } catch {
+    addresses = [];
+  }
+  if (addresses.length === 0 || addresses.some((address) => policy.refusalReason(address) !== null)) {
+    problems.push(unusableName(host.name));
   }
   return problems;
+}
+
+/**
+ * The refusal of a name says nothing of what it resolves to, or whether it resolves at all: the
+ * resolver reads the hosts file, the internal DNS and its search domains, so the answer for a name
+ * such as `postgres` would map the service's own network for any tenant, one request at a time.
+ * An address written in the URL is the tenant's own, and its refusal names the range.
+ */
+function unusableName(name: string): string {
+  return `url host ${name} does not resolve to an address endpoints may use (public, or in HOOKSTREAM_EGRESS_ALLOWLIST)`;
 }
