@@ -1,6 +1,4 @@
 import { Inject, Module, type OnModuleInit } from '@nestjs/common';
-import type { Registry } from 'prom-client';
-import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
@@ -46,19 +44,15 @@ import { Settler } from './settler';
   providers: [
     {
       provide: HTTP_SENDER,
-      inject: [APP_CONFIG, EgressPolicy, METRICS_REGISTRY],
-      useFactory: (config: AppConfig, policy: EgressPolicy, registry: Registry) =>
+      inject: [APP_CONFIG, EgressPolicy, HostResolver],
+      useFactory: (config: AppConfig, policy: EgressPolicy, resolver: HostResolver) =>
         new HttpSender({
           timeoutMs: config.delivery.timeoutMs,
           responseBodyLimitBytes: config.delivery.responseBodyLimitBytes,
           policy,
           connectionsPerOrigin: config.delivery.maxInFlight,
           userAgent: 'Hookstream-Webhooks/0.1 (+https://www.standardwebhooks.com)',
-          resolver: new HostResolver({
-            timeoutMs: config.limits.dnsTimeoutMs,
-            cacheTtlMs: config.limits.dnsCacheTtlMs,
-            registry,
-          }),
+          resolver,
         }),
     },
     AttemptLog,

@@ -1,7 +1,9 @@
 import type { Provider } from '@nestjs/common';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
+import type { Registry } from 'prom-client';
 import { HostResolver } from '../common/host-resolver';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { HostLookup } from './ssrf/endpoint-url';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 
@@ -15,18 +17,25 @@ export const egressProviders: Provider[] = [
     useFactory: (config: AppConfig) => new EgressPolicy(config.security.egressAllowlist),
   },
   {
-    provide: HOST_LOOKUP,
-    inject: [APP_CONFIG],
-    // The sender's resolver (c-ares, a timeout, at most two getaddrinfo calls at once), not
-    // getaddrinfo on libuv's four threads: a tenant registering names its own DNS never answers
-    // would otherwise hold every thread for the system resolver's timeout, and with them every
-    // other lookup of the process, the broker's and the database's included.
-    useFactory: (config: AppConfig): HostLookup => {
-      const resolver = new HostResolver({
+    // One resolver for the process: the sender dials through it, and the URL check at registration
+    // asks it too (c-ares, a timeout, at most two getaddrinfo calls at once), not getaddrinfo on
+    // libuv's four threads, which a tenant registering names its own DNS never answers would hold
+    // for the system resolver's timeout, and with them the broker's and the database's lookups.
+    provide: HostResolver,
+    inject: [APP_CONFIG, METRICS_REGISTRY],
+    useFactory: (config: AppConfig, registry: Registry) =>
+      new HostResolver({
         timeoutMs: config.limits.dnsTimeoutMs,
         cacheTtlMs: config.limits.dnsCacheTtlMs,
-      });
-      return async (host) => (await resolver.lookup(host)).map((answer) => answer.address);
-    },
+        registry,
+      }),
+  },
+  {
+    provide: HOST_LOOKUP,
+    inject: [HostResolver],
+    useFactory:
+      (resolver: HostResolver): HostLookup =>
+      async (host) =>
+        (await resolver.lookup(host)).map((answer) => answer.address),
   },
 ];

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { TenantsModule } from '../tenants/tenants.module';
+import { HostResolver } from '../common/host-resolver';
 import { egressProviders, HOST_LOOKUP } from './egress.providers';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointDirectory } from './endpoint-directory';
@@ -42,6 +43,7 @@ import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
     SecretCipher,
     EgressPolicy,
     HOST_LOOKUP,
+    HostResolver,
     EndpointHealthRepository,
   ],
 })

@@ -68,7 +68,7 @@ async function main(args: string[]): Promise<number> {
           (waiting.unverified.length > 0 ? ` (row ids ${waiting.unverified.slice(0, 20).join(', ')})` : ''),
       );
     }
-    return tally.exitCode() === 0 && unverified > 0 ? 2 : tally.exitCode();
+    return unverified > 0 ? 2 : tally.exitCode();
   } finally {
     await dataSource.destroy();
   }

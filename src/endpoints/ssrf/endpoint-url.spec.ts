@@ -96,7 +96,7 @@ describe('checkEndpointUrl, characters', () => {
     ['an unpaired surrogate', 'http://127.0.0.1/\ud800'],
     ['a space', 'http://127.0.0.1/a b'],
   ])('refuses %s, so the stored URL is the one dialled', async (_what, url) => {
-    expect(await checkEndpointUrl(url, allowAll, { httpsOnly: false })).toEqual([
+    expect(await checkEndpointUrl(url, allowAll, { httpsOnly: false, lookup: async () => [] })).toEqual([
       'url must not contain spaces, control characters or unpaired surrogates',
     ]);
   });

@@ -1,4 +1,3 @@
-import { lookup as dnsLookup } from 'node:dns/promises';
 import { normalizeHost, type EgressPolicy } from '../../domain/egress/ip-classifier';
 
 export const MAX_URL_LENGTH = 2048;
@@ -7,15 +6,9 @@ export type HostLookup = (host: string) => Promise<string[]>;
 
 export interface EndpointUrlOptions {
   httpsOnly: boolean;
-  /** Resolves a DNS name to every address it has; defaults to the system resolver. */
-  lookup?: HostLookup;
+  /** Resolves a DNS name to every address it has (the service's HostResolver, HOST_LOOKUP). */
+  lookup: HostLookup;
 }
-
-/** Every address the system resolver returns for `host` (what a connection would dial). */
-export const systemLookup: HostLookup = async (host) => {
-  const results = await dnsLookup(host, { all: true, verbatim: true });
-  return results.map((result) => result.address);
-};
 
 /**
  * Checks an endpoint URL at registration: scheme, credentials, length, and that every address the
@@ -59,7 +52,7 @@ export async function checkEndpointUrl(
   }
   let addresses: string[];
   try {
-    addresses = await (opts.lookup ?? systemLookup)(host.name);
+    addresses = await opts.lookup(host.name);
   } catch {
     addresses = [];
   }
