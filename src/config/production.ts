@@ -1,8 +1,10 @@
 /**
  * What `NODE_ENV=production` refuses at boot (issue 19): values published in this repository
  * (docker-compose.yml, scripts/demo.sh), a short or low-variety admin token, and an encryption key
- * that is not key-shaped (a passphrase). Previous keys are not checked: they only decrypt, and a
- * demo or passphrase key is retired by putting it there and running `npm run secrets:reencrypt`.
+ * that is not key-shaped (a passphrase). Previous keys are not checked, since a demo or passphrase
+ * key is retired by putting it there and running `npm run secrets:reencrypt`: they sign nothing and
+ * admit no portal link; they only decrypt endpoint secrets and verify the MACs of delivery tasks
+ * sealed before the rotation (forging one of those also needs write access to Hookstream's topics).
  */
 export const KNOWN_DEMO_VALUES: readonly string[] = [
   'demo-admin-token-change-me',

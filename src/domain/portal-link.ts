@@ -19,9 +19,10 @@ export interface PortalLinkClaims {
 }
 
 export type PortalTokenCheck =
-  { ok: true; claims: PortalLinkClaims } | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' };
+  | { ok: true; claims: PortalLinkClaims }
+  | { ok: false; reason: 'malformed' | 'bad_signature' | 'expired' | 'beyond_max_ttl' };
 
-/** The signing key for portal links, derived from a root key (HOOKSTREAM_SECRET_KEY or a previous one). */
+/** The signing key for portal links, derived from the root key HOOKSTREAM_SECRET_KEY. */
 export function portalLinkKey(rootKey: string): Buffer {
   return createHmac('sha256', rootKey).update(KEY_LABEL, 'utf8').digest();
 }
@@ -32,27 +33,40 @@ export function signPortalToken(claims: PortalLinkClaims, key: Buffer): string {
   return `${PORTAL_TOKEN_PREFIX}${payload}.${mac(key, payload).toString('base64url')}`;
 }
 
+/** How far a replica's clock may run behind the one that minted a link. */
+const CLOCK_SKEW_MS = 60_000;
+
 /**
- * Checks a token against any of `keys` (the current one first: older ones keep links minted just
- * before a HOOKSTREAM_SECRET_KEY rotation working until they expire).
+ * Checks a token against `key`, the one derived from the current HOOKSTREAM_SECRET_KEY only. A key
+ * kept in HOOKSTREAM_SECRET_KEY_PREVIOUS is being retired (a demo key, a leak): accepting its links
+ * would let whoever holds it sign in as any tenant for as long as it stays configured. A rotation
+ * costs a link holder one new link instead. A token that claims to live longer than
+ * `maxLifetimeMs` (HOOKSTREAM_PORTAL_LINK_MAX_TTL) from now was not minted by this service.
  */
-export function verifyPortalToken(token: string, keys: Buffer[], nowMs: number): PortalTokenCheck {
+export function verifyPortalToken(
+  token: string,
+  key: Buffer,
+  nowMs: number,
+  maxLifetimeMs: number,
+): PortalTokenCheck {
   if (!token.startsWith(PORTAL_TOKEN_PREFIX) || token.length > MAX_TOKEN_LENGTH) {
     return { ok: false, reason: 'malformed' };
   }
   const [payload, signature, extra] = token.slice(PORTAL_TOKEN_PREFIX.length).split('.');
   if (extra !== undefined || !payload || !signature) return { ok: false, reason: 'malformed' };
   const given = Buffer.from(signature, 'base64url');
-  const signed = keys.some((key) => {
-    const expected = mac(key, payload);
-    return given.length === expected.length && timingSafeEqual(given, expected);
-  });
-  if (!signed) return { ok: false, reason: 'bad_signature' };
+  const expected = mac(key, payload);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
+    return { ok: false, reason: 'bad_signature' };
+  }
   const [tenantId, expires] = Buffer.from(payload, 'base64url').toString('utf8').split('.');
   if (!UUID.test(tenantId ?? '') || !/^\d{1,12}$/.test(expires ?? ''))
     return { ok: false, reason: 'malformed' };
   const expiresAtSeconds = Number(expires);
   if (nowMs >= expiresAtSeconds * 1000) return { ok: false, reason: 'expired' };
+  if (expiresAtSeconds * 1000 > nowMs + maxLifetimeMs + CLOCK_SKEW_MS) {
+    return { ok: false, reason: 'beyond_max_ttl' };
+  }
   return { ok: true, claims: { tenantId: tenantId.toLowerCase(), expiresAtSeconds } };
 }
 

@@ -23,12 +23,23 @@ describe('PortalLinks', () => {
     expect(links.tenantFor(token)).toBeNull();
   });
 
-  it('accepts a link minted under the previous HOOKSTREAM_SECRET_KEY, not one under an unknown key', () => {
+  it('refuses a link signed under a key being retired in HOOKSTREAM_SECRET_KEY_PREVIOUS', () => {
+    // Whoever holds the retired key (the published demo key, a leaked one) must not sign in as any tenant.
     const expiresAtSeconds = Math.floor(now / 1000) + 60;
-    const old = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey(PREVIOUS));
+    const current = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey(CURRENT));
+    const retired = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey(PREVIOUS));
     const stranger = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey('x'.repeat(40)));
-    expect(links.tenantFor(old)).toBe(TENANT);
+    expect(links.tenantFor(current)).toBe(TENANT);
+    expect(links.tenantFor(retired)).toBeNull();
     expect(links.tenantFor(stranger)).toBeNull();
+  });
+
+  it('refuses a link that would outlive HOOKSTREAM_PORTAL_LINK_MAX_TTL', () => {
+    const forever = signPortalToken(
+      { tenantId: TENANT, expiresAtSeconds: Math.floor(now / 1000) + 10 * 365 * 86_400 },
+      portalLinkKey(CURRENT),
+    );
+    expect(links.tenantFor(forever)).toBeNull();
   });
 
   it('does not take an API key for a portal token', () => {

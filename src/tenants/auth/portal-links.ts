@@ -11,32 +11,35 @@ import {
   type PortalLinkClaims,
 } from '../../domain/portal-link';
 
-/** Mints and checks portal link tokens with keys derived from HOOKSTREAM_SECRET_KEY (and the previous ones). */
+/**
+ * Mints and checks portal link tokens with a key derived from HOOKSTREAM_SECRET_KEY alone: never from
+ * a key in HOOKSTREAM_SECRET_KEY_PREVIOUS (see `verifyPortalToken`).
+ */
 @Injectable()
 export class PortalLinks {
-  private readonly keys: Buffer[];
+  private readonly key: Buffer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {
-    this.keys = config.security.secretKeys.map(portalLinkKey);
+    this.key = portalLinkKey(config.security.secretKeys[0]);
   }
 
   /** A token for `tenantId` that expires after `ttlMs` (the configured default when omitted). */
   mint(tenantId: string, ttlMs = this.config.portal.linkTtlMs): { token: string; expiresAt: Date } {
     const expiresAtSeconds = Math.floor((this.clock.now() + ttlMs) / 1000);
     const claims: PortalLinkClaims = { tenantId, expiresAtSeconds };
-    return { token: signPortalToken(claims, this.keys[0]), expiresAt: new Date(expiresAtSeconds * 1000) };
+    return { token: signPortalToken(claims, this.key), expiresAt: new Date(expiresAtSeconds * 1000) };
   }
 
   isPortalToken(token: string): boolean {
     return token.startsWith(PORTAL_TOKEN_PREFIX);
   }
 
-  /** The tenant a live token signs in, or null (expired, forged, malformed). */
+  /** The tenant a live token signs in, or null (expired, forged, malformed, signed by a retired key). */
   tenantFor(token: string): string | null {
-    const check = verifyPortalToken(token, this.keys, this.clock.now());
+    const check = verifyPortalToken(token, this.key, this.clock.now(), this.config.portal.linkMaxTtlMs);
     return check.ok ? check.claims.tenantId : null;
   }
 }
