@@ -39,7 +39,11 @@ export class TenantsController {
 
   @Delete(':id/keys/:keyId')
   @HttpCode(204)
-  @ApiOperation({ summary: 'Revoke an API key (admin token); it stops working at once.' })
+  @ApiOperation({
+    summary:
+      'Revoke an API key (admin token); it stops working at once on this process and within about a ' +
+      'second on every other replica and worker.',
+  })
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ description: 'No such key for this tenant.' })
   async revokeKey(@Param('id') tenantId: string, @Param('keyId') keyId: string): Promise<void> {

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeyEntity } from './api-key.entity';
+import { KeyRevocationNotices } from './key-revocation-notices';
 import { KeyRevocations } from './key-revocations';
 import { TenantEntity } from './tenant.entity';
 import { PortalLinksController } from './portal-links.controller';
@@ -12,7 +13,7 @@ import { TenantsService } from './tenants.service';
 @Module({
   imports: [TypeOrmModule.forFeature([TenantEntity, ApiKeyEntity])],
   controllers: [TenantsController, PortalLinksController],
-  providers: [TenantsRepository, TenantsService, KeyRevocations],
+  providers: [TenantsRepository, TenantsService, KeyRevocations, KeyRevocationNotices],
   exports: [TenantsRepository, KeyRevocations],
 })
 export class TenantsModule {}

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { ADMIN_TOKEN } from '../support/service';
+import { waitFor } from '../support/wait';
 
 describe('tenants and API keys (admin API, real PostgreSQL)', () => {
   let database: TestDatabase;
@@ -84,6 +85,29 @@ describe('tenants and API keys (admin API, real PostgreSQL)', () => {
     expect(response.status).toBe(400);
     expect(response.body.error).toBe('bad_request');
     expect(response.body.details.join('\n')).toMatch(problem);
+  });
+
+  it('stops a key revoked through one replica on another within moments, not after its cache TTL', async () => {
+    const other = await startApp({ DATABASE_URL: database.url, HOOKSTREAM_API_KEY_CACHE_TTL: '5m' });
+    try {
+      const tenant = await createTenant();
+      const viaOther = apiClient(other.url);
+      // The other replica has resolved the key, so it would trust it for five minutes on its own.
+      expect((await viaOther('GET', '/v1/endpoints', { token: tenant.apiKey })).status).toBe(200);
+      const revoked = await api('DELETE', `/v1/tenants/${tenant.id}/keys/${tenant.apiKeyId}`, {
+        token: ADMIN_TOKEN,
+      });
+      expect(revoked.status).toBe(204);
+      await waitFor(
+        async () => (await viaOther('GET', '/v1/endpoints', { token: tenant.apiKey })).status === 401,
+        {
+          timeoutMs: 10_000,
+          what: 'the other replica to refuse the revoked key',
+        },
+      );
+    } finally {
+      await other.close();
+    }
   });
 
   it('issues more keys that all work, and revokes one without touching the others', async () => {

@@ -17,6 +17,7 @@ import { ParkedDeliveryLookup1764756000000 } from './1764756000000-parked-delive
 import { BlockRule1764842400000 } from './1764842400000-block-rule';
 import { LaneHangs1764928800000 } from './1764928800000-lane-hangs';
 import { UnreplayedDeadLetters1765015200000 } from './1765015200000-unreplayed-dead-letters';
+import { ApiKeyNotices1765101600000 } from './1765101600000-api-key-notices';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -39,4 +40,5 @@ export const MIGRATIONS = [
   BlockRule1764842400000,
   LaneHangs1764928800000,
   UnreplayedDeadLetters1765015200000,
+  ApiKeyNotices1765101600000,
 ];

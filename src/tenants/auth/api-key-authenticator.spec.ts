@@ -64,7 +64,16 @@ describe('ApiKeyAuthenticator', () => {
     await expect(authenticator.tenantFor(key)).resolves.toBeNull();
   });
 
-  it('stops a key revoked on another replica within the TTL, renewing a busy key past half of it', async () => {
+  it('forgets every key when revocations may have been missed, and looks each up again', async () => {
+    await authenticator.tenantFor(key);
+    keys.revoke(key); // elsewhere, while this process's notices connection was down
+    revocations.missed();
+    expect(authenticator.cachedTenantFor(key)).toBeUndefined();
+    await expect(authenticator.tenantFor(key)).resolves.toBeNull();
+    expect(keys.lookups).toBe(2);
+  });
+
+  it('stops a key whose revocation went unheard within the TTL, renewing a busy key past half of it', async () => {
     await authenticator.tenantFor(key);
     keys.revoke(key); // elsewhere: no notice here
     clock.advance(TTL_MS / 2 + 1);

@@ -26,7 +26,8 @@ interface LiveKey {
  * A live key is cached for HOOKSTREAM_API_KEY_CACHE_TTL, so a busy client costs no PostgreSQL
  * round trip per request; unknown keys are never cached (a key created a moment ago works at once,
  * and the auth brake bounds the lookups of wrong ones). A revocation made here forgets the key at
- * once; one made through another replica is seen within the TTL.
+ * once; one made through another process within moments (its NOTIFY), or within the TTL at worst
+ * (a renewal finds it revoked) if the notice is lost with its connection, which also forgets every key.
  */
 @Injectable()
 export class ApiKeyAuthenticator {
@@ -63,6 +64,10 @@ export class ApiKeyAuthenticator {
     revocations.onRevoked((keyId) => {
       this.revocationsSeen += 1;
       this.cache.deleteWhere((key) => key.keyId === keyId);
+    });
+    revocations.onMissed(() => {
+      this.revocationsSeen += 1;
+      this.cache.deleteWhere(() => true);
     });
   }
 
