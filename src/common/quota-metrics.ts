@@ -41,6 +41,8 @@ export class QuotaMetrics {
       dns_timeout_seconds: l.dnsTimeoutMs / 1000,
       attempt_log_buffer_bytes: l.attemptLogBufferBytes,
       consumer_buffer_bytes: l.consumerBufferBytes,
+      ingest_buffer_bytes: l.ingestBufferBytes,
+      ingest_timeout_seconds: l.ingestTimeoutMs / 1000,
     };
     for (const [name, value] of Object.entries(values)) limits.set({ name }, value);
   }

@@ -47,6 +47,15 @@ describe('loadConfig', () => {
   it('reloads the event catalogue every 30 s by default, at most every second', () => {
     expect(loadConfig(required).catalogueRefreshMs).toBe(30_000);
     expect(loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '5m' }).catalogueRefreshMs).toBe(300_000);
+    for (const [name, value] of [
+      ['HOOKSTREAM_CATALOGUE_REFRESH', '30d'],
+      ['HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '0s'],
+      ['HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30d'],
+      ['HOOKSTREAM_INGEST_TIMEOUT', '60s'],
+    ]) {
+      // A timer of 0 ms or past 2^31-1 ms fires after 1 ms: a reload every millisecond.
+      expect(() => loadConfig({ ...required, [name]: value })).toThrow(name);
+    }
     expect(() => loadConfig({ ...required, HOOKSTREAM_CATALOGUE_REFRESH: '10ms' })).toThrow(
       /HOOKSTREAM_CATALOGUE_REFRESH: 10ms is shorter than 1000 ms/,
     );

@@ -105,6 +105,10 @@ export interface LimitsConfig {
   attemptLogBufferBytes: number;
   /** Bytes of record values one consumer holds unfinished; a partition at most a quarter of it. */
   consumerBufferBytes: number;
+  /** Bytes of published events this process holds waiting for Kafka; past it, 503 at once. */
+  ingestBufferBytes: number;
+  /** Longest a publish waits for Kafka's acknowledgement before it is answered 503. */
+  ingestTimeoutMs: number;
 }
 
 /**
@@ -116,6 +120,7 @@ export interface LimitsConfig {
 export type Role = 'api' | 'fanout' | 'delivery';
 /** More workers than this on one machine is a mistake (a typo, or a count of something else). */
 const MAX_WORKERS = 64;
+const DAY_MS = 86_400_000;
 const ALL_ROLES: Role[] = ['api', 'fanout', 'delivery'];
 const LEGACY_ROLES: Record<string, Role> = { retry: 'delivery' };
 
@@ -344,10 +349,16 @@ export function loadConfig(env: Env = process.env): AppConfig {
       dnsCacheTtlMs: read('HOOKSTREAM_DNS_CACHE_TTL', '60s', durationAtLeast(1_000)),
       attemptLogBufferBytes: read('HOOKSTREAM_ATTEMPT_LOG_BUFFER', '16MiB', parseSizeBytes),
       consumerBufferBytes: read('HOOKSTREAM_CONSUMER_BUFFER', '8MiB', parseSizeBytes),
+      ingestBufferBytes: read('HOOKSTREAM_INGEST_BUFFER', '32MiB', parseSizeBytes),
+      // Below ABANDONED_CLAIM_AFTER_MS (src/domain/idempotency.ts): a keyed publish answered 503 is
+      // still claimed by its write, so a retry waits (409) rather than publishing a copy.
+      ingestTimeoutMs: read('HOOKSTREAM_INGEST_TIMEOUT', '30s', durationBetween(1_000, 50_000)),
     },
     shutdownTimeoutMs: read('HOOKSTREAM_SHUTDOWN_TIMEOUT', '10s', parseDurationMs),
-    endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', parseDurationMs),
-    catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationAtLeast(1_000)),
+    // Bounded both ways: Node runs a timer of 0 ms, or past 2^31-1 ms (about 24.8 days), after 1 ms,
+    // which made "0s" or "30d" a full reload of every endpoint each millisecond.
+    endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', durationBetween(100, DAY_MS)),
+    catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationBetween(1_000, DAY_MS)),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
     events: {
@@ -394,6 +405,15 @@ function durationAtLeast(minMs: number) {
     const ms = parseDurationMs(raw);
     if (ms < minMs) throw new Error(`${raw} is shorter than ${minMs} ms`);
     return ms;
+  };
+}
+
+function durationBetween(minMs: number, maxMs: number) {
+  const atLeast = durationAtLeast(minMs);
+  const atMost = durationAtMost(maxMs);
+  return (raw: string): number => {
+    atLeast(raw);
+    return atMost(raw);
   };
 }
 

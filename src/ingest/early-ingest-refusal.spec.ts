@@ -86,6 +86,12 @@ describe('EarlyIngestRefusal', () => {
     expect((await send('POST', '/v1/events')).passed).toBe(true);
     expect((await send('GET', '/v1/events', KNOWN_KEY)).passed).toBe(true);
     expect((await send('POST', '/v1/endpoints', KNOWN_KEY)).passed).toBe(true);
-    expect((await send('POST', '/v1/events/batch', KNOWN_KEY)).passed).toBe(true);
+  });
+
+  it('refuses a batch from a tenant over its rate too, before its events are read', async () => {
+    await rate.take(TENANT, clock.now());
+    await rate.take(TENANT, clock.now());
+    const refused = await send('POST', '/v1/events/batch', KNOWN_KEY);
+    expect(refused).toMatchObject({ passed: false, status: 429, headers: { 'Retry-After': '1' } });
   });
 });

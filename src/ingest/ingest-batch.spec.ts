@@ -18,7 +18,15 @@ describe('IngestBatch', () => {
     const registry = new Registry();
     const idempotency = new IngestIdempotency(new FakeIdempotencyKeys(clock), config, registry, silentLogger);
     const rate = new IngestRate(config, new QuotaMetrics(registry, config), clock);
-    const service = new IngestService(config, producer, rate, clock, idempotency, new CatalogueSchemas());
+    const service = new IngestService(
+      config,
+      producer,
+      rate,
+      clock,
+      idempotency,
+      new CatalogueSchemas(),
+      registry,
+    );
     const published = () =>
       producer
         .to(config.kafka.inputTopics[0])
@@ -98,7 +106,8 @@ describe('IngestBatch', () => {
       Array.from({ length: 5 }, (_, n) => ({ type: 'record.updated', data: { n } })),
     );
     expect(answer.results.map((result) => result.status)).toEqual([202, 202, 202, 429, 429]);
-    expect(answer.results[3].error).toBe('rate_limited');
+    expect(answer.results[3]).toMatchObject({ error: 'rate_limited', retryAfterSeconds: 1 });
+    expect(answer.results[0].retryAfterSeconds).toBeUndefined();
     expect(published()).toHaveLength(3);
   });
 });

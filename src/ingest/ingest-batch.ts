@@ -94,7 +94,14 @@ export class IngestBatch {
 function refused(index: number, error: DomainError): BatchEventResultDto {
   const details = error.details.length > 0 ? error.details : [error.message];
   const message = error.code === 'validation_failed' && details.length === 1 ? details[0] : error.message;
-  return { index, status: statusOfDomainError(error.code), error: error.code, message, details };
+  return {
+    index,
+    status: statusOfDomainError(error.code),
+    error: error.code,
+    message,
+    details,
+    ...(error.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: error.retryAfterSeconds }),
+  };
 }
 
 function messages(error: BadRequestException): string[] {

@@ -28,7 +28,7 @@ describe('IngestService with idempotency keys', () => {
     const idempotency = new IngestIdempotency(keys, config, registry, silentLogger);
     const rate = new IngestRate(config, new QuotaMetrics(registry, config), clock);
     catalogue = new CatalogueSchemas();
-    service = new IngestService(config, producer, rate, clock, idempotency, catalogue);
+    service = new IngestService(config, producer, rate, clock, idempotency, catalogue, registry);
   });
 
   const published = () =>
@@ -162,5 +162,97 @@ describe('IngestService with idempotency keys', () => {
       code: 'idempotency_key_in_progress',
     });
     expect(published()).toHaveLength(1);
+  });
+
+  describe('while Kafka does not answer', () => {
+    /** A producer whose sends wait until the test acknowledges or fails them. */
+    class GatedProducer {
+      readonly sends: Array<{ bytes: number; done: () => void; fail: (error: Error) => void }> = [];
+      send(_topic: string, records: Array<{ value: string | Buffer | null }>): Promise<void> {
+        return new Promise((resolve, reject) => {
+          const bytes = records.reduce((sum, record) => sum + Buffer.byteLength(record.value ?? ''), 0);
+          this.sends.push({ bytes, done: resolve, fail: reject });
+        });
+      }
+    }
+    let gated: GatedProducer;
+    const withGate = (env: Record<string, string>) => {
+      const gatedConfig = testConfig(env);
+      gated = new GatedProducer();
+      const gatedRegistry = new Registry();
+      const idempotency = new IngestIdempotency(keys, gatedConfig, gatedRegistry, silentLogger);
+      const rate = new IngestRate(gatedConfig, new QuotaMetrics(gatedRegistry, gatedConfig), clock);
+      const gatedService = new IngestService(
+        gatedConfig,
+        gated,
+        rate,
+        clock,
+        idempotency,
+        catalogue,
+        gatedRegistry,
+      );
+      const unavailable = async (reason: string) =>
+        (await gatedRegistry.getSingleMetric('hookstream_ingest_unavailable_total')!.get()).values.find(
+          (value) => value.labels.reason === reason,
+        )?.value;
+      return { service: gatedService, unavailable };
+    };
+    afterEach(() => jest.useRealTimers());
+
+    it('answers 503 at HOOKSTREAM_INGEST_TIMEOUT, and keeps a keyed event claimed until its write ends', async () => {
+      jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask'] });
+      const { service: gatedService, unavailable } = withGate({ HOOKSTREAM_INGEST_TIMEOUT: '5s' });
+      const body = { type: 'record.updated', data: null, id: 'evt-late' };
+      const first = gatedService.publish(TENANT, body);
+      const answered = expect(first).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringContaining('within 5000 ms') as string,
+      });
+      await jest.advanceTimersByTimeAsync(5_000);
+      await answered;
+      expect(await unavailable('timeout')).toBe(1);
+      // The write still runs: a retry meanwhile waits for it (409) rather than publishing a copy.
+      expect(gated.sends).toHaveLength(1);
+      await expect(gatedService.publish(TENANT, body)).rejects.toMatchObject({
+        code: 'idempotency_key_in_progress',
+      });
+      gated.sends[0].done();
+      await jest.advanceTimersByTimeAsync(0);
+      await expect(gatedService.publish(TENANT, body)).resolves.toEqual({ id: 'evt-late', replayed: true });
+      expect(gated.sends).toHaveLength(1);
+    });
+
+    it('refuses at once (503) past HOOKSTREAM_INGEST_BUFFER bytes waiting, and takes events again once acknowledged', async () => {
+      const { service: gatedService, unavailable } = withGate({ HOOKSTREAM_INGEST_BUFFER: '2KiB' });
+      const event = () => ({ type: 'record.updated', data: { pad: 'x'.repeat(700) } });
+      const waiting = [gatedService.publish(TENANT, event()), gatedService.publish(TENANT, event())];
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(gated.sends).toHaveLength(2);
+      await expect(gatedService.publish(TENANT, event())).rejects.toMatchObject({
+        code: 'unavailable',
+        message: expect.stringContaining('HOOKSTREAM_INGEST_BUFFER') as string,
+      });
+      expect(gated.sends).toHaveLength(2);
+      expect(await unavailable('buffer_full')).toBe(1);
+      for (const send of gated.sends) send.done();
+      await Promise.all(waiting);
+      const next = gatedService.publish(TENANT, event());
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(gated.sends).toHaveLength(3);
+      gated.sends[2].done();
+      await expect(next).resolves.toMatchObject({ replayed: false });
+    });
+
+    it('lets one event through an empty buffer whatever its size', async () => {
+      const { service: gatedService } = withGate({ HOOKSTREAM_INGEST_BUFFER: '100' });
+      const published = gatedService.publish(TENANT, {
+        type: 'record.updated',
+        data: { pad: 'x'.repeat(500) },
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(gated.sends).toHaveLength(1);
+      gated.sends[0].done();
+      await expect(published).resolves.toMatchObject({ replayed: false });
+    });
   });
 });

@@ -1,5 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
@@ -29,9 +31,18 @@ export interface PublishAnswer {
  * HOOKSTREAM_TENANT_INGEST_BURST first): beyond it, 429 with Retry-After. A request with an
  * `Idempotency-Key` or an event id is published once per key and tenant within
  * HOOKSTREAM_IDEMPOTENCY_WINDOW (IngestIdempotency); one with neither always publishes a new event.
+ *
+ * While Kafka is slow or down, what waits for it is bounded: at most HOOKSTREAM_INGEST_BUFFER bytes
+ * of events per process (past it, 503 at once, without queueing), each for at most
+ * HOOKSTREAM_INGEST_TIMEOUT (then 503; the write may still land, and a keyed event stays claimed
+ * by it until it ends, so a retry waits for it rather than publishing a copy).
  */
 @Injectable()
 export class IngestService {
+  /** Bytes of event values sent to Kafka and not yet acknowledged or failed. */
+  private waitingBytes = 0;
+  private readonly refusals: Counter<'reason'>;
+
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
@@ -39,7 +50,23 @@ export class IngestService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(IngestIdempotency) private readonly idempotency: Pick<IngestIdempotency, 'claim' | 'settle'>,
     @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
-  ) {}
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.refusals = new Counter({
+      name: 'hookstream_ingest_unavailable_total',
+      help:
+        'Published events answered 503 because Kafka did not take them: buffer_full (HOOKSTREAM_INGEST_BUFFER ' +
+        'of events already wait), timeout (no acknowledgement within HOOKSTREAM_INGEST_TIMEOUT), failed',
+      labelNames: ['reason'],
+      registers: [registry],
+    });
+    const waiting: Gauge = new Gauge({
+      name: 'hookstream_ingest_waiting_bytes',
+      help: 'Bytes of published events waiting for Kafka to acknowledge them (HOOKSTREAM_INGEST_BUFFER)',
+      registers: [registry],
+      collect: () => waiting.set(this.waitingBytes),
+    });
+  }
 
   /** Resolves only once every in-sync replica has the event (acks=all), or with the earlier answer. */
   async publish(tenantId: string, input: EventToPublish, idempotencyKey?: string): Promise<PublishAnswer> {
@@ -66,20 +93,25 @@ export class IngestService {
     const value = toStructuredCloudEvent(event);
     this.checkSize(value);
     const key = idempotencyKeyOf(idempotencyKey, input.id);
-    if (key === null) return { id: await this.produce(event, value), replayed: false };
+    if (key === null) {
+      await this.withinDeadline(this.write(event, value));
+      return { id: event.id, replayed: false };
+    }
 
     const keyed: KeyedPublish = { tenantId, key, eventId: event.id, bodyHash: requestFingerprint(input) };
     const claim = await this.idempotency.claim(keyed);
     if (claim.kind === 'replay') return { id: claim.eventId, replayed: true };
     // A failed or abandoned claim taken over keeps the id it was first given (same webhook-id).
     const claimed = claim.eventId === event.id ? event : { ...event, id: claim.eventId };
-    try {
-      await this.produce(claimed, claimed === event ? value : toStructuredCloudEvent(claimed));
-    } catch (error) {
-      await this.idempotency.settle(keyed, claimed.id, 'failed');
-      throw error;
-    }
-    await this.idempotency.settle(keyed, claimed.id, 'published');
+    // Settled when the write really ends, even after this request was answered 503 for the deadline.
+    const settled = this.write(claimed, claimed === event ? value : toStructuredCloudEvent(claimed)).then(
+      () => this.idempotency.settle(keyed, claimed.id, 'published'),
+      async (error: unknown) => {
+        await this.idempotency.settle(keyed, claimed.id, 'failed');
+        throw error;
+      },
+    );
+    await this.withinDeadline(settled);
     return { id: claimed.id, replayed: false };
   }
 
@@ -93,18 +125,56 @@ export class IngestService {
     }
   }
 
-  private async produce(event: PlatformEvent, value: string): Promise<string> {
+  /** Sends the event to the input topic; rejects with 503 (`unavailable`) when Kafka does not take it. */
+  private async write(event: PlatformEvent, value: string): Promise<void> {
+    const bytes = Buffer.byteLength(value);
+    const limit = this.config.limits.ingestBufferBytes;
+    // One event always goes, so an event near the size limit is not refused by a small buffer.
+    if (this.waitingBytes > 0 && this.waitingBytes + bytes > limit) {
+      this.refusals.inc({ reason: 'buffer_full' });
+      throw new DomainError(
+        'unavailable',
+        `event not accepted: ${this.waitingBytes} bytes of events already wait for Kafka here ` +
+          `(HOOKSTREAM_INGEST_BUFFER ${limit})`,
+      );
+    }
+    this.waitingBytes += bytes;
     try {
       await this.producer.send(this.config.kafka.inputTopics[0], [
         { key: event.tenantId, value, headers: { 'content-type': 'application/cloudevents+json' } },
       ]);
     } catch (error) {
+      this.refusals.inc({ reason: 'failed' });
       throw new DomainError(
         'unavailable',
         `event not accepted: Kafka did not confirm the write (${(error as Error).message})`,
       );
+    } finally {
+      this.waitingBytes -= bytes;
     }
-    return event.id;
+  }
+
+  /** `work`'s outcome, or 503 once HOOKSTREAM_INGEST_TIMEOUT has passed (`work` goes on regardless). */
+  private async withinDeadline(work: Promise<unknown>): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        this.refusals.inc({ reason: 'timeout' });
+        reject(
+          new DomainError(
+            'unavailable',
+            `event not confirmed by Kafka within ${this.config.limits.ingestTimeoutMs} ms; it may still ` +
+              'be written: retry with the same id or Idempotency-Key to publish it once',
+          ),
+        );
+      }, this.config.limits.ingestTimeoutMs);
+    });
+    try {
+      // Promise.race handles `work`'s later rejection, so a write failing after the deadline is not unhandled.
+      await Promise.race([work, deadline]);
+    } finally {
+      clearTimeout(timer);
+    }
   }
 }
 

@@ -48,6 +48,11 @@ export class BatchEventResultDto {
 
   @ApiPropertyOptional({ type: [String] })
   details?: string[];
+
+  @ApiPropertyOptional({
+    description: 'For 409, 429 and 503: seconds to wait before sending this event again (as Retry-After)',
+  })
+  retryAfterSeconds?: number;
 }
 
 export class PublishedBatchDto {
