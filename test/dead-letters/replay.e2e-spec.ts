@@ -126,6 +126,32 @@ describe('replay by time window and test events', () => {
     });
   });
 
+  it('ends a window without until at the offsets the topics held, not at the clock', async () => {
+    const { api, receiver, producer, inputTopic } = stack;
+    const tenant = await api.createTenant('Window ahead');
+    const endpoint = await tenant.client.ok('POST', '/v1/endpoints', { url: receiver.url('/win-ahead') });
+    const since = new Date(Date.now() - 1_000).toISOString();
+    // Stamped by a producer whose clock runs ten minutes ahead of the API's.
+    const ahead = structuredEvent(tenant.id, 'record.updated', { ahead: true });
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: [{ ...ahead.message, timestamp: String(Date.now() + 600_000) }],
+    });
+    await waitFor(() => receiver.on('/win-ahead').length === 1, { what: 'the first delivery' });
+
+    const replay = await tenant.client.request('POST', `/v1/endpoints/${endpoint.id}/replay`, { since });
+    expect(replay).toMatchObject({ status: 202, body: { window: { since, until: null } } });
+    expect(await waitForJob(tenant.client, replay.body.id, 'succeeded')).toMatchObject({
+      counts: { matched: 1, replayed: 1 },
+    });
+    await waitFor(() => receiver.on('/win-ahead').length === 2, { what: 'the replayed delivery' });
+    expect(receiver.on('/win-ahead').map((request) => request.headers['webhook-id'])).toEqual([
+      ahead.id,
+      ahead.id,
+    ]);
+  });
+
   it('validates the window', async () => {
     const { api, receiver } = stack;
     const tenant = await api.createTenant('Window validation');

@@ -11,7 +11,9 @@ export class WindowReplayDto {
 
   @ApiPropertyOptional({
     example: '2025-06-01T11:00:00Z',
-    description: 'End of the window (exclusive); defaults to now',
+    description:
+      'End of the window (exclusive). Absent or in the future: everything the input topics hold when ' +
+      'the request arrives, whatever time their records carry',
   })
   @IsOptional()
   @IsISO8601({ strict: true })

@@ -37,7 +37,10 @@ export interface ReplayJob {
   tenantId: string;
   endpointId: string;
   kind: ReplayJobKind;
-  /** Window jobs: [since, until) by record time; until is when the request arrived if not given. */
+  /**
+   * Window jobs: [since, until) by record time. Null when not given or past the request: the window
+   * then ends at the offsets the input topics held when the request arrived.
+   */
   since: Date | null;
   until: Date | null;
   /** Dead-letter jobs: dead letters dead-lettered no later than this. */

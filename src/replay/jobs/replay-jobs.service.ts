@@ -41,8 +41,7 @@ export class ReplayJobsService {
     until: string | undefined,
   ): Promise<ReplayJobDto> {
     const target = await this.targets.require(tenantId, endpointId);
-    const nowMs = Date.now();
-    const window = replayWindow(since, until, nowMs, await this.reader.retentionMs());
+    const window = replayWindow(since, until, Date.now(), await this.reader.retentionMs());
     const ranges = await this.reader.ranges(window);
     return this.create({
       id: randomUUID(),
@@ -50,7 +49,9 @@ export class ReplayJobsService {
       endpointId: target.id,
       kind: 'window',
       since: new Date(window.sinceMs),
-      until: new Date(window.untilMs ?? nowMs),
+      // No until (or one past now): the window ends at the offsets fixed above, not at this host's
+      // clock, so a record stamped by a producer whose clock runs ahead is not skipped.
+      until: window.untilMs === null ? null : new Date(window.untilMs),
       upTo: null,
       resumePoint: windowStart(ranges),
     });

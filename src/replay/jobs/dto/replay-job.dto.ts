@@ -9,7 +9,9 @@ export class ReplayWindowDto {
   @ApiProperty({
     nullable: true,
     type: String,
-    description: 'Exclusive; when the request arrived if not given',
+    description:
+      'Exclusive. Null when not given or in the future: the window then ends at what the input ' +
+      'topics held when the request arrived, by offset, whatever time the records carry',
   })
   until!: string | null;
 }
