@@ -102,6 +102,11 @@ export class EndpointsController {
   @ApiOkResponse({ type: EndpointDto, headers: UNCATALOGUED_HEADER_DOC })
   @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL.' })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  @ApiConflictResponse({
+    description:
+      'ordering "strict" asked for while deliveries parked under its earlier strict ordering are still ' +
+      'handed on (Retry-After: 10).',
+  })
   async update(
     @CurrentTenant() tenantId: string,
     @Param('id') id: string,

@@ -127,6 +127,20 @@ export class EndpointsRepository {
     return rows.map((row) => row.id);
   }
 
+  /**
+   * Blocks or parked deliveries left from an earlier `strict` era of the endpoint, which the strict
+   * release recovery (src/delivery, tables owned by src/retry StrictParking) is still lifting and
+   * handing on now that it is not strict.
+   */
+  async strictLeftovers(id: string): Promise<number> {
+    const [row] = await this.dataSource.query<Array<{ leftovers: number }>>(
+      `SELECT (SELECT count(*) FROM endpoint_blocks WHERE endpoint_id = $1)::int
+            + (SELECT count(*) FROM parked_deliveries WHERE endpoint_id = $1)::int AS leftovers`,
+      [id],
+    );
+    return row.leftovers;
+  }
+
   /** Every endpoint id, oldest first. */
   async allIds(): Promise<string[]> {
     const rows = await this.rows.find({ select: { id: true }, order: { createdAt: 'ASC', id: 'ASC' } });

@@ -124,6 +124,7 @@ export class EndpointsService {
     if (input.metadata !== undefined) changes.metadata = input.metadata;
     if (changes.ordering === 'strict' && endpoint.ordering !== 'strict') {
       strictNeedsConcurrency(endpoint.maxConcurrency, input.maxConcurrency);
+      await this.assertNoStrictLeftovers(id);
     }
     if (input.disabledReason !== undefined && input.enabled !== false) {
       throw DomainError.invalid('disabledReason goes with enabled: false', [
@@ -146,6 +147,26 @@ export class EndpointsService {
     const updated = await this.endpoints.update(endpoint, changes);
     await this.announce(tenantId, id);
     return updated;
+  }
+
+  /**
+   * An endpoint taken off `strict` has its blocks lifted and its parked deliveries handed on by the
+   * strict release recovery, 100 every 10 s. Made strict again before that ends, a block could name
+   * a delivery already delivered as unordered (never to hand on again), and the rows still parked
+   * would have no block to release them: both would wait for good. So it waits for them (409).
+   */
+  private async assertNoStrictLeftovers(id: string): Promise<void> {
+    const leftovers = await this.endpoints.strictLeftovers(id);
+    if (leftovers === 0) return;
+    throw new DomainError(
+      'conflict',
+      'ordering cannot return to "strict" yet',
+      [
+        `${leftovers} blocks and parked deliveries from this endpoint's earlier strict ordering are still ` +
+          'being handed on (100 every 10 s); retry once they are',
+      ],
+      10,
+    );
   }
 
   async remove(tenantId: string, id: string): Promise<void> {

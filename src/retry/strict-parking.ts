@@ -49,8 +49,13 @@ export class StrictParking {
         blocks.map((block) => ({ key: block.ordering_key, wholeStream: block.whole_stream })),
       );
       if (lot === null) return 'not-blocked';
+      // Parked once whatever arrives twice (a fan-out redone after a crash, a record read again
+      // before its offset was committed): a second row outlived the first's promotion, and the
+      // recovery then took the promoted blocker for one never handed on and sent a second copy.
       await manager.query(
-        `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task) VALUES ($1, $2, $3, $4)`,
+        `INSERT INTO parked_deliveries (endpoint_id, ordering_key, delivery_id, task)
+         SELECT $1, $2, $3, $4
+          WHERE NOT EXISTS (SELECT 1 FROM parked_deliveries WHERE endpoint_id = $1 AND delivery_id = $3)`,
         [task.endpointId, lot, task.deliveryId, encoded],
       );
       return 'parked';

@@ -140,6 +140,25 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       expect(keyed.body).toMatchObject({ ordering: 'strict', maxConcurrency: 4 });
     });
 
+    it('waits (409, Retry-After) to make an endpoint strict again until its earlier strict deliveries are handed on', async () => {
+      const endpoint = await createEndpoint(tenantA, { ordering: 'strict' });
+      const patch = (body: Record<string, unknown>) =>
+        api('PATCH', `/v1/endpoints/${endpoint.id}`, { token: tenantA.apiKey, body });
+      expect((await patch({ ordering: 'none' })).status).toBe(200);
+      // A block left from the strict era: the recovery has not lifted it yet.
+      const ds = await database.connect();
+      await ds.query(
+        `INSERT INTO endpoint_blocks (endpoint_id, delivery_id, ordering_key) VALUES ($1, gen_random_uuid(), '')`,
+        [endpoint.id],
+      );
+      const refused = await patch({ ordering: 'strict' });
+      expect(refused.status).toBe(409);
+      expect(refused.headers.get('retry-after')).toBe('10');
+      expect((refused.body as { details: string[] }).details[0]).toContain('1 blocks and parked deliveries');
+      await ds.query('DELETE FROM endpoint_blocks WHERE endpoint_id = $1', [endpoint.id]);
+      expect((await patch({ ordering: 'strict' })).body).toMatchObject({ ordering: 'strict' });
+    });
+
     it('shows why delivery disabled an endpoint, and PATCH enabled:true clears it', async () => {
       const endpoint = await createEndpoint(tenantA);
       const directory = service.app.get(EndpointDirectory);

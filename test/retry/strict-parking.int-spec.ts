@@ -95,6 +95,25 @@ describe('StrictParking', () => {
     expect(await parking.isBlocking(endpointId, parked[1].deliveryId)).toBe(false);
   });
 
+  it('parks a delivery that arrives twice once, so its promotion is not mistaken for one never handed on', async () => {
+    const { endpointId, first, parked } = await blocked(1);
+    const again = task(endpointId, 2);
+    expect(await park(again)).toBe('parked');
+    expect(await park(again)).toBe('parked');
+    expect(await parking.parkedCount(endpointId)).toBe(2);
+    // The first parked goes on and is unparked; then `again` is promoted, handed on and unparked.
+    const promoted = await parking.nextParked(endpointId, first.deliveryId);
+    expect(promoted?.task.deliveryId).toBe(parked[0].deliveryId);
+    await parking.unpark(promoted!.id);
+    const next = await parking.nextParked(endpointId, parked[0].deliveryId);
+    expect(next?.task.deliveryId).toBe(again.deliveryId);
+    await parking.unpark(next!.id);
+    // It fails and waits in a long tier: its block ages past the grace, and nothing is handed back.
+    await parking.block(endpointId, '', again.deliveryId, true);
+    await ageBlock(endpointId, 61);
+    expect(ofEndpoint(await parking.unreleased(60_000, 100), endpointId)).toEqual([]);
+  });
+
   it('recovers per ordering key: the stuck key only', async () => {
     const endpointId = randomUUID();
     const blockers = { a: task(endpointId, 0), b: task(endpointId, 1) };
