@@ -40,7 +40,9 @@ class FakeAttemptsTable {
     this.stored.push(...batch);
   }
 
-  async deleteOlderThan(): Promise<void> {}
+  async deleteOlderThan(): Promise<number> {
+    return 0;
+  }
 }
 
 function world(env: Record<string, string> = {}) {

@@ -53,6 +53,7 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   private readonly failures: Counter<'kind'>;
   private readonly bufferBytes: number;
   private retentionTimer?: NodeJS.Timeout;
+  private firstPruneTimer?: NodeJS.Timeout;
   private stopping = false;
   /** Bytes of the batch being written: still in memory, so they count against the budget. */
   private inFlightBytes = 0;
@@ -103,6 +104,8 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   onModuleInit(): void {
+    // A first pass a minute after boot: a process restarted more often than hourly pruned nothing.
+    this.firstPruneTimer = setTimeout(() => void this.prune(), 60_000);
     this.retentionTimer = setInterval(() => void this.prune(), 3_600_000);
   }
 
@@ -204,6 +207,7 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
 
   async onApplicationShutdown(): Promise<void> {
     clearInterval(this.retentionTimer);
+    clearTimeout(this.firstPruneTimer);
     this.stopping = true;
     await this.rows.drain();
   }

@@ -203,8 +203,22 @@ export class AttemptsRepository {
     }));
   }
 
-  async deleteOlderThan(cutoff: Date): Promise<void> {
-    await this.dataSource.query(`DELETE FROM delivery_attempts WHERE attempted_at < $1`, [cutoff]);
+  /**
+   * Deletes the rows attempted before `cutoff`, `batchSize` at a time, each batch its own statement:
+   * one DELETE of an hour of attempts held a transaction open for as long as it ran, and the events
+   * feed lists only rows older than every open transaction, so it showed nothing new meanwhile.
+   */
+  async deleteOlderThan(cutoff: Date, batchSize = 10_000): Promise<number> {
+    let deleted = 0;
+    for (;;) {
+      const result: [unknown[], number] = await this.dataSource.query(
+        `DELETE FROM delivery_attempts WHERE id IN (
+           SELECT id FROM delivery_attempts WHERE attempted_at < $1 LIMIT $2)`,
+        [cutoff, batchSize],
+      );
+      deleted += result[1];
+      if (result[1] < batchSize) return deleted;
+    }
   }
 }
 

@@ -205,6 +205,22 @@ describe('Settler', () => {
     expect(await outcomes()).toEqual({ dead_lettered: 1 });
   });
 
+  it('counts a delivery turned away past its age while the circuit is open as dead-lettered', async () => {
+    const { settler, producer, outcomes } = world();
+    await settler.settle(
+      { task: task(), encoded: sealed(task()), state: FIRST_ATTEMPT },
+      {
+        kind: 'dead-letter',
+        occasion: 'circuit_open',
+        reason: 'max_age_exceeded',
+        detail: 'HTTP 500',
+        state: retryState,
+      },
+    );
+    expect(producer.to(dlq)[0].headers).toMatchObject({ 'hs-reason': 'max_age_exceeded' });
+    expect(await outcomes()).toEqual({ dead_lettered: 1 });
+  });
+
   it('disables the endpoint, then dead-letters the delivery as endpoint_disabled', async () => {
     const { settler, producer, disabled } = world();
     await settler.settle(

@@ -371,7 +371,8 @@ function outcomeLabel(settlement: Settlement): string | null {
       if (settlement.kind === 'delivered') return 'delivered';
       return settlement.kind === 'retry' ? 'retried' : 'dead_lettered';
     case 'circuit_open':
-      return 'circuit_open';
+      // Turned away past HOOKSTREAM_MAX_ATTEMPT_AGE: a dead letter, as the alert and the DLQ count it.
+      return settlement.kind === 'dead-letter' ? 'dead_lettered' : 'circuit_open';
     case 'lane_stalled':
       return settlement.kind === 'dead-letter' ? 'dead_lettered' : 'shed';
     case 'endpoint_gone':

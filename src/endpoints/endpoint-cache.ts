@@ -27,6 +27,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private readonly unknownTenants = new Map<string, number>();
   /** Endpoint ids recently confirmed deleted, with when to ask again. */
   private readonly deletedEndpoints = new Map<string, number>();
+  /** Lookups in PostgreSQL in flight, by endpoint id (see `lookup`). */
+  private readonly lookups = new Map<string, Promise<EndpointSnapshot | undefined>>();
   private readonly notices: ChangeNotices;
   private refreshTimer?: NodeJS.Timeout;
   private lastRefreshAtMs = 0;
@@ -82,9 +84,20 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
    * another instance, or a change notice missed): undefined only once PostgreSQL has confirmed it
    * does not exist. Throws a TransientError while PostgreSQL cannot answer, so the delivery waits.
    */
-  async lookup(endpointId: string): Promise<EndpointSnapshot | undefined> {
+  lookup(endpointId: string): Promise<EndpointSnapshot | undefined> {
     const cached = this.index.get(endpointId);
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    // One query per endpoint at a time, which every caller awaits in the order it asked: separate
+    // queries could answer in any order, and a later delivery reach the endpoint's lane first.
+    let pending = this.lookups.get(endpointId);
+    if (pending === undefined) {
+      pending = this.lookUp(endpointId).finally(() => this.lookups.delete(endpointId));
+      this.lookups.set(endpointId, pending);
+    }
+    return pending;
+  }
+
+  private async lookUp(endpointId: string): Promise<EndpointSnapshot | undefined> {
     const deletedUntil = this.deletedEndpoints.get(endpointId);
     if (deletedUntil !== undefined && deletedUntil > this.clock.now()) return undefined;
     let snapshot: EndpointSnapshot | null;
