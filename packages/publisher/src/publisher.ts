@@ -52,8 +52,8 @@ export class EventPublisher<M extends EventMap> {
   }
 
   /**
-   * Validates every event first (one bad event sends none), then sends them in one request, in
-   * the given order per tenant.
+   * Validates every event first (one bad event sends none), then sends them in the given order per
+   * tenant, in requests of at most 512 KiB (see `sendRecords`).
    */
   async publishAll(inputs: ReadonlyArray<EventInput<M>>): Promise<PlatformEvent[]> {
     const built = inputs.map((input) => buildCloudEvent(input, this.options));
@@ -84,17 +84,57 @@ export function createIdempotentProducer(kafka: Kafka): Producer {
   });
 }
 
-/** Sends with acks=all; a broker that does not acknowledge becomes a retriable PublishError. */
+/**
+ * Bytes of records in one produce request. A tenant's records share a key, hence a partition, and
+ * kafkajs puts one partition's records of a request into one record batch, which the broker refuses
+ * for good past its message.max.bytes (1 MiB by default): a relay that fell behind would retry that
+ * claim forever. Half of it leaves room for the batch's framing and headers.
+ */
+export const MAX_REQUEST_BYTES = 512 * 1024;
+
+/**
+ * Sends with acks=all, in order, in requests of at most MAX_REQUEST_BYTES (a record larger than that
+ * goes alone), each acknowledged before the next goes. A broker that does not acknowledge becomes a
+ * retriable PublishError; the requests before it stay written, so a retry writes them again (at
+ * least once, with the same event ids).
+ */
 export async function sendRecords(producer: Producer, topic: string, records: EventRecord[]): Promise<void> {
-  if (records.length === 0) return;
-  try {
-    await producer.send({ topic, acks: -1, messages: records });
-  } catch (error) {
-    throw new PublishError(
-      'not_acknowledged',
-      `the broker did not acknowledge ${records.length} event(s) on ${topic}: ${error instanceof Error ? error.message : String(error)}`,
-      true,
-      { cause: error },
-    );
+  for (const piece of piecesOf(records, MAX_REQUEST_BYTES)) {
+    try {
+      await producer.send({ topic, acks: -1, messages: piece });
+    } catch (error) {
+      throw new PublishError(
+        'not_acknowledged',
+        `the broker did not acknowledge ${piece.length} event(s) on ${topic}: ${error instanceof Error ? error.message : String(error)}`,
+        true,
+        { cause: error },
+      );
+    }
   }
+}
+
+/** Consecutive runs of `records` of at most `maxBytes` each (a larger record is a run of its own). */
+export function piecesOf(records: EventRecord[], maxBytes: number): EventRecord[][] {
+  const pieces: EventRecord[][] = [];
+  let piece: EventRecord[] = [];
+  let bytes = 0;
+  for (const record of records) {
+    const size = recordBytes(record);
+    if (piece.length > 0 && bytes + size > maxBytes) {
+      pieces.push(piece);
+      piece = [];
+      bytes = 0;
+    }
+    piece.push(record);
+    bytes += size;
+  }
+  if (piece.length > 0) pieces.push(piece);
+  return pieces;
+}
+
+function recordBytes(record: EventRecord): number {
+  let bytes = Buffer.byteLength(record.key) + record.value.length;
+  for (const [name, value] of Object.entries(record.headers))
+    bytes += Buffer.byteLength(name) + Buffer.byteLength(value);
+  return bytes;
 }
