@@ -152,19 +152,21 @@ export class StrictParking {
   }
 
   /**
-   * Deliveries parked behind endpoints that are no longer `strict` (switched to `none` while blocked):
-   * nothing would ever lift their blocks, since a delivery of a `none` endpoint never hands on. Lifts
-   * those blocks and returns up to `limit` of the parked deliveries, oldest first, to be handed on
-   * as ordinary deliveries and then unparked. An endpoint made `strict` again keeps what is parked.
+   * Deliveries parked behind endpoints that are no longer `strict` (switched to `none` while blocked)
+   * or no longer exist: nothing would ever lift their blocks, since a delivery of a `none` endpoint
+   * never hands on and one of a deleted endpoint is never made. Lifts those blocks and returns up to
+   * `limit` of the parked deliveries, oldest first, to be handed on as ordinary deliveries (a deleted
+   * endpoint's are then dropped and counted as `endpoint_deleted`, as its held ones are) and then
+   * unparked. An endpoint made `strict` again waits for them first (EndpointsService).
    */
   async parkedOfUnordered(limit: number): Promise<ParkedDelivery[]> {
     await this.dataSource.query(
-      `DELETE FROM endpoint_blocks b USING endpoints e
-        WHERE e.id = b.endpoint_id AND e.ordering <> 'strict'`,
+      `DELETE FROM endpoint_blocks b
+        WHERE NOT EXISTS (SELECT 1 FROM endpoints e WHERE e.id = b.endpoint_id AND e.ordering = 'strict')`,
     );
     const rows = await this.dataSource.query<Array<{ id: string; task: Buffer }>>(
-      `SELECT p.id, p.task FROM parked_deliveries p JOIN endpoints e ON e.id = p.endpoint_id
-        WHERE e.ordering <> 'strict'
+      `SELECT p.id, p.task FROM parked_deliveries p LEFT JOIN endpoints e ON e.id = p.endpoint_id
+        WHERE e.id IS NULL OR e.ordering <> 'strict'
         ORDER BY p.id LIMIT $1`,
       [limit],
     );

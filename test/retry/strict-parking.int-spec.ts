@@ -229,12 +229,26 @@ describe('StrictParking', () => {
     const given = await parking.parkedOfUnordered(100);
     expect(ofEndpoint(given, endpointId)).toEqual(parked.map((t) => t.deliveryId));
     expect(await blocks()).toHaveLength(0);
-    expect(given[0].encoded.equals(encodeTask(parked[0]))).toBe(true);
+    // (Rows of the other tests' endpoints, which have no row in `endpoints`, are given up too.)
+    const oldest = given.find((row) => row.task.endpointId === endpointId)!;
+    expect(oldest.encoded.equals(encodeTask(parked[0]))).toBe(true);
     // Until each is unparked (once handed on), it is given again: nothing is lost to a crash.
     expect(ofEndpoint(await parking.parkedOfUnordered(100), endpointId)).toEqual(
       parked.map((t) => t.deliveryId),
     );
     for (const row of given.filter((r) => r.task.endpointId === endpointId)) await parking.unpark(row.id);
     expect(ofEndpoint(await parking.parkedOfUnordered(100), endpointId)).toEqual([]);
+  });
+
+  it('gives up the deliveries parked behind a deleted endpoint, and lifts its blocks', async () => {
+    // No row in `endpoints`: deleted while blocked (its delivery then finds it gone and drops it).
+    const { endpointId, parked } = await blocked(2);
+    const given = await parking.parkedOfUnordered(1_000);
+    expect(ofEndpoint(given, endpointId)).toEqual(parked.map((t) => t.deliveryId));
+    expect(
+      await dataSource.query(`SELECT 1 FROM endpoint_blocks WHERE endpoint_id = $1`, [endpointId]),
+    ).toEqual([]);
+    for (const row of given.filter((r) => r.task.endpointId === endpointId)) await parking.unpark(row.id);
+    expect(await parking.parkedCount(endpointId)).toBe(0);
   });
 });
