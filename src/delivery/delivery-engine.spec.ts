@@ -23,9 +23,15 @@ class RecordingSettler {
   readonly poison: string[] = [];
   admission: ParkResult = 'not-blocked';
   blocker = false;
+  /** Settles that fail, as a durable write refused past the producer's retries does. */
+  failures = 0;
 
   async settle(settling: Settling, settlement: Settlement): Promise<void> {
     this.settled.push({ settling, settlement });
+    if (this.failures > 0) {
+      this.failures -= 1;
+      throw new Error('KafkaJSNumberOfRetriesExceeded');
+    }
   }
 
   async settlePoison(
@@ -130,6 +136,25 @@ function world(
 describe('DeliveryEngine', () => {
   const target = endpoint();
   const start = (endpoints?: EndpointSnapshot[]) => world(endpoints);
+
+  it("writes an attempt's outcome again when its write failed, without attempting again", async () => {
+    const { engine, settler, requests, respondWith } = start();
+    respondWith(async () => ({ ...ok, status: 503, body: 'busy' }));
+    const consumed = record(testTaskSeal.seal(task(1, target)));
+    settler.failures = 2;
+    // The consumer runs the record again after each failure (handleUntilDurable), the same object.
+    await expect(engine.handle(consumed, 'first')).rejects.toThrow('KafkaJSNumberOfRetriesExceeded');
+    await expect(engine.handle(consumed, 'first')).rejects.toThrow('KafkaJSNumberOfRetriesExceeded');
+    await engine.handle(consumed, 'first');
+    expect(requests).toHaveLength(1);
+    expect(settler.kinds()).toEqual(['retry/attempted', 'retry/attempted', 'retry/attempted']);
+    const [first, second, third] = settler.settled;
+    expect(second.settling.attempt).toBe(first.settling.attempt);
+    expect(third.settlement).toBe(first.settlement);
+    // Written: the record read again later (another delivery of it) is attempted again.
+    await engine.handle(consumed, 'first');
+    expect(requests).toHaveLength(2);
+  });
 
   it('signs and posts a first attempt, then settles it as delivered with its attempt record', async () => {
     const { engine, settler, requests } = start();

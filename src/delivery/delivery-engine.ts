@@ -35,6 +35,16 @@ export type WebhookPoster = Pick<HttpSender, 'post'>;
 @Injectable()
 export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   private readonly lanes: LaneScheduler;
+  /**
+   * Attempts made whose outcome could not be written (the broker refused past the producer's
+   * retries, a tier topic missing, PostgreSQL down for a `disable`), by the record they came from:
+   * the consumer runs the record again, and it then writes that outcome again instead of making
+   * the attempt again (which ignored the tier delay and Retry-After, and logged another attempt).
+   */
+  private readonly unwritten = new WeakMap<
+    ConsumedRecord,
+    { attempt: AttemptRecord; settlement: Settlement }
+  >();
   private readonly policy: RetryPolicy;
   private sweeper?: NodeJS.Timeout;
   /** The consumers' withdrawal count at the last sweep that looked for withdrawn deliveries. */
@@ -171,6 +181,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
             { ...settling, blockKey: orderKey ?? '', wholeStream: target.maxConcurrency <= 1 },
             target,
             source,
+            record,
           ),
         undefined,
         task.tenantId,
@@ -182,7 +193,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     await this.lanes.run(
       target.id,
       target.maxConcurrency,
-      () => this.turn(settling, target),
+      () => this.turn(settling, target, record),
       (stalledForMs) => this.shed(settling, stalledForMs),
       task.tenantId,
       moved,
@@ -229,6 +240,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     settling: Settling,
     endpoint: EndpointSnapshot,
     source: 'first' | 'retry',
+    record: ConsumedRecord,
   ): Promise<void> {
     let strict: StrictRole;
     if (source === 'first') {
@@ -238,11 +250,20 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     } else {
       strict = (await this.settler.isBlocker(settling.task)) ? 'blocker' : 'bystander';
     }
-    await this.turn({ ...settling, strict }, endpoint);
+    await this.turn({ ...settling, strict }, endpoint, record);
   }
 
-  /** The delivery's turn in its lane: one attempt, unless the circuit turns it away. */
-  private async turn(settling: Settling, endpoint: EndpointSnapshot): Promise<void> {
+  /**
+   * The delivery's turn in its lane: one attempt, unless the circuit turns it away, or unless this
+   * record's attempt was made already and only its outcome is left to write.
+   */
+  private async turn(settling: Settling, endpoint: EndpointSnapshot, record: ConsumedRecord): Promise<void> {
+    const made = this.unwritten.get(record);
+    if (made !== undefined) {
+      await this.settler.settle({ ...settling, attempt: made.attempt }, made.settlement);
+      this.unwritten.delete(record);
+      return;
+    }
     const nowMs = this.clock.now();
     const state: AttemptState = {
       ...settling.state,
@@ -262,7 +283,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       await this.settler.settle(settling, settlement);
       return;
     }
-    const { outcome, record } = await this.send(settling.task, state, endpoint);
+    const { outcome, record: attempt } = await this.send(settling.task, state, endpoint);
     const settlement: Settlement = afterAttempt({
       outcome,
       state,
@@ -270,7 +291,12 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       policy: this.policy,
       random: this.random,
     });
-    await this.settler.settle({ ...settling, attempt: record }, settlement);
+    try {
+      await this.settler.settle({ ...settling, attempt }, settlement);
+    } catch (error) {
+      this.unwritten.set(record, { attempt, settlement });
+      throw error;
+    }
   }
 
   /**

@@ -127,6 +127,24 @@ describe('Settler', () => {
     expect(await outcomes()).toEqual({ delivered: 1 });
   });
 
+  it('logs an attempt once when its outcome is written again after a failed write', async () => {
+    const { settler, producer, logged, outcomes } = world();
+    const settlement: Settlement = { kind: 'retry', occasion: 'attempted', tier: 1, state: retryState };
+    const settling = {
+      task: task(),
+      encoded: sealed(task()),
+      state: FIRST_ATTEMPT,
+      attempt: attempt('failed', 500),
+    };
+    producer.failWith = new Error('KafkaJSNumberOfRetriesExceeded');
+    await expect(settler.settle(settling, settlement)).rejects.toThrow('KafkaJSNumberOfRetriesExceeded');
+    producer.failWith = null;
+    await settler.settle({ ...settling }, settlement);
+    expect(logged).toHaveLength(1);
+    expect(producer.to(tier2)).toHaveLength(1);
+    expect(await outcomes()).toEqual({ retried: 1 });
+  });
+
   it('writes a retry to its tier, keyed by endpoint, with the attempt state in headers', async () => {
     const { settler, producer, outcomes } = world();
     const settlement: Settlement = { kind: 'retry', occasion: 'attempted', tier: 1, state: retryState };

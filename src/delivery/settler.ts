@@ -99,8 +99,17 @@ export class Settler {
     );
   }
 
+  /**
+   * Attempts already logged and counted: a settle whose durable write failed is run again with the
+   * same attempt (DeliveryEngine keeps it), which must not be logged or counted against the circuit twice.
+   */
+  private readonly recorded = new WeakSet<AttemptRecord>();
+
   async settle(settling: Settling, settlement: Settlement): Promise<void> {
-    if (settling.attempt) this.recordAttempt(settling, settlement);
+    if (settling.attempt && !this.recorded.has(settling.attempt)) {
+      this.recordAttempt(settling, settlement);
+      this.recorded.add(settling.attempt);
+    }
     switch (settlement.kind) {
       case 'delivered':
         this.metrics.delivered(this.clock.now() - settling.task.publishedAtMs);
