@@ -22,6 +22,8 @@ function world() {
   const released: HeldDelivery[][] = [];
   /** Endpoints PostgreSQL says are gone. */
   const deleted = new Set<string>();
+  /** Endpoints their tenant disabled. */
+  const disabled = new Set<string>();
   const outcomes = new Map<string, number>();
   const release = new HeldRelease(
     config,
@@ -37,7 +39,7 @@ function world() {
         void released.push(rows.map((row) => ({ ...row, state: { ...row.state, origin } }))),
     },
     { ownsEndpoint: (id) => !elsewhere.has(id) },
-    { lookup: async (id) => (deleted.has(id) ? undefined : snapshotOf(id)) },
+    { lookup: async (id) => (deleted.has(id) ? undefined : snapshotOf(id, !disabled.has(id))) },
     { outcome: (outcome, count = 1) => void outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + count) },
     clock,
     new Registry(),
@@ -62,6 +64,7 @@ function world() {
     headroom,
     elsewhere,
     deleted,
+    disabled,
     outcomes,
     released,
     release,
@@ -69,8 +72,8 @@ function world() {
   };
 }
 
-/** The cache's view of an endpoint that exists; HeldRelease only asks whether it does. */
-const snapshotOf = (id: string) => ({ id }) as EndpointSnapshot;
+/** The cache's view of an endpoint that exists; HeldRelease asks whether it does and can be used. */
+const snapshotOf = (id: string, enabled = true) => ({ id, enabled, problem: null }) as EndpointSnapshot;
 
 describe('HeldRelease', () => {
   it('drops the held deliveries of an endpoint PostgreSQL says is deleted, counted, instead of handing them back', async () => {
@@ -94,6 +97,16 @@ describe('HeldRelease', () => {
     down.add('down');
     expect(await release.releasePass()).toBe(0);
     expect(held.rows).toHaveLength(3);
+  });
+
+  it('hands a disabled endpoint its held deliveries in batches whatever its circuit says (each goes to the DLQ)', async () => {
+    const { release, holdMany, down, failing, disabled, released } = world();
+    await holdMany('off', HELD_RELEASE_BATCH + 10);
+    down.add('off');
+    failing.add('off');
+    disabled.add('off');
+    expect(await release.releasePass()).toBe(HELD_RELEASE_BATCH + 10);
+    expect(released[0]).toHaveLength(HELD_RELEASE_BATCH);
   });
 
   it('releases one delivery, the oldest event, as the probe of a failing endpoint whose lane is idle', async () => {
