@@ -68,4 +68,26 @@ describe('ApiKeyGuard', () => {
     await expect(braked.canActivate(context)).resolves.toBe(true);
     expect(request.tenantId).toBe('tenant-2');
   });
+
+  it('does not count a lookup PostgreSQL could not answer as a failed authentication', async () => {
+    let down = true;
+    const flaky = {
+      tenantFor: async () => {
+        if (down) throw new Error('Connection terminated unexpectedly');
+        return 'tenant-3';
+      },
+      cachedTenantFor: () => undefined,
+    } as unknown as ApiKeyAuthenticator;
+    const braked = new ApiKeyGuard(flaky, new AuthBrake(config, { now: () => 0 }, new Registry()));
+    const busyKey = generateApiKey().key;
+    for (let i = 0; i < 10; i++) {
+      const { request, context } = contextFor(`Bearer ${busyKey}`);
+      Object.assign(request, { ip: '198.51.100.9' });
+      await expect(braked.canActivate(context)).rejects.toThrow('Connection terminated');
+    }
+    down = false;
+    const { request, context } = contextFor(`Bearer ${busyKey}`);
+    Object.assign(request, { ip: '198.51.100.9' });
+    await expect(braked.canActivate(context)).resolves.toBe(true);
+  });
 });

@@ -34,7 +34,15 @@ export class ApiKeyGuard implements CanActivate {
       this.brake.failed('api_key');
       throw new DomainError('unauthorized', 'missing API key bearer token');
     }
-    const tenantId = await this.authenticator.tenantFor(token);
+    let tenantId: string | null;
+    try {
+      tenantId = await this.authenticator.tenantFor(token);
+    } catch (error) {
+      // PostgreSQL could not answer: no guess failed, so neither the address nor the key is charged
+      // (busy clients were refused 429 for up to a minute after an outage).
+      this.brake.succeeded(subjects);
+      throw error;
+    }
     if (tenantId === null) {
       this.brake.failed('api_key');
       // The portal shows this message: an expired link must say so, not look like a wrong key.
