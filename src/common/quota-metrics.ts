@@ -8,8 +8,8 @@ export type Quota = 'endpoints' | 'ingest_rate' | 'window_replay';
 
 /**
  * The per-tenant limits as metrics: what each is set to (`hookstream_limit`), and how often a
- * request was refused by one (`hookstream_quota_rejections_total`). No tenant label (cardinality);
- * the refused request's log line names the tenant.
+ * request was refused by one (`hookstream_quota_rejections_total`). No tenant label (cardinality),
+ * and no log line names the tenant either (README Section B, known gaps): the 429 goes to the client.
  */
 @Injectable()
 export class QuotaMetrics {
