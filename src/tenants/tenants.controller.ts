@@ -1,15 +1,16 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, UseGuards } from '@nestjs/common';
 import {
   ApiBearerAuth,
   ApiCreatedResponse,
   ApiNoContentResponse,
   ApiNotFoundResponse,
+  ApiOkResponse,
   ApiOperation,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { AdminGuard } from './auth/admin.guard';
-import { CreatedApiKeyDto, CreatedTenantDto, CreateTenantDto } from './dto/tenant.dto';
+import { ApiKeyListDto, CreatedApiKeyDto, CreatedTenantDto, CreateTenantDto } from './dto/tenant.dto';
 import { TenantsService } from './tenants.service';
 
 @ApiTags('tenants')
@@ -35,6 +36,24 @@ export class TenantsController {
   async addKey(@Param('id') tenantId: string): Promise<CreatedApiKeyDto> {
     const { entity, apiKey } = await this.tenants.addKey(tenantId);
     return { id: entity.id, apiKey, prefix: entity.prefix, createdAt: entity.createdAt.toISOString() };
+  }
+
+  @Get(':id/keys')
+  @ApiOperation({
+    summary: "A tenant's API keys, newest first: id, prefix, created and revoked (admin token).",
+  })
+  @ApiOkResponse({ type: ApiKeyListDto })
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
+  async listKeys(@Param('id') tenantId: string): Promise<ApiKeyListDto> {
+    const keys = await this.tenants.keys(tenantId);
+    return {
+      keys: keys.map((key) => ({
+        id: key.id,
+        prefix: key.prefix,
+        createdAt: key.createdAt.toISOString(),
+        revokedAt: key.revokedAt?.toISOString() ?? null,
+      })),
+    };
   }
 
   @Delete(':id/keys/:keyId')

@@ -32,6 +32,17 @@ export class TenantsRepository {
     return rows.map((row) => row.id);
   }
 
+  /** The tenant's keys, newest first, at most `limit` (no hashes needed by the caller are read). */
+  async keysOf(tenantId: string, limit: number): Promise<ApiKeyEntity[]> {
+    if (!isUUID(tenantId)) return [];
+    return this.dataSource.getRepository(ApiKeyEntity).find({
+      select: { id: true, tenantId: true, prefix: true, createdAt: true, revokedAt: true },
+      where: { tenantId },
+      order: { createdAt: 'DESC', id: 'DESC' },
+      take: limit,
+    });
+  }
+
   /** Revokes a live key; false when the tenant has no such key (revoking twice is not an error). */
   async revokeKey(tenantId: string, keyId: string, at: Date): Promise<boolean> {
     if (!isUUID(tenantId) || !isUUID(keyId)) return false;

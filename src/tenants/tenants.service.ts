@@ -40,6 +40,12 @@ export class TenantsService {
     return created;
   }
 
+  /** The tenant's keys, newest first (at most 1,000), so one can be found to revoke without its id. */
+  async keys(tenantId: string): Promise<ApiKeyEntity[]> {
+    if (!(await this.tenants.exists(tenantId))) throw DomainError.notFound('tenant');
+    return this.tenants.keysOf(tenantId, 1_000);
+  }
+
   /** Revokes a key; revoking it again is a no-op. A key of another tenant is not found. */
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
     if (!(await this.tenants.revokeKey(tenantId, keyId, new Date()))) throw DomainError.notFound('API key');

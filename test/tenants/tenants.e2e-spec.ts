@@ -137,6 +137,21 @@ describe('tenants and API keys (admin API, real PostgreSQL)', () => {
       (await api('DELETE', `/v1/tenants/${tenant.id}/keys/${tenant.apiKeyId}`, { token: ADMIN_TOKEN }))
         .status,
     ).toBe(204);
+
+    // Listed newest first, by id and prefix (never the key or its hash), the revoked one marked.
+    const listed = await api('GET', `/v1/tenants/${tenant.id}/keys`, { token: ADMIN_TOKEN });
+    expect(listed.status).toBe(200);
+    expect(listed.body.keys).toEqual([
+      { id: added.body.id, prefix: added.body.prefix, createdAt: added.body.createdAt, revokedAt: null },
+      {
+        id: tenant.apiKeyId,
+        prefix: tenant.apiKey.slice(0, added.body.prefix.length),
+        createdAt: expect.any(String),
+        revokedAt: expect.any(String),
+      },
+    ]);
+    expect(JSON.stringify(listed.body)).not.toContain(tenant.apiKey);
+    expect((await api('GET', `/v1/tenants/${tenant.id}/keys`, { token: tenant.apiKey })).status).toBe(401);
   });
 
   it("answers 404 for unknown tenants and for another tenant's key", async () => {
@@ -145,6 +160,7 @@ describe('tenants and API keys (admin API, real PostgreSQL)', () => {
     const unknown = '00000000-0000-4000-8000-000000000000';
     expect((await api('POST', `/v1/tenants/${unknown}/keys`, { token: ADMIN_TOKEN })).status).toBe(404);
     expect((await api('POST', '/v1/tenants/not-a-uuid/keys', { token: ADMIN_TOKEN })).status).toBe(404);
+    expect((await api('GET', `/v1/tenants/${unknown}/keys`, { token: ADMIN_TOKEN })).status).toBe(404);
     const crossed = await api('DELETE', `/v1/tenants/${a.id}/keys/${b.apiKeyId}`, { token: ADMIN_TOKEN });
     expect(crossed.status).toBe(404);
     expect(crossed.body.error).toBe('not_found');

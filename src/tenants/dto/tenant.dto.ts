@@ -40,3 +40,22 @@ export class CreatedApiKeyDto {
   @ApiProperty({ format: 'date-time' })
   createdAt!: string;
 }
+
+export class ApiKeyDto {
+  @ApiProperty({ format: 'uuid', description: 'What DELETE /v1/tenants/:id/keys/:keyId takes' })
+  id!: string;
+
+  @ApiProperty({ description: 'First characters of the key, to tell keys apart.', example: 'hs_Ab3dE9fQ' })
+  prefix!: string;
+
+  @ApiProperty({ format: 'date-time' })
+  createdAt!: string;
+
+  @ApiProperty({ format: 'date-time', nullable: true, type: String, description: 'Null while the key works' })
+  revokedAt!: string | null;
+}
+
+export class ApiKeyListDto {
+  @ApiProperty({ type: [ApiKeyDto], description: 'Newest first; the secret itself is never shown again' })
+  keys!: ApiKeyDto[];
+}
