@@ -410,10 +410,10 @@ function durationAtLeast(minMs: number) {
 
 function durationBetween(minMs: number, maxMs: number) {
   const atLeast = durationAtLeast(minMs);
-  const atMost = durationAtMost(maxMs);
   return (raw: string): number => {
-    atLeast(raw);
-    return atMost(raw);
+    const ms = atLeast(raw);
+    if (ms > maxMs) throw new Error(`${raw} is longer than ${maxMs} ms`);
+    return ms;
   };
 }
 

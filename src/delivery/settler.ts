@@ -100,16 +100,25 @@ export class Settler {
   }
 
   /**
-   * Attempts already logged and counted: a settle whose durable write failed is run again with the
-   * same attempt (DeliveryEngine keeps it), which must not be logged or counted against the circuit twice.
+   * Attempts logged and counted whose outcome could not be written: DeliveryEngine settles them
+   * again with the same attempt, which must not be logged or counted against the circuit twice.
+   * Only failures are kept, so a delivery that settles at once costs no entry.
    */
-  private readonly recorded = new WeakSet<AttemptRecord>();
+  private readonly recordedUnwritten = new WeakSet<AttemptRecord>();
 
   async settle(settling: Settling, settlement: Settlement): Promise<void> {
-    if (settling.attempt && !this.recorded.has(settling.attempt)) {
-      this.recordAttempt(settling, settlement);
-      this.recorded.add(settling.attempt);
+    const { attempt } = settling;
+    if (attempt && !this.recordedUnwritten.has(attempt)) this.recordAttempt(settling, settlement);
+    try {
+      await this.writeOutcome(settling, settlement);
+    } catch (error) {
+      if (attempt) this.recordedUnwritten.add(attempt);
+      throw error;
     }
+  }
+
+  /** What the settlement makes durable (tier, hold, dead letter, disable), then counts and hands on. */
+  private async writeOutcome(settling: Settling, settlement: Settlement): Promise<void> {
     switch (settlement.kind) {
       case 'delivered':
         this.metrics.delivered(this.clock.now() - settling.task.publishedAtMs);

@@ -6,6 +6,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
+import { withTimeout } from '../common/with-timeout';
 import type { Clock } from '../domain/clock';
 import { ATTRIBUTE_RULES } from '../domain/event-contract';
 import { isHookstreamType } from '../domain/notifications';
@@ -156,25 +157,15 @@ export class IngestService {
 
   /** `work`'s outcome, or 503 once HOOKSTREAM_INGEST_TIMEOUT has passed (`work` goes on regardless). */
   private async withinDeadline(work: Promise<unknown>): Promise<void> {
-    let timer: NodeJS.Timeout | undefined;
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        this.refusals.inc({ reason: 'timeout' });
-        reject(
-          new DomainError(
-            'unavailable',
-            `event not confirmed by Kafka within ${this.config.limits.ingestTimeoutMs} ms; it may still ` +
-              'be written: retry with the same id or Idempotency-Key to publish it once',
-          ),
-        );
-      }, this.config.limits.ingestTimeoutMs);
+    const ms = this.config.limits.ingestTimeoutMs;
+    await withTimeout(work, ms, () => {
+      this.refusals.inc({ reason: 'timeout' });
+      return new DomainError(
+        'unavailable',
+        `event not confirmed by Kafka within ${ms} ms; it may still be written: retry with the same ` +
+          'id or Idempotency-Key to publish it once',
+      );
     });
-    try {
-      // Promise.race handles `work`'s later rejection, so a write failing after the deadline is not unhandled.
-      await Promise.race([work, deadline]);
-    } finally {
-      clearTimeout(timer);
-    }
   }
 }
 
