@@ -1,6 +1,7 @@
 import { hostname } from 'node:os';
 import { usableCores } from './cpu-count';
-import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
+import { parseDurationMs, parseSizeBytes } from './units';
+import { retryTierTopic } from './retry-tier-topic';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
 import { productionProblems } from './production';
@@ -131,6 +132,12 @@ export interface RetryTier {
   /** The consumer group the tier had before one group read every tier (its offsets are carried over once). */
   legacyGroupId: string;
 }
+
+/**
+ * A tier an earlier HOOKSTREAM_RETRY_DELAYS named and this one does not, holding records the
+ * delivery group has not read at boot: they are read on, each when due (README Section B).
+ */
+export type RetiredTier = Pick<RetryTier, 'topic' | 'delayMs'>;
 
 export interface KafkaConfig extends KafkaSecurity {
   brokers: string[];
@@ -291,7 +298,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       retryTiers: (retryDelays ?? []).map((delayMs, index) => ({
         index,
         delayMs,
-        topic: `${namespace}.retry.${index + 1}.${formatDuration(delayMs)}`,
+        topic: retryTierTopic(namespace, index, delayMs),
         legacyGroupId: `${namespace}-retry-${index + 1}`,
       })),
       fanoutGroupId: `${namespace}-fanout`,

@@ -1,4 +1,4 @@
-import type { AppConfig, Role } from '../config/config';
+import type { AppConfig, RetiredTier, Role } from '../config/config';
 import { HEADER } from '../domain/delivery-task';
 import type { ConsumedRecord } from '../domain/records';
 import { tierReadyAtMs } from '../domain/settlement';
@@ -58,12 +58,14 @@ const only = (pattern: ConsumerPattern) => ({ patternFor: () => pattern, pattern
  * First attempts and every retry tier are one consumer group, co-partitioned: all are keyed by
  * endpoint id with the same partition count, so the member owning index p owns every delivery of
  * the endpoints hashed to p, its lane, its concurrency, its circuit and its held backlog (README
- * decision 36).
+ * decision 36). `retired`: tiers an earlier HOOKSTREAM_RETRY_DELAYS named, still read (KafkaAdmin
+ * finds them at boot); a record from one is handled as any tier's, and retried in today's tiers.
  */
-export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
+export function consumerPlan(config: AppConfig, retired: readonly RetiredTier[] = []): ConsumerDeclaration[] {
   const { kafka, delivery } = config;
   const partitionWindow = delivery.partitionWindow;
-  const tierByTopic = new Map(kafka.retryTiers.map((tier) => [tier.topic, tier]));
+  const tiers: RetiredTier[] = [...kafka.retryTiers, ...retired];
+  const tierByTopic = new Map(tiers.map((tier) => [tier.topic, tier]));
   return [
     {
       ...only(CONSUMER.events),
@@ -85,16 +87,16 @@ export function consumerPlan(config: AppConfig): ConsumerDeclaration[] {
       mode: 'records',
       name: 'deliveries',
       groupId: kafka.deliveryGroupId,
-      topics: [kafka.deliveriesTopic, ...kafka.retryTiers.map((tier) => tier.topic)],
+      topics: [kafka.deliveriesTopic, ...tiers.map((tier) => tier.topic)],
       partitionWindow,
       isolate: 'dead-letter',
       coPartitioned: true,
       // Tiers are written only by failures: idle, they were most of every fetch (decision 67).
-      ...(kafka.retryTiers.length > 0
+      ...(tiers.length > 0
         ? {
             idleProbe: {
-              topics: kafka.retryTiers.map((tier) => tier.topic),
-              intervalMs: probeIntervalMs(Math.min(...kafka.retryTiers.map((tier) => tier.delayMs))),
+              topics: tiers.map((tier) => tier.topic),
+              intervalMs: probeIntervalMs(Math.min(...tiers.map((tier) => tier.delayMs))),
             },
           }
         : {}),

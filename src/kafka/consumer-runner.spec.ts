@@ -13,7 +13,7 @@ function runner() {
     testConfig({ HOOKSTREAM_ROLES: 'api' }),
     new RecordingProducer(),
     new SwitchablePartitionHandover(),
-    { carryOverTierOffsets: async () => 0, committedOffsets: async () => [] },
+    { carryOverTierOffsets: async () => 0, committedOffsets: async () => [], retiredTiers: () => [] },
     new Registry(),
     silentLogger,
   );

@@ -84,7 +84,8 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(PARTITION_HANDOVER) private readonly handover: PartitionHandover,
-    @Inject(KafkaAdmin) private readonly admin: Pick<KafkaAdmin, 'carryOverTierOffsets' | 'committedOffsets'>,
+    @Inject(KafkaAdmin)
+    private readonly admin: Pick<KafkaAdmin, 'carryOverTierOffsets' | 'committedOffsets' | 'retiredTiers'>,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
@@ -129,7 +130,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
   }
 
   private async start(): Promise<void> {
-    const plan = consumerPlan(this.config);
+    const plan = consumerPlan(this.config, this.admin.retiredTiers());
     assertOneConsumerPerTopic(plan);
     this.assertHandlers(plan);
     for (const declaration of plan.filter((d) => d.roles.some((role) => this.config.roles.has(role)))) {

@@ -1,7 +1,8 @@
 import { Inject, Injectable, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { ConfigResourceTypes, type Admin, type Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
-import type { AppConfig } from '../config/config';
+import type { AppConfig, RetiredTier } from '../config/config';
+import { retryTierDelayOf } from '../config/retry-tier-topic';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import type { CommittedOffset } from './consumer-spec';
@@ -12,6 +13,7 @@ import { KAFKA } from './kafka.constants';
 @Injectable()
 export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
   private admin?: Admin;
+  private retired: RetiredTier[] = [];
 
   constructor(
     @Inject(KAFKA) private readonly kafka: Kafka,
@@ -34,6 +36,81 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
       this.logger.info({ topics: missing.map((t) => t.topic) }, 'created Kafka topics');
     }
     await this.assertCoPartitioned(admin);
+    this.retired = await this.findRetiredTiers(admin, existing);
+  }
+
+  /** The retired retry tiers found at boot (see {@link findRetiredTiers}). */
+  retiredTiers(): readonly RetiredTier[] {
+    return this.retired;
+  }
+
+  /**
+   * Tier topics an earlier HOOKSTREAM_RETRY_DELAYS made and this one does not name, with records
+   * the delivery group has not read to the end: retries written before the change, or by replicas
+   * not yet restarted with it. The group reads them on, each when due. One read to its end is left
+   * out (a consumer whose topic is deleted under it restarts in a loop, so a replica reads only what
+   * it must, and an operator may delete a drained tier once every replica has restarted). One with
+   * another partition count than the deliveries topic cannot be read co-partitioned: it is named in
+   * an error line and left.
+   */
+  private async findRetiredTiers(admin: Admin, existing: Set<string>): Promise<RetiredTier[]> {
+    const { kafka } = this.config;
+    const current = new Set(kafka.retryTiers.map((tier) => tier.topic));
+    const candidates = [...existing]
+      .filter((topic) => !current.has(topic))
+      .map((topic) => ({ topic, delayMs: retryTierDelayOf(kafka.namespace, topic) }))
+      .filter((tier): tier is RetiredTier => tier.delayMs !== null)
+      .sort((a, b) => a.topic.localeCompare(b.topic));
+    if (candidates.length === 0) return [];
+    const metadata = await admin.fetchTopicMetadata({ topics: candidates.map((tier) => tier.topic) });
+    const partitions = new Map(metadata.topics.map((topic) => [topic.name, topic.partitions.length]));
+    const coPartitioned = candidates.filter(
+      (tier) => partitions.get(tier.topic) === kafka.deliveryPartitions,
+    );
+    const unreadable = candidates.filter((tier) => !coPartitioned.includes(tier));
+    const unread = await this.unreadRecords(
+      admin,
+      coPartitioned.map((tier) => tier.topic),
+    );
+    const waiting = coPartitioned.filter((tier) => (unread.get(tier.topic) ?? 0) > 0);
+    if (waiting.length > 0) {
+      this.logger.warn(
+        { topics: waiting.map((tier) => tier.topic), records: waiting.map((tier) => unread.get(tier.topic)) },
+        'retry tiers no longer in HOOKSTREAM_RETRY_DELAYS hold unread records: read on until drained (README Section B)',
+      );
+    }
+    const drained = coPartitioned.filter((tier) => !waiting.includes(tier));
+    if (drained.length > 0) {
+      this.logger.info(
+        { topics: drained.map((tier) => tier.topic) },
+        'retired retry tiers read to their end: not read; each may be deleted once every replica has restarted since',
+      );
+    }
+    if (unreadable.length > 0) {
+      this.logger.error(
+        { topics: unreadable.map((tier) => `${tier.topic} (${partitions.get(tier.topic)} partitions)`) },
+        `retired retry tiers without HOOKSTREAM_DELIVERY_PARTITIONS (${kafka.deliveryPartitions}) partitions are not read: records waiting in them are not delivered`,
+      );
+    }
+    return waiting;
+  }
+
+  /** Per topic, the records the delivery group has not committed past (retention counted out). */
+  private async unreadRecords(admin: Admin, topics: string[]): Promise<Map<string, number>> {
+    if (topics.length === 0) return new Map();
+    const committed = await admin.fetchOffsets({ groupId: this.config.kafka.deliveryGroupId, topics });
+    return new Map(
+      await Promise.all(
+        committed.map(async ({ topic, partitions }) => {
+          const ends = await admin.fetchTopicOffsets(topic);
+          const unread = ends.reduce((sum, end) => {
+            const at = Number(partitions.find((p) => p.partition === end.partition)?.offset ?? -1);
+            return sum + Math.max(0, Number(end.high) - Math.max(at, Number(end.low)));
+          }, 0);
+          return [topic, unread] as const;
+        }),
+      ),
+    );
   }
 
   /**

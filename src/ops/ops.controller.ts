@@ -22,8 +22,11 @@ import { OperatorRoute } from '../common/roles';
 
 export interface LagView {
   takenAt: string;
-  /** Per group and topic; `kind` tells the fan-out, first attempts, a retry tier (whose lag is its depth) and the DLQ mirror apart. */
-  groups: Array<GroupTopicLag & { members: number; kind: WatchedGroup['kind']; tier?: number }>;
+  /**
+   * Per group and topic; `kind` tells the fan-out, first attempts, a retry tier (whose lag is its
+   * depth) and the DLQ mirror apart; `tier` is a tier's number, or a retired tier's topic.
+   */
+  groups: Array<GroupTopicLag & { members: number; kind: WatchedGroup['kind']; tier?: WatchedGroup['tier'] }>;
   oldestUnfinishedAgeMs?: number;
   deadLetters: number;
 }

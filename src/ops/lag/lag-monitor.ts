@@ -13,7 +13,8 @@ export interface WatchedGroup {
   topics: string[];
   /** Retry tiers hold records until they are due on purpose: their lag is depth, not delay. */
   kind: 'fanout' | 'delivery' | 'retry' | 'dlq-mirror';
-  tier?: number;
+  /** A tier's number, from 1; a retired tier (one HOOKSTREAM_RETRY_DELAYS no longer names) by its topic. */
+  tier?: number | string;
 }
 
 export interface LagSnapshot {
@@ -100,6 +101,12 @@ export class LagMonitor implements OnApplicationBootstrap, OnApplicationShutdown
         topics: [tier.topic],
         kind: 'retry',
         tier: tier.index + 1,
+      })),
+      ...this.kafkaAdmin.retiredTiers().map((tier): WatchedGroup => ({
+        group: kafka.deliveryGroupId,
+        topics: [tier.topic],
+        kind: 'retry',
+        tier: tier.topic,
       })),
       { group: `${kafka.namespace}-dlq-mirror`, topics: [kafka.dlqTopic], kind: 'dlq-mirror' },
     ];
