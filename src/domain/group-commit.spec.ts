@@ -196,4 +196,60 @@ describe('GroupCommit without promises (add)', () => {
     expect(failed).toEqual([['first']]);
     expect(written).toEqual(['bbbb', 'cccc']);
   });
+
+  it('holds at most maxHeldBytes waiting and in flight together, dropping the oldest waiting', async () => {
+    const writes = controlledWrites<string>();
+    const dropped: string[] = [];
+    const commit = new GroupCommit<string>({
+      maxInFlight: 1,
+      maxHeldBytes: 10,
+      sizeOf: (item) => item.length,
+      write: writes.write,
+      onDropped: (item) => dropped.push(item),
+    });
+    commit.add('aaaaaa');
+    expect(writes.batches).toEqual([['aaaaaa']]);
+    for (const item of ['bb', 'cc', 'dd']) commit.add(item);
+    expect(dropped).toEqual(['bb']);
+    expect(commit.heldBytes()).toBe(10);
+    commit.add('eeeeeeeeeee'); // alone past the bound, with bytes in flight: it goes too
+    expect(dropped).toEqual(['bb', 'cc', 'dd', 'eeeeeeeeeee']);
+    expect(commit.heldBytes()).toBe(6);
+    writes.finish[0]();
+    await flush();
+    commit.add('ffffffffffff'); // alone, nothing in flight: written however large
+    expect(writes.batches[1]).toEqual(['ffffffffffff']);
+  });
+
+  it('queues items given back with addFirst ahead of the others, so they are the first dropped', async () => {
+    jest.useFakeTimers();
+    try {
+      const writes = controlledWrites<string>();
+      const dropped: string[] = [];
+      const commit = new GroupCommit<string>({
+        maxInFlight: 1,
+        lingerMs: 10,
+        maxHeldBytes: 6,
+        sizeOf: (item) => item.length,
+        write: writes.write,
+        onWriteFailed: (items) => commit.addFirst(items),
+        onDropped: (item) => dropped.push(item),
+      });
+      commit.add('aa');
+      commit.add('bb');
+      await jest.advanceTimersByTimeAsync(10);
+      expect(writes.batches).toEqual([['aa', 'bb']]);
+      commit.add('cc');
+      writes.finish[0](new Error('down'));
+      await jest.advanceTimersByTimeAsync(0);
+      commit.add('dd');
+      expect(dropped).toEqual(['aa']);
+      await jest.advanceTimersByTimeAsync(10);
+      expect(writes.batches[1]).toEqual(['bb', 'cc', 'dd']);
+      writes.finish[1]();
+      await commit.drain();
+    } finally {
+      jest.useRealTimers();
+    }
+  });
 });

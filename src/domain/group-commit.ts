@@ -26,9 +26,14 @@ export interface GroupCommitOptions<T> {
   maxQueued?: number;
   /** Most bytes waiting, by `sizeOf`; beyond it the oldest are dropped, as for `maxQueued`. */
   maxQueuedBytes?: number;
+  /**
+   * Most bytes waiting and in flight together, by `sizeOf`; beyond it the oldest waiting are dropped
+   * (those in flight cannot be), down to none while a write is in flight.
+   */
+  maxHeldBytes?: number;
   /** For items given with {@link GroupCommit.add}: a write of them failed. */
   onWriteFailed?(items: T[], error: unknown): void;
-  /** For items given with {@link GroupCommit.add}: one was dropped past `maxQueued`/`maxQueuedBytes`. */
+  /** For items given with {@link GroupCommit.add}: one was dropped past a bound. */
   onDropped?(item: T): void;
 }
 
@@ -55,6 +60,7 @@ export class GroupCommit<T> {
   private turnEnd: ReturnType<typeof setImmediate> | null = null;
   private readonly idle: Array<() => void> = [];
   private bytesQueued = 0;
+  private bytesWriting = 0;
 
   constructor(private readonly options: GroupCommitOptions<T>) {}
 
@@ -70,6 +76,19 @@ export class GroupCommit<T> {
     this.enqueue({ item, bytes: this.sizeOf(item) });
   }
 
+  /**
+   * Queues `items` ahead of those waiting, as the oldest (a failed write's items going back), so
+   * that past a bound they are the first dropped.
+   */
+  addFirst(items: T[]): void {
+    const pending = items.map((item) => ({ item, bytes: this.sizeOf(item) }));
+    this.queue = [...pending, ...this.queue.slice(this.head)];
+    this.head = 0;
+    this.bytesQueued += pending.reduce((sum, { bytes }) => sum + bytes, 0);
+    this.dropOverflow();
+    this.schedule();
+  }
+
   /** Items waiting for a write (not those in flight). */
   queued(): number {
     return this.queue.length - this.head;
@@ -82,6 +101,11 @@ export class GroupCommit<T> {
 
   inFlight(): number {
     return this.writing;
+  }
+
+  /** Bytes waiting plus those of the writes in flight, by `sizeOf`. */
+  heldBytes(): number {
+    return this.bytesQueued + this.bytesWriting;
   }
 
   /**
@@ -141,12 +165,21 @@ export class GroupCommit<T> {
   private pump(): void {
     while (this.writing < this.options.maxInFlight && this.queued() > 0) {
       const batch = this.take();
+      const bytes = batch.reduce((sum, pending) => sum + pending.bytes, 0);
       this.writing += 1;
+      this.bytesWriting += bytes;
       void this.options
         .write(batch.map((pending) => pending.item))
         .then(
-          () => batch.forEach((pending) => pending.resolve?.()),
-          (error: unknown) => this.failed(batch, error),
+          () => {
+            this.bytesWriting -= bytes;
+            batch.forEach((pending) => pending.resolve?.());
+          },
+          (error: unknown) => {
+            // Released before `onWriteFailed`, which may queue the items again.
+            this.bytesWriting -= bytes;
+            this.failed(batch, error);
+          },
         )
         .finally(() => {
           this.writing -= 1;
@@ -186,7 +219,13 @@ export class GroupCommit<T> {
   private dropOverflow(): void {
     const maxItems = this.options.maxQueued ?? Number.POSITIVE_INFINITY;
     const maxBytes = this.options.maxQueuedBytes ?? Number.POSITIVE_INFINITY;
-    while (this.queued() > 1 && (this.queued() > maxItems || this.bytesQueued > maxBytes)) {
+    const maxHeld = this.options.maxHeldBytes ?? Number.POSITIVE_INFINITY;
+    // A lone item goes however large, unless a write in flight holds bytes already.
+    const keepOne = this.bytesWriting > 0 ? 0 : 1;
+    const over = () =>
+      (this.queued() > 1 && (this.queued() > maxItems || this.bytesQueued > maxBytes)) ||
+      (this.queued() > keepOne && this.heldBytes() > maxHeld);
+    while (over()) {
       const dropped = this.queue[this.head];
       this.head += 1;
       this.bytesQueued -= dropped.bytes;
