@@ -32,6 +32,16 @@ const sizeOf = (row: AttemptRecord): number =>
       (row.webhookSignature?.length ?? 0) +
       row.eventId.length);
 
+/** A transient failure part-way through a batch: `rows` are those not written yet. */
+class RowsNotWritten extends Error {
+  constructor(
+    readonly rows: AttemptRecord[],
+    cause: unknown,
+  ) {
+    super('attempt-log rows not written', { cause });
+  }
+}
+
 /**
  * Writes delivery attempts to PostgreSQL in batches, off the hot path: a delivery never waits for
  * the database, and a database outage costs at most some log rows, never a delivery.
@@ -39,11 +49,12 @@ const sizeOf = (row: AttemptRecord): number =>
  * The buffer is bounded in bytes (HOOKSTREAM_ATTEMPT_LOG_BUFFER), counting the batch being written:
  * past half of it rows are kept without their response body (new ones, and those of a failed write
  * going back), past all of it the oldest rows are dropped; both counted. So an outage costs bodies
- * before it costs rows. A write PostgreSQL refuses because of a row's data is split until the rows
- * that cause it are found; each of those is stored without its texts, or dropped and counted; the
- * rest of the batch is written. Any other failure keeps the rows for the next write, which waits
- * longer after each consecutive failure (250 ms doubling to 5 s) instead of hammering a database
- * that is down.
+ * before it costs rows. A failed write's rows go back ahead of newer ones, being older. A write
+ * PostgreSQL refuses because of a row's data is split until the rows that cause it are found; each
+ * of those is stored without its texts, or dropped and counted; the rest of the batch is written.
+ * Any other failure keeps the rows not written yet for the next write (or, shutting down, drops and
+ * counts them), which waits longer after each consecutive failure (250 ms doubling to 5 s) instead
+ * of hammering a database that is down.
  */
 @Injectable()
 export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
@@ -55,8 +66,7 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   private retentionTimer?: NodeJS.Timeout;
   private firstPruneTimer?: NodeJS.Timeout;
   private stopping = false;
-  /** Bytes of the batch being written: still in memory, so they count against the budget. */
-  private inFlightBytes = 0;
+  private droppedAtShutdown = 0;
   private inFlightRows = 0;
   private consecutiveFailures = 0;
 
@@ -74,7 +84,8 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
       maxInFlight: 1,
       maxBatchItems: MAX_BATCH,
       lingerMs: FLUSH_INTERVAL_MS,
-      maxQueuedBytes: this.bufferBytes,
+      // The batch being written is still in memory, so it counts against the budget.
+      maxHeldBytes: this.bufferBytes,
       sizeOf,
       write: (batch) => this.write(batch),
       onWriteFailed: (rows, error) => this.keep(rows, error),
@@ -95,10 +106,10 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
     const rows = this.rows;
     const gauge: Gauge = new Gauge({
       name: 'hookstream_attempt_log_buffered_bytes',
-      help: 'Estimated memory of attempt-log rows waiting to be written',
+      help: 'Estimated memory of attempt-log rows waiting to be written or being written',
       registers: [registry],
       collect: () => {
-        gauge.set(rows.queuedBytes() + this.inFlightBytes);
+        gauge.set(rows.heldBytes());
       },
     });
   }
@@ -110,29 +121,27 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   append(record: AttemptRecord): void {
-    this.admit(record);
+    this.rows.add(this.fitted(record, this.rows.heldBytes()));
   }
 
-  /** Queues a row, without its response body once the buffer is past half of its budget. */
-  private admit(record: AttemptRecord): void {
-    const held = this.rows.queuedBytes() + this.inFlightBytes + sizeOf(record);
-    if (record.responseBody !== null && held > this.bufferBytes / 2) {
-      this.degraded.inc({ what: 'response_body_dropped' });
-      this.rows.add({ ...record, responseBody: null });
-      return;
-    }
-    this.rows.add(record);
+  /** The row to hold besides `heldBytes`: without its response body past half of the budget. */
+  private fitted(record: AttemptRecord, heldBytes: number): AttemptRecord {
+    if (record.responseBody === null || heldBytes + sizeOf(record) <= this.bufferBytes / 2) return record;
+    this.degraded.inc({ what: 'response_body_dropped' });
+    return { ...record, responseBody: null };
   }
 
   pending(): number {
     return this.rows.queued() + this.inFlightRows;
   }
 
-  /** Writes one batch, after the backoff that consecutive transient failures call for. */
+  /**
+   * Writes one batch, after the backoff that consecutive transient failures call for; a failure
+   * rejects with {@link RowsNotWritten}.
+   */
   private async write(batch: AttemptRecord[]): Promise<void> {
-    const bytes = batch.reduce((sum, row) => sum + sizeOf(row), 0);
-    this.inFlightBytes += bytes;
     this.inFlightRows += batch.length;
+    const written = { rows: 0 };
     try {
       if (this.consecutiveFailures > 0 && !this.stopping) {
         const waitMs = Math.min(
@@ -141,28 +150,35 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
         );
         await new Promise((resolve) => setTimeout(resolve, waitMs));
       }
-      await this.insertIsolating(batch);
+      await this.insertIsolating(batch, written);
       this.consecutiveFailures = 0;
+    } catch (error) {
+      // Rows are settled in order, so those not written are the tail; only they go back.
+      throw new RowsNotWritten(batch.slice(written.rows), error);
     } finally {
-      this.inFlightBytes -= bytes;
       this.inFlightRows -= batch.length;
     }
   }
 
-  /** Inserts the batch; rows whose data PostgreSQL refuses are found and dealt with one by one. */
-  private async insertIsolating(batch: AttemptRecord[]): Promise<void> {
+  /**
+   * Inserts the batch; rows whose data PostgreSQL refuses are found and dealt with one by one.
+   * `written.rows` counts the rows settled, in order.
+   */
+  private async insertIsolating(batch: AttemptRecord[], written: { rows: number }): Promise<void> {
     try {
       await this.attempts.insert(batch);
+      written.rows += batch.length;
     } catch (error) {
       if (isTransientError(error)) throw error;
       this.failures.inc({ kind: 'data' });
       if (batch.length > 1) {
         const half = Math.ceil(batch.length / 2);
-        await this.insertIsolating(batch.slice(0, half));
-        await this.insertIsolating(batch.slice(half));
+        await this.insertIsolating(batch.slice(0, half), written);
+        await this.insertIsolating(batch.slice(half), written);
         return;
       }
       await this.writeStripped(batch[0], error);
+      written.rows += 1;
     }
   }
 
@@ -187,15 +203,27 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
   }
 
   /**
-   * A transient failure: the rows wait for the next write, losing their bodies first past half the
-   * budget (past all of it, the oldest go).
+   * A transient failure: the rows not written wait for the next write ahead of newer ones, losing
+   * their bodies first past half the budget (past all of it, the oldest go).
    */
-  private keep(rows: AttemptRecord[], error: unknown): void {
+  private keep(batch: AttemptRecord[], failure: unknown): void {
+    const rows = failure instanceof RowsNotWritten ? failure.rows : batch;
+    const error = failure instanceof RowsNotWritten ? failure.cause : failure;
     this.failures.inc({ kind: 'transient' });
     this.consecutiveFailures += 1;
     this.writeFailed.warn(error, this.clock.now());
-    if (this.stopping) return;
-    for (const row of rows) this.admit(row);
+    if (this.stopping) {
+      this.degraded.inc({ what: 'row_dropped_shutdown' }, rows.length);
+      this.droppedAtShutdown += rows.length;
+      return;
+    }
+    let held = this.rows.heldBytes();
+    const kept = rows.map((row) => {
+      const fitted = this.fitted(row, held);
+      held += sizeOf(fitted);
+      return fitted;
+    });
+    this.rows.addFirst(kept);
   }
 
   private async prune(): Promise<void> {
@@ -210,5 +238,10 @@ export class AttemptLog implements OnModuleInit, OnApplicationShutdown {
     clearTimeout(this.firstPruneTimer);
     this.stopping = true;
     await this.rows.drain();
+    if (this.droppedAtShutdown > 0)
+      this.logger.warn(
+        { rows: this.droppedAtShutdown },
+        'attempt log: PostgreSQL failing at shutdown; rows not written dropped',
+      );
   }
 }
