@@ -7,8 +7,11 @@ export { Outbox, type OutboxOptions } from './outbox/outbox';
 export {
   createOutboxTable,
   DEFAULT_OUTBOX_TABLE,
+  migrateOutboxPayloadToText,
   outboxDdl,
   outboxMigration,
+  outboxPayloadTextDdl,
+  outboxPayloadTextMigration,
   type SqlExecutor,
 } from './outbox/outbox-table';
 export { OutboxRelay, type RelayOptions } from './outbox/relay';

@@ -1,6 +1,12 @@
 import { PublishError } from '../errors';
 import { inTransaction } from './outbox';
-import { outboxDdl, outboxTable, rowsOf } from './outbox-table';
+import {
+  outboxDdl,
+  outboxPayloadTextDdl,
+  outboxPayloadTextMigration,
+  outboxTable,
+  rowsOf,
+} from './outbox-table';
 import { relayOptionsFromEnv } from './relay-config';
 
 describe('outbox table', () => {
@@ -19,7 +25,7 @@ describe('outbox table', () => {
       'aggregatetype',
       'aggregateid',
       'type text',
-      'payload jsonb',
+      'payload text',
       'tenant_id',
       'sequence bigint',
       'created_at',
@@ -27,6 +33,29 @@ describe('outbox table', () => {
     ]) {
       expect(create).toContain(column);
     }
+  });
+
+  it('stores the payload as text, the exact JSON the library wrote', () => {
+    expect(outboxDdl('platform.outbox')[0]).not.toContain('jsonb');
+  });
+
+  it('converts a payload jsonb table of an earlier version in one statement, also as a TypeORM migration', async () => {
+    const alter = 'ALTER TABLE "platform"."outbox" ALTER COLUMN payload TYPE text USING payload::text';
+    expect(outboxPayloadTextDdl('platform.outbox')).toEqual([alter]);
+    expect(outboxPayloadTextDdl()).toEqual([
+      'ALTER TABLE "hookstream_outbox" ALTER COLUMN payload TYPE text USING payload::text',
+    ]);
+    expect(() => outboxPayloadTextDdl('x; drop table y')).toThrow(PublishError);
+    const ran: string[] = [];
+    const runner = { query: async (text: string) => void ran.push(text) };
+    const migration = outboxPayloadTextMigration('platform.outbox', 1766000000000);
+    expect(migration.name).toBe('HookstreamOutboxPayloadText1766000000000');
+    await migration.up(runner);
+    await migration.down(runner);
+    expect(ran).toEqual([
+      alter,
+      'ALTER TABLE "platform"."outbox" ALTER COLUMN payload TYPE jsonb USING payload::jsonb',
+    ]);
   });
 
   it('reads rows from a pg result or a TypeORM result', () => {

@@ -2,7 +2,13 @@ import { buildCloudEvent, type BuildOptions } from '../cloud-event-builder';
 import type { PlatformEvent } from '../contract';
 import { PublishError } from '../errors';
 import type { EventInput, EventMap } from '../event-types';
-import { outboxTable, WRITER_LOCK_KEY, type OutboxTable, type SqlExecutor } from './outbox-table';
+import {
+  DEFAULT_OUTBOX_TABLE,
+  outboxTable,
+  WRITER_LOCK_KEY,
+  type OutboxTable,
+  type SqlExecutor,
+} from './outbox-table';
 
 export interface OutboxOptions extends Omit<BuildOptions, 'mode'> {
   /** `name` or `schema.name` (default `hookstream_outbox`). */
@@ -31,8 +37,10 @@ export class Outbox<M extends EventMap> {
       options.orderPerTenant === false
         ? ''
         : `, (SELECT pg_advisory_xact_lock(${WRITER_LOCK_KEY}, hashtext($2))) AS ordering`;
+    // $5 has no cast: PostgreSQL types it as the column, `text`, or `jsonb` in a table created by
+    // an earlier version of this library, so one statement serves both.
     this.insertSql = `INSERT INTO ${this.table.sql} (id, tenant_id, aggregatetype, aggregateid, type, payload)
-      SELECT $1, $2, $3, $2, $4, $5::jsonb FROM (SELECT 1) AS one${lock}
+      SELECT $1, $2, $3, $2, $4, $5 FROM (SELECT 1) AS one${lock}
       RETURNING sequence`;
   }
 
@@ -51,15 +59,37 @@ export class Outbox<M extends EventMap> {
       );
     }
     const built = buildCloudEvent(event, { ...this.options, mode: 'structured' });
-    await tx.query(this.insertSql, [
-      built.event.id,
-      built.event.tenantId,
-      this.topic,
-      built.event.type,
-      built.record.value.toString('utf8'),
-    ]);
+    try {
+      await tx.query(this.insertSql, [
+        built.event.id,
+        built.event.tenantId,
+        this.topic,
+        built.event.type,
+        built.record.value.toString('utf8'),
+      ]);
+    } catch (error) {
+      throw jsonbPayloadError(error, this.options.table) ?? error;
+    }
     return built.event;
   }
+}
+
+/**
+ * A `payload jsonb` column (a table created by an earlier version of this library) refuses valid
+ * JSON that holds `\u0000` (22P05) or a lone surrogate (22P02); a `text` column never raises
+ * either. Named, so the operator learns which migration lets such events through.
+ */
+function jsonbPayloadError(error: unknown, table: string | undefined): PublishError | null {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code !== '22P05' && code !== '22P02') return null;
+  const name = table ?? DEFAULT_OUTBOX_TABLE;
+  return new PublishError(
+    'invalid_config',
+    `the payload column of outbox table ${name} is jsonb, which cannot hold this event ` +
+      `(${(error as Error).message}); convert it to text with outboxPayloadTextDdl(${JSON.stringify(name)})`,
+    false,
+    { cause: error },
+  );
 }
 
 /**

@@ -4,7 +4,7 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import type { EventRecord } from '../cloud-event-builder';
 import { createIdempotentProducer, sendRecords } from '../publisher';
-import { outboxTable, RELAY_LOCK_KEY, type OutboxTable } from './outbox-table';
+import { outboxPayloadTextDdl, outboxTable, RELAY_LOCK_KEY, type OutboxTable } from './outbox-table';
 import { RelayMetrics, type OutboxBacklog } from './relay-metrics';
 
 export interface RelayOptions {
@@ -53,6 +53,7 @@ export class OutboxRelay {
   private wake: (() => void) | null = null;
   private server: Server | null = null;
   private lastRetention = 0;
+  private payloadTypeChecked = false;
 
   constructor(private readonly options: RelayOptions) {
     this.ownsPool = options.pool === undefined;
@@ -66,7 +67,8 @@ export class OutboxRelay {
       });
     this.table = outboxTable(options.table);
     this.topic = options.topic ?? 'platform.events';
-    // The CTE with a volatile function runs once per candidate tenant (never inlined).
+    // The CTE with a volatile function runs once per candidate tenant (never inlined). `::text` is
+    // the stored JSON as it is; on a `payload jsonb` table (an earlier version's) its rendering.
     this.claimSql = `WITH candidates AS (
         SELECT tenant_id FROM ${this.table.sql} WHERE sent_at IS NULL
         GROUP BY tenant_id ORDER BY min(sequence) LIMIT $1
@@ -172,6 +174,7 @@ export class OutboxRelay {
     let failures = 0;
     while (this.running) {
       try {
+        if (!this.payloadTypeChecked) await this.warnIfPayloadJsonb();
         const published = await this.publishBatch();
         await this.maybeApplyRetention();
         failures = 0;
@@ -187,6 +190,23 @@ export class OutboxRelay {
         this.producer = null;
         await this.idle(Math.min(5_000, 250 * 2 ** Math.min(failures, 5)));
       }
+    }
+  }
+
+  /** Once per relay: a `payload jsonb` table changes what is sent, so the operator should hear of it. */
+  private async warnIfPayloadJsonb(): Promise<void> {
+    const { rows } = await this.pool.query<{ type: string }>(
+      `SELECT format_type(atttypid, atttypmod) AS type FROM pg_attribute
+       WHERE attrelid = $1::regclass AND attname = 'payload' AND NOT attisdropped`,
+      [this.table.sql],
+    );
+    this.payloadTypeChecked = true;
+    if (rows[0]?.type === 'jsonb') {
+      this.options.log?.(
+        `outbox relay: ${this.table.sql}.payload is jsonb, so events are sent as PostgreSQL renders them ` +
+          `(keys reordered, numbers rewritten) and events holding \\u0000 cannot be enqueued; ` +
+          `run: ${outboxPayloadTextDdl(this.options.table)[0]}`,
+      );
     }
   }
 
