@@ -61,7 +61,7 @@ export class EndpointsService {
    */
   async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
     const max = this.config.limits.maxEndpointsPerTenant;
-    if ((await this.endpoints.countForTenant(tenantId)) >= max) throw this.overQuota(max);
+    if ((await this.endpoints.countForTenant(tenantId)) >= max) throw this.overQuota(tenantId, max);
     await this.assertUrlAllowed(input.url);
     const masked = Object.entries(input.headers ?? {}).find(([, value]) => value === HEADER_VALUE_MASK);
     if (masked)
@@ -90,7 +90,7 @@ export class EndpointsService {
       createdAt: now,
       updatedAt: now,
     };
-    if (!(await this.endpoints.insertWithinQuota(endpoint, max))) throw this.overQuota(max);
+    if (!(await this.endpoints.insertWithinQuota(endpoint, max))) throw this.overQuota(tenantId, max);
     await this.announce(tenantId, endpoint.id);
     return endpoint;
   }
@@ -251,8 +251,8 @@ export class EndpointsService {
   }
 
   /** The endpoint quota's refusal (409 quota_exceeded), counted. */
-  private overQuota(max: number): DomainError {
-    this.quotas.rejected('endpoints');
+  private overQuota(tenantId: string, max: number): DomainError {
+    this.quotas.rejected('endpoints', tenantId);
     return new DomainError(
       'quota_exceeded',
       `tenant has ${max} endpoints, the most allowed (HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT); delete one first`,

@@ -80,11 +80,11 @@ export class IngestRate {
       // Nearly always a token already leased: spent without a promise.
       if (leases.spend(tenantId, nowMs)) return;
       return leases.take(tenantId).then((allowed) => {
-        if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
+        if (!allowed.ok) this.throwRefusal(tenantId, allowed.retryAfterMs);
       });
     }
     const allowed = this.tokens.buckets.take(tenantId, 1, nowMs);
-    if (!allowed.ok) this.throwRefusal(allowed.retryAfterMs);
+    if (!allowed.ok) this.throwRefusal(tenantId, allowed.retryAfterMs);
   }
 
   /**
@@ -98,16 +98,16 @@ export class IngestRate {
       this.tokens.kind === 'own'
         ? this.tokens.buckets.waitForOne(tenantId, nowMs)
         : this.tokens.leases.knownEmptyFor(tenantId, nowMs);
-    return waitMs === 0 ? null : this.refused(waitMs);
+    return waitMs === 0 ? null : this.refused(tenantId, waitMs);
   }
 
-  private throwRefusal(retryAfterMs: number): never {
-    const refusal = this.refused(retryAfterMs);
+  private throwRefusal(tenantId: string, retryAfterMs: number): never {
+    const refusal = this.refused(tenantId, retryAfterMs);
     throw DomainError.rateLimited(refusal.message, refusal.retryAfterSeconds);
   }
 
-  private refused(retryAfterMs: number): RateRefusal {
-    this.quotas.rejected('ingest_rate');
+  private refused(tenantId: string, retryAfterMs: number): RateRefusal {
+    this.quotas.rejected('ingest_rate', tenantId);
     return {
       code: 'rate_limited',
       message: this.message,

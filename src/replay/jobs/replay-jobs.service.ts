@@ -121,7 +121,7 @@ export class ReplayJobsService {
   private async create(job: NewReplayJob): Promise<ReplayJobDto> {
     const created = await this.jobs.create(job, MAX_UNFINISHED_JOBS_PER_TENANT);
     if (!created) {
-      this.quotas.rejected('window_replay');
+      this.quotas.rejected('window_replay', job.tenantId);
       throw DomainError.rateLimited(
         `this tenant already has ${MAX_UNFINISHED_JOBS_PER_TENANT} replay jobs queued or running; ` +
           'wait for one to finish or cancel one',
