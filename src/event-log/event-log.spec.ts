@@ -100,6 +100,34 @@ describe('EventLog', () => {
     expect(table.stored.length + dropped).toBe(200);
   });
 
+  it('counts the batch being retried in its byte bound: what it holds in all stays under it', async () => {
+    jest.useFakeTimers();
+    try {
+      const { table, log, metric } = world({ HOOKSTREAM_EVENTS_BUFFER: '64KiB' });
+      table.down = true;
+      for (let n = 0; n < 14; n++) log.append(row(n, 4 * 1024));
+      // The first 14 rows are taken into a write that fails and is retried in place.
+      await jest.advanceTimersByTimeAsync(300);
+      expect(table.inserts).toBeGreaterThanOrEqual(1);
+      for (let n = 14; n < 200; n++) log.append(row(n, 4 * 1024));
+      expect(await metric('hookstream_events_feed_buffered_bytes')).toEqual({
+        all: expect.any(Number) as number,
+      });
+      const held = (await metric('hookstream_events_feed_buffered_bytes')).all;
+      expect(held).toBeLessThanOrEqual(64 * 1024);
+      table.down = false;
+      await jest.advanceTimersByTimeAsync(5_000);
+      await log.onApplicationShutdown();
+      // The 14 rows in flight fill the bound; before, up to 14 more waited behind them.
+      expect(ids(table.stored).slice(0, 14)).toEqual(range(0, 14));
+      expect(table.stored.length).toBeLessThanOrEqual(16);
+      const dropped = (await metric('hookstream_events_feed_dropped_total')).buffer_full;
+      expect(table.stored.length + dropped).toBe(200);
+    } finally {
+      jest.useRealTimers();
+    }
+  });
+
   it('gives up retrying at shutdown and counts what it could not write', async () => {
     const { table, log, metric } = world();
     table.down = true;

@@ -66,7 +66,8 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
       maxBatchItems: MAX_BATCH,
       maxBatchBytes: MAX_BATCH_BYTES,
       lingerMs: FLUSH_INTERVAL_MS,
-      maxQueuedBytes: config.events.bufferBytes,
+      // The batch being written counts too: retried in place while PostgreSQL is down, it is held.
+      maxHeldBytes: config.events.bufferBytes,
       sizeOf,
       write: (batch) => this.write(batch),
       // Only once shutting down: until then `write` retries transient failures itself.
@@ -87,10 +88,10 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
     const rows = this.rows;
     new Gauge({
       name: 'hookstream_events_feed_buffered_bytes',
-      help: 'Estimated memory of events waiting to be written to the feed',
+      help: 'Estimated memory of events waiting to be written to the feed or being written',
       registers: [registry],
       collect() {
-        this.set(rows.queuedBytes());
+        this.set(rows.heldBytes());
       },
     });
   }
