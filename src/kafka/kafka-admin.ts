@@ -37,6 +37,43 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     }
     await this.assertCoPartitioned(admin);
     this.retired = await this.findRetiredTiers(admin, existing);
+    if (this.config.security.production) await this.warnOnSingleCopyTopics(admin);
+  }
+
+  /**
+   * A 202 from the ingest API and a committed offset mean "acknowledged by every in-sync replica"
+   * (acks=all), which is one broker when a topic's `min.insync.replicas` is 1: the topics
+   * Hookstream creates get min(2, HOOKSTREAM_REPLICATION_FACTOR), but input topics the platform
+   * made are used as they are. In production, say so at boot. Best effort: a broker that refuses
+   * DescribeConfigs (ACLs) gets a line saying it could not check.
+   */
+  private async warnOnSingleCopyTopics(admin: Admin): Promise<void> {
+    const topics = requiredTopics(this.config.kafka).map((topic) => topic.topic);
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['min.insync.replicas'],
+        })),
+      });
+      const weak = singleCopyTopics(
+        described.resources.map((resource) => ({
+          topic: resource.resourceName,
+          minInsync: resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
+            ?.configValue,
+        })),
+      );
+      if (weak.length > 0) {
+        this.logger.warn(
+          { topics: weak },
+          'NODE_ENV=production with topics whose min.insync.replicas is 1: an accepted event or a committed offset is then on one broker only (README Section B)',
+        );
+      }
+    } catch (error) {
+      this.logger.warn({ err: error }, "could not read the topics' min.insync.replicas");
+    }
   }
 
   /** The retired retry tiers found at boot (see {@link findRetiredTiers}). */
@@ -268,4 +305,14 @@ export interface OffsetsSnapshot {
   topicOffsets: Map<string, PartitionOffsets[]>;
   committed: CommittedOffsets[][];
   members: Record<string, number>;
+}
+
+/** The topics whose `min.insync.replicas` lets acks=all mean one broker (unknown counts as 1). */
+export function singleCopyTopics(
+  described: Array<{ topic: string; minInsync: string | undefined }>,
+): string[] {
+  return described
+    .filter(({ minInsync }) => !(Number(minInsync) >= 2))
+    .map(({ topic }) => topic)
+    .sort();
 }
