@@ -50,6 +50,13 @@ class RecordingSettler {
     return this.blocker;
   }
 
+  /** The deliveries told of as dead-lettered as `handler_failed`. */
+  readonly isolated: string[] = [];
+
+  async releaseAfterIsolation(task: DeliveryTask): Promise<void> {
+    this.isolated.push(task.deliveryId);
+  }
+
   kinds(): string[] {
     return this.settled.map(({ settlement }) => `${settlement.kind}/${settlement.occasion}`);
   }
@@ -384,6 +391,15 @@ describe('DeliveryEngine', () => {
       await engine.handle(record(testTaskSeal.seal(task(1, strict))), 'first');
       expect(settler.kinds()).toEqual(['retry/circuit_open']);
       expect(settler.settled[0].settling.strict).toBe('first');
+    });
+
+    it('asks the settler to hand on the key of a delivery isolated as handler_failed', async () => {
+      const { engine, settler } = start([strict]);
+      await engine.afterIsolation(record(testTaskSeal.seal(task(1, strict))));
+      // A record that is not a task (nor one Hookstream wrote) blocks nothing.
+      await engine.afterIsolation(record(Buffer.from('not a task')));
+      expect(settler.isolated).toEqual(['d-1']);
+      expect(settler.settled).toEqual([]);
     });
 
     it('drains a disabled strict endpoint: its retries are dead-lettered as the blocker', async () => {

@@ -60,7 +60,10 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       'isShut' | 'nextChanceAtMs' | 'canAttempt' | 'failingSinceMs'
     >,
     @Inject(Settler)
-    private readonly settler: Pick<Settler, 'settle' | 'settlePoison' | 'admitStrict' | 'isBlocker'>,
+    private readonly settler: Pick<
+      Settler,
+      'settle' | 'settlePoison' | 'admitStrict' | 'isBlocker' | 'releaseAfterIsolation'
+    >,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(RANDOM) private readonly random: Random,
     @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'open' | 'seal'>,
@@ -199,6 +202,21 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       moved,
       orderKey,
     );
+  }
+
+  /**
+   * A record the consumer dead-lettered as `handler_failed` after `handle` failed on it the same way
+   * three times (CONSUMER.deliveryIsolated): a strict blocker among them hands its key on. A record
+   * that is not a task blocks nothing.
+   */
+  async afterIsolation(record: ConsumedRecord): Promise<void> {
+    let opened: OpenedTask;
+    try {
+      opened = this.seal.open(record.value);
+    } catch {
+      return;
+    }
+    await this.settler.releaseAfterIsolation(opened.task);
   }
 
   /**

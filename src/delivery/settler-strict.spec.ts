@@ -131,6 +131,20 @@ describe('Settler, strict ordering', () => {
     expect(parking.blocks.size).toBe(0);
   });
 
+  it('hands on the key of a delivery isolated as handler_failed only if it blocks it', async () => {
+    const { settler, parking, producer } = world();
+    await parking.block('ep-1', '', 'd-1', true);
+    await parking.park(task(2), '', sealed(task(2)), true);
+    await settler.releaseAfterIsolation(task(3));
+    expect(parking.blocks.get('ep-1/')).toBe('d-1');
+    expect(producer.to(tier1)).toHaveLength(0);
+
+    await settler.releaseAfterIsolation(task(1));
+    expect(parking.blocks.get('ep-1/')).toBe('d-2');
+    expect(producer.to(tier1).map((r) => decodeTask(r.value as Buffer).deliveryId)).toEqual(['d-2']);
+    expect(parking.parked).toHaveLength(0);
+  });
+
   it('neither blocks nor releases for a retry that does not block the endpoint', async () => {
     const { settler, parking } = world();
     await parking.block('ep-1', '', 'd-9', true);

@@ -193,6 +193,21 @@ export class Settler {
   }
 
   /**
+   * Strict ordering: a delivery its consumer dead-lettered as `handler_failed` (its own outcome could
+   * not be written, the same way each time: a retry record the broker refuses as too large) hands
+   * its key on if it blocks one, as a dead-lettered blocker does. Whatever the endpoint's ordering is
+   * now: the block names a delivery that will never come back, so nothing else would lift it.
+   */
+  async releaseAfterIsolation(task: DeliveryTask): Promise<void> {
+    if (!(await this.isBlocker(task))) return;
+    await this.releaseNextParked(task);
+    this.logger.warn(
+      bindings(task),
+      'strict ordering: a blocker dead-lettered as handler_failed; its key handed on',
+    );
+  }
+
+  /**
    * Strict ordering: blockers promoted from the parking lot whose hand-on never happened (the
    * process died between `nextParked` and the release, so no tier record of them exists) are handed
    * on now, `graceMs` after their promotion. A release that was only slow, not lost, is sent twice:

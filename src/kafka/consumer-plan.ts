@@ -17,6 +17,11 @@ export const CONSUMER = {
   retryTiers: 'hookstream.retry-tiers',
   /** The dead-letter topic, mirrored into PostgreSQL. */
   deadLetters: 'hookstream.dead-letters',
+  /**
+   * A first attempt's or a retry's record dead-lettered as `handler_failed` (`afterIsolating`), for
+   * what its outcome would have done besides (a strict blocker hands its key on).
+   */
+  deliveryIsolated: 'hookstream.delivery-isolated',
 } as const;
 
 export type ConsumerPattern = (typeof CONSUMER)[keyof typeof CONSUMER];
@@ -41,6 +46,12 @@ interface DeclarationBase {
    * dead-lettered as `handler_failed`, or (the dead-letter mirror, which reads the DLQ) skipped.
    */
   isolate: 'dead-letter' | 'skip';
+  /**
+   * The pattern whose handler is given each record isolated, once its dead letter is written: what
+   * the record's own outcome would have done besides the write is done before it may be committed.
+   * The handler retries its own steps: a rejection has the record handled, and isolated, again.
+   */
+  afterIsolating?: ConsumerPattern;
   /** One member owns the same partition index of every topic, and indexes move by handover. */
   coPartitioned?: boolean;
 }
@@ -82,7 +93,7 @@ export function consumerPlan(config: AppConfig, retired: readonly RetiredTier[] 
     },
     {
       patternFor: (topic) => (tierByTopic.has(topic) ? CONSUMER.retryTiers : CONSUMER.firstAttempts),
-      patterns: [CONSUMER.firstAttempts, CONSUMER.retryTiers],
+      patterns: [CONSUMER.firstAttempts, CONSUMER.retryTiers, CONSUMER.deliveryIsolated],
       roles: ['delivery'],
       mode: 'records',
       name: 'deliveries',
@@ -90,6 +101,8 @@ export function consumerPlan(config: AppConfig, retired: readonly RetiredTier[] 
       topics: [kafka.deliveriesTopic, ...tiers.map((tier) => tier.topic)],
       partitionWindow,
       isolate: 'dead-letter',
+      // A strict blocker isolated must still hand its key on, or the key stays blocked for good.
+      afterIsolating: CONSUMER.deliveryIsolated,
       coPartitioned: true,
       // Tiers are written only by failures: idle, they were most of every fetch (decision 67).
       ...(tiers.length > 0

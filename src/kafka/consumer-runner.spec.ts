@@ -2,16 +2,18 @@ import type { Kafka } from 'kafkajs';
 import { map, of, timer } from 'rxjs';
 import { Registry } from 'prom-client';
 import { RecordingProducer, silentLogger, testConfig } from '../testing/fakes';
-import { CONSUMER } from './consumer-plan';
+import type { ConsumedRecord } from '../domain/records';
+import { CONSUMER, consumerPlan, type ConsumerDeclaration } from './consumer-plan';
 import { ConsumerRunner, HandBackToRunner, settled } from './consumer-runner';
+import type { RecordSpec } from './consumer-spec';
 import { SwitchablePartitionHandover } from './partition-handover';
 
 /** A runner for a process that runs no consumer (API role only): listen() checks, starts nothing. */
-function runner() {
+function runner(producer = new RecordingProducer()) {
   return new ConsumerRunner(
     undefined as unknown as Kafka,
     testConfig({ HOOKSTREAM_ROLES: 'api' }),
-    new RecordingProducer(),
+    producer,
     new SwitchablePartitionHandover(),
     { carryOverTierOffsets: async () => 0, committedOffsets: async () => [], retiredTiers: () => [] },
     new Registry(),
@@ -83,6 +85,38 @@ describe('ConsumerRunner', () => {
     await expect(listen(consumers)).rejects.toThrow(
       `consumer pattern ${CONSUMER.deadLetters} has two @EventPattern handlers`,
     );
+  });
+
+  it("gives an isolated record to the declaration's afterIsolating handler once its dead letter is written", async () => {
+    const producer = new RecordingProducer();
+    const config = testConfig({ HOOKSTREAM_ROLES: 'api' });
+    const consumers = runner(producer);
+    const told: string[] = [];
+    for (const pattern of Object.values(CONSUMER).filter((p) => p !== CONSUMER.deliveryIsolated)) {
+      consumers.addHandler(pattern, handler(), true);
+    }
+    const afterIsolating = async (record: ConsumedRecord) =>
+      void told.push(`${record.offset}: ${producer.to(config.kafka.dlqTopic).length} dead letter(s)`);
+    consumers.addHandler(CONSUMER.deliveryIsolated, afterIsolating, true);
+    const declaration = consumerPlan(config).find((d) => d.afterIsolating === CONSUMER.deliveryIsolated)!;
+    const spec = (consumers as unknown as { specFor(d: ConsumerDeclaration): RecordSpec }).specFor(
+      declaration,
+    );
+    const record: ConsumedRecord = {
+      topic: config.kafka.deliveriesTopic,
+      partition: 0,
+      offset: '7',
+      key: null,
+      value: Buffer.from('x'),
+      headers: {},
+      timestampMs: 0,
+    };
+    producer.failWith = new Error('KafkaJSNumberOfRetriesExceeded');
+    await expect(spec.isolate!(record, new Error('bug'))).rejects.toThrow('KafkaJSNumberOfRetriesExceeded');
+    expect(told).toEqual([]);
+    producer.failWith = null;
+    await spec.isolate!(record, new Error('bug'));
+    expect(told).toEqual(['7: 1 dead letter(s)']);
   });
 
   it('refuses a handler that no consumer declares', async () => {

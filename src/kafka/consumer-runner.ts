@@ -198,6 +198,14 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
     );
     const invoke = (data: ConsumedRecord | ConsumedBatch) =>
       settled(handlers.get(data.topic)!(data, context));
+    const afterIsolating =
+      declaration.afterIsolating === undefined
+        ? undefined
+        : this.getHandlerByPattern(declaration.afterIsolating)!;
+    const isolate = async (record: ConsumedRecord, error: unknown) => {
+      await this.isolate(declaration, record, error);
+      if (afterIsolating) await settled(afterIsolating(record, context));
+    };
     const { name, groupId, topics, partitionWindow, maxWaitMs, maxBytesPerPartition, idleProbe } =
       declaration;
     const base = {
@@ -208,7 +216,7 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
       maxWaitMs,
       maxBytesPerPartition,
       bufferBytes: this.config.limits.consumerBufferBytes,
-      isolate: (record: ConsumedRecord, error: unknown) => this.isolate(declaration, record, error),
+      isolate,
       onPause: (reason: string) => this.pauses.inc({ consumer: name, reason }),
       committedOffsets: (topic: string) => this.admin.committedOffsets(groupId, topic),
       onFinishedElsewhere: () => this.finishedElsewhere.inc({ consumer: name }),
@@ -223,7 +231,9 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
   /**
    * A record its handler keeps failing on for a reason that is not transient: dead-lettered as
    * `handler_failed` (replayable like any dead letter with a task), or, for the dead-letter mirror,
-   * skipped: its record stays in the DLQ topic, only its row is missing.
+   * skipped: its record stays in the DLQ topic, only its row is missing. The declaration's
+   * `afterIsolating` handler runs next (specFor); until it resolves the record is not committed, so
+   * a crash in between leaves it to be read, and isolated, again.
    */
   private async isolate(
     declaration: ConsumerDeclaration,

@@ -42,9 +42,15 @@ export class FakeClock implements Clock {
 export class RecordingProducer {
   readonly sent: Array<{ topic: string; record: OutgoingRecord }> = [];
   failWith: Error | null = null;
+  /** Refuses the records it answers an error for, as a broker refuses one too large (kafkajs' `type`). */
+  refuse: (topic: string, record: OutgoingRecord) => Error | null = () => null;
 
   async send(topic: string, records: OutgoingRecord[]): Promise<void> {
     if (this.failWith) throw this.failWith;
+    for (const record of records) {
+      const refusal = this.refuse(topic, record);
+      if (refusal) throw refusal;
+    }
     for (const record of records) this.sent.push({ topic, record });
   }
 
