@@ -45,10 +45,17 @@ export function attempt(outcome: 'delivered' | 'failed', statusCode: number): At
 }
 
 export function world(logger = silentLogger) {
+  return worldParkingIn(new InMemoryStrictParking(), logger);
+}
+
+/** The same over the strict-ordering store given (StrictParking on PostgreSQL, in an integration test). */
+export function worldParkingIn<P extends ConstructorParameters<typeof Settler>[2]>(
+  parking: P,
+  logger = silentLogger,
+) {
   const clock = new FakeClock();
   const producer = new RecordingProducer();
   const held = new InMemoryHeldDeliveries();
-  const parking = new InMemoryStrictParking();
   const disabled: Array<[string, string]> = [];
   const health = new EndpointHealth(
     config,
