@@ -6,7 +6,7 @@ import { retryTierDelayOf } from '../config/retry-tier-topic';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import type { CommittedOffset } from './consumer-spec';
-import { requiredTopics } from './topics';
+import { DELIVERY_RECORD_OVERHEAD_BYTES, requiredTopics, topicsTooSmallForDeliveries } from './topics';
 import { KAFKA } from './kafka.constants';
 
 /** Owns one admin connection: creates missing topics at boot and answers readiness checks. */
@@ -38,6 +38,51 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     await this.assertCoPartitioned(admin);
     this.retired = await this.findRetiredTiers(admin, existing);
     if (this.config.security.production) await this.warnOnSingleCopyTopics(admin);
+    await this.warnIfDeliveriesMayNotFit(admin);
+  }
+
+  /**
+   * Warns when a topic of the deliveries (their `max.message.bytes`, the broker's message.max.bytes
+   * unless the topic overrides it) cannot take the largest record HOOKSTREAM_MAX_EVENT_BYTES lets in
+   * (topicsTooSmallForDeliveries). Not a refusal: events that large may never come, and the limit
+   * can be raised on the broker. A principal not allowed DescribeConfigs is not refused either.
+   */
+  private async warnIfDeliveriesMayNotFit(admin: Admin): Promise<void> {
+    const { kafka, delivery } = this.config;
+    const topics = [kafka.deliveriesTopic, ...kafka.retryTiers.map((tier) => tier.topic), kafka.dlqTopic];
+    let limits: Map<string, number>;
+    try {
+      const described = await admin.describeConfigs({
+        includeSynonyms: false,
+        resources: topics.map((name) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name,
+          configNames: ['max.message.bytes'],
+        })),
+      });
+      limits = new Map(
+        described.resources.flatMap((resource) =>
+          resource.configEntries
+            .filter((entry) => entry.configName === 'max.message.bytes')
+            .map((entry) => [resource.resourceName, Number(entry.configValue)] as const),
+        ),
+      );
+    } catch (error) {
+      this.logger.info({ err: error }, "could not read the delivery topics' max.message.bytes");
+      return;
+    }
+    const tooSmall = topicsTooSmallForDeliveries(delivery.maxEventBytes, limits);
+    if (tooSmall.length === 0) return;
+    this.logger.warn(
+      {
+        maxEventBytes: delivery.maxEventBytes,
+        needed: delivery.maxEventBytes + DELIVERY_RECORD_OVERHEAD_BYTES,
+        maxMessageBytes: Object.fromEntries(tooSmall.map((topic) => [topic, limits.get(topic)])),
+      },
+      'HOOKSTREAM_MAX_EVENT_BYTES lets in events whose retry or dead-letter records these topics refuse ' +
+        '(max.message.bytes): such a delivery is dead-lettered as handler_failed, not replayable. ' +
+        'Lower HOOKSTREAM_MAX_EVENT_BYTES or raise max.message.bytes',
+    );
   }
 
   /**

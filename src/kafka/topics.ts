@@ -26,3 +26,26 @@ export function requiredTopics(config: KafkaConfig): ITopicConfig[] {
     topic(config.dlqTopic, config.deliveryPartitions, 28 * DAY_MS),
   ];
 }
+
+/**
+ * Most bytes a delivery record carries besides its event's data: a bound, not a measure. The task
+ * around the data (three uuids; the event's id, type, time and ordering key, each at most
+ * MAX_ATTRIBUTE_LENGTH characters of up to 6 bytes as JSON; the MAC) is under 7 KiB; the hs-*
+ * headers of a retry or a dead letter (two texts of MAX_HEADER_TEXT UTF-16 units, up to 3 bytes
+ * each, and a few numbers) under 4 KiB; Kafka's record and batch framing adds under 100 bytes.
+ */
+export const DELIVERY_RECORD_OVERHEAD_BYTES = 16 * 1024;
+
+/**
+ * The topics a delivery's records are written to (deliveries, retry tiers, DLQ) whose
+ * `max.message.bytes` cannot take the largest record HOOKSTREAM_MAX_EVENT_BYTES lets in. Such a
+ * record is refused for good (MESSAGE_TOO_LARGE): its delivery ends as a `handler_failed` dead
+ * letter, whose copy keeps only the first 256 KiB of the task and so cannot be replayed.
+ */
+export function topicsTooSmallForDeliveries(
+  maxEventBytes: number,
+  maxMessageBytes: ReadonlyMap<string, number>,
+): string[] {
+  const needed = maxEventBytes + DELIVERY_RECORD_OVERHEAD_BYTES;
+  return [...maxMessageBytes].filter(([, limit]) => limit < needed).map(([topic]) => topic);
+}
