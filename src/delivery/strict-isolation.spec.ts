@@ -64,7 +64,7 @@ function deliveries() {
     config,
     producer,
     new SwitchablePartitionHandover(),
-    { carryOverTierOffsets: async () => 0, committedOffsets: async () => [] },
+    { carryOverTierOffsets: async () => 0, committedOffsets: async () => [], retiredTiers: () => [] },
     new Registry(),
     silentLogger,
   );
