@@ -278,6 +278,12 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     return (await this.connect()).fetchTopicOffsetsByTimestamp(topic, timestampMs);
   }
 
+  /** Those of `topics` the cluster does not have (deleted, or never made). */
+  async missingTopics(topics: string[]): Promise<string[]> {
+    const existing = new Set(await (await this.connect()).listTopics());
+    return [...new Set(topics)].filter((topic) => !existing.has(topic));
+  }
+
   /** Per partition of `topic`: the offset after its last record. */
   async endOffsets(topic: string): Promise<Array<{ partition: number; offset: string }>> {
     return (await this.connect()).fetchTopicOffsets(topic);

@@ -71,6 +71,11 @@ export class TopicRangeReader {
     return this.kafkaAdmin.retentionMs(this.config.kafka.inputTopics);
   }
 
+  /** Those of `topics` the cluster no longer has: a range of one can never be read to its end. */
+  missingTopics(topics: string[]): Promise<string[]> {
+    return this.kafkaAdmin.missingTopics(topics);
+  }
+
   /**
    * Hands the visitor the records of `ranges` whose timestamp is in `window`, at most `chunkRecords`
    * offsets at a time, one partition per chunk, serially; each chunk says where its partition now

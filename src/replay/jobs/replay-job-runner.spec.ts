@@ -8,7 +8,7 @@ import {
   type ChunkDone,
   type ReplayJobExecutor,
 } from './replay-job-executors';
-import { ReplayJobRunner } from './replay-job-runner';
+import { ReplayJobRunner, resumeAfterMs } from './replay-job-runner';
 import type { ReplayJobs } from './replay-jobs.repository';
 
 /** The table as the runner uses it: one job, a lease holder, and what was written. */
@@ -17,6 +17,7 @@ class FakeJobs {
   saved: Array<{ counts: JobCounts; resumePoint: ResumePoint }> = [];
   finished: Array<{ state: string; error: string | null }> = [];
   handedBack = 0;
+  resumeAfter: number[] = [];
   cancelRequested = false;
   finishFails = false;
   finishAttempts = 0;
@@ -57,8 +58,10 @@ class FakeJobs {
     return true;
   }
 
-  async handBack(_id: string, holder: string) {
-    if (holder === this.holder) this.handedBack++;
+  async handBack(_id: string, holder: string, resumeAfterMs = 0) {
+    if (holder !== this.holder) return;
+    this.handedBack++;
+    this.resumeAfter.push(resumeAfterMs);
   }
 
   async countByState() {
@@ -194,6 +197,29 @@ describe('ReplayJobRunner', () => {
       () => broken.finished.length > 0,
     );
     expect(broken.finished).toEqual([{ state: 'failed', error: 'endpoint is disabled' }]);
+  });
+
+  it('resumes a job interrupted again and again later each time: 1 s, doubling, at most a minute', async () => {
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 30].map(resumeAfterMs)).toEqual([
+      1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000,
+    ]);
+    const jobs = new FakeJobs(job());
+    const executors = new ReplayJobExecutors();
+    executors.register(new ScriptedExecutor(1, new TransientError('topic refused by an ACL')));
+    const runner = new ReplayJobRunner(
+      testConfig({ HOOKSTREAM_REPLAY_JOB_LEASE: '3s' }),
+      jobs as unknown as ReplayJobs,
+      executors,
+      new Registry(),
+      silentLogger,
+    );
+    const runOnce = async () => {
+      jobs.claimable = job();
+      await (runner as unknown as { claimWhileRoom(): Promise<void> }).claimWhileRoom();
+      await Promise.all((runner as unknown as { running: Map<string, Promise<void>> }).running.values());
+    };
+    for (let i = 0; i < 3; i++) await runOnce();
+    expect(jobs.resumeAfter).toEqual([1000, 2000, 4000]);
   });
 
   it('lives through a failure to mark a job finished (PostgreSQL away then): the lease lapses instead', async () => {

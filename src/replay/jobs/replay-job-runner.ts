@@ -18,6 +18,15 @@ import { ReplayJobs } from './replay-jobs.repository';
 
 /** How often an idle runner looks for a job (a job created on this replica wakes it at once). */
 const POLL_MS = 1_000;
+/** A job interrupted again and again (its input topic refused by an ACL, say) waits up to this long. */
+const MAX_RESUME_AFTER_MS = 60_000;
+/** Jobs whose interruptions this process counts; past it, the counts start over. */
+const MAX_COUNTED_INTERRUPTIONS = 1_000;
+
+/** How long a job interrupted `times` times in a row waits before it is claimed again: 1 s, doubling. */
+export function resumeAfterMs(times: number): number {
+  return Math.min(MAX_RESUME_AFTER_MS, POLL_MS * 2 ** Math.min(Math.max(0, times - 1), 16));
+}
 
 /**
  * Runs replay jobs in every replica with the `api` role: the replicas that accept them, whose work
@@ -32,6 +41,8 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
   readonly holder: string;
   private readonly logger: Logger;
   private readonly running = new Map<string, Promise<void>>();
+  /** Per job, its interruptions in a row in this process (reset when a run ends otherwise). */
+  private readonly interruptions = new Map<string, number>();
   private readonly replayed: Counter<'kind'>;
   private readonly finished: Counter<'kind' | 'state'>;
   private timer: NodeJS.Timeout | null = null;
@@ -184,6 +195,7 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
     };
     try {
       const outcome = await executor.run(job, afterChunk);
+      this.interruptions.delete(job.id);
       if (lost) return log.warn(counts, 'replay job lease lost; another runner has it');
       if (outcome === 'done') return await end('succeeded', null, counts);
       if (cancelled) return await end('cancelled', null, counts);
@@ -194,10 +206,18 @@ export class ReplayJobRunner implements OnApplicationBootstrap, BeforeApplicatio
       if (isTransientError(error)) {
         // Kafka or PostgreSQL is away: the job is not at fault. Any runner resumes it from its last
         // saved chunk once it can claim it again.
-        log.warn({ err: error, ...counts }, 'replay job interrupted; handed back to resume later');
-        await this.jobs.handBack(job.id, this.holder).catch(() => undefined);
+        const times = (this.interruptions.get(job.id) ?? 0) + 1;
+        if (this.interruptions.size >= MAX_COUNTED_INTERRUPTIONS) this.interruptions.clear();
+        this.interruptions.set(job.id, times);
+        const waitMs = resumeAfterMs(times);
+        log.warn(
+          { err: error, ...counts, interruptions: times, resumeAfterMs: waitMs },
+          'replay job interrupted; handed back to resume later',
+        );
+        await this.jobs.handBack(job.id, this.holder, waitMs).catch(() => undefined);
         return 'interrupted';
       }
+      this.interruptions.delete(job.id);
       await end('failed', error instanceof Error ? error.message : String(error), counts).catch(
         (finishError: unknown) => log.error({ err: finishError }, 'could not mark a replay job failed'),
       );

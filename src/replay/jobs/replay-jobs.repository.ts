@@ -209,14 +209,17 @@ export class ReplayJobs {
   }
 
   /**
-   * Lets the lease lapse now (a graceful shutdown, or a broker or database outage): any runner, this
-   * one's successor too, claims it next. The claim is not counted: only crashes count towards MAX_CLAIMS.
+   * Lets the lease lapse (a graceful shutdown: now; a broker or database outage: after
+   * `resumeAfterMs`, so a job is not claimed again every second for as long as it lasts): any
+   * runner, this one's successor too, claims it then. The claim is not counted: only crashes count
+   * towards MAX_CLAIMS.
    */
-  async handBack(id: string, holder: string): Promise<void> {
+  async handBack(id: string, holder: string, resumeAfterMs = 0): Promise<void> {
     await this.dataSource.query(
-      `UPDATE replay_jobs SET lease_expires_at = now() - interval '1 millisecond', claims = greatest(claims - 1, 0)
+      `UPDATE replay_jobs
+          SET lease_expires_at = now() + ($3::int - 1) * interval '1 millisecond', claims = greatest(claims - 1, 0)
         WHERE id = $1 AND lease_holder = $2 AND state = 'running'`,
-      [id, holder],
+      [id, holder, resumeAfterMs],
     );
   }
 

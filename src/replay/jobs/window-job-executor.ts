@@ -51,8 +51,15 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     const window = { sinceMs: job.since?.getTime() ?? 0, untilMs: job.until?.getTime() ?? null };
     let target = await this.targets.require(job.tenantId, job.endpointId);
     let checkedAt = Date.now();
+    const ranges = remainingRanges(point);
+    // A deleted input topic fails the job: its reads would fail as a broker outage does, and the
+    // job would be handed back and claimed again for good.
+    const missing = await this.reader.missingTopics(ranges.map((range) => range.topic));
+    if (missing.length > 0) {
+      throw new Error(`input topic ${missing.join(', ')} no longer exists; its records cannot be replayed`);
+    }
     const scan = await this.reader.scan(
-      remainingRanges(point),
+      ranges,
       window,
       { chunkRecords: this.config.replayJobs.chunkRecords, idleMs: IDLE_MS },
       async (records, position) => {
