@@ -49,6 +49,7 @@ function world() {
     for (let i = 0; i < count; i++) {
       await held.hold({
         endpointId,
+        deliveryId: `${endpointId}-${firstAttemptAtMs}-${i}`,
         publishedAtMs: i,
         task: Buffer.from(`${endpointId}-${i}`),
         state: { ...FIRST_ATTEMPT, firstAttemptAtMs },

@@ -328,6 +328,7 @@ export class Settler {
     try {
       await this.held.hold({
         endpointId: task.endpointId,
+        deliveryId: task.deliveryId,
         publishedAtMs: task.publishedAtMs,
         task: encoded,
         state,

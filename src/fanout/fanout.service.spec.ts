@@ -308,6 +308,22 @@ describe('FanoutService', () => {
     ]);
   });
 
+  it('holds a batch retried after a failed send under the same delivery ids, so it is held once', async () => {
+    const { producer, held, unavailable, fanOut } = world([orders, status]);
+    unavailable.add(orders.id);
+    const retried = record(event('e-30'));
+    producer.failWith = new Error('broker unavailable');
+    await expect(fanOut(retried)).rejects.toThrow('broker unavailable');
+    producer.failWith = null;
+    await fanOut(retried);
+    // Held by both runs (the table keeps one row per endpoint and delivery id), under one id.
+    expect(held.map((h) => h.deliveryId)).toEqual([
+      deliveryIdFor(TENANT, 'e-30', orders.id),
+      deliveryIdFor(TENANT, 'e-30', orders.id),
+    ]);
+    expect(held.map((h) => decodeTask(h.task).deliveryId)).toEqual(held.map((h) => h.deliveryId));
+  });
+
   it('produces a task the database would not hold to the deliveries topic instead', async () => {
     const { producer, held, unavailable, fanOut, failHolds } = world([orders]);
     unavailable.add(orders.id);

@@ -180,10 +180,12 @@ export class FanoutService {
     for (const endpoint of this.endpoints.match(event.tenantId, event.type)) {
       // A notification about an endpoint never goes to that endpoint (it is failing or disabled).
       if (isAboutEndpoint(event, endpoint.id)) continue;
-      const task = this.seal.seal(deliveryTaskFor(event, endpoint.id, record.timestampMs));
+      const delivery = deliveryTaskFor(event, endpoint.id, record.timestampMs);
+      const task = this.seal.seal(delivery);
       if (this.holdsHere(endpoint, room)) {
         held.push({
           endpointId: endpoint.id,
+          deliveryId: delivery.deliveryId,
           publishedAtMs: record.timestampMs,
           task,
           state: heldAtFanout(nowMs),

@@ -14,6 +14,7 @@ class RecordingDataSource {
 
 const request = (n: number): HoldRequest => ({
   endpointId: `00000000-0000-4000-8000-00000000000${n}`,
+  deliveryId: `d-${n}`,
   publishedAtMs: 1_000 + n,
   task: Buffer.from(`task-${n}`),
   state: FIRST_ATTEMPT,

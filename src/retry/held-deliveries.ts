@@ -13,6 +13,8 @@ export interface HeldDelivery {
 /** What a caller holds: the task's encoded bytes, as read from Kafka or about to be written to it. */
 export interface HoldRequest {
   endpointId: string;
+  /** The task's delivery id: a delivery held twice (a fan-out batch retried) is one row. */
+  deliveryId: string;
   /** The event's publish time: held deliveries are released oldest event first. */
   publishedAtMs: number;
   task: Buffer;
@@ -62,8 +64,9 @@ export class HeldDeliveries {
 
   private async insert(batch: HoldRequest[]): Promise<void> {
     await this.dataSource.query(
-      `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[])`,
+      `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state, delivery_id)
+       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[], $5::text[])
+       ON CONFLICT (endpoint_id, delivery_id) DO NOTHING`,
       [
         batch.map((request) => request.endpointId),
         batch.map((request) =>
@@ -71,6 +74,7 @@ export class HeldDeliveries {
         ),
         batch.map((request) => request.task),
         batch.map((request) => JSON.stringify(request.state)),
+        batch.map((request) => request.deliveryId),
       ],
     );
   }

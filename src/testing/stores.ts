@@ -15,7 +15,11 @@ export class InMemoryHeldDeliveries {
 
   async hold(request: HoldRequest): Promise<void> {
     if (this.failWith) throw this.failWith;
-    this.rows.push({ ...request, id: this.nextId++ });
+    // One row per delivery, as the unique index on (endpoint_id, delivery_id) keeps it.
+    const already = this.rows.some(
+      (row) => row.endpointId === request.endpointId && row.deliveryId === request.deliveryId,
+    );
+    if (!already) this.rows.push({ ...request, id: this.nextId++ });
   }
 
   async endpoints(): Promise<string[]> {

@@ -1,0 +1,61 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource } from 'typeorm';
+import { FIRST_ATTEMPT } from '../../src/domain/delivery-task';
+import { HeldDeliveries, type HoldRequest } from '../../src/retry/held-deliveries';
+import { createTestDatabase, type TestDatabase } from '../support/database';
+
+/**
+ * Held deliveries on the real PostgreSQL: the fan-out retries a whole batch after a failed send,
+ * and each run holds the batch's held tasks again. Before the unique (endpoint_id, delivery_id),
+ * every run added a row, and the endpoint got each held delivery once per run when it recovered.
+ */
+describe('HeldDeliveries', () => {
+  let database: TestDatabase;
+  let dataSource: DataSource;
+  let held: HeldDeliveries;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    dataSource = await database.connect();
+    held = new HeldDeliveries(dataSource);
+  });
+  afterAll(() => database?.drop());
+
+  const request = (endpointId: string, deliveryId: string): HoldRequest => ({
+    endpointId,
+    deliveryId,
+    publishedAtMs: Date.now(),
+    task: Buffer.from(`task ${deliveryId}`),
+    state: FIRST_ATTEMPT,
+  });
+  const rows = async (endpointId: string) =>
+    (
+      await dataSource.query<Array<{ delivery_id: string }>>(
+        `SELECT delivery_id FROM held_deliveries WHERE endpoint_id = $1 ORDER BY id`,
+        [endpointId],
+      )
+    ).map((row) => row.delivery_id);
+
+  it('keeps one row per delivery, whether held again in a later insert or twice in one', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    await held.hold(request(endpointId, 'd-1'));
+    await Promise.all([held.hold(request(endpointId, 'd-2')), held.hold(request(endpointId, 'd-2'))]);
+    expect(await rows(endpointId)).toEqual(['d-1', 'd-2']);
+    // Another endpoint's delivery of the same id is its own.
+    const other = randomUUID();
+    await held.hold(request(other, 'd-1'));
+    expect(await rows(other)).toEqual(['d-1']);
+  });
+
+  it('holds a delivery again once its row was released', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    const handedOn: string[] = [];
+    await held.release(endpointId, 10, async (batch) => {
+      handedOn.push(...batch.map((row) => row.task.toString()));
+    });
+    expect(handedOn).toEqual(['task d-1']);
+    await held.hold(request(endpointId, 'd-1'));
+    expect(await rows(endpointId)).toEqual(['d-1']);
+  });
+});
