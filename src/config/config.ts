@@ -4,7 +4,8 @@ import { parseDurationMs, parseSizeBytes } from './units';
 import { retryTierTopic } from './retry-tier-topic';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
-import { productionProblems } from './production';
+import { secretKeyProblems } from './production';
+import { readOperatorTokens } from './operator-tokens';
 import { parseTopicTenants, type TopicTenants } from '../domain/topic-tenants';
 
 /** Everything the service reads from its environment, validated once at boot. */
@@ -13,7 +14,10 @@ export interface AppConfig {
   /** The address the HTTP server binds. */
   host: string;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** Admits every operator route (HOOKSTREAM_ADMIN_TOKEN). */
   adminToken: string;
+  /** Older admin tokens admitted beside it, so a rolling restart can rotate it (HOOKSTREAM_ADMIN_TOKEN_PREVIOUS). */
+  previousAdminTokens: string[];
   databaseUrl: string;
   runMigrations: boolean;
   roles: ReadonlySet<Role>;
@@ -56,8 +60,16 @@ export interface OpsConfig {
   /** Their own listener's port, or null: served on the public port. */
   port: number | null;
   host: string;
-  /** On the public port (no OPS_PORT): `admin` puts them behind the admin token, `none` leaves them open. */
+  /**
+   * On the public port (no OPS_PORT): `admin` puts them behind the admin or the ops token, `none`
+   * leaves them open (/v1/ops keeps its own guard either way).
+   */
   auth: 'none' | 'admin';
+  /**
+   * The read-only ops credential, HOOKSTREAM_OPS_TOKEN then HOOKSTREAM_OPS_TOKEN_PREVIOUS (empty:
+   * none): /metrics, /docs and the ops routes that change nothing and reveal no secret.
+   */
+  tokens: string[];
   /** How often the exporter re-reads the cluster-wide gauges kept in PostgreSQL; scrapes read the cache. */
   gaugeRefreshMs: number;
 }
@@ -243,6 +255,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
     raw.trim() === 'auto' ? usableCores() : integer(1, MAX_WORKERS)(raw),
   );
 
+  const operatorTokens = readOperatorTokens(read, problems, production);
+
   const config: AppConfig = {
     port: read('PORT', '3000', integer(0, 65535)),
     host: read('HOST', '0.0.0.0', (raw) => raw),
@@ -251,10 +265,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'info',
       oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const),
     ),
-    adminToken: read('HOOKSTREAM_ADMIN_TOKEN', undefined, (raw) => {
-      if (raw.length < 16) throw new Error('must be at least 16 characters');
-      return raw;
-    }),
+    adminToken: operatorTokens.adminToken,
+    previousAdminTokens: operatorTokens.previousAdminTokens,
     databaseUrl: read('DATABASE_URL', 'postgres://hookstream:hookstream@127.0.0.1:5432/hookstream', (raw) => {
       const url = new URL(raw);
       if (!['postgres:', 'postgresql:'].includes(url.protocol)) throw new Error('must be a postgres:// URL');
@@ -376,6 +388,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       port: read('OPS_PORT', '', (raw) => (raw === '' ? null : integer(0, 65535)(raw))),
       host: read('OPS_HOST', '127.0.0.1', (raw) => raw),
       auth: read('HOOKSTREAM_OPS_AUTH', production ? 'admin' : 'none', oneOf(['none', 'admin'] as const)),
+      tokens: operatorTokens.opsTokens,
       gaugeRefreshMs: read('HOOKSTREAM_GAUGE_REFRESH', '15s', durationAtLeast(1_000)),
     },
     notificationIntervalMs: read('HOOKSTREAM_NOTIFICATION_INTERVAL', '15m', durationAtLeast(1_000)),
@@ -389,7 +402,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       leaseMs: read('HOOKSTREAM_REPLAY_JOB_LEASE', '30s', durationAtLeast(1_000)),
     },
   };
-  if (production) problems.push(...productionProblems(env.HOOKSTREAM_ADMIN_TOKEN, env.HOOKSTREAM_SECRET_KEY));
+  if (production) problems.push(...secretKeyProblems(env.HOOKSTREAM_SECRET_KEY));
 
   if (config.portal.linkTtlMs > config.portal.linkMaxTtlMs) {
     problems.push('HOOKSTREAM_PORTAL_LINK_TTL must not be longer than HOOKSTREAM_PORTAL_LINK_MAX_TTL');

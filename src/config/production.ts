@@ -1,6 +1,7 @@
 /**
  * What `NODE_ENV=production` refuses at boot (issue 19): values published in this repository
- * (docker-compose.yml, scripts/demo.sh), a short or low-variety admin token, and an encryption key
+ * (docker-compose.yml, scripts/demo.sh), a short or low-variety admin or ops token (current or
+ * previous: each admits requests), and an encryption key
  * that is not key-shaped (a passphrase). Previous keys are not checked, since a demo or passphrase
  * key is retired by putting it there and running `npm run secrets:reencrypt`: they sign nothing and
  * admit no portal link; they only decrypt endpoint secrets and verify the MACs of delivery tasks
@@ -11,35 +12,32 @@ export const KNOWN_DEMO_VALUES: readonly string[] = [
   'demo-secret-key-change-me-0123456789abcdef',
 ];
 
-const MIN_ADMIN_TOKEN_CHARS = 32;
+const MIN_TOKEN_CHARS = 32;
 const MIN_DISTINCT_CHARS = 12;
 const KEY_BYTES = 32;
+const HINT = '(NODE_ENV=production; generate one with `openssl rand -base64 32`)';
 
-export function productionProblems(adminToken: string | undefined, secretKey: string | undefined): string[] {
-  const problems: string[] = [];
-  const hint = '(NODE_ENV=production; generate one with `openssl rand -base64 32`)';
-  if (adminToken !== undefined) {
-    if (KNOWN_DEMO_VALUES.includes(adminToken)) {
-      problems.push(`HOOKSTREAM_ADMIN_TOKEN: is the published demo value ${hint}`);
-    } else if (adminToken.length < MIN_ADMIN_TOKEN_CHARS || distinct(adminToken) < MIN_DISTINCT_CHARS) {
-      problems.push(
-        `HOOKSTREAM_ADMIN_TOKEN: too weak: at least ${MIN_ADMIN_TOKEN_CHARS} characters, ` +
-          `${MIN_DISTINCT_CHARS} of them different ${hint}`,
-      );
-    }
+/** What production refuses of an operator token (the admin or ops token, or a previous one). */
+export function productionTokenProblems(name: string, token: string): string[] {
+  if (KNOWN_DEMO_VALUES.includes(token)) return [`${name}: is the published demo value ${HINT}`];
+  if (token.length < MIN_TOKEN_CHARS || distinct(token) < MIN_DISTINCT_CHARS) {
+    return [
+      `${name}: too weak: at least ${MIN_TOKEN_CHARS} characters, ${MIN_DISTINCT_CHARS} of them different ${HINT}`,
+    ];
   }
-  if (secretKey !== undefined) {
-    if (KNOWN_DEMO_VALUES.includes(secretKey)) {
-      problems.push(`HOOKSTREAM_SECRET_KEY: is the published demo value ${hint}`);
-    } else if (!isKeyShaped(secretKey)) {
-      problems.push(
-        `HOOKSTREAM_SECRET_KEY: must be ${KEY_BYTES} or more random bytes in base64 or hex, not a ` +
-          `passphrase ${hint}; keep an old key in HOOKSTREAM_SECRET_KEY_PREVIOUS and run ` +
-          '`npm run secrets:reencrypt` to retire it',
-      );
-    }
-  }
-  return problems;
+  return [];
+}
+
+export function secretKeyProblems(secretKey: string | undefined): string[] {
+  if (secretKey === undefined) return [];
+  if (KNOWN_DEMO_VALUES.includes(secretKey))
+    return [`HOOKSTREAM_SECRET_KEY: is the published demo value ${HINT}`];
+  if (isKeyShaped(secretKey)) return [];
+  return [
+    `HOOKSTREAM_SECRET_KEY: must be ${KEY_BYTES} or more random bytes in base64 or hex, not a ` +
+      `passphrase ${HINT}; keep an old key in HOOKSTREAM_SECRET_KEY_PREVIOUS and run ` +
+      '`npm run secrets:reencrypt` to retire it',
+  ];
 }
 
 /** Base64 (standard or URL-safe) or hex of at least 32 bytes that are not a repeated pattern. */
