@@ -2,6 +2,8 @@
 export type DomainErrorCode =
   | 'not_found'
   | 'unauthorized'
+  /** A valid credential that this route does not admit (the read-only ops token on an admin route). */
+  | 'forbidden'
   | 'validation_failed'
   | 'conflict'
   | 'quota_exceeded'

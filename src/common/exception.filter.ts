@@ -10,6 +10,7 @@ import { BodyParseError } from './json-body';
 const STATUS_BY_CODE: Record<DomainErrorCode, number> = {
   not_found: HttpStatus.NOT_FOUND,
   unauthorized: HttpStatus.UNAUTHORIZED,
+  forbidden: HttpStatus.FORBIDDEN,
   validation_failed: HttpStatus.BAD_REQUEST,
   conflict: HttpStatus.CONFLICT,
   quota_exceeded: HttpStatus.CONFLICT,

@@ -1,6 +1,5 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Inject, Injectable, type INestApplication } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { AppConfig } from '../config/config';
@@ -9,6 +8,7 @@ import { DomainError } from '../common/domain-error';
 import { pathOf, routeOf } from '../common/request-path';
 import { AuthBrake, clientAddress } from '../tenants/auth/auth-brake';
 import { bearerToken } from '../tenants/auth/bearer-token';
+import { OperatorCredentials } from '../tenants/auth/operator-credentials';
 
 /** Served on both listeners: orchestrators probe the public port, and they reveal no address. */
 const PROBES = new Set(['/healthz', '/readyz']);
@@ -26,22 +26,22 @@ export function isOpsPath(path: string): boolean {
 /**
  * Which listener serves what. With OPS_PORT the ops surface is served there only (the public port
  * answers 404 for it, as if absent) and the ops listener serves nothing else. Without it,
- * HOOKSTREAM_OPS_AUTH=admin puts the ops surface behind the admin token on the public port, except
- * the probes and the dashboard's page (a browser cannot send a bearer token when opening a page;
- * the page holds no data, and every call it makes is an admin route). A wrong token there counts
- * against HOOKSTREAM_AUTH_FAILURE_LIMIT like one sent to an admin route.
+ * HOOKSTREAM_OPS_AUTH=admin puts the ops surface behind the admin or the ops token on the public
+ * port, except the probes and the dashboard's page (a browser cannot send a bearer token when
+ * opening a page; the page holds no data, and every call it makes is a /v1/ops route). /v1/ops
+ * keeps AdminGuard behind this, which refuses the ops token on the routes that act or reveal
+ * secrets. A wrong token here counts against HOOKSTREAM_AUTH_FAILURE_LIMIT like one sent to an
+ * admin route.
  */
 @Injectable()
 export class OpsSurface {
   private readonly opsSockets = new WeakSet<Socket>();
-  private readonly adminDigest: Buffer;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly brake: AuthBrake,
-  ) {
-    this.adminDigest = sha256(config.adminToken);
-  }
+    private readonly credentials: OperatorCredentials,
+  ) {}
 
   /** Fastify `onRequest` hook: answers 404, 401 or 429 (and ends the request) or lets it go on. */
   readonly hook = async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
@@ -69,15 +69,14 @@ export class OpsSurface {
         .send({ error: error.code, message: error.message });
       return;
     }
-    const token = bearerToken(request);
-    if (token !== null && timingSafeEqual(sha256(token), this.adminDigest)) {
+    if (this.credentials.identify(bearerToken(request)) !== null) {
       this.brake.succeeded([address]);
       return;
     }
     this.brake.failed('admin');
     await reply
       .status(401)
-      .send({ error: 'unauthorized', message: 'the ops routes need the admin bearer token' });
+      .send({ error: 'unauthorized', message: 'the ops routes need the ops or the admin bearer token' });
   };
 
   /** Starts the ops listener when OPS_PORT is set; resolves to its port, or null. */
@@ -102,8 +101,4 @@ export class OpsSurface {
     });
     return (server.address() as AddressInfo).port;
   }
-}
-
-function sha256(value: string): Buffer {
-  return createHash('sha256').update(value, 'utf8').digest();
 }

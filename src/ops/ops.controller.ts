@@ -11,12 +11,13 @@ import {
   UseGuards,
 } from '@nestjs/common';
 import { ApiBearerAuth, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { AdminGuard } from '../tenants/auth/admin.guard';
+import { AdminGuard, OpsTokenAdmitted } from '../tenants/auth/admin.guard';
+import { CurrentOperatorCredential, type OperatorCredential } from '../tenants/auth/operator-credentials';
 import { DomainError } from '../common/domain-error';
 import { OpsDeadLetters, type OpsDeadLetter } from './dead-letters/ops-dead-letters';
 import { LagMonitor, type WatchedGroup } from './lag/lag-monitor';
 import type { GroupTopicLag } from './lag/consumer-lag';
-import { OpsSummary, type OpsSummaryView, type ReplicaRow } from './summary/ops-summary';
+import { OpsSummary, withEndpointOrigins, type OpsSummaryView, type ReplicaRow } from './summary/ops-summary';
 import { ReplicaRegistry } from '../cluster/replica-registry';
 import { OperatorRoute } from '../common/roles';
 
@@ -31,7 +32,11 @@ export interface LagView {
   deadLetters: number;
 }
 
-/** Operator endpoints (admin token): consumer lag, the replicas, the dashboard's summary, dead letters across tenants. */
+/**
+ * Operator endpoints: consumer lag, the replicas, the dashboard's summary, dead letters across
+ * tenants. The ops token reads (`@OpsTokenAdmitted()`: nothing there changes state or holds a
+ * secret); only the admin token replays.
+ */
 @ApiTags('ops')
 @ApiBearerAuth()
 @UseGuards(AdminGuard)
@@ -46,6 +51,7 @@ export class OpsController {
   ) {}
 
   @Get('lag')
+  @OpsTokenAdmitted()
   @ApiOperation({
     summary: 'Committed offset, log-end offset and lag per consumer group, topic and partition',
   })
@@ -73,14 +79,17 @@ export class OpsController {
   }
 
   @Get('summary')
+  @OpsTokenAdmitted()
   @ApiOperation({
     summary: 'Delivery rate, latency, in-flight work and endpoint health of every replica, and the replicas',
   })
-  summaryView(): Promise<OpsSummaryView> {
-    return this.summary.view();
+  async summaryView(@CurrentOperatorCredential() credential: OperatorCredential): Promise<OpsSummaryView> {
+    const view = await this.summary.view();
+    return credential === 'admin' ? view : withEndpointOrigins(view);
   }
 
   @Get('cluster')
+  @OpsTokenAdmitted()
   @ApiOperation({
     summary:
       'Every replica seen lately: roles, heartbeat, the delivery partitions each owns, in-flight work, circuits',
@@ -94,7 +103,9 @@ export class OpsController {
     };
   }
 
+  /** Ids, reasons and error text (a status or a network error naming a host); never the task or its payload. */
   @Get('dead-letters')
+  @OpsTokenAdmitted()
   @ApiOperation({ summary: 'The newest dead letters of every tenant' })
   async listDeadLetters(
     @Query('limit', new DefaultValuePipe(50), ParseIntPipe) limit: number,

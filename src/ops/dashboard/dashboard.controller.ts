@@ -4,7 +4,7 @@ import { ApiExcludeController } from '@nestjs/swagger';
 import { OperatorRoute } from '../../common/roles';
 import { StaticPage, StaticPageController } from '../../common/static-page';
 
-/** The page is public; every number it shows comes from admin-token JSON endpoints it calls. */
+/** The page is public; every number it shows comes from the /v1/ops JSON endpoints it calls (ops or admin token). */
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
 
 function dashboardPage(): StaticPage {

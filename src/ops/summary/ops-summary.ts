@@ -185,3 +185,23 @@ function rank(row: { endpoint: { enabled: boolean }; circuitState: CircuitState 
 function toIso(value: Date | undefined): string | null {
   return value ? new Date(value).toISOString() : null;
 }
+
+/**
+ * The summary as the read-only ops token sees it: each endpoint URL cut to its origin. A URL's
+ * path or query is often the receiver's credential (a Slack or Discord webhook URL, `?token=`);
+ * the origin still says which receiver it is.
+ */
+export function withEndpointOrigins(view: OpsSummaryView): OpsSummaryView {
+  return {
+    ...view,
+    endpoints: view.endpoints.map((endpoint) => ({ ...endpoint, url: originOf(endpoint.url) })),
+  };
+}
+
+function originOf(url: string): string {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return '(not a URL)';
+  }
+}

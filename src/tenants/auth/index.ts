@@ -1,5 +1,11 @@
 export { AuthModule } from './auth.module';
-export { AdminGuard } from './admin.guard';
+export { AdminGuard, OpsTokenAdmitted } from './admin.guard';
+export {
+  CurrentOperatorCredential,
+  OperatorCredentials,
+  type OperatorCredential,
+  type OperatorRequest,
+} from './operator-credentials';
 export { ApiKeyGuard } from './api-key.guard';
 export { ApiKeyAuthenticator } from './api-key-authenticator';
 export { CurrentTenant } from './current-tenant.decorator';

@@ -1,4 +1,7 @@
-/* Hookstream dashboard: polls the admin JSON endpoints and draws them. No build step, no framework. */
+/*
+ * Hookstream dashboard: polls the /v1/ops JSON endpoints and draws them. No build step, no framework.
+ * The ops token reads everything shown; Replay needs the admin token (403 otherwise, shown on the button).
+ */
 (function () {
   'use strict';
   const POLL_MS = 1500;
@@ -17,7 +20,7 @@
   async function api(method, path) {
     const response = await fetch(path, { method, headers: { authorization: 'Bearer ' + token() } });
     if (response.status === 401) {
-      signOut('The admin token was refused.');
+      signOut('The token was refused.');
       throw new Error('unauthorized');
     }
     const body = await response.json().catch(() => ({}));
