@@ -49,9 +49,10 @@ export class PortalLinksController {
         `expiresInSeconds must be at most ${maxSeconds} (HOOKSTREAM_PORTAL_LINK_MAX_TTL)`,
       ]);
     }
-    if (!(await this.tenants.exists(tenantId))) throw DomainError.notFound('tenant');
+    const issuedAt = await this.tenants.portalLinkIssueTime(tenantId);
+    if (issuedAt === null) throw DomainError.notFound('tenant');
     const ttlMs = body.expiresInSeconds === undefined ? undefined : body.expiresInSeconds * 1000;
-    const { token, expiresAt } = this.links.mint(tenantId.toLowerCase(), ttlMs);
+    const { token, expiresAt } = this.links.mint(tenantId.toLowerCase(), issuedAt, ttlMs);
     // The token goes in the fragment: browsers never send it, so no access log or proxy sees it.
     const url = `${request.protocol}://${request.host || 'localhost'}/portal#token=${token}`;
     return { url, token, expiresAt: expiresAt.toISOString() };

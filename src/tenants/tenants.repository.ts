@@ -62,4 +62,17 @@ export class TenantsRepository {
     );
     return row ? { keyId: row.id, tenantId: row.tenant_id } : null;
   }
+
+  /**
+   * PostgreSQL's clock now, or null when there is no such tenant: a portal link's issue time, read
+   * from the clock that stamps a void ({@link voidPortalLinks}), in the query that checks the tenant.
+   */
+  async portalLinkIssueTime(tenantId: string): Promise<Date | null> {
+    if (!isUUID(tenantId)) return null;
+    const [row] = await this.dataSource.query<Array<{ now: Date }>>(
+      `SELECT now() AS now FROM tenants WHERE id = $1`,
+      [tenantId],
+    );
+    return row?.now ?? null;
+  }
 }

@@ -273,7 +273,11 @@ describe('portal: a client engineer in a real browser', () => {
 
     // Signed with the service's own key, a minute past its expiry: only the expiry refuses it.
     const expired = signPortalToken(
-      { tenantId: owner.id, expiresAtSeconds: Math.floor(Date.now() / 1000) - 60 },
+      {
+        tenantId: owner.id,
+        expiresAtSeconds: Math.floor(Date.now() / 1000) - 60,
+        issuedAtMs: Date.now() - 120_000,
+      },
       portalLinkKey(SECRET_KEY),
     );
     expect((await owner.client.as(expired).request('GET', '/v1/endpoints')).status).toBe(401);

@@ -73,7 +73,7 @@ export class ApiKeyAuthenticator {
 
   /** The tenant id for a live key or portal token, or null for an unknown, revoked or expired one. */
   async tenantFor(key: string): Promise<string | null> {
-    if (this.portalLinks.isPortalToken(key)) return this.portalLinks.tenantFor(key);
+    if (this.portalLinks.isPortalToken(key)) return this.portalLinks.claimsOf(key)?.tenantId ?? null;
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     const hash = this.hashOf(key);
     return this.cachedTenant(hash) ?? (await this.lookUp(hash))?.tenantId ?? null;

@@ -13,33 +13,40 @@ describe('PortalLinks', () => {
     portal: { linkTtlMs: 15 * 60_000, linkMaxTtlMs: 3_600_000 },
   } as AppConfig;
   const links = new PortalLinks(config, { now: () => now });
+  const tenantOf = (token: string) => links.claimsOf(token)?.tenantId ?? null;
 
   it('mints a link for the configured 15 minutes that signs in its tenant until then', () => {
-    const { token, expiresAt } = links.mint(TENANT);
+    // The issue time is the database's, given by the caller; it may differ from this process's clock.
+    const issuedAt = new Date(now - 250);
+    const { token, expiresAt } = links.mint(TENANT, issuedAt);
     expect(expiresAt.getTime()).toBe(now + 15 * 60_000);
     expect(links.isPortalToken(token)).toBe(true);
-    expect(links.tenantFor(token)).toBe(TENANT);
+    expect(links.claimsOf(token)).toEqual({
+      tenantId: TENANT,
+      expiresAtSeconds: (now + 15 * 60_000) / 1000,
+      issuedAtMs: now - 250,
+    });
     now += 15 * 60_000;
-    expect(links.tenantFor(token)).toBeNull();
+    expect(links.claimsOf(token)).toBeNull();
   });
 
   it('refuses a link signed under a key being retired in HOOKSTREAM_SECRET_KEY_PREVIOUS', () => {
     // Whoever holds the retired key (the published demo key, a leaked one) must not sign in as any tenant.
-    const expiresAtSeconds = Math.floor(now / 1000) + 60;
-    const current = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey(CURRENT));
-    const retired = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey(PREVIOUS));
-    const stranger = signPortalToken({ tenantId: TENANT, expiresAtSeconds }, portalLinkKey('x'.repeat(40)));
-    expect(links.tenantFor(current)).toBe(TENANT);
-    expect(links.tenantFor(retired)).toBeNull();
-    expect(links.tenantFor(stranger)).toBeNull();
+    const claims = { tenantId: TENANT, expiresAtSeconds: Math.floor(now / 1000) + 60, issuedAtMs: now };
+    const current = signPortalToken(claims, portalLinkKey(CURRENT));
+    const retired = signPortalToken(claims, portalLinkKey(PREVIOUS));
+    const stranger = signPortalToken(claims, portalLinkKey('x'.repeat(40)));
+    expect(tenantOf(current)).toBe(TENANT);
+    expect(tenantOf(retired)).toBeNull();
+    expect(tenantOf(stranger)).toBeNull();
   });
 
   it('refuses a link that would outlive HOOKSTREAM_PORTAL_LINK_MAX_TTL', () => {
     const forever = signPortalToken(
-      { tenantId: TENANT, expiresAtSeconds: Math.floor(now / 1000) + 10 * 365 * 86_400 },
+      { tenantId: TENANT, expiresAtSeconds: Math.floor(now / 1000) + 10 * 365 * 86_400, issuedAtMs: now },
       portalLinkKey(CURRENT),
     );
-    expect(links.tenantFor(forever)).toBeNull();
+    expect(tenantOf(forever)).toBeNull();
   });
 
   it('does not take an API key for a portal token', () => {

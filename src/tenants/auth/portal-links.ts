@@ -13,7 +13,8 @@ import {
 
 /**
  * Mints and checks portal link tokens with a key derived from HOOKSTREAM_SECRET_KEY alone: never from
- * a key in HOOKSTREAM_SECRET_KEY_PREVIOUS (see `verifyPortalToken`).
+ * a key in HOOKSTREAM_SECRET_KEY_PREVIOUS (see `verifyPortalToken`). Whether the tenant has voided a
+ * link since is `PortalLinkFloors`' to say.
  */
 @Injectable()
 export class PortalLinks {
@@ -26,10 +27,17 @@ export class PortalLinks {
     this.key = portalLinkKey(config.security.secretKeys[0]);
   }
 
-  /** A token for `tenantId` that expires after `ttlMs` (the configured default when omitted). */
-  mint(tenantId: string, ttlMs = this.config.portal.linkTtlMs): { token: string; expiresAt: Date } {
+  /**
+   * A token for `tenantId` issued at `issuedAt` (PostgreSQL's clock) that expires after `ttlMs` (the
+   * configured default when omitted).
+   */
+  mint(
+    tenantId: string,
+    issuedAt: Date,
+    ttlMs = this.config.portal.linkTtlMs,
+  ): { token: string; expiresAt: Date } {
     const expiresAtSeconds = Math.floor((this.clock.now() + ttlMs) / 1000);
-    const claims: PortalLinkClaims = { tenantId, expiresAtSeconds };
+    const claims: PortalLinkClaims = { tenantId, expiresAtSeconds, issuedAtMs: issuedAt.getTime() };
     return { token: signPortalToken(claims, this.key), expiresAt: new Date(expiresAtSeconds * 1000) };
   }
 
@@ -37,9 +45,12 @@ export class PortalLinks {
     return token.startsWith(PORTAL_TOKEN_PREFIX);
   }
 
-  /** The tenant a live token signs in, or null (expired, forged, malformed, signed by a retired key). */
-  tenantFor(token: string): string | null {
+  /**
+   * The claims of a token this service minted that has not expired, or null (expired, forged,
+   * malformed, signed by a retired key).
+   */
+  claimsOf(token: string): PortalLinkClaims | null {
     const check = verifyPortalToken(token, this.key, this.clock.now(), this.config.portal.linkMaxTtlMs);
-    return check.ok ? check.claims.tenantId : null;
+    return check.ok ? check.claims : null;
   }
 }
