@@ -1,8 +1,9 @@
-import { Body, Controller, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Inject, Param, Post, Req, UseGuards } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiBearerAuth,
   ApiCreatedResponse,
+  ApiNoContentResponse,
   ApiNotFoundResponse,
   ApiOperation,
   ApiTags,
@@ -16,6 +17,7 @@ import { AdminGuard } from './auth/admin.guard';
 import { PortalLinks } from './auth/portal-links';
 import { CreatePortalLinkDto, PortalLinkDto } from './dto/portal-link.dto';
 import { TenantsRepository } from './tenants.repository';
+import { TenantsService } from './tenants.service';
 
 @ApiTags('tenants')
 @ApiBearerAuth()
@@ -26,6 +28,7 @@ export class PortalLinksController {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly tenants: TenantsRepository,
+    private readonly tenantsService: TenantsService,
     private readonly links: PortalLinks,
   ) {}
 
@@ -56,5 +59,19 @@ export class PortalLinksController {
     // The token goes in the fragment: browsers never send it, so no access log or proxy sees it.
     const url = `${request.protocol}://${request.host || 'localhost'}/portal#token=${token}`;
     return { url, token, expiresAt: expiresAt.toISOString() };
+  }
+
+  @Delete()
+  @HttpCode(204)
+  @ApiOperation({
+    summary:
+      'Void every portal link of the tenant issued until now (admin token): they are refused 401 at once on ' +
+      'this process and within about a second on every other replica and worker. Links minted afterwards ' +
+      "work; the tenant's API keys are untouched.",
+  })
+  @ApiNoContentResponse()
+  @ApiNotFoundResponse({ description: 'No such tenant.' })
+  async voidAll(@Param('id') tenantId: string): Promise<void> {
+    await this.tenantsService.voidPortalLinks(tenantId);
   }
 }

@@ -10,4 +10,8 @@ export class TenantEntity {
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt!: Date;
+
+  /** The tenant's portal links issued at or before this moment are refused; null until links are voided. */
+  @Column('timestamptz', { name: 'portal_links_not_before', nullable: true })
+  portalLinksNotBefore!: Date | null;
 }

@@ -75,4 +75,26 @@ export class TenantsRepository {
     );
     return row?.now ?? null;
   }
+
+  /** Voids every portal link of the tenant issued until now; false when there is no such tenant. */
+  async voidPortalLinks(tenantId: string): Promise<boolean> {
+    if (!isUUID(tenantId)) return false;
+    const result = await this.dataSource
+      .getRepository(TenantEntity)
+      .update({ id: tenantId }, { portalLinksNotBefore: () => 'now()' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  /**
+   * When the tenant's links were last voided (null: never), or undefined when there is no such
+   * tenant. Plain SQL, like {@link liveKeyByHash}: it runs on every cache miss of a portal request.
+   */
+  async portalLinksNotBefore(tenantId: string): Promise<Date | null | undefined> {
+    if (!isUUID(tenantId)) return undefined;
+    const [row] = await this.dataSource.query<Array<{ portal_links_not_before: Date | null }>>(
+      `SELECT portal_links_not_before FROM tenants WHERE id = $1`,
+      [tenantId],
+    );
+    return row === undefined ? undefined : row.portal_links_not_before;
+  }
 }

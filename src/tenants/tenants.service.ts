@@ -27,7 +27,12 @@ export class TenantsService {
 
   /** Creates a tenant and its first API key in one transaction. */
   async create(name: string): Promise<CreatedTenant> {
-    const tenant: TenantEntity = { id: randomUUID(), name, createdAt: new Date() };
+    const tenant: TenantEntity = {
+      id: randomUUID(),
+      name,
+      createdAt: new Date(),
+      portalLinksNotBefore: null,
+    };
     const { entity, apiKey } = newKey(tenant.id);
     await this.tenants.insertWithKey(tenant, entity);
     return { tenant, apiKey, apiKeyId: entity.id };
@@ -50,6 +55,16 @@ export class TenantsService {
   async revokeKey(tenantId: string, keyId: string): Promise<void> {
     if (!(await this.tenants.revokeKey(tenantId, keyId, new Date()))) throw DomainError.notFound('API key');
     this.revocations.revoked(keyId);
+  }
+
+  /**
+   * Voids every portal link of the tenant issued until now; links minted afterwards work. Kept apart
+   * from revoking keys, both ways: revoking a tenant's keys (a rotation, a leaked key) leaves its portal
+   * users signed in, and voiding its links leaves its integrations running; an offboarding does both.
+   */
+  async voidPortalLinks(tenantId: string): Promise<void> {
+    if (!(await this.tenants.voidPortalLinks(tenantId))) throw DomainError.notFound('tenant');
+    this.revocations.portalLinksVoided(tenantId.toLowerCase());
   }
 }
 

@@ -4,6 +4,7 @@ import { KeyRevocations } from '../key-revocations';
 import type { TenantsRepository } from '../tenants.repository';
 import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { generateApiKey, hashApiKey } from './api-key';
+import type { PortalLinkFloors } from './portal-link-floors';
 import type { PortalLinks } from './portal-links';
 
 /** api_keys by hash, counting lookups; `revoke` marks a key revoked as another replica would. */
@@ -42,6 +43,7 @@ describe('ApiKeyAuthenticator', () => {
       keys as unknown as TenantsRepository,
       revocations,
       { isPortalToken: () => false } as unknown as PortalLinks,
+      {} as PortalLinkFloors,
       testConfig({ HOOKSTREAM_API_KEY_CACHE_TTL: `${TTL_MS}ms` }),
       clock,
       new Registry(),

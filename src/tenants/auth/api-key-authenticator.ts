@@ -10,6 +10,7 @@ import { ExpiringCache } from '../../domain/expiring-cache';
 import { KeyRevocations } from '../key-revocations';
 import { TenantsRepository } from '../tenants.repository';
 import { API_KEY_PREFIX, hashApiKey } from './api-key';
+import { PortalLinkFloors } from './portal-link-floors';
 import { PortalLinks } from './portal-links';
 
 /** Live keys cached, and keys remembered by lastKnownTenant: bounds memory whatever the traffic. */
@@ -22,7 +23,8 @@ interface LiveKey {
 
 /**
  * Resolves a tenant credential to its tenant: an API key, looked up by hash (the comparison is on a
- * digest in an index), or a portal link token, checked by its signature and expiry alone.
+ * digest in an index), or a portal link token, checked by its signature and expiry, and against the
+ * tenant's last void of its links (`PortalLinkFloors`, cached the same way).
  * A live key is cached for HOOKSTREAM_API_KEY_CACHE_TTL, so a busy client costs no PostgreSQL
  * round trip per request; unknown keys are never cached (a key created a moment ago works at once,
  * and the auth brake bounds the lookups of wrong ones). A revocation made here forgets the key at
@@ -50,6 +52,7 @@ export class ApiKeyAuthenticator {
     private readonly tenants: TenantsRepository,
     revocations: KeyRevocations,
     private readonly portalLinks: PortalLinks,
+    private readonly portalLinkFloors: PortalLinkFloors,
     @Inject(APP_CONFIG) config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -71,9 +74,12 @@ export class ApiKeyAuthenticator {
     });
   }
 
-  /** The tenant id for a live key or portal token, or null for an unknown, revoked or expired one. */
+  /** The tenant id for a live key or portal token, or null for an unknown, revoked, voided or expired one. */
   async tenantFor(key: string): Promise<string | null> {
-    if (this.portalLinks.isPortalToken(key)) return this.portalLinks.claimsOf(key)?.tenantId ?? null;
+    if (this.portalLinks.isPortalToken(key)) {
+      const claims = this.portalLinks.claimsOf(key);
+      return claims !== null && (await this.portalLinkFloors.admits(claims)) ? claims.tenantId : null;
+    }
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return null;
     const hash = this.hashOf(key);
     return this.cachedTenant(hash) ?? (await this.lookUp(hash))?.tenantId ?? null;
@@ -83,8 +89,15 @@ export class ApiKeyAuthenticator {
    * The tenant of an API key resolved within the TTL, without waiting: such a key is live, so the
    * guard admits it without the brake on failed authentications (which counts every request that
    * waits on a lookup as failed until it succeeds, and so refused busy clients at cache expiry).
+   * The same for a portal link whose tenant's floor is cached and does not void it.
    */
   cachedTenantFor(key: string): string | undefined {
+    if (this.portalLinks.isPortalToken(key)) {
+      const claims = this.portalLinks.claimsOf(key);
+      return claims !== null && this.portalLinkFloors.cachedAdmits(claims) === true
+        ? claims.tenantId
+        : undefined;
+    }
     if (!key.startsWith(API_KEY_PREFIX) || key.length > 200) return undefined;
     return this.cachedTenant(this.hashOf(key));
   }

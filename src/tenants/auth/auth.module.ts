@@ -5,6 +5,7 @@ import { ApiKeyAuthenticator } from './api-key-authenticator';
 import { ApiKeyGuard } from './api-key.guard';
 import { AuthBrake } from './auth-brake';
 import { OperatorCredentials } from './operator-credentials';
+import { PortalLinkFloors } from './portal-link-floors';
 import { PortalLinks } from './portal-links';
 
 /**
@@ -14,7 +15,15 @@ import { PortalLinks } from './portal-links';
 @Global()
 @Module({
   imports: [TenantsModule],
-  providers: [AdminGuard, OperatorCredentials, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake, PortalLinks],
+  providers: [
+    AdminGuard,
+    OperatorCredentials,
+    ApiKeyGuard,
+    ApiKeyAuthenticator,
+    AuthBrake,
+    PortalLinks,
+    PortalLinkFloors,
+  ],
   exports: [AdminGuard, OperatorCredentials, ApiKeyGuard, ApiKeyAuthenticator, AuthBrake, PortalLinks],
 })
 export class AuthModule {}
