@@ -4,7 +4,8 @@ import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { Pool } from 'pg';
 import type { EventRecord } from '../cloud-event-builder';
 import { createIdempotentProducer, sendRecords } from '../publisher';
-import { outboxPayloadTextDdl, outboxTable, RELAY_LOCK_KEY, type OutboxTable } from './outbox-table';
+import { outboxPayloadTextDdl, outboxTable, type OutboxTable } from './outbox-table';
+import { relayClaimSql } from './relay-claim';
 import { RelayMetrics, type OutboxBacklog } from './relay-metrics';
 
 export interface RelayOptions {
@@ -17,7 +18,10 @@ export interface RelayOptions {
   topic?: string;
   /** Rows per claim (default 500). */
   batchSize?: number;
-  /** Tenants per claim (default 64): rows come from the tenants with the oldest unsent rows. */
+  /**
+   * Most tenants per claim (default 64): the tenants with the oldest unsent rows that no other relay
+   * holds, no more than the batch's rows cover.
+   */
   tenantsPerBatch?: number;
   /** How long an idle relay waits before looking again (default 50 ms). */
   pollMs?: number;
@@ -34,7 +38,8 @@ export interface RelayOptions {
 /**
  * Publishes committed outbox rows and marks them sent. Each claim is one transaction: lock the
  * tenants with the oldest unsent rows (transaction advisory locks, skipping tenants another relay
- * holds), take their unsent rows in sequence order FOR UPDATE SKIP LOCKED, produce them with acks=all,
+ * holds, and only as many tenants as the batch's rows cover: see relay-claim.ts), take their unsent
+ * rows in sequence order FOR UPDATE SKIP LOCKED, produce them with acks=all,
  * mark them sent, commit. Several relays are safe at once: a tenant's rows go through one relay at
  * a time, in order. A crash before the commit leaves the rows unsent, so they are published again
  * (at least once, with the same event ids, which Hookstream and receivers deduplicate by).
@@ -67,18 +72,7 @@ export class OutboxRelay {
       });
     this.table = outboxTable(options.table);
     this.topic = options.topic ?? 'platform.events';
-    // The CTE with a volatile function runs once per candidate tenant (never inlined). `::text` is
-    // the stored JSON as it is; on a `payload jsonb` table (an earlier version's) its rendering.
-    this.claimSql = `WITH candidates AS (
-        SELECT tenant_id FROM ${this.table.sql} WHERE sent_at IS NULL
-        GROUP BY tenant_id ORDER BY min(sequence) LIMIT $1
-      ), claimed AS (
-        SELECT tenant_id FROM candidates WHERE pg_try_advisory_xact_lock(${RELAY_LOCK_KEY}, hashtext(tenant_id))
-      )
-      SELECT o.sequence, o.tenant_id, o.payload::text AS payload FROM ${this.table.sql} o
-      WHERE o.sent_at IS NULL AND o.tenant_id IN (SELECT tenant_id FROM claimed)
-      ORDER BY o.sequence LIMIT $2
-      FOR UPDATE OF o SKIP LOCKED`;
+    this.claimSql = relayClaimSql(this.table);
     this.metrics = new RelayMetrics(() => this.backlog());
   }
 
