@@ -9,16 +9,23 @@ export interface ClaimRequest {
   /** The event id to publish under if this claim is new or replaces an expired one. */
   eventId: string;
   bodyHash: string;
+  /**
+   * This request's own id for the claim: written on the row when the claim is taken, so only the
+   * request holding it now can settle it `failed` (a claim taken over gets the new holder's).
+   */
+  token: string;
   windowMs: number;
   /** A `pending` claim untouched this long is abandoned and may be taken over. */
   abandonedAfterMs: number;
 }
 
-/** How a claim ends. */
+/** How a claim ends: `token` and `bodyHash` are the claim's as the request made it. */
 export interface Settlement {
   tenantId: string;
   key: string;
   eventId: string;
+  bodyHash: string;
+  token: string;
   state: 'published' | 'failed';
 }
 
@@ -59,13 +66,15 @@ export class IdempotencyKeys {
 
   private async claimDistinct(requests: ClaimRequest[]): Promise<Array<string | null>> {
     const rows = await this.dataSource.query<Array<{ tenant_id: string; key: string; event_id: string }>>(
-      `INSERT INTO idempotency_keys AS k (tenant_id, key, event_id, body_hash, state)
-       SELECT c.tenant_id, c.key, c.event_id, c.body_hash, 'pending'
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS c(tenant_id, key, event_id, body_hash)
+      `INSERT INTO idempotency_keys AS k (tenant_id, key, event_id, body_hash, state, claim_token)
+       SELECT c.tenant_id, c.key, c.event_id, c.body_hash, 'pending', c.claim_token
+       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $7::uuid[])
+         AS c(tenant_id, key, event_id, body_hash, claim_token)
        ON CONFLICT (tenant_id, key) DO UPDATE
          SET event_id = CASE WHEN k.created_at < now() - ${interval('$5')} THEN EXCLUDED.event_id
                              ELSE k.event_id END,
-             body_hash = EXCLUDED.body_hash, state = 'pending', created_at = now(), updated_at = now()
+             body_hash = EXCLUDED.body_hash, state = 'pending', claim_token = EXCLUDED.claim_token,
+             created_at = now(), updated_at = now()
          WHERE k.created_at < now() - ${interval('$5')}
             OR (k.body_hash = EXCLUDED.body_hash
                 AND (k.state = 'failed'
@@ -78,6 +87,7 @@ export class IdempotencyKeys {
         requests.map((request) => request.bodyHash),
         requests[0].windowMs,
         requests[0].abandonedAfterMs,
+        requests.map((request) => request.token),
       ],
     );
     const claimed = new Map(rows.map((row) => [`${row.tenant_id}/${row.key}`, row.event_id]));
@@ -99,21 +109,43 @@ export class IdempotencyKeys {
 
   /**
    * Ends claims: `published` once Kafka acknowledged the event, else `failed`. Many requests'
-   * settlements go in one statement (IngestIdempotency gathers them), a round trip for all.
+   * settlements go in one statement (IngestIdempotency gathers them), a round trip for all; a key
+   * settled twice (a claim's former holder and its present one) goes in a later statement, since
+   * an UPDATE joined to two rows for one would apply either.
+   *
+   * `failed` is written only by the request holding the claim now (its token) and only while it is
+   * `pending`: a failure says this attempt did not land, which tells nothing of a later holder's.
+   * `published` is written by any request that published the claim's event id and body, whoever
+   * holds the claim: the event is on the topic then, so a retry is answered with it rather than
+   * publishing another copy. Returns the settlements whose claim was no longer theirs (taken over,
+   * or expired and swept) when they were written.
    */
-  async settleMany(settlements: Settlement[]): Promise<void> {
-    if (settlements.length === 0) return;
-    await this.dataSource.query(
-      `UPDATE idempotency_keys AS k SET state = s.state, updated_at = now()
-       FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS s(tenant_id, key, event_id, state)
-       WHERE k.tenant_id = s.tenant_id AND k.key = s.key AND k.event_id = s.event_id AND k.state = 'pending'`,
-      [
-        settlements.map((settlement) => settlement.tenantId),
-        settlements.map((settlement) => settlement.key),
-        settlements.map((settlement) => settlement.eventId),
-        settlements.map((settlement) => settlement.state),
-      ],
-    );
+  async settleMany(settlements: Settlement[]): Promise<Settlement[]> {
+    const superseded: Settlement[] = [];
+    for (const round of roundsOfDistinctKeys(settlements)) {
+      const batch = round.map((index) => settlements[index]);
+      // TypeORM answers an UPDATE with its RETURNING rows and the count.
+      const [held] = await this.dataSource.query<[Array<{ token: string | null }>, number]>(
+        `UPDATE idempotency_keys AS k SET state = s.state, updated_at = now()
+         FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::uuid[])
+           AS s(tenant_id, key, event_id, body_hash, state, token)
+         WHERE k.tenant_id = s.tenant_id AND k.key = s.key AND k.event_id = s.event_id
+           AND CASE WHEN s.state = 'published' THEN k.body_hash = s.body_hash
+                    ELSE k.claim_token = s.token AND k.state = 'pending' END
+         RETURNING CASE WHEN k.claim_token = s.token THEN s.token::text END AS token`,
+        [
+          batch.map((settlement) => settlement.tenantId),
+          batch.map((settlement) => settlement.key),
+          batch.map((settlement) => settlement.eventId),
+          batch.map((settlement) => settlement.bodyHash),
+          batch.map((settlement) => settlement.state),
+          batch.map((settlement) => settlement.token),
+        ],
+      );
+      const own = new Set(held.map((row) => row.token));
+      superseded.push(...batch.filter((settlement) => !own.has(settlement.token.toLowerCase())));
+    }
+    return superseded;
   }
 
   /**

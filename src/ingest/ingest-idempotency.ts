@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
@@ -34,8 +35,14 @@ export interface KeyedPublish {
   bodyHash: string;
 }
 
-/** Publish under `eventId` (then settle the claim), or answer with the first request's event id. */
-export type ClaimOutcome = { kind: 'publish'; eventId: string } | { kind: 'replay'; eventId: string };
+/** A claim this request holds: the event id to publish under, and the token that settles it. */
+export interface HeldClaim {
+  eventId: string;
+  token: string;
+}
+
+/** Publish under the held claim (then settle it), or answer with the first request's event id. */
+export type ClaimOutcome = ({ kind: 'publish' } & HeldClaim) | { kind: 'replay'; eventId: string };
 
 type DuplicateAnswer = 'replayed' | 'in_progress' | 'body_mismatch';
 
@@ -47,6 +54,7 @@ type DuplicateAnswer = 'replayed' | 'in_progress' | 'body_mismatch';
 @Injectable()
 export class IngestIdempotency {
   private readonly duplicates: Counter<'answer'>;
+  private readonly superseded: Counter<'outcome'>;
   /**
    * Settlements of concurrent requests in one UPDATE: a keyed POST cost three statements (claim,
    * find only on a conflict, settle); under load the settles now share round trips.
@@ -54,7 +62,9 @@ export class IngestIdempotency {
   private readonly settlements = new GroupCommit<Settlement>({
     maxInFlight: MAX_SETTLES_IN_FLIGHT,
     maxBatchItems: MAX_SETTLES_PER_STATEMENT,
-    write: (batch) => this.keys.settleMany(batch),
+    write: async (batch) => {
+      for (const settlement of await this.keys.settleMany(batch)) this.supersededClaim(settlement);
+    },
   });
 
   /** Claims of concurrent requests in one INSERT, as settlements are gathered. */
@@ -82,15 +92,25 @@ export class IngestIdempotency {
     });
     for (const answer of ['replayed', 'in_progress', 'body_mismatch'] as const)
       this.duplicates.inc({ answer }, 0);
+    this.superseded = new Counter({
+      name: 'hookstream_ingest_claims_superseded_total',
+      help:
+        'Keyed POST /v1/events writes that ended (published or failed) after a retry had taken their ' +
+        'idempotency claim over: both may have written the event, under one id',
+      labelNames: ['outcome'],
+      registers: [registry],
+    });
+    for (const outcome of ['published', 'failed'] as const) this.superseded.inc({ outcome }, 0);
   }
 
   async claim(request: KeyedPublish): Promise<ClaimOutcome> {
     const windowMs = this.config.idempotencyWindowMs;
+    const token = randomUUID();
     for (let round = 0; round < MAX_CLAIM_ROUNDS; round++) {
       const claimed = await this.database(() =>
-        this.claimed({ ...request, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
+        this.claimed({ ...request, token, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
       );
-      if (claimed !== null) return { kind: 'publish', eventId: claimed };
+      if (claimed !== null) return { kind: 'publish', eventId: claimed, token };
       const existing = await this.database(() => this.keys.find(request.tenantId, request.key, windowMs));
       const answer = answerToClaimed(existing, request.bodyHash);
       switch (answer.kind) {
@@ -115,16 +135,30 @@ export class IngestIdempotency {
 
   /**
    * Ends the claim. A claim that cannot be settled (PostgreSQL gone since the claim) stays
-   * `pending`: the same request retried takes it over after ABANDONED_CLAIM_AFTER_MS.
+   * `pending`: the same request retried takes it over after ABANDONED_CLAIM_AFTER_MS. A claim taken
+   * over meanwhile is not marked `failed` by this request (IdempotencyKeys.settleMany).
    */
-  async settle(request: KeyedPublish, eventId: string, state: 'published' | 'failed'): Promise<void> {
-    const settlement = { tenantId: request.tenantId, key: request.key, eventId, state };
-    await this.settlements.submit(settlement).catch((error: unknown) => {
-      this.logger.warn(
-        { err: error, tenantId: request.tenantId, eventId, state },
-        'idempotency claim not settled; a retry may take it over once it is abandoned',
-      );
-    });
+  async settle(request: KeyedPublish, claim: HeldClaim, state: 'published' | 'failed'): Promise<void> {
+    const { tenantId, key, bodyHash } = request;
+    const { eventId, token } = claim;
+    await this.settlements
+      .submit({ tenantId, key, eventId, bodyHash, token, state })
+      .catch((error: unknown) => {
+        this.logger.warn(
+          { err: error, tenantId, eventId, state },
+          'idempotency claim not settled; a retry may take it over once it is abandoned',
+        );
+      });
+  }
+
+  /** A write that ended after its claim was taken over: said, since it may mean a second copy. */
+  private supersededClaim({ tenantId, eventId, state }: Settlement): void {
+    this.superseded.inc({ outcome: state });
+    this.logger.warn(
+      { tenantId, eventId, outcome: state },
+      'an ingest write ended after a retry took its idempotency claim over; the event may be on the ' +
+        'input topic twice under one id (README Section B)',
+    );
   }
 
   private async claimed(request: ClaimRequest): Promise<string | null> {

@@ -107,6 +107,7 @@ describe('IngestService with idempotency keys', () => {
       key: 'evt-slow',
       eventId: 'evt-slow',
       bodyHash: requestFingerprint(body),
+      token: '00000000-0000-4000-8000-000000000001',
       windowMs: config.idempotencyWindowMs,
       abandonedAfterMs: 60_000,
     });

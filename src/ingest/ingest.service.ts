@@ -106,9 +106,9 @@ export class IngestService {
     const claimed = claim.eventId === event.id ? event : { ...event, id: claim.eventId };
     // Settled when the write really ends, even after this request was answered 503 for the deadline.
     const settled = this.write(claimed, claimed === event ? value : toStructuredCloudEvent(claimed)).then(
-      () => this.idempotency.settle(keyed, claimed.id, 'published'),
+      () => this.idempotency.settle(keyed, claim, 'published'),
       async (error: unknown) => {
-        await this.idempotency.settle(keyed, claimed.id, 'failed');
+        await this.idempotency.settle(keyed, claim, 'failed');
         throw error;
       },
     );

@@ -11,7 +11,7 @@ export class FakeIdempotencyKeys implements Pick<
   IdempotencyKeys,
   'claim' | 'claimMany' | 'find' | 'settleMany'
 > {
-  readonly rows = new Map<string, StoredClaim & { updatedAtMs: number }>();
+  readonly rows = new Map<string, StoredClaim & { updatedAtMs: number; token: string }>();
   down = false;
 
   constructor(private readonly clock: FakeClock) {}
@@ -29,6 +29,7 @@ export class FakeIdempotencyKeys implements Pick<
       bodyHash: request.bodyHash,
       state: 'pending',
       updatedAtMs: this.clock.now(),
+      token: request.token,
     });
     return eventId;
   }
@@ -44,12 +45,24 @@ export class FakeIdempotencyKeys implements Pick<
     return this.rows.get(`${tenantId}/${key}`) ?? null;
   }
 
-  async settleMany(settlements: Settlement[]): Promise<void> {
+  async settleMany(settlements: Settlement[]): Promise<Settlement[]> {
     this.check();
-    for (const { tenantId, key, eventId, state } of settlements) {
-      const row = this.rows.get(`${tenantId}/${key}`);
-      if (row?.eventId === eventId && row.state === 'pending') row.state = state;
+    const superseded: Settlement[] = [];
+    for (const settlement of settlements) {
+      const row = this.rows.get(`${settlement.tenantId}/${settlement.key}`);
+      const own = row?.token === settlement.token;
+      const settles =
+        row?.eventId === settlement.eventId &&
+        (settlement.state === 'published'
+          ? row.bodyHash === settlement.bodyHash
+          : own && row.state === 'pending');
+      if (settles) {
+        row.state = settlement.state;
+        row.updatedAtMs = this.clock.now();
+      }
+      if (!(settles && own)) superseded.push(settlement);
     }
+    return superseded;
   }
 
   private check(): void {
