@@ -12,9 +12,10 @@ export const IDEMPOTENCY_KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 export const IDEMPOTENCY_KEY_RULE = 'must be 1 to 255 visible ASCII characters';
 
 /**
- * A claim still `pending` this long after it was written belongs to a process that died between
- * claiming and answering: a retry may take it over. Longer than a publish can wait for Kafka
- * (about 26 s of retries, README decision 20), so a live publish is not taken over.
+ * A claim still `pending` this long after it was last written belongs to a request that can no
+ * longer settle it (its process died, or has not reached PostgreSQL since): a retry may take it
+ * over. A write's own process renews its claim every third of this while the write runs, since no
+ * kafkajs setting bounds how long an idempotent send can run (it retries without end).
  */
 export const ABANDONED_CLAIM_AFTER_MS = 60_000;
 

@@ -19,6 +19,13 @@ export interface ClaimRequest {
   abandonedAfterMs: number;
 }
 
+/** A claim a request holds while its write runs, renewed so that it is not taken as abandoned. */
+export interface ClaimLease {
+  tenantId: string;
+  key: string;
+  token: string;
+}
+
 /** How a claim ends: `token` and `bodyHash` are the claim's as the request made it. */
 export interface Settlement {
   tenantId: string;
@@ -75,7 +82,8 @@ export class IdempotencyKeys {
                              ELSE k.event_id END,
              body_hash = EXCLUDED.body_hash, state = 'pending', claim_token = EXCLUDED.claim_token,
              created_at = now(), updated_at = now()
-         WHERE k.created_at < now() - ${interval('$5')}
+         WHERE (k.created_at < now() - ${interval('$5')}
+                AND NOT (k.state = 'pending' AND k.updated_at >= now() - ${interval('$6')}))
             OR (k.body_hash = EXCLUDED.body_hash
                 AND (k.state = 'failed'
                      OR (k.state = 'pending' AND k.updated_at < now() - ${interval('$6')})))
@@ -105,6 +113,33 @@ export class IdempotencyKeys {
     );
     const row = rows[0];
     return row ? { eventId: row.event_id, bodyHash: row.body_hash, state: row.state } : null;
+  }
+
+  /**
+   * Marks claims still held by their writes as alive (`updated_at`), so none is taken over as
+   * abandoned while its write runs, however long Kafka takes. Returns the leases whose claim is
+   * no longer theirs (taken over after the holder could not renew it, or gone).
+   */
+  async renewMany(leases: ClaimLease[]): Promise<ClaimLease[]> {
+    if (leases.length === 0) return [];
+    // The lost ones are read from the snapshot the UPDATE started from: a lease whose claim its own
+    // request settled meanwhile is not lost, only no longer pending.
+    const lost = await this.dataSource.query<Array<{ token: string }>>(
+      `WITH r AS (SELECT * FROM unnest($1::uuid[], $2::text[], $3::uuid[]) AS r(tenant_id, key, token)),
+       renewed AS (
+         UPDATE idempotency_keys AS k SET updated_at = now() FROM r
+         WHERE k.tenant_id = r.tenant_id AND k.key = r.key AND k.claim_token = r.token AND k.state = 'pending')
+       SELECT r.token::text AS token FROM r WHERE NOT EXISTS (
+         SELECT 1 FROM idempotency_keys k
+         WHERE k.tenant_id = r.tenant_id AND k.key = r.key AND k.claim_token = r.token)`,
+      [
+        leases.map((lease) => lease.tenantId),
+        leases.map((lease) => lease.key),
+        leases.map((lease) => lease.token),
+      ],
+    );
+    const gone = new Set(lost.map((row) => row.token));
+    return leases.filter((lease) => gone.has(lease.token.toLowerCase()));
   }
 
   /**
@@ -151,13 +186,16 @@ export class IdempotencyKeys {
   /**
    * Deletes up to `limit` rows older than the window; returns how many. Rows another replica's
    * sweep (or a claim taking one over) has locked are skipped, so sweeps never wait on each other.
+   * A claim whose write still runs (pending, renewed within `abandonedAfterMs`) stays: deleted, its
+   * key would be claimed again under a new event id while the first may still be written.
    */
-  async deleteExpired(windowMs: number, limit: number): Promise<number> {
+  async deleteExpired(windowMs: number, limit: number, abandonedAfterMs: number): Promise<number> {
     const [, deleted] = await this.dataSource.query<[unknown[], number]>(
       `DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY(
          SELECT ctid FROM idempotency_keys WHERE created_at < now() - ${interval('$1')}
+           AND NOT (state = 'pending' AND updated_at >= now() - ${interval('$3')})
          ORDER BY created_at LIMIT $2 FOR UPDATE SKIP LOCKED))`,
-      [windowMs, limit],
+      [windowMs, limit, abandonedAfterMs],
     );
     return deleted;
   }

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import { ABANDONED_CLAIM_AFTER_MS } from '../domain/idempotency';
 import { ThrottledWarning } from '../common/throttled-warning';
 import { IdempotencyKeys } from './idempotency-keys.repository';
 
@@ -47,7 +48,11 @@ export class IdempotencySweep implements OnApplicationBootstrap, OnApplicationSh
   async pass(): Promise<number> {
     let total = 0;
     for (let batch = 0; batch < MAX_BATCHES_PER_PASS; batch++) {
-      const deleted = await this.keys.deleteExpired(this.config.idempotencyWindowMs, BATCH);
+      const deleted = await this.keys.deleteExpired(
+        this.config.idempotencyWindowMs,
+        BATCH,
+        ABANDONED_CLAIM_AFTER_MS,
+      );
       total += deleted;
       if (deleted < BATCH) break;
     }

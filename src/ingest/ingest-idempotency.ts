@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { Counter, type Registry } from 'prom-client';
 import type { Logger } from 'pino';
@@ -6,11 +6,17 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { DomainError } from '../common/domain-error';
 import { LOGGER } from '../common/logger.module';
+import { ThrottledWarning } from '../common/throttled-warning';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { ABANDONED_CLAIM_AFTER_MS, answerToClaimed } from '../domain/idempotency';
 import { isTransientError } from '../domain/transient';
 import { GroupCommit } from '../domain/group-commit';
-import { IdempotencyKeys, type ClaimRequest, type Settlement } from './idempotency-keys.repository';
+import {
+  IdempotencyKeys,
+  type ClaimLease,
+  type ClaimRequest,
+  type Settlement,
+} from './idempotency-keys.repository';
 
 /** A claim refused and found released this many times in a row is answered as in progress. */
 const MAX_CLAIM_ROUNDS = 3;
@@ -21,6 +27,12 @@ const MAX_SETTLES_PER_STATEMENT = 1_000;
 /** Claiming statements at once, and most claims in one, as for settlements. */
 const MAX_CLAIMS_IN_FLIGHT = 2;
 const MAX_CLAIMS_PER_STATEMENT = 1_000;
+/**
+ * How often the claims of writes still running here are renewed: a third of the abandonment
+ * time, so a claim is taken over only after two renewals in a row failed or never ran.
+ */
+export const RENEW_CLAIMS_EVERY_MS = ABANDONED_CLAIM_AFTER_MS / 3;
+const MAX_RENEWALS_PER_STATEMENT = 1_000;
 
 /** A claim waiting for its statement; `answer` is set by the write it goes out in. */
 interface PendingClaim {
@@ -46,15 +58,29 @@ export type ClaimOutcome = ({ kind: 'publish' } & HeldClaim) | { kind: 'replay';
 
 type DuplicateAnswer = 'replayed' | 'in_progress' | 'body_mismatch';
 
+/** A claim held by a write running here, as renewed. */
+type HeldLease = ClaimLease & { eventId: string };
+
 /**
  * The idempotency of `POST /v1/events` per tenant, across restarts and replicas: a key is claimed
  * in PostgreSQL before the event is written to Kafka, and settled after. Without PostgreSQL a keyed
  * POST answers 503 rather than publish unchecked.
+ *
+ * A claim is taken over as abandoned only when its holder stopped renewing it: while the write
+ * runs here, however long Kafka takes (kafkajs retries an idempotent send without end), its claim
+ * is renewed every RENEW_CLAIMS_EVERY_MS. So a retry waits (409) for a live write rather than
+ * write a second copy; it takes over once the holding process died or lost PostgreSQL for
+ * ABANDONED_CLAIM_AFTER_MS.
  */
 @Injectable()
-export class IngestIdempotency {
+export class IngestIdempotency implements OnApplicationShutdown {
   private readonly duplicates: Counter<'answer'>;
   private readonly superseded: Counter<'outcome'>;
+  /** The claims of writes running here, by token. */
+  private readonly held = new Map<string, HeldLease>();
+  private renewTimer?: NodeJS.Timeout;
+  private renewing: Promise<void> | null = null;
+  private readonly renewFailed: ThrottledWarning;
   /**
    * Settlements of concurrent requests in one UPDATE: a keyed POST cost three statements (claim,
    * find only on a conflict, settle); under load the settles now share round trips.
@@ -79,7 +105,7 @@ export class IngestIdempotency {
 
   constructor(
     @Inject(IdempotencyKeys)
-    private readonly keys: Pick<IdempotencyKeys, 'claimMany' | 'find' | 'settleMany'>,
+    private readonly keys: Pick<IdempotencyKeys, 'claimMany' | 'find' | 'settleMany' | 'renewMany'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -101,6 +127,11 @@ export class IngestIdempotency {
       registers: [registry],
     });
     for (const outcome of ['published', 'failed'] as const) this.superseded.inc({ outcome }, 0);
+    this.renewFailed = new ThrottledWarning(
+      logger,
+      'idempotency claims of running ingest writes not renewed; a retry may take one over ' +
+        `once it was not renewed for ${ABANDONED_CLAIM_AFTER_MS} ms`,
+    );
   }
 
   async claim(request: KeyedPublish): Promise<ClaimOutcome> {
@@ -110,7 +141,10 @@ export class IngestIdempotency {
       const claimed = await this.database(() =>
         this.claimed({ ...request, token, windowMs, abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS }),
       );
-      if (claimed !== null) return { kind: 'publish', eventId: claimed, token };
+      if (claimed !== null) {
+        this.hold({ tenantId: request.tenantId, key: request.key, token, eventId: claimed });
+        return { kind: 'publish', eventId: claimed, token };
+      }
       const existing = await this.database(() => this.keys.find(request.tenantId, request.key, windowMs));
       const answer = answerToClaimed(existing, request.bodyHash);
       switch (answer.kind) {
@@ -148,7 +182,50 @@ export class IngestIdempotency {
           { err: error, tenantId, eventId, state },
           'idempotency claim not settled; a retry may take it over once it is abandoned',
         );
-      });
+      })
+      .finally(() => this.held.delete(token));
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.renewTimer);
+    this.renewTimer = undefined;
+    await this.renewing;
+  }
+
+  private hold(lease: HeldLease): void {
+    this.held.set(lease.token, lease);
+    this.renewTimer ??= setInterval(() => this.renewHeld(), RENEW_CLAIMS_EVERY_MS).unref();
+  }
+
+  /** One renewal of every claim held here; the timer stops once none is (a claim starts it again). */
+  private renewHeld(): void {
+    if (this.renewing) return;
+    if (this.held.size === 0) {
+      clearInterval(this.renewTimer);
+      this.renewTimer = undefined;
+      return;
+    }
+    const leases = [...this.held.values()];
+    this.renewing = (async () => {
+      for (let start = 0; start < leases.length; start += MAX_RENEWALS_PER_STATEMENT) {
+        const lost = await this.keys.renewMany(leases.slice(start, start + MAX_RENEWALS_PER_STATEMENT));
+        for (const { token } of lost) this.lostWhileWriting(token);
+      }
+    })()
+      .catch((error: unknown) => this.renewFailed.warn(error))
+      .finally(() => (this.renewing = null));
+  }
+
+  /** A retry took the claim over while its write still runs here (this process could not renew it). */
+  private lostWhileWriting(token: string): void {
+    const lease = this.held.get(token);
+    if (lease === undefined) return;
+    this.held.delete(token);
+    this.logger.warn(
+      { tenantId: lease.tenantId, eventId: lease.eventId },
+      'a retry took over the idempotency claim of an ingest write still running here; the event ' +
+        'may be on the input topic twice under one id (README Section B)',
+    );
   }
 
   /** A write that ended after its claim was taken over: said, since it may mean a second copy. */

@@ -1,5 +1,10 @@
 import type { StoredClaim } from '../domain/idempotency';
-import type { ClaimRequest, IdempotencyKeys, Settlement } from '../ingest/idempotency-keys.repository';
+import type {
+  ClaimLease,
+  ClaimRequest,
+  IdempotencyKeys,
+  Settlement,
+} from '../ingest/idempotency-keys.repository';
 import type { FakeClock } from './fakes';
 
 /**
@@ -9,7 +14,7 @@ import type { FakeClock } from './fakes';
  */
 export class FakeIdempotencyKeys implements Pick<
   IdempotencyKeys,
-  'claim' | 'claimMany' | 'find' | 'settleMany'
+  'claim' | 'claimMany' | 'find' | 'settleMany' | 'renewMany'
 > {
   readonly rows = new Map<string, StoredClaim & { updatedAtMs: number; token: string }>();
   down = false;
@@ -63,6 +68,16 @@ export class FakeIdempotencyKeys implements Pick<
       if (!(settles && own)) superseded.push(settlement);
     }
     return superseded;
+  }
+
+  async renewMany(leases: ClaimLease[]): Promise<ClaimLease[]> {
+    this.check();
+    return leases.filter((lease) => {
+      const row = this.rows.get(`${lease.tenantId}/${lease.key}`);
+      if (row?.token !== lease.token) return true;
+      if (row.state === 'pending') row.updatedAtMs = this.clock.now();
+      return false;
+    });
   }
 
   private check(): void {

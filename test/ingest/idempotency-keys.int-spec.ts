@@ -94,4 +94,74 @@ describe('IdempotencyKeys: settling a claim taken over', () => {
     expect(await keys.settleMany([second('failed'), first('published')])).toEqual([first('published')]);
     expect((await row()).state).toBe('published');
   });
+
+  describe('renewing the claims of running writes', () => {
+    const claimOf = (tenantId: string, token: string, bodyHash = 'hash-of-the-body'): ClaimRequest => ({
+      tenantId,
+      key: 'K',
+      eventId: `evt-${token}`,
+      bodyHash,
+      token,
+      windowMs: WINDOW_MS,
+      abandonedAfterMs: ABANDONED_CLAIM_AFTER_MS,
+    });
+    /** Sets the key's row back in time, as that much time without a renewal would. */
+    const age = (tenantId: string, column: 'updated_at' | 'created_at', ms: number) =>
+      dataSource.query(
+        `UPDATE idempotency_keys SET ${column} = now() - make_interval(secs => $2::double precision / 1000)
+         WHERE tenant_id = $1`,
+        [tenantId, ms],
+      );
+
+    it('keeps a renewed claim from being taken over, and reports the leases a takeover ended', async () => {
+      const tenantId = randomUUID();
+      const [a, b] = [randomUUID(), randomUUID()];
+      expect(await keys.claim(claimOf(tenantId, a))).toBe(`evt-${a}`);
+      // Old enough to be taken over, but its holder renews it first.
+      await age(tenantId, 'updated_at', ABANDONED_CLAIM_AFTER_MS + 1_000);
+      expect(await keys.renewMany([{ tenantId, key: 'K', token: a }])).toEqual([]);
+      expect(await keys.claim(claimOf(tenantId, b))).toBeNull();
+
+      await age(tenantId, 'updated_at', ABANDONED_CLAIM_AFTER_MS + 1_000);
+      expect(await keys.claim(claimOf(tenantId, b))).toBe(`evt-${a}`);
+      const leases = [
+        { tenantId, key: 'K', token: a },
+        { tenantId, key: 'K', token: b },
+      ];
+      expect(await keys.renewMany(leases)).toEqual([leases[0]]);
+    });
+
+    it('does not report a lease whose own request settled its claim', async () => {
+      const tenantId = randomUUID();
+      const token = randomUUID();
+      const eventId = (await keys.claim(claimOf(tenantId, token)))!;
+      const settlement: Settlement = {
+        tenantId,
+        key: 'K',
+        eventId,
+        bodyHash: 'hash-of-the-body',
+        token,
+        state: 'published',
+      };
+      expect(await keys.settleMany([settlement])).toEqual([]);
+      expect(await keys.renewMany([{ tenantId, key: 'K', token }])).toEqual([]);
+    });
+
+    it('neither replaces nor sweeps a claim past its window while its write is renewed', async () => {
+      const tenantId = randomUUID();
+      const [a, b] = [randomUUID(), randomUUID()];
+      await keys.claim(claimOf(tenantId, a));
+      await age(tenantId, 'created_at', WINDOW_MS + 60_000);
+      // Another body under the key after the window: a new event, but not while the first runs.
+      expect(await keys.claim(claimOf(tenantId, b, 'another body'))).toBeNull();
+      await keys.deleteExpired(WINDOW_MS, 10_000, ABANDONED_CLAIM_AFTER_MS);
+      const remaining = async () =>
+        (await dataSource.query<unknown[]>(`SELECT 1 FROM idempotency_keys WHERE tenant_id = $1`, [tenantId]))
+          .length;
+      expect(await remaining()).toBe(1);
+      await age(tenantId, 'updated_at', ABANDONED_CLAIM_AFTER_MS + 1_000);
+      await keys.deleteExpired(WINDOW_MS, 10_000, ABANDONED_CLAIM_AFTER_MS);
+      expect(await remaining()).toBe(0);
+    });
+  });
 });
