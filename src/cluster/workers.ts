@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config';
 import { usableCores } from '../config/cpu-count';
 import { TokenBuckets } from '../domain/token-bucket';
 import { workerExecArgv } from './worker-exec-argv';
+import { WorkerCounters } from './worker-counters';
 import {
   isMessage,
   type CollectAnswer,
@@ -39,7 +40,8 @@ interface Slot {
 }
 
 interface PendingScrape {
-  replies: CollectAnswer[];
+  /** By worker id. */
+  replies: Map<number, CollectAnswer>;
   waiting: Set<number>;
   finish: () => void;
 }
@@ -64,6 +66,8 @@ interface PendingScrape {
 export class WorkerSupervisor {
   private readonly slots: Slot[] = [];
   private readonly scrapes = new Map<number, PendingScrape>();
+  /** Keeps summed counters monotonic across workers that die or miss a scrape. */
+  private readonly counters = new WorkerCounters();
   private nextScrape = 0;
   private stopping = false;
   private started = false;
@@ -186,7 +190,7 @@ export class WorkerSupervisor {
     } else if (isMessage<CollectAnswer>(message, 'hookstream:metrics-collected')) {
       const pending = this.scrapes.get(message.id);
       if (!pending || !pending.waiting.delete(worker.id)) return;
-      pending.replies.push(message);
+      pending.replies.set(worker.id, message);
       if (pending.waiting.size === 0) pending.finish();
     }
   }
@@ -238,7 +242,7 @@ export class WorkerSupervisor {
     const live = this.slots.filter((slot) => slot.ready && slot.worker.isConnected());
     return new Promise((resolve) => {
       const pending: PendingScrape = {
-        replies: [],
+        replies: new Map(),
         waiting: new Set(live.map((slot) => slot.worker.id)),
         finish: () => {
           clearTimeout(timer);
@@ -253,15 +257,20 @@ export class WorkerSupervisor {
     });
   }
 
-  private async merge(replies: CollectAnswer[], missing: number): Promise<string> {
-    const own: MetricsJson[] = replies.map((reply) => reply.own);
+  private async merge(replies: Map<number, CollectAnswer>, missing: number): Promise<string> {
+    const answers = new Map<number, MetricsJson>(
+      [...replies].map(([workerId, reply]) => [workerId, reply.own]),
+    );
+    const own = await this.counters.toSum(answers, (workerId) =>
+      this.slots.some((slot) => slot.worker.id === workerId && !slot.worker.isDead()),
+    );
     const summed = own.length ? await AggregatorRegistry.aggregate(own).metrics() : '';
-    const cluster = replies.find((reply) => reply.cluster !== null)?.cluster ?? '';
+    const cluster = [...replies.values()].find((reply) => reply.cluster !== null)?.cluster ?? '';
     return (
       `${summed.trimEnd()}\n` +
       '# HELP hookstream_workers Worker processes answering this scrape (silent: asked, no answer in time)\n' +
       '# TYPE hookstream_workers gauge\n' +
-      `hookstream_workers{state="reporting"} ${replies.length}\n` +
+      `hookstream_workers{state="reporting"} ${replies.size}\n` +
       `hookstream_workers{state="silent"} ${missing}\n` +
       cluster
     );
