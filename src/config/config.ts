@@ -194,6 +194,12 @@ export interface SecurityConfig {
    * a rolling upgrade). A task whose MAC does not verify is refused whatever this says.
    */
   acceptUnsealedTasks: boolean;
+  /**
+   * Take `hookstream.*` input events that carry no notification mark (published by replicas of a
+   * version before the mark, during a rolling upgrade). A mark that does not verify is refused
+   * whatever this says.
+   */
+  acceptUnmarkedNotifications: boolean;
   maxBodyBytes: number;
   /** NODE_ENV=production: demo values and weak credentials refused, HTTPS-only by default. */
   production: boolean;
@@ -348,6 +354,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         return keys;
       }),
       acceptUnsealedTasks: read('HOOKSTREAM_ACCEPT_UNSEALED_TASKS', 'false', boolean),
+      acceptUnmarkedNotifications: read('HOOKSTREAM_ACCEPT_UNMARKED_NOTIFICATIONS', 'false', boolean),
       maxBodyBytes: read('HOOKSTREAM_MAX_BODY_BYTES', '1MiB', parseSizeBytes),
       production,
       authFailureLimit: read('HOOKSTREAM_AUTH_FAILURE_LIMIT', '20', integer(1, 1_000_000)),

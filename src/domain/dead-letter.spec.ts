@@ -89,7 +89,7 @@ describe('toDeadLetterRow', () => {
       source: '/s',
       tenantid: claimed,
     });
-    for (const reason of ['tenant_key_mismatch', 'tenant_not_allowed_on_topic']) {
+    for (const reason of ['tenant_key_mismatch', 'tenant_not_allowed_on_topic', 'reserved_type']) {
       const row = toDeadLetterRow(record(event, { 'hs-reason': reason, 'hs-reason-detail': 'detail' }));
       expect({ reason, tenantId: row.tenantId, eventId: row.eventId }).toEqual({
         reason,

@@ -37,6 +37,11 @@ export type DeadLetterReason =
    * producing principal, bound to the topic by ACLs, may not speak for that tenant.
    */
   | 'tenant_not_allowed_on_topic'
+  /**
+   * An input event of a `hookstream.*` type without Hookstream's notification mark
+   * (notification-mark.ts): a forged notification, never delivered (docs/security.md).
+   */
+  | 'reserved_type'
   /** An input event whose tenant does not exist. */
   | 'unknown_tenant'
   /** An input event whose data fails its type's schema in the event catalogue (validation `reject`). */
@@ -158,13 +163,15 @@ const MAX_ATTEMPTS = 2_147_483_647;
 
 /**
  * Reasons that say the event's `tenantid` is not to be believed: the record's key names another
- * tenant, or its topic may not carry that tenant. Their rows are the operator's (no tenant), so a
- * producer's mistake or a principal speaking for a tenant it may not cannot put rows in that
- * tenant's dead-letter list, and the tenant is not shown the other tenant's id in the detail.
+ * tenant, or its topic may not carry that tenant, or it poses as Hookstream's own notification.
+ * Their rows are the operator's (no tenant), so a producer's mistake or a principal speaking for a
+ * tenant it may not cannot put rows in that tenant's dead-letter list, and the tenant is not shown
+ * the other tenant's id in the detail (nor a forged notification's text).
  */
 const UNATTRIBUTED_REASONS: ReadonlySet<string> = new Set<DeadLetterReason>([
   'tenant_key_mismatch',
   'tenant_not_allowed_on_topic',
+  'reserved_type',
 ]);
 
 /**

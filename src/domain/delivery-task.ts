@@ -47,6 +47,8 @@ export const HEADER = {
   truncated: 'hs-truncated',
   /** On a record of the input topic that Hookstream writes for itself (endpoint-change-marker.ts). */
   control: 'hs-control',
+  /** On a notification Hookstream publishes to the input topic: its MAC (notification-mark.ts). */
+  notificationMark: 'hs-notification-mac',
 } as const;
 
 /**

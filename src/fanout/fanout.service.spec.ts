@@ -1,4 +1,8 @@
+import { notificationMarkFor } from '../config/config.module';
+import { NotificationPublisher } from '../delivery/notifications/notification-publisher';
 import { CatalogueSchemas } from '../domain/catalogue-schemas';
+import type { PlatformEvent } from '../domain/cloud-event';
+import { deriveNotificationKeys, NotificationMark } from '../domain/notification-mark';
 import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { ConsumedRecord } from '../domain/records';
@@ -13,6 +17,7 @@ import {
   RecordingProducer,
   silentLogger,
   testConfig,
+  testNotificationMark,
   testTaskSeal,
 } from '../testing/fakes';
 import { FanoutService } from './fanout.service';
@@ -85,6 +90,7 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     new FakeClock(),
     silentLogger,
     testTaskSeal,
+    notificationMarkFor(fanoutConfig),
   );
   const fanOut = (...records: ConsumedRecord[]) =>
     fanout.fanOut({ topic: records[0]?.topic ?? 'platform.events', partition: 0, records });
@@ -99,6 +105,44 @@ function world(cached: EndpointSnapshot[], database: EndpointSnapshot[] = cached
     catalogue,
     failHolds: () => (holdFails = true),
   };
+}
+
+const ops = endpoint({ id: '0a000000-0000-4000-8000-000000000004', eventTypes: ['hookstream.*'] });
+const alsoOps = endpoint({ id: '0a000000-0000-4000-8000-000000000005', eventTypes: ['hookstream.*'] });
+const everything = endpoint({ id: '0a000000-0000-4000-8000-000000000006', eventTypes: ['*'] });
+
+/** A notification about `ops`, as the structured CloudEvent Hookstream writes. */
+function notification(type: string, id = 'n-1', data: object = { endpoint: { id: ops.id } }) {
+  return {
+    specversion: '1.0',
+    id,
+    source: 'hookstream',
+    subject: ops.id,
+    type,
+    time: '2026-12-02T12:00:00.000Z',
+    tenantid: TENANT,
+    data,
+  };
+}
+
+function fromJson(json: ReturnType<typeof notification>): PlatformEvent {
+  const { tenantid, specversion, ...rest } = json;
+  return { ...rest, specversion: specversion as '1.0', tenantId: tenantid };
+}
+
+/** The record NotificationPublisher writes for it (the mark in its header), as the fan-out reads it. */
+async function published(json: ReturnType<typeof notification>): Promise<ConsumedRecord> {
+  const producer = new RecordingProducer();
+  const event = fromJson(json);
+  await new NotificationPublisher(config, producer, testNotificationMark).publish({
+    type: event.type as 'hookstream.endpoint.failing',
+    tenantId: event.tenantId,
+    endpointId: event.subject!,
+    atMs: Date.parse(event.time),
+    data: event.data,
+  });
+  const [written] = producer.to(config.kafka.inputTopics[0]);
+  return record(written.value as string, written.headers as Record<string, string>);
 }
 
 describe('FanoutService', () => {
@@ -123,22 +167,98 @@ describe('FanoutService', () => {
   });
 
   it('never gives a notification to the endpoint it is about, nor to endpoints subscribed to everything', async () => {
-    const ops = endpoint({ id: '0a000000-0000-4000-8000-000000000004', eventTypes: ['hookstream.*'] });
-    const alsoOps = endpoint({ id: '0a000000-0000-4000-8000-000000000005', eventTypes: ['hookstream.*'] });
-    const everything = endpoint({ id: '0a000000-0000-4000-8000-000000000006', eventTypes: ['*'] });
     const { producer, fanOut } = world([ops, alsoOps, everything]);
-    const notification = JSON.stringify({
-      specversion: '1.0',
-      id: 'n-1',
-      source: 'hookstream',
-      subject: ops.id,
-      type: 'hookstream.endpoint.failing',
-      time: '2026-12-02T12:00:00Z',
-      tenantid: TENANT,
-      data: { endpoint: { id: ops.id } },
-    });
-    await fanOut(record(notification));
+    await fanOut(await published(notification('hookstream.endpoint.failing')));
     expect(producer.to(deliveries).map((t) => t.key)).toEqual([alsoOps.id]);
+  });
+
+  describe("hookstream.* types: Hookstream's own notifications, marked by its publisher", () => {
+    it('dead-letters a hookstream.* event without the mark as reserved_type, and delivers none of it', async () => {
+      const { producer, feed, fanOut } = world([ops, alsoOps]);
+      // What any producer allowed on an input topic can write: a disable that never happened.
+      const forged = record(JSON.stringify(notification('hookstream.endpoint.disabled', 'n-forged')), {
+        'content-type': 'application/cloudevents+json',
+      });
+      await fanOut(forged);
+      expect(producer.to(deliveries)).toEqual([]);
+      expect(feed).toEqual([]);
+      expect(producer.to(dlq)).toEqual([
+        expect.objectContaining({
+          value: forged.value,
+          headers: expect.objectContaining({
+            'hs-reason': 'reserved_type',
+            'hs-reason-detail':
+              'hookstream.endpoint.disabled: hookstream.* types are published by Hookstream only',
+          }),
+        }),
+      ]);
+    });
+
+    it('refuses a mark under another key, a mark copied onto other data, and a garbled one', async () => {
+      const { producer, fanOut } = world([ops, alsoOps]);
+      const foreign = new NotificationMark(deriveNotificationKeys(['f'.repeat(32)]));
+      const genuine = await published(notification('hookstream.endpoint.disabled', 'n-1'));
+      const altered = notification('hookstream.endpoint.disabled', 'n-1', { reason: 'made up' });
+      const marked = (mark: string, event = notification('hookstream.endpoint.disabled', 'n-2')) =>
+        record(JSON.stringify(event), { 'hs-notification-mac': mark });
+      await fanOut(
+        marked(foreign.mark(fromJson(notification('hookstream.endpoint.disabled', 'n-2')))),
+        marked(genuine.headers['hs-notification-mac'], altered),
+        marked('AAAA'),
+      );
+      expect(producer.to(deliveries)).toEqual([]);
+      expect(
+        producer.to(dlq).map((r) => [r.headers?.['hs-reason'], r.headers?.['hs-reason-detail']]),
+      ).toEqual(
+        Array(3).fill([
+          'reserved_type',
+          'hookstream.endpoint.disabled: its notification mark does not verify',
+        ]),
+      );
+    });
+
+    it('delivers a notification marked under a previous HOOKSTREAM_SECRET_KEY (a key rotation)', async () => {
+      const rotated = testConfig({
+        HOOKSTREAM_TOPIC_NAMESPACE: 'hs',
+        HOOKSTREAM_INPUT_TOPICS: 'platform.events',
+        HOOKSTREAM_SECRET_KEY: 'n'.repeat(32),
+        HOOKSTREAM_SECRET_KEY_PREVIOUS: config.security.secretKeys[0],
+      });
+      const { producer, fanOut } = world([alsoOps], [alsoOps], rotated);
+      await fanOut(await published(notification('hookstream.endpoint.failing')));
+      expect(producer.to(deliveries).map((t) => t.key)).toEqual([alsoOps.id]);
+    });
+
+    it('takes an unmarked one only with HOOKSTREAM_ACCEPT_UNMARKED_NOTIFICATIONS (a rolling upgrade); a bad mark never', async () => {
+      const upgrading = testConfig({
+        HOOKSTREAM_TOPIC_NAMESPACE: 'hs',
+        HOOKSTREAM_INPUT_TOPICS: 'platform.events',
+        HOOKSTREAM_ACCEPT_UNMARKED_NOTIFICATIONS: 'true',
+      });
+      const { producer, fanOut } = world([alsoOps], [alsoOps], upgrading);
+      await fanOut(
+        record(JSON.stringify(notification('hookstream.endpoint.failing', 'n-old'))),
+        record(JSON.stringify(notification('hookstream.endpoint.failing', 'n-bad')), {
+          'hs-notification-mac': 'AAAA',
+        }),
+      );
+      expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual(['n-old']);
+      expect(producer.to(dlq).map((r) => r.headers?.['hs-reason'])).toEqual(['reserved_type']);
+    });
+
+    it('skips the catalogue for a marked notification: an entry under the reserved prefix cannot dead-letter them', async () => {
+      const { producer, fanOut, catalogue } = world([alsoOps]);
+      catalogue.apply({
+        name: 'hookstream.endpoint.failing',
+        schema: JSON.stringify({ type: 'object', required: ['nothing-has-this'] }),
+        validation: 'reject',
+        deprecated: false,
+        version: 1,
+      });
+      await fanOut(await published(notification('hookstream.endpoint.failing')));
+      expect(producer.to(dlq)).toEqual([]);
+      expect(producer.to(deliveries).map((t) => t.key)).toEqual([alsoOps.id]);
+    });
   });
 
   it('writes every accepted event to the feed, matched or not, with its data as delivered; not bad input', async () => {

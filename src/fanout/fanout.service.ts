@@ -7,8 +7,9 @@ import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
-import { deliveryTaskFor, FIRST_ATTEMPT, type AttemptState } from '../domain/delivery-task';
+import { deliveryTaskFor, FIRST_ATTEMPT, HEADER, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
+import { NotificationMark } from '../domain/notification-mark';
 import { TaskSeal } from '../domain/task-seal';
 import { tenantAllowedOnTopic } from '../domain/topic-tenants';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -71,6 +72,7 @@ export class FanoutService {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
     @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'seal'>,
+    @Inject(NotificationMark) private readonly marks: Pick<NotificationMark, 'check'>,
   ) {
     this.logger = logger.child({ component: 'fanout' });
   }
@@ -129,6 +131,16 @@ export class FanoutService {
     );
     if (!parsed.ok) return this.deadLetter(record, parsed.reason, parsed.detail);
     const event = parsed.event;
+    // Only Hookstream publishes hookstream.* types, marked with a MAC; REST refuses the prefix, and
+    // here any producer allowed on an input topic is refused it (docs/security.md).
+    const mark = this.marks.check(event, record.headers[HEADER.notificationMark]);
+    if (mark.kind === 'refused') return this.deadLetter(record, 'reserved_type', mark.detail);
+    if (mark.kind === 'unmarked-accepted') {
+      this.logger.warn(
+        { eventId: event.id, tenantId: event.tenantId, type: event.type },
+        'notification without a mark taken (HOOKSTREAM_ACCEPT_UNMARKED_NOTIFICATIONS)',
+      );
+    }
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
@@ -150,8 +162,10 @@ export class FanoutService {
         `tenant ${event.tenantId} is not allowed on topic ${record.topic} (HOOKSTREAM_INPUT_TOPIC_TENANTS)`,
       );
     }
-    // Refused before it is remembered as seen or logged in the feed: it was never accepted.
-    const rejection = this.catalogue.check(event.type, event.data);
+    // Refused before it is remembered as seen or logged in the feed: it was never accepted. Not for
+    // Hookstream's own notifications: the catalogue does not describe them, and an entry under the
+    // reserved prefix (made before it was refused) must not dead-letter them all.
+    const rejection = mark.kind === 'not-reserved' ? this.catalogue.check(event.type, event.data) : null;
     if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
     const data = deliveredData(event, this.config.delivery.maxEventBytes);
     if (!data.ok) return this.deadLetter(record, data.reason, data.detail);

@@ -4,7 +4,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { loadConfig, type AppConfig } from '../config/config';
-import { taskSealFor } from '../config/config.module';
+import { notificationMarkFor, taskSealFor } from '../config/config.module';
 import type { Clock } from '../domain/clock';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { OutgoingRecord } from '../domain/records';
@@ -25,6 +25,9 @@ export function testConfig(env: Record<string, string> = {}): AppConfig {
 
 /** The task MAC of {@link testConfig}'s secret key: what the service would seal and open with. */
 export const testTaskSeal = taskSealFor(testConfig());
+
+/** The notification mark of {@link testConfig}'s secret key: what the publisher and the fan-out use. */
+export const testNotificationMark = notificationMarkFor(testConfig());
 
 export class FakeClock implements Clock {
   constructor(public ms = Date.UTC(2026, 11, 2, 12, 0, 0)) {}

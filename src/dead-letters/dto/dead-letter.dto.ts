@@ -35,7 +35,8 @@ export class DeadLetterDto {
       'decrypt), invalid_delivery_record, handler_failed (a record Hookstream could not handle), or for ' +
       'bad input: invalid_json, missing_attribute, invalid_attribute, too_large, unsupported_specversion, ' +
       'unsupported_content_type, unknown_tenant, tenant_key_mismatch, tenant_not_allowed_on_topic (its topic may ' +
-      'not carry that tenant), schema_mismatch (data fails its type schema in the catalogue)',
+      'not carry that tenant), reserved_type (a hookstream.* type Hookstream did not publish), ' +
+      'schema_mismatch (data fails its type schema in the catalogue)',
   })
   reason!: string;
   @ApiProperty({ nullable: true, type: String }) lastError!: string | null;

@@ -2,6 +2,8 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { toStructuredCloudEvent, type PlatformEvent } from '../../domain/cloud-event';
+import { HEADER } from '../../domain/delivery-task';
+import { NotificationMark } from '../../domain/notification-mark';
 import { NOTIFICATION_SOURCE, notificationEventId, type NotificationType } from '../../domain/notifications';
 import { RecordProducer } from '../../kafka/record-producer';
 
@@ -18,12 +20,15 @@ export interface Notification {
  * Publishes a notification as an ordinary platform event of its tenant: to the input topic, keyed
  * by the tenant id, CloudEvents with source `hookstream`. From there it takes the path every event
  * takes (fan-out to the endpoints subscribed to its type, signing, retries, the events feed).
+ * Its mark header tells the fan-out it is Hookstream's: a `hookstream.*` event without one is
+ * dead-lettered (`reserved_type`), whoever wrote it to the topic.
  */
 @Injectable()
 export class NotificationPublisher {
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
+    @Inject(NotificationMark) private readonly marks: Pick<NotificationMark, 'mark'>,
   ) {}
 
   /** Resolves once Kafka has it (acks=all); returns the event id. */
@@ -42,7 +47,10 @@ export class NotificationPublisher {
       {
         key: event.tenantId,
         value: toStructuredCloudEvent(event),
-        headers: { 'content-type': 'application/cloudevents+json' },
+        headers: {
+          'content-type': 'application/cloudevents+json',
+          [HEADER.notificationMark]: this.marks.mark(event),
+        },
       },
     ]);
     return event.id;

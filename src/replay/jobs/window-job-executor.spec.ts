@@ -1,5 +1,7 @@
+import type { DeliveryTask } from '../../domain/delivery-task';
+import type { ConsumedRecord } from '../../domain/records';
 import { isTransientError } from '../../domain/transient';
-import { testConfig } from '../../testing/fakes';
+import { testConfig, testNotificationMark } from '../../testing/fakes';
 import type { DeliveryTaskProducer } from '../delivery-task-producer';
 import type { ReplayTargets } from '../replay-target';
 import type { TopicRangeReader } from '../../kafka/topic-range-reader';
@@ -42,6 +44,7 @@ describe('WindowJobExecutor', () => {
       { require: async () => ({ id: 'endpoint-1' }) } as unknown as ReplayTargets,
       { send: async () => undefined } as unknown as DeliveryTaskProducer,
       new ReplayJobExecutors(),
+      testNotificationMark,
     );
     const failure = await executor.run(job(), async () => 'continue').catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(Error);
@@ -51,5 +54,69 @@ describe('WindowJobExecutor', () => {
     // Not transient: the runner marks the job failed instead of handing it back.
     expect(isTransientError(failure)).toBe(false);
     expect(scanned).toEqual([]);
+  });
+
+  it('replays a marked notification, never a hookstream.* record the fan-out dead-lettered as reserved_type', async () => {
+    const tenantId = '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b';
+    const about = '0a000000-0000-4000-8000-000000000009';
+    const event = (id: string) => ({
+      specversion: '1.0' as const,
+      id,
+      type: 'hookstream.endpoint.disabled',
+      source: 'hookstream',
+      subject: about,
+      time: '2026-12-02T12:00:00.000Z',
+      tenantId,
+      data: { endpoint: { id: about, url: null } },
+    });
+    const record = (id: string, headers: Record<string, string>): ConsumedRecord => {
+      const { tenantId: tenantid, ...rest } = event(id);
+      return {
+        topic: 'platform.events',
+        partition: 0,
+        offset: '0',
+        key: tenantId,
+        value: Buffer.from(JSON.stringify({ ...rest, tenantid })),
+        headers,
+        timestampMs: Date.UTC(2026, 11, 2, 12),
+      };
+    };
+    const records = [
+      record('n-genuine', { 'hs-notification-mac': testNotificationMark.mark(event('n-genuine')) }),
+      record('n-forged', {}),
+      record('n-copied', { 'hs-notification-mac': testNotificationMark.mark(event('n-genuine')) }),
+    ];
+    const replayed: DeliveryTask[] = [];
+    const reader = {
+      missingTopics: async () => [],
+      scan: async (
+        _ranges: unknown,
+        _window: unknown,
+        _options: unknown,
+        visit: (records: ConsumedRecord[], position: object) => Promise<unknown>,
+      ) => {
+        await visit(records, { topic: 'platform.events', partition: 0, next: 3n });
+        return { scanned: 3, complete: true };
+      },
+    };
+    const executor = new WindowJobExecutor(
+      testConfig(),
+      reader as unknown as TopicRangeReader,
+      {
+        require: async () => ({ id: 'endpoint-1', tenantId, eventTypes: ['hookstream.*'] }),
+      } as unknown as ReplayTargets,
+      {
+        send: async (tasks: DeliveryTask[]) => void replayed.push(...tasks),
+      } as unknown as DeliveryTaskProducer,
+      new ReplayJobExecutors(),
+      testNotificationMark,
+    );
+    const windowJob = {
+      ...job(),
+      tenantId,
+      resumePoint: windowStart([{ topic: 'platform.events', partition: 0, from: 0n, end: 3n }]),
+    };
+    await expect(executor.run(windowJob, async () => 'continue')).resolves.toBe('done');
+    expect(replayed.map((task) => task.eventId)).toEqual(['n-genuine']);
   });
 });

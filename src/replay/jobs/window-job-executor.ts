@@ -2,7 +2,8 @@ import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
-import { deliveryTaskFor, type DeliveryTask } from '../../domain/delivery-task';
+import { deliveryTaskFor, HEADER, type DeliveryTask } from '../../domain/delivery-task';
+import { NotificationMark } from '../../domain/notification-mark';
 import { isAboutEndpoint } from '../../domain/notifications';
 import { matchesEventType } from '../../domain/subscription-matcher';
 import { deliveredData, parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
@@ -37,6 +38,7 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     private readonly targets: ReplayTargets,
     private readonly tasks: DeliveryTaskProducer,
     private readonly executors: ReplayJobExecutors,
+    @Inject(NotificationMark) private readonly marks: Pick<NotificationMark, 'check'>,
   ) {}
 
   onModuleInit(): void {
@@ -98,6 +100,8 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     if (!parsed.ok) return null;
     const event = parsed.event;
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
+    // The fan-out dead-lettered it (reserved_type): a hookstream.* event Hookstream did not mark.
+    if (this.marks.check(event, record.headers[HEADER.notificationMark]).kind === 'refused') return null;
     // The fan-out dead-lettered it (tenant_not_allowed_on_topic): a replay must not deliver it after all.
     if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) return null;
     // A notification about this endpoint is never sent to it (as in the fan-out).
