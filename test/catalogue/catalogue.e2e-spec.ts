@@ -123,6 +123,24 @@ describe('the event catalogue', () => {
     expect((await tenant.client.request('GET', '/v1/event-types/bad.schema')).status).toBe(404);
   });
 
+  it("refuses a type under Hookstream's reserved prefix, by POST and by PUT", async () => {
+    const reserved =
+      "name: the prefix hookstream. is reserved for Hookstream's own notifications (docs/notifications.md)";
+    const posted = await stack!.api.request('POST', '/v1/event-types', {
+      name: 'hookstream.endpoint.failing',
+    });
+    const put = await stack!.api.request('PUT', '/v1/event-types/hookstream.dead_letter.created', {});
+    expect([posted.status, posted.body.message, put.status, put.body.message]).toEqual([
+      400,
+      reserved,
+      400,
+      reserved,
+    ]);
+    expect((await tenant.client.request('GET', '/v1/event-types/hookstream.endpoint.failing')).status).toBe(
+      404,
+    );
+  });
+
   it('refuses POST /v1/events data failing the schema with 400 naming the path, and delivers valid data', async () => {
     const bad = await tenant.client.request('POST', '/v1/events', {
       type: TYPE,
