@@ -60,6 +60,31 @@ describe('ConsumerRunner', () => {
       // Never less than a second, however long they took.
       expect(await drainGiven(9_800)).toEqual([1_000]);
     });
+
+    it('runs the hooks registered with afterDrain once every consumer has stopped, and survives one that fails', async () => {
+      const consumers = runner();
+      const order: string[] = [];
+      let releaseDrain!: () => void;
+      (consumers as unknown as { consumers: unknown[] }).consumers.push({
+        stop: () =>
+          new Promise<void>((resolve) => {
+            releaseDrain = () => {
+              order.push('drained');
+              resolve();
+            };
+          }),
+      });
+      consumers.afterDrain(async () => void order.push('flush'));
+      consumers.afterDrain(async () => {
+        throw new Error('broken hook');
+      });
+      const closing = consumers.close();
+      await Promise.resolve();
+      expect(order).toEqual([]);
+      releaseDrain();
+      await expect(closing).resolves.toBeUndefined();
+      expect(order).toEqual(['drained', 'flush']);
+    });
   });
 
   it('starts when every declared consumer has exactly one handler', async () => {

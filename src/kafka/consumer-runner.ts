@@ -71,6 +71,7 @@ const MIN_DRAIN_MS = 1_000;
 @Injectable()
 export class ConsumerRunner extends Server implements CustomTransportStrategy, OnModuleDestroy {
   private readonly consumers: WatermarkConsumer[] = [];
+  private readonly drainedHooks: Array<() => Promise<void>> = [];
   private shutdownBeganAt: number | null = null;
   /** The co-partitioned consumer of the deliveries and retry tiers, when this process runs it. */
   private delivery?: WatermarkConsumer;
@@ -281,6 +282,28 @@ export class ConsumerRunner extends Server implements CustomTransportStrategy, O
     const drainMs = Math.max(MIN_DRAIN_MS, this.config.shutdownTimeoutMs - spent);
     await Promise.all(this.consumers.map((consumer) => consumer.stop(drainMs)));
     this.consumers.length = 0;
+    await this.runDrainedHooks();
+  }
+
+  /**
+   * Runs `hook` in {@link close} once the consumers have drained: the last work a handler's
+   * outcome left behind (the notifier's final flush). Nest closes this transport before any
+   * `onApplicationShutdown` hook, so the producer and PostgreSQL are still there; `hook` must bound
+   * its own time (main.ts exits 5 s after the shutdown timeout).
+   */
+  afterDrain(hook: () => Promise<void>): void {
+    this.drainedHooks.push(hook);
+  }
+
+  /** Every hook, together; one that fails is logged and does not keep the rest or the close from finishing. */
+  private async runDrainedHooks(): Promise<void> {
+    const hooks = this.drainedHooks.splice(0);
+    const outcomes = await Promise.allSettled(hooks.map((hook) => hook()));
+    for (const outcome of outcomes) {
+      if (outcome.status === 'rejected') {
+        this.log.error({ err: outcome.reason }, 'a hook after the consumers drained failed');
+      }
+    }
   }
 
   on(): never {

@@ -38,14 +38,39 @@ class InMemoryWindows {
   }
 }
 
+/** The consumer runner's side of a shutdown: it drains, then runs what was registered with afterDrain. */
+class DrainingRunner {
+  private readonly hooks: Array<() => Promise<void>> = [];
+
+  afterDrain(hook: () => Promise<void>): void {
+    this.hooks.push(hook);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.hooks.map((hook) => hook()));
+  }
+}
+
 function world() {
   const clock = new FakeClock();
   const windows = new InMemoryWindows();
   const published: Notification[] = [];
   const registry = new Registry();
+  const runner = new DrainingRunner();
+  /** Makes the next `failures` publishes fail, as Kafka unavailable would. */
+  const kafka = { failures: 0 };
   const notifier = new Notifier(
     config,
-    { publish: async (notification) => (published.push(notification), notification.type) },
+    {
+      publish: async (notification) => {
+        if (kafka.failures > 0) {
+          kafka.failures -= 1;
+          throw new Error('Kafka unavailable');
+        }
+        published.push(notification);
+        return notification.type;
+      },
+    },
     windows,
     {
       get: (id) =>
@@ -54,6 +79,7 @@ function world() {
     clock,
     silentLogger,
     registry,
+    runner,
   );
   const counted = async () =>
     Object.fromEntries(
@@ -62,7 +88,7 @@ function world() {
         v.value,
       ]),
     );
-  return { clock, windows, published, notifier, counted };
+  return { clock, windows, published, notifier, counted, runner, kafka };
 }
 
 const deadLetter = (n: number) => ({ atMs: n, eventId: `e-${n}`, reason: 'attempts_exhausted' });
@@ -157,6 +183,82 @@ describe('Notifier', () => {
     expect(await counted()).toEqual({
       'hookstream.endpoint.disabled published': 1,
       'hookstream.endpoint.disabled suppressed': 1,
+    });
+  });
+
+  describe('at shutdown (after the delivery consumers drained, before the producer disconnects)', () => {
+    it('settles the signals gathered since the last flush, and those of the deliveries that drained', async () => {
+      const { published, notifier, runner } = world();
+      notifier.onModuleInit();
+      notifier.deadLettered(ENDPOINT, TENANT, 'record.updated', deadLetter(1));
+      // SIGTERM: Nest's first hooks; the consumers then drain, and one more delivery dead-letters.
+      notifier.onModuleDestroy();
+      notifier.endpointFailing(ENDPOINT, TENANT, { atMs: 2, consecutiveFailures: 10, lastStatus: 503 });
+      expect(published).toEqual([]);
+      await runner.close();
+      const byType = new Map(published.map((n) => [n.type, n.data]));
+      expect([...byType.keys()].sort()).toEqual([
+        'hookstream.dead_letter.created',
+        'hookstream.endpoint.failing',
+      ]);
+      expect(byType.get('hookstream.dead_letter.created')).toMatchObject({ count: 1, firstEventId: 'e-1' });
+      expect(byType.get('hookstream.endpoint.failing')).toMatchObject({ consecutiveFailures: 10 });
+    });
+
+    it('waits for a flush already running, then flushes what came in meanwhile', async () => {
+      const { windows, published, notifier, runner } = world();
+      notifier.onModuleInit();
+      notifier.deadLettered(ENDPOINT, TENANT, 'record.updated', deadLetter(1));
+      let release: (() => void) | undefined;
+      const settle = windows.settle.bind(windows);
+      windows.settle = async (...args) => {
+        await new Promise<void>((resolve) => (release = resolve));
+        windows.settle = settle;
+        return settle(...args);
+      };
+      const running = notifier.flush();
+      notifier.endpointFailing(ENDPOINT, TENANT, { atMs: 2, consecutiveFailures: 10 });
+      const closing = runner.close();
+      while (release === undefined) await new Promise((resolve) => setImmediate(resolve));
+      release();
+      await Promise.all([running, closing]);
+      expect(published.map((n) => n.type).sort()).toEqual([
+        'hookstream.dead_letter.created',
+        'hookstream.endpoint.failing',
+      ]);
+    });
+
+    it('publishes a disable still between its retries at once, instead of dropping it', async () => {
+      const { published, notifier, runner, kafka, counted } = world();
+      notifier.onModuleInit();
+      kafka.failures = 1;
+      const disabling = notifier.endpointDisabled(ENDPOINT, 'endpoint answered HTTP 410; disabled', 5);
+      // Its first try failed; the next would be a second later.
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(published).toEqual([]);
+      const startedAt = Date.now();
+      await runner.close();
+      await disabling;
+      expect(Date.now() - startedAt).toBeLessThan(900);
+      expect(published.map((n) => n.type)).toEqual(['hookstream.endpoint.disabled']);
+      expect(await counted()).toEqual({ 'hookstream.endpoint.disabled published': 1 });
+    });
+
+    it('gives up on a disable Kafka will not take within the deadline, counted failed', async () => {
+      const { published, notifier, counted } = world();
+      notifier.onModuleInit();
+      let hang!: () => void;
+      (notifier as unknown as { publisher: { publish: () => Promise<string> } }).publisher = {
+        publish: () => new Promise((resolve) => (hang = () => resolve('late'))),
+      };
+      void notifier.endpointDisabled(ENDPOINT, 'endpoint answered HTTP 410; disabled', 5);
+      await notifier.finalFlush(50);
+      expect(await counted()).toEqual({ 'hookstream.endpoint.disabled failed': 1 });
+      // Acknowledged after all, once given up: not counted twice.
+      hang();
+      await new Promise((resolve) => setImmediate(resolve));
+      expect(await counted()).toEqual({ 'hookstream.endpoint.disabled failed': 1 });
+      expect(published).toEqual([]);
     });
   });
 });

@@ -23,6 +23,7 @@ import {
   type TalliedType,
 } from '../../domain/notifications';
 import { EndpointCache } from '../../endpoints/endpoint-cache';
+import { ConsumerRunner } from '../../kafka/consumer-runner';
 import { NotificationPublisher } from './notification-publisher';
 import { NotificationWindows, type WindowKey } from './notification-windows.repository';
 
@@ -33,12 +34,20 @@ const FLUSH_LIMIT = 500;
 const DISABLED_PUBLISH_TRIES = 5;
 
 /**
+ * The most the final flush at shutdown waits (with the disables still being published): main.ts
+ * exits 5 s after HOOKSTREAM_SHUTDOWN_TIMEOUT, and the commits, the attempt log's drain and the
+ * producer's disconnect come after it.
+ */
+export const FINAL_FLUSH_MS = 2_000;
+
+/**
  * Tells a tenant about its endpoints (docs/notifications.md). The delivery side reports signals
  * here; the hot path only adds to an in-memory tally. A flush every few seconds settles each
  * endpoint's tally against its window in PostgreSQL (NotificationWindows), which decides, for
  * every replica together, whether it goes out now or waits for the interval, counted into the next.
  * `hookstream.endpoint.disabled` is not tallied: it goes out once per disable, because only the
- * replica whose disable changed the row reports it.
+ * replica whose disable changed the row reports it. At shutdown, once the delivery consumers have
+ * drained, a final flush settles what they gathered and waits for the disables still being published.
  */
 @Injectable()
 export class Notifier implements OnModuleInit, OnModuleDestroy {
@@ -48,6 +57,13 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
   private readonly flushFailed: ThrottledWarning;
   private flushing: Promise<void> | null = null;
   private timer?: NodeJS.Timeout;
+  /** `hookstream.endpoint.disabled` publishes not yet finished, retries included. */
+  private readonly disabling = new Set<Promise<void>>();
+  /** Set by the final flush: retries of a disable stop waiting between tries. */
+  private stopping = false;
+  private readonly stopWaiting = new Set<() => void>();
+  /** Set when the final flush's time ran out: the disables still running were counted `failed`. */
+  private abandoned = false;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,6 +73,7 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LOGGER) logger: Logger,
     @Inject(METRICS_REGISTRY) registry: Registry,
+    @Inject(ConsumerRunner) private readonly consumers: Pick<ConsumerRunner, 'afterDrain'>,
   ) {
     this.logger = logger.child({ component: 'notifier' });
     this.flushFailed = new ThrottledWarning(this.logger, 'could not settle notification windows; retrying');
@@ -74,6 +91,10 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
     const everyMs = Math.min(5_000, Math.max(250, Math.floor(this.config.notificationIntervalMs / 4)));
     this.timer = setInterval(() => void this.flush(), everyMs);
     this.timer.unref();
+    // After the drain, not in a shutdown hook of this class: Nest closes the consumers after every
+    // onModuleDestroy and beforeApplicationShutdown hook and before any onApplicationShutdown hook
+    // (where the producer disconnects and PostgreSQL closes), whatever the order between modules.
+    this.consumers.afterDrain(() => this.finalFlush());
   }
 
   onModuleDestroy(): void {
@@ -81,10 +102,47 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
+   * Settles what the drained deliveries left (dead letters, open circuits), after any flush still
+   * running, and waits for the disables being published; at most `withinMs`. What is not done by
+   * then is logged, and the disables not published are counted `failed`.
+   */
+  async finalFlush(withinMs = FINAL_FLUSH_MS): Promise<void> {
+    clearInterval(this.timer);
+    this.stopping = true;
+    for (const wake of this.stopWaiting) wake();
+    const work = (async () => {
+      await this.flushing;
+      await this.flush();
+      await Promise.allSettled([...this.disabling]);
+    })();
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), withinMs)));
+    const outcome = await Promise.race([work.then(() => 'done' as const), deadline]);
+    clearTimeout(timer);
+    if (outcome === 'done') return;
+    const unpublished = this.disabling.size;
+    if (unpublished > 0) this.count(NOTIFICATION_TYPE.disabled, 'failed', unpublished);
+    this.abandoned = true;
+    this.logger.error(
+      { withinMs, disablesUnpublished: unpublished, flushUnfinished: this.flushing !== null },
+      'final notification flush did not finish in time; what it had not settled is lost',
+    );
+  }
+
+  /**
    * An endpoint was disabled automatically (410 Gone, failing too long) by this process: its tenant
    * is told once. Not awaited by the caller: the disable stands whether or not Kafka takes it now.
+   * The final flush waits for it.
    */
-  async endpointDisabled(endpointId: string, reason: string, atMs: number): Promise<void> {
+  endpointDisabled(endpointId: string, reason: string, atMs: number): Promise<void> {
+    const publishing: Promise<void> = this.publishDisabled(endpointId, reason, atMs).finally(() =>
+      this.disabling.delete(publishing),
+    );
+    this.disabling.add(publishing);
+    return publishing;
+  }
+
+  private async publishDisabled(endpointId: string, reason: string, atMs: number): Promise<void> {
     const endpoint = this.endpoints.get(endpointId);
     if (endpoint === undefined) return;
     const data = disabledData({ id: endpointId, url: endpoint.url }, reason, atMs);
@@ -98,17 +156,32 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
     for (let attempt = 1; ; attempt += 1) {
       try {
         await this.publisher.publish(notification);
-        this.count(NOTIFICATION_TYPE.disabled, 'published');
+        // One the final flush gave up on was counted `failed` then.
+        if (!this.abandoned) this.count(NOTIFICATION_TYPE.disabled, 'published');
         return;
       } catch (error) {
         if (attempt >= DISABLED_PUBLISH_TRIES) {
-          this.count(NOTIFICATION_TYPE.disabled, 'failed');
+          if (!this.abandoned) this.count(NOTIFICATION_TYPE.disabled, 'failed');
           this.logger.error({ err: error, endpointId }, 'could not publish hookstream.endpoint.disabled');
           return;
         }
-        await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** attempt));
+        await this.pause(500 * 2 ** attempt);
       }
     }
+  }
+
+  /** Waits `ms` between tries of a disable, or less once the final flush began (it tries at once). */
+  private pause(ms: number): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    return new Promise((resolve) => {
+      const wake = (): void => {
+        clearTimeout(timer);
+        this.stopWaiting.delete(wake);
+        resolve();
+      };
+      const timer = setTimeout(wake, ms);
+      this.stopWaiting.add(wake);
+    });
   }
 
   /** A disable that another process (or an earlier attempt) already made and reported. */
