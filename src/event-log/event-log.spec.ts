@@ -38,6 +38,14 @@ class FakeEventsTable {
     this.cutoffs.push(cutoff);
     return 0;
   }
+
+  async oldestReceivedAt(): Promise<Date | null> {
+    return null;
+  }
+
+  async rehomeIfRestored(): Promise<number> {
+    return 0;
+  }
 }
 
 function world(env: Record<string, string> = {}) {
@@ -141,7 +149,7 @@ describe('EventLog', () => {
     jest.useFakeTimers();
     try {
       const { table, log, clock } = world({ HOOKSTREAM_EVENTS_RETENTION: '10s' });
-      log.onModuleInit();
+      await log.onModuleInit();
       await jest.advanceTimersByTimeAsync(5_000);
       expect(table.cutoffs.map((cutoff) => clock.now() - cutoff.getTime())).toEqual([10_000]);
       await log.onApplicationShutdown();

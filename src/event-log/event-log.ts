@@ -23,6 +23,8 @@ const ROW_OVERHEAD_BYTES = 300;
 const RETRY_BASE_MS = 250;
 const RETRY_MAX_MS = 10_000;
 const RETENTION_BATCH = 5_000;
+/** Rows moved to txid 1 per statement after a restore into another cluster. */
+const REHOME_BATCH = 5_000;
 /** Retention runs every half retention period, between these bounds. */
 const PRUNE_EVERY_MIN_MS = 1_000;
 const PRUNE_EVERY_MAX_MS = 3_600_000;
@@ -49,12 +51,18 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
   private readonly writeFailed: ThrottledWarning;
   private readonly written: Counter;
   private readonly dropped: Counter<'reason'>;
+  private readonly pruned: Counter;
+  private readonly oldestAge: Gauge;
   private retentionTimer?: NodeJS.Timeout;
   private pruning = false;
   private stopping = false;
 
   constructor(
-    @Inject(EventsRepository) private readonly events: Pick<EventsRepository, 'insert' | 'deleteOlderThan'>,
+    @Inject(EventsRepository)
+    private readonly events: Pick<
+      EventsRepository,
+      'insert' | 'deleteOlderThan' | 'oldestReceivedAt' | 'rehomeIfRestored'
+    >,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
@@ -85,6 +93,18 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
       labelNames: ['reason'],
       registers: [registry],
     });
+    this.pruned = new Counter({
+      name: 'hookstream_events_feed_pruned_total',
+      help: 'Events deleted from the events feed by retention (HOOKSTREAM_EVENTS_RETENTION)',
+      registers: [registry],
+    });
+    this.oldestAge = new Gauge({
+      name: 'hookstream_events_feed_oldest_age_seconds',
+      help:
+        'Age of the oldest event the feed keeps, as of the last retention run; above ' +
+        'HOOKSTREAM_EVENTS_RETENTION plus a run interval means retention is failing',
+      registers: [registry],
+    });
     const rows = this.rows;
     new Gauge({
       name: 'hookstream_events_feed_buffered_bytes',
@@ -96,7 +116,15 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
     });
   }
 
-  onModuleInit(): void {
+  async onModuleInit(): Promise<void> {
+    // Before the fan-out writes a row or a reader lists one (README decision 98, restore).
+    const moved = await this.events.rehomeIfRestored(REHOME_BATCH);
+    if (moved > 0) {
+      this.logger.warn(
+        { rows: moved },
+        'events feed restored from another cluster: its rows moved to txid 1, so the feed lists them again',
+      );
+    }
     const every = Math.min(
       PRUNE_EVERY_MAX_MS,
       Math.max(PRUNE_EVERY_MIN_MS, this.config.events.retentionMs / 2),
@@ -139,7 +167,9 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
     this.pruning = true;
     const cutoff = new Date(this.clock.now() - this.config.events.retentionMs);
     try {
-      await this.events.deleteOlderThan(cutoff, RETENTION_BATCH);
+      this.pruned.inc(await this.events.deleteOlderThan(cutoff, RETENTION_BATCH));
+      const oldest = await this.events.oldestReceivedAt();
+      this.oldestAge.set(oldest === null ? 0 : Math.max(0, (this.clock.now() - oldest.getTime()) / 1000));
     } catch (error) {
       this.logger.warn({ err: error }, 'events feed retention failed; next run retries');
     } finally {

@@ -45,6 +45,7 @@ interface EventRow {
 }
 
 const COLUMNS = 8;
+const RECEIVED_AT = 6;
 const SELECTED = `seq, txid::text AS txid, tenant_id, event_id, type, source, subject, time, received_at, data`;
 
 /** The `events` table (the feed): its only reader and writer. */
@@ -68,7 +69,12 @@ export class EventsRepository {
         r.data,
       );
       const base = i * COLUMNS;
-      return `(${Array.from({ length: COLUMNS }, (_, c) => `$${base + c + 1}`).join(',')})`;
+      // received_at no later than the database's clock: a replica whose clock runs ahead (booted
+      // with a wrong RTC) would write rows that `from=` lists and retention keeps until that date.
+      const placeholders = Array.from({ length: COLUMNS }, (_, c) =>
+        c === RECEIVED_AT ? `LEAST($${base + c + 1}::timestamptz, now())` : `$${base + c + 1}`,
+      );
+      return `(${placeholders.join(',')})`;
     });
     await this.dataSource.query(
       `INSERT INTO events (tenant_id, event_id, type, source, subject, time, received_at, data)
@@ -92,7 +98,7 @@ export class EventsRepository {
     };
     const where = ['tenant_id = $1', 'txid < pg_snapshot_xmin(pg_current_snapshot())'];
     if (query.after) {
-      where.push(`(txid, seq) > (${param(query.after.txid)}::xid8, ${param(query.after.seq)}::bigint)`);
+      where.push(`(txid, seq) > (${cursorTxid(param(query.after.txid))}, ${param(query.after.seq)}::bigint)`);
     }
     if (!query.types.all) {
       where.push(
@@ -119,26 +125,108 @@ export class EventsRepository {
   }
 
   /**
-   * Deletes the oldest rows received before `cutoff`, `batchSize` at a time, each batch its own
-   * statement so no long transaction holds the feed's horizon back. Rows go in seq order, which
-   * follows received_at closely: it stops at the first batch holding a row still kept.
+   * Deletes the rows received before `cutoff`, oldest first by `received_at`, `batchSize` at a time,
+   * each batch its own statement so no long transaction holds the feed's horizon back. By
+   * received_at, not seq: a row received with a clock in the future no longer stops it. Each batch
+   * raises its tenants' retention watermark in the same statement, so a reader never sees the rows
+   * gone without the watermark that says so.
    */
   async deleteOlderThan(cutoff: Date, batchSize: number): Promise<number> {
     let deleted = 0;
     for (;;) {
-      const [{ deleted: batchDeleted, seen }] = await this.dataSource.query<
-        Array<{ deleted: number; seen: number }>
-      >(
-        `WITH oldest AS (SELECT seq, received_at FROM events ORDER BY seq LIMIT $2),
-              gone AS (DELETE FROM events e USING oldest o
-                        WHERE e.seq = o.seq AND o.received_at < $1 RETURNING 1)
-         SELECT (SELECT count(*) FROM gone)::int AS deleted, (SELECT count(*) FROM oldest)::int AS seen`,
+      const [{ deleted: batchDeleted }] = await this.dataSource.query<Array<{ deleted: number }>>(
+        `WITH doomed AS (SELECT seq FROM events WHERE received_at < $1 ORDER BY received_at LIMIT $2),
+              gone AS (DELETE FROM events e USING doomed d WHERE e.seq = d.seq
+                        RETURNING e.tenant_id, e.txid, e.seq),
+              marked AS (
+                INSERT INTO events_retention AS r (tenant_id, txid, seq)
+                SELECT DISTINCT ON (tenant_id) tenant_id, txid, seq FROM gone
+                 ORDER BY tenant_id, txid DESC, seq DESC
+                ON CONFLICT (tenant_id) DO UPDATE SET txid = EXCLUDED.txid, seq = EXCLUDED.seq
+                 WHERE (EXCLUDED.txid, EXCLUDED.seq) > (r.txid, r.seq))
+         SELECT count(*)::int AS deleted FROM gone`,
         [cutoff, batchSize],
       );
       deleted += batchDeleted;
-      if (batchDeleted < seen || seen < batchSize) return deleted;
+      if (batchDeleted < batchSize) return deleted;
     }
   }
+
+  /** When the oldest row kept was received; null for an empty feed. Read through events_received_at_idx. */
+  async oldestReceivedAt(): Promise<Date | null> {
+    const [row] = await this.dataSource.query<Array<{ oldest: Date | null }>>(
+      `SELECT min(received_at) AS oldest FROM events`,
+    );
+    return row?.oldest ?? null;
+  }
+
+  /**
+   * What a page read after `after` must tell its reader, read after the page: where the cursor
+   * stands in this cluster (see {@link cursorTxid}), and whether retention deleted one of the
+   * tenant's rows after it (`gap`): the page then continued past events the caller never saw.
+   */
+  async cursorState(tenantId: string, after: FeedCursor): Promise<{ cursor: FeedCursor; gap: boolean }> {
+    const [row] = await this.dataSource.query<Array<{ txid: string; gap: boolean }>>(
+      `WITH c AS (SELECT ${cursorTxid('$2')} AS txid, $3::bigint AS seq)
+       SELECT c.txid::text AS txid,
+              EXISTS (SELECT 1 FROM events_retention r
+                       WHERE r.tenant_id = $1 AND (r.txid, r.seq) > (c.txid, c.seq)) AS gap
+         FROM c`,
+      [tenantId, after.txid, after.seq],
+    );
+    return { cursor: { txid: row.txid, seq: after.seq }, gap: row.gap };
+  }
+
+  /**
+   * After a restore into another cluster (pg_dump, logical replication), the rows' txids come from
+   * the old cluster's transaction counter, far ahead of the new one: the feed would hide them until
+   * the new counter caught up, months later. When the cluster is not the one recorded, rows whose
+   * txid is at or beyond the current snapshot's xmax (no transaction of this cluster wrote them) go
+   * to txid 1, `batchSize` at a time in seq order, so a reader sees them appear in the order they
+   * are listed; the retention watermarks likewise. Returns the rows moved.
+   */
+  async rehomeIfRestored(batchSize: number): Promise<number> {
+    const [state] = await this.dataSource.query<Array<{ same: boolean | null }>>(
+      `SELECT (SELECT system_identifier FROM events_feed_state) = system_identifier::text AS same
+         FROM pg_control_system()`,
+    );
+    if (state?.same === true) return 0;
+    let moved = 0;
+    let after = '0';
+    for (;;) {
+      const [batch] = await this.dataSource.query<Array<{ moved: number; last: string | null }>>(
+        `WITH batch AS (SELECT seq FROM events
+                         WHERE seq > $1 AND txid >= pg_snapshot_xmax(pg_current_snapshot())
+                         ORDER BY seq LIMIT $2),
+              rewritten AS (UPDATE events e SET txid = '1' FROM batch b WHERE e.seq = b.seq RETURNING e.seq)
+         SELECT count(*)::int AS moved, max(seq)::text AS last FROM rewritten`,
+        [after, batchSize],
+      );
+      if (batch.last === null) break;
+      moved += batch.moved;
+      after = batch.last;
+    }
+    await this.dataSource.query(
+      `UPDATE events_retention SET txid = '1' WHERE txid >= pg_snapshot_xmax(pg_current_snapshot())`,
+    );
+    await this.dataSource.query(
+      `INSERT INTO events_feed_state (system_identifier) SELECT system_identifier::text FROM pg_control_system()
+       ON CONFLICT (singleton) DO UPDATE SET system_identifier = EXCLUDED.system_identifier`,
+    );
+    return moved;
+  }
+}
+
+/**
+ * A cursor's txid as the feed compares it. One at or beyond the snapshot's xmax was not issued by
+ * this cluster (every row listed had a txid below the xmin of its reader): it comes from before a
+ * restore into another cluster, whose rows were moved to txid 1, so it is read as txid 1. xmax of
+ * the snapshot, not pg_current_xact_id(): that would give every reader an xid, and every reader
+ * would hold the horizon back for all others.
+ */
+function cursorTxid(txidParam: string): string {
+  return `(CASE WHEN ${txidParam}::xid8 >= pg_snapshot_xmax(pg_current_snapshot()) THEN '1'::xid8
+                ELSE ${txidParam}::xid8 END)`;
 }
 
 function toStored(row: EventRow): StoredEvent {

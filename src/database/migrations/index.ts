@@ -19,6 +19,7 @@ import { LaneHangs1764928800000 } from './1764928800000-lane-hangs';
 import { UnreplayedDeadLetters1765015200000 } from './1765015200000-unreplayed-dead-letters';
 import { ApiKeyNotices1765101600000 } from './1765101600000-api-key-notices';
 import { PortalLinksNotBefore1765188000000 } from './1765188000000-portal-links-not-before';
+import { FeedRetentionWatermark1765191600000 } from './1765191600000-feed-retention-watermark';
 import { IdempotencyClaimToken1765274400000 } from './1765274400000-idempotency-claim-token';
 import { HeldDeliveryIds1765360800000 } from './1765360800000-held-delivery-ids';
 
@@ -45,6 +46,7 @@ export const MIGRATIONS = [
   UnreplayedDeadLetters1765015200000,
   ApiKeyNotices1765101600000,
   PortalLinksNotBefore1765188000000,
+  FeedRetentionWatermark1765191600000,
   IdempotencyClaimToken1765274400000,
   HeldDeliveryIds1765360800000,
 ];
