@@ -133,17 +133,23 @@ describe('loadConfig', () => {
     );
   });
 
-  it('keeps the events feed 7 days with a 16 MiB write buffer unless told otherwise', () => {
+  it('keeps the events feed 7 days with a 16 MiB write buffer, reading plain cursors, unless told otherwise', () => {
     expect(loadConfig(required).events).toEqual({
       retentionMs: 7 * 86_400_000,
       bufferBytes: 16 * 1024 * 1024,
+      acceptPlainCursors: true,
     });
     const set = loadConfig({
       ...required,
       HOOKSTREAM_EVENTS_RETENTION: '36h',
       HOOKSTREAM_EVENTS_BUFFER: '4MiB',
+      HOOKSTREAM_ACCEPT_PLAIN_CURSORS: 'false',
     });
-    expect(set.events).toEqual({ retentionMs: 36 * 3_600_000, bufferBytes: 4 * 1024 * 1024 });
+    expect(set.events).toEqual({
+      retentionMs: 36 * 3_600_000,
+      bufferBytes: 4 * 1024 * 1024,
+      acceptPlainCursors: false,
+    });
     expect(() => loadConfig({ ...required, HOOKSTREAM_EVENTS_RETENTION: '10ms' })).toThrow(
       /HOOKSTREAM_EVENTS_RETENTION/,
     );

@@ -98,6 +98,12 @@ export interface EventsFeedConfig {
   retentionMs: number;
   /** Bytes of feed rows held unwritten while PostgreSQL is slow or down; past it the oldest are dropped. */
   bufferBytes: number;
+  /**
+   * Read the unencrypted feed cursors issued before they were sealed (README decision 98). Every
+   * answer carries a sealed one, so once each client has polled (hookstream_events_feed_plain_cursors_total
+   * stops growing) turn it off: a client can forge plain ones to probe the platform-wide counters.
+   */
+  acceptPlainCursors: boolean;
 }
 
 /** Quotas per tenant and bounds on what input can make the process hold (README Section B). */
@@ -390,6 +396,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     events: {
       retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),
       bufferBytes: read('HOOKSTREAM_EVENTS_BUFFER', '16MiB', parseSizeBytes),
+      acceptPlainCursors: read('HOOKSTREAM_ACCEPT_PLAIN_CURSORS', 'true', boolean),
     },
     ops: {
       port: read('OPS_PORT', '', (raw) => (raw === '' ? null : integer(0, 65535)(raw))),

@@ -1,4 +1,7 @@
 import { Module } from '@nestjs/common';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
+import { deriveFeedCursorKeys, FeedCursorSeal } from '../domain/feed-cursor-seal';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
@@ -11,6 +14,17 @@ import { EventsService } from './events.service';
 @Module({
   imports: [EventLogModule, EndpointsModule, DeliveryModule, DeadLettersModule, RetryModule],
   controllers: [EventsController],
-  providers: [EventsService],
+  providers: [
+    EventsService,
+    {
+      provide: FeedCursorSeal,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new FeedCursorSeal(
+          deriveFeedCursorKeys(config.security.secretKeys),
+          config.events.acceptPlainCursors,
+        ),
+    },
+  ],
 })
 export class EventsModule {}

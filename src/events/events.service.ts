@@ -1,16 +1,13 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import { Counter, type Registry } from 'prom-client';
 import { DomainError } from '../common/domain-error';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { DeadLettersRepository } from '../dead-letters/dead-letters.repository';
 import { AttemptsRepository } from '../delivery/attempts.repository';
 import type { AttemptDto } from '../delivery/dto/attempt.dto';
 import { matchesEventType } from '../domain/subscription-matcher';
-import {
-  decodeFeedCursor,
-  deliveryStateOf,
-  encodeFeedCursor,
-  parseTypeFilter,
-  type FeedCursor,
-} from '../domain/event-feed';
+import { deliveryStateOf, parseTypeFilter, type FeedCursor } from '../domain/event-feed';
+import { FeedCursorSeal } from '../domain/feed-cursor-seal';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
 import { EventsRepository, type StoredEvent } from '../event-log/events.repository';
 import { HeldDeliveries } from '../retry/held-deliveries';
@@ -31,6 +28,8 @@ const MAX_DEAD_LETTERS_READ = 1000;
 /** The tenant's events feed and where each event stands at its endpoints (README decision 40). */
 @Injectable()
 export class EventsService {
+  private readonly plainCursors: Counter;
+
   constructor(
     private readonly events: EventsRepository,
     private readonly endpoints: EndpointsRepository,
@@ -38,10 +37,20 @@ export class EventsService {
     private readonly deadLetters: DeadLettersRepository,
     private readonly held: HeldDeliveries,
     private readonly parking: StrictParking,
-  ) {}
+    private readonly cursors: FeedCursorSeal,
+    @Inject(METRICS_REGISTRY) registry: Registry,
+  ) {
+    this.plainCursors = new Counter({
+      name: 'hookstream_events_feed_plain_cursors_total',
+      help:
+        'Feed pages asked for with an unencrypted cursor issued before they were sealed; once it stops ' +
+        'growing, HOOKSTREAM_ACCEPT_PLAIN_CURSORS=false can refuse them',
+      registers: [registry],
+    });
+  }
 
   async list(tenantId: string, query: ListEventsQueryDto, limit: number): Promise<EventPageDto> {
-    const after = this.cursorOf(query.cursor);
+    const after = this.cursorOf(tenantId, query.cursor);
     const from = query.from === undefined ? null : new Date(query.from);
     const to = query.to === undefined ? null : new Date(query.to);
     if (from && to && from > to) throw DomainError.invalid('from is after to', ['from must not be after to']);
@@ -53,13 +62,18 @@ export class EventsService {
       to,
       limit: limit + 1,
     });
+    // Read after the page, so a retention run between the two is reported, never missed.
+    const state = after === null ? null : await this.events.cursorState(tenantId, after);
     const page = rows.slice(0, limit);
     const last = page[page.length - 1];
+    // An empty page hands the caller's position back (sealed, and as this cluster reads it): polled
+    // again later, it lists what came since.
+    const next = last?.cursor ?? state?.cursor ?? null;
     return {
       data: page.map(toDto),
-      // An empty page hands the caller's cursor back: polled again later, it lists what came since.
-      nextCursor: last ? encodeFeedCursor(last.cursor) : (query.cursor ?? null),
+      nextCursor: next === null ? null : this.cursors.seal(tenantId, next),
       hasMore: rows.length > limit,
+      gap: state?.gap ?? false,
     };
   }
 
@@ -107,15 +121,16 @@ export class EventsService {
     return { ...toDto(event), deliveries };
   }
 
-  private cursorOf(text: string | undefined): FeedCursor | null {
+  private cursorOf(tenantId: string, text: string | undefined): FeedCursor | null {
     if (text === undefined) return null;
-    const cursor = decodeFeedCursor(text);
-    if (cursor === null) {
+    const opened = this.cursors.open(tenantId, text);
+    if (opened === null) {
       throw DomainError.invalid('cursor is not valid', [
         'cursor must be a nextCursor value from a previous page of GET /v1/events',
       ]);
     }
-    return cursor;
+    if (opened.format === 'plain') this.plainCursors.inc();
+    return opened.cursor;
   }
 }
 

@@ -79,7 +79,7 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
 
     // The cursor of the last page, kept and polled with, lists only what came later; until then nothing.
     const idle = await tenantA.client.ok('GET', `/v1/events?cursor=${all.cursor}`);
-    expect(idle).toEqual({ data: [], nextCursor: all.cursor, hasMore: false });
+    expect(idle).toEqual({ data: [], nextCursor: all.cursor, hasMore: false, gap: false });
     const [later] = await publishToKafka(tenantA.id, ['record.updated']);
     const next = await waitFor(
       async () => {
@@ -163,7 +163,11 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
       data: [],
       nextCursor: null,
       hasMore: false,
+      gap: false,
     });
+    // A cursor is bound to its tenant: A's is no position in B's feed.
+    const { nextCursor } = await tenantA.client.ok('GET', '/v1/events?limit=1');
+    expect((await other.client.request('GET', `/v1/events?cursor=${nextCursor}`)).status).toBe(400);
     expect((await other.client.request('GET', `/v1/events/${published[0]}`)).status).toBe(404);
     expect((await tenantA.client.request('GET', '/v1/events/no-such-event')).status).toBe(404);
   });
@@ -215,7 +219,19 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
     expect(seen.has(`${bad.id}:delivered`)).toBe(false);
   });
 
-  it('deletes rows past the retention, in batches, and keeps new ones', async () => {
+  it('hands out cursors that show no platform counter, and still reads the plain ones issued before', async () => {
+    const first = await tenantA.client.ok('GET', '/v1/events?limit=1');
+    const raw = Buffer.from(first.nextCursor, 'base64url').toString('latin1');
+    expect(raw).not.toMatch(/e1|\[/);
+    // A plain cursor kept from before the upgrade (here: before every row) still reads, and the
+    // answer carries a sealed one: the same text the feed hands out for that position.
+    const plain = Buffer.from(JSON.stringify(['e1', '0', '0'])).toString('base64url');
+    expect(await tenantA.client.ok('GET', `/v1/events?limit=1&cursor=${plain}`)).toEqual(first);
+    expect(first.data[0].id).toBe(published[0]);
+  });
+
+  it('deletes rows past the retention, in batches, keeps new ones, and tells a cursor behind them of the gap', async () => {
+    const behind = (await tenantA.client.ok('GET', '/v1/events?limit=1')).nextCursor;
     const client = await stack.boot('events-feed-retention', { HOOKSTREAM_EVENTS_RETENTION: '3s' });
     const tenantClient = client.as(tenantA.apiKey);
     await waitFor(async () => (await tenantClient.ok('GET', '/v1/events?limit=100')).data.length === 0, {
@@ -223,6 +239,7 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
       timeoutMs: 30_000,
     });
     expect((await tenantClient.request('GET', `/v1/events/${published[0]}`)).status).toBe(404);
+    expect(await tenantClient.ok('GET', `/v1/events?cursor=${behind}`)).toMatchObject({ gap: true });
     const [fresh] = await publishToKafka(tenantA.id, ['record.updated']);
     await waitFor(async () => (await tenantClient.request('GET', `/v1/events/${fresh}`)).status === 200, {
       what: 'a new event in the feed after retention ran',

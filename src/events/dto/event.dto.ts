@@ -65,13 +65,21 @@ export class EventPageDto {
     nullable: true,
     type: String,
     description:
-      'Where the next page starts: after the last event of this page, or the cursor given when the page ' +
-      'is empty. Kept and passed again later, it lists only events the feed took since (none is ever ' +
-      'added behind it). Null only for an empty first page.',
+      'Where the next page starts: after the last event of this page, or the position given when the ' +
+      'page is empty. Kept and passed again later, it lists only events the feed took since (none is ' +
+      'ever added behind it). Opaque and bound to the tenant. Null only for an empty first page.',
   })
   nextCursor!: string | null;
   @ApiProperty({ description: 'Whether more events were listable when this page was read' })
   hasMore!: boolean;
+  @ApiProperty({
+    description:
+      'True when retention (HOOKSTREAM_EVENTS_RETENTION) deleted events after the given cursor before ' +
+      'they were read: this page continues with the oldest kept, and the ones deleted are lost to the ' +
+      'feed. Reconcile that span another way (the events are still in the input topic or your own ' +
+      'records), or restart with from=. Always false without a cursor.',
+  })
+  gap!: boolean;
 }
 
 export class EventDeliveryDto {
