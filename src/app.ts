@@ -1,3 +1,4 @@
+import { apiResponseHeaders } from './common/api-headers';
 import type { INestApplication } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { MicroserviceOptions } from '@nestjs/microservices';
@@ -49,6 +50,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   // onRequest hooks run before the body is read: a tenant over its ingest rate is refused unread.
   if (config.roles.has('api')) fastify.addHook('onRequest', app.get(EarlyIngestRefusal).handle);
   fastify.addHook('onRequest', app.get(OpsSurface).hook);
+  fastify.addHook('onRequest', apiResponseHeaders);
   app.useGlobalPipes(...globalPipes());
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
 

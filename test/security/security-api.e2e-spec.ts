@@ -9,6 +9,7 @@ import { OpsSurface } from '../../src/ops/ops-listener';
 import { endpointCalls, type Tenant } from '../endpoints/endpoint-calls';
 import { apiClient, startApp, type ApiCall, type InProcessApp } from '../support/app';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { ADMIN_TOKEN } from '../support/service';
 import { statusOfTarget } from '../support/sockets';
 
 const AUTH_FAILURE_LIMIT = 20;
@@ -115,6 +116,21 @@ describe('security of the REST API (issue 19)', () => {
     }
     expect(await statusOfTarget(opsUrl, '/%6Detrics')).toBe(200);
     expect(await statusOfTarget(opsUrl, '/v1/%65ndpoints')).toBe(404);
+  });
+
+  it('keeps API answers out of caches, and the docs and dashboard out of frames', async () => {
+    const created = await api('POST', '/v1/tenants', { token: ADMIN_TOKEN, body: { name: 'no-store' } });
+    expect(created.status).toBe(201);
+    for (const answer of [created, await api('GET', '/v1/endpoints', { token: tenant.apiKey })]) {
+      expect(answer.headers.get('cache-control')).toBe('no-store');
+      expect(answer.headers.get('x-content-type-options')).toBe('nosniff');
+    }
+    for (const page of ['/docs', '/dashboard']) {
+      const response = await fetch(`${opsUrl}${page}`);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+      expect(response.headers.get('referrer-policy')).toBe('no-referrer');
+    }
   });
 
   // Last: it puts this test's address over its limit for the rest of the window.

@@ -5,7 +5,9 @@ import { OperatorRoute } from '../../common/roles';
 import { StaticPage, StaticPageController } from '../../common/static-page';
 
 /** The page is public; every number it shows comes from the /v1/ops JSON endpoints it calls (ops or admin token). */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 function dashboardPage(): StaticPage {
   const publicDir = join(__dirname, 'public');
@@ -19,6 +21,7 @@ function dashboardPage(): StaticPage {
       ['uplot.css', join(uplotDir, 'uPlot.min.css')],
     ],
     CSP,
+    { 'referrer-policy': 'no-referrer' },
   );
 }
 

@@ -3,8 +3,13 @@ import { Controller } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import { StaticPage, StaticPageController } from '../../common/static-page';
 
-/** Swagger UI styles its own elements inline and loads its icons as data URLs. */
-const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:";
+/**
+ * Swagger UI styles its own elements inline and loads its icons as data URLs. Never framed: a
+ * framing page could have a visitor paste a key into "Authorize" and click through "Try it out".
+ */
+const CSP =
+  "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+  "frame-ancestors 'none'; base-uri 'none'; form-action 'none'";
 
 function docsPage(): StaticPage {
   const publicDir = join(__dirname, 'public');
@@ -18,6 +23,7 @@ function docsPage(): StaticPage {
       ),
     ],
     CSP,
+    { 'referrer-policy': 'no-referrer' },
   );
 }
 
