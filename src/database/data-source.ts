@@ -23,7 +23,15 @@ export function dataSourceOptions(databaseUrl: string, logger?: Logger): DataSou
     synchronize: false,
     logging: ['error'],
     ...(logger ? { logger: new PinoQueryLogger(logger.child({ component: 'typeorm' })) } : {}),
-    extra: { max: 10, connectionTimeoutMillis: 5000, application_name: 'hookstream' },
+    // Keepalive: a connection a failover or a partition left half-open is found by the operating
+    // system after minutes rather than the two hours its default idle time would take.
+    extra: {
+      max: 10,
+      connectionTimeoutMillis: 5000,
+      application_name: 'hookstream',
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 10_000,
+    },
   };
 }
 
