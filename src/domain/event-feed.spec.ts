@@ -4,6 +4,7 @@ import {
   encodeFeedCursor,
   isTypePattern,
   parseTypeFilter,
+  prefixRangeOf,
   type DeliveryFacts,
 } from './event-feed';
 import { matchesEventType } from './subscription-matcher';
@@ -55,13 +56,19 @@ describe('type filter', () => {
     });
   });
 
-  /** What SQL does with the filter (type = ANY(exact) OR starts_with and longer), done here. */
+  /** What SQL does with the filter (type = exact OR after < type < before, in byte order), done here. */
+  const bytes = (text: string) => Buffer.from(text, 'utf8');
   const sqlMatch = (patterns: string[], type: string) => {
     const filter = parseTypeFilter(patterns);
     return (
       filter.all ||
       filter.exact.includes(type) ||
-      filter.prefixes.some((prefix) => type.startsWith(prefix) && type.length > prefix.length)
+      filter.prefixes.some((prefix) => {
+        const { after, before } = prefixRangeOf(prefix);
+        return (
+          Buffer.compare(bytes(type), bytes(after)) > 0 && Buffer.compare(bytes(type), bytes(before)) < 0
+        );
+      })
     );
   };
 
@@ -73,6 +80,10 @@ describe('type filter', () => {
       'record.updated',
       'recordx.y',
       'record.a.b',
+      'record/',
+      'record/x',
+      'record.é',
+      'recordé',
       'b',
       'a.b.c',
       'a.b',

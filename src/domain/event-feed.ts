@@ -66,6 +66,16 @@ export function parseTypeFilter(patterns: readonly string[]): TypeFilter {
 }
 
 /**
+ * The types a prefix `p.` matches (they start with it and are longer), as a range in byte order:
+ * greater than the prefix, and less than it with its last byte raised by one (for `record.`,
+ * `record/`), for an index to seek. Prefixes are ASCII: TYPE_PATTERN allows nothing else.
+ */
+export function prefixRangeOf(prefix: string): { after: string; before: string } {
+  const last = prefix.charCodeAt(prefix.length - 1);
+  return { after: prefix, before: prefix.slice(0, -1) + String.fromCharCode(last + 1) };
+}
+
+/**
  * A pattern of `?types`: one a subscription could hold (an exact type, `prefix.*` or `*`), in the
  * wider alphabet events' types may use (visible ASCII but `*` and the list's `,`).
  */
@@ -79,7 +89,7 @@ export type DeliveryState = 'pending' | 'retrying' | 'delivered' | 'held' | 'par
 
 /** What the stores know of one event at one endpoint. */
 export interface DeliveryFacts {
-  /** Attempts from the attempt log, any order. */
+  /** Attempts from the attempt log, any order: the newest of each outcome is all it needs. */
   attempts: ReadonlyArray<{ outcome: string; attemptedAt: Date }>;
   /** Dead letters of this event at this endpoint. */
   deadLetters: ReadonlyArray<{ createdAt: Date; replayedAt: Date | null }>;

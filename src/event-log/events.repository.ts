@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { FeedCursor, TypeFilter } from '../domain/event-feed';
+import { DomainError } from '../common/domain-error';
+import { prefixRangeOf, type FeedCursor, type TypeFilter } from '../domain/event-feed';
 
 /** One event the fan-out accepted, as the feed keeps it. */
 export interface EventRecord {
@@ -46,6 +47,22 @@ interface EventRow {
 
 const COLUMNS = 8;
 const RECEIVED_AT = 6;
+/**
+ * One page of the feed may run this long (a `SET LOCAL statement_timeout`): the API shares a
+ * 10-connection pool with key lookups, ingest and the attempt log, and a read that runs away holds
+ * one of them. Past it the caller gets 503 with Retry-After.
+ */
+const FEED_READ_TIMEOUT_MS = 5_000;
+const FEED_READ_RETRY_AFTER_SECONDS = 5;
+/** PostgreSQL's query_canceled, which a statement timeout raises. */
+const QUERY_CANCELED = '57014';
+/**
+ * Longest time between an event's `received_at` (the fan-out's clock) and the transaction that
+ * writes its row (PostgreSQL's xid order), for the `from`/`to` seeks: the writer flushes every
+ * 250 ms and retries at most 10 s apart. A row written later than this by one replica while
+ * another replica's newer rows are written may be left out of a `from`/`to` page.
+ */
+const WRITE_LAG_BOUND = `interval '5 minutes'`;
 const SELECTED = `seq, txid::text AS txid, tenant_id, event_id, type, source, subject, time, received_at, data`;
 
 /** The `events` table (the feed): its only reader and writer. */
@@ -87,33 +104,23 @@ export class EventsRepository {
    * A page of the feed, oldest first, after `after`. Only rows whose writing transaction is older
    * than every transaction still running are listed: one still writing may hold a smaller txid,
    * and listing past it would let its rows appear behind the caller's cursor once it commits.
+   * Bounded by FEED_READ_TIMEOUT_MS: past it, a DomainError `unavailable` (503, Retry-After).
    */
   async page(query: FeedQuery): Promise<StoredEvent[]> {
-    // Conditions are left out rather than written `$n IS NULL OR ...`, which the planner cannot
-    // turn into index bounds: a deep page would scan the tenant's feed from its start.
-    const values: unknown[] = [query.tenantId];
-    const param = (value: unknown): string => {
-      values.push(value);
-      return `$${values.length}`;
-    };
-    const where = ['tenant_id = $1', 'txid < pg_snapshot_xmin(pg_current_snapshot())'];
-    if (query.after) {
-      where.push(`(txid, seq) > (${cursorTxid(param(query.after.txid))}, ${param(query.after.seq)}::bigint)`);
+    const { sql, values } = feedPageQuery(query);
+    try {
+      const rows = await this.dataSource.transaction(async (manager) => {
+        await manager.query(`SET LOCAL statement_timeout = ${FEED_READ_TIMEOUT_MS}`);
+        return manager.query<EventRow[]>(sql, values);
+      });
+      return rows.map(toStored);
+    } catch (error) {
+      if (sqlStateOf(error) !== QUERY_CANCELED) throw error;
+      const message =
+        `the feed read took longer than ${FEED_READ_TIMEOUT_MS / 1000} s; retry later, or narrow it ` +
+        'with from/to or exact types';
+      throw new DomainError('unavailable', message, [message], FEED_READ_RETRY_AFTER_SECONDS);
     }
-    if (!query.types.all) {
-      where.push(
-        `(type = ANY(${param(query.types.exact)}::text[])
-          OR EXISTS (SELECT 1 FROM unnest(${param(query.types.prefixes)}::text[]) AS p(prefix)
-                      WHERE starts_with(type, p.prefix) AND length(type) > length(p.prefix)))`,
-      );
-    }
-    if (query.from) where.push(`received_at >= ${param(query.from)}`);
-    if (query.to) where.push(`received_at < ${param(query.to)}`);
-    const rows = await this.dataSource.query<EventRow[]>(
-      `SELECT ${SELECTED} FROM events WHERE ${where.join(' AND ')} ORDER BY txid, seq LIMIT ${param(query.limit)}`,
-      values,
-    );
-    return rows.map(toStored);
   }
 
   async findOne(tenantId: string, eventId: string): Promise<StoredEvent | null> {
@@ -227,6 +234,65 @@ export class EventsRepository {
 function cursorTxid(txidParam: string): string {
   return `(CASE WHEN ${txidParam}::xid8 >= pg_snapshot_xmax(pg_current_snapshot()) THEN '1'::xid8
                 ELSE ${txidParam}::xid8 END)`;
+}
+
+/** The SQL of one feed page and its parameters (exported for the plan tests). */
+export function feedPageQuery(query: FeedQuery): { sql: string; values: unknown[] } {
+  // Conditions are left out rather than written `$n IS NULL OR ...`, which the planner cannot
+  // turn into index bounds: a deep page would scan the tenant's feed from its start.
+  const values: unknown[] = [query.tenantId];
+  const param = (value: unknown): string => {
+    values.push(value);
+    return `$${values.length}`;
+  };
+  const where = ['tenant_id = $1', 'txid < pg_snapshot_xmin(pg_current_snapshot())'];
+  if (query.after) {
+    where.push(`(txid, seq) > (${cursorTxid(param(query.after.txid))}, ${param(query.after.seq)}::bigint)`);
+  }
+  if (!query.types.all) where.push(`(${typeCondition(query.types, param)})`);
+  if (query.from) {
+    // The feed is in txid order, not received_at order: unbounded, the planner walked the feed
+    // index from the tenant's first row and read every row received before `from`.
+    const from = param(query.from);
+    where.push(
+      `received_at >= ${from}`,
+      `txid >= coalesce((SELECT txid FROM events WHERE tenant_id = $1
+                            AND received_at < ${from}::timestamptz - ${WRITE_LAG_BOUND}
+                          ORDER BY received_at DESC LIMIT 1), '0'::xid8)`,
+    );
+  }
+  if (query.to) {
+    const to = param(query.to);
+    where.push(
+      `received_at < ${to}`,
+      `txid <= coalesce((SELECT txid FROM events WHERE tenant_id = $1
+                            AND received_at >= ${to}::timestamptz + ${WRITE_LAG_BOUND}
+                          ORDER BY received_at LIMIT 1), pg_snapshot_xmin(pg_current_snapshot()))`,
+    );
+  }
+  // `events.txid`, not `txid`: that name is the selected text, and ordering by it sorted every row
+  // of the tenant by its digits (a seq scan, and '100000' before '99999').
+  const sql = `SELECT ${SELECTED} FROM events WHERE ${where.join(' AND ')}
+                ORDER BY events.txid, events.seq LIMIT ${param(query.limit)}`;
+  return { sql, values };
+}
+
+/**
+ * `types` as index bounds on events_type_idx (byte order, COLLATE "C"): `type = x` per exact type,
+ * and per prefix `p.` the types after it and before `p/`, which are exactly those that start with
+ * `p.` and are longer (prefixes always end in `.`, and `/` is the byte after it).
+ */
+function typeCondition(types: TypeFilter, param: (value: unknown) => string): string {
+  const exact = types.exact.map((type) => `type COLLATE "C" = ${param(type)}`);
+  const prefixes = types.prefixes.map((prefix) => {
+    const { after, before } = prefixRangeOf(prefix);
+    return `(type COLLATE "C" > ${param(after)} AND type COLLATE "C" < ${param(before)})`;
+  });
+  return [...exact, ...prefixes].join(' OR ');
+}
+
+function sqlStateOf(error: unknown): unknown {
+  return (error as { driverError?: { code?: unknown } } | null)?.driverError?.code;
 }
 
 function toStored(row: EventRow): StoredEvent {

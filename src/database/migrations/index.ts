@@ -22,6 +22,7 @@ import { PortalLinksNotBefore1765188000000 } from './1765188000000-portal-links-
 import { FeedRetentionWatermark1765191600000 } from './1765191600000-feed-retention-watermark';
 import { IdempotencyClaimToken1765274400000 } from './1765274400000-idempotency-claim-token';
 import { HeldDeliveryIds1765360800000 } from './1765360800000-held-delivery-ids';
+import { FeedTypeIndex1765447200000 } from './1765447200000-feed-type-index';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -49,4 +50,5 @@ export const MIGRATIONS = [
   FeedRetentionWatermark1765191600000,
   IdempotencyClaimToken1765274400000,
   HeldDeliveryIds1765360800000,
+  FeedTypeIndex1765447200000,
 ];
