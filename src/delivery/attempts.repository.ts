@@ -36,6 +36,20 @@ export interface StoredAttempt {
   webhookSignature: string | null;
 }
 
+/** One attempt of an event, as `GET /v1/events/:id` lists it: its response body possibly cut. */
+export interface EventAttempt extends StoredAttempt {
+  endpointId: string;
+  /** Whether `responseBody` is the start of a longer body. */
+  responseBodyCut: boolean;
+}
+
+/** One endpoint's whole history of one event in the attempt log. */
+export interface EventAttemptSummary {
+  count: number;
+  lastDeliveredAt: Date | null;
+  lastFailedAt: Date | null;
+}
+
 /** The newest attempt of an endpoint, for the operators' dashboard. */
 export interface LastAttempt {
   statusCode: number | null;
@@ -129,22 +143,70 @@ export class AttemptsRepository {
     return rows.map(toStoredAttempt);
   }
 
-  /** The attempts of one event at any endpoint of the tenant, oldest first, at most `limit`. */
+  /**
+   * The attempts of one event at any endpoint of the tenant, oldest first: at most `limit`, taken
+   * newest first in turns across endpoints (each endpoint's newest, then each one's second newest,
+   * ...), so one endpoint's long history cannot crowd out another's latest attempt. Each response
+   * body is cut to `bodyChars` characters: a full one is 64 KiB, and 1,000 of them answered at once
+   * made one request cost hundreds of megabytes of JSON.
+   */
   async forEvent(
     tenantId: string,
     eventId: string,
     limit: number,
-  ): Promise<Array<StoredAttempt & { endpointId: string }>> {
-    const rows = await this.dataSource.query<Array<AttemptRow & { endpoint_id: string }>>(
-      `SELECT id, endpoint_id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms,
-              response_body, attempted_at, webhook_timestamp, webhook_signature
+    bodyChars: number,
+  ): Promise<EventAttempt[]> {
+    const rows = await this.dataSource.query<
+      Array<AttemptRow & { endpoint_id: string; response_body_cut: boolean }>
+    >(
+      `WITH ranked AS (
+         SELECT id, attempted_at,
+                row_number() OVER (PARTITION BY endpoint_id ORDER BY attempted_at DESC, id DESC) AS turn
+           FROM delivery_attempts
+          WHERE tenant_id = $1 AND event_id = $2),
+       kept AS (SELECT id FROM ranked ORDER BY turn, attempted_at DESC, id DESC LIMIT $3)
+       SELECT a.id, a.endpoint_id, a.event_id, a.delivery_id, a.attempt, a.outcome, a.status_code, a.error,
+              a.latency_ms, left(a.response_body, $4) AS response_body,
+              coalesce(length(a.response_body) > $4, false) AS response_body_cut,
+              a.attempted_at, a.webhook_timestamp, a.webhook_signature
+         FROM kept JOIN delivery_attempts a ON a.id = kept.id
+        ORDER BY a.attempted_at, a.id`,
+      [tenantId, eventId, limit, bodyChars],
+    );
+    return rows.map((row) => ({
+      ...toStoredAttempt(row),
+      endpointId: row.endpoint_id,
+      responseBodyCut: row.response_body_cut,
+    }));
+  }
+
+  /**
+   * Per endpoint, what the whole attempt log holds of one event: how many attempts, and when the
+   * newest delivered and the newest failed one were made (all a delivery state needs).
+   */
+  async summaryForEvent(tenantId: string, eventId: string): Promise<Map<string, EventAttemptSummary>> {
+    const rows = await this.dataSource.query<
+      Array<{
+        endpoint_id: string;
+        count: number;
+        last_delivered_at: Date | null;
+        last_failed_at: Date | null;
+      }>
+    >(
+      `SELECT endpoint_id, count(*)::int AS count,
+              max(attempted_at) FILTER (WHERE outcome = 'delivered') AS last_delivered_at,
+              max(attempted_at) FILTER (WHERE outcome = 'failed') AS last_failed_at
          FROM delivery_attempts
         WHERE tenant_id = $1 AND event_id = $2
-        ORDER BY attempted_at, id
-        LIMIT $3`,
-      [tenantId, eventId, limit],
+        GROUP BY endpoint_id`,
+      [tenantId, eventId],
     );
-    return rows.map((row) => ({ ...toStoredAttempt(row), endpointId: row.endpoint_id }));
+    return new Map(
+      rows.map((row) => [
+        row.endpoint_id,
+        { count: row.count, lastDeliveredAt: row.last_delivered_at, lastFailedAt: row.last_failed_at },
+      ]),
+    );
   }
 
   /** The newest logged attempt of each of `endpointIds` (one index probe each). */

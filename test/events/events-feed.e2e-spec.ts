@@ -219,6 +219,77 @@ describe('events feed: GET /v1/events and GET /v1/events/:id', () => {
     expect(seen.has(`${bad.id}:delivered`)).toBe(false);
   });
 
+  /** A tenant with endpoints A and B that match nothing, and one event in its feed. */
+  async function eventWithTwoEndpoints(name: string) {
+    const tenant = await stack.api.createTenant(name);
+    const [a, b] = await Promise.all(
+      ['/quiet-a', '/quiet-b'].map((path) =>
+        tenant.client.ok('POST', '/v1/endpoints', { url: stack.receiver.url(path), eventTypes: ['other.*'] }),
+      ),
+    );
+    const [id] = await publishToKafka(tenant.id, ['record.updated']);
+    await waitFor(async () => (await tenant.client.request('GET', `/v1/events/${id}`)).status === 200, {
+      what: `event ${id} in the feed`,
+    });
+    return { tenant, a: a.id as string, b: b.id as string, id };
+  }
+
+  /** `count` failed attempts of the event at `endpointId`, an hour ago, each with `body`. */
+  async function logFailedAttempts(
+    tenantId: string,
+    endpointId: string,
+    eventId: string,
+    count: number,
+    body: string,
+  ) {
+    const db = await stack.database.connect();
+    await db.query(
+      `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, outcome, status_code,
+         latency_ms, response_body, attempted_at)
+       SELECT $1, $2, $3, gen_random_uuid(), n, 'failed', 500, 5, $5, now() - interval '1 hour' + n * interval '1 ms'
+         FROM generate_series(1, $4::int) n`,
+      [endpointId, tenantId, eventId, count, body],
+    );
+    return db;
+  }
+
+  it("GET /v1/events/:id: one endpoint's 1,000 attempts crowd out neither another's newest nor its state", async () => {
+    const { tenant, a, b, id } = await eventWithTwoEndpoints('Feed long history');
+    const db = await logFailedAttempts(tenant.id, a, id, 1000, 'no');
+    await db.query(
+      `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, outcome, status_code,
+         latency_ms, response_body, attempted_at)
+       VALUES ($1, $2, $3, gen_random_uuid(), 1, 'delivered', 204, 5, 'ok', now())`,
+      [b, tenant.id, id],
+    );
+    const event = await tenant.client.ok('GET', `/v1/events/${id}`);
+    const side = (endpointId: string) => event.deliveries.find((d: any) => d.endpointId === endpointId);
+    expect(side(b)).toMatchObject({ state: 'delivered', attemptCount: 1, attemptsLeftOut: 0 });
+    expect(side(b).attempts.map((attempt: any) => attempt.outcome)).toEqual(['delivered']);
+    const listed = side(a).attempts.map((attempt: any) => attempt.attempt);
+    expect(side(a)).toMatchObject({
+      state: 'retrying',
+      attemptCount: 1000,
+      attemptsLeftOut: 1000 - listed.length,
+    });
+    // A's newest, oldest first: the ones that tell where it stands.
+    expect(listed).toEqual(Array.from({ length: listed.length }, (_, i) => 1001 - listed.length + i));
+  });
+
+  it('GET /v1/events/:id answers 1,000 attempts with 64 KiB bodies of control characters in under 2 MB', async () => {
+    const { tenant, a, id } = await eventWithTwoEndpoints('Feed big bodies');
+    await logFailedAttempts(tenant.id, a, id, 1000, '\u0001'.repeat(65_536));
+    const response = await tenant.client.request('GET', `/v1/events/${id}`);
+    expect(response.status).toBe(200);
+    expect(Number(response.headers.get('content-length'))).toBeLessThan(2_000_000);
+    const [side] = response.body.deliveries;
+    expect(side).toMatchObject({ endpointId: a, attemptCount: 1000 });
+    expect(side.attempts.length).toBeGreaterThan(0);
+    for (const attempt of side.attempts) {
+      expect([attempt.responseBody.length, attempt.responseBodyTruncated]).toEqual([1024, true]);
+    }
+  });
+
   it('hands out cursors that show no platform counter, and still reads the plain ones issued before', async () => {
     const first = await tenantA.client.ok('GET', '/v1/events?limit=1');
     const raw = Buffer.from(first.nextCursor, 'base64url').toString('latin1');

@@ -171,10 +171,22 @@ describe('portal: a client engineer in a real browser', () => {
     expect(receiver.on('/hook').length - beforeWindow).toBe(2);
     expect(await page.locator('#window-replay-progress').getAttribute('max')).toBe('2');
 
-    // The event across endpoints.
+    // The event across endpoints; with a long history of it, the page lists the newest attempts and says
+    // how many older ones it leaves out (GET /v1/events/:id lists 200 at most).
+    const db = await stack.database.connect();
+    await db.query(
+      `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, outcome, status_code,
+         latency_ms, response_body, attempted_at)
+       SELECT $1, $2, $3, gen_random_uuid(), n, 'failed', 500, 5, 'old', now() - interval '1 day' + n * interval '1 ms'
+         FROM generate_series(1, 250) n`,
+      [endpointId, tenant.id, failing.id],
+    );
     await page.goto(`${stack.service.url}/portal#/events/${encodeURIComponent(failing.id)}`);
     await page.locator('section.delivery').waitFor();
     expect(await page.locator('section.delivery').textContent()).toContain('delivered');
+    expect(await page.locator('section.delivery .hint').textContent()).toMatch(
+      /^\d+ older attempts are not shown here; the endpoint’s deliveries list them all\.$/,
+    );
     await expectAccessible(page, 'event');
 
     // Rotate the secret (no grace), send a test event, verify its signature with the new secret.

@@ -82,6 +82,20 @@ export class EventPageDto {
   gap!: boolean;
 }
 
+/** An attempt as `GET /v1/events/:id` lists it: the response body is an excerpt. */
+export class EventAttemptDto extends AttemptDto {
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    description:
+      'The start of the response body: at most its first 1,024 characters here (responseBodyTruncated ' +
+      'says whether there is more). The body as kept, up to 64 KiB, is in GET /v1/endpoints/:id/attempts.',
+  })
+  override responseBody: string | null = null;
+  @ApiProperty({ description: 'Whether responseBody is cut short here (the body as kept is longer)' })
+  responseBodyTruncated!: boolean;
+}
+
 export class EventDeliveryDto {
   @ApiProperty({ format: 'uuid' }) endpointId!: string;
   @ApiProperty({ nullable: true, type: String, description: 'Null once the endpoint is deleted' })
@@ -94,7 +108,22 @@ export class EventDeliveryDto {
       'delivery; dead_lettered: attempts spent (replayable); delivered: a 2xx was received',
   })
   state!: string;
-  @ApiProperty({ type: [AttemptDto], description: 'Oldest first' }) attempts!: AttemptDto[];
+  @ApiProperty({
+    type: [EventAttemptDto],
+    description:
+      'Oldest first; the newest of this endpoint’s attempts when not all are listed (attemptsLeftOut). ' +
+      'One answer lists at most 200 attempts over all endpoints, shared in turns: each endpoint’s ' +
+      'newest, then each one’s second newest, and so on. The state counts every attempt, listed or not.',
+  })
+  attempts!: EventAttemptDto[];
+  @ApiProperty({ description: 'Attempts of this event at this endpoint in the attempt log, listed or not' })
+  attemptCount!: number;
+  @ApiProperty({
+    description:
+      'How many of this endpoint’s older attempts are not listed in attempts (0 when all are); ' +
+      'GET /v1/endpoints/:id/attempts pages through all of them',
+  })
+  attemptsLeftOut!: number;
 }
 
 export class EventDetailsDto extends EventDto {

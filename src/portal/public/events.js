@@ -109,6 +109,15 @@ export async function eventView(id) {
                   ),
                 )
               : h('p', { class: 'hint' }, 'No attempt yet.'),
+            delivery.attemptsLeftOut > 0
+              ? h(
+                  'p',
+                  { class: 'hint' },
+                  `${delivery.attemptsLeftOut} older attempts are not shown here; `,
+                  h('a', { href: `#/endpoints/${delivery.endpointId}` }, 'the endpoint’s deliveries'),
+                  ' list them all.',
+                )
+              : '',
           ),
         )
       : h('p', {}, 'No endpoint was subscribed to this event.'),
