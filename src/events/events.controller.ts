@@ -5,6 +5,7 @@ import {
   ApiNotFoundResponse,
   ApiOkResponse,
   ApiOperation,
+  ApiServiceUnavailableResponse,
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
@@ -30,6 +31,11 @@ export class EventsController {
   })
   @ApiOkResponse({ type: EventPageDto })
   @ApiBadRequestResponse({ description: 'A bad types pattern, time, limit or cursor, named.' })
+  @ApiServiceUnavailableResponse({
+    description:
+      'The page took longer than 5 s to read (a statement timeout): retry after Retry-After, or narrow ' +
+      'the read with from/to or exact types.',
+  })
   list(@CurrentTenant() tenantId: string, @Query() query: ListEventsQueryDto): Promise<EventPageDto> {
     return this.events.list(tenantId, query, query.limit ?? DEFAULT_PAGE_SIZE);
   }

@@ -37,7 +37,12 @@ export class ListEventsQueryDto extends PageQueryDto {
   })
   types?: string[];
 
-  @ApiPropertyOptional({ description: 'Received at or after this time (ISO 8601)' })
+  @ApiPropertyOptional({
+    description:
+      'Received at or after this time (ISO 8601). from and to are found by where the feed wrote the ' +
+      'events, allowing 5 minutes between receipt and write: an event written later than that (a ' +
+      'replica cut off from PostgreSQL while others were not) may be missed here, and is listed without them.',
+  })
   @IsOptional()
   @IsIsoTime('from')
   from?: string;
