@@ -255,7 +255,9 @@ export function feedPageQuery(query: FeedQuery): { sql: string; values: unknown[
     // index from the tenant's first row and read every row received before `from`.
     const from = param(query.from);
     where.push(
-      `received_at >= ${from}`,
+      // IS TRUE keeps the planner from reading every row received since `from` through a
+      // received_at index and sorting them: the txid bound below already starts the walk there.
+      `(received_at >= ${from}) IS TRUE`,
       `txid >= coalesce((SELECT txid FROM events WHERE tenant_id = $1
                             AND received_at < ${from}::timestamptz - ${WRITE_LAG_BOUND}
                           ORDER BY received_at DESC LIMIT 1), '0'::xid8)`,
@@ -264,7 +266,7 @@ export function feedPageQuery(query: FeedQuery): { sql: string; values: unknown[
   if (query.to) {
     const to = param(query.to);
     where.push(
-      `received_at < ${to}`,
+      `(received_at < ${to}) IS TRUE`,
       `txid <= coalesce((SELECT txid FROM events WHERE tenant_id = $1
                             AND received_at >= ${to}::timestamptz + ${WRITE_LAG_BOUND}
                           ORDER BY received_at LIMIT 1), pg_snapshot_xmin(pg_current_snapshot()))`,
