@@ -1,5 +1,5 @@
 import type { TenantsRepository } from '../tenants/tenants.repository';
-import { endpoint, FakeClock, gate, silentLogger, testConfig } from '../testing/fakes';
+import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import type { EndpointDirectory } from './endpoint-directory';
 import { EndpointCache } from './endpoint-cache';
@@ -32,5 +32,135 @@ describe('EndpointCache.lookup', () => {
     // Answered and cached: a later lookup asks nothing.
     await expect(cache.lookup(target.id)).resolves.toEqual(target);
     expect(queries).toHaveLength(1);
+  });
+});
+
+/**
+ * PostgreSQL as the cache reads it: every query answers with the rows as they were when it was
+ * asked, at once or, for the kinds held, when the test releases it.
+ */
+class HeldDatabase {
+  readonly rows = new Map<string, EndpointSnapshot>();
+  readonly held = new Set<'list' | 'find'>();
+  readonly pending: Array<{ kind: 'list' | 'find'; release: () => void }> = [];
+  listing = 0;
+  mostListingAtOnce = 0;
+  finds = 0;
+
+  listAllForCache = (): Promise<EndpointSnapshot[]> => {
+    this.listing += 1;
+    this.mostListingAtOnce = Math.max(this.mostListingAtOnce, this.listing);
+    return this.answer('list', [...this.rows.values()]).finally(() => (this.listing -= 1));
+  };
+
+  findForCache = (id: string): Promise<EndpointSnapshot | null> => {
+    this.finds += 1;
+    return this.answer('find', this.rows.get(id) ?? null);
+  };
+
+  /** Releases the newest query held (of `kind`, if given), the order that shows a stale one landing last. */
+  async releaseNewest(kind?: 'list' | 'find'): Promise<boolean> {
+    let index = this.pending.length - 1;
+    while (index >= 0 && kind !== undefined && this.pending[index].kind !== kind) index -= 1;
+    if (index < 0) return false;
+    const [query] = this.pending.splice(index, 1);
+    query.release();
+    await flush();
+    return true;
+  }
+
+  /** Releases held queries newest first until `done`; fails rather than spinning if it never is. */
+  async releaseUntil(done: () => boolean): Promise<void> {
+    for (let turn = 0; turn < 100 && !done(); turn++) {
+      if (!(await this.releaseNewest())) await flush();
+    }
+    if (!done()) throw new Error(`still not done with ${this.pending.length} queries held`);
+  }
+
+  private answer<T>(kind: 'list' | 'find', value: T): Promise<T> {
+    if (!this.held.has(kind)) return Promise.resolve(value);
+    const answered = gate<T>();
+    this.pending.push({ kind, release: () => answered.open(value) });
+    return answered.opened;
+  }
+}
+
+describe('EndpointCache, refreshes beside a full reload (decision 31)', () => {
+  const created = endpoint({ id: '0a000000-0000-4000-8000-0000000000e1', eventTypes: ['record.*'] });
+
+  function cacheOver(database: HeldDatabase): EndpointCache {
+    return new EndpointCache(
+      database as unknown as EndpointDirectory,
+      { allIds: async () => [created.tenantId] } as unknown as TenantsRepository,
+      testConfig(),
+      new FakeClock(),
+      silentLogger,
+    );
+  }
+  const matched = (cache: EndpointCache) => cache.match(created.tenantId, 'record.updated').map((e) => e.id);
+
+  it('keeps an endpoint refreshed while a reload read its older snapshot, from the swap on', async () => {
+    const database = new HeldDatabase();
+    const cache = cacheOver(database);
+    database.held.add('list');
+    const reload = cache.reload(); // Its snapshot is taken now: no endpoint yet.
+    database.rows.set(created.id, created);
+    await cache.refreshEndpoint(created.id); // The marker's refresh, before the tenant's next events.
+    expect(matched(cache)).toEqual([created.id]);
+
+    database.held.add('find'); // The reload's own re-read of the endpoint takes a while.
+    await database.releaseNewest('list');
+    expect(matched(cache)).toEqual([created.id]);
+    let reloaded = false;
+    const reloading = reload.finally(() => (reloaded = true));
+    await database.releaseUntil(() => reloaded);
+    await reloading;
+    expect(matched(cache)).toEqual([created.id]);
+  });
+
+  it('runs one reload at a time, so an older snapshot never lands after a newer one', async () => {
+    const database = new HeldDatabase();
+    const cache = cacheOver(database);
+    database.held.add('list');
+    let settled = false;
+    const reloads = Promise.all([
+      cache.reload(), // The 30 s timer: its snapshot has no endpoint.
+      (async () => {
+        database.rows.set(created.id, created);
+        await flush();
+        await cache.reload(); // Reconnected: LISTEN missed the creation.
+      })(),
+    ]).finally(() => (settled = true));
+    await flush();
+    await cache.refreshEndpoint(created.id);
+    expect(matched(cache)).toEqual([created.id]);
+    // Answered newest first: the older reload's snapshot comes last.
+    await database.releaseUntil(() => {
+      expect(matched(cache)).toEqual([created.id]);
+      return settled;
+    });
+    await reloads;
+    expect(database.mostListingAtOnce).toBe(1);
+  });
+
+  it('applies the newest read of an endpoint last when refreshes of it overlap', async () => {
+    const database = new HeldDatabase();
+    const cache = cacheOver(database);
+    database.rows.set(created.id, created);
+    database.held.add('find');
+    let settled = false;
+    const first = cache.refreshEndpoint(created.id); // Reads the endpoint as first created.
+    database.rows.set(created.id, { ...created, eventTypes: ['status.*'] });
+    const refreshes = Promise.all([
+      first,
+      cache.refreshEndpoint(created.id), // The NOTIFY of the change...
+      cache.refreshEndpoint(created.id), // ...and its marker.
+    ]).finally(() => (settled = true));
+    await database.releaseUntil(() => settled);
+    await refreshes;
+    expect(cache.get(created.id)?.eventTypes).toEqual(['status.*']);
+    expect(matched(cache)).toEqual([]);
+    // The two refreshes asked for while the first read shared one read after it.
+    expect(database.finds).toBe(2);
   });
 });

@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
+import { CoalescedRuns } from '../domain/coalesced-runs';
 import { TransientError } from '../domain/transient';
 import { ChangeNotices } from '../database/change-notices';
 import { EndpointDirectory } from './endpoint-directory';
@@ -32,8 +33,12 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private readonly notices: ChangeNotices;
   private refreshTimer?: NodeJS.Timeout;
   private lastRefreshAtMs = 0;
-  /** Endpoints changed while a full reload was reading: re-read after it, or the reload would undo them. */
+  /** Endpoints changed while a full reload was reading: carried over at its swap, and re-read after it. */
   private changedDuringReload: Set<string> | null = null;
+  /** Re-reads of one endpoint, one at a time per endpoint, so the newest read lands last. */
+  private readonly endpointReads = new CoalescedRuns<string>();
+  /** Full reloads, one at a time, so an older snapshot never lands after a newer one. */
+  private readonly reloads = new CoalescedRuns<'all'>();
 
   constructor(
     private readonly directory: EndpointDirectory,
@@ -60,10 +65,10 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   async onModuleInit(): Promise<void> {
     await this.notices.start();
     await this.reload();
-    this.refreshTimer = setInterval(
-      () => void this.reload().catch(() => undefined),
-      this.config.endpointCacheRefreshMs,
-    );
+    // A reload still reading when the next tick comes is fresh enough: the tick is skipped, not queued.
+    this.refreshTimer = setInterval(() => {
+      if (!this.reloads.running('all')) void this.reload().catch(() => undefined);
+    }, this.config.endpointCacheRefreshMs);
   }
 
   match(tenantId: string, eventType: string): EndpointSnapshot[] {
@@ -78,7 +83,6 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return this.index.all();
   }
 
-  /** Applies a change made by this process at once (the NOTIFY confirms it a moment later). */
   /**
    * The endpoint, asking PostgreSQL when this process has not seen it (created a moment ago on
    * another instance, or a change notice missed): undefined only once PostgreSQL has confirmed it
@@ -119,8 +123,17 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     return undefined;
   }
 
-  async refreshEndpoint(endpointId: string): Promise<void> {
+  /**
+   * Re-reads one endpoint after a change (a NOTIFY, an endpoint-change marker, or a change made by
+   * this process, which the NOTIFY confirms a moment later). A read already going may have begun
+   * before this change, so this one runs after it rather than beside it (CoalescedRuns).
+   */
+  refreshEndpoint(endpointId: string): Promise<void> {
     this.changedDuringReload?.add(endpointId);
+    return this.endpointReads.run(endpointId, () => this.readEndpoint(endpointId));
+  }
+
+  private async readEndpoint(endpointId: string): Promise<void> {
     const snapshot = await this.directory.findForCache(endpointId);
     if (snapshot) {
       this.index.upsert(snapshot);
@@ -130,7 +143,15 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  async reload(): Promise<void> {
+  /**
+   * Reads every endpoint again. One at a time: a reload asked for while one reads runs once more
+   * after it (changes made while disconnected may be newer than the snapshot being read).
+   */
+  reload(): Promise<void> {
+    return this.reloads.run('all', () => this.reloadOnce());
+  }
+
+  private async reloadOnce(): Promise<void> {
     const changed = new Set<string>();
     this.changedDuringReload = changed;
     try {
@@ -140,6 +161,14 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
       ]);
       const index = new SubscriptionIndex<EndpointSnapshot>();
       for (const snapshot of snapshots) index.upsert(snapshot);
+      // Refreshes that landed while the list was read are newer than it: carried over in the same
+      // turn as the swap, or events matched until their re-read would miss a just-created endpoint
+      // (decision 31). One still reading lands in the new index; a failed one is re-read below.
+      for (const id of changed) {
+        const live = this.index.get(id);
+        if (live) index.upsert(live);
+        else index.remove(id);
+      }
       this.index = index;
       for (const tenant of this.tenants) tenants.push(tenant);
       this.tenants = new Set(tenants);
