@@ -399,6 +399,26 @@ describe('FanoutService', () => {
     expect(producer.to(deliveries)).toHaveLength(2);
   });
 
+  it('fans an event id out once when one batch carries it twice', async () => {
+    const { producer, fanOut } = world([orders]);
+    await fanOut(record(event('e-twice')), record(event('e-twice')));
+    expect(producer.to(deliveries)).toHaveLength(1);
+  });
+
+  it('fans out an event published again after its first record failed for good and was isolated', async () => {
+    const { producer, fanOut } = world([orders]);
+    // The broker refuses its task for good (a deliveries topic with a smaller max.message.bytes).
+    producer.refuse = (topic) => (topic === deliveries ? new Error('MESSAGE_TOO_LARGE') : null);
+    const first = record(event('e-isolated'));
+    for (let attempt = 0; attempt < 3; attempt++) {
+      await expect(fanOut(first)).rejects.toThrow('MESSAGE_TOO_LARGE');
+    }
+    // The runner isolates the record (handler_failed); the topic is fixed and the event published again.
+    producer.refuse = () => null;
+    await fanOut(record(event('e-isolated')));
+    expect(producer.to(deliveries).map((t) => decodeTask(t.value as Buffer).eventId)).toEqual(['e-isolated']);
+  });
+
   it('holds the task of an endpoint this process knows is down, except a strict one', async () => {
     const { producer, held, unavailable, fanOut } = world([orders, strict]);
     unavailable.add(orders.id);

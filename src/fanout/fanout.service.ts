@@ -21,7 +21,7 @@ import { EndpointCache } from '../endpoints/endpoint-cache';
 import { EventLog } from '../event-log/event-log';
 import { RecordProducer } from '../kafka/record-producer';
 import type { HoldRequest } from '../retry/held-deliveries';
-import { RecentEventIds } from './recent-event-ids';
+import { RecentEventIds, type BatchEventIds } from './recent-event-ids';
 
 /**
  * The attempt state of a task held straight from the fan-out: no attempt made yet; its age counts
@@ -82,8 +82,9 @@ export class FanoutService {
     const held: HoldRequest[] = [];
     const deadLetters: OutgoingRecord[] = [];
     const room = new Map<string, number>();
+    const ids = this.recent.forBatch();
     for (const record of batch.records) {
-      const routed = await this.route(record, room);
+      const routed = await this.route(record, room, ids);
       if (routed.kind === 'dead-letter') {
         deadLetters.push(routed.record);
       } else {
@@ -98,6 +99,8 @@ export class FanoutService {
       this.producer.send(this.config.kafka.deliveriesTopic, deliveries),
       this.holdAll(held),
     ]);
+    // Only now: a record isolated after a failed send must not have its republished copy skipped.
+    ids.remember();
     await this.producer.send(this.config.kafka.dlqTopic, deadLetters);
   }
 
@@ -113,8 +116,15 @@ export class FanoutService {
     );
   }
 
-  /** `room`: what each endpoint may still be sent in this batch (see {@link holdsHere}). */
-  private async route(record: ConsumedRecord, room: Map<string, number>): Promise<Routed> {
+  /**
+   * `room`: what each endpoint may still be sent in this batch (see {@link holdsHere}); `ids`: the
+   * event ids fanned out already, remembered once the batch is durable.
+   */
+  private async route(
+    record: ConsumedRecord,
+    room: Map<string, number>,
+    ids: BatchEventIds,
+  ): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
     if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
@@ -169,7 +179,7 @@ export class FanoutService {
     if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
     const data = deliveredData(event, this.config.delivery.maxEventBytes);
     if (!data.ok) return this.deadLetter(record, data.reason, data.detail);
-    if (this.recent.seen(`${event.tenantId}:${event.id}`, origin)) {
+    if (ids.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
         { eventId: event.id, tenantId: event.tenantId },
         'repeated event id; fanned out once already',

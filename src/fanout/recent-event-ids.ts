@@ -24,17 +24,43 @@ export class RecentEventIds {
     });
   }
 
-  /** True when `key` was first seen at another position. */
+  /**
+   * The ids of one batch as it is routed. They are remembered here only by its `remember`, once the
+   * batch's tasks are durable: an id remembered from a record that is then isolated (handler_failed,
+   * which holds no task to replay) would have its republished copy skipped, and the event lost.
+   */
+  forBatch(): BatchEventIds {
+    return new BatchEventIds(this.positions);
+  }
+
+  /** Estimated bytes held  /** Estimated bytes held (two bytes a character, plus the map's own cost per entry). */
+  size(): { entries: number; bytes: number } {
+    return { entries: this.positions.size, bytes: this.positions.calculatedSize };
+  }
+}
+
+/** One batch's view of {@link RecentEventIds}: see `forBatch`. */
+export class BatchEventIds {
+  private readonly firsts = new Map<string, string>();
+
+  constructor(private readonly positions: LRUCache<string, string>) {}
+
+  /** True when `key` was first seen at another position, in an earlier batch or earlier in this one. */
   seen(key: string, position: string): boolean {
-    const first = this.positions.peek(key);
+    const first = this.positions.peek(key) ?? this.firsts.get(key);
     if (first !== undefined) return first !== position;
-    this.positions.set(key, position);
+    this.firsts.set(key, position);
     return false;
   }
 
-  /** Estimated bytes held (two bytes a character, plus the map's own cost per entry). */
-  size(): { entries: number; bytes: number } {
-    return { entries: this.positions.size, bytes: this.positions.calculatedSize };
+  /**
+   * The batch's tasks are durable: its ids count from now on. One another batch remembered
+   * meanwhile (its record fanned out too, a duplicate) keeps that first position.
+   */
+  remember(): void {
+    for (const [key, position] of this.firsts) {
+      if (!this.positions.has(key)) this.positions.set(key, position);
+    }
   }
 }
 
