@@ -98,6 +98,14 @@ describe('toDeadLetterRow', () => {
       });
     }
     expect(toDeadLetterRow(record(event, { 'hs-reason': 'invalid_attribute' })).tenantId).toBe(claimed);
+    // Bad input whose tenant failed those checks before it could be parsed keeps its own reason.
+    const unchecked = toDeadLetterRow(
+      record(event, { 'hs-reason': 'invalid_attribute', 'hs-unattributed': 'tenant_key_mismatch' }),
+    );
+    expect({ reason: unchecked.reason, tenantId: unchecked.tenantId }).toEqual({
+      reason: 'invalid_attribute',
+      tenantId: null,
+    });
   });
 
   it('reads binary-mode attributes from ce_ headers', () => {

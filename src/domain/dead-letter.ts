@@ -85,9 +85,14 @@ export function deadLetterOfTask(
   };
 }
 
+/** The reasons that say an input event's `tenantid` is not to be believed (see UNATTRIBUTED_REASONS). */
+export type UnattributedReason = 'tenant_key_mismatch' | 'tenant_not_allowed_on_topic' | 'reserved_type';
+
 /**
  * The dead-letter copy of a record that could not be used as it is (bad input, an undecodable
- * task): its key, value and headers as they arrived, plus the reason and where it was read. A copy
+ * task): its key, value and headers as they arrived, plus the reason and where it was read.
+ * `unattributed`: bad input refused before its tenant was checked, whose tenant failed that check
+ * (`hs-unattributed`): its row is the operator's whatever the reason. A copy
  * that would not fit the broker's limit (the record was near it, or its key or headers were huge)
  * keeps the first {@link DEAD_LETTER_VALUE_LIMIT} bytes of the value and the first
  * {@link DEAD_LETTER_KEY_LIMIT} of the key, drops the original headers, and says so in
@@ -97,13 +102,13 @@ export function deadLetterOfRecord(
   record: ConsumedRecord,
   reason: DeadLetterReason,
   detail: string,
+  unattributed?: UnattributedReason,
 ): OutgoingRecord {
   const original = record.rawHeaders ?? record.headers;
   const truncated: string[] = [];
-  let value = record.value;
-  if (value !== null && value.length > DEAD_LETTER_VALUE_LIMIT) {
-    truncated.push(`value ${value.length} bytes, first ${DEAD_LETTER_VALUE_LIMIT} kept`);
-    value = value.subarray(0, DEAD_LETTER_VALUE_LIMIT);
+  const value = keptValue(record.value);
+  if (value !== record.value) {
+    truncated.push(`value ${record.value?.length} bytes, first ${DEAD_LETTER_VALUE_LIMIT} kept`);
   }
   const headersBytes = headerBytes(original);
   if (headersBytes > DEAD_LETTER_HEADERS_LIMIT) truncated.push(`headers ${headersBytes} bytes, dropped`);
@@ -122,8 +127,27 @@ export function deadLetterOfRecord(
       [HEADER.reasonDetail]: detail.slice(0, MAX_HEADER_TEXT),
       [HEADER.origin]: positionOf(record),
       ...(truncated.length > 0 ? { [HEADER.truncated]: truncated.join('; ') } : {}),
+      ...(unattributed ? { [HEADER.unattributed]: unattributed } : {}),
     },
   };
+}
+
+function keptValue(value: Buffer | null): Buffer | null {
+  return value !== null && value.length > DEAD_LETTER_VALUE_LIMIT
+    ? value.subarray(0, DEAD_LETTER_VALUE_LIMIT)
+    : value;
+}
+
+/**
+ * The tenant the row of this record's dead-letter copy would be filed under (toDeadLetterRow),
+ * read as the mirror will read it: from the copy, which may have lost the value's tail or the
+ * headers. Null when the row would have no tenant.
+ */
+export function claimedTenantOfDeadLetter(record: ConsumedRecord): string | null {
+  const original = record.rawHeaders ?? record.headers;
+  const headers = headerBytes(original) > DEAD_LETTER_HEADERS_LIMIT ? {} : record.headers;
+  const { tenantId } = rawEventAttributes(keptValue(record.value), headers);
+  return tenantId !== null && UUID.test(tenantId) ? tenantId : null;
 }
 
 function headerBytes(headers: Record<string, unknown>): number {
@@ -167,8 +191,9 @@ const MAX_ATTEMPTS = 2_147_483_647;
  * Their rows are the operator's (no tenant), so a producer's mistake or a principal speaking for a
  * tenant it may not cannot put rows in that tenant's dead-letter list, and the tenant is not shown
  * the other tenant's id in the detail (nor a forged notification's text).
+ * Bad input that failed the same checks before it could be parsed says so in `hs-unattributed`.
  */
-const UNATTRIBUTED_REASONS: ReadonlySet<string> = new Set<DeadLetterReason>([
+const UNATTRIBUTED_REASONS: ReadonlySet<string> = new Set<UnattributedReason>([
   'tenant_key_mismatch',
   'tenant_not_allowed_on_topic',
   'reserved_type',
@@ -222,7 +247,8 @@ export function toDeadLetterRow(
     };
   }
   const raw = rawEventAttributes(record.value, headers);
-  const attributed = !UNATTRIBUTED_REASONS.has(common.reason);
+  // A forged hs-unattributed on bad input only gives the operator a row its tenant would have had.
+  const attributed = !UNATTRIBUTED_REASONS.has(common.reason) && headers[HEADER.unattributed] === undefined;
   return {
     ...common,
     tenantId: attributed && raw.tenantId !== null && UUID.test(raw.tenantId) ? raw.tenantId : null,

@@ -45,6 +45,11 @@ export const HEADER = {
   reasonDetail: 'hs-reason-detail',
   /** On a dead-letter copy that could not keep the whole original record. */
   truncated: 'hs-truncated',
+  /**
+   * On a dead-letter copy of bad input whose tenant could not be believed (dead-letter.ts,
+   * `deadLetterOfRecord`): which check it failed. Its row is the operator's.
+   */
+  unattributed: 'hs-unattributed',
   /** On a record of the input topic that Hookstream writes for itself (endpoint-change-marker.ts). */
   control: 'hs-control',
   /** On a notification Hookstream publishes to the input topic: its MAC (notification-mark.ts). */

@@ -3,9 +3,10 @@ import { NotificationPublisher } from '../delivery/notifications/notification-pu
 import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import type { PlatformEvent } from '../domain/cloud-event';
 import { deriveNotificationKeys, NotificationMark } from '../domain/notification-mark';
+import { toDeadLetterRow } from '../domain/dead-letter';
 import { decodeTask, deliveryIdFor } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
-import type { ConsumedRecord } from '../domain/records';
+import type { ConsumedRecord, OutgoingRecord } from '../domain/records';
 import { endpointChangeMarker } from '../domain/endpoint-change-marker';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
@@ -381,6 +382,82 @@ describe('FanoutService', () => {
       'e-api',
     ]);
     expect(feed.map((row) => row.eventId)).toEqual(['e-billing', 'e-api']);
+  });
+
+  describe('bad input that names a tenant it was not checked against (decision 95)', () => {
+    const OTHER = '99999999-9999-4999-8999-999999999999';
+    const listed = testConfig({
+      HOOKSTREAM_TOPIC_NAMESPACE: 'hs',
+      HOOKSTREAM_INPUT_TOPICS: 'platform.events,platform.events.billing',
+      HOOKSTREAM_INPUT_TOPIC_TENANTS: `platform.events=*,platform.events.billing=${TENANT}`,
+    });
+    /** The row the dead-letter mirror makes of a dead letter: whose list it lands in. */
+    const rowOf = (dead: OutgoingRecord) =>
+      toDeadLetterRow({
+        topic: dlq,
+        partition: 0,
+        offset: '0',
+        key: dead.key === null ? null : String(dead.key),
+        value: dead.value === null ? null : Buffer.from(dead.value),
+        headers: Object.fromEntries(Object.entries(dead.headers ?? {}).map(([k, v]) => [k, String(v)])),
+        timestampMs: 0,
+      });
+    /** OTHER's event without a `type`: a parse failure that names OTHER. */
+    const untyped = (id: string, tenantid = OTHER) =>
+      JSON.stringify({ specversion: '1.0', id, source: '/s', tenantid });
+
+    it('files a parse failure under no tenant when its key or its topic may not speak for the tenant it names', async () => {
+      const { producer, fanOut } = world([orders], [orders], listed);
+      // The billing principal, which may speak for TENANT only, writes OTHER's id on its own topic.
+      await fanOut({ ...record(untyped('e-forged-1')), topic: 'platform.events.billing', key: TENANT });
+      await fanOut({ ...record(untyped('e-forged-2')), topic: 'platform.events.billing', key: OTHER });
+      // A malformed endpoint-change marker is refused before parsing too.
+      await fanOut({
+        ...record(untyped('e-forged-3'), { 'hs-control': 'nonsense' }),
+        topic: 'platform.events.billing',
+        key: OTHER,
+      });
+      const rows = producer.to(dlq).map(rowOf);
+      expect(rows.map((row) => [row.eventId, row.reason, row.tenantId])).toEqual([
+        ['e-forged-1', 'missing_attribute', null],
+        ['e-forged-2', 'missing_attribute', null],
+        ['e-forged-3', 'invalid_attribute', null],
+      ]);
+      expect(producer.to(dlq).map((dead) => dead.headers?.['hs-unattributed'])).toEqual([
+        'tenant_key_mismatch',
+        'tenant_not_allowed_on_topic',
+        'tenant_not_allowed_on_topic',
+      ]);
+      expect(rows[0].lastError).toContain('type');
+    });
+
+    it('files a parse failure under the tenant it names when its key and topic agree', async () => {
+      const { producer, fanOut } = world([orders], [orders], listed);
+      await fanOut({ ...record(untyped('e-own', TENANT)), topic: 'platform.events.billing' });
+      await fanOut({ ...record(untyped('e-api')), key: OTHER });
+      expect(
+        producer
+          .to(dlq)
+          .map(rowOf)
+          .map((row) => [row.eventId, row.tenantId]),
+      ).toEqual([
+        ['e-own', TENANT],
+        ['e-api', OTHER],
+      ]);
+    });
+
+    it('checks the tenant the truncated dead-letter copy names, not the one its full value named', async () => {
+      const { producer, fanOut } = world([orders]);
+      // Too large: the copy keeps 256 KiB of the value, so the mirror reads the tenant from ce_tenantid.
+      const huge = JSON.stringify({ ...JSON.parse(event('e-huge')), pad: 'x'.repeat(300 * 1024) });
+      await fanOut(record(huge, { ce_tenantid: OTHER }));
+      const [dead] = producer.to(dlq);
+      expect(dead.headers).toMatchObject({
+        'hs-reason': 'too_large',
+        'hs-unattributed': 'tenant_key_mismatch',
+      });
+      expect(rowOf(dead).tenantId).toBeNull();
+    });
   });
 
   it('seals every task it writes with the MAC the delivery engine verifies', async () => {

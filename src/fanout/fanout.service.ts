@@ -6,7 +6,12 @@ import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
-import { deadLetterOfRecord, type DeadLetterReason } from '../domain/dead-letter';
+import {
+  claimedTenantOfDeadLetter,
+  deadLetterOfRecord,
+  type DeadLetterReason,
+  type UnattributedReason,
+} from '../domain/dead-letter';
 import { deliveryTaskFor, FIRST_ATTEMPT, HEADER, type AttemptState } from '../domain/delivery-task';
 import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
 import { NotificationMark } from '../domain/notification-mark';
@@ -127,7 +132,8 @@ export class FanoutService {
   ): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
-    if (marker.kind === 'invalid') return this.deadLetter(record, 'invalid_attribute', marker.detail);
+    if (marker.kind === 'invalid')
+      return this.deadLetterUnchecked(record, 'invalid_attribute', marker.detail);
     if (marker.kind === 'marker') {
       await this.refreshBeforeLaterEvents(marker.endpointId);
       return { kind: 'deliveries', records: [], held: [] };
@@ -139,7 +145,7 @@ export class FanoutService {
       this.config.delivery.maxEventBytes,
       timestampToIso(record.timestampMs),
     );
-    if (!parsed.ok) return this.deadLetter(record, parsed.reason, parsed.detail);
+    if (!parsed.ok) return this.deadLetterUnchecked(record, parsed.reason, parsed.detail);
     const event = parsed.event;
     // Only Hookstream publishes hookstream.* types, marked with a MAC; REST refuses the prefix, and
     // here any producer allowed on an input topic is refused it (docs/security.md).
@@ -256,8 +262,36 @@ export class FanoutService {
     return this.endpoints.isKnownTenant(tenantId);
   }
 
-  private deadLetter(record: ConsumedRecord, reason: DeadLetterReason, detail: string): Routed {
+  /**
+   * Bad input refused before its tenant was checked. Its row goes to the tenant its raw attributes
+   * name only if the record key names that tenant and the topic may carry it, as for an event that
+   * parses; else it is the operator's, so a principal cannot put rows in the dead-letter list and
+   * event view of a tenant it may not speak for (decision 95). The reason stays the parse problem.
+   */
+  private deadLetterUnchecked(record: ConsumedRecord, reason: DeadLetterReason, detail: string): Routed {
+    const claimed = claimedTenantOfDeadLetter(record)?.toLowerCase();
+    if (claimed === undefined) return this.deadLetter(record, reason, detail);
+    const unattributed: UnattributedReason | null = !keyNamesTenant(record.key, claimed)
+      ? 'tenant_key_mismatch'
+      : !tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, claimed)
+        ? 'tenant_not_allowed_on_topic'
+        : null;
+    if (unattributed === null) return this.deadLetter(record, reason, detail);
+    return this.deadLetter(
+      record,
+      reason,
+      `${detail} (not filed under tenant ${claimed}: ${unattributed})`,
+      unattributed,
+    );
+  }
+
+  private deadLetter(
+    record: ConsumedRecord,
+    reason: DeadLetterReason,
+    detail: string,
+    unattributed?: UnattributedReason,
+  ): Routed {
     this.logger.warn({ origin: positionOf(record), reason, detail }, 'invalid event dead-lettered');
-    return { kind: 'dead-letter', record: deadLetterOfRecord(record, reason, detail) };
+    return { kind: 'dead-letter', record: deadLetterOfRecord(record, reason, detail, unattributed) };
   }
 }

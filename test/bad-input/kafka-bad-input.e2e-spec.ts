@@ -368,6 +368,19 @@ describe('bad input on Kafka: every bad message dead-lettered with its reason, e
       // No good event went to the DLQ.
       expect(deadLetters.filter((m) => m.key === tenant.id)).toEqual([]);
       expect(deadLetters).toHaveLength(bad.length);
+      // Bad messages are keyed `bad:<tag>`, so the many that name the tenant are not filed under it:
+      // the tenant's dead-letter list stays empty, the operator's has every one (decision 95).
+      await waitFor(
+        async () =>
+          (await api.ok<{ items: unknown[] }>('GET', '/v1/ops/dead-letters?limit=500')).items.length >=
+          bad.length,
+        { timeoutMs: 30_000, what: `${bad.length} dead-letter rows in the operator's list` },
+      );
+      const filed = await tenant.client.ok<{ data: Array<{ reason: string }> }>(
+        'GET',
+        '/v1/dead-letters?limit=100',
+      );
+      expect(filed.data.map((row) => row.reason)).toEqual([]);
 
       const countBy = (reasons: string[]) =>
         reasons.reduce<Record<string, number>>((acc, r) => ({ ...acc, [r]: (acc[r] ?? 0) + 1 }), {});
