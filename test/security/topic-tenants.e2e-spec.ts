@@ -2,7 +2,8 @@
  * The per-topic tenant list (docs/security.md, "Tenants and principals"): with tenant A allowed
  * only on the billing topic, A's event on billing is delivered, A's event on the crm topic is
  * dead-lettered as tenant_not_allowed_on_topic and never reaches the receiver, not even through a
- * window replay of the input topics.
+ * window replay of the input topics. A record on the crm topic naming A that does not parse keeps
+ * its reason but, like the refused event, is the operator's: A's dead-letter list stays empty.
  */
 import { collectTopic, type ReceivedMessage } from '../support/kafka';
 import { waitForJob } from '../support/replay-jobs';
@@ -65,6 +66,35 @@ describe('input topic tenants', () => {
     expect(deadLetter.headers['hs-reason-detail']).toBe(
       `tenant ${tenant.id} is not allowed on topic ${crm} (HOOKSTREAM_INPUT_TOPIC_TENANTS)`,
     );
+
+    // The crm principal names the tenant, and the id of its real event, in a record that does not
+    // parse (no type): it keeps its reason, but it is the operator's, like the refused event.
+    const untyped = { specversion: '1.0', id: allowed.id, source: '/forged', tenantid: tenant.id };
+    await s.producer.send({
+      topic: crm,
+      acks: -1,
+      messages: [{ key: tenant.id, value: JSON.stringify(untyped) }],
+    });
+    const rows = await waitFor(
+      async () => {
+        const { items } = await s.api.ok<{ items: Array<{ reason: string; tenantId: string | null }> }>(
+          'GET',
+          '/v1/ops/dead-letters',
+        );
+        return items.length >= 2 ? items : null;
+      },
+      { timeoutMs: 60_000, what: "both dead letters in the operator's list" },
+    );
+    expect(rows.map((row) => [row.reason, row.tenantId]).sort()).toEqual([
+      ['missing_attribute', null],
+      ['tenant_not_allowed_on_topic', null],
+    ]);
+    const forged = await waitFor(
+      () => dlq!.messages.find((m) => m.headers['hs-reason'] === 'missing_attribute'),
+      { what: 'the missing_attribute dead letter in the DLQ topic' },
+    );
+    expect(forged.headers['hs-unattributed']).toBe('tenant_not_allowed_on_topic');
+    expect((await client.ok<{ data: unknown[] }>('GET', '/v1/dead-letters')).data).toEqual([]);
 
     // A window replay reads every input topic back: the refused event stays refused.
     const job = await client.ok<{ id: string }>('POST', `/v1/endpoints/${endpoint.id}/replay`, { since });
