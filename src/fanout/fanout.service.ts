@@ -132,8 +132,9 @@ export class FanoutService {
   ): Promise<Routed> {
     const origin = positionOf(record);
     const marker = readEndpointChangeMarker(record);
-    if (marker.kind === 'invalid')
+    if (marker.kind === 'invalid') {
       return this.deadLetterUnchecked(record, 'invalid_attribute', marker.detail);
+    }
     if (marker.kind === 'marker') {
       await this.refreshBeforeLaterEvents(marker.endpointId);
       return { kind: 'deliveries', records: [], held: [] };
