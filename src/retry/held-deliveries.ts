@@ -129,7 +129,8 @@ export class HeldDeliveries {
   }
 
   /**
-   * Locks the selected rows (skipping rows locked elsewhere), hands them on, then deletes them. Only
+   * Locks the selected rows (skipping rows locked elsewhere), deletes them and hands them on, in one
+   * transaction. Only
    * as many as fit {@link MAX_HANDED_ON_BYTES} are read into memory at once (at least one): a
    * tenant's held tasks can be 256 KiB each, and a batch of 500 of those is 128 MB.
    */
@@ -151,13 +152,18 @@ export class HeldDeliveries {
         bytes += row.bytes;
       }
       if (ids.length === 0) return 0;
-      const rows = await manager.query<HeldRow[]>(
-        `SELECT id, endpoint_id, task, state FROM held_deliveries WHERE id = ANY($1::bigint[])
-          ORDER BY array_position($1::bigint[], id)`,
+      // Deleted before they are handed on, in this transaction: a delivery handed on and held
+      // again before the commit (its tier record read at once, its endpoint still down) then waits
+      // for the commit and is inserted anew. Deleted after, its insert met the row still there and
+      // did nothing (one row per delivery id), and the delete then took the only copy.
+      const deleted = await manager.query<[HeldRow[], number]>(
+        `DELETE FROM held_deliveries WHERE id = ANY($1::bigint[]) RETURNING id, endpoint_id, task, state`,
         [ids],
       );
+      const order = new Map(ids.map((id, index) => [id, index]));
+      const rows = deleted[0].sort((a, b) => (order.get(String(a.id)) ?? 0) - (order.get(String(b.id)) ?? 0));
+      // A failed hand-on rolls the delete back: the rows stay held.
       await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));
-      await manager.query(`DELETE FROM held_deliveries WHERE id = ANY($1::bigint[])`, [ids]);
       return rows.length;
     });
   }

@@ -3,6 +3,7 @@ import type { DataSource } from 'typeorm';
 import { FIRST_ATTEMPT } from '../../src/domain/delivery-task';
 import { HeldDeliveries, type HoldRequest } from '../../src/retry/held-deliveries';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { waitFor } from '../support/wait';
 
 /**
  * Held deliveries on the real PostgreSQL: the fan-out retries a whole batch after a failed send,
@@ -56,6 +57,32 @@ describe('HeldDeliveries', () => {
     });
     expect(handedOn).toEqual(['task d-1']);
     await held.hold(request(endpointId, 'd-1'));
+    expect(await rows(endpointId)).toEqual(['d-1']);
+  });
+
+  it('keeps a delivery held again while its release is still committing', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    const waitingOnALock = async () =>
+      Number(
+        (
+          await dataSource.query<Array<{ waiting: string }>>(
+            `SELECT count(*) AS waiting FROM pg_stat_activity
+              WHERE datname = current_database() AND wait_event_type = 'Lock'`,
+          )
+        )[0].waiting,
+      ) > 0;
+    let rehold: Promise<void> | undefined;
+    await held.release(endpointId, 10, async () => {
+      // Its tier record is read at once and its endpoint is still down: it is held again before
+      // this release commits.
+      let settled = false;
+      rehold = held.hold(request(endpointId, 'd-1')).finally(() => (settled = true));
+      await waitFor(async () => settled || (await waitingOnALock()), {
+        what: 'the second hold to finish, or to wait for the release',
+      });
+    });
+    await rehold;
     expect(await rows(endpointId)).toEqual(['d-1']);
   });
 });
