@@ -48,9 +48,10 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
   // JSON only, read as the API always read it (src/common/json-body.ts); other types get 415.
   useJsonBodyParser(fastify, config.security.maxBodyBytes);
   // onRequest hooks run before the body is read: a tenant over its ingest rate is refused unread.
+  // First, so the early refusals below carry them too.
+  fastify.addHook('onRequest', apiResponseHeaders);
   if (config.roles.has('api')) fastify.addHook('onRequest', app.get(EarlyIngestRefusal).handle);
   fastify.addHook('onRequest', app.get(OpsSurface).hook);
-  fastify.addHook('onRequest', apiResponseHeaders);
   app.useGlobalPipes(...globalPipes());
   app.useGlobalFilters(new GlobalExceptionFilter(logger));
 

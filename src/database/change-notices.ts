@@ -100,6 +100,9 @@ export class ChangeNotices {
     this.closed = true;
     clearTimeout(this.reconnectTimer);
     clearTimeout(this.heartbeat);
-    await this.client?.end().catch(() => undefined);
+    const client = this.client;
+    // Forgotten first: a heartbeat still out then fails quietly.
+    this.client = undefined;
+    await client?.end().catch(() => undefined);
   }
 }

@@ -118,7 +118,11 @@ export class EventLog implements OnModuleInit, OnApplicationShutdown {
 
   async onModuleInit(): Promise<void> {
     // Before the fan-out writes a row or a reader lists one (README decision 98, restore).
-    const moved = await this.events.rehomeIfRestored(REHOME_BATCH);
+    const moved = await this.events.rehomeIfRestored(REHOME_BATCH).catch((error: unknown) => {
+      // A host that refuses pg_control_system() (some managed services) must not stop the boot.
+      this.logger.warn({ err: error }, 'could not check whether the events feed was restored elsewhere');
+      return 0;
+    });
     if (moved > 0) {
       this.logger.warn(
         { rows: moved },

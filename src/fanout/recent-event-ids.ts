@@ -33,7 +33,7 @@ export class RecentEventIds {
     return new BatchEventIds(this.positions);
   }
 
-  /** Estimated bytes held  /** Estimated bytes held (two bytes a character, plus the map's own cost per entry). */
+  /** Estimated bytes held (two bytes a character, plus the map's own cost per entry). */
   size(): { entries: number; bytes: number } {
     return { entries: this.positions.size, bytes: this.positions.calculatedSize };
   }

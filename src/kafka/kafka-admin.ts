@@ -36,7 +36,11 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
       this.logger.info({ topics: missing.map((t) => t.topic) }, 'created Kafka topics');
     }
     await this.assertCoPartitioned(admin);
-    this.retired = await this.findRetiredTiers(admin, existing);
+    this.retired = await this.findRetiredTiers(admin, existing).catch((error: unknown) => {
+      // Best effort: a principal not allowed to read the group's offsets must not stop the boot.
+      this.logger.warn({ err: error }, 'could not look for retired retry tiers; none are read');
+      return [];
+    });
     if (this.config.security.production) await this.warnOnSingleCopyTopics(admin);
     await this.warnIfDeliveriesMayNotFit(admin);
   }
