@@ -56,21 +56,8 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
     const topics = [kafka.deliveriesTopic, ...kafka.retryTiers.map((tier) => tier.topic), kafka.dlqTopic];
     let limits: Map<string, number>;
     try {
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: topics.map((name) => ({
-          type: ConfigResourceTypes.TOPIC,
-          name,
-          configNames: ['max.message.bytes'],
-        })),
-      });
-      limits = new Map(
-        described.resources.flatMap((resource) =>
-          resource.configEntries
-            .filter((entry) => entry.configName === 'max.message.bytes')
-            .map((entry) => [resource.resourceName, Number(entry.configValue)] as const),
-        ),
-      );
+      const values = await topicConfig(admin, topics, 'max.message.bytes');
+      limits = new Map([...values].map(([topic, value]) => [topic, Number(value)]));
     } catch (error) {
       this.logger.info({ err: error }, "could not read the delivery topics' max.message.bytes");
       return;
@@ -99,21 +86,8 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
   private async warnOnSingleCopyTopics(admin: Admin): Promise<void> {
     const topics = requiredTopics(this.config.kafka).map((topic) => topic.topic);
     try {
-      const described = await admin.describeConfigs({
-        includeSynonyms: false,
-        resources: topics.map((name) => ({
-          type: ConfigResourceTypes.TOPIC,
-          name,
-          configNames: ['min.insync.replicas'],
-        })),
-      });
-      const weak = singleCopyTopics(
-        described.resources.map((resource) => ({
-          topic: resource.resourceName,
-          minInsync: resource.configEntries.find((entry) => entry.configName === 'min.insync.replicas')
-            ?.configValue,
-        })),
-      );
+      const minInsync = await topicConfig(admin, topics, 'min.insync.replicas');
+      const weak = singleCopyTopics(topics.map((topic) => ({ topic, minInsync: minInsync.get(topic) })));
       if (weak.length > 0) {
         this.logger.warn(
           { topics: weak },
@@ -295,21 +269,8 @@ export class KafkaAdmin implements OnModuleInit, OnApplicationShutdown {
 
   /** The shortest `retention.ms` of `topics`; null when every one keeps records forever. */
   async retentionMs(topics: string[]): Promise<number | null> {
-    const described = await (
-      await this.connect()
-    ).describeConfigs({
-      includeSynonyms: false,
-      resources: topics.map((name) => ({
-        type: ConfigResourceTypes.TOPIC,
-        name,
-        configNames: ['retention.ms'],
-      })),
-    });
-    const retentions = described.resources
-      .flatMap((resource) => resource.configEntries)
-      .filter((entry) => entry.configName === 'retention.ms')
-      .map((entry) => Number(entry.configValue))
-      .filter((ms) => Number.isFinite(ms) && ms >= 0);
+    const values = await topicConfig(await this.connect(), topics, 'retention.ms');
+    const retentions = [...values.values()].map(Number).filter((ms) => Number.isFinite(ms) && ms >= 0);
     return retentions.length ? Math.min(...retentions) : null;
   }
 
@@ -360,6 +321,20 @@ export interface OffsetsSnapshot {
   topicOffsets: Map<string, PartitionOffsets[]>;
   committed: CommittedOffsets[][];
   members: Record<string, number>;
+}
+
+/** One setting of each of `topics`, by topic (a topic the broker did not describe is absent). */
+async function topicConfig(admin: Admin, topics: string[], configName: string): Promise<Map<string, string>> {
+  const described = await admin.describeConfigs({
+    includeSynonyms: false,
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: [configName] })),
+  });
+  const values = new Map<string, string>();
+  for (const resource of described.resources) {
+    const entry = resource.configEntries.find((candidate) => candidate.configName === configName);
+    if (entry) values.set(resource.resourceName, entry.configValue);
+  }
+  return values;
 }
 
 /** The topics whose `min.insync.replicas` lets acks=all mean one broker (unknown counts as 1). */

@@ -1,7 +1,6 @@
-import { randomUUID } from 'node:crypto';
 import { connectedAdmin, committedOffsetsOf } from '../support/kafka';
 import type { ReceivedRequest } from '../support/receiver';
-import { createStack, kafka, stopStack, type Stack } from '../support/stack';
+import { createStack, kafka, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 
 /**
@@ -18,18 +17,8 @@ describe('retry tiers retired by a new HOOKSTREAM_RETRY_DELAYS', () => {
 
   afterAll(() => stopStack(stack));
 
-  const event = (tenantId: string, seq: number) => ({
-    key: tenantId,
-    value: JSON.stringify({
-      specversion: '1.0',
-      id: randomUUID(),
-      source: '/tests',
-      type: 'record.updated',
-      time: new Date().toISOString(),
-      tenantid: tenantId,
-      data: { seq },
-    }),
-  });
+  const event = (tenantId: string, seq: number) =>
+    structuredEvent(tenantId, 'record.updated', { seq }).message;
 
   const seqOf = (request: ReceivedRequest) =>
     (JSON.parse(request.body) as { data: { seq: number } }).data.seq;

@@ -118,20 +118,24 @@ class ScriptedExecutor implements ReplayJobExecutor {
   }
 }
 
-async function runOne(
-  jobs: FakeJobs,
-  executor: ReplayJobExecutor,
-  until: () => boolean,
-): Promise<ReplayJobRunner> {
+function newRunner(jobs: FakeJobs, executor: ReplayJobExecutor): ReplayJobRunner {
   const executors = new ReplayJobExecutors();
   executors.register(executor);
-  const runner = new ReplayJobRunner(
+  return new ReplayJobRunner(
     testConfig({ HOOKSTREAM_REPLAY_JOB_LEASE: '3s' }),
     jobs as unknown as ReplayJobs,
     executors,
     new Registry(),
     silentLogger,
   );
+}
+
+async function runOne(
+  jobs: FakeJobs,
+  executor: ReplayJobExecutor,
+  until: () => boolean,
+): Promise<ReplayJobRunner> {
+  const runner = newRunner(jobs, executor);
   runner.onApplicationBootstrap();
   const deadline = Date.now() + 5_000;
   while (!until()) {
@@ -204,15 +208,7 @@ describe('ReplayJobRunner', () => {
       1000, 2000, 4000, 8000, 16_000, 32_000, 60_000, 60_000, 60_000,
     ]);
     const jobs = new FakeJobs(job());
-    const executors = new ReplayJobExecutors();
-    executors.register(new ScriptedExecutor(1, new TransientError('topic refused by an ACL')));
-    const runner = new ReplayJobRunner(
-      testConfig({ HOOKSTREAM_REPLAY_JOB_LEASE: '3s' }),
-      jobs as unknown as ReplayJobs,
-      executors,
-      new Registry(),
-      silentLogger,
-    );
+    const runner = newRunner(jobs, new ScriptedExecutor(1, new TransientError('topic refused by an ACL')));
     const runOnce = async () => {
       jobs.claimable = job();
       await (runner as unknown as { claimWhileRoom(): Promise<void> }).claimWhileRoom();
