@@ -36,7 +36,8 @@ export interface ScrapeRequest {
 export interface ScrapeAnswer {
   type: 'hookstream:metrics-scraped';
   id: number;
-  text: string;
+  /** Null when the sum failed: the worker answers with its own series. */
+  text: string | null;
 }
 
 /** supervisor -> worker: send your series (a scrape is being gathered). */

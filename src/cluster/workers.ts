@@ -184,8 +184,13 @@ export class WorkerSupervisor {
         retryAfterMs,
       });
     } else if (isMessage<ScrapeRequest>(message, 'hookstream:metrics-scrape')) {
-      void this.scrape().then((text) =>
-        send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text }),
+      void this.scrape().then(
+        (text) => send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text }),
+        (error: unknown) => {
+          // Answered at once, so the worker serves its own series rather than waiting out its timeout.
+          this.logger.error({ err: error }, "could not sum the workers' metrics; the worker serves its own");
+          send<ScrapeAnswer>(worker, { type: 'hookstream:metrics-scraped', id: message.id, text: null });
+        },
       );
     } else if (isMessage<CollectAnswer>(message, 'hookstream:metrics-collected')) {
       const pending = this.scrapes.get(message.id);

@@ -28,7 +28,7 @@ export interface WorkerSeries {
 export class WorkerMetricsBridge implements OnModuleInit, OnModuleDestroy {
   private series: WorkerSeries | null = null;
   private nextId = 0;
-  private readonly answers = new Map<number, (text: string) => void>();
+  private readonly answers = new Map<number, (text: string | null) => void>();
 
   private readonly onMessage = (message: unknown): void => {
     if (isMessage<ScrapeAnswer>(message, 'hookstream:metrics-scraped')) {
@@ -69,9 +69,19 @@ export class WorkerMetricsBridge implements OnModuleInit, OnModuleDestroy {
     }
   }
 
+  /**
+   * Answers the supervisor's gathering. A series that fails to read is not answered: the supervisor
+   * reports this worker silent in that scrape (`hookstream_workers{state="silent"}`), and the
+   * rejection is not left unhandled (it would end the worker).
+   */
   private async collect(series: WorkerSeries, id: number): Promise<void> {
-    const [own, clusterText] = await Promise.all([series.own(), series.cluster()]);
-    const answer: CollectAnswer = { type: 'hookstream:metrics-collected', id, own, cluster: clusterText };
+    let answer: CollectAnswer;
+    try {
+      const [own, clusterText] = await Promise.all([series.own(), series.cluster()]);
+      answer = { type: 'hookstream:metrics-collected', id, own, cluster: clusterText };
+    } catch {
+      return;
+    }
     if (process.connected) process.send?.(answer);
   }
 }
