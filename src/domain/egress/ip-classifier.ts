@@ -31,6 +31,13 @@ const RANGE_NAMES: Record<string, string> = {
 
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 const CLOUD_METADATA = ipaddr.parse('169.254.169.254');
+/**
+ * Cloud platform services on public unicast addresses, reachable from every VM of that cloud: the
+ * range check alone would let a tenant's endpoint reach them (and read their answers in its attempt
+ * log). The ones other clouds use (169.254.169.254, 100.100.100.200, fd00:ec2::254, 192.0.0.192) lie in
+ * special ranges already refused.
+ */
+const PLATFORM_ADDRESSES = new Map([['168.63.129.16', 'cloud platform (Azure WireServer)']]);
 
 /**
  * Decides whether an outbound connection may go to an IP address: only globally routable unicast
@@ -54,7 +61,7 @@ export class EgressPolicy {
 /** null for a public IPv4 address, else the name of its special range. */
 function classifyV4(ip: ipaddr.IPv4): string | null {
   const range = ip.range();
-  if (range === 'unicast') return null;
+  if (range === 'unicast') return PLATFORM_ADDRESSES.get(ip.toString()) ?? null;
   if (range === 'linkLocal' && ip.match(CLOUD_METADATA, 32)) return 'link-local (cloud metadata)';
   return RANGE_NAMES[range] ?? range;
 }
