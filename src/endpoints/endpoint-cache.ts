@@ -6,6 +6,7 @@ import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import type { Clock } from '../domain/clock';
 import { CoalescedRuns } from '../domain/coalesced-runs';
+import { ReloadCarryOver } from '../domain/reload-carry-over';
 import { TransientError } from '../domain/transient';
 import { ChangeNotices } from '../database/change-notices';
 import { EndpointDirectory } from './endpoint-directory';
@@ -34,7 +35,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private refreshTimer?: NodeJS.Timeout;
   private lastRefreshAtMs = 0;
   /** Endpoints changed while a full reload was reading: carried over at its swap, and re-read after it. */
-  private changedDuringReload: Set<string> | null = null;
+  private readonly carryOver = new ReloadCarryOver<string>();
   /** Re-reads of one endpoint, one at a time per endpoint, so the newest read lands last. */
   private readonly endpointReads = new CoalescedRuns<string>();
   /** Full reloads, one at a time, so an older snapshot never lands after a newer one. */
@@ -129,7 +130,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
    * before this change, so this one runs after it rather than beside it (CoalescedRuns).
    */
   refreshEndpoint(endpointId: string): Promise<void> {
-    this.changedDuringReload?.add(endpointId);
+    this.carryOver.changing(endpointId);
     return this.endpointReads.run(endpointId, () => this.readEndpoint(endpointId));
   }
 
@@ -152,31 +153,29 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async reloadOnce(): Promise<void> {
-    const changed = new Set<string>();
-    this.changedDuringReload = changed;
     try {
-      const [snapshots, tenants] = await Promise.all([
-        this.directory.listAllForCache(),
-        this.tenantDirectory.allIds(),
-      ]);
-      const index = new SubscriptionIndex<EndpointSnapshot>();
-      for (const snapshot of snapshots) index.upsert(snapshot);
-      // Refreshes that landed while the list was read are newer than it: carried over in the same
-      // turn as the swap, or events matched until their re-read would miss a just-created endpoint
-      // (decision 31). One still reading lands in the new index; a failed one is re-read below.
-      for (const id of changed) {
-        const live = this.index.get(id);
-        if (live) index.upsert(live);
-        else index.remove(id);
-      }
-      this.index = index;
-      for (const tenant of this.tenants) tenants.push(tenant);
-      this.tenants = new Set(tenants);
-      this.lastRefreshAtMs = this.clock.now();
-      if (this.changedDuringReload === changed) this.changedDuringReload = null;
+      const changed = await this.carryOver.reload(
+        () => Promise.all([this.directory.listAllForCache(), this.tenantDirectory.allIds()]),
+        ([snapshots, tenants], changed) => {
+          const index = new SubscriptionIndex<EndpointSnapshot>();
+          for (const snapshot of snapshots) index.upsert(snapshot);
+          // Refreshes that landed while the list was read are newer than it: carried over in the
+          // same turn as the swap, or events matched until their re-read would miss a just-created
+          // endpoint (decision 31). One still reading lands in the new index; a failed one is
+          // re-read below.
+          for (const id of changed) {
+            const live = this.index.get(id);
+            if (live) index.upsert(live);
+            else index.remove(id);
+          }
+          this.index = index;
+          for (const tenant of this.tenants) tenants.push(tenant);
+          this.tenants = new Set(tenants);
+          this.lastRefreshAtMs = this.clock.now();
+        },
+      );
       await Promise.all([...changed].map((id) => this.refreshEndpoint(id)));
     } catch (error) {
-      if (this.changedDuringReload === changed) this.changedDuringReload = null;
       this.logger.warn(
         { err: error, endpoints: this.index.size() },
         'endpoint cache reload failed; serving last known',
