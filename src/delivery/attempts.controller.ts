@@ -2,7 +2,7 @@ import { Controller, Get, Param, ParseUUIDPipe, Query, UseGuards } from '@nestjs
 import { ApiBearerAuth, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import { ApiKeyGuard, CurrentTenant } from '../tenants/auth';
 import { DEFAULT_PAGE_SIZE } from '../common/pagination';
-import { AttemptPageDto, ListAttemptsQueryDto } from './dto/attempt.dto';
+import { AttemptDetailsDto, AttemptPageDto, ListAttemptsQueryDto } from './dto/attempt.dto';
 import { AttemptsService } from './attempts.service';
 
 @ApiTags('endpoints')
@@ -13,7 +13,10 @@ export class AttemptsController {
   constructor(private readonly attempts: AttemptsService) {}
 
   @Get()
-  @ApiOkResponse({ type: AttemptPageDto, description: 'Delivery attempts, newest first' })
+  @ApiOkResponse({
+    type: AttemptPageDto,
+    description: 'Delivery attempts, newest first, each response body an excerpt',
+  })
   list(
     @CurrentTenant() tenantId: string,
     @Param('id', new ParseUUIDPipe()) endpointId: string,
@@ -26,5 +29,18 @@ export class AttemptsController {
       query.cursor,
       query.outcome,
     );
+  }
+
+  @Get(':attemptId')
+  @ApiOkResponse({
+    type: AttemptDetailsDto,
+    description: 'One delivery attempt, with the whole response body',
+  })
+  get(
+    @CurrentTenant() tenantId: string,
+    @Param('id', new ParseUUIDPipe()) endpointId: string,
+    @Param('attemptId') attemptId: string,
+  ): Promise<AttemptDetailsDto> {
+    return this.attempts.get(tenantId, endpointId, attemptId);
   }
 }

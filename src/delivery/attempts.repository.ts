@@ -36,11 +36,15 @@ export interface StoredAttempt {
   webhookSignature: string | null;
 }
 
-/** One attempt of an event, as `GET /v1/events/:id` lists it: its response body possibly cut. */
-export interface EventAttempt extends StoredAttempt {
-  endpointId: string;
+/** One attempt as a list shows it: its response body possibly cut. */
+export interface ListedAttempt extends StoredAttempt {
   /** Whether `responseBody` is the start of a longer body. */
   responseBodyCut: boolean;
+}
+
+/** One attempt of an event, as `GET /v1/events/:id` lists it. */
+export interface EventAttempt extends ListedAttempt {
+  endpointId: string;
 }
 
 /** One endpoint's whole history of one event in the attempt log. */
@@ -121,26 +125,43 @@ export class AttemptsRepository {
     );
   }
 
-  /** One endpoint's attempts, newest first, after `after` (keyset pagination). */
+  /**
+   * One endpoint's attempts, newest first, after `after` (keyset pagination), each response body
+   * cut to `bodyChars` characters: 100 whole bodies of 64 KiB made up to 39 MB of JSON.
+   */
   async page(
     tenantId: string,
     endpointId: string,
     after: PageCursor | null,
     limit: number,
+    bodyChars: number,
     outcome: string | null = null,
-  ): Promise<StoredAttempt[]> {
-    const rows = await this.dataSource.query<AttemptRow[]>(
-      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at,
-              webhook_timestamp, webhook_signature
+  ): Promise<ListedAttempt[]> {
+    const rows = await this.dataSource.query<Array<AttemptRow & { response_body_cut: boolean }>>(
+      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms,
+              left(response_body, $7) AS response_body, coalesce(length(response_body) > $7, false) AS response_body_cut,
+              attempted_at, webhook_timestamp, webhook_signature
          FROM delivery_attempts
         WHERE endpoint_id = $1 AND tenant_id = $2
           AND ($3::timestamptz IS NULL OR (attempted_at, id) < ($3::timestamptz, $4::bigint))
           AND ($6::text IS NULL OR outcome = $6::text)
         ORDER BY attempted_at DESC, id DESC
         LIMIT $5`,
-      [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit, outcome],
+      [endpointId, tenantId, after?.createdAt ?? null, after?.id ?? null, limit, outcome, bodyChars],
     );
-    return rows.map(toStoredAttempt);
+    return rows.map((row) => ({ ...toStoredAttempt(row), responseBodyCut: row.response_body_cut }));
+  }
+
+  /** One attempt of one endpoint of the tenant, with its whole response body; null when there is none. */
+  async one(tenantId: string, endpointId: string, attemptId: string): Promise<StoredAttempt | null> {
+    const [row] = await this.dataSource.query<AttemptRow[]>(
+      `SELECT id, event_id, delivery_id, attempt, outcome, status_code, error, latency_ms, response_body, attempted_at,
+              webhook_timestamp, webhook_signature
+         FROM delivery_attempts
+        WHERE id = $1::bigint AND endpoint_id = $2 AND tenant_id = $3`,
+      [attemptId, endpointId, tenantId],
+    );
+    return row === undefined ? null : toStoredAttempt(row);
   }
 
   /**

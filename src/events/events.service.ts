@@ -4,6 +4,7 @@ import { DomainError } from '../common/domain-error';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { DeadLettersRepository } from '../dead-letters/dead-letters.repository';
 import { AttemptsRepository } from '../delivery/attempts.repository';
+import { RESPONSE_EXCERPT_CHARS } from '../delivery/dto/attempt.dto';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { deliveryStateOf, parseTypeFilter, type FeedCursor } from '../domain/event-feed';
 import { FeedCursorSeal } from '../domain/feed-cursor-seal';
@@ -21,12 +22,11 @@ import type {
 } from './dto/event.dto';
 
 /**
- * Attempts listed for one event, over all its endpoints (8 per delivery by default, and replays),
- * and the characters of each response body shown: with bodies of control characters (6 bytes of
- * JSON each) one answer stays near 1.3 MB at most, where 1,000 whole bodies made ~393 MB.
+ * Attempts listed for one event, over all its endpoints (8 per delivery by default, and replays).
+ * With response bodies cut to RESPONSE_EXCERPT_CHARS, of control characters (6 bytes of JSON each),
+ * one answer stays near 1.3 MB at most, where 1,000 whole bodies made ~393 MB.
  */
 const MAX_ATTEMPTS_SHOWN = 200;
-const RESPONSE_EXCERPT_CHARS = 1024;
 /** Dead letters read for one event: the newest, which say whether one is still unreplayed. */
 const MAX_DEAD_LETTERS_READ = 1000;
 

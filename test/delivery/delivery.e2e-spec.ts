@@ -92,6 +92,53 @@ describe('delivery: events in, signed webhooks out', () => {
     expect(attempts.data.every((a: any) => a.outcome === 'delivered' && a.attempt === 1)).toBe(true);
   });
 
+  it('lists 100 attempts with 64 KiB bodies of control characters in under 1 MB, each whole body one GET away', async () => {
+    const tenant = await stack.api.createTenant('Big bodies');
+    const [endpoint, other] = await Promise.all(
+      ['/quiet-a', '/quiet-b'].map((path) =>
+        tenant.client.ok('POST', '/v1/endpoints', { url: stack.receiver.url(path), eventTypes: ['other.*'] }),
+      ),
+    );
+    // JSON writes U+0001 as \u0001: 6 bytes a character, so 100 whole bodies would be 39 MB.
+    const body = '\u0001'.repeat(65_536);
+    const db = await stack.database.connect();
+    await db.query(
+      `INSERT INTO delivery_attempts (endpoint_id, tenant_id, event_id, delivery_id, attempt, outcome, status_code,
+         latency_ms, response_body, attempted_at)
+       SELECT $1, $2, 'evt-' || n, gen_random_uuid(), 1, 'failed', 500, 5, $4, now() - interval '1 hour' + n * interval '1 ms'
+         FROM generate_series(1, $3::int) n`,
+      [endpoint.id, tenant.id, 150, body],
+    );
+    const path = `/v1/endpoints/${endpoint.id}/attempts`;
+    const first = await tenant.client.request('GET', `${path}?limit=100`);
+    expect(first.status).toBe(200);
+    expect(Number(first.headers.get('content-length'))).toBeLessThan(1_000_000);
+    expect(first.body.data).toHaveLength(100);
+    for (const attempt of first.body.data) {
+      expect([attempt.responseBody, attempt.responseBodyTruncated]).toEqual([body.slice(0, 1024), true]);
+    }
+    // The cursor still leads on from the last attempt listed.
+    const second = await tenant.client.ok('GET', `${path}?limit=100&cursor=${first.body.nextCursor}`);
+    expect(second.nextCursor).toBeNull();
+    const events = [...first.body.data, ...second.data].map((attempt: any) => attempt.eventId);
+    expect(events).toEqual(Array.from({ length: 150 }, (_, i) => `evt-${150 - i}`));
+
+    const newest = first.body.data[0];
+    const { responseBodyTruncated: _truncated, ...listed } = newest;
+    expect(await tenant.client.ok('GET', `${path}/${newest.id}`)).toStrictEqual({
+      ...listed,
+      responseBody: body,
+    });
+    // Only through its own endpoint and tenant; an id that is no attempt's is refused.
+    expect(
+      (await tenant.client.request('GET', `/v1/endpoints/${other.id}/attempts/${newest.id}`)).status,
+    ).toBe(404);
+    const stranger = await stack.api.createTenant('Not the owner');
+    expect((await stranger.client.request('GET', `${path}/${newest.id}`)).status).toBe(404);
+    expect((await tenant.client.request('GET', `${path}/99999999999999999999`)).status).toBe(400);
+    expect((await tenant.client.request('GET', `${path}/nope`)).status).toBe(400);
+  });
+
   it('dead-letters bad input with a reason and keeps delivering the good events around it', async () => {
     const { api, receiver, producer, inputTopic, namespace } = stack;
     const tenant = await api.createTenant('Bad input');

@@ -87,19 +87,8 @@ export class EventPageDto {
   gap!: boolean;
 }
 
-/** An attempt as `GET /v1/events/:id` lists it: the response body is an excerpt. */
-export class EventAttemptDto extends AttemptDto {
-  @ApiProperty({
-    nullable: true,
-    type: String,
-    description:
-      'The start of the response body: at most its first 1,024 characters here (responseBodyTruncated ' +
-      'says whether there is more). The body as kept, up to 64 KiB, is in GET /v1/endpoints/:id/attempts.',
-  })
-  override responseBody: string | null = null;
-  @ApiProperty({ description: 'Whether responseBody is cut short here (the body as kept is longer)' })
-  responseBodyTruncated!: boolean;
-}
+/** An attempt as `GET /v1/events/:id` lists it: a listed attempt, named apart for generated clients. */
+export class EventAttemptDto extends AttemptDto {}
 
 export class EventDeliveryDto {
   @ApiProperty({ format: 'uuid' }) endpointId!: string;

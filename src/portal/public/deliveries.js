@@ -34,6 +34,15 @@ async function requestAsSent(endpoint, attempt) {
   return { headers, body };
 }
 
+/** The response body as kept: the list gives an excerpt, and the attempt itself the whole of it. */
+async function wholeResponseBody(endpoint, attempt) {
+  if (!attempt.responseBodyTruncated) return attempt.responseBody;
+  const whole = await get(`/v1/endpoints/${endpoint.id}/attempts/${encodeURIComponent(attempt.id)}`).catch(
+    () => null,
+  );
+  return whole === null ? `${attempt.responseBody}… (the rest could not be loaded)` : whole.responseBody;
+}
+
 function detailsRow(endpoint, attempt, columns) {
   const holder = h('div', {});
   const row = h('tr', { class: 'attempt-details', hidden: true }, h('td', { colspan: columns }, holder));
@@ -42,7 +51,10 @@ function detailsRow(endpoint, attempt, columns) {
     row.hidden = !row.hidden;
     if (row.hidden || loaded) return;
     loaded = true;
-    const request = await requestAsSent(endpoint, attempt).catch((error) => ({ error }));
+    const [request, responseBody] = await Promise.all([
+      requestAsSent(endpoint, attempt).catch((error) => ({ error })),
+      wholeResponseBody(endpoint, attempt),
+    ]);
     holder.replaceChildren(
       ...[
         h('h3', {}, 'Request as sent'),
@@ -71,7 +83,7 @@ function detailsRow(endpoint, attempt, columns) {
         h(
           'pre',
           { class: 'response-body', tabindex: 0, role: 'region', 'aria-label': 'Response body' },
-          attempt.responseBody ?? '(no body)',
+          responseBody ?? '(no body)',
         ),
       ].flat(),
     );
