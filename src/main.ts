@@ -3,6 +3,7 @@ import cluster from 'node:cluster';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ConfigError, loadConfig, type AppConfig } from './config/config';
+import { bootWarnings } from './config/boot-warnings';
 import { createLogger } from './common/logger';
 import type { INestApplication } from '@nestjs/common';
 import type { Logger } from 'pino';
@@ -23,6 +24,8 @@ async function main(): Promise<void> {
     throw error;
   }
   const logger = createLogger(config.logLevel);
+  // Once per service: a supervisor's workers read the same configuration.
+  if (cluster.isPrimary) for (const warning of bootWarnings(config)) logger.warn(warning);
   if (cluster.isPrimary && config.workers > 1) {
     try {
       await new WorkerSupervisor(config, logger).start();
