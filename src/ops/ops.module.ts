@@ -3,6 +3,7 @@ import { ClusterModule } from '../cluster/cluster.module';
 import { DeadLettersModule } from '../dead-letters/dead-letters.module';
 import { DeliveryModule } from '../delivery/delivery.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
+import { EventLogModule } from '../event-log/event-log.module';
 import { ReplayModule } from '../replay/replay.module';
 import { RetryModule } from '../retry/retry.module';
 import { DashboardController } from './dashboard/dashboard.controller';
@@ -18,7 +19,15 @@ import { OpsSummary } from './summary/ops-summary';
 
 /** Operations: consumer lag, runtime gauges, the replicas, the dashboard and its JSON endpoints. */
 @Module({
-  imports: [ClusterModule, EndpointsModule, RetryModule, DeliveryModule, DeadLettersModule, ReplayModule],
+  imports: [
+    ClusterModule,
+    EndpointsModule,
+    RetryModule,
+    DeliveryModule,
+    DeadLettersModule,
+    ReplayModule,
+    EventLogModule,
+  ],
   controllers: [OpsController, DashboardController, DocsController],
   providers: [
     LagMonitor,

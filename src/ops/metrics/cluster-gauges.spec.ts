@@ -1,5 +1,6 @@
 import { Registry } from 'prom-client';
 import type { ReplicaView } from '../../cluster/replica-registry';
+import type { HorizonHolder } from '../../domain/feed-horizon';
 import { FakeClock, silentLogger, testConfig } from '../../testing/fakes';
 import { ClusterGauges } from './cluster-gauges';
 import { clusterSeries } from './metrics.module';
@@ -15,9 +16,9 @@ const replica = (id: string, live: boolean, roles: string[]): ReplicaView => ({
   status: {},
 });
 
-/** PostgreSQL as the three readings see it: answers with `held`, or fails every query. */
+/** PostgreSQL as the four readings see it: answers with `held`, or fails every query. */
 function database() {
-  const state = { down: false, reads: 0, held: 3 };
+  const state = { down: false, reads: 0, held: 3, horizon: null as HorizonHolder | null };
   const query = async <T>(value: () => T): Promise<T> => {
     state.reads += 1;
     await Promise.resolve();
@@ -28,6 +29,7 @@ function database() {
     state,
     health: { countByState: () => query(() => ({ closed: 1, open: 2, half_open: 0 })) },
     held: { count: () => query(() => state.held) },
+    horizon: { holder: () => query(() => state.horizon) },
     replicas: (exporter: () => boolean) => ({
       isExporter: exporter,
       replicas: () =>
@@ -52,6 +54,7 @@ function gauges(options: { exporter?: () => boolean } = {}) {
     { countByState: async () => [{ state: 'running' as const, count: 1 }] },
     db.replicas(options.exporter ?? (() => true)),
     { ageSeconds: () => 2.5 },
+    db.horizon,
     clock,
     registry,
     cluster,
@@ -67,10 +70,10 @@ describe('ClusterGauges', () => {
   it('serves the values last read, with their age, and reads PostgreSQL only when a refresh is due', async () => {
     const { db, clock, gauges: cached, scrape } = gauges();
     await cached.refreshDue();
-    expect(db.state.reads).toBe(3);
+    expect(db.state.reads).toBe(4);
     clock.advance(4_000);
     const text = await scrape();
-    expect(db.state.reads).toBe(3);
+    expect(db.state.reads).toBe(4);
     expect(text).toMatch(/^hookstream_held_deliveries 3$/m);
     expect(text).toMatch(/^hookstream_endpoint_circuits\{state="open"\} 2$/m);
     expect(text).toMatch(/^hookstream_replicas\{role="delivery"\} 2$/m);
@@ -80,7 +83,7 @@ describe('ClusterGauges', () => {
     expect(text).toMatch(/^hookstream_gauge_refresh_age_seconds\{gauge="kafka_consumergroup_lag"\} 2.5$/m);
 
     await cached.refreshDue(); // 4 s after the last read: not due
-    expect(db.state.reads).toBe(3);
+    expect(db.state.reads).toBe(4);
     clock.advance(11_000);
     db.state.held = 5;
     await cached.refreshDue();
@@ -122,6 +125,7 @@ describe('ClusterGauges', () => {
     );
     expect(failedCollects.sort()).toEqual([
       'hookstream_endpoint_circuits',
+      'hookstream_events_feed_horizon_lag_seconds',
       'hookstream_held_deliveries',
       'hookstream_replay_jobs',
       'hookstream_replicas',
@@ -135,6 +139,17 @@ describe('ClusterGauges', () => {
     expect(db.state.reads).toBe(0);
     exporter = true;
     await cached.refreshDue();
-    expect(db.state.reads).toBe(3);
+    expect(db.state.reads).toBe(4);
+  });
+
+  it('serves the feed horizon’s lag as last read: the holder’s age, then 0 once it ends', async () => {
+    const { db, clock, gauges: cached, scrape } = gauges();
+    db.state.horizon = { xid: '812', ageSeconds: 31.5, readAtSeconds: 5_000 };
+    await cached.refreshDue();
+    expect(await scrape()).toMatch(/^hookstream_events_feed_horizon_lag_seconds 31.5$/m);
+    db.state.horizon = null;
+    clock.advance(15_000);
+    await cached.refreshDue();
+    expect(await scrape()).toMatch(/^hookstream_events_feed_horizon_lag_seconds 0$/m);
   });
 });

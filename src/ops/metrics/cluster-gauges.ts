@@ -10,7 +10,9 @@ import { ThrottledWarning } from '../../common/throttled-warning';
 import { ReplicaRegistry } from '../../cluster/replica-registry';
 import { CachedReading } from '../../domain/cached-reading';
 import type { Clock } from '../../domain/clock';
+import { FeedHorizonLag } from '../../domain/feed-horizon';
 import { EndpointHealthRepository } from '../../endpoints/endpoint-health.repository';
+import { FeedHorizonRepository } from '../../event-log/feed-horizon.repository';
 import { HeldDeliveries } from '../../retry/held-deliveries';
 import { ReplayJobs } from '../../replay/jobs/replay-jobs.repository';
 import type { ReplayJobState } from '../../replay/jobs/replay-job';
@@ -31,7 +33,7 @@ export class NotReadYet extends Error {
 
 /**
  * The cluster-wide gauges whose figures live in PostgreSQL (circuits, held deliveries, live
- * replicas, replay jobs). The exporter replica re-reads them every `HOOKSTREAM_GAUGE_REFRESH` in the background
+ * replicas, replay jobs, the events feed's horizon). The exporter replica re-reads them every `HOOKSTREAM_GAUGE_REFRESH` in the background
  * and a scrape serves the last values read, so /metrics never waits on PostgreSQL and stays whole
  * while it is down; `hookstream_gauge_refresh_age_seconds{gauge}` says how old each value is and
  * `hookstream_gauge_refresh_failures_total{gauge}` counts the reads that failed (README decision 53).
@@ -50,6 +52,7 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
     @Inject(ReplayJobs) jobs: Pick<ReplayJobs, 'countByState'>,
     @Inject(ReplicaRegistry) private readonly replicas: Pick<ReplicaRegistry, 'replicas' | 'isExporter'>,
     @Inject(LagMonitor) lag: Pick<LagMonitor, 'ageSeconds'>,
+    @Inject(FeedHorizonRepository) horizon: Pick<FeedHorizonRepository, 'holder'>,
     @Inject(CLOCK) clock: Clock,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(CLUSTER_METRICS_REGISTRY) cluster: Registry,
@@ -69,11 +72,14 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
       now,
     );
     const replayJobs = new CachedReading(() => jobs.countByState(), every, now);
+    const horizonLag = new FeedHorizonLag();
+    const feedLag = new CachedReading(async () => horizonLag.observe(await horizon.holder()), every, now);
     this.readings = new Map<string, CachedReading<unknown>>([
       ['hookstream_endpoint_circuits', circuits],
       ['hookstream_held_deliveries', heldRows],
       ['hookstream_replicas', liveRoles],
       ['hookstream_replay_jobs', replayJobs],
+      ['hookstream_events_feed_horizon_lag_seconds', feedLag],
     ]);
 
     new Gauge({
@@ -114,6 +120,16 @@ export class ClusterGauges implements OnApplicationBootstrap, OnApplicationShutd
         const rows = valueOf(replayJobs, 'hookstream_replay_jobs');
         const counts = new Map(rows.map((row) => [row.state, row.count]));
         for (const state of REPLAY_JOB_STATES) this.set({ state }, counts.get(state) ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'hookstream_events_feed_horizon_lag_seconds',
+      help:
+        'Seconds the transaction with the oldest xid on the PostgreSQL cluster has run: GET /v1/events ' +
+        'lists no row committed after it took its xid until it ends (0: no transaction holds one)',
+      registers: [cluster],
+      collect() {
+        this.set(valueOf(feedLag, 'hookstream_events_feed_horizon_lag_seconds'));
       },
     });
     const readings = this.readings;
