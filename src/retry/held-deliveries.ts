@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { decodeTask, type AttemptState } from '../domain/delivery-task';
@@ -36,6 +37,14 @@ const MAX_ROWS_PER_WRITE = 1000;
 const HOLD_LINGER_MS = 10;
 /** Most bytes of held tasks read back into memory in one hand-on. */
 const MAX_HANDED_ON_BYTES = 4 * 1024 * 1024;
+/**
+ * How long a release's claim on its rows lasts. Past it (the process died, or the hand-on still
+ * runs) another release takes them again: a second copy (same delivery id), never none. Well above
+ * a Kafka write that retries (about 30 s) so a slow one is not doubled.
+ */
+export const HELD_CLAIM_LEASE_MS = 120_000;
+/** Rows no release holds a live claim on. */
+const UNCLAIMED = `(claimed_until IS NULL OR claimed_until < now())`;
 
 /**
  * Deliveries waiting in PostgreSQL, one row each, while their endpoint cannot take them (its circuit
@@ -62,11 +71,22 @@ export class HeldDeliveries {
     return this.inserts.submit(request);
   }
 
+  /**
+   * A delivery already held is held once. One a release has claimed (handed on, or about to be) is
+   * unclaimed and takes the newer task and state: it was handed on and turned away again before the
+   * release deleted it, and the release's delete, which takes only rows still under its claim, then
+   * leaves it held instead of taking the only copy. Twice in one batch is once (an upsert may not
+   * change a row it inserted itself).
+   */
   private async insert(batch: HoldRequest[]): Promise<void> {
     await this.dataSource.query(
       `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state, delivery_id)
-       SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[], $5::text[])
-       ON CONFLICT (endpoint_id, delivery_id) DO NOTHING`,
+       SELECT DISTINCT ON (endpoint_id, delivery_id) *
+         FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[], $5::text[])
+              AS held (endpoint_id, published_at_ms, task, state, delivery_id)
+       ON CONFLICT (endpoint_id, delivery_id) DO UPDATE
+         SET task = EXCLUDED.task, state = EXCLUDED.state, claim = NULL, claimed_until = NULL
+         WHERE held_deliveries.claim IS NOT NULL`,
       [
         batch.map((request) => request.endpointId),
         batch.map((request) =>
@@ -96,16 +116,16 @@ export class HeldDeliveries {
   /**
    * Hands the endpoint's oldest held deliveries (at most `limit`, oldest event first, so a delivery
    * held again after a failed probe keeps its place at the head) to `handOn` and deletes them once
-   * it resolves, in one transaction: a crash before the commit leaves them held (handed on twice at
-   * worst, never lost). Rows another instance is releasing are skipped.
+   * it resolves (see {@link handOnClaimed}): a crash in between leaves them held (handed on twice at
+   * worst, never lost). Rows another release has claimed are skipped.
    */
   release(
     endpointId: string,
     limit: number,
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
-    return this.handOnLocked(
-      `WHERE endpoint_id = $1 ORDER BY published_at_ms, id LIMIT $2`,
+    return this.handOnClaimed(
+      `endpoint_id = $1 ORDER BY published_at_ms, id LIMIT $2`,
       [endpointId, limit],
       handOn,
     );
@@ -121,50 +141,70 @@ export class HeldDeliveries {
     limit: number,
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
-    return this.handOnLocked(
-      `WHERE (state->>'firstAttemptAtMs')::bigint < $1 ORDER BY id LIMIT $2`,
+    return this.handOnClaimed(
+      `(state->>'firstAttemptAtMs')::bigint < $1 ORDER BY id LIMIT $2`,
       [cutoffMs, limit],
       handOn,
     );
   }
 
   /**
-   * Locks the selected rows (skipping rows locked elsewhere), deletes them and hands them on, in one
-   * transaction. Only
-   * as many as fit {@link MAX_HANDED_ON_BYTES} are read into memory at once (at least one): a
-   * tenant's held tasks can be 256 KiB each, and a batch of 500 of those is 128 MB.
+   * Claims the selected rows (skipping rows claimed or locked elsewhere), hands them on, then deletes
+   * those still under this claim: three short transactions, none open across the hand-on (a Kafka
+   * write that may retry for 30 s), whose xid would hold the events feed's horizon back for every
+   * tenant (README decision 40). A failed hand-on gives the claim back, so the rows go on the next
+   * pass; if that too fails, the claim runs out after HELD_CLAIM_LEASE_MS.
    */
-  private handOnLocked(
-    where: string,
+  private async handOnClaimed(
+    selection: string,
     params: unknown[],
     handOn: (held: HeldDelivery[]) => Promise<void>,
   ): Promise<number> {
+    const claim = randomUUID();
+    const rows = await this.claim(selection, params, claim);
+    if (rows.length === 0) return 0;
+    try {
+      await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));
+    } catch (error) {
+      // The hand-on's failure is what the caller acts on; a claim not given back runs out.
+      await this.dataSource
+        .query(`UPDATE held_deliveries SET claim = NULL, claimed_until = NULL WHERE claim = $1`, [claim])
+        .catch(() => undefined);
+      throw error;
+    }
+    await this.dataSource.query(`DELETE FROM held_deliveries WHERE claim = $1`, [claim]);
+    return rows.length;
+  }
+
+  /**
+   * Claims the rows `selection` picks among the unclaimed, in its order. Only as many as fit
+   * {@link MAX_HANDED_ON_BYTES} are read into memory at once (at least one): a tenant's held tasks
+   * can be 256 KiB each, and a batch of 500 of those is 128 MB.
+   */
+  private claim(selection: string, params: unknown[], claim: string): Promise<HeldRow[]> {
     return this.dataSource.transaction(async (manager) => {
-      const locked = await manager.query<Array<{ id: string; bytes: number }>>(
-        `SELECT id, octet_length(task) AS bytes FROM held_deliveries ${where} FOR UPDATE SKIP LOCKED`,
+      const candidates = await manager.query<Array<{ id: string; bytes: number }>>(
+        `SELECT id, octet_length(task) AS bytes FROM held_deliveries
+          WHERE ${UNCLAIMED} AND ${selection} FOR UPDATE SKIP LOCKED`,
         params,
       );
       const ids: string[] = [];
       let bytes = 0;
-      for (const row of locked) {
+      for (const row of candidates) {
         if (ids.length > 0 && bytes + row.bytes > MAX_HANDED_ON_BYTES) break;
         ids.push(row.id);
         bytes += row.bytes;
       }
-      if (ids.length === 0) return 0;
-      // Deleted before they are handed on, in this transaction: a delivery handed on and held
-      // again before the commit (its tier record read at once, its endpoint still down) then waits
-      // for the commit and is inserted anew. Deleted after, its insert met the row still there and
-      // did nothing (one row per delivery id), and the delete then took the only copy.
-      const deleted = await manager.query<[HeldRow[], number]>(
-        `DELETE FROM held_deliveries WHERE id = ANY($1::bigint[]) RETURNING id, endpoint_id, task, state`,
-        [ids],
+      if (ids.length === 0) return [];
+      const [claimed] = await manager.query<[HeldRow[], number]>(
+        `UPDATE held_deliveries
+            SET claim = $2, claimed_until = now() + $3 * interval '1 millisecond'
+          WHERE id = ANY($1::bigint[])
+         RETURNING id, endpoint_id, task, state`,
+        [ids, claim, HELD_CLAIM_LEASE_MS],
       );
       const order = new Map(ids.map((id, index) => [id, index]));
-      const rows = deleted[0].sort((a, b) => (order.get(String(a.id)) ?? 0) - (order.get(String(b.id)) ?? 0));
-      // A failed hand-on rolls the delete back: the rows stay held.
-      await handOn(rows.map((row) => ({ endpointId: row.endpoint_id, task: row.task, state: row.state })));
-      return rows.length;
+      return claimed.sort((a, b) => (order.get(String(a.id)) ?? 0) - (order.get(String(b.id)) ?? 0));
     });
   }
 

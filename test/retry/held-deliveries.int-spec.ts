@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
 import { FIRST_ATTEMPT } from '../../src/domain/delivery-task';
-import { HeldDeliveries, type HoldRequest } from '../../src/retry/held-deliveries';
+import { HeldDeliveries, type HeldDelivery, type HoldRequest } from '../../src/retry/held-deliveries';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { waitFor } from '../support/wait';
 
@@ -84,5 +84,74 @@ describe('HeldDeliveries', () => {
     });
     await rehold;
     expect(await rows(endpointId)).toEqual(['d-1']);
+  });
+
+  /** Sessions of this test's database holding an xid (the events feed's horizon waits for each). */
+  const xidHolders = async () =>
+    Number(
+      (
+        await dataSource.query<Array<{ holders: string }>>(
+          `SELECT count(*) AS holders FROM pg_stat_activity
+            WHERE datname = current_database() AND backend_xid IS NOT NULL`,
+        )
+      )[0].holders,
+    );
+  const taskTexts = (batch: HeldDelivery[]) => batch.map((row) => row.task.toString());
+
+  it('holds no xid while it hands on, and deletes what it handed on afterwards', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    let holdersDuringHandOn = -1;
+    const released = await held.release(endpointId, 10, async () => {
+      holdersDuringHandOn = await xidHolders();
+    });
+    expect(released).toBe(1);
+    expect(holdersDuringHandOn).toBe(0);
+    expect(await rows(endpointId)).toEqual([]);
+  });
+
+  it('keeps the rows of a failed hand-on held, for the next release at once', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    await expect(
+      held.release(endpointId, 10, () => Promise.reject(new Error('Kafka is down'))),
+    ).rejects.toThrow('Kafka is down');
+    expect(await rows(endpointId)).toEqual(['d-1']);
+    const handedOn: string[] = [];
+    await held.release(endpointId, 10, async (batch) => {
+      handedOn.push(...taskTexts(batch));
+    });
+    expect(handedOn).toEqual(['task d-1']);
+    expect(await rows(endpointId)).toEqual([]);
+  });
+
+  it('skips rows another release has claimed until it finishes, or its claim runs out', async () => {
+    const endpointId = randomUUID();
+    await held.hold(request(endpointId, 'd-1'));
+    const secondRelease: string[][] = [];
+    const release = () =>
+      held.release(endpointId, 10, async (batch) => {
+        secondRelease.push(taskTexts(batch));
+      });
+    // The first release is still handing on: the second finds nothing to take.
+    await held.release(endpointId, 10, async () => {
+      expect(await release()).toBe(0);
+    });
+    expect(secondRelease).toEqual([]);
+
+    // A release whose process died after its claim: the row waits out the claim, then goes again.
+    await held.hold(request(endpointId, 'd-2'));
+    await dataSource.query(
+      `UPDATE held_deliveries SET claim = $2, claimed_until = now() + interval '1 minute' WHERE endpoint_id = $1`,
+      [endpointId, randomUUID()],
+    );
+    expect(await release()).toBe(0);
+    await dataSource.query(
+      `UPDATE held_deliveries SET claimed_until = now() - interval '1 second' WHERE endpoint_id = $1`,
+      [endpointId],
+    );
+    expect(await release()).toBe(1);
+    expect(secondRelease).toEqual([['task d-2']]);
+    expect(await rows(endpointId)).toEqual([]);
   });
 });

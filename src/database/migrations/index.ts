@@ -23,6 +23,7 @@ import { FeedRetentionWatermark1765191600000 } from './1765191600000-feed-retent
 import { IdempotencyClaimToken1765274400000 } from './1765274400000-idempotency-claim-token';
 import { HeldDeliveryIds1765360800000 } from './1765360800000-held-delivery-ids';
 import { FeedTypeIndex1765447200000 } from './1765447200000-feed-type-index';
+import { HeldDeliveryClaims1765533600000 } from './1765533600000-held-delivery-claims';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -51,4 +52,5 @@ export const MIGRATIONS = [
   IdempotencyClaimToken1765274400000,
   HeldDeliveryIds1765360800000,
   FeedTypeIndex1765447200000,
+  HeldDeliveryClaims1765533600000,
 ];
