@@ -15,9 +15,9 @@ import { asReplay, replayableTask } from './replayed-task';
 
 /**
  * A dead-letter replay job: replays the endpoint's not-yet-replayed dead letters (dead-lettered up
- * to the job's `upTo`), oldest first, a chunk per transaction. Each chunk is claimed, produced and
- * marked replayed in one transaction, so a crash re-sends at most the chunk whose marking did not
- * commit; the job's counts are saved after it, so they may miss that one chunk.
+ * to the job's `upTo`), oldest first, a chunk at a time. Each chunk is claimed for the job, produced,
+ * then marked replayed (DeadLettersRepository.replayBatch), so a crash re-sends at most the chunk
+ * whose marking did not commit; the job's counts are saved after it, so they may miss that one chunk.
  */
 @Injectable()
 export class DeadLetterJobExecutor implements ReplayJobExecutor, OnModuleInit {
@@ -45,10 +45,17 @@ export class DeadLetterJobExecutor implements ReplayJobExecutor, OnModuleInit {
       // Disabled or deleted meanwhile: the job fails saying so (409/404 text), nothing more is sent.
       const target = await this.targets.require(job.tenantId, job.endpointId);
       let lastId: string | null = null;
-      const count = await this.deadLetters.replayBatch(job.tenantId, target.id, upTo, chunkSize, (rows) => {
-        lastId = rows[rows.length - 1]?.id ?? null;
-        return this.tasks.send(rows.map((deadLetter) => asReplay(replayableTask(deadLetter))));
-      });
+      const count = await this.deadLetters.replayBatch(
+        job.id,
+        job.tenantId,
+        target.id,
+        upTo,
+        chunkSize,
+        (rows) => {
+          lastId = rows[rows.length - 1]?.id ?? null;
+          return this.tasks.send(rows.map((deadLetter) => asReplay(replayableTask(deadLetter))));
+        },
+      );
       if (count === 0) return 'done';
       const step = await afterChunk({
         read: count,

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DataSource, type EntityManager } from 'typeorm';
+import { DataSource } from 'typeorm';
 import { decodeTask, encodeTask, type DeliveryTask } from '../domain/delivery-task';
 import { isTransientError } from '../domain/transient';
 import type { PageCursor } from '../common/pagination';
@@ -35,6 +35,13 @@ interface DeadLetterSqlRow {
 
 const COLUMNS = `id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason, last_error, attempts,
   task, created_at, replayed_at`;
+
+/**
+ * How long a replay job's claim on a chunk lasts. Past it (the job's process died and the job has
+ * not resumed) another job takes the rows: a second copy (same webhook-id), never none. Well above
+ * a Kafka write that retries (about 30 s) so a slow one is not doubled.
+ */
+export const REPLAY_CLAIM_LEASE_MS = 120_000;
 
 /** The dead_letters table: the DLQ topic's mirror, listed and replayed per tenant. */
 @Injectable()
@@ -164,63 +171,83 @@ export class DeadLettersRepository {
   }
 
   /**
-   * Runs `replay` on one dead letter under a row lock and marks it replayed when `replay` resolves;
-   * null when it does not exist or is not `tenantId`'s (null `tenantId`: any tenant, for operators).
+   * Runs `replay` on one dead letter and marks it replayed when `replay` resolves; null when it
+   * does not exist or is not `tenantId`'s (null `tenantId`: any tenant, for operators). No lock and
+   * no transaction around `replay` (a Kafka write): an xid held across it would hold the events
+   * feed's horizon back (README decision 40). A replay that runs beside another, or beside a job,
+   * sends a second copy with the same webhook-id, as a repeated request always has.
    */
   async replayOne(
     tenantId: string | null,
     id: string,
     replay: (deadLetter: StoredDeadLetter) => Promise<void>,
   ): Promise<StoredDeadLetter | null> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<DeadLetterSqlRow[]>(
-        `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid) FOR UPDATE`,
-        [id, tenantId],
-      );
-      if (rows.length === 0) return null;
-      const deadLetter = fromSql(rows[0]);
-      await replay(deadLetter);
-      await this.markReplayed(manager, [deadLetter.id]);
-      return deadLetter;
-    });
+    const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
+      `SELECT ${COLUMNS} FROM dead_letters WHERE id = $1 AND ($2::uuid IS NULL OR tenant_id = $2::uuid)`,
+      [id, tenantId],
+    );
+    if (rows.length === 0) return null;
+    const deadLetter = fromSql(rows[0]);
+    await replay(deadLetter);
+    await this.dataSource.query(`UPDATE dead_letters SET replayed_at = now() WHERE id = $1`, [deadLetter.id]);
+    return deadLetter;
   }
 
   /**
-   * Claims up to `limit` of an endpoint's not-yet-replayed dead letters with a task, oldest first,
-   * dead-lettered no later than `upTo`; runs `replay` on them and marks them replayed in the same
-   * transaction. Rows another replay holds are skipped, so concurrent replays never double up.
+   * Claims for `claimant` (a replay job's id) up to `limit` of an endpoint's not-yet-replayed dead
+   * letters with a task, oldest first, dead-lettered no later than `upTo`; runs `replay` on them,
+   * then marks those still under the claim replayed. Three short transactions, none open across
+   * `replay` (a Kafka write that may retry for 30 s), whose xid would hold the events feed's
+   * horizon back for every tenant (README decision 40). Rows another job has claimed are skipped
+   * until its claim runs out (REPLAY_CLAIM_LEASE_MS); the claimant's own, left by a crash, are taken
+   * again at once. A failed `replay` gives the claim back.
    */
   async replayBatch(
+    claimant: string,
     tenantId: string,
     endpointId: string,
     upTo: Date,
     limit: number,
     replay: (deadLetters: StoredDeadLetter[]) => Promise<void>,
   ): Promise<number> {
-    return this.dataSource.transaction(async (manager) => {
-      const rows = await manager.query<DeadLetterSqlRow[]>(
-        `SELECT ${COLUMNS}
-           FROM dead_letters
-          WHERE tenant_id = $1 AND endpoint_id = $2 AND replayed_at IS NULL AND task IS NOT NULL
-            AND created_at <= $3
-          ORDER BY created_at, dlq_partition, dlq_offset
-          LIMIT $4
-          FOR UPDATE SKIP LOCKED`,
-        [tenantId, endpointId, upTo, limit],
-      );
-      if (rows.length === 0) return 0;
-      const deadLetters = rows.map(fromSql);
+    const [rows] = await this.dataSource.query<[Array<DeadLetterSqlRow & { position: string }>, number]>(
+      `WITH picked AS (
+         SELECT id, row_number() OVER (ORDER BY created_at, dlq_partition, dlq_offset) AS position FROM (
+           SELECT id, created_at, dlq_partition, dlq_offset FROM dead_letters
+            WHERE tenant_id = $1 AND endpoint_id = $2 AND replayed_at IS NULL AND task IS NOT NULL
+              AND created_at <= $3
+              AND (replay_claim IS NULL OR replay_claim = $5 OR replay_claimed_until < now())
+            ORDER BY created_at, dlq_partition, dlq_offset
+            LIMIT $4
+            FOR UPDATE SKIP LOCKED) oldest)
+       UPDATE dead_letters d
+          SET replay_claim = $5, replay_claimed_until = now() + $6 * interval '1 millisecond'
+         FROM picked
+        WHERE d.id = picked.id
+       RETURNING d.*, picked.position`,
+      [tenantId, endpointId, upTo, limit, claimant, REPLAY_CLAIM_LEASE_MS],
+    );
+    if (rows.length === 0) return 0;
+    const deadLetters = rows.sort((a, b) => Number(a.position) - Number(b.position)).map(fromSql);
+    try {
       await replay(deadLetters);
-      await this.markReplayed(
-        manager,
-        deadLetters.map((deadLetter) => deadLetter.id),
-      );
-      return deadLetters.length;
-    });
-  }
-
-  private async markReplayed(manager: EntityManager, ids: string[]): Promise<void> {
-    await manager.query(`UPDATE dead_letters SET replayed_at = now() WHERE id = ANY($1::uuid[])`, [ids]);
+    } catch (error) {
+      // The replay's failure is what the job acts on; a claim not given back runs out.
+      await this.dataSource
+        .query(
+          `UPDATE dead_letters SET replay_claim = NULL, replay_claimed_until = NULL
+            WHERE replay_claim = $1 AND id = ANY($2::uuid[])`,
+          [claimant, deadLetters.map((deadLetter) => deadLetter.id)],
+        )
+        .catch(() => undefined);
+      throw error;
+    }
+    await this.dataSource.query(
+      `UPDATE dead_letters SET replayed_at = now(), replay_claim = NULL, replay_claimed_until = NULL
+        WHERE replay_claim = $1 AND id = ANY($2::uuid[])`,
+      [claimant, deadLetters.map((deadLetter) => deadLetter.id)],
+    );
+    return deadLetters.length;
   }
 }
 

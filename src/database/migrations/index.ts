@@ -24,6 +24,7 @@ import { IdempotencyClaimToken1765274400000 } from './1765274400000-idempotency-
 import { HeldDeliveryIds1765360800000 } from './1765360800000-held-delivery-ids';
 import { FeedTypeIndex1765447200000 } from './1765447200000-feed-type-index';
 import { HeldDeliveryClaims1765533600000 } from './1765533600000-held-delivery-claims';
+import { DeadLetterReplayClaims1765537200000 } from './1765537200000-dead-letter-replay-claims';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -53,4 +54,5 @@ export const MIGRATIONS = [
   HeldDeliveryIds1765360800000,
   FeedTypeIndex1765447200000,
   HeldDeliveryClaims1765533600000,
+  DeadLetterReplayClaims1765537200000,
 ];
