@@ -46,6 +46,8 @@ class HeldDatabase {
   listing = 0;
   mostListingAtOnce = 0;
   finds = 0;
+  /** The ids each find query asked for, in the order the queries were sent. */
+  readonly found: string[][] = [];
 
   listAllForCache = (): Promise<EndpointSnapshot[]> => {
     this.listing += 1;
@@ -53,9 +55,13 @@ class HeldDatabase {
     return this.answer('list', [...this.rows.values()]).finally(() => (this.listing -= 1));
   };
 
-  findForCache = (id: string): Promise<EndpointSnapshot | null> => {
+  findManyForCache = (ids: string[]): Promise<EndpointSnapshot[]> => {
     this.finds += 1;
-    return this.answer('find', this.rows.get(id) ?? null);
+    this.found.push(ids);
+    return this.answer(
+      'find',
+      ids.flatMap((id) => this.rows.get(id) ?? []),
+    );
   };
 
   /** Releases the newest query held (of `kind`, if given), the order that shows a stale one landing last. */
@@ -162,5 +168,30 @@ describe('EndpointCache, refreshes beside a full reload (decision 31)', () => {
     expect(matched(cache)).toEqual([]);
     // The two refreshes asked for while the first read shared one read after it.
     expect(database.finds).toBe(2);
+  });
+
+  it('reads the endpoints of one refresh in one query, and an endpoint with a read going after that read', async () => {
+    const database = new HeldDatabase();
+    const cache = cacheOver(database);
+    const [a, b, c] = ['e2', 'e3', 'e4'].map((suffix) =>
+      endpoint({ id: `0a000000-0000-4000-8000-0000000000${suffix}`, eventTypes: ['record.*'] }),
+    );
+    for (const known of [a, b, c]) database.rows.set(known.id, known);
+    database.held.add('find');
+    let settled = false;
+    const first = cache.refreshEndpoint(a.id);
+    await flush(); // A's read is sent, and held.
+    database.rows.set(a.id, { ...a, eventTypes: ['status.*'] });
+    const refreshes = Promise.all([first, cache.refreshEndpoints([a.id, b.id, c.id, b.id])]).finally(
+      () => (settled = true),
+    );
+    await database.releaseUntil(() => settled);
+    await refreshes;
+    expect(database.found).toEqual([[a.id], [b.id, c.id], [a.id]]);
+    expect([a, b, c].map((known) => cache.get(known.id)?.eventTypes)).toEqual([
+      ['status.*'],
+      ['record.*'],
+      ['record.*'],
+    ]);
   });
 });

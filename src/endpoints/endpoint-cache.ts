@@ -38,6 +38,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private readonly carryOver = new ReloadCarryOver<string>();
   /** Re-reads of one endpoint, one at a time per endpoint, so the newest read lands last. */
   private readonly endpointReads = new CoalescedRuns<string>();
+  /** The endpoints whose reads started in this synchronous step, and the one query that answers them. */
+  private nextRead: { ids: Set<string>; snapshots: Promise<Map<string, EndpointSnapshot>> } | null = null;
   /** Full reloads, one at a time, so an older snapshot never lands after a newer one. */
   private readonly reloads = new CoalescedRuns<'all'>();
 
@@ -130,18 +132,47 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
    * before this change, so this one runs after it rather than beside it (CoalescedRuns).
    */
   refreshEndpoint(endpointId: string): Promise<void> {
-    this.carryOver.changing(endpointId);
-    return this.endpointReads.run(endpointId, () => this.readEndpoint(endpointId));
+    return this.refreshEndpoints([endpointId]);
+  }
+
+  /**
+   * {@link refreshEndpoint} for several endpoints, read in one query where none of them has a read
+   * going: a partition's run of endpoint-change markers costs one round trip, not one per marker.
+   */
+  async refreshEndpoints(endpointIds: Iterable<string>): Promise<void> {
+    const ids = new Set(endpointIds);
+    for (const id of ids) this.carryOver.changing(id);
+    await Promise.all([...ids].map((id) => this.endpointReads.run(id, () => this.readEndpoint(id))));
   }
 
   private async readEndpoint(endpointId: string): Promise<void> {
-    const snapshot = await this.directory.findForCache(endpointId);
+    const snapshot = await this.readSoon(endpointId);
     if (snapshot) {
       this.index.upsert(snapshot);
       this.tenants.add(snapshot.tenantId);
     } else {
       this.index.remove(endpointId);
     }
+  }
+
+  /**
+   * The endpoint as one query reads it with every other endpoint whose read starts in the same
+   * synchronous step. The query is sent just after that step, so it begins after each of their reads
+   * did: CoalescedRuns' order (the read that started last lands last) holds for each endpoint.
+   */
+  private readSoon(endpointId: string): Promise<EndpointSnapshot | undefined> {
+    if (this.nextRead === null) {
+      const ids = new Set<string>();
+      const snapshots = Promise.resolve().then(() => {
+        this.nextRead = null;
+        return this.directory
+          .findManyForCache([...ids])
+          .then((found) => new Map(found.map((snapshot) => [snapshot.id, snapshot])));
+      });
+      this.nextRead = { ids, snapshots };
+    }
+    this.nextRead.ids.add(endpointId);
+    return this.nextRead.snapshots.then((found) => found.get(endpointId));
   }
 
   /**
@@ -174,7 +205,7 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
           this.lastRefreshAtMs = this.clock.now();
         },
       );
-      await Promise.all([...changed].map((id) => this.refreshEndpoint(id)));
+      await this.refreshEndpoints(changed);
     } catch (error) {
       this.logger.warn(
         { err: error, endpoints: this.index.size() },

@@ -21,6 +21,10 @@ class FakeEndpoints {
   async findById(id: string): Promise<EndpointEntity | null> {
     return this.rows.get(id) ?? null;
   }
+
+  async findByIds(ids: string[]): Promise<EndpointEntity[]> {
+    return ids.flatMap((id) => this.rows.get(id) ?? []);
+  }
 }
 
 function row(id: string, cipher: SecretCipher, secret = generateSecret()): EndpointEntity {
@@ -143,5 +147,24 @@ describe('EndpointDirectory', () => {
     await directory.listAllForCache(NOW);
     expect(warnings('a')).toHaveLength(2);
     expect(warnings('b')).toHaveLength(2);
+  });
+
+  it('reads several endpoints at once as one at a time: a snapshot each found, warned about once, a deleted one forgotten', async () => {
+    const { endpoints, directory, warnings } = setUp();
+    endpoints.rows.set('good', row('good', new SecretCipher([KEY_B])));
+    endpoints.rows.set('old', row('old', new SecretCipher([KEY_A])));
+    endpoints.rows.set('gone', row('gone', new SecretCipher([KEY_A])));
+    await directory.findManyForCache(['good', 'old', 'gone'], NOW);
+    endpoints.rows.delete('gone');
+
+    const snapshots = await directory.findManyForCache(['good', 'old', 'gone'], NOW);
+    expect(snapshots.map((snapshot) => [snapshot.id, snapshot.problem === null])).toEqual([
+      ['good', true],
+      ['old', false],
+    ]);
+    expect(warnings('old')).toHaveLength(1);
+    endpoints.rows.set('gone', row('gone', new SecretCipher([KEY_A])));
+    await directory.findManyForCache(['gone'], NOW);
+    expect(warnings('gone')).toHaveLength(2);
   });
 });

@@ -57,6 +57,16 @@ export class EndpointDirectory {
     return snapshot;
   }
 
+  /** The snapshots of those ids that exist, read in one query (the cache's batched refreshes). */
+  async findManyForCache(ids: string[], now: Date = new Date()): Promise<EndpointSnapshot[]> {
+    const rows = await this.endpoints.findByIds(ids);
+    const snapshots = rows.map((row) => toEndpointSnapshot(row, this.cipher, now));
+    const found = new Set(snapshots.map((snapshot) => snapshot.id));
+    for (const id of ids) if (!found.has(id)) this.unreadable.delete(id);
+    for (const snapshot of snapshots) this.note(snapshot);
+    return snapshots;
+  }
+
   /** Disables an endpoint (e.g. after 410 Gone or days of failures); false if unknown or already disabled. */
   disable(id: string, reason: string, now: Date = new Date()): Promise<boolean> {
     return this.endpoints.disable(id, reason, now);

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
-import type { DataSource, Repository } from 'typeorm';
+import { In, type DataSource, type Repository } from 'typeorm';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
 import type { PageCursor } from '../common/pagination';
 
@@ -43,6 +43,13 @@ export class EndpointsRepository {
   async findById(id: string): Promise<EndpointEntity | null> {
     if (!isUUID(id)) return null;
     return this.rows.findOneBy({ id });
+  }
+
+  /** The endpoints of those ids that exist, in one query (ids that are not UUIDs match none). */
+  async findByIds(ids: string[]): Promise<EndpointEntity[]> {
+    const valid = ids.filter((id) => isUUID(id));
+    if (valid.length === 0) return [];
+    return this.rows.findBy({ id: In(valid) });
   }
 
   findAll(): Promise<EndpointEntity[]> {
