@@ -61,6 +61,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('gives each PostgreSQL call on the fan-out path 5 s by default, 100 ms to 5 minutes', () => {
+    expect(loadConfig(required).fanoutDatabaseTimeoutMs).toBe(5_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_FANOUT_DB_TIMEOUT: '750ms' }).fanoutDatabaseTimeoutMs).toBe(
+      750,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_FANOUT_DB_TIMEOUT: '0s' })).toThrow(
+      /HOOKSTREAM_FANOUT_DB_TIMEOUT: 0s is shorter than 100 ms/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_FANOUT_DB_TIMEOUT: '10m' })).toThrow(
+      /HOOKSTREAM_FANOUT_DB_TIMEOUT: 10m is longer than 300000 ms/,
+    );
+  });
+
   it('remembers idempotency keys for 24 hours by default, in the duration units, at least a second', () => {
     expect(loadConfig(required).idempotencyWindowMs).toBe(86_400_000);
     expect(loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '90m' }).idempotencyWindowMs).toBe(

@@ -39,6 +39,12 @@ export interface AppConfig {
   limits: LimitsConfig;
   shutdownTimeoutMs: number;
   endpointCacheRefreshMs: number;
+  /**
+   * Longest the fan-out waits for one PostgreSQL call on a partition's path (an endpoint-change
+   * marker's refresh, a hold, the lookup of a tenant not cached): a database that hangs rather than
+   * refuses (a failover, dropped packets) must not stall the partition (HOOKSTREAM_FANOUT_DB_TIMEOUT).
+   */
+  fanoutDatabaseTimeoutMs: number;
   /** Full reload of the event catalogue's cache (change notices carry changes in between). */
   catalogueRefreshMs: number;
   attemptRetentionMs: number;
@@ -390,6 +396,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     // Bounded both ways: Node runs a timer of 0 ms, or past 2^31-1 ms (about 24.8 days), after 1 ms,
     // which made "0s" or "30d" a full reload of every endpoint each millisecond.
     endpointCacheRefreshMs: read('HOOKSTREAM_ENDPOINT_CACHE_REFRESH', '30s', durationBetween(100, DAY_MS)),
+    fanoutDatabaseTimeoutMs: read('HOOKSTREAM_FANOUT_DB_TIMEOUT', '5s', durationBetween(100, 5 * 60_000)),
     catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationBetween(1_000, DAY_MS)),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),

@@ -1,9 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
+import { Counter, type Registry } from 'prom-client';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
+import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { withTimeout } from '../common/with-timeout';
 import type { Clock } from '../domain/clock';
 import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import {
@@ -13,13 +16,14 @@ import {
   type UnattributedReason,
 } from '../domain/dead-letter';
 import { deliveryTaskFor, FIRST_ATTEMPT, HEADER, type AttemptState } from '../domain/delivery-task';
-import { readEndpointChangeMarker } from '../domain/endpoint-change-marker';
+import { readEndpointChangeMarker, type MarkerRead } from '../domain/endpoint-change-marker';
 import { NotificationMark } from '../domain/notification-mark';
 import { TaskSeal } from '../domain/task-seal';
 import { tenantAllowedOnTopic } from '../domain/topic-tenants';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { isAboutEndpoint } from '../domain/notifications';
 import { positionOf, type ConsumedBatch, type ConsumedRecord, type OutgoingRecord } from '../domain/records';
+import { TransientError } from '../domain/transient';
 import { DeliveryGate } from '../delivery/delivery-gate';
 import { EventCatalogue } from '../catalogue/event-catalogue';
 import { EndpointCache } from '../endpoints/endpoint-cache';
@@ -44,10 +48,17 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
  */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** A record key names the event's tenant: the same UUID, in any letter case. */
+/**
+ * A record key names the event's tenant: its canonical (lower-case) id, exactly. The API writes the
+ * endpoint-change markers under that key; a key in other letter case hashes to another partition,
+ * where the events would lose the markers' order (README decision 31).
+ */
 function keyNamesTenant(key: string | null, tenantId: string): boolean {
-  return key !== null && key.toLowerCase() === tenantId;
+  return key === tenantId;
 }
+
+/** The PostgreSQL calls on a partition's path, each bounded by HOOKSTREAM_FANOUT_DB_TIMEOUT. */
+type DatabaseCall = 'marker_refresh' | 'hold' | 'tenant_lookup';
 
 type Routed =
   | { kind: 'dead-letter'; record: OutgoingRecord }
@@ -65,11 +76,12 @@ type Routed =
 export class FanoutService {
   private readonly recent = new RecentEventIds(200_000);
   private readonly logger: Logger;
+  private readonly timeouts: Counter<'call'>;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(EndpointCache)
-    private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoint'>,
+    private readonly endpoints: Pick<EndpointCache, 'match' | 'isKnownTenant' | 'refreshEndpoints'>,
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(DeliveryGate) private readonly gate: Pick<DeliveryGate, 'room' | 'hold'>,
     @Inject(EventLog) private readonly eventLog: Pick<EventLog, 'append'>,
@@ -78,8 +90,18 @@ export class FanoutService {
     @Inject(LOGGER) logger: Logger,
     @Inject(TaskSeal) private readonly seal: Pick<TaskSeal, 'seal'>,
     @Inject(NotificationMark) private readonly marks: Pick<NotificationMark, 'check'>,
+    @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.logger = logger.child({ component: 'fanout' });
+    this.timeouts = new Counter({
+      name: 'hookstream_fanout_database_timeouts_total',
+      help:
+        'PostgreSQL calls of the fan-out past HOOKSTREAM_FANOUT_DB_TIMEOUT, by call: marker_refresh (went on; ' +
+        'NOTIFY or the reload refreshes), hold (sent to the deliveries topic), tenant_lookup (batch retried)',
+      labelNames: ['call'],
+      registers: [registry],
+    });
+    for (const call of ['marker_refresh', 'hold', 'tenant_lookup']) this.timeouts.inc({ call }, 0);
   }
 
   async fanOut(batch: ConsumedBatch): Promise<void> {
@@ -88,8 +110,16 @@ export class FanoutService {
     const deadLetters: OutgoingRecord[] = [];
     const room = new Map<string, number>();
     const ids = this.recent.forBatch();
+    /** The endpoints named by the run of markers read last, refreshed in one query before what follows. */
+    const changed = new Set<string>();
     for (const record of batch.records) {
-      const routed = await this.route(record, room, ids);
+      const marker = readEndpointChangeMarker(record);
+      if (marker.kind === 'marker') {
+        changed.add(marker.endpointId);
+        continue;
+      }
+      await this.refreshBeforeLaterEvents(changed);
+      const routed = await this.route(record, marker, room, ids);
       if (routed.kind === 'dead-letter') {
         deadLetters.push(routed.record);
       } else {
@@ -97,6 +127,8 @@ export class FanoutService {
         held.push(...routed.held);
       }
     }
+    // Markers at the end of the batch too: the next batch's events come after them.
+    await this.refreshBeforeLaterEvents(changed);
     // Acknowledged by all in-sync replicas (or committed to PostgreSQL) before the offsets move: a
     // crash in between fans the batch out again (duplicates, never a gap). The producer splits a
     // large batch in order.
@@ -109,12 +141,23 @@ export class FanoutService {
     await this.producer.send(this.config.kafka.dlqTopic, deadLetters);
   }
 
-  /** Holds tasks for unavailable endpoints; any the database refuses go to the deliveries topic. */
+  /**
+   * Holds tasks for unavailable endpoints; any the database refuses, or does not answer in time, go
+   * to the deliveries topic. A hold past its deadline may still commit later: the task is then both
+   * held and sent, delivered twice under one webhook-id, which receivers deduplicate (at least once).
+   */
   private async holdAll(held: HoldRequest[]): Promise<void> {
     if (held.length === 0) return;
-    const outcomes = await Promise.allSettled(held.map((request) => this.gate.hold(request)));
+    const outcomes = await Promise.allSettled(
+      held.map((request) => this.withDeadline('hold', this.gate.hold(request))),
+    );
     const refused = held.filter((_, index) => outcomes[index].status === 'rejected');
     if (refused.length === 0) return;
+    const firstRefusal = outcomes.find((outcome) => outcome.status === 'rejected');
+    this.logger.warn(
+      { err: firstRefusal?.reason as unknown, refused: refused.length, held: held.length },
+      'tasks not held; sent to the deliveries topic instead',
+    );
     await this.producer.send(
       this.config.kafka.deliveriesTopic,
       refused.map((request) => ({ key: request.endpointId, value: request.task })),
@@ -127,17 +170,13 @@ export class FanoutService {
    */
   private async route(
     record: ConsumedRecord,
+    marker: Exclude<MarkerRead, { kind: 'marker' }>,
     room: Map<string, number>,
     ids: BatchEventIds,
   ): Promise<Routed> {
     const origin = positionOf(record);
-    const marker = readEndpointChangeMarker(record);
     if (marker.kind === 'invalid') {
       return this.deadLetterUnchecked(record, 'invalid_attribute', marker.detail);
-    }
-    if (marker.kind === 'marker') {
-      await this.refreshBeforeLaterEvents(marker.endpointId);
-      return { kind: 'deliveries', records: [], held: [] };
     }
     const parsed = parseCloudEvent(
       record.value,
@@ -167,7 +206,7 @@ export class FanoutService {
       return this.deadLetter(
         record,
         'tenant_key_mismatch',
-        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}`,
+        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}: the key must be the tenantid in lower case`,
       );
     }
     // The topic's ACL names the one principal that may write it; this list names the tenants that
@@ -229,19 +268,23 @@ export class FanoutService {
   }
 
   /**
-   * An endpoint changed through the API: this replica's cache learns of it before the events after
-   * the marker. If PostgreSQL cannot answer, LISTEN/NOTIFY and the periodic reload still will; the
-   * marker only makes it sooner, so it does not hold the partition up.
+   * Endpoints changed through the API: this replica's cache learns of them before the events after
+   * their markers, a run of markers in one query (a tenant changing an endpoint in a loop costs the
+   * partition one round trip, not one per change). If PostgreSQL cannot answer, or not in time,
+   * LISTEN/NOTIFY and the periodic reload still will; the marker only makes it sooner, so it does
+   * not hold the partition up. Empties `changed`.
    */
-  private async refreshBeforeLaterEvents(endpointId: string): Promise<void> {
-    await this.endpoints
-      .refreshEndpoint(endpointId)
-      .catch((error: unknown) =>
+  private async refreshBeforeLaterEvents(changed: Set<string>): Promise<void> {
+    if (changed.size === 0) return;
+    const endpointIds = [...changed];
+    changed.clear();
+    await this.withDeadline('marker_refresh', this.endpoints.refreshEndpoints(endpointIds)).catch(
+      (error: unknown) =>
         this.logger.warn(
-          { err: error, endpointId },
-          'could not refresh a changed endpoint; NOTIFY or the reload will',
+          { err: error, endpointIds },
+          'could not refresh changed endpoints; NOTIFY or the reload will',
         ),
-      );
+    );
   }
 
   /**
@@ -257,10 +300,27 @@ export class FanoutService {
     return false;
   }
 
-  /** Throws (a TransientError) while PostgreSQL cannot confirm it: the runner retries the batch. */
+  /**
+   * Throws (a TransientError) while PostgreSQL cannot confirm it, or does not answer in time: the
+   * runner retries the batch with its backoff.
+   */
   private async isKnownTenant(tenantId: string): Promise<boolean> {
     if (!CANONICAL_UUID.test(tenantId)) return false;
-    return this.endpoints.isKnownTenant(tenantId);
+    return this.withDeadline('tenant_lookup', this.endpoints.isKnownTenant(tenantId));
+  }
+
+  /**
+   * `answer`, or a TransientError once HOOKSTREAM_FANOUT_DB_TIMEOUT has passed without it: a
+   * PostgreSQL that hangs (a failover, dropped packets) rather than refuses must not stall the partition.
+   */
+  private withDeadline<T>(call: DatabaseCall, answer: Promise<T>): Promise<T> {
+    const ms = this.config.fanoutDatabaseTimeoutMs;
+    return withTimeout(answer, ms, () => {
+      this.timeouts.inc({ call });
+      return new TransientError(
+        `${call}: no answer from PostgreSQL within ${ms} ms (HOOKSTREAM_FANOUT_DB_TIMEOUT)`,
+      );
+    });
   }
 
   /**
