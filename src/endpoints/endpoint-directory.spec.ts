@@ -4,7 +4,8 @@ import { Registry } from 'prom-client';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointEntity } from './endpoint.entity';
 import type { EndpointsRepository } from './endpoints.repository';
-import { generateSecret, SecretCipher, secretBinding } from './secrets/secret-cipher';
+import { endpointRow } from '../testing/fakes';
+import { generateSecret, SecretCipher } from './secrets/secret-cipher';
 
 const KEY_A = 'a'.repeat(40);
 const KEY_B = 'b'.repeat(40);
@@ -27,27 +28,8 @@ class FakeEndpoints {
   }
 }
 
-function row(id: string, cipher: SecretCipher, secret = generateSecret()): EndpointEntity {
-  return {
-    id,
-    tenantId: '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b',
-    url: `http://127.0.0.1:9/${id}`,
-    description: null,
-    eventTypes: ['*'],
-    ordering: 'none',
-    enabled: true,
-    disabledReason: null,
-    disabledAt: null,
-    sealedHeaders: null,
-    headerNames: [],
-    legacyHeaders: {},
-    maxConcurrency: 1,
-    metadata: {},
-    secrets: [cipher.encrypt(secret, secretBinding(id), NOW)],
-    createdAt: NOW,
-    updatedAt: NOW,
-  };
-}
+const row = (id: string, cipher: SecretCipher, secret?: string): EndpointEntity =>
+  endpointRow(id, '1f2e3d4c-5b6a-4789-8a0b-1c2d3e4f5a6b', cipher, NOW, secret);
 
 function setUp() {
   const endpoints = new FakeEndpoints();

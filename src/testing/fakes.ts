@@ -7,6 +7,8 @@ import { loadConfig, type AppConfig } from '../config/config';
 import { notificationMarkFor, taskSealFor } from '../config/config.module';
 import type { Clock } from '../domain/clock';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import type { EndpointEntity } from '../endpoints/endpoint.entity';
+import { generateSecret, secretBinding, type SecretCipher } from '../endpoints/secrets/secret-cipher';
 import type { OutgoingRecord } from '../domain/records';
 
 export const silentLogger: Logger = pino({ level: 'silent' });
@@ -88,3 +90,32 @@ export function gate<T = void>() {
 
 /** Lets every promise callback queued so far run. */
 export const flush = () => new Promise((resolve) => setImmediate(resolve));
+
+/** A row of the endpoints table, its signing secret encrypted with `cipher` as the API stores it. */
+export function endpointRow(
+  id: string,
+  tenantId: string,
+  cipher: SecretCipher,
+  now: Date,
+  secret = generateSecret(),
+): EndpointEntity {
+  return {
+    id,
+    tenantId,
+    url: `http://127.0.0.1:9/${id}`,
+    description: null,
+    eventTypes: ['*'],
+    ordering: 'none',
+    enabled: true,
+    disabledReason: null,
+    disabledAt: null,
+    sealedHeaders: null,
+    headerNames: [],
+    legacyHeaders: {},
+    maxConcurrency: 1,
+    metadata: {},
+    secrets: [cipher.encrypt(secret, secretBinding(id), now)],
+    createdAt: now,
+    updatedAt: now,
+  };
+}

@@ -1,58 +1,9 @@
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Client } from 'pg';
 import { silentLogger } from '../../src/testing/fakes';
 import { ChangeNotices } from '../../src/database/change-notices';
 import { createTestDatabase, type TestDatabase } from '../support/database';
+import { FreezableRelay } from '../support/freezable-relay';
 import { waitFor } from '../support/wait';
-
-/**
- * A TCP relay to PostgreSQL whose open connections can be frozen: nothing more passes either way
- * and nothing errors, as after a failover or a partition that drops packets.
- */
-class FreezableRelay {
-  private readonly server: Server;
-  private readonly open: Array<[Socket, Socket]> = [];
-  private readonly frozen: Array<[Socket, Socket]> = [];
-
-  constructor(target: { host: string; port: number }) {
-    this.server = createServer((inbound) => {
-      const outbound = connect(target.port, target.host);
-      inbound.pipe(outbound);
-      outbound.pipe(inbound);
-      const drop = () => {
-        inbound.destroy();
-        outbound.destroy();
-      };
-      inbound.on('error', drop);
-      outbound.on('error', drop);
-      this.open.push([inbound, outbound]);
-    });
-  }
-
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
-    return (this.server.address() as { port: number }).port;
-  }
-
-  /** Every connection open now stops passing bytes; later ones pass as usual. */
-  freeze(): void {
-    for (const [inbound, outbound] of this.open.splice(0)) {
-      this.frozen.push([inbound, outbound]);
-      inbound.unpipe(outbound);
-      outbound.unpipe(inbound);
-      inbound.pause();
-      outbound.pause();
-    }
-  }
-
-  async close(): Promise<void> {
-    for (const [inbound, outbound] of [...this.open, ...this.frozen]) {
-      inbound.destroy();
-      outbound.destroy();
-    }
-    await new Promise((resolve) => this.server.close(resolve));
-  }
-}
 
 describe('ChangeNotices', () => {
   let database: TestDatabase;
