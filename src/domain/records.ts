@@ -35,6 +35,12 @@ export interface ConsumedBatch {
   topic: string;
   partition: number;
   records: ConsumedRecord[];
+  /**
+   * Throws RecordWithdrawn once this member may no longer own the batch's partition (a rebalance has
+   * begun, or moved it). The handler calls it before each write: a batch another member took over
+   * is not written after that member's newer ones (README decision 99). Absent: always owned.
+   */
+  assertOwned?(): void;
 }
 
 /** A record as Hookstream writes it. */
@@ -55,8 +61,8 @@ export function positionOf(record: Pick<ConsumedRecord, 'topic' | 'partition' | 
  * uncommitted, and the partition's next owner reads it again.
  */
 export class RecordWithdrawn extends Error {
-  constructor() {
-    super("the record's partition moved before its work started");
+  constructor(message = "the record's partition moved before its work started") {
+    super(message);
     this.name = 'RecordWithdrawn';
   }
 }

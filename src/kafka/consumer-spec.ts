@@ -22,6 +22,8 @@ export interface SpecBase {
   maxWaitMs?: number;
   /** Most bytes one fetch returns per partition; 512 KiB by default. */
   maxBytesPerPartition?: number;
+  /** How long a rebalance waits for this member to join again before dropping it; 60 s by default. */
+  rebalanceTimeoutMs?: number;
   /** How often finished offsets are committed, at most; 100 ms by default. */
   commitIntervalMs?: number;
   /**

@@ -23,6 +23,12 @@ const BATCH_WORKERS = 4;
 const DEFAULT_DEFER_LIMIT = 250;
 /** Bytes of early records one partition holds (and at least one record, however large). */
 const DEFER_BYTES = 256 * 1024;
+/**
+ * How long a rebalance waits for a member to join again before dropping it (kafkajs' default, made
+ * explicit). A batch gives up at its next write or failure once a rebalance begins (whole-batch.ts),
+ * so only a write already in flight can hold a member out this long (README decision 99).
+ */
+const REBALANCE_TIMEOUT_MS = 60_000;
 
 /**
  * A kafkajs consumer that hands each record to an asynchronous handler and commits offsets only up
@@ -73,7 +79,9 @@ export class WatermarkConsumer {
     this.wholeBatchHost = {
       stopping: () => this.stopping,
       generation: () => this.generation,
+      isAssigned: (topic, partition) => this.isAssigned(topic, partition),
       partitionState: (topic, partition) => this.partitionState(topic, partition),
+      partitions: () => this.partitions,
       untilDurable: (work, first, isolate) => this.untilDurable(work, first, isolate),
       pending: this.pending,
       committer: this.committer,
@@ -90,6 +98,7 @@ export class WatermarkConsumer {
       // A killed member's partitions move after this long (Kafka's minimum is 6 s).
       sessionTimeout: 10_000,
       heartbeatInterval: 2_000,
+      rebalanceTimeout: this.spec.rebalanceTimeoutMs ?? REBALANCE_TIMEOUT_MS,
       maxWaitTimeInMs: this.spec.maxWaitMs ?? 100,
       // kafkajs decodes a whole fetch response into objects; the defaults (10 MiB, 1 MiB per
       // partition) times ten consumers per process were most of the peak RSS (README, Section B).

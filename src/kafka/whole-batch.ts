@@ -1,18 +1,27 @@
 import type { EachBatchPayload } from 'kafkajs';
-import type { ConsumedBatch, ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn, type ConsumedBatch, type ConsumedRecord } from '../domain/records';
 import { toRecord } from './consumed-record';
 import type { BatchSpec } from './consumer-spec';
 import type { OffsetCommitter } from './offset-committer';
+import { partitionKey } from './partition-key';
 import type { PartitionState } from './partition-state';
 
 /** While a batch is handled (it can wait out a broker restart), the member keeps its session. */
 const HEARTBEAT_WHILE_HANDLING_MS = 1_000;
+/**
+ * Heartbeat answers (kafkajs' error `type`) saying this member's generation is ending or over: a
+ * rebalance has begun, or the coordinator dropped the member. Its partitions may be another's next.
+ */
+const GENERATION_ENDING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION', 'UNKNOWN_MEMBER_ID']);
 
 /** What batch mode needs of its WatermarkConsumer (watermark-consumer.ts). */
 export interface WholeBatchHost {
   stopping(): boolean;
   generation(): number;
+  isAssigned(topic: string, partition: number): boolean;
   partitionState(topic: string, partition: number): PartitionState;
+  /** The partitions' state, keyed `topic:partition` (replaced at each rebalance). */
+  partitions(): Map<string, PartitionState>;
   /** See handleUntilDurable (until-durable.ts). */
   untilDurable(
     work: () => Promise<void>,
@@ -30,6 +39,11 @@ export interface WholeBatchHost {
  * fetch and produce in more, smaller requests (README decision 29). Its offsets complete once the
  * handler has made its outcome durable; a batch whose partition moved to another member
  * meanwhile completes nothing: the new owner reads it again.
+ *
+ * Once a heartbeat says the generation is ending, the batch is given up at its next write or failure
+ * (README decision 99): kafkajs joins again only after it returns, and a member that stays out past
+ * the rebalance timeout is dropped while its partition goes to another, which would fan out this
+ * batch and newer ones before this member's late copies.
  */
 export async function handleWholeBatch(
   { batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload,
@@ -49,21 +63,52 @@ export async function handleWholeBatch(
   if (fresh.length > 0) {
     const records = fresh.map((message) => toRecord(batch.topic, batch.partition, message));
     for (const record of records) state.watermark.track(record.offset);
-    const consumed: ConsumedBatch = { topic: batch.topic, partition: batch.partition, records };
-    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_HANDLING_MS);
+    const generation = host.generation();
+    let generationEnding = false;
+    const consumed: ConsumedBatch = {
+      topic: batch.topic,
+      partition: batch.partition,
+      records,
+      assertOwned: () => {
+        const owned =
+          !generationEnding &&
+          host.generation() === generation &&
+          host.isAssigned(batch.topic, batch.partition);
+        if (!owned) throw new RecordWithdrawn('a rebalance began before the batch was written');
+      },
+    };
+    const beat = setInterval(
+      () =>
+        void heartbeat().catch((error: unknown) => {
+          if (GENERATION_ENDING.has(errorType(error))) generationEnding = true;
+        }),
+      HEARTBEAT_WHILE_HANDLING_MS,
+    );
     const work = host.untilDurable(
-      () => spec.handleBatch(consumed),
+      whileOwned(consumed, () => spec.handleBatch(consumed)),
       records[0],
       () => oneByOne(spec, consumed, host),
     );
     host.pending.add(work);
+    let withdrawn = false;
     try {
       await work;
-    } catch {
-      return; // Only while stopping: the batch stays uncommitted and is read again.
+    } catch (error) {
+      // Otherwise only while stopping: the batch stays uncommitted and is read again.
+      withdrawn = error instanceof RecordWithdrawn;
+      if (!withdrawn) return;
     } finally {
       clearInterval(beat);
       host.pending.delete(work);
+    }
+    if (withdrawn) {
+      // Uncommitted, and forgotten: kept through the rebalance, the partition is read again from its
+      // commit and these records must count as new, not as tracked already.
+      const key = partitionKey(batch.topic, batch.partition);
+      if (host.partitions().get(key) === state) host.partitions().delete(key);
+      // Rejects with the rebalance's answer: kafkajs joins again at once.
+      await heartbeat();
+      return;
     }
     if (state.generation !== host.generation() || isStale()) return;
     for (const record of records) state.watermark.complete(record.offset);
@@ -79,12 +124,42 @@ export async function handleWholeBatch(
 }
 
 /**
+ * `work` (an attempt at the batch, or its isolation) only while the batch is owned, and a failure
+ * once it is not any more rethrown as RecordWithdrawn: the retry loop stops there, not a backoff later.
+ */
+function whileOwned(
+  batch: ConsumedBatch,
+  work: (error: unknown) => Promise<void>,
+): (error?: unknown) => Promise<void> {
+  return async (cause) => {
+    batch.assertOwned?.();
+    try {
+      await work(cause);
+    } catch (error) {
+      batch.assertOwned?.();
+      throw error;
+    }
+  };
+}
+
+/** kafkajs' error `type` (a protocol error's name, such as REBALANCE_IN_PROGRESS), or ''. */
+function errorType(error: unknown): string {
+  for (let e: unknown = error, depth = 0; e instanceof Error && depth < 5; depth++) {
+    const type = (e as { type?: unknown }).type;
+    if (typeof type === 'string') return type;
+    e = (e as { cause?: unknown }).cause;
+  }
+  return '';
+}
+
+/**
  * After the batch kept failing for a reason that is not transient: its records one at a time, in
  * order, so only the one at fault is isolated and the rest are handled.
  */
 async function oneByOne(spec: BatchSpec, batch: ConsumedBatch, host: WholeBatchHost): Promise<void> {
   for (const record of batch.records) {
-    const isolate = spec.isolate && ((error: unknown) => spec.isolate!(record, error));
-    await host.untilDurable(() => spec.handleBatch({ ...batch, records: [record] }), record, isolate);
+    const isolate = spec.isolate && whileOwned(batch, (error) => spec.isolate!(record, error));
+    const one = whileOwned(batch, () => spec.handleBatch({ ...batch, records: [record] }));
+    await host.untilDurable(one, record, isolate);
   }
 }
