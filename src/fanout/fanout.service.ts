@@ -132,12 +132,14 @@ export class FanoutService {
     // Acknowledged by all in-sync replicas (or committed to PostgreSQL) before the offsets move: a
     // crash in between fans the batch out again (duplicates, never a gap). The producer splits a
     // large batch in order.
+    batch.assertOwned?.(); // Not once another member may have taken the partition over (decision 99).
     await Promise.all([
       this.producer.send(this.config.kafka.deliveriesTopic, deliveries),
       this.holdAll(held),
     ]);
     // Only now: a record isolated after a failed send must not have its republished copy skipped.
     ids.remember();
+    batch.assertOwned?.();
     await this.producer.send(this.config.kafka.dlqTopic, deadLetters);
   }
 
