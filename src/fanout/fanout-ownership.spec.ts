@@ -1,3 +1,4 @@
+import { Registry } from 'prom-client';
 import { notificationMarkFor } from '../config/config.module';
 import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -62,7 +63,7 @@ function world(endpoints: EndpointSnapshot[]) {
         if (tenantLookup.waitFor) await tenantLookup.waitFor;
         return tenantId === TENANT;
       },
-      refreshEndpoint: async () => undefined,
+      refreshEndpoints: async () => undefined,
     },
     producer,
     {
@@ -75,6 +76,7 @@ function world(endpoints: EndpointSnapshot[]) {
     silentLogger,
     testTaskSeal,
     notificationMarkFor(config),
+    new Registry(),
   );
   /** A batch of `records` whose member owns its partition while `ownership.owned`. */
   const ownership = { owned: true };
