@@ -3,20 +3,40 @@ import pino from 'pino';
 import { OffsetCommitter } from './offset-committer';
 import { newPartitionState, type PartitionState } from './partition-state';
 
-/** A consumer whose commits complete only when the test says so. */
+type Offsets = Array<{ topic: string; partition: number; offset: string }>;
+
+/** As kafkajs reports a commit the broker took (consumer.events.COMMIT_OFFSETS), just before it resolves. */
+function reportTaken(committer: OffsetCommitter, offsets: Offsets): void {
+  committer.committed(
+    offsets.map(({ topic, partition, offset }) => ({ topic, partitions: [{ partition, offset }] })),
+  );
+}
+
+/** A consumer whose commits complete only when the test says so: sent, or dropped unsent. */
 function harness() {
   const sent: string[][] = [];
-  const finish: Array<() => void> = [];
+  const finish: Array<(outcome: 'taken' | 'dropped') => void> = [];
+  let generation = 1;
   const consumer = {
-    commitOffsets: (offsets: Array<{ offset: string }>) => {
+    commitOffsets: (offsets: Offsets) => {
       sent.push(offsets.map(({ offset }) => offset));
-      return new Promise<void>((resolve) => finish.push(resolve));
+      return new Promise<void>((resolve) =>
+        finish.push((outcome) => {
+          if (outcome === 'taken') reportTaken(committer, offsets);
+          resolve();
+        }),
+      );
     },
   } as unknown as Consumer;
   const state: PartitionState = newPartitionState(1);
   const partitions = new Map([['events:0', state]]);
   const committer = new OffsetCommitter(
-    { name: 'test', consumer: () => consumer, partitions: () => partitions, generation: () => 1 },
+    {
+      name: 'test',
+      consumer: () => consumer,
+      partitions: () => partitions,
+      generation: () => generation,
+    },
     100,
     pino({ level: 'silent' }),
   );
@@ -24,12 +44,16 @@ function harness() {
     state.watermark.track(offset);
     state.watermark.complete(offset);
   };
-  /** Lets the commit in flight complete, and what it set off run. */
-  const complete = async () => {
-    finish.shift()!();
+  /**
+   * Lets the commit in flight complete, and what it set off run. `dropped`: as kafkajs' runner does
+   * while it stops after a crash: resolved, nothing sent, no COMMIT_OFFSETS (runner.js commitOffsets).
+   */
+  const complete = async (outcome: 'taken' | 'dropped' = 'taken') => {
+    finish.shift()!(outcome);
     await new Promise((resolve) => setImmediate(resolve));
   };
-  return { sent, committer, handled, complete, state };
+  const rebalance = () => (generation += 1);
+  return { sent, committer, handled, complete, state, rebalance };
 }
 
 describe('OffsetCommitter', () => {
@@ -80,10 +104,11 @@ describe('OffsetCommitter', () => {
       type: 'OFFSET_METADATA_TOO_LARGE',
     });
     const consumer = {
-      commitOffsets: async (offsets: Array<{ offset: string; metadata: string | null }>) => {
+      commitOffsets: async (offsets: Array<Offsets[number] & { metadata: string | null }>) => {
         sent.push(offsets.map(({ offset, metadata }) => ({ offset, metadata })));
         // As kafkajs throws it: its retrier wraps the broker's error.
         if (sent.length === 1) throw Object.assign(new Error(refused.message), { cause: refused });
+        reportTaken(committer, offsets);
       },
     } as unknown as Consumer;
     const state = newPartitionState(1);
@@ -106,6 +131,48 @@ describe('OffsetCommitter', () => {
 
     expect(sent).toEqual([[{ offset: '1', metadata: 'hs1;1.1' }], [{ offset: '1', metadata: null }]]);
     expect(state.committed).toBe(1n);
+  });
+
+  it('sends again what kafkajs dropped unsent while stopping, rather than taking it as committed', async () => {
+    const { sent, committer, handled, complete, state } = harness();
+    handled('0');
+    handled('1');
+    void committer.commit();
+    await complete('dropped');
+    expect(state.committed).toBeNull();
+
+    // Nothing finished since (a quiet partition): the next commit still sends offset 2.
+    void committer.commit();
+    await complete('taken');
+    expect(sent).toEqual([['2'], ['2']]);
+    expect(state.committed).toBe(2n);
+    await committer.commit();
+    expect(sent).toHaveLength(2);
+  });
+
+  it('lets a handover wait for a commit computed before the rebalance, and marks nothing of it', async () => {
+    const { sent, committer, handled, complete, state, rebalance } = harness();
+    handled('0');
+    void committer.commit();
+    // kafkajs retries it (NOT_COORDINATOR) while the rebalance completes.
+    rebalance();
+    let settled = false;
+    const waiting = committer.settled().then(() => (settled = true));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toBe(false);
+
+    await complete('taken');
+    await waiting;
+    expect(sent).toEqual([['1']]);
+    // Landed with the new generation's id: not this generation's state's commit.
+    expect(state.committed).toBeNull();
+  });
+
+  it('stops waiting for a commit in flight after the time given', async () => {
+    const { committer, handled } = harness();
+    handled('0');
+    void committer.commit();
+    await expect(committer.settled(10)).resolves.toBeUndefined();
   });
 
   it('waits a whole interval after a commit before a batch commits at once', async () => {

@@ -114,6 +114,7 @@ export class WatermarkConsumer {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(consumer, payload.memberAssignment),
     );
+    consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => this.committer.committed(payload.topics));
     // kafkajs says a rebalance has begun just before it joins again. A commit sent now reaches the
     // coordinator first (the join asks which broker that is before it is sent), which takes commits of
     // the ending generation until every member has joined: the next owner of a partition this member
