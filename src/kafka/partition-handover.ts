@@ -43,22 +43,30 @@ export interface HandOverInput {
   commitLost: (indexes: number[]) => Promise<void>;
   /** The indexes paused until their handover completes: added here, removed once it does. */
   handingOver: Set<number>;
+  /**
+   * This member's releases of indexes it lost, until each is done: added here, removed once it is.
+   * A gained index waits for its own, as its records from before may still be running (decision 99).
+   */
+  releasing: Map<number, Promise<void>>;
+  /** Resolves once the commits sent before now have settled (kafkajs may be retrying one: decision 99). */
+  commitsSettled: () => Promise<void>;
   /** The gained indexes' previous owners have committed and released them; called before they start. */
   acquired?: () => void;
-  /** Whether the member owns `index` now (a later rebalance may have moved it again). */
+  /** Whether the member owns `index` now (a later rebalance may have moved it again): for the gained. */
   ownedNow: (index: number) => boolean;
   stopping: () => boolean;
   logger: Logger;
 }
 
 /**
- * After a rebalance of a co-partitioned consumer: pauses the indexes gained until the handover
- * allows them, then starts those still owned and gives back those a later rebalance took away;
- * releases the lost ones once their work has finished and is committed, so that their next owner
- * starts past it (decision 93).
+ * After a rebalance of a co-partitioned consumer (or a crash, which leaves the group: decision 99):
+ * pauses the indexes gained until the handover allows them, then starts those still owned and gives
+ * back those a later rebalance took away; releases the lost ones once their work has finished and
+ * is committed, so that their next owner starts past it (decision 93). An index lost and gained back
+ * before its release is released and acquired again, so its new reading starts past that work too.
  */
 export function handOver(input: HandOverInput): void {
-  const { handover, consumer, topics, before, now, lostWork, handingOver, logger } = input;
+  const { handover, consumer, topics, before, now, lostWork, handingOver, releasing, logger } = input;
   const gained = now.filter((index) => !before.includes(index));
   const lost = before.filter((index) => !now.includes(index));
   if (gained.length > 0) {
@@ -69,8 +77,9 @@ export function handOver(input: HandOverInput): void {
     );
     for (const index of gained) handingOver.add(index);
     const owned = (index: number) => input.ownedNow(index) && !input.stopping();
-    void handover
-      .acquire(gained, owned)
+    const ownReleases = gained.flatMap((index) => releasing.get(index) ?? []);
+    void Promise.all(ownReleases)
+      .then(() => handover.acquire(gained, owned))
       .catch((error: unknown) => logger.warn({ err: error, gained }, 'handover failed; starting anyway'))
       .then(() => {
         input.acquired?.();
@@ -89,12 +98,15 @@ export function handOver(input: HandOverInput): void {
       .catch((error: unknown) => logger.warn({ err: error }, 'could not release partitions'));
   }
   if (lost.length > 0) {
-    void Promise.allSettled(lostWork)
-      .then(async () => {
-        // Not one a later rebalance gave back to this member meanwhile: it works on that one again.
-        const gone = lost.filter((index) => !input.ownedNow(index));
-        await handover.release(gone, input.commitLost);
-      })
+    // After an earlier release of the same index (lost, gained back and lost again before it was done).
+    const earlier = lost.flatMap((index) => releasing.get(index) ?? []);
+    const released = Promise.allSettled([...lostWork, ...earlier])
+      .then(() => input.commitsSettled())
+      .then(() => handover.release(lost, input.commitLost))
       .catch((error: unknown) => logger.warn({ err: error, lost }, 'could not release partitions'));
+    for (const index of lost) releasing.set(index, released);
+    void released.then(() => {
+      for (const index of lost) if (releasing.get(index) === released) releasing.delete(index);
+    });
   }
 }

@@ -43,6 +43,8 @@ export class WatermarkConsumer {
   private assigned = new Map<string, number[]>();
   /** Partition indexes moving between members (spec.handover), paused until theirs completes. */
   private readonly handingOver = new Set<number>();
+  /** Partition indexes this member lost and has not yet released (spec.handover): see handOver. */
+  private readonly releasing = new Map<number, Promise<void>>();
   private stopping = false;
   private readonly pending = new Set<Promise<void>>();
   /** Bytes of unfinished records over all partitions (spec.bufferBytes). */
@@ -114,6 +116,12 @@ export class WatermarkConsumer {
     consumer.on(consumer.events.GROUP_JOIN, ({ payload }) =>
       this.onAssignment(consumer, payload.memberAssignment),
     );
+    // A retriable crash: kafkajs stops the runner, leaves the group (another member takes the
+    // partitions) and joins again after a pause (STOP, then CRASH). Meanwhile this member owns nothing.
+    consumer.on(consumer.events.STOP, () => this.onLeft(consumer));
+    consumer.on(consumer.events.CRASH, ({ payload }) => {
+      if (payload.restart) this.onLeft(consumer);
+    });
     consumer.on(consumer.events.COMMIT_OFFSETS, ({ payload }) => this.committer.committed(payload.topics));
     // kafkajs says a rebalance has begun just before it joins again. A commit sent now reaches the
     // coordinator first (the join asks which broker that is before it is sent), which takes commits of
@@ -178,6 +186,28 @@ export class WatermarkConsumer {
    * stopping, every partition counts as lost.
    */
   private onAssignment(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
+    this.reassign(consumer, memberAssignment);
+    this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
+  }
+
+  /**
+   * kafkajs has left the group after a crash and will join again. Until then another member may
+   * take this one's partitions, and with a handover it starts them once this one releases them (or
+   * at the grace deadline): an assignment of nothing. Records queued in lanes are withdrawn, those
+   * in flight finish, are committed and the partitions released; the next join gains them through
+   * the handover as any member would (README decision 99). Consumers without a handover keep their
+   * state as before: no member waits for them, and a partition kept skips the records in hand.
+   */
+  private onLeft(consumer: Consumer): void {
+    if (this.stopping || !this.spec.handover || this.assigned.size === 0) return;
+    this.reassign(consumer, {});
+    this.logger.warn(
+      { consumer: this.spec.name },
+      'left the consumer group after a crash; its partitions are given up until it joins again',
+    );
+  }
+
+  private reassign(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
     const before = this.ownedIndexes();
     this.generation += 1;
     this.assigned = new Map(Object.entries(memberAssignment));
@@ -189,8 +219,8 @@ export class WatermarkConsumer {
     this.partitions = kept;
     // With the lost partitions this member paused, those the idle probe paused.
     const paused = [...pausedLost, ...(this.idleProbe?.forgetUnassigned() ?? [])];
+    // After a crash there is no group to resume them on, and the next starts with nothing paused.
     if (!this.stopping) setPaused(consumer, paused, false);
-    this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
     if (this.spec.handover) {
       handOver({
         handover: this.spec.handover,
@@ -201,6 +231,8 @@ export class WatermarkConsumer {
         lostWork,
         commitLost: (indexes) => this.committer.commitLost(lost, indexes),
         handingOver: this.handingOver,
+        releasing: this.releasing,
+        commitsSettled: () => this.committer.settled(),
         acquired: () => this.committedReader.forgetReads(),
         ownedNow: (index) => this.ownedIndexes().includes(index),
         stopping: () => this.stopping,
