@@ -12,6 +12,14 @@ export interface FeedCursor {
   seq: string;
 }
 
+/**
+ * Which way a read walks the feed: `oldest` first (the feed pollers keep a cursor in), or `newest`
+ * first, paging back towards the oldest kept (the portal's latest events). A cursor of one order
+ * is no position in the other.
+ */
+export const FEED_ORDERS = ['oldest', 'newest'] as const;
+export type FeedOrder = (typeof FEED_ORDERS)[number];
+
 /** Decimal integers without a sign or leading zeros: `txid` is an xid8 (unsigned 64-bit), `seq` a bigint. */
 const DECIMAL = /^(0|[1-9]\d{0,19})$/;
 const XID8_MAX = 18_446_744_073_709_551_615n;

@@ -48,6 +48,23 @@ describe('FeedCursorSeal', () => {
     expect(seal([OLD_KEY]).open(TENANT, text)).toBeNull();
   });
 
+  it('keeps the two orders apart: a newest-first cursor opens only newest first, and only for its tenant', () => {
+    const codec = seal([KEY]);
+    const cursor = { txid: '10', seq: '20' };
+    const newest = codec.seal(TENANT, cursor, 'newest');
+    expect(newest).toMatch(/^[A-Za-z0-9_-]{60}$/);
+    expect(codec.open(TENANT, newest, 'newest')).toEqual({ cursor, format: 'sealed' });
+    expect(codec.open(TENANT, newest)).toBeNull();
+    expect(codec.open(TENANT, codec.seal(TENANT, cursor), 'newest')).toBeNull();
+    expect(codec.open(OTHER, newest, 'newest')).toBeNull();
+    // The format byte alone does not make one order's cursor the other's.
+    const relabelled = Buffer.from(newest, 'base64url');
+    relabelled[0] = 0x02;
+    expect(codec.open(TENANT, relabelled.toString('base64url'))).toBeNull();
+    // Plain cursors were only issued oldest first.
+    expect(codec.open(TENANT, encodeFeedCursor(cursor), 'newest')).toBeNull();
+  });
+
   it('opens cursors sealed under a previous key (HOOKSTREAM_SECRET_KEY_PREVIOUS) and seals under the current one', () => {
     const before = seal([OLD_KEY]).seal(TENANT, { txid: '10', seq: '20' });
     const rotated = seal([KEY, OLD_KEY]);

@@ -1,5 +1,5 @@
 import { createCipheriv, createDecipheriv, createHmac, hkdfSync } from 'node:crypto';
-import { decodeFeedCursor, type FeedCursor } from './event-feed';
+import { decodeFeedCursor, type FeedCursor, type FeedOrder } from './event-feed';
 
 /**
  * The events feed's cursor as clients see it: the position (txid, seq) encrypted with AES-256-GCM
@@ -11,9 +11,16 @@ import { decodeFeedCursor, type FeedCursor } from './event-feed';
  * the same text, so an idle poll hands the caller's cursor back unchanged, and two positions only
  * share an IV when the 96-bit HMAC prefixes collide (about 2^48 cursors).
  *
- * `[0x02][iv 12][ciphertext 16][tag 16]`, base64url: 60 characters.
+ * `[format][iv 12][ciphertext 16][tag 16]`, base64url: 60 characters. The format byte and the
+ * associated data say which order the cursor pages in (0x02 oldest first, 0x03 newest first): a
+ * newest-first cursor means "before this row", and given to the oldest-first feed it would list
+ * again what its reader already has, so each order opens only its own.
  */
-const FORMAT = 0x02;
+const FORMATS: Record<FeedOrder, number> = { oldest: 0x02, newest: 0x03 };
+const AAD_CONTEXTS: Record<FeedOrder, string> = {
+  oldest: 'hookstream-feed-cursor-v2',
+  newest: 'hookstream-feed-cursor-newest-v1',
+};
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
 const PLAIN_BYTES = 16;
@@ -22,7 +29,6 @@ const BIGINT_MAX = 9_223_372_036_854_775_807n;
 /** HKDF labels: a key of its own, never the bytes of the task MAC or the secret-encryption key. */
 const HKDF_SALT = 'hookstream';
 const HKDF_INFO = 'feed-cursor-v2';
-const AAD_CONTEXT = 'hookstream-feed-cursor-v2';
 
 export interface FeedCursorKey {
   encryption: Buffer;
@@ -53,38 +59,42 @@ export class FeedCursorSeal {
     if (keys.length === 0) throw new Error('FeedCursorSeal needs at least one key');
   }
 
-  seal(tenantId: string, cursor: FeedCursor): string {
+  /** `order`: the order the pages read from this cursor go in. */
+  seal(tenantId: string, cursor: FeedCursor, order: FeedOrder = 'oldest'): string {
     const key = this.keys[0];
     const plain = Buffer.alloc(PLAIN_BYTES);
     plain.writeBigUInt64BE(BigInt(cursor.txid), 0);
     plain.writeBigUInt64BE(BigInt(cursor.seq), 8);
-    const aad = associatedData(tenantId);
+    const aad = associatedData(tenantId, order);
     const iv = createHmac('sha256', key.iv).update(aad).update(plain).digest().subarray(0, IV_BYTES);
     const cipher = createCipheriv('aes-256-gcm', key.encryption, iv, { authTagLength: TAG_BYTES });
     cipher.setAAD(aad);
     const body = Buffer.concat([cipher.update(plain), cipher.final()]);
-    return Buffer.concat([Buffer.of(FORMAT), iv, body, cipher.getAuthTag()]).toString('base64url');
+    return Buffer.concat([Buffer.of(FORMATS[order]), iv, body, cipher.getAuthTag()]).toString('base64url');
   }
 
-  /** null when `text` is no cursor this service issued to this tenant (or a plain one, refused). */
-  open(tenantId: string, text: string): OpenedFeedCursor | null {
+  /**
+   * null when `text` is no cursor this service issued to this tenant for pages in `order` (or a
+   * plain one, refused; plain cursors were only ever issued oldest first).
+   */
+  open(tenantId: string, text: string, order: FeedOrder = 'oldest'): OpenedFeedCursor | null {
     const raw = Buffer.from(text, 'base64url');
-    if (raw.length === SEALED_BYTES && raw[0] === FORMAT) {
-      const cursor = this.decrypt(tenantId, raw);
+    if (raw.length === SEALED_BYTES && raw[0] === FORMATS[order]) {
+      const cursor = this.decrypt(associatedData(tenantId, order), raw);
       return cursor === null ? null : { cursor, format: 'sealed' };
     }
-    if (!this.acceptPlain) return null;
+    if (!this.acceptPlain || order !== 'oldest') return null;
     const cursor = decodeFeedCursor(text);
     return cursor === null ? null : { cursor, format: 'plain' };
   }
 
-  private decrypt(tenantId: string, raw: Buffer): FeedCursor | null {
+  private decrypt(aad: Buffer, raw: Buffer): FeedCursor | null {
     const iv = raw.subarray(1, 1 + IV_BYTES);
     const body = raw.subarray(1 + IV_BYTES, 1 + IV_BYTES + PLAIN_BYTES);
     const tag = raw.subarray(1 + IV_BYTES + PLAIN_BYTES);
     for (const key of this.keys) {
       const decipher = createDecipheriv('aes-256-gcm', key.encryption, iv, { authTagLength: TAG_BYTES });
-      decipher.setAAD(associatedData(tenantId));
+      decipher.setAAD(aad);
       decipher.setAuthTag(tag);
       let plain: Buffer;
       try {
@@ -102,6 +112,6 @@ export class FeedCursorSeal {
 }
 
 /** The tenant is bound in: another tenant's cursor does not open (it would only position its feed). */
-function associatedData(tenantId: string): Buffer {
-  return Buffer.from(`${AAD_CONTEXT}\u0000${tenantId.toLowerCase()}`, 'utf8');
+function associatedData(tenantId: string, order: FeedOrder): Buffer {
+  return Buffer.from(`${AAD_CONTEXTS[order]}\u0000${tenantId.toLowerCase()}`, 'utf8');
 }

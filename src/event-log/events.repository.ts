@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { DomainError } from '../common/domain-error';
-import { prefixRangeOf, type FeedCursor, type TypeFilter } from '../domain/event-feed';
+import { prefixRangeOf, type FeedCursor, type FeedOrder, type TypeFilter } from '../domain/event-feed';
 
 /** One event the fan-out accepted, as the feed keeps it. */
 export interface EventRecord {
@@ -23,6 +23,9 @@ export interface StoredEvent extends EventRecord {
 
 export interface FeedQuery {
   tenantId: string;
+  /** Oldest first when left out. */
+  order?: FeedOrder;
+  /** Where the page starts: past this row in `order` (after it oldest first, before it newest first). */
   after: FeedCursor | null;
   types: TypeFilter;
   /** received_at >= from */
@@ -101,9 +104,10 @@ export class EventsRepository {
   }
 
   /**
-   * A page of the feed, oldest first, after `after`. Only rows whose writing transaction is older
+   * A page of the feed in `order`, past `after`. Only rows whose writing transaction is older
    * than every transaction still running are listed: one still writing may hold a smaller txid,
    * and listing past it would let its rows appear behind the caller's cursor once it commits.
+   * Newest first lists the same rows, walking the same index backwards from that horizon.
    * Bounded by FEED_READ_TIMEOUT_MS: past it, a DomainError `unavailable` (503, Retry-After).
    */
   async page(query: FeedQuery): Promise<StoredEvent[]> {
@@ -245,9 +249,12 @@ export function feedPageQuery(query: FeedQuery): { sql: string; values: unknown[
     values.push(value);
     return `$${values.length}`;
   };
+  const newest = query.order === 'newest';
   const where = ['tenant_id = $1', 'txid < pg_snapshot_xmin(pg_current_snapshot())'];
   if (query.after) {
-    where.push(`(txid, seq) > (${cursorTxid(param(query.after.txid))}, ${param(query.after.seq)}::bigint)`);
+    where.push(
+      `(txid, seq) ${newest ? '<' : '>'} (${cursorTxid(param(query.after.txid))}, ${param(query.after.seq)}::bigint)`,
+    );
   }
   if (!query.types.all) where.push(`(${typeCondition(query.types, param)})`);
   if (query.from) {
@@ -274,8 +281,9 @@ export function feedPageQuery(query: FeedQuery): { sql: string; values: unknown[
   }
   // `events.txid`, not `txid`: that name is the selected text, and ordering by it sorted every row
   // of the tenant by its digits (a seq scan, and '100000' before '99999').
+  const direction = newest ? ' DESC' : '';
   const sql = `SELECT ${SELECTED} FROM events WHERE ${where.join(' AND ')}
-                ORDER BY events.txid, events.seq LIMIT ${param(query.limit)}`;
+                ORDER BY events.txid${direction}, events.seq${direction} LIMIT ${param(query.limit)}`;
   return { sql, values };
 }
 

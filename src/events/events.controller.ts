@@ -27,10 +27,15 @@ export class EventsController {
   @ApiOperation({
     summary:
       'The events feed, oldest first: every event published for this tenant, matched by an endpoint or ' +
-      'not, kept for HOOKSTREAM_EVENTS_RETENTION. Keep nextCursor and ask again to get what came since.',
+      'not, kept for HOOKSTREAM_EVENTS_RETENTION. Keep nextCursor and ask again to get what came since. ' +
+      'With order=newest, the same events newest first, nextCursor paging back to older ones.',
   })
   @ApiOkResponse({ type: EventPageDto })
-  @ApiBadRequestResponse({ description: 'A bad types pattern, time, limit or cursor, named.' })
+  @ApiBadRequestResponse({
+    description:
+      'A bad types pattern, time, limit, order or cursor, named; a cursor of another tenant, or of the ' +
+      'other order, is refused.',
+  })
   @ApiServiceUnavailableResponse({
     description:
       'The page took longer than 5 s to read (a statement timeout): retry after Retry-After, or narrow ' +

@@ -6,7 +6,7 @@ import { DeadLettersRepository } from '../dead-letters/dead-letters.repository';
 import { AttemptsRepository } from '../delivery/attempts.repository';
 import { RESPONSE_EXCERPT_CHARS } from '../delivery/dto/attempt.dto';
 import { matchesEventType } from '../domain/subscription-matcher';
-import { deliveryStateOf, parseTypeFilter, type FeedCursor } from '../domain/event-feed';
+import { deliveryStateOf, parseTypeFilter, type FeedCursor, type FeedOrder } from '../domain/event-feed';
 import { FeedCursorSeal } from '../domain/feed-cursor-seal';
 import { EndpointsRepository } from '../endpoints/endpoints.repository';
 import { EventsRepository, type StoredEvent } from '../event-log/events.repository';
@@ -55,18 +55,21 @@ export class EventsService {
   }
 
   async list(tenantId: string, query: ListEventsQueryDto, limit: number): Promise<EventPageDto> {
-    const after = this.cursorOf(tenantId, query.cursor);
+    const order = query.order ?? 'oldest';
+    const after = this.cursorOf(tenantId, query.cursor, order);
     const from = query.from === undefined ? null : new Date(query.from);
     const to = query.to === undefined ? null : new Date(query.to);
     if (from && to && from > to) throw DomainError.invalid('from is after to', ['from must not be after to']);
     const rows = await this.events.page({
       tenantId,
+      order,
       after,
       types: parseTypeFilter(query.types ?? []),
       from,
       to,
       limit: limit + 1,
     });
+    if (order === 'newest') return this.olderPage(tenantId, rows, limit);
     // Read after the page, so a retention run between the two is reported, never missed.
     const state = after === null ? null : await this.events.cursorState(tenantId, after);
     const page = rows.slice(0, limit);
@@ -79,6 +82,22 @@ export class EventsService {
       nextCursor: next === null ? null : this.cursors.seal(tenantId, next),
       hasMore: rows.length > limit,
       gap: state?.gap ?? false,
+    };
+  }
+
+  /**
+   * A newest-first page: its cursor leads to older events, so paging back ends at the oldest kept
+   * (null, nothing to poll for). Retention deletes from that end, so it leaves no gap behind.
+   */
+  private olderPage(tenantId: string, rows: StoredEvent[], limit: number): EventPageDto {
+    const page = rows.slice(0, limit);
+    const hasMore = rows.length > limit;
+    const last = page[page.length - 1];
+    return {
+      data: page.map(toDto),
+      nextCursor: hasMore && last ? this.cursors.seal(tenantId, last.cursor, 'newest') : null,
+      hasMore,
+      gap: false,
     };
   }
 
@@ -135,12 +154,12 @@ export class EventsService {
     return { ...toDto(event), deliveries };
   }
 
-  private cursorOf(tenantId: string, text: string | undefined): FeedCursor | null {
+  private cursorOf(tenantId: string, text: string | undefined, order: FeedOrder): FeedCursor | null {
     if (text === undefined) return null;
-    const opened = this.cursors.open(tenantId, text);
+    const opened = this.cursors.open(tenantId, text, order);
     if (opened === null) {
       throw DomainError.invalid('cursor is not valid', [
-        'cursor must be a nextCursor value from a previous page of GET /v1/events',
+        `cursor must be a nextCursor value from a previous page of GET /v1/events with order=${order}`,
       ]);
     }
     if (opened.format === 'plain') this.plainCursors.inc();

@@ -119,6 +119,51 @@ describe('events feed plans', () => {
     expect(await events.page(query({ to, after }))).toEqual([]);
   });
 
+  describe('newest first (order=newest)', () => {
+    const newest = (overrides: Partial<FeedQuery>) => query({ order: 'newest', ...overrides });
+    const ids = async (feedQuery: FeedQuery) => (await events.page(feedQuery)).map((event) => event.eventId);
+
+    it('reads about a page from the newest row, and from deep in the feed, walking the feed index backwards', async () => {
+      expect(await scanned(newest({}))).toBeLessThan(10_000);
+      expect(await ids(newest({ limit: 2 }))).toEqual([`e${ROWS - 1}`, `e${ROWS - 2}`]);
+      const [middle] = await events.page(query({ from: receivedAt(ROWS / 2), limit: 1 }));
+      expect(await scanned(newest({ after: middle.cursor }))).toBeLessThan(10_000);
+      expect(await ids(newest({ after: middle.cursor, limit: 2 }))).toEqual([
+        `e${ROWS / 2 - 1}`,
+        `e${ROWS / 2 - 2}`,
+      ]);
+    });
+
+    it('reads a few rows for a type that never came, and about a page for one that came', async () => {
+      expect(await scanned(newest({ types: parseTypeFilter(['no.such.type']) }))).toBeLessThan(10_000);
+      expect(await scanned(newest({ types: parseTypeFilter(['nothing.*', 'no.such']) }))).toBeLessThan(
+        10_000,
+      );
+      const types = parseTypeFilter(['status.changed']);
+      expect(await scanned(newest({ types }))).toBeLessThan(10_000);
+      expect(await ids(newest({ types, limit: 3 }))).toEqual([
+        `e${ROWS - 10}`,
+        `e${ROWS - 20}`,
+        `e${ROWS - 30}`,
+      ]);
+      const prefix = parseTypeFilter(['status.*', 'no.such']);
+      expect(await scanned(newest({ types: prefix }))).toBeLessThan(10_000);
+      expect(await ids(newest({ types: prefix, limit: 2 }))).toEqual([`e${ROWS - 10}`, `e${ROWS - 20}`]);
+    });
+
+    it('seeks `to` instead of reading every row received after it, and stops at `from`', async () => {
+      const to = receivedAt(20_000);
+      expect(await scanned(newest({ to }))).toBeLessThan(10_000);
+      expect(await ids(newest({ to, limit: 2 }))).toEqual(['e19999', 'e19998']);
+      const from = receivedAt(19_998);
+      const last = await events.page(newest({ to, from }));
+      expect(last.map((event) => event.eventId)).toEqual(['e19999', 'e19998']);
+      const after = last[last.length - 1].cursor;
+      expect(await scanned(newest({ to, from, after }))).toBeLessThan(10_000);
+      expect(await events.page(newest({ to, from, after }))).toEqual([]);
+    });
+  });
+
   it('pages in txid order by number, not by its digits, across a power of ten', async () => {
     const tenant = randomUUID();
     await dataSource.query(
@@ -130,6 +175,8 @@ describe('events feed plans', () => {
     expect(first.eventId).toBe('before');
     const [second] = await events.page(query({ tenantId: tenant, after: first.cursor, limit: 1 }));
     expect(second.eventId).toBe('after');
+    const newest = await events.page(query({ tenantId: tenant, order: 'newest' }));
+    expect(newest.map((event) => event.eventId)).toEqual(['after', 'before']);
   });
 
   it('answers unavailable (503, Retry-After) when a read runs past the statement timeout', async () => {

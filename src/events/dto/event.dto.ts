@@ -1,8 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
 import { PageQueryDto } from '../../common/page-query.dto';
-import { TYPE_PATTERN } from '../../domain/event-feed';
+import { FEED_ORDERS, TYPE_PATTERN, type FeedOrder } from '../../domain/event-feed';
 import { AttemptDto } from '../../delivery/dto/attempt.dto';
 import { IsIsoTime } from '../../common/validation';
 
@@ -20,6 +20,19 @@ const commaList = ({ value }: { value: unknown }): unknown =>
   );
 
 export class ListEventsQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({
+    enum: FEED_ORDERS,
+    default: 'oldest',
+    description:
+      'oldest: the feed, oldest first; nextCursor lists what came since, for polling. newest: the ' +
+      'newest events first, nextCursor paging back towards the oldest kept (null once there are no ' +
+      'older events); for showing the latest. Both list the same events with the same filters; a ' +
+      'cursor is only valid in the order it came from.',
+  })
+  @IsOptional()
+  @IsIn(FEED_ORDERS, { message: 'order must be "oldest" or "newest"' })
+  order?: FeedOrder;
+
   @ApiPropertyOptional({
     type: String,
     example: 'record.*,status.changed',
@@ -65,24 +78,28 @@ export class EventDto {
 }
 
 export class EventPageDto {
-  @ApiProperty({ type: [EventDto], description: 'Oldest first' }) data!: EventDto[];
+  @ApiProperty({ type: [EventDto], description: 'Oldest first; newest first with order=newest' })
+  data!: EventDto[];
   @ApiProperty({
     nullable: true,
     type: String,
     description:
       'Where the next page starts: after the last event of this page, or the position given when the ' +
       'page is empty. Kept and passed again later, it lists only events the feed took since (none is ' +
-      'ever added behind it). Opaque and bound to the tenant. Null only for an empty first page.',
+      'ever added behind it). Opaque and bound to the tenant. Null only for an empty first page. With ' +
+      'order=newest: the next older page, passed back with order=newest; null when hasMore is false.',
   })
   nextCursor!: string | null;
-  @ApiProperty({ description: 'Whether more events were listable when this page was read' })
+  @ApiProperty({
+    description: 'Whether more events were listable when this page was read (with order=newest: older ones)',
+  })
   hasMore!: boolean;
   @ApiProperty({
     description:
       'True when retention (HOOKSTREAM_EVENTS_RETENTION) deleted events after the given cursor before ' +
       'they were read: this page continues with the oldest kept, and the ones deleted are lost to the ' +
       'feed. Reconcile that span another way (the events are still in the input topic or your own ' +
-      'records), or restart with from=. Always false without a cursor.',
+      'records), or restart with from=. Always false without a cursor, and with order=newest.',
   })
   gap!: boolean;
 }
