@@ -4,7 +4,7 @@ import type { Page } from 'playwright-core';
 import { Webhook } from 'standardwebhooks';
 import { portalLinkKey, signPortalToken } from '../../src/domain/portal-link';
 import { SECRET_KEY } from '../support/service';
-import { startStack, stopStack, type Stack } from '../support/stack';
+import { startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
 import { PortalBrowser, screenshot, seriousAccessibilityViolations } from './portal-browser';
 
@@ -275,6 +275,41 @@ describe('portal: a client engineer in a real browser', () => {
     await page.locator('#summary-title').waitFor();
     expect(await page.evaluate('document.documentElement.scrollWidth')).toBeLessThanOrEqual(390);
     await screenshot(page, '4-phone');
+    expect(pageErrors).toEqual([]);
+  });
+
+  it('lists the latest events first, and older ones a page at a time', async () => {
+    const tenant = await stack.api.createTenant('Busy Co');
+    // 60: a page of 50 and 10 older; over Kafka in one send, so the feed keeps this order.
+    const events = Array.from({ length: 60 }, (_, i) => structuredEvent(tenant.id, 'order.created', { i }));
+    await stack.producer.send({
+      topic: stack.inputTopic,
+      acks: -1,
+      messages: events.map((event) => event.message),
+    });
+    const newestFirst = events.map((event) => event.id).reverse();
+    await waitFor(async () => (await tenant.client.ok('GET', '/v1/events?limit=100')).data.length === 60, {
+      what: 'the 60 events in the feed',
+    });
+
+    const { page, pageErrors } = await browser.newPage();
+    await page.goto((await mintLink(tenant.id)).url);
+    await page.locator('#view h1', { hasText: 'Endpoints' }).waitFor();
+    await page.goto(`${stack.service.url}/portal#/events`);
+    await page.locator('#events').waitFor();
+    const listed = () =>
+      page
+        .locator('#events tr.event')
+        .evaluateAll((rows) => rows.map((row) => row.getAttribute('data-event-id')));
+    expect(await listed()).toEqual(newestFirst.slice(0, 50));
+    await page.locator('#older-events').click();
+    await waitFor(async () => ((await listed()).length === 60 ? true : null), {
+      what: 'the 10 older events',
+    });
+    expect(await listed()).toEqual(newestFirst);
+    expect(await page.locator('#older-events').count()).toBe(0);
+    await expectAccessible(page, 'events, with older ones');
+    await screenshot(page, '6-events');
     expect(pageErrors).toEqual([]);
   });
 

@@ -3,14 +3,17 @@ import { actionButton, announce, excerpt, h, ms, outcomeBadge, table, when } fro
 
 const PAGE = 50;
 
-/** Event ids of the given type patterns over the last week (the attempt log does not keep the type). */
+/**
+ * Event ids of the given type patterns over the last week, newest first like the attempts they
+ * filter (the attempt log does not keep the type): the newest 1,000 of a busy week.
+ */
 async function eventIdsOfTypes(types) {
   const from = new Date(Date.now() - 7 * 86_400_000).toISOString();
   const ids = new Set();
   let cursor = null;
   for (let page = 0; page < 10; page++) {
     const feed = await get(
-      `/v1/events?limit=100&types=${encodeURIComponent(types)}&from=${encodeURIComponent(from)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      `/v1/events?order=newest&limit=100&types=${encodeURIComponent(types)}&from=${encodeURIComponent(from)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
     for (const event of feed.data) ids.add(event.id);
     if (!feed.hasMore) break;

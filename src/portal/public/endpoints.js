@@ -55,13 +55,13 @@ export async function endpointsView() {
   );
 }
 
-/** Event types to offer: those seen in the events feed over the last week, and any already chosen. */
+/** Event types to offer: those of the newest 500 events of the last week, and any already chosen. */
 async function knownEventTypes() {
   const from = new Date(Date.now() - 7 * 86_400_000).toISOString();
   const types = new Set();
   let cursor = null;
   for (let page = 0; page < 5; page++) {
-    const query = `/v1/events?limit=100&from=${encodeURIComponent(from)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+    const query = `/v1/events?order=newest&limit=100&from=${encodeURIComponent(from)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
     const feed = await get(query);
     for (const event of feed.data) types.add(event.type);
     if (!feed.hasMore) break;

@@ -1,30 +1,43 @@
 import { get } from './api.js';
-import { badge, excerpt, h, ms, outcomeBadge, show, table, when } from './ui.js';
+import { actionButton, announce, badge, excerpt, h, ms, outcomeBadge, show, table, when } from './ui.js';
 
-/** The newest events of the last day (the feed is oldest first: read to its end, keep the last 50). */
+const PAGE = 50;
+
+const eventRow = (event) =>
+  h(
+    'tr',
+    { class: 'event', 'data-event-id': event.id },
+    h('td', {}, when(event.receivedAt)),
+    h('td', {}, h('a', { href: `#/events/${encodeURIComponent(event.id)}` }, event.id)),
+    h('td', {}, event.type),
+  );
+
+/** The tenant's events, newest first, and older ones a page at a time (GET /v1/events?order=newest). */
 export async function eventsView() {
-  const from = new Date(Date.now() - 86_400_000).toISOString();
-  let events = [];
+  const holder = h('div', {});
+  const more = h('p', {});
   let cursor = null;
-  for (let page = 0; page < 10; page++) {
+  const load = async () => {
     const feed = await get(
-      `/v1/events?limit=100&from=${encodeURIComponent(from)}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
+      `/v1/events?order=newest&limit=${PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`,
     );
-    events = events.concat(feed.data).slice(-50);
-    if (!feed.hasMore) break;
+    const rows = feed.data.map(eventRow);
+    const body = holder.querySelector('tbody');
+    if (body) {
+      body.append(...rows);
+      announce(`${rows.length} older events shown`);
+    } else
+      holder.replaceChildren(
+        rows.length
+          ? table('Latest events, newest first', ['Received', 'Id', 'Type'], rows, { id: 'events' })
+          : h('p', {}, 'No events yet.'),
+      );
     cursor = feed.nextCursor;
-  }
-  const rows = events
-    .reverse()
-    .map((event) =>
-      h(
-        'tr',
-        {},
-        h('td', {}, when(event.receivedAt)),
-        h('td', {}, h('a', { href: `#/events/${encodeURIComponent(event.id)}` }, event.id)),
-        h('td', {}, event.type),
-      ),
+    more.replaceChildren(
+      cursor ? actionButton('Older events', load, { class: 'secondary', id: 'older-events' }) : '',
     );
+  };
+  await load();
   const lookup = h('input', { id: 'event-id', type: 'text', required: true, spellcheck: 'false' });
   show(
     h('h1', {}, 'Events'),
@@ -40,10 +53,9 @@ export async function eventsView() {
       h('div', {}, h('label', { for: 'event-id' }, 'Find an event by id'), lookup),
       h('div', {}, h('button', { type: 'submit' }, 'Show')),
     ),
-    h('h2', {}, 'Latest events (last 24 hours)'),
-    rows.length
-      ? table('Latest events, newest first', ['Received', 'Id', 'Type'], rows, { id: 'events' })
-      : h('p', {}, 'No events in the last 24 hours.'),
+    h('h2', {}, 'Latest events'),
+    holder,
+    more,
   );
 }
 
