@@ -119,4 +119,12 @@ describe('events feed newest first: GET /v1/events?order=newest', () => {
     expect(badOrder.status).toBe(400);
     expect(JSON.stringify(badOrder.body)).toContain('order');
   });
+
+  it('documents order in the OpenAPI document', async () => {
+    const document = (await (await fetch(`${stack.service.url}/docs-json`)).json()) as {
+      paths: Record<string, { get: { parameters: Array<{ name: string; schema: unknown }> } }>;
+    };
+    const order = document.paths['/v1/events'].get.parameters.find((parameter) => parameter.name === 'order');
+    expect(order?.schema).toMatchObject({ enum: ['oldest', 'newest'], default: 'oldest' });
+  });
 });
