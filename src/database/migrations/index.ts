@@ -25,6 +25,7 @@ import { HeldDeliveryIds1765360800000 } from './1765360800000-held-delivery-ids'
 import { FeedTypeIndex1765447200000 } from './1765447200000-feed-type-index';
 import { HeldDeliveryClaims1765533600000 } from './1765533600000-held-delivery-claims';
 import { DeadLetterReplayClaims1765537200000 } from './1765537200000-dead-letter-replay-claims';
+import { NotificationWindowClaims1765551600000 } from './1765551600000-notification-window-claims';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -55,4 +56,5 @@ export const MIGRATIONS = [
   FeedTypeIndex1765447200000,
   HeldDeliveryClaims1765533600000,
   DeadLetterReplayClaims1765537200000,
+  NotificationWindowClaims1765551600000,
 ];
