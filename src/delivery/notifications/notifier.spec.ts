@@ -1,15 +1,18 @@
 import { Registry } from 'prom-client';
-import { decideWindow, type NotificationWindow, type Tally } from '../../domain/notifications';
+import { decideWindow, mergeTallies, type NotificationWindow, type Tally } from '../../domain/notifications';
 import { FakeClock, silentLogger, testConfig } from '../../testing/fakes';
 import type { Notification } from './notification-publisher';
-import type { WindowKey } from './notification-windows.repository';
+import { TallyKeptError, type WindowKey } from './notification-windows.repository';
 import { Notifier } from './notifier';
 
 const config = testConfig({ HOOKSTREAM_NOTIFICATION_INTERVAL: '1m' });
 const TENANT = 't-1';
 const ENDPOINT = 'ep-1';
 
-/** notification_windows in memory, with the same decision as the repository; can be told to fail. */
+/**
+ * notification_windows in memory, with the same decision as the repository: a failed publish puts
+ * its tally back in front of what is pending and rejects with TallyKeptError. Can be told to fail.
+ */
 class InMemoryWindows {
   readonly windows = new Map<string, NotificationWindow & { key: WindowKey }>();
   down = false;
@@ -19,21 +22,32 @@ class InMemoryWindows {
     added: Tally | null,
     nowMs: number,
     intervalMs: number,
-    publish: (tally: Tally) => Promise<void>,
+    publish: (tally: Tally, atMs: number) => Promise<void>,
   ): Promise<Tally | null> {
     if (this.down) throw new Error('PostgreSQL unavailable');
     const id = `${key.type} ${key.endpointId}`;
     const window = this.windows.get(id) ?? { key, sentAtMs: null, pending: null };
     const decision = decideWindow(window, added, nowMs, intervalMs);
-    if (decision.send) await publish(decision.send);
-    this.windows.set(id, { key, ...decision.next });
+    if (decision.send === null) {
+      this.windows.set(id, { key, ...decision.next });
+      return null;
+    }
+    this.windows.set(id, { key, sentAtMs: window.sentAtMs, pending: null });
+    try {
+      await publish(decision.send, nowMs);
+    } catch (error) {
+      const pending = mergeTallies(decision.send, this.windows.get(id)?.pending ?? null);
+      this.windows.set(id, { key, sentAtMs: window.sentAtMs, pending });
+      throw new TallyKeptError(error);
+    }
+    this.windows.set(id, { key, sentAtMs: nowMs, pending: this.windows.get(id)?.pending ?? null });
     return decision.send;
   }
 
   async due(nowMs: number, intervalMs: number): Promise<WindowKey[]> {
     if (this.down) throw new Error('PostgreSQL unavailable');
     return [...this.windows.values()]
-      .filter((w) => w.pending !== null && w.sentAtMs !== null && w.sentAtMs <= nowMs - intervalMs)
+      .filter((w) => w.pending !== null && (w.sentAtMs === null || w.sentAtMs <= nowMs - intervalMs))
       .map((w) => w.key);
   }
 }
@@ -137,6 +151,19 @@ describe('Notifier', () => {
     await notifier.flush();
     expect(published).toEqual([]);
     windows.down = false;
+    await notifier.flush();
+    expect(published.map((n) => n.data)).toEqual([
+      expect.objectContaining({ count: 2, firstEventId: 'e-1', lastEventId: 'e-2' }),
+    ]);
+  });
+
+  it('leaves the tally of a failed publish to its window, so it goes out once, counted once', async () => {
+    const { published, notifier, kafka } = world();
+    kafka.failures = 1;
+    notifier.deadLettered(ENDPOINT, TENANT, 'record.updated', deadLetter(1));
+    await notifier.flush();
+    expect(published).toEqual([]);
+    notifier.deadLettered(ENDPOINT, TENANT, 'record.updated', deadLetter(2));
     await notifier.flush();
     expect(published.map((n) => n.data)).toEqual([
       expect.objectContaining({ count: 2, firstEventId: 'e-1', lastEventId: 'e-2' }),

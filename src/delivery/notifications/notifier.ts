@@ -25,7 +25,7 @@ import {
 import { EndpointCache } from '../../endpoints/endpoint-cache';
 import { ConsumerRunner } from '../../kafka/consumer-runner';
 import { NotificationPublisher } from './notification-publisher';
-import { NotificationWindows, type WindowKey } from './notification-windows.repository';
+import { NotificationWindows, TallyKeptError, type WindowKey } from './notification-windows.repository';
 
 /** Windows settled per flush at most (the rest wait for the next one). */
 const FLUSH_LIMIT = 500;
@@ -228,11 +228,12 @@ export class Notifier implements OnModuleInit, OnModuleDestroy {
     for (const [key, window] of keys) {
       const added = gathered.get(key) ?? null;
       try {
-        await this.windows.settle(window, added, nowMs, intervalMs, (tally) =>
-          this.publishTally(window, tally, nowMs, intervalMs),
+        await this.windows.settle(window, added, nowMs, intervalMs, (tally, atMs) =>
+          this.publishTally(window, tally, atMs, intervalMs),
         );
       } catch (error) {
-        if (added !== null) this.book.restore(key, added);
+        // Once the window has taken `added` in, it keeps it: restored here too, it would count twice.
+        if (added !== null && !(error instanceof TallyKeptError)) this.book.restore(key, added);
         this.flushFailed.warn(error);
       }
     }
