@@ -1,10 +1,12 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import type { Logger } from 'pino';
 import { LOGGER } from '../common/logger.module';
 import { dataSourceOptions } from './data-source';
+import { applyMigrations } from './exclusive-migrations';
 
 @Module({
   imports: [
@@ -12,11 +14,36 @@ import { dataSourceOptions } from './data-source';
       inject: [APP_CONFIG, LOGGER],
       useFactory: (config: AppConfig, logger: Logger) => ({
         ...dataSourceOptions(config.databaseUrl, logger),
-        migrationsRun: config.runMigrations,
+        // Not TypeORM's migrationsRun, which takes no lock: the factory below runs them under one.
+        runMigrations: config.runMigrations,
         // Fail fast at boot instead of retrying for minutes; readiness reports later outages.
         retryAttempts: 2,
         retryDelay: 1000,
       }),
+      // Nothing gets the DataSource before its migrations are applied, as with migrationsRun.
+      dataSourceFactory: async (options?: DataSourceOptions) => {
+        const { runMigrations, ...typeorm } = options as DataSourceOptions & {
+          runMigrations: boolean;
+        };
+        const dataSource = await new DataSource(typeorm).initialize();
+        if (!runMigrations) return dataSource;
+        try {
+          const log = dataSource.logger;
+          const applied = await applyMigrations(dataSource, {
+            info: (message) => {
+              log.log('info', message);
+            },
+            warn: (message) => {
+              log.log('warn', message);
+            },
+          });
+          if (applied.length > 0) log.logMigration(`applied: ${applied.join(', ')}`);
+        } catch (error) {
+          await dataSource.destroy();
+          throw error;
+        }
+        return dataSource;
+      },
     }),
   ],
 })

@@ -1,5 +1,6 @@
 import { loadConfig } from '../config/config';
 import { createDataSource } from './data-source';
+import { applyMigrations } from './exclusive-migrations';
 
 /** `npm run migration:run`: applies pending migrations and exits; the service does the same at boot. */
 async function main(): Promise<void> {
@@ -11,10 +12,11 @@ async function main(): Promise<void> {
   const dataSource = createDataSource(config.databaseUrl);
   await dataSource.initialize();
   try {
-    const applied = await dataSource.runMigrations({ transaction: 'each' });
-    console.log(
-      applied.length ? `applied: ${applied.map((m) => m.name).join(', ')}` : 'no pending migrations',
-    );
+    const applied = await applyMigrations(dataSource, {
+      info: (message) => console.log(message),
+      warn: (message) => console.warn(message),
+    });
+    console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
   } finally {
     await dataSource.destroy();
   }

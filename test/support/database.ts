@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { createDatabase } from '../../bench/lib/db';
 import { createDataSource } from '../../src/database/data-source';
+import { runMigrationsExclusively } from '../../src/database/exclusive-migrations';
 
 export { BASE_DATABASE_URL } from '../../bench/lib/db';
 
@@ -18,7 +19,7 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   const { url, name } = database;
   const dataSource = createDataSource(url);
   await dataSource.initialize();
-  await dataSource.runMigrations({ transaction: 'each' });
+  await runMigrationsExclusively(dataSource);
   await dataSource.destroy();
   const opened: DataSource[] = [];
   return {
