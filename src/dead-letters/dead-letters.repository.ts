@@ -199,8 +199,11 @@ export class DeadLettersRepository {
    * then marks those still under the claim replayed. Three short transactions, none open across
    * `replay` (a Kafka write that may retry for 30 s), whose xid would hold the events feed's
    * horizon back for every tenant (README decision 40). Rows another job has claimed are skipped
-   * until its claim runs out (REPLAY_CLAIM_LEASE_MS); the claimant's own, left by a crash, are taken
-   * again at once. A failed `replay` gives the claim back.
+   * while that job runs under a live lease, until its claim runs out (REPLAY_CLAIM_LEASE_MS): a job
+   * that skips them and ends leaves them to that job, which replays them, resumed if it crashed.
+   * Claims of a job that is no longer running (cancelled, failed, gone) are taken at once, so they
+   * are never left behind; the claimant's own, left by a crash, are taken again at once. A failed
+   * `replay` gives the claim back.
    */
   async replayBatch(
     claimant: string,
@@ -216,7 +219,10 @@ export class DeadLettersRepository {
            SELECT id, created_at, dlq_partition, dlq_offset FROM dead_letters
             WHERE tenant_id = $1 AND endpoint_id = $2 AND replayed_at IS NULL AND task IS NOT NULL
               AND created_at <= $3
-              AND (replay_claim IS NULL OR replay_claim = $5 OR replay_claimed_until < now())
+              AND (replay_claim IS NULL OR replay_claim = $5 OR replay_claimed_until < now()
+                   OR NOT EXISTS (SELECT 1 FROM replay_jobs j
+                                   WHERE j.id = dead_letters.replay_claim AND j.state = 'running'
+                                     AND j.lease_expires_at > now()))
             ORDER BY created_at, dlq_partition, dlq_offset
             LIMIT $4
             FOR UPDATE SKIP LOCKED) oldest)

@@ -53,6 +53,14 @@ describe('DeadLettersRepository replays', () => {
     }
     return endpointId;
   }
+  /** A dead-letter replay job `id` running under a live lease. */
+  async function runningJob(id: string, tenantId: string, endpointId: string): Promise<void> {
+    await dataSource.query(
+      `INSERT INTO replay_jobs (id, tenant_id, endpoint_id, kind, state, resume_point, lease_holder, lease_expires_at)
+       VALUES ($1, $2, $3, 'dead_letters', 'running', '{}'::jsonb, 'replica-a', now() + interval '1 minute')`,
+      [id, tenantId, endpointId],
+    );
+  }
   const upTo = new Date(Date.UTC(2027, 0, 1));
   const events = (batch: StoredDeadLetter[]) => batch.map((deadLetter) => deadLetter.eventId ?? '');
   /** Sessions of this test's database holding an xid (the feed's horizon waits for each). */
@@ -137,7 +145,8 @@ describe('DeadLettersRepository replays', () => {
       deadLetters.replayBatch(job, tenantId, endpointId, upTo, 10, async (batch) => {
         sent.push([job, events(batch)]);
       });
-    // The first job claimed e-0 and died before it sent.
+    // The first job claimed e-0 and died before it sent; its lease has not run out yet.
+    await runningJob(first, tenantId, endpointId);
     await dataSource.query(
       `UPDATE dead_letters SET replay_claim = $2, replay_claimed_until = now() + interval '1 minute'
         WHERE endpoint_id = $1 AND event_id = 'e-0'`,
@@ -161,6 +170,31 @@ describe('DeadLettersRepository replays', () => {
     // Its claim ran out: another job takes the rows.
     expect(await replay(third)).toBe(2);
     expect(sent).toEqual([[third, ['e-0', 'e-1']]]);
+    expect(await unreplayed(endpointId)).toEqual([]);
+  });
+
+  it('takes at once the live claims of a job that no longer runs, so none is left behind', async () => {
+    const tenantId = randomUUID();
+    const endpointId = await deadLettered(tenantId, 3);
+    const [cancelled, gone, next] = [randomUUID(), randomUUID(), randomUUID()];
+    await runningJob(cancelled, tenantId, endpointId);
+    await dataSource.query(`UPDATE replay_jobs SET state = 'cancelled' WHERE id = $1`, [cancelled]);
+    const claim = (job: string, eventId: string) =>
+      dataSource.query(
+        `UPDATE dead_letters SET replay_claim = $2, replay_claimed_until = now() + interval '1 minute'
+          WHERE endpoint_id = $1 AND event_id = $3`,
+        [endpointId, job, eventId],
+      );
+    await claim(cancelled, 'e-0');
+    await claim(gone, 'e-1');
+    const sent: string[][] = [];
+
+    const count = await deadLetters.replayBatch(next, tenantId, endpointId, upTo, 10, async (batch) => {
+      sent.push(events(batch));
+    });
+
+    expect(count).toBe(3);
+    expect(sent).toEqual([['e-0', 'e-1', 'e-2']]);
     expect(await unreplayed(endpointId)).toEqual([]);
   });
 });
