@@ -33,7 +33,7 @@ describe('handOver of the partitions lost (decision 93)', () => {
         commitLost: async (indexes) => {
           steps.push(`commit ${indexes.join()}`);
         },
-        handingOver: new Set(),
+        handingOver: new Map(),
         releasing,
         commitsSettled: () => Promise.resolve(),
         acquired: () => steps.push('start'),
@@ -67,7 +67,7 @@ describe('handOver of the partitions lost (decision 93)', () => {
       commitLost: async (indexes) => {
         steps.push(`commit ${indexes.join()}`);
       },
-      handingOver: new Set(),
+      handingOver: new Map(),
       releasing: new Map(),
       commitsSettled: () => Promise.resolve(),
       ownedNow: (index) => index === 0,
@@ -129,6 +129,70 @@ describe('handOver of the partitions lost (decision 93)', () => {
     finish();
     await settle();
     expect(steps.slice(0, 2)).toEqual(['commit 0', 'release 0']);
+  });
+
+  it('starts an index lost and gained back twice only at its last gain, never released while in use', async () => {
+    // Review 6, F2: 3 is lost (release R1, held open), gained back (A2 waits for R1), lost again
+    // (R2 waits for R1) and gained back again (A4 waits for R2). Only A4 may start 3, after R2.
+    const steps: string[] = [];
+    let owned = [3];
+    let resumed = true;
+    const working = () => owned.includes(3) && resumed;
+    const consumer = {
+      pause: () => {
+        resumed = false;
+      },
+      resume: () => {
+        resumed = true;
+        steps.push('resume 3');
+      },
+    } as unknown as Consumer;
+    const releases: Array<() => void> = [];
+    const handover: PartitionHandover = {
+      acquire: async (indexes, stillOwned) => {
+        const claimed = indexes.filter(stillOwned);
+        if (claimed.length > 0) steps.push(`acquire ${claimed.join()}`);
+      },
+      release: async (indexes) => {
+        await new Promise<void>((resolve) => releases.push(resolve));
+        steps.push(`release ${indexes.join()}${working() ? ' while in use' : ''}`);
+      },
+    };
+    const handingOver = new Map<number, symbol>();
+    const releasing = new Map<number, Promise<void>>();
+    const rebalance = (before: number[], now: number[]) => {
+      owned = now;
+      handOver({
+        handover,
+        consumer,
+        topics: ['deliveries'],
+        before,
+        now,
+        lostWork: [],
+        commitLost: () => Promise.resolve(),
+        handingOver,
+        releasing,
+        commitsSettled: () => Promise.resolve(),
+        ownedNow: (index) => owned.includes(index),
+        stopping: () => false,
+        logger: pino({ level: 'silent' }),
+      });
+    };
+
+    rebalance([3], []);
+    rebalance([], [3]);
+    rebalance([3], []);
+    rebalance([], [3]);
+    await settle();
+    expect(releases).toHaveLength(1);
+    releases[0]();
+    await settle();
+    expect(releases).toHaveLength(2);
+    releases[1]();
+    await settle();
+    expect(steps).toEqual(['release 3', 'release 3', 'acquire 3', 'resume 3']);
+    expect(handingOver.size).toBe(0);
+    expect(releasing.size).toBe(0);
   });
 
   it('commits every lost index when no handover is attached (one process)', async () => {

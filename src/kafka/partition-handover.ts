@@ -41,8 +41,11 @@ export interface HandOverInput {
   lostWork: Array<Promise<void>>;
   /** Commits what finished on the lost partitions `indexes`, just before their release; never rejects (decision 93). */
   commitLost: (indexes: number[]) => Promise<void>;
-  /** The indexes paused until their handover completes: added here, removed once it does. */
-  handingOver: Set<number>;
+  /**
+   * The indexes paused until their handover completes, each with its latest gain's token: added here,
+   * removed once that gain completes. An earlier gain of an index gained back since leaves it alone.
+   */
+  handingOver: Map<number, symbol>;
   /**
    * This member's releases of indexes it lost, until each is done: added here, removed once it is.
    * A gained index waits for its own, as its records from before may still be running (decision 99).
@@ -75,24 +78,29 @@ export function handOver(input: HandOverInput): void {
       topics.map((topic) => ({ topic, partitions: gained })),
       true,
     );
-    for (const index of gained) handingOver.add(index);
+    const token = Symbol('gain');
+    for (const index of gained) handingOver.set(index, token);
+    // An index lost and gained back again meanwhile is the later gain's to start or give back: that
+    // one waits for the release in between, which would otherwise mark it released while in use.
+    const latest = (index: number) => handingOver.get(index) === token;
     const owned = (index: number) => input.ownedNow(index) && !input.stopping();
     const ownReleases = gained.flatMap((index) => releasing.get(index) ?? []);
     void Promise.all(ownReleases)
-      .then(() => handover.acquire(gained, owned))
+      .then(() => handover.acquire(gained, (index) => latest(index) && owned(index)))
       .catch((error: unknown) => logger.warn({ err: error, gained }, 'handover failed; starting anyway'))
       .then(() => {
         input.acquired?.();
-        for (const index of gained) handingOver.delete(index);
+        const mine = gained.filter(latest);
+        for (const index of mine) handingOver.delete(index);
         // A later rebalance may have taken some away meanwhile: start the rest, give those back.
-        const kept = gained.filter(owned);
+        const kept = mine.filter(owned);
         if (kept.length > 0)
           setPaused(
             consumer,
             topics.map((topic) => ({ topic, partitions: kept })),
             false,
           );
-        const gone = gained.filter((index) => !owned(index));
+        const gone = mine.filter((index) => !owned(index));
         if (gone.length > 0) return handover.release(gone);
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'could not release partitions'));

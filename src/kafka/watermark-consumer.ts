@@ -41,8 +41,8 @@ export class WatermarkConsumer {
   private generation = 0;
   /** The latest assignment: partitions per topic. */
   private assigned = new Map<string, number[]>();
-  /** Partition indexes moving between members (spec.handover), paused until theirs completes. */
-  private readonly handingOver = new Set<number>();
+  /** Partition indexes moving between members (spec.handover), paused until theirs completes (handOver). */
+  private readonly handingOver = new Map<number, symbol>();
   /** Partition indexes this member lost and has not yet released (spec.handover): see handOver. */
   private readonly releasing = new Map<number, Promise<void>>();
   private stopping = false;
