@@ -35,6 +35,37 @@ describe('EndpointCache.lookup', () => {
   });
 });
 
+describe('EndpointCache.isKnownTenant', () => {
+  it('asks PostgreSQL once for a tenant while its lookup is going, however often the fan-out retries', async () => {
+    const answer = gate<boolean>();
+    const asked: string[] = [];
+    const tenants = {
+      exists: (tenantId: string) => {
+        asked.push(tenantId);
+        return answer.opened;
+      },
+    };
+    const cache = new EndpointCache(
+      {} as EndpointDirectory,
+      tenants as unknown as TenantsRepository,
+      testConfig(),
+      new FakeClock(),
+      silentLogger,
+    );
+    const tenantId = '0b6c3c52-4a53-4f0e-9f4e-2f1f3c0d9a11';
+    // A hung PostgreSQL: the fan-out's deadline gives up on each of these and retries the batch.
+    const lookups = [
+      cache.isKnownTenant(tenantId),
+      cache.isKnownTenant(tenantId),
+      cache.isKnownTenant(tenantId),
+    ];
+    answer.open(true);
+
+    await expect(Promise.all(lookups)).resolves.toEqual([true, true, true]);
+    expect(asked).toEqual([tenantId]);
+  });
+});
+
 /**
  * PostgreSQL as the cache reads it: every query answers with the rows as they were when it was
  * asked, at once or, for the kinds held, when the test releases it.

@@ -36,6 +36,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private lastRefreshAtMs = 0;
   /** Endpoints changed while a full reload was reading: carried over at its swap, and re-read after it. */
   private readonly carryOver = new ReloadCarryOver<string>();
+  /** Tenant lookups going, by tenant id (see {@link isKnownTenant}). */
+  private readonly tenantLookups = new Map<string, Promise<boolean>>();
   /** Re-reads of one endpoint, one at a time per endpoint, so the newest read lands last. */
   private readonly endpointReads = new CoalescedRuns<string>();
   /** The endpoints whose reads started in this synchronous step, and the one query that answers them. */
@@ -221,6 +223,16 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     // A flood of events for made-up tenants must not become a flood of queries.
     const unknownUntil = this.unknownTenants.get(tenantId);
     if (unknownUntil !== undefined && unknownUntil > this.clock.now()) return false;
+    // One query per tenant at a time: while PostgreSQL hangs, the fan-out's deadline abandons a
+    // lookup and its retries would otherwise queue one more each in the pool.
+    const going = this.tenantLookups.get(tenantId);
+    if (going) return going;
+    const lookup = this.lookUpTenant(tenantId).finally(() => this.tenantLookups.delete(tenantId));
+    this.tenantLookups.set(tenantId, lookup);
+    return lookup;
+  }
+
+  private async lookUpTenant(tenantId: string): Promise<boolean> {
     try {
       if (await this.tenantDirectory.exists(tenantId)) {
         this.tenants.add(tenantId);

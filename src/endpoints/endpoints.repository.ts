@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { isUUID } from 'class-validator';
-import { In, type DataSource, type Repository } from 'typeorm';
+import { type DataSource, type Repository } from 'typeorm';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
 import type { PageCursor } from '../common/pagination';
 
@@ -49,7 +49,11 @@ export class EndpointsRepository {
   async findByIds(ids: string[]): Promise<EndpointEntity[]> {
     const valid = ids.filter((id) => isUUID(id));
     if (valid.length === 0) return [];
-    return this.rows.findBy({ id: In(valid) });
+    // One array parameter: `In` binds one parameter per id, and PostgreSQL refuses past 65,535.
+    return this.rows
+      .createQueryBuilder('endpoint')
+      .where('endpoint.id = ANY(CAST(:ids AS uuid[]))', { ids: valid })
+      .getMany();
   }
 
   findAll(): Promise<EndpointEntity[]> {
