@@ -39,6 +39,8 @@ export class WatermarkConsumer {
   private consumer?: Consumer;
   private partitions = new Map<string, PartitionState>();
   private generation = 0;
+  /** A rebalance has begun and no join has ended it yet (see WholeBatchHost.generationEnding). */
+  private generationEnding = false;
   /** The latest assignment: partitions per topic. */
   private assigned = new Map<string, number[]>();
   /** Partition indexes moving between members (spec.handover), paused until theirs completes (handOver). */
@@ -81,6 +83,8 @@ export class WatermarkConsumer {
     this.wholeBatchHost = {
       stopping: () => this.stopping,
       generation: () => this.generation,
+      generationEnding: () => this.generationEnding,
+      markGenerationEnding: () => (this.generationEnding = true),
       isAssigned: (topic, partition) => this.isAssigned(topic, partition),
       partitionState: (topic, partition) => this.partitionState(topic, partition),
       partitions: () => this.partitions,
@@ -127,6 +131,7 @@ export class WatermarkConsumer {
     // coordinator first (the join asks which broker that is before it is sent), which takes commits of
     // the ending generation until every member has joined: the next owner of a partition this member
     // loses starts after what it finished, not up to a commit interval before (README decision 90).
+    consumer.on(consumer.events.REBALANCING, () => (this.generationEnding = true));
     if (this.spec.commitOnRebalance ?? true) {
       consumer.on(consumer.events.REBALANCING, () => void this.committer.commit({ again: true }));
     }
@@ -186,6 +191,7 @@ export class WatermarkConsumer {
    * stopping, every partition counts as lost.
    */
   private onAssignment(consumer: Consumer, memberAssignment: Record<string, number[]>): void {
+    this.generationEnding = false;
     this.reassign(consumer, memberAssignment);
     this.logger.info({ consumer: this.spec.name, assignment: memberAssignment }, 'partitions assigned');
   }

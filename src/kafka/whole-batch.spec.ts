@@ -18,9 +18,12 @@ function protocolError(type: string): Error {
 /** A member of generation 1 assigned partition 0, with the runner's retry loop. */
 function member() {
   const partitions = new Map<string, PartitionState>();
+  const consumer = { generationEnding: false };
   const host: WholeBatchHost = {
     stopping: () => false,
     generation: () => 1,
+    generationEnding: () => consumer.generationEnding,
+    markGenerationEnding: () => (consumer.generationEnding = true),
     isAssigned: (topic, partition) => topic === TOPIC && partition === 0,
     partitionState: (topic, partition) => {
       const key = partitionKey(topic, partition);
@@ -38,7 +41,7 @@ function member() {
     pending: new Set(),
     committer: { idleForAnInterval: () => false } as unknown as OffsetCommitter,
   };
-  return { host };
+  return { host, consumer };
 }
 
 /** What the coordinator answers this member's heartbeats: nothing to say, or an error `type`. */
@@ -124,7 +127,7 @@ describe('handleWholeBatch: a batch whose generation ends while it keeps failing
   );
 
   it('reads the batch as new when the member keeps the partition through the rebalance', async () => {
-    const { host } = member();
+    const { host, consumer } = member();
     const { answer, heartbeat } = coordinator();
     const { producer, handleBatch } = fanOut();
     const first = payload(heartbeat);
@@ -138,13 +141,50 @@ describe('handleWholeBatch: a batch whose generation ends while it keeps failing
     expect(givenUp).toBe(true);
     await withdrawn;
 
-    // Joined again, kept the partition: kafkajs fetches the same records from the commit.
+    // Joined again (the join ends the rebalance), kept the partition: kafkajs fetches the same
+    // records from the commit.
+    consumer.generationEnding = false;
     answer.type = null;
     producer.away = false;
     const again = payload(heartbeat);
     await handleWholeBatch(again.fetched, spec(handleBatch), host);
     expect(producer.written).toEqual(['event-0', 'event-1']);
     expect(again.resolveOffset).toHaveBeenCalledWith('1');
+  });
+
+  it('writes nothing of a batch that starts after another batch heard the rebalance begin', async () => {
+    const { host, consumer } = member();
+    const { answer, heartbeat } = coordinator();
+    const { producer, handleBatch } = fanOut();
+    // Another partition's batch heard it (or kafkajs said REBALANCING); no join has ended it yet.
+    consumer.generationEnding = true;
+    producer.away = false;
+    answer.type = 'REBALANCE_IN_PROGRESS';
+    const { fetched, resolveOffset } = payload(heartbeat);
+
+    const outcome = handleWholeBatch(fetched, spec(handleBatch), host).then(
+      () => 'returned',
+      (error: Error) => error.message,
+    );
+    await jest.advanceTimersByTimeAsync(0);
+
+    // Before its own first heartbeat (1 s): nothing written, nothing resolved.
+    expect(await outcome).toBe('heartbeat answered REBALANCE_IN_PROGRESS');
+    expect(producer.written).toEqual([]);
+    expect(resolveOffset).not.toHaveBeenCalled();
+  });
+
+  it('tells the consumer when its heartbeat hears the generation end', async () => {
+    const { host, consumer } = member();
+    const { answer, heartbeat } = coordinator();
+    const { handleBatch } = fanOut();
+    const { fetched } = payload(heartbeat);
+    const handled = handleWholeBatch(fetched, spec(handleBatch), host).catch(() => undefined);
+    answer.type = 'ILLEGAL_GENERATION';
+    await jest.advanceTimersByTimeAsync(1_000);
+    expect(consumer.generationEnding).toBe(true);
+    await jest.advanceTimersByTimeAsync(10_000);
+    await handled;
   });
 
   it('goes on retrying, and writes, while heartbeats answer nothing', async () => {

@@ -18,6 +18,14 @@ const GENERATION_ENDING = new Set(['REBALANCE_IN_PROGRESS', 'ILLEGAL_GENERATION'
 export interface WholeBatchHost {
   stopping(): boolean;
   generation(): number;
+  /**
+   * Whether a rebalance has begun that has not ended in a join: kafkajs said so (REBALANCING), or a
+   * heartbeat of any batch was answered with one of GENERATION_ENDING. A batch that starts then
+   * writes nothing, however soon its own first heartbeat would have told it.
+   */
+  generationEnding(): boolean;
+  /** A heartbeat answered that the generation is ending (cleared at the next join). */
+  markGenerationEnding(): void;
   isAssigned(topic: string, partition: number): boolean;
   partitionState(topic: string, partition: number): PartitionState;
   /** The partitions' state, keyed `topic:partition` (replaced at each rebalance). */
@@ -72,6 +80,7 @@ export async function handleWholeBatch(
       assertOwned: () => {
         const owned =
           !generationEnding &&
+          !host.generationEnding() &&
           host.generation() === generation &&
           host.isAssigned(batch.topic, batch.partition);
         if (!owned) throw new RecordWithdrawn('a rebalance began before the batch was written');
@@ -80,7 +89,9 @@ export async function handleWholeBatch(
     const beat = setInterval(
       () =>
         void heartbeat().catch((error: unknown) => {
-          if (GENERATION_ENDING.has(errorType(error))) generationEnding = true;
+          if (!GENERATION_ENDING.has(errorType(error))) return;
+          generationEnding = true;
+          host.markGenerationEnding();
         }),
       HEARTBEAT_WHILE_HANDLING_MS,
     );
