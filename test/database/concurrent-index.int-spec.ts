@@ -1,5 +1,6 @@
 import { Client } from 'pg';
-import type { DataSource, QueryRunner } from 'typeorm';
+import { DataSource, type Logger, type QueryRunner } from 'typeorm';
+import { dataSourceOptions } from '../../src/database/data-source';
 import { createIndexConcurrently } from '../../src/database/migrations/concurrent-index';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { GiveUp, waitFor } from '../support/wait';
@@ -15,11 +16,26 @@ interface HeldBuild {
   indexOid: string;
 }
 
+/** TypeORM's `log` lines about index builds, where createIndexConcurrently reports a build that waits. */
+class LogLines implements Logger {
+  readonly lines: string[] = [];
+  logQuery(): void {}
+  logQueryError(): void {}
+  logQuerySlow(): void {}
+  logSchemaBuild(): void {}
+  logMigration(): void {}
+  log(level: 'log' | 'info' | 'warn', message: unknown): void {
+    // TypeORM's own lines (the entity glob at initialize) are not the subject here.
+    if (String(message).startsWith('index ')) this.lines.push(`${level} ${String(message)}`);
+  }
+}
+
 describe('createIndexConcurrently', () => {
   let database: TestDatabase;
   let dataSource: DataSource;
   let queryRunner: QueryRunner;
   const clients: Client[] = [];
+  const closers: Array<() => Promise<void>> = [];
   let table = 0;
 
   beforeAll(async () => {
@@ -36,10 +52,25 @@ describe('createIndexConcurrently', () => {
   afterEach(async () => {
     await queryRunner.release();
     for (const client of clients.splice(0)) await client.end();
+    for (const close of closers.splice(0).reverse()) await close();
   });
   afterAll(async () => {
     await database?.drop();
   });
+
+  async function pidOf(client: Client): Promise<number> {
+    return (await client.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows[0].pid;
+  }
+
+  /** A query runner whose DataSource logs into `log`. */
+  async function loggingRunner(log: LogLines): Promise<QueryRunner> {
+    const logging = await new DataSource({ ...dataSourceOptions(database.url), logger: log }).initialize();
+    closers.push(() => logging.destroy());
+    const runner = logging.createQueryRunner();
+    await runner.connect();
+    closers.push(() => runner.release());
+    return runner;
+  }
 
   async function connect(): Promise<Client> {
     const client = new Client({ connectionString: database.url });
@@ -165,5 +196,66 @@ describe('createIndexConcurrently', () => {
       lock_timeout: string;
     }>;
     expect(lock_timeout).toBe('100ms');
+  });
+
+  it('logs at each interval what its waiting build waits on: the phase and the session holding it up', async () => {
+    const name = `build_probe_${table}_idx`;
+    const writer = await connect();
+    await writer.query(`BEGIN`);
+    await writer.query(`INSERT INTO build_probe_${table} VALUES (0)`);
+    const writerPid = await pidOf(writer);
+    const log = new LogLines();
+    const runner = await loggingRunner(log);
+    const [{ pid: builderPid }] = (await runner.query(`SELECT pg_backend_pid() AS pid`)) as Array<{
+      pid: number;
+    }>;
+
+    const helper = createIndexConcurrently(runner, name, `build_probe_${table} (a)`, { reportEveryMs: 200 });
+    helper.catch(() => undefined);
+    await waitFor(() => log.lines.length >= 2, {
+      what: () => `two reports, got ${JSON.stringify(log.lines)}`,
+    });
+    await writer.query(`COMMIT`);
+    await expect(helper).resolves.toBeUndefined();
+
+    for (const line of log.lines.slice(0, 2)) {
+      expect(line).toMatch(
+        new RegExp(
+          `^warn index ${name}: building for \\d+ s \\(pid ${builderPid}\\), phase "waiting for writers before build", ` +
+            `lockers 0/1; waits for pid ${writerPid} \\(idle in transaction, query started `,
+        ),
+      );
+    }
+  });
+
+  it('logs at each interval the other session whose build of the same index it waits for', async () => {
+    const name = `build_probe_${table}_idx`;
+    const held = await holdBuild(name);
+    const writerPid = await pidOf(held.writer);
+    // The builder's connection is busy with its build: its pid is read from another.
+    const [{ pid: heldBuilderPid }] = await dataSource.query<Array<{ pid: number }>>(
+      `SELECT pid FROM pg_stat_activity WHERE datname = current_database() AND query LIKE $1`,
+      [`CREATE INDEX CONCURRENTLY ${name} %`],
+    );
+    const log = new LogLines();
+    const runner = await loggingRunner(log);
+
+    const helper = createIndexConcurrently(runner, name, `build_probe_${table} (a)`, {
+      pollMs: 50,
+      reportEveryMs: 200,
+    });
+    helper.catch(() => undefined);
+    await waitFor(() => log.lines.length >= 2, {
+      what: () => `two reports, got ${JSON.stringify(log.lines)}`,
+    });
+    await held.writer.query(`COMMIT`);
+    await expect(helper).resolves.toBeUndefined();
+
+    expect(log.lines[0]).toMatch(
+      new RegExp(
+        `^warn index ${name}: another session builds it for \\d+ s \\(pid ${heldBuilderPid}\\), ` +
+          `phase "waiting for writers before build", lockers 0/1; waits for pid ${writerPid} \\(idle in transaction, `,
+      ),
+    );
   });
 });
