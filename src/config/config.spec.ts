@@ -74,6 +74,19 @@ describe('loadConfig', () => {
     );
   });
 
+  it('waits at most 10 minutes for the migration lock by default, 1 s to a day', () => {
+    expect(loadConfig(required).migrationLockWaitMs).toBe(600_000);
+    expect(loadConfig({ ...required, HOOKSTREAM_MIGRATION_LOCK_WAIT: '45m' }).migrationLockWaitMs).toBe(
+      2_700_000,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_MIGRATION_LOCK_WAIT: '500ms' })).toThrow(
+      /HOOKSTREAM_MIGRATION_LOCK_WAIT: 500ms is shorter than 1000 ms/,
+    );
+    expect(() => loadConfig({ ...required, HOOKSTREAM_MIGRATION_LOCK_WAIT: '2d' })).toThrow(
+      /HOOKSTREAM_MIGRATION_LOCK_WAIT: 2d is longer than 86400000 ms/,
+    );
+  });
+
   it('remembers idempotency keys for 24 hours by default, in the duration units, at least a second', () => {
     expect(loadConfig(required).idempotencyWindowMs).toBe(86_400_000);
     expect(loadConfig({ ...required, HOOKSTREAM_IDEMPOTENCY_WINDOW: '90m' }).idempotencyWindowMs).toBe(

@@ -20,6 +20,11 @@ export interface AppConfig {
   previousAdminTokens: string[];
   databaseUrl: string;
   runMigrations: boolean;
+  /**
+   * Longest a migration run waits for the lock another runner holds before it fails, naming the
+   * holder (HOOKSTREAM_MIGRATION_LOCK_WAIT): the boot and `npm run migration:run` both.
+   */
+  migrationLockWaitMs: number;
   roles: ReadonlySet<Role>;
   /**
    * Processes `npm start` runs (HOOKSTREAM_WORKERS): with more than one, a supervisor forks this
@@ -291,6 +296,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       return raw;
     }),
     runMigrations: read('HOOKSTREAM_RUN_MIGRATIONS', 'true', boolean),
+    migrationLockWaitMs: read('HOOKSTREAM_MIGRATION_LOCK_WAIT', '10m', durationBetween(1_000, DAY_MS)),
     roles: read('HOOKSTREAM_ROLES', ALL_ROLES.join(','), (raw) => {
       const roles = raw.split(',').map((role) => LEGACY_ROLES[role.trim()] ?? role.trim());
       const unknown = roles.filter((role) => !ALL_ROLES.includes(role));

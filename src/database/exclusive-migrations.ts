@@ -1,4 +1,6 @@
 import { MigrationExecutor, type DataSource, type Migration, type QueryRunner } from 'typeorm';
+import { BUILDER_OF_INDEX } from './migrations/concurrent-index';
+import { backendActivity, describeBackend, type BackendActivity, type RunQuery } from './backend-activity';
 
 /** One key for every runner: the service at boot and `npm run migration:run`, on any replica. */
 export const MIGRATION_LOCK_KEY = 'hookstream:migrations';
@@ -15,8 +17,16 @@ export interface MigrationRunOptions {
   firstBackoffMs?: number;
   /** How often a runner asks again for the lock another runner holds. */
   lockPollMs?: number;
-  /** Told when another runner holds the lock, so the wait can be logged. */
-  onWaitForLock?: () => void;
+  /**
+   * Longest a runner waits for the lock another runner holds (HOOKSTREAM_MIGRATION_LOCK_WAIT): the
+   * holder's CREATE INDEX CONCURRENTLY can wait without limit for an old transaction, and every
+   * booting replica would wait behind it.
+   */
+  lockWaitMs?: number;
+  /** How often `onWaitForLock` is told again while the wait goes on. */
+  lockWaitReportMs?: number;
+  /** Told when another runner holds the lock, and every `lockWaitReportMs` after, with who holds it. */
+  onWaitForLock?: (holder: MigrationLockHolder, waitedMs: number) => void;
   /** Told before each retry, with the error that ended the run before it. */
   onRetry?: (error: Error, attempt: number, backoffMs: number) => void;
 }
@@ -35,11 +45,11 @@ export async function runMigrationsExclusively(
   dataSource: DataSource,
   options: MigrationRunOptions = {},
 ): Promise<Migration[]> {
-  const { lockTimeout = '5s', attempts = 5, firstBackoffMs = 1000, lockPollMs = 500 } = options;
+  const { lockTimeout = '5s', attempts = 5, firstBackoffMs = 1000 } = options;
   const queryRunner = dataSource.createQueryRunner('master');
   await queryRunner.connect();
   try {
-    await lockMigrations(queryRunner, lockPollMs, options.onWaitForLock);
+    await lockMigrations(queryRunner, options);
     try {
       await queryRunner.query(`SELECT set_config('lock_timeout', $1, false)`, [lockTimeout]);
       for (let attempt = 1; ; attempt++) {
@@ -56,8 +66,9 @@ export async function runMigrationsExclusively(
         }
       }
     } finally {
-      await queryRunner.query(`RESET lock_timeout`);
+      // Unlock first: a RESET that throws must not leave the lock held on a pooled connection.
       await queryRunner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [MIGRATION_LOCK_KEY]);
+      await queryRunner.query(`RESET lock_timeout`);
     }
   } finally {
     await queryRunner.release();
@@ -69,14 +80,80 @@ export async function runMigrationsExclusively(
  * there holds a snapshot, and the holder's CREATE INDEX CONCURRENTLY waits for every older snapshot
  * to go, so the two deadlocked (seen in test/database/exclusive-migrations.int-spec.ts).
  */
-async function lockMigrations(queryRunner: QueryRunner, pollMs: number, onWait?: () => void): Promise<void> {
-  for (let waited = false; ; waited = true) {
+async function lockMigrations(
+  queryRunner: QueryRunner,
+  {
+    lockPollMs = 500,
+    lockWaitMs = 10 * 60_000,
+    lockWaitReportMs = 30_000,
+    onWaitForLock,
+  }: MigrationRunOptions,
+): Promise<void> {
+  const query: RunQuery = (sql, parameters) => queryRunner.query(sql, parameters);
+  const started = Date.now();
+  let nextReport = started;
+  for (;;) {
     const [{ locked }] = (await queryRunner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
       MIGRATION_LOCK_KEY,
     ])) as Array<{ locked: boolean }>;
     if (locked) return;
-    if (!waited) onWait?.();
-    await new Promise((resolve) => setTimeout(resolve, pollMs));
+    const waitedMs = Date.now() - started;
+    if (waitedMs >= lockWaitMs) {
+      const holder = await migrationLockHolder(query);
+      // Let go between the try and the look: try again at once rather than fail.
+      if (!holder.holder) continue;
+      throw new MigrationLockWaitExpired(waitedMs, holder);
+    }
+    if (onWaitForLock && Date.now() >= nextReport) {
+      onWaitForLock(await migrationLockHolder(query), waitedMs);
+      nextReport = Date.now() + lockWaitReportMs;
+    }
+    await new Promise((resolve) =>
+      setTimeout(resolve, Math.min(lockPollMs, started + lockWaitMs - Date.now())),
+    );
+  }
+}
+
+/** Who holds the migration lock in this database, what it does, and what it waits for. */
+export interface MigrationLockHolder {
+  /** Undefined when the lock was let go between the try and this look. */
+  holder?: BackendActivity;
+  waitingFor: BackendActivity[];
+}
+
+export async function migrationLockHolder(query: RunQuery): Promise<MigrationLockHolder> {
+  // A bigint advisory key shows in pg_locks as its high half (classid) and low half (objid).
+  const rows = (await query(
+    `SELECT l.pid FROM pg_locks l
+      WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
+        AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+        AND l.classid::int8 = (hashtext($1)::int8 >> 32) & 4294967295
+        AND l.objid::int8 = hashtext($1)::int8 & 4294967295`,
+    [MIGRATION_LOCK_KEY],
+  )) as Array<{ pid: number }>;
+  if (rows.length === 0) return { waitingFor: [] };
+  // The holder is one of our runners, so its statement (a migration's DDL) is safe to quote.
+  const [holder] = await backendActivity(query, [rows[0].pid], { withQuery: true });
+  if (!holder) return { waitingFor: [] };
+  return { holder, waitingFor: await backendActivity(query, holder.blockedBy) };
+}
+
+export function describeLockHolder({ holder, waitingFor }: MigrationLockHolder): string {
+  if (!holder) return 'no holder found (it let go of the lock meanwhile)';
+  const waits = waitingFor.map(describeBackend).join('; ');
+  return `held by ${describeBackend(holder)}${waits ? `, which waits for ${waits}` : ''}`;
+}
+
+/** The migration lock stayed taken past HOOKSTREAM_MIGRATION_LOCK_WAIT. */
+export class MigrationLockWaitExpired extends Error {
+  readonly holderPid: number | undefined;
+  constructor(waitedMs: number, holder: MigrationLockHolder) {
+    super(
+      `gave up waiting for the migration lock after ${waitedMs} ms (HOOKSTREAM_MIGRATION_LOCK_WAIT): ` +
+        `${describeLockHolder(holder)}`,
+    );
+    this.name = 'MigrationLockWaitExpired';
+    this.holderPid = holder.holder?.pid;
   }
 }
 
@@ -94,7 +171,7 @@ export async function invalidIndexes(dataSource: DataSource): Promise<string[]> 
        JOIN pg_class c ON c.oid = i.indexrelid
        JOIN pg_namespace n ON n.oid = c.relnamespace
       WHERE NOT i.indisvalid AND n.nspname = current_schema()
-        AND NOT EXISTS (SELECT 1 FROM pg_stat_progress_create_index p WHERE p.index_relid = i.indexrelid)
+        AND ${BUILDER_OF_INDEX} IS NULL
       ORDER BY 1`,
   );
   return rows.map((row) => row.name);
@@ -106,9 +183,24 @@ export interface MigrationLog {
 }
 
 /** The service at boot and `npm run migration:run` both apply migrations through here. */
-export async function applyMigrations(dataSource: DataSource, log: MigrationLog): Promise<string[]> {
+export async function applyMigrations(
+  dataSource: DataSource,
+  log: MigrationLog,
+  { lockWaitMs, lockWaitReportMs }: { lockWaitMs: number; lockWaitReportMs?: number },
+): Promise<string[]> {
+  let told = false;
   const applied = await runMigrationsExclusively(dataSource, {
-    onWaitForLock: () => log.info('another runner holds the migration lock; waiting for it'),
+    lockWaitMs,
+    lockWaitReportMs,
+    onWaitForLock: (holder, waitedMs) => {
+      const message =
+        `another runner holds the migration lock; waited ${Math.round(waitedMs / 1000)} s of ` +
+        `${Math.round(lockWaitMs / 1000)} s: ${describeLockHolder(holder)}`;
+      // The first line is the ordinary turn-taking of replicas booting together; later ones are a stall.
+      if (told) log.warn(message);
+      else log.info(message);
+      told = true;
+    },
     onRetry: (error, attempt, backoffMs) =>
       log.warn(
         `migration run ${attempt} gave up waiting for a table lock (${error.message}); ` +

@@ -1,4 +1,5 @@
 import { loadConfig } from '../config/config';
+import { createLogger } from '../common/logger';
 import { createDataSource } from './data-source';
 import { applyMigrations } from './exclusive-migrations';
 
@@ -9,13 +10,18 @@ async function main(): Promise<void> {
     HOOKSTREAM_SECRET_KEY: 'x'.repeat(32),
     ...process.env,
   });
-  const dataSource = createDataSource(config.databaseUrl);
+  // Pino, as the service: a build's wait reports (createIndexConcurrently) go through TypeORM's logger.
+  const dataSource = createDataSource(config.databaseUrl, createLogger(config.logLevel));
   await dataSource.initialize();
   try {
-    const applied = await applyMigrations(dataSource, {
-      info: (message) => console.log(message),
-      warn: (message) => console.warn(message),
-    });
+    const applied = await applyMigrations(
+      dataSource,
+      {
+        info: (message) => console.log(message),
+        warn: (message) => console.warn(message),
+      },
+      { lockWaitMs: config.migrationLockWaitMs },
+    );
     console.log(applied.length ? `applied: ${applied.join(', ')}` : 'no pending migrations');
   } finally {
     await dataSource.destroy();

@@ -2,8 +2,16 @@ import { Client } from 'pg';
 import { DataSource, type MigrationInterface, type QueryRunner } from 'typeorm';
 import { createDatabase, type BenchDatabase } from '../../bench/lib/db';
 import { dataSourceOptions } from '../../src/database/data-source';
-import { runMigrationsExclusively } from '../../src/database/exclusive-migrations';
+import {
+  applyMigrations,
+  MIGRATION_LOCK_KEY,
+  MigrationLockWaitExpired,
+  runMigrationsExclusively,
+  type MigrationLockHolder,
+} from '../../src/database/exclusive-migrations';
 import { MIGRATIONS } from '../../src/database/migrations';
+import { createIndexConcurrently } from '../../src/database/migrations/concurrent-index';
+import { waitFor } from '../support/wait';
 
 /** A later migration that needs ACCESS EXCLUSIVE on a table the test keeps a reader on. */
 class LockProbe1999999999999 implements MigrationInterface {
@@ -13,6 +21,18 @@ class LockProbe1999999999999 implements MigrationInterface {
   }
   async down(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`ALTER TABLE lock_probe DROP COLUMN b`);
+  }
+}
+
+/** A later migration whose CREATE INDEX CONCURRENTLY waits while a writer's transaction stays open. */
+class SlowIndex1999999999999 implements MigrationInterface {
+  name = 'SlowIndex1999999999999';
+  transaction = false as const;
+  async up(queryRunner: QueryRunner): Promise<void> {
+    await createIndexConcurrently(queryRunner, 'slow_probe_a', 'slow_probe (a)');
+  }
+  async down(queryRunner: QueryRunner): Promise<void> {
+    await queryRunner.query(`DROP INDEX CONCURRENTLY IF EXISTS slow_probe_a`);
   }
 }
 
@@ -130,5 +150,111 @@ describe('runMigrationsExclusively', () => {
     expect((await runMigrationsExclusively(withProbe)).map((migration) => migration.name)).toEqual([
       'LockProbe1999999999999',
     ]);
+  });
+
+  it('gives up on the migration lock at its deadline, naming the holder and what the holder waits for', async () => {
+    const migrated = await open(database.url, MIGRATIONS);
+    opened.push(migrated);
+    await runMigrationsExclusively(migrated);
+    await migrated.query(`CREATE TABLE slow_probe (a int)`);
+    // The review's case: a session idle in its transaction holds up the first runner's CIC.
+    const idle = await client(database.url);
+    opened.push(idle);
+    await idle.query(`BEGIN`);
+    await idle.query(`INSERT INTO slow_probe VALUES (1)`);
+    const [{ pid: idlePid }] = (await idle.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows;
+
+    const first = await open(database.url, [...MIGRATIONS, SlowIndex1999999999999]);
+    const second = await open(database.url, [...MIGRATIONS, SlowIndex1999999999999]);
+    opened.push(first, second);
+    const firstRun = runMigrationsExclusively(first);
+    firstRun.catch(() => undefined);
+    const builderPid = await waitFor(
+      async () => {
+        const [row] = await migrated.query<Array<{ pid: number }>>(
+          `SELECT pid FROM pg_stat_activity
+            WHERE datname = current_database() AND query LIKE 'CREATE INDEX CONCURRENTLY slow_probe_a%'`,
+        );
+        return row?.pid;
+      },
+      { what: 'the first runner to start its CREATE INDEX CONCURRENTLY' },
+    );
+
+    const reports: Array<{ holder: MigrationLockHolder; waitedMs: number }> = [];
+    const started = Date.now();
+    const failed = await runMigrationsExclusively(second, {
+      lockPollMs: 50,
+      lockWaitMs: 1500,
+      lockWaitReportMs: 400,
+      onWaitForLock: (holder, waitedMs) => reports.push({ holder, waitedMs }),
+    }).then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    const waitedMs = Date.now() - started;
+
+    expect(failed).toBeInstanceOf(MigrationLockWaitExpired);
+    const error = failed as MigrationLockWaitExpired;
+    expect(error.holderPid).toBe(builderPid);
+    expect(error.message).toContain('gave up waiting for the migration lock after');
+    expect(error.message).toContain(`held by pid ${builderPid} (active, query started `);
+    expect(error.message).toContain('CREATE INDEX CONCURRENTLY slow_probe_a');
+    expect(error.message).toContain(`which waits for pid ${idlePid} (idle in transaction, query started `);
+    expect(waitedMs).toBeGreaterThanOrEqual(1500);
+    expect(waitedMs).toBeLessThan(10_000);
+    // Told at once and again while it waited, each time with the same holder.
+    expect(reports.length).toBeGreaterThanOrEqual(3);
+    expect(reports[0].waitedMs).toBeLessThan(400);
+    expect(reports.map((report) => report.holder.holder?.pid)).toEqual(reports.map(() => builderPid));
+    expect(reports.map((report) => report.holder.waitingFor.map((backend) => backend.pid))).toEqual(
+      reports.map(() => [idlePid]),
+    );
+
+    // Once the idle session ends, the first runner finishes and a later runner finds nothing to do.
+    await idle.query(`COMMIT`);
+    expect((await firstRun).map((migration) => migration.name)).toEqual(['SlowIndex1999999999999']);
+    expect(await runMigrationsExclusively(second, { lockWaitMs: 1500 })).toEqual([]);
+  });
+
+  it('logs who holds the migration lock when it starts waiting and at each interval, then fails the run', async () => {
+    const migrated = await open(database.url, MIGRATIONS);
+    opened.push(migrated);
+    await runMigrationsExclusively(migrated);
+    const holder = await client(database.url);
+    opened.push(holder);
+    await holder.query(`SELECT pg_advisory_lock(hashtext($1))`, [MIGRATION_LOCK_KEY]);
+    const [{ pid: holderPid }] = (await holder.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows;
+
+    const lines: string[] = [];
+    const run = applyMigrations(
+      migrated,
+      { info: (message) => lines.push(`info ${message}`), warn: (message) => lines.push(`warn ${message}`) },
+      { lockWaitMs: 2000, lockWaitReportMs: 500 },
+    );
+
+    await expect(run).rejects.toThrow(
+      new RegExp(
+        `^gave up waiting for the migration lock after \\d+ ms \\(HOOKSTREAM_MIGRATION_LOCK_WAIT\\): held by pid ${holderPid} \\(idle, query started `,
+      ),
+    );
+    expect(lines[0]).toMatch(
+      new RegExp(
+        `^info another runner holds the migration lock; waited 0 s of 2 s: held by pid ${holderPid} \\(idle, `,
+      ),
+    );
+    const later = lines.slice(1);
+    expect(later.length).toBeGreaterThanOrEqual(2);
+    for (const line of later) {
+      expect(line).toMatch(
+        new RegExp(
+          `^warn another runner holds the migration lock; waited \\d s of 2 s: held by pid ${holderPid} `,
+        ),
+      );
+    }
+    // The holder lets go: the next run takes the lock at once.
+    await holder.query(`SELECT pg_advisory_unlock_all()`);
+    expect(
+      await applyMigrations(migrated, { info: () => undefined, warn: () => undefined }, { lockWaitMs: 1000 }),
+    ).toEqual([]);
   });
 });
