@@ -4,13 +4,12 @@
  * replica and `npm run migration:run` in the wait for good. Each gives up after
  * HOOKSTREAM_MIGRATION_LOCK_WAIT and names the holder.
  */
-import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { MIGRATION_LOCK_KEY } from '../../src/database/exclusive-migrations';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 import { TEST_BROKERS } from '../support/kafka';
-import { ADMIN_TOKEN, SECRET_KEY, runServiceExpectingFailure } from '../support/service';
+import { ADMIN_TOKEN, SECRET_KEY, runServiceExpectingFailure, runToExit } from '../support/service';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -19,23 +18,7 @@ function runMigrate(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(ROOT, 'dist', 'database', 'migrate.js')], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`migrate.js did not exit within ${timeoutMs} ms; output: ${output.slice(-2000)}`));
-    }, timeoutMs);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      resolve({ code, output });
-    });
-  });
+  return runToExit([join(ROOT, 'dist', 'database', 'migrate.js')], env, 'migrate.js', timeoutMs);
 }
 
 describe('HOOKSTREAM_MIGRATION_LOCK_WAIT', () => {

@@ -114,9 +114,27 @@ export function runServiceExpectingFailure(
   env: Record<string, string>,
   timeoutMs = 60_000,
 ): Promise<{ code: number | null; output: string }> {
+  return runToExit(
+    [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')],
+    { HOST: '127.0.0.1', ...env },
+    'service',
+    timeoutMs,
+  );
+}
+
+/**
+ * Runs `node <args>` with only PATH and `env` until it exits; resolves with its exit code and
+ * output, or rejects (after killing it) if it has not exited within `timeoutMs`.
+ */
+export function runToExit(
+  args: string[],
+  env: Record<string, string>,
+  what: string,
+  timeoutMs = 60_000,
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...SERVICE_NODE_OPTIONS, join(ROOT, 'dist', 'main.js')], {
-      env: { PATH: process.env.PATH ?? '', HOST: '127.0.0.1', ...env },
+    const child = spawn(process.execPath, args, {
+      env: { PATH: process.env.PATH ?? '', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';
@@ -124,7 +142,7 @@ export function runServiceExpectingFailure(
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`service did not exit within ${timeoutMs} ms; output: ${output.slice(-2000)}`));
+      reject(new Error(`${what} did not exit within ${timeoutMs} ms; output: ${output.slice(-2000)}`));
     }, timeoutMs);
     child.once('exit', (code) => {
       clearTimeout(timer);
