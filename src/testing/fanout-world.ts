@@ -4,7 +4,7 @@ import { NotificationPublisher } from '../delivery/notifications/notification-pu
 import { CatalogueSchemas } from '../domain/catalogue-schemas';
 import type { PlatformEvent } from '../domain/cloud-event';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
-import type { ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn, type ConsumedRecord } from '../domain/records';
 import { matchesEventType } from '../domain/subscription-matcher';
 import { TransientError } from '../domain/transient';
 import type { EventRecord } from '../event-log/events.repository';
@@ -71,7 +71,8 @@ const never = new Promise<never>(() => undefined);
 
 /**
  * The fan-out with `cached` in its endpoint cache and `database` behind it (what a refresh reads).
- * `db.down` makes the tenant lookup fail; `hangs` makes a call never answer.
+ * `db.down` makes the tenant lookup fail; `hangs` makes a call never answer; `tenantLookup.waitFor`
+ * holds the tenant lookup open until that promise settles.
  */
 export function world(
   cached: EndpointSnapshot[],
@@ -81,6 +82,7 @@ export function world(
   const endpoints = [...cached];
   const db = { down: false };
   const hangs: Hangs = { refresh: false, hold: false, tenant: false };
+  const tenantLookup: { waitFor: Promise<void> | null } = { waitFor: null };
   const producer = new RecordingProducer();
   const held: HoldRequest[] = [];
   const feed: EventRecord[] = [];
@@ -99,6 +101,7 @@ export function world(
         endpoints.filter((e) => e.tenantId === tenantId && e.enabled && matchesEventType(e.eventTypes, type)),
       isKnownTenant: async (tenantId) => {
         if (hangs.tenant) return never;
+        if (tenantLookup.waitFor) await tenantLookup.waitFor;
         if (db.down) throw new TransientError('PostgreSQL unavailable');
         return tenantId === TENANT;
       },
@@ -130,8 +133,21 @@ export function world(
     notificationMarkFor(fanoutConfig),
     registry,
   );
-  const fanOut = (...records: ConsumedRecord[]) =>
-    fanout.fanOut({ topic: records[0]?.topic ?? 'platform.events', partition: 0, records });
+  const batchOf = (records: ConsumedRecord[]) => ({
+    topic: records[0]?.topic ?? 'platform.events',
+    partition: 0,
+    records,
+  });
+  const fanOut = (...records: ConsumedRecord[]) => fanout.fanOut(batchOf(records));
+  /** A batch from `fanOutOwned` is owned by its member while `ownership.owned` (README decision 99). */
+  const ownership = { owned: true };
+  const fanOutOwned = (...records: ConsumedRecord[]) =>
+    fanout.fanOut({
+      ...batchOf(records),
+      assertOwned: () => {
+        if (!ownership.owned) throw new RecordWithdrawn('a rebalance began before the batch was written');
+      },
+    });
   /** How many calls of that kind passed HOOKSTREAM_FANOUT_DB_TIMEOUT. */
   const timeouts = async (call: string) => {
     const metric = await registry.getSingleMetric('hookstream_fanout_database_timeouts_total')?.get();
@@ -145,8 +161,11 @@ export function world(
     unavailable,
     roomOf,
     fanOut,
+    fanOutOwned,
+    ownership,
     db,
     hangs,
+    tenantLookup,
     catalogue,
     timeouts,
     failHolds: () => (holdFails = true),
