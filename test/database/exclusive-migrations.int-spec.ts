@@ -36,17 +36,16 @@ class SlowIndex1999999999999 implements MigrationInterface {
   }
 }
 
-async function open(url: string, migrations: DataSource['options']['migrations']): Promise<DataSource> {
-  return new DataSource({ ...dataSourceOptions(url), migrations }).initialize();
+async function backendPid(session: Client): Promise<number> {
+  const [{ pid }] = (await session.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows;
+  return pid;
 }
 
-async function client(url: string): Promise<Client> {
-  const connected = new Client({ connectionString: url });
-  await connected.connect();
-  return connected;
-}
-
-describe('runMigrationsExclusively', () => {
+/**
+ * Registers the hooks of a describe block: before each test an empty database; after it, what the
+ * test opened on it closed (in the order opened) and the database dropped.
+ */
+function emptyDatabasePerTest() {
   const opened: Array<DataSource | Client> = [];
   let database: BenchDatabase;
   beforeEach(async () => {
@@ -60,11 +59,49 @@ describe('runMigrationsExclusively', () => {
     }
     await database.drop();
   });
+  /** A DataSource on the test database whose migrations are `migrations`; none applied yet. */
+  async function open(migrations: DataSource['options']['migrations']): Promise<DataSource> {
+    const dataSource = await new DataSource({ ...dataSourceOptions(database.url), migrations }).initialize();
+    opened.push(dataSource);
+    return dataSource;
+  }
+  return {
+    open,
+    /** A DataSource on the test database with MIGRATIONS applied. */
+    async migrated(): Promise<DataSource> {
+      const dataSource = await open(MIGRATIONS);
+      await runMigrationsExclusively(dataSource);
+      return dataSource;
+    },
+    /** A plain pg session on the test database that has run `statements`. */
+    async session(...statements: string[]): Promise<Client> {
+      const session = new Client({ connectionString: database.url });
+      await session.connect();
+      opened.push(session);
+      for (const statement of statements) await session.query(statement);
+      return session;
+    },
+  };
+}
+
+describe('runMigrationsExclusively', () => {
+  const database = emptyDatabasePerTest();
+
+  /**
+   * The migrated database with a table lock_probe, a reader holding it in an open transaction, and
+   * a DataSource whose LockProbe1999999999999 needs ACCESS EXCLUSIVE on it.
+   */
+  async function lockProbeBehindReader() {
+    const migrated = await database.migrated();
+    await migrated.query(`CREATE TABLE lock_probe (a int)`);
+    const reader = await database.session(`BEGIN`, `SELECT * FROM lock_probe`);
+    const withProbe = await database.open([...MIGRATIONS, LockProbe1999999999999]);
+    return { migrated, reader, withProbe };
+  }
 
   it('lets two runners started at once on an empty database both succeed, each migration applied once', async () => {
-    const first = await open(database.url, MIGRATIONS);
-    const second = await open(database.url, MIGRATIONS);
-    opened.push(first, second);
+    const first = await database.open(MIGRATIONS);
+    const second = await database.open(MIGRATIONS);
 
     const runs = await Promise.allSettled([
       runMigrationsExclusively(first),
@@ -86,17 +123,8 @@ describe('runMigrationsExclusively', () => {
   });
 
   it('gives up on a table lock after lock_timeout and runs again once the lock is free', async () => {
-    const migrated = await open(database.url, MIGRATIONS);
-    opened.push(migrated);
-    await runMigrationsExclusively(migrated);
-    await migrated.query(`CREATE TABLE lock_probe (a int)`);
-    const reader = await client(database.url);
-    opened.push(reader);
-    await reader.query(`BEGIN`);
-    await reader.query(`SELECT * FROM lock_probe`);
+    const { reader, withProbe } = await lockProbeBehindReader();
 
-    const withProbe = await open(database.url, [...MIGRATIONS, LockProbe1999999999999]);
-    opened.push(withProbe);
     const retries: string[] = [];
     const applied = await runMigrationsExclusively(withProbe, {
       lockTimeout: '200ms',
@@ -119,17 +147,8 @@ describe('runMigrationsExclusively', () => {
   });
 
   it('fails after its bounded retries while the lock stays taken, and records nothing', async () => {
-    const migrated = await open(database.url, MIGRATIONS);
-    opened.push(migrated);
-    await runMigrationsExclusively(migrated);
-    await migrated.query(`CREATE TABLE lock_probe (a int)`);
-    const reader = await client(database.url);
-    opened.push(reader);
-    await reader.query(`BEGIN`);
-    await reader.query(`SELECT * FROM lock_probe`);
+    const { migrated, reader, withProbe } = await lockProbeBehindReader();
 
-    const withProbe = await open(database.url, [...MIGRATIONS, LockProbe1999999999999]);
-    opened.push(withProbe);
     let retries = 0;
     await expect(
       runMigrationsExclusively(withProbe, {
@@ -153,20 +172,14 @@ describe('runMigrationsExclusively', () => {
   });
 
   it('gives up on the migration lock at its deadline, naming the holder and what the holder waits for', async () => {
-    const migrated = await open(database.url, MIGRATIONS);
-    opened.push(migrated);
-    await runMigrationsExclusively(migrated);
+    const migrated = await database.migrated();
     await migrated.query(`CREATE TABLE slow_probe (a int)`);
     // The review's case: a session idle in its transaction holds up the first runner's CIC.
-    const idle = await client(database.url);
-    opened.push(idle);
-    await idle.query(`BEGIN`);
-    await idle.query(`INSERT INTO slow_probe VALUES (1)`);
-    const [{ pid: idlePid }] = (await idle.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows;
+    const idle = await database.session(`BEGIN`, `INSERT INTO slow_probe VALUES (1)`);
+    const idlePid = await backendPid(idle);
 
-    const first = await open(database.url, [...MIGRATIONS, SlowIndex1999999999999]);
-    const second = await open(database.url, [...MIGRATIONS, SlowIndex1999999999999]);
-    opened.push(first, second);
+    const first = await database.open([...MIGRATIONS, SlowIndex1999999999999]);
+    const second = await database.open([...MIGRATIONS, SlowIndex1999999999999]);
     const firstRun = runMigrationsExclusively(first);
     firstRun.catch(() => undefined);
     const builderPid = await waitFor(
@@ -217,13 +230,10 @@ describe('runMigrationsExclusively', () => {
   });
 
   it('logs who holds the migration lock when it starts waiting and at each interval, then fails the run', async () => {
-    const migrated = await open(database.url, MIGRATIONS);
-    opened.push(migrated);
-    await runMigrationsExclusively(migrated);
-    const holder = await client(database.url);
-    opened.push(holder);
+    const migrated = await database.migrated();
+    const holder = await database.session();
     await holder.query(`SELECT pg_advisory_lock(hashtext($1))`, [MIGRATION_LOCK_KEY]);
-    const [{ pid: holderPid }] = (await holder.query<{ pid: number }>(`SELECT pg_backend_pid() AS pid`)).rows;
+    const holderPid = await backendPid(holder);
 
     const lines: string[] = [];
     const run = applyMigrations(
