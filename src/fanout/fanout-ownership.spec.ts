@@ -1,6 +1,6 @@
 import { RecordWithdrawn } from '../domain/records';
 import { TransientError } from '../domain/transient';
-import { gate } from '../testing/fakes';
+import { flush, gate } from '../testing/fakes';
 import { deliveries, dlq, event, orders, record, strict, world } from '../testing/fanout-world';
 
 /**
@@ -28,6 +28,8 @@ describe('FanoutService: a batch whose partition may have moved', () => {
     const lookup = gate();
     tenantLookup.waitFor = lookup.opened;
     const fannedOut = fanOutOwned(record(event('e-1')));
+    await flush();
+    expect(tenantLookup.started).toBe(1); // Lost while the lookup waits, not before it began.
     ownership.owned = false;
     lookup.open();
     await expect(fannedOut).rejects.toBeInstanceOf(RecordWithdrawn);

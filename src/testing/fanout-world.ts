@@ -72,7 +72,7 @@ const never = new Promise<never>(() => undefined);
 /**
  * The fan-out with `cached` in its endpoint cache and `database` behind it (what a refresh reads).
  * `db.down` makes the tenant lookup fail; `hangs` makes a call never answer; `tenantLookup.waitFor`
- * holds the tenant lookup open until that promise settles.
+ * holds the tenant lookup open until that promise settles; `tenantLookup.started` counts lookups begun.
  */
 export function world(
   cached: EndpointSnapshot[],
@@ -82,7 +82,7 @@ export function world(
   const endpoints = [...cached];
   const db = { down: false };
   const hangs: Hangs = { refresh: false, hold: false, tenant: false };
-  const tenantLookup: { waitFor: Promise<void> | null } = { waitFor: null };
+  const tenantLookup: { waitFor: Promise<void> | null; started: number } = { waitFor: null, started: 0 };
   const producer = new RecordingProducer();
   const held: HoldRequest[] = [];
   const feed: EventRecord[] = [];
@@ -100,6 +100,7 @@ export function world(
       match: (tenantId, type) =>
         endpoints.filter((e) => e.tenantId === tenantId && e.enabled && matchesEventType(e.eventTypes, type)),
       isKnownTenant: async (tenantId) => {
+        tenantLookup.started += 1;
         if (hangs.tenant) return never;
         if (tenantLookup.waitFor) await tenantLookup.waitFor;
         if (db.down) throw new TransientError('PostgreSQL unavailable');
