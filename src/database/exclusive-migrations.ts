@@ -1,3 +1,4 @@
+import type { PoolClient } from 'pg';
 import { MigrationExecutor, type DataSource, type Migration, type QueryRunner } from 'typeorm';
 import { BUILDER_OF_INDEX } from './migrations/concurrent-index';
 import { backendActivity, describeBackend, type BackendActivity, type RunQuery } from './backend-activity';
@@ -47,7 +48,7 @@ export async function runMigrationsExclusively(
 ): Promise<Migration[]> {
   const { lockTimeout = '5s', attempts = 5, firstBackoffMs = 1000 } = options;
   const queryRunner = dataSource.createQueryRunner('master');
-  await queryRunner.connect();
+  const session = (await queryRunner.connect()) as PoolClient;
   try {
     await lockMigrations(queryRunner, options);
     try {
@@ -66,12 +67,26 @@ export async function runMigrationsExclusively(
         }
       }
     } finally {
-      // Unlock first: a RESET that throws must not leave the lock held on a pooled connection.
-      await queryRunner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [MIGRATION_LOCK_KEY]);
-      await queryRunner.query(`RESET lock_timeout`);
+      await unlockMigrations(queryRunner, session);
     }
   } finally {
     await queryRunner.release();
+  }
+}
+
+/**
+ * Gives back the lock and the runner's lock_timeout. When either statement fails, the session is
+ * closed, and pg-pool drops a closed client on release, so both end with it: a lock left on a pooled
+ * connection would keep every other runner waiting, and the lock_timeout would cut off the lock
+ * waits of the connection's next user.
+ */
+async function unlockMigrations(queryRunner: QueryRunner, session: PoolClient): Promise<void> {
+  try {
+    await queryRunner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [MIGRATION_LOCK_KEY]);
+    await queryRunner.query(`RESET lock_timeout`);
+  } catch (error) {
+    await session.end().catch(() => undefined);
+    throw error;
   }
 }
 

@@ -41,6 +41,20 @@ async function backendPid(session: Client): Promise<number> {
   return pid;
 }
 
+/** The DataSource's query runners reject `statement` (a matching SQL text) without sending it. */
+function failing(dataSource: DataSource, statement: string): void {
+  const create = dataSource.createQueryRunner.bind(dataSource);
+  jest.spyOn(dataSource, 'createQueryRunner').mockImplementation((mode) => {
+    const runner = create(mode);
+    const query = runner.query.bind(runner);
+    runner.query = (sql: string, ...rest: unknown[]) =>
+      sql.includes(statement)
+        ? Promise.reject(new Error(`${statement} failed`))
+        : (query as (sql: string, ...rest: unknown[]) => Promise<unknown>)(sql, ...rest);
+    return runner;
+  });
+}
+
 /**
  * Registers the hooks of a describe block: before each test an empty database; after it, what the
  * test opened on it closed (in the order opened) and the database dropped.
@@ -59,9 +73,20 @@ function emptyDatabasePerTest() {
     }
     await database.drop();
   });
-  /** A DataSource on the test database whose migrations are `migrations`; none applied yet. */
-  async function open(migrations: DataSource['options']['migrations']): Promise<DataSource> {
-    const dataSource = await new DataSource({ ...dataSourceOptions(database.url), migrations }).initialize();
+  /**
+   * A DataSource on the test database whose migrations are `migrations`; none applied yet. `pool`
+   * overrides the pool's settings.
+   */
+  async function open(
+    migrations: DataSource['options']['migrations'],
+    pool: Record<string, unknown> = {},
+  ): Promise<DataSource> {
+    const options = dataSourceOptions(database.url);
+    const dataSource = await new DataSource({
+      ...options,
+      migrations,
+      extra: { ...(options.extra as object), ...pool },
+    }).initialize();
     opened.push(dataSource);
     return dataSource;
   }
@@ -121,6 +146,33 @@ describe('runMigrationsExclusively', () => {
     // The lock is released: a third run takes it at once and finds nothing to do.
     expect(await runMigrationsExclusively(first)).toEqual([]);
   });
+
+  it.each(['pg_advisory_unlock', 'RESET lock_timeout'])(
+    'leaves neither its lock nor its lock_timeout on a pooled connection when %s fails',
+    async (statement) => {
+      // One connection: after the run, the DataSource queries on the run's session if it was pooled.
+      const migrated = await database.open([], { max: 1 });
+      const other = await database.session();
+      const [{ lock_timeout: lockTimeout }] =
+        await migrated.query<Array<{ lock_timeout: string }>>(`SHOW lock_timeout`);
+      failing(migrated, statement);
+
+      await expect(runMigrationsExclusively(migrated, { lockTimeout: '3s' })).rejects.toThrow(
+        `${statement} failed`,
+      );
+
+      await waitFor(
+        async () =>
+          (
+            await other.query<{ locked: boolean }>(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [
+              MIGRATION_LOCK_KEY,
+            ])
+          ).rows[0].locked,
+        { timeoutMs: 5000, what: 'the migration lock to be free' },
+      );
+      expect(await migrated.query(`SHOW lock_timeout`)).toEqual([{ lock_timeout: lockTimeout }]);
+    },
+  );
 
   it('gives up on a table lock after lock_timeout and runs again once the lock is free', async () => {
     const { reader, withProbe } = await lockProbeBehindReader();
