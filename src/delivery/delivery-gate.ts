@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { CLOCK } from '../common/clock.module';
 import type { Clock } from '../domain/clock';
+import type { QueryDeadline } from '../database/query-deadline';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import type { HoldRequest } from '../retry/held-deliveries';
 import { DeliveryEngine } from './delivery-engine';
@@ -36,7 +37,7 @@ export class DeliveryGate {
   }
 
   /** Resolves once the task is held; rejects if the row was not written. */
-  hold(request: HoldRequest): Promise<void> {
-    return this.settler.holdAtFanout(request);
+  hold(request: HoldRequest, deadline: QueryDeadline): Promise<void> {
+    return this.settler.holdAtFanout(request, deadline);
   }
 }

@@ -15,6 +15,7 @@ import {
 import type { ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import type { Settlement } from '../domain/settlement';
+import type { QueryDeadline } from '../database/query-deadline';
 import { HeldDeliveries, type HeldDelivery, type HoldRequest } from '../retry/held-deliveries';
 import { RetryTopics } from '../retry/retry-topics';
 import { StrictParking, type ParkResult } from '../retry/strict-parking';
@@ -244,9 +245,12 @@ export class Settler {
     return released;
   }
 
-  /** A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written. */
-  async holdAtFanout(request: HoldRequest): Promise<void> {
-    await this.held.hold(request);
+  /**
+   * A task the fan-out holds at once (its endpoint cannot take it now); rejects if not written.
+   * `deadline`: when the fan-out stops waiting for the write.
+   */
+  async holdAtFanout(request: HoldRequest, deadline: QueryDeadline): Promise<void> {
+    await this.held.hold(request, deadline);
     this.metrics.outcome('held_at_fanout');
   }
 

@@ -1,3 +1,4 @@
+import type { QueryDeadline } from '../database/query-deadline';
 import type { TenantsRepository } from '../tenants/tenants.repository';
 import { endpoint, FakeClock, flush, gate, silentLogger, testConfig } from '../testing/fakes';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
@@ -38,10 +39,10 @@ describe('EndpointCache.lookup', () => {
 describe('EndpointCache.isKnownTenant', () => {
   it('asks PostgreSQL once for a tenant while its lookup is going, however often the fan-out retries', async () => {
     const answer = gate<boolean>();
-    const asked: string[] = [];
+    const asked: Array<[string, QueryDeadline]> = [];
     const tenants = {
-      exists: (tenantId: string) => {
-        asked.push(tenantId);
+      exists: (tenantId: string, deadline: QueryDeadline) => {
+        asked.push([tenantId, deadline]);
         return answer.opened;
       },
     };
@@ -55,14 +56,15 @@ describe('EndpointCache.isKnownTenant', () => {
     const tenantId = '0b6c3c52-4a53-4f0e-9f4e-2f1f3c0d9a11';
     // A hung PostgreSQL: the fan-out's deadline gives up on each of these and retries the batch.
     const lookups = [
-      cache.isKnownTenant(tenantId),
-      cache.isKnownTenant(tenantId),
-      cache.isKnownTenant(tenantId),
+      cache.isKnownTenant(tenantId, 1_000),
+      cache.isKnownTenant(tenantId, 2_000),
+      cache.isKnownTenant(tenantId, 3_000),
     ];
     answer.open(true);
 
     await expect(Promise.all(lookups)).resolves.toEqual([true, true, true]);
-    expect(asked).toEqual([tenantId]);
+    // Sent with the deadline of the call that started it; the retries joined it.
+    expect(asked).toEqual([[tenantId, 1_000]]);
   });
 });
 
@@ -79,6 +81,8 @@ class HeldDatabase {
   finds = 0;
   /** The ids each find query asked for, in the order the queries were sent. */
   readonly found: string[][] = [];
+  /** The deadline each find query was sent with, in the same order. */
+  readonly deadlines: QueryDeadline[] = [];
 
   listAllForCache = (): Promise<EndpointSnapshot[]> => {
     this.listing += 1;
@@ -86,9 +90,10 @@ class HeldDatabase {
     return this.answer('list', [...this.rows.values()]).finally(() => (this.listing -= 1));
   };
 
-  findManyForCache = (ids: string[]): Promise<EndpointSnapshot[]> => {
+  findManyForCache = (ids: string[], deadline: QueryDeadline = null): Promise<EndpointSnapshot[]> => {
     this.finds += 1;
     this.found.push(ids);
+    this.deadlines.push(deadline);
     return this.answer(
       'find',
       ids.flatMap((id) => this.rows.get(id) ?? []),
@@ -224,5 +229,37 @@ describe('EndpointCache, refreshes beside a full reload (decision 31)', () => {
       ['record.*'],
       ['record.*'],
     ]);
+  });
+
+  it('sends a read shared by several refreshes with the deadline of the last to stop waiting, none if one has none', async () => {
+    const database = new HeldDatabase();
+    const cache = cacheOver(database);
+    const [a, b] = ['e5', 'e6'].map((suffix) =>
+      endpoint({ id: `0a000000-0000-4000-8000-0000000000${suffix}` }),
+    );
+    database.held.add('find');
+    let settled = false;
+    const refreshes = Promise.all([
+      // One step, one query: a fan-out's marker refresh beside a NOTIFY's (no deadline).
+      cache.refreshEndpoints([a.id], 1_000),
+      cache.refreshEndpoint(b.id),
+      // While that read is out, two fan-outs ask for a again: they share the read after it.
+      (async () => {
+        await flush();
+        await Promise.all([cache.refreshEndpoints([a.id], 2_000), cache.refreshEndpoints([a.id], 3_000)]);
+      })(),
+    ]).finally(() => (settled = true));
+    await database.releaseUntil(() => settled);
+    await refreshes;
+    // Reads that start together in one step go in one query: the shared deadline covers each reader.
+    settled = false;
+    const together = Promise.all([
+      cache.refreshEndpoints([a.id, b.id], 4_000),
+      cache.refreshEndpoints([b.id], 5_000), // b's read has started: this one waits for the next.
+    ]).finally(() => (settled = true));
+    await database.releaseUntil(() => settled);
+    await together;
+    expect(database.found).toEqual([[a.id, b.id], [a.id], [a.id, b.id], [b.id]]);
+    expect(database.deadlines).toEqual([null, 3_000, 4_000, 5_000]);
   });
 });

@@ -9,6 +9,7 @@ import { CoalescedRuns } from '../domain/coalesced-runs';
 import { ReloadCarryOver } from '../domain/reload-carry-over';
 import { TransientError } from '../domain/transient';
 import { ChangeNotices } from '../database/change-notices';
+import { sharedDeadline, type QueryDeadline } from '../database/query-deadline';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { SubscriptionIndex } from '../domain/subscription-matcher';
@@ -40,8 +41,17 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   private readonly tenantLookups = new Map<string, Promise<boolean>>();
   /** Re-reads of one endpoint, one at a time per endpoint, so the newest read lands last. */
   private readonly endpointReads = new CoalescedRuns<string>();
+  /**
+   * The deadlines of the callers sharing each endpoint's next read (see {@link refreshEndpoints}):
+   * those who asked since its last read started.
+   */
+  private readonly readDeadlines = new Map<string, QueryDeadline>();
   /** The endpoints whose reads started in this synchronous step, and the one query that answers them. */
-  private nextRead: { ids: Set<string>; snapshots: Promise<Map<string, EndpointSnapshot>> } | null = null;
+  private nextRead: {
+    ids: Set<string>;
+    deadlines: QueryDeadline[];
+    snapshots: Promise<Map<string, EndpointSnapshot>>;
+  } | null = null;
   /** Full reloads, one at a time, so an older snapshot never lands after a newer one. */
   private readonly reloads = new CoalescedRuns<'all'>();
 
@@ -140,15 +150,27 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   /**
    * {@link refreshEndpoint} for several endpoints, read in one query where none of them has a read
    * going: a partition's run of endpoint-change markers costs one round trip, not one per marker.
+   * `deadline`: when this caller stops waiting. A read answers every caller that asked since the
+   * read before it started, and the query answering reads batched together answers all of theirs:
+   * its connection is destroyed only once none of them waits (see {@link sharedDeadline}).
    */
-  async refreshEndpoints(endpointIds: Iterable<string>): Promise<void> {
+  async refreshEndpoints(endpointIds: Iterable<string>, deadline: QueryDeadline = null): Promise<void> {
     const ids = new Set(endpointIds);
     for (const id of ids) this.carryOver.changing(id);
-    await Promise.all([...ids].map((id) => this.endpointReads.run(id, () => this.readEndpoint(id))));
+    await Promise.all(
+      [...ids].map((id) => {
+        const waiting = this.readDeadlines.get(id);
+        this.readDeadlines.set(id, waiting === undefined ? deadline : sharedDeadline([waiting, deadline]));
+        return this.endpointReads.run(id, () => this.readEndpoint(id));
+      }),
+    );
   }
 
   private async readEndpoint(endpointId: string): Promise<void> {
-    const snapshot = await this.readSoon(endpointId);
+    // Taken as the read starts (in the step CoalescedRuns starts it): later callers wait for the next.
+    const deadline = this.readDeadlines.get(endpointId) ?? null;
+    this.readDeadlines.delete(endpointId);
+    const snapshot = await this.readSoon(endpointId, deadline);
     if (snapshot) {
       this.index.upsert(snapshot);
       this.tenants.add(snapshot.tenantId);
@@ -162,18 +184,20 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
    * synchronous step. The query is sent just after that step, so it begins after each of their reads
    * did: CoalescedRuns' order (the read that started last lands last) holds for each endpoint.
    */
-  private readSoon(endpointId: string): Promise<EndpointSnapshot | undefined> {
+  private readSoon(endpointId: string, deadline: QueryDeadline): Promise<EndpointSnapshot | undefined> {
     if (this.nextRead === null) {
       const ids = new Set<string>();
+      const deadlines: QueryDeadline[] = [];
       const snapshots = Promise.resolve().then(() => {
         this.nextRead = null;
         return this.directory
-          .findManyForCache([...ids])
+          .findManyForCache([...ids], sharedDeadline(deadlines))
           .then((found) => new Map(found.map((snapshot) => [snapshot.id, snapshot])));
       });
-      this.nextRead = { ids, snapshots };
+      this.nextRead = { ids, deadlines, snapshots };
     }
     this.nextRead.ids.add(endpointId);
+    this.nextRead.deadlines.push(deadline);
     return this.nextRead.snapshots.then((found) => found.get(endpointId));
   }
 
@@ -217,8 +241,13 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     }
   }
 
-  /** A tenant created a moment ago may not be cached yet: ask the database before calling it unknown. */
-  async isKnownTenant(tenantId: string): Promise<boolean> {
+  /**
+   * A tenant created a moment ago may not be cached yet: ask the database before calling it unknown.
+   * `deadline`: when this caller stops waiting. A lookup already going is shared and keeps the
+   * deadline of the caller that started it (only the fan-out looks tenants up, all with one timeout),
+   * so a caller joining it may be answered with its failure before its own deadline.
+   */
+  async isKnownTenant(tenantId: string, deadline: QueryDeadline = null): Promise<boolean> {
     if (this.tenants.has(tenantId)) return true;
     // A flood of events for made-up tenants must not become a flood of queries.
     const unknownUntil = this.unknownTenants.get(tenantId);
@@ -227,14 +256,14 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     // lookup and its retries would otherwise queue one more each in the pool.
     const going = this.tenantLookups.get(tenantId);
     if (going) return going;
-    const lookup = this.lookUpTenant(tenantId).finally(() => this.tenantLookups.delete(tenantId));
+    const lookup = this.lookUpTenant(tenantId, deadline).finally(() => this.tenantLookups.delete(tenantId));
     this.tenantLookups.set(tenantId, lookup);
     return lookup;
   }
 
-  private async lookUpTenant(tenantId: string): Promise<boolean> {
+  private async lookUpTenant(tenantId: string, deadline: QueryDeadline): Promise<boolean> {
     try {
-      if (await this.tenantDirectory.exists(tenantId)) {
+      if (await this.tenantDirectory.exists(tenantId, deadline)) {
         this.tenants.add(tenantId);
         return true;
       }

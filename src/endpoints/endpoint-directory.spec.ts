@@ -136,17 +136,17 @@ describe('EndpointDirectory', () => {
     endpoints.rows.set('good', row('good', new SecretCipher([KEY_B])));
     endpoints.rows.set('old', row('old', new SecretCipher([KEY_A])));
     endpoints.rows.set('gone', row('gone', new SecretCipher([KEY_A])));
-    await directory.findManyForCache(['good', 'old', 'gone'], NOW);
+    await directory.findManyForCache(['good', 'old', 'gone'], null, NOW);
     endpoints.rows.delete('gone');
 
-    const snapshots = await directory.findManyForCache(['good', 'old', 'gone'], NOW);
+    const snapshots = await directory.findManyForCache(['good', 'old', 'gone'], null, NOW);
     expect(snapshots.map((snapshot) => [snapshot.id, snapshot.problem === null])).toEqual([
       ['good', true],
       ['old', false],
     ]);
     expect(warnings('old')).toHaveLength(1);
     endpoints.rows.set('gone', row('gone', new SecretCipher([KEY_A])));
-    await directory.findManyForCache(['gone'], NOW);
+    await directory.findManyForCache(['gone'], null, NOW);
     expect(warnings('gone')).toHaveLength(2);
   });
 });

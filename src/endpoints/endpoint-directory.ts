@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Counter, type Registry } from 'prom-client';
 import { LOGGER } from '../common/logger.module';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
+import type { QueryDeadline } from '../database/query-deadline';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { toEndpointSnapshot } from './endpoint.mapper';
 import { EndpointsRepository } from './endpoints.repository';
@@ -57,9 +58,16 @@ export class EndpointDirectory {
     return snapshot;
   }
 
-  /** The snapshots of those ids that exist, read in one query (the cache's batched refreshes). */
-  async findManyForCache(ids: string[], now: Date = new Date()): Promise<EndpointSnapshot[]> {
-    const rows = await this.endpoints.findByIds(ids);
+  /**
+   * The snapshots of those ids that exist, read in one query (the cache's batched refreshes), whose
+   * connection is destroyed if `deadline` passes first.
+   */
+  async findManyForCache(
+    ids: string[],
+    deadline: QueryDeadline = null,
+    now: Date = new Date(),
+  ): Promise<EndpointSnapshot[]> {
+    const rows = await this.endpoints.findByIds(ids, deadline);
     const snapshots = rows.map((row) => toEndpointSnapshot(row, this.cipher, now));
     const found = new Set(snapshots.map((snapshot) => snapshot.id));
     for (const id of ids) if (!found.has(id)) this.unreadable.delete(id);

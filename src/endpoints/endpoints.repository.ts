@@ -4,6 +4,7 @@ import { isUUID } from 'class-validator';
 import { type DataSource, type Repository } from 'typeorm';
 import { EndpointEntity, type StoredSecret } from './endpoint.entity';
 import type { PageCursor } from '../common/pagination';
+import { beforeDeadline, type QueryDeadline } from '../database/query-deadline';
 
 /** The endpoints table; every tenant-facing read is scoped by tenant id. */
 @Injectable()
@@ -45,15 +46,21 @@ export class EndpointsRepository {
     return this.rows.findOneBy({ id });
   }
 
-  /** The endpoints of those ids that exist, in one query (ids that are not UUIDs match none). */
-  async findByIds(ids: string[]): Promise<EndpointEntity[]> {
+  /**
+   * The endpoints of those ids that exist, in one query (ids that are not UUIDs match none), its
+   * connection destroyed if `deadline` passes first.
+   */
+  async findByIds(ids: string[], deadline: QueryDeadline = null): Promise<EndpointEntity[]> {
     const valid = ids.filter((id) => isUUID(id));
     if (valid.length === 0) return [];
     // One array parameter: `In` binds one parameter per id, and PostgreSQL refuses past 65,535.
-    return this.rows
-      .createQueryBuilder('endpoint')
-      .where('endpoint.id = ANY(CAST(:ids AS uuid[]))', { ids: valid })
-      .getMany();
+    return beforeDeadline(this.dataSource, deadline, (manager) =>
+      manager
+        .getRepository(EndpointEntity)
+        .createQueryBuilder('endpoint')
+        .where('endpoint.id = ANY(CAST(:ids AS uuid[]))', { ids: valid })
+        .getMany(),
+    );
   }
 
   findAll(): Promise<EndpointEntity[]> {

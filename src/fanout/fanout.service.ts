@@ -7,6 +7,7 @@ import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { withTimeout } from '../common/with-timeout';
+import { deadlineIn, type QueryDeadline } from '../database/query-deadline';
 import type { Clock } from '../domain/clock';
 import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import {
@@ -151,7 +152,7 @@ export class FanoutService {
   private async holdAll(held: HoldRequest[]): Promise<void> {
     if (held.length === 0) return;
     const outcomes = await Promise.allSettled(
-      held.map((request) => this.withDeadline('hold', this.gate.hold(request))),
+      held.map((request) => this.withDeadline('hold', (deadline) => this.gate.hold(request, deadline))),
     );
     const refused = held.filter((_, index) => outcomes[index].status === 'rejected');
     if (refused.length === 0) return;
@@ -280,12 +281,13 @@ export class FanoutService {
     if (changed.size === 0) return;
     const endpointIds = [...changed];
     changed.clear();
-    await this.withDeadline('marker_refresh', this.endpoints.refreshEndpoints(endpointIds)).catch(
-      (error: unknown) =>
-        this.logger.warn(
-          { err: error, endpointIds },
-          'could not refresh changed endpoints; NOTIFY or the reload will',
-        ),
+    await this.withDeadline('marker_refresh', (deadline) =>
+      this.endpoints.refreshEndpoints(endpointIds, deadline),
+    ).catch((error: unknown) =>
+      this.logger.warn(
+        { err: error, endpointIds },
+        'could not refresh changed endpoints; NOTIFY or the reload will',
+      ),
     );
   }
 
@@ -308,16 +310,18 @@ export class FanoutService {
    */
   private async isKnownTenant(tenantId: string): Promise<boolean> {
     if (!CANONICAL_UUID.test(tenantId)) return false;
-    return this.withDeadline('tenant_lookup', this.endpoints.isKnownTenant(tenantId));
+    return this.withDeadline('tenant_lookup', (deadline) => this.endpoints.isKnownTenant(tenantId, deadline));
   }
 
   /**
-   * `answer`, or a TransientError once HOOKSTREAM_FANOUT_DB_TIMEOUT has passed without it: a
-   * PostgreSQL that hangs (a failover, dropped packets) rather than refuses must not stall the partition.
+   * What `ask` answers, or a TransientError once HOOKSTREAM_FANOUT_DB_TIMEOUT has passed without it:
+   * a PostgreSQL that hangs (a failover, dropped packets) rather than refuses must not stall the
+   * partition. `ask` is given the same deadline for its queries, whose connections are destroyed
+   * once it passes: abandoned, they would keep their pool slots until TCP keepalive found them dead.
    */
-  private withDeadline<T>(call: DatabaseCall, answer: Promise<T>): Promise<T> {
+  private withDeadline<T>(call: DatabaseCall, ask: (deadline: QueryDeadline) => Promise<T>): Promise<T> {
     const ms = this.config.fanoutDatabaseTimeoutMs;
-    return withTimeout(answer, ms, () => {
+    return withTimeout(ask(deadlineIn(ms)), ms, () => {
       this.timeouts.inc({ call });
       return new TransientError(
         `${call}: no answer from PostgreSQL within ${ms} ms (HOOKSTREAM_FANOUT_DB_TIMEOUT)`,

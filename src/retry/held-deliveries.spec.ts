@@ -5,6 +5,8 @@ import { HeldDeliveries, type HoldRequest } from './held-deliveries';
 /** The queries HeldDeliveries sends, answered at once. */
 class RecordingDataSource {
   readonly queries: Array<{ sql: string; parameters: unknown[] }> = [];
+  /** Queries without a deadline go through the shared manager, which answers as the source does. */
+  readonly manager = this;
 
   query(sql: string, parameters: unknown[]): Promise<unknown[]> {
     this.queries.push({ sql, parameters });

@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
 import { decodeTask, type AttemptState } from '../domain/delivery-task';
 import { GroupCommit } from '../domain/group-commit';
+import { beforeDeadline, sharedDeadline, type QueryDeadline } from '../database/query-deadline';
 
 export interface HeldDelivery {
   endpointId: string;
@@ -57,7 +58,7 @@ const UNCLAIMED = `(claimed_until IS NULL OR claimed_until < now())`;
  */
 @Injectable()
 export class HeldDeliveries {
-  private readonly inserts = new GroupCommit<HoldRequest>({
+  private readonly inserts = new GroupCommit<{ request: HoldRequest; deadline: QueryDeadline }>({
     maxInFlight: MAX_WRITES_IN_FLIGHT,
     maxBatchItems: MAX_ROWS_PER_WRITE,
     lingerMs: HOLD_LINGER_MS,
@@ -66,9 +67,13 @@ export class HeldDeliveries {
 
   constructor(private readonly dataSource: DataSource) {}
 
-  /** Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier). */
-  hold(request: HoldRequest): Promise<void> {
-    return this.inserts.submit(request);
+  /**
+   * Resolves once the row is committed; rejects if it was not (the caller then uses a retry tier).
+   * `deadline`: when the caller stops waiting; an insert whose every hold has one has its connection
+   * destroyed once the latest passes (see {@link sharedDeadline}).
+   */
+  hold(request: HoldRequest, deadline: QueryDeadline = null): Promise<void> {
+    return this.inserts.submit({ request, deadline });
   }
 
   /**
@@ -78,24 +83,28 @@ export class HeldDeliveries {
    * leaves it held instead of taking the only copy. Twice in one batch is once (an upsert may not
    * change a row it inserted itself).
    */
-  private async insert(batch: HoldRequest[]): Promise<void> {
-    await this.dataSource.query(
-      `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state, delivery_id)
+  private async insert(holds: Array<{ request: HoldRequest; deadline: QueryDeadline }>): Promise<void> {
+    const batch = holds.map((hold) => hold.request);
+    const deadline = sharedDeadline(holds.map((hold) => hold.deadline));
+    await beforeDeadline(this.dataSource, deadline, (manager) =>
+      manager.query(
+        `INSERT INTO held_deliveries (endpoint_id, published_at_ms, task, state, delivery_id)
        SELECT DISTINCT ON (endpoint_id, delivery_id) *
          FROM unnest($1::uuid[], $2::bigint[], $3::bytea[], $4::jsonb[], $5::text[])
               AS held (endpoint_id, published_at_ms, task, state, delivery_id)
        ON CONFLICT (endpoint_id, delivery_id) DO UPDATE
          SET task = EXCLUDED.task, state = EXCLUDED.state, claim = NULL, claimed_until = NULL
          WHERE held_deliveries.claim IS NOT NULL`,
-      [
-        batch.map((request) => request.endpointId),
-        batch.map((request) =>
-          Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now(),
-        ),
-        batch.map((request) => request.task),
-        batch.map((request) => JSON.stringify(request.state)),
-        batch.map((request) => request.deliveryId),
-      ],
+        [
+          batch.map((request) => request.endpointId),
+          batch.map((request) =>
+            Number.isSafeInteger(request.publishedAtMs) ? request.publishedAtMs : Date.now(),
+          ),
+          batch.map((request) => request.task),
+          batch.map((request) => JSON.stringify(request.state)),
+          batch.map((request) => request.deliveryId),
+        ],
+      ),
     );
   }
 

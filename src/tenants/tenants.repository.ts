@@ -4,6 +4,7 @@ import { isUUID } from 'class-validator';
 import { IsNull, type DataSource } from 'typeorm';
 import { ApiKeyEntity } from './api-key.entity';
 import { TenantEntity } from './tenant.entity';
+import { beforeDeadline, type QueryDeadline } from '../database/query-deadline';
 
 /** The `tenants` and `api_keys` tables (a key belongs to its tenant): their only reader and writer. */
 @Injectable()
@@ -22,9 +23,12 @@ export class TenantsRepository {
     await this.dataSource.getRepository(ApiKeyEntity).insert(key);
   }
 
-  async exists(id: string): Promise<boolean> {
+  /** Whether the tenant exists; the query's connection is destroyed if `deadline` passes first. */
+  async exists(id: string, deadline: QueryDeadline = null): Promise<boolean> {
     if (!isUUID(id)) return false;
-    return this.dataSource.getRepository(TenantEntity).existsBy({ id });
+    return beforeDeadline(this.dataSource, deadline, (manager) =>
+      manager.getRepository(TenantEntity).existsBy({ id }),
+    );
   }
 
   async allIds(): Promise<string[]> {
