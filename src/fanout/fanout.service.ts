@@ -9,7 +9,6 @@ import { METRICS_REGISTRY } from '../common/metrics.registry';
 import { withTimeout } from '../common/with-timeout';
 import { deadlineIn, type QueryDeadline } from '../database/query-deadline';
 import type { Clock } from '../domain/clock';
-import { deliveredData, parseCloudEvent, timestampToIso } from '../domain/cloud-event';
 import {
   claimedTenantOfDeadLetter,
   deadLetterOfRecord,
@@ -17,6 +16,12 @@ import {
   type UnattributedReason,
 } from '../domain/dead-letter';
 import { deliveryTaskFor, FIRST_ATTEMPT, HEADER, type AttemptState } from '../domain/delivery-task';
+import {
+  acceptTenantEvent,
+  keyNamesTenant,
+  parseRecordEvent,
+  type AcceptanceRules,
+} from '../domain/event-acceptance';
 import { readEndpointChangeMarker, type MarkerRead } from '../domain/endpoint-change-marker';
 import { NotificationMark } from '../domain/notification-mark';
 import { TaskSeal } from '../domain/task-seal';
@@ -49,15 +54,6 @@ const heldAtFanout = (nowMs: number): AttemptState => ({
  */
 const CANONICAL_UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/**
- * A record key names the event's tenant: its canonical (lower-case) id, exactly. The API writes the
- * endpoint-change markers under that key; a key in other letter case hashes to another partition,
- * where the events would lose the markers' order (README decision 31).
- */
-function keyNamesTenant(key: string | null, tenantId: string): boolean {
-  return key === tenantId;
-}
-
 /** The PostgreSQL calls on a partition's path, each bounded by HOOKSTREAM_FANOUT_DB_TIMEOUT. */
 type DatabaseCall = 'marker_refresh' | 'hold' | 'tenant_lookup';
 
@@ -78,6 +74,7 @@ export class FanoutService {
   private readonly recent = new RecentEventIds(200_000);
   private readonly logger: Logger;
   private readonly timeouts: Counter<'call'>;
+  private readonly rules: AcceptanceRules;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -94,6 +91,11 @@ export class FanoutService {
     @Inject(METRICS_REGISTRY) registry: Registry,
   ) {
     this.logger = logger.child({ component: 'fanout' });
+    this.rules = {
+      maxEventBytes: config.delivery.maxEventBytes,
+      inputTopicTenants: config.kafka.inputTopicTenants,
+      checkSchema: (type, data) => this.catalogue.check(type, data),
+    };
     this.timeouts = new Counter({
       name: 'hookstream_fanout_database_timeouts_total',
       help:
@@ -181,13 +183,7 @@ export class FanoutService {
     if (marker.kind === 'invalid') {
       return this.deadLetterUnchecked(record, 'invalid_attribute', marker.detail);
     }
-    const parsed = parseCloudEvent(
-      record.value,
-      // The bytes, not the text: a ce_* header that is not UTF-8 must be refused, not read with U+FFFD.
-      record.rawHeaders ?? record.headers,
-      this.config.delivery.maxEventBytes,
-      timestampToIso(record.timestampMs),
-    );
+    const parsed = parseRecordEvent(record, this.config.delivery.maxEventBytes);
     if (!parsed.ok) return this.deadLetterUnchecked(record, parsed.reason, parsed.detail);
     const event = parsed.event;
     // Only Hookstream publishes hookstream.* types, marked with a MAC; REST refuses the prefix, and
@@ -203,31 +199,10 @@ export class FanoutService {
     if (!(await this.isKnownTenant(event.tenantId))) {
       return this.deadLetter(record, 'unknown_tenant', `tenant ${event.tenantId} does not exist`);
     }
-    // Producers key by tenant id (docs/publishing-events.md); the partition and every consumer's view
-    // of whose event this is must agree. It authenticates nothing: the producer chooses both.
-    if (!keyNamesTenant(record.key, event.tenantId)) {
-      return this.deadLetter(
-        record,
-        'tenant_key_mismatch',
-        `record key ${JSON.stringify((record.key ?? '').slice(0, 64))} is not the event's tenantid ${event.tenantId}: the key must be the tenantid in lower case`,
-      );
-    }
-    // The topic's ACL names the one principal that may write it; this list names the tenants that
-    // principal may speak for (docs/security.md, "Tenants and principals").
-    if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) {
-      return this.deadLetter(
-        record,
-        'tenant_not_allowed_on_topic',
-        `tenant ${event.tenantId} is not allowed on topic ${record.topic} (HOOKSTREAM_INPUT_TOPIC_TENANTS)`,
-      );
-    }
-    // Refused before it is remembered as seen or logged in the feed: it was never accepted. Not for
-    // Hookstream's own notifications: the catalogue does not describe them, and an entry under the
-    // reserved prefix (made before it was refused) must not dead-letter them all.
-    const rejection = mark.kind === 'not-reserved' ? this.catalogue.check(event.type, event.data) : null;
-    if (rejection !== null) return this.deadLetter(record, 'schema_mismatch', rejection.detail);
-    const data = deliveredData(event, this.config.delivery.maxEventBytes);
-    if (!data.ok) return this.deadLetter(record, data.reason, data.detail);
+    // Refused before it is remembered as seen or logged in the feed: it was never accepted. The same
+    // rules decide what a window replay delivers again (domain/event-acceptance.ts).
+    const accepted = acceptTenantEvent(record, event, mark, this.rules);
+    if (!accepted.ok) return this.deadLetter(record, accepted.reason, accepted.detail);
     if (ids.seen(`${event.tenantId}:${event.id}`, origin)) {
       this.logger.debug(
         { eventId: event.id, tenantId: event.tenantId },
@@ -246,7 +221,7 @@ export class FanoutService {
       time: event.time,
       receivedAt: new Date(nowMs),
       // The same text every delivery of it carries (the task's encoding stringifies the same value).
-      data: data.bytes,
+      data: accepted.data,
     });
     const records: OutgoingRecord[] = [];
     const held: HoldRequest[] = [];

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CatalogueModule } from '../catalogue/catalogue.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { ReplayJobExecutors } from './jobs/replay-job-executors';
@@ -16,7 +17,7 @@ import { ReplayTargets } from './replay-target';
  * src/dead-letters registers) and test events; exports what dead-letter replay reuses.
  */
 @Module({
-  imports: [EndpointsModule],
+  imports: [CatalogueModule, EndpointsModule],
   controllers: [ReplayController, ReplayJobsController],
   providers: [
     ReplayTargets,

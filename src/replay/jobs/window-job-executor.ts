@@ -3,13 +3,15 @@ import { randomUUID } from 'node:crypto';
 import type { AppConfig } from '../../config/config';
 import { APP_CONFIG } from '../../config/config.module';
 import { deliveryTaskFor, HEADER, type DeliveryTask } from '../../domain/delivery-task';
+import { readEndpointChangeMarker } from '../../domain/endpoint-change-marker';
+import { acceptTenantEvent, parseRecordEvent, type AcceptanceRules } from '../../domain/event-acceptance';
 import { NotificationMark } from '../../domain/notification-mark';
 import { isAboutEndpoint } from '../../domain/notifications';
 import { matchesEventType } from '../../domain/subscription-matcher';
-import { deliveredData, parseCloudEvent, timestampToIso, type PlatformEvent } from '../../domain/cloud-event';
-import { tenantAllowedOnTopic } from '../../domain/topic-tenants';
+import type { PlatformEvent } from '../../domain/cloud-event';
 import type { ConsumedRecord } from '../../domain/records';
 import { TopicRangeReader } from '../../kafka/topic-range-reader';
+import { EventCatalogue } from '../../catalogue/event-catalogue';
 import { DeliveryTaskProducer } from '../delivery-task-producer';
 import { ReplayTargets, type ReplayTarget } from '../replay-target';
 import { advanceWindow, remainingRanges, type ReplayJob, type ResumePoint } from './replay-job';
@@ -31,6 +33,7 @@ const IDLE_MS = 120_000;
 @Injectable()
 export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
   readonly kind = 'window' as const;
+  private readonly rules: AcceptanceRules;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -39,7 +42,14 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     private readonly tasks: DeliveryTaskProducer,
     private readonly executors: ReplayJobExecutors,
     @Inject(NotificationMark) private readonly marks: Pick<NotificationMark, 'check'>,
-  ) {}
+    @Inject(EventCatalogue) private readonly catalogue: Pick<EventCatalogue, 'check'>,
+  ) {
+    this.rules = {
+      maxEventBytes: config.delivery.maxEventBytes,
+      inputTopicTenants: config.kafka.inputTopicTenants,
+      checkSchema: (type, data) => this.catalogue.check(type, data),
+    };
+  }
 
   onModuleInit(): void {
     this.executors.register(this);
@@ -88,26 +98,23 @@ export class WindowJobExecutor implements ReplayJobExecutor, OnModuleInit {
     return scan.complete ? 'done' : 'stopped';
   }
 
-  /** The record's event when it is valid, of the endpoint's tenant and of a type it subscribes to. */
+  /**
+   * The record's event when the fan-out took it (the same rules: domain/event-acceptance.ts), it is of
+   * the endpoint's tenant and of a type the endpoint subscribes to. The fan-out's one check left out
+   * is the tenant's existence: the job's tenant exists.
+   */
   private subscribedEvent(record: ConsumedRecord, target: ReplayTarget): PlatformEvent | null {
-    const parsed = parseCloudEvent(
-      record.value,
-      // The bytes, not the text: a ce_* header that is not UTF-8 must be refused, not read with U+FFFD.
-      record.rawHeaders ?? record.headers,
-      this.config.delivery.maxEventBytes,
-      timestampToIso(record.timestampMs),
-    );
+    // An endpoint-change marker, or a record with a control header the fan-out dead-lettered.
+    if (readEndpointChangeMarker(record).kind !== 'not-a-marker') return null;
+    const parsed = parseRecordEvent(record, this.config.delivery.maxEventBytes);
     if (!parsed.ok) return null;
     const event = parsed.event;
     if (event.tenantId !== target.tenantId || !matchesEventType(target.eventTypes, event.type)) return null;
-    // The fan-out dead-lettered it (reserved_type): a hookstream.* event Hookstream did not mark.
-    if (this.marks.check(event, record.headers[HEADER.notificationMark]).kind === 'refused') return null;
-    // The fan-out dead-lettered it (tenant_not_allowed_on_topic): a replay must not deliver it after all.
-    if (!tenantAllowedOnTopic(this.config.kafka.inputTopicTenants, record.topic, event.tenantId)) return null;
+    const mark = this.marks.check(event, record.headers[HEADER.notificationMark]);
+    if (mark.kind === 'refused') return null;
+    if (!acceptTenantEvent(record, event, mark, this.rules).ok) return null;
     // A notification about this endpoint is never sent to it (as in the fan-out).
     if (isAboutEndpoint(event, target.id)) return null;
-    // The fan-out dead-lettered it (too_large): its task would not fit the broker.
-    if (!deliveredData(event, this.config.delivery.maxEventBytes).ok) return null;
     return event;
   }
 }
