@@ -5,7 +5,9 @@ import type { Logger } from 'pino';
 import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
+import { withTimeout } from '../common/with-timeout';
 import type { ConsumedRecord } from '../domain/records';
+import { TransientError } from '../domain/transient';
 import { KafkaAdmin } from './kafka-admin';
 import { KAFKA } from './kafka.constants';
 import { toRecord } from './consumed-record';
@@ -48,6 +50,9 @@ interface RangeState extends PartitionRange {
   done: boolean;
 }
 
+/** How long the admin may take to say why a scan is idle before the broker counts as away. */
+const DIAGNOSIS_MS = 30_000;
+
 /**
  * Reads ranges of the input topics back (replay jobs), in offset order per partition, a chunk at a
  * time, with a throwaway consumer group (deleted afterwards) that never commits. The ranges are fixed
@@ -79,8 +84,11 @@ export class TopicRangeReader {
   /**
    * Hands the visitor the records of `ranges` whose timestamp is in `window`, at most `chunkRecords`
    * offsets at a time, one partition per chunk, serially; each chunk says where its partition now
-   * stands. Rejects when a partition with records left yields nothing for `idleMs` (its end can no
-   * longer be reached, e.g. the topic was recreated), so a job fails instead of hanging.
+   * stands. Rejects when a partition with records left yields nothing for `idleMs` outside the
+   * visitor (whose own time, a send retried through an outage, is not idle): with a plain Error when
+   * the range can no longer be read to its end (its topic deleted or recreated), so a job fails
+   * instead of hanging; else with a TransientError (the broker is away or slow), so it is handed
+   * back and resumes from its last saved chunk.
    */
   async scan(
     ranges: PartitionRange[],
@@ -103,6 +111,10 @@ export class TopicRangeReader {
     let scanned = 0;
     let stopped = false;
     let lastProgressAt = Date.now();
+    /** A visit is running: its time is the visitor's, not the broker's. */
+    let visiting = false;
+    /** The watchdog is asking the admin why the scan is idle. */
+    let diagnosing = false;
     let settle!: (outcome: { error?: Error }) => void;
     const finished = new Promise<{ error?: Error }>((resolve) => (settle = resolve));
     const advance = (range: RangeState, next: bigint) => {
@@ -118,7 +130,13 @@ export class TopicRangeReader {
       const handOver = async (records: ConsumedRecord[], next: bigint): Promise<boolean> => {
         const capped = next > range.end ? range.end : next;
         scanned += records.length;
-        const step = await visit(records, { topic: range.topic, partition: range.partition, next: capped });
+        visiting = true;
+        let step: ScanStep;
+        try {
+          step = await visit(records, { topic: range.topic, partition: range.partition, next: capped });
+        } finally {
+          visiting = false;
+        }
         advance(range, capped);
         await heartbeat();
         return step === 'continue';
@@ -162,11 +180,17 @@ export class TopicRangeReader {
 
     const watchdog = setInterval(
       () => {
-        if (Date.now() - lastProgressAt < options.idleMs) return;
-        const stuck = states
-          .filter((range) => !range.done)
-          .map((r) => `${r.topic}/${r.partition}@${r.from}<${r.end}`);
-        settle({ error: new Error(`no records arrived for ${options.idleMs} ms from ${stuck.join(', ')}`) });
+        if (visiting || diagnosing || Date.now() - lastProgressAt < options.idleMs) return;
+        diagnosing = true;
+        const idleSince = lastProgressAt;
+        void this.idleFailure(
+          states.filter((range) => !range.done),
+          options.idleMs,
+        ).then((error) => {
+          diagnosing = false;
+          // Records came meanwhile: the scan goes on.
+          if (lastProgressAt === idleSince && !visiting) settle({ error });
+        });
       },
       Math.min(options.idleMs, 1_000),
     );
@@ -200,6 +224,46 @@ export class TopicRangeReader {
       stopped = true;
       await consumer.disconnect().catch(() => undefined);
       await this.deleteGroup(groupId);
+    }
+  }
+
+  /**
+   * Why `stuck` yielded nothing for `idleMs`. A range the cluster can no longer hold to its end (its
+   * topic or partition gone, or its high watermark now below the range's end: the topic was
+   * recreated) gives a plain Error: waiting cannot help. Otherwise, or when the admin cannot say (the
+   * broker is away too), a TransientError.
+   */
+  private async idleFailure(stuck: RangeState[], idleMs: number): Promise<Error> {
+    const idle = `no records arrived for ${idleMs} ms from ${stuck
+      .map((r) => `${r.topic}/${r.partition}@${r.from}<${r.end}`)
+      .join(', ')}`;
+    const diagnosis = async (): Promise<Error> => {
+      const topics = [...new Set(stuck.map((range) => range.topic))];
+      const missing = await this.kafkaAdmin.missingTopics(topics);
+      if (missing.length > 0) return new Error(`${idle}: topic ${missing.join(', ')} no longer exists`);
+      for (const topic of topics) {
+        const ends = await this.kafkaAdmin.endOffsets(topic);
+        for (const range of stuck.filter((r) => r.topic === topic)) {
+          const high = ends.find((end) => end.partition === range.partition)?.offset;
+          if (high === undefined)
+            return new Error(`${idle}: partition ${topic}/${range.partition} no longer exists`);
+          if (BigInt(high) < range.end) {
+            return new Error(
+              `${idle}: ${topic}/${range.partition} now ends at offset ${high}, before ${range.end} (the topic was recreated)`,
+            );
+          }
+        }
+      }
+      return new TransientError(`${idle}; the records are still there, so the broker is away or slow`);
+    };
+    try {
+      return await withTimeout(
+        diagnosis(),
+        DIAGNOSIS_MS,
+        () => new TransientError(`${idle}; the admin did not answer within ${DIAGNOSIS_MS} ms either`),
+      );
+    } catch (error) {
+      return new TransientError(`${idle}; the admin could not reach the broker either`, { cause: error });
     }
   }
 

@@ -22,7 +22,10 @@ import {
   type ReplayJobExecutor,
 } from './replay-job-executors';
 
-/** A partition with records left that yields nothing for this long fails the job rather than hang it. */
+/**
+ * A partition with records left that yields nothing for this long (outside the job's own sends and
+ * saves) ends the run rather than hang it: failed when the range is gone, else handed back to resume.
+ */
 const IDLE_MS = 120_000;
 
 /**
