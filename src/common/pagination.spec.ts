@@ -1,4 +1,4 @@
-import { decodeCursor, encodeCursor } from './pagination';
+import { decodeCursor, decodeExactCursor, encodeCursor, encodeExactCursor } from './pagination';
 
 describe('pagination cursor', () => {
   it('round-trips through an opaque base64url string', () => {
@@ -19,5 +19,30 @@ describe('pagination cursor', () => {
     ['bad id', Buffer.from('["2025-03-04T05:06:07.089Z","x"]').toString('base64url')],
   ])('refuses %s', (_label, text) => {
     expect(decodeCursor(text)).toBeNull();
+  });
+});
+
+describe('exact pagination cursor', () => {
+  const id = '2f1c6c52-8a3e-4c47-9d0e-4f7c7a0c3b11';
+  const raw = (createdAt: string) => Buffer.from(JSON.stringify([createdAt, id])).toString('base64url');
+
+  it('keeps the microseconds PostgreSQL gave', () => {
+    const cursor = { createdAt: '2025-03-04T05:06:07.123456Z', id };
+    expect(decodeExactCursor(encodeExactCursor(cursor))).toEqual(cursor);
+  });
+
+  it('reads a millisecond cursor issued before it', () => {
+    const text = encodeCursor({ createdAt: new Date('2025-03-04T05:06:07.089Z'), id });
+    expect(decodeExactCursor(text)).toEqual({ createdAt: '2025-03-04T05:06:07.089Z', id });
+  });
+
+  it.each([
+    ['a date that does not exist', raw('2025-02-30T05:06:07.123456Z')],
+    ['more than microseconds', raw('2025-03-04T05:06:07.1234567Z')],
+    ['an offset other than Z', raw('2025-03-04T05:06:07.123+01:00')],
+    ['a year past 9999', raw('+010000-01-01T00:00:00.000Z')],
+    ['garbage', '!!!'],
+  ])('refuses %s', (_label, text) => {
+    expect(decodeExactCursor(text)).toBeNull();
   });
 });

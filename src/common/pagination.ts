@@ -29,3 +29,33 @@ export function decodeCursor(text: string, idPattern: RegExp = UUID): PageCursor
     return null;
   }
 }
+
+/**
+ * A cursor whose timestamp is PostgreSQL's text of it (ISO 8601 UTC, up to microseconds), for rows
+ * whose `created_at` is set by the database (`now()`, microseconds): a JavaScript Date keeps only
+ * milliseconds, and a cursor holding one would skip the rows later in the same millisecond. A cursor
+ * of {@link encodeCursor} (milliseconds) still reads as one.
+ */
+export interface ExactPageCursor {
+  /** `YYYY-MM-DDTHH:MM:SS[.ffffff]Z`. */
+  createdAt: string;
+  id: string;
+}
+
+const EXACT_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?Z$/;
+
+export function encodeExactCursor(cursor: ExactPageCursor): string {
+  return Buffer.from(JSON.stringify([cursor.createdAt, cursor.id])).toString('base64url');
+}
+
+/** null when `text` is not a cursor this service issued, or names a time that is not a real date. */
+export function decodeExactCursor(text: string): ExactPageCursor | null {
+  const cursor = decodeCursor(text);
+  if (cursor === null) return null;
+  const [createdAt] = JSON.parse(Buffer.from(text, 'base64url').toString('utf8')) as [string];
+  // The seconds as JavaScript reads them again: refuses a 30 February, which PostgreSQL would fail on.
+  if (!EXACT_TIME.test(createdAt) || cursor.createdAt.toISOString().slice(0, 19) !== createdAt.slice(0, 19)) {
+    return null;
+  }
+  return { createdAt, id: cursor.id };
+}

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import type { PageCursor } from '../../common/pagination';
+import type { ExactPageCursor } from '../../common/pagination';
 import type { JobCounts, ReplayJob, ReplayJobKind, ReplayJobState, ResumePoint } from './replay-job';
 
 interface ReplayJobSqlRow {
@@ -92,10 +92,19 @@ export class ReplayJobs {
     return rows.length ? fromSql(rows[0]) : null;
   }
 
-  /** Newest first, keyset-paginated by (created_at, id). */
-  async page(tenantId: string, after: PageCursor | null, limit: number): Promise<ReplayJob[]> {
-    const rows = await this.dataSource.query<ReplayJobSqlRow[]>(
-      `SELECT ${COLUMNS}
+  /**
+   * Newest first, keyset-paginated by (created_at, id); each job with its position, the cursor after
+   * it. `created_at` is the database's `now()`: the position keeps its microseconds, so a job created
+   * in the same millisecond as the page's last is not skipped.
+   */
+  async page(
+    tenantId: string,
+    after: ExactPageCursor | null,
+    limit: number,
+  ): Promise<Array<{ job: ReplayJob; position: ExactPageCursor }>> {
+    const rows = await this.dataSource.query<Array<ReplayJobSqlRow & { created_at_text: string }>>(
+      `SELECT ${COLUMNS},
+              to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') AS created_at_text
          FROM replay_jobs
         WHERE tenant_id = $1
           AND ($2::timestamptz IS NULL OR (created_at, id) < ($2::timestamptz, $3::uuid))
@@ -103,7 +112,10 @@ export class ReplayJobs {
         LIMIT $4`,
       [tenantId, after?.createdAt ?? null, after?.id ?? null, limit],
     );
-    return rows.map(fromSql);
+    return rows.map((row) => ({
+      job: fromSql(row),
+      position: { createdAt: row.created_at_text, id: row.id },
+    }));
   }
 
   /** Cancels a queued job at once; null when it was no longer queued. */

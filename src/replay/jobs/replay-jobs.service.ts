@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { isUUID } from 'class-validator';
 import { DomainError } from '../../common/domain-error';
-import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../../common/pagination';
+import { decodeExactCursor, DEFAULT_PAGE_SIZE, encodeExactCursor } from '../../common/pagination';
 import { QuotaMetrics } from '../../common/quota-metrics';
 import { TopicRangeReader } from '../../kafka/topic-range-reader';
 import { ReplayTargets } from '../replay-target';
@@ -73,7 +73,7 @@ export class ReplayJobsService {
   }
 
   async list(tenantId: string, limit = DEFAULT_PAGE_SIZE, cursor?: string): Promise<ReplayJobPageDto> {
-    const after = cursor === undefined ? null : decodeCursor(cursor);
+    const after = cursor === undefined ? null : decodeExactCursor(cursor);
     if (cursor !== undefined && after === null) {
       throw DomainError.invalid('cursor is not valid', [
         'cursor must be a nextCursor value from a previous page',
@@ -81,10 +81,9 @@ export class ReplayJobsService {
     }
     const rows = await this.jobs.page(tenantId, after, limit + 1);
     const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
     return {
-      data: page.map(toDto),
-      nextCursor: rows.length > limit ? encodeCursor({ createdAt: last.createdAt, id: last.id }) : null,
+      data: page.map(({ job }) => toDto(job)),
+      nextCursor: rows.length > limit ? encodeExactCursor(page[page.length - 1].position) : null,
     };
   }
 
