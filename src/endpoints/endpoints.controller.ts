@@ -29,6 +29,7 @@ import { uncataloguedTypes } from '../domain/catalogue-schemas';
 import { ApiKeyGuard } from '../tenants/auth/api-key.guard';
 import { CurrentTenant } from '../tenants/auth/current-tenant.decorator';
 import { CreateEndpointDto, RotateSecretDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
+import { MAX_PREVIOUS_SECRETS } from './secrets/signing-secrets';
 import {
   EndpointDto,
   EndpointPageDto,
@@ -144,7 +145,8 @@ export class EndpointsController {
   @ApiOperation({
     summary:
       'Replace the signing secret; the previous one keeps signing beside it for the grace period ' +
-      '(one that no configured key decrypts is dropped at once: rotating fixes such an endpoint).',
+      `(at most ${MAX_PREVIOUS_SECRETS} earlier secrets sign: past that, those expiring soonest are dropped; ` +
+      'one that no configured key decrypts is dropped at once: rotating fixes such an endpoint).',
   })
   @ApiOkResponse({ type: EndpointSecretDto })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })

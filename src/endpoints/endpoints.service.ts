@@ -12,13 +12,13 @@ import { RecordProducer } from '../kafka/record-producer';
 import { QuotaMetrics } from '../common/quota-metrics';
 import type { CreateEndpointDto, UpdateEndpointDto } from './dto/endpoint-input.dto';
 import { HOST_LOOKUP } from './egress.providers';
-import { EndpointEntity, type StoredSecret } from './endpoint.entity';
+import { EndpointEntity } from './endpoint.entity';
 import { EndpointCache } from './endpoint-cache';
 import { EndpointsRepository } from './endpoints.repository';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
-import { activeSecrets, generateSecret, secretBinding, SecretCipher } from './secrets/secret-cipher';
+import { generateSecret, secretBinding, SecretCipher } from './secrets/secret-cipher';
 import { HEADER_VALUE_MASK, mergeHeaderUpdate, readHeaders, sealHeaders } from './secrets/endpoint-headers';
-import { isReadable } from './secrets/signing-secrets';
+import { secretsKeptByRotation } from './secrets/signing-secrets';
 import { toEndpointSnapshot } from './endpoint.mapper';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
@@ -189,8 +189,9 @@ export class EndpointsService {
 
   /**
    * Adds a new secret in front; the previous ones keep signing for the grace period (never longer
-   * than an expiry they already had), and secrets already expired are dropped. So are secrets no
-   * configured key decrypts: they cannot sign, and rotating is how a tenant fixes such an endpoint.
+   * than an expiry they already had), at most MAX_PREVIOUS_SECRETS of them (those expiring soonest
+   * are dropped past that), and secrets already expired are dropped. So are secrets no configured
+   * key decrypts: they cannot sign, and rotating is how a tenant fixes such an endpoint.
    */
   async rotateSecret(
     tenantId: string,
@@ -199,18 +200,11 @@ export class EndpointsService {
     now = new Date(),
   ): Promise<string> {
     const secret = generateSecret();
-    const graceEnds = now.getTime() + gracePeriodSeconds * 1000;
-    const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => {
-      const stillActive = Array.isArray(secrets) ? activeSecrets(secrets, now) : [];
-      const readable = stillActive.filter((old) => isReadable(this.cipher, id, old));
-      const previous: StoredSecret[] = readable.map((old) => ({
-        ...old,
-        expiresAt: new Date(
-          Math.min(old.expiresAt === null ? graceEnds : Date.parse(old.expiresAt), graceEnds),
-        ).toISOString(),
-      }));
-      return [this.cipher.encrypt(secret, secretBinding(id), now), ...activeSecrets(previous, now)];
-    });
+    const graceEndsMs = now.getTime() + gracePeriodSeconds * 1000;
+    const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => [
+      this.cipher.encrypt(secret, secretBinding(id), now),
+      ...secretsKeptByRotation(this.cipher, id, secrets, now, graceEndsMs),
+    ]);
     if (stored === null) throw DomainError.notFound('endpoint');
     await this.announce(tenantId, id);
     return secret;

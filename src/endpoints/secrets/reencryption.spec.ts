@@ -52,6 +52,26 @@ describe('planReencryption', () => {
     expect(JSON.stringify(plan.changes)).not.toContain(current.slice(6));
   });
 
+  it('keeps only the three secrets that sign of a row from before the cap, never reading the rest', () => {
+    const third = new SecretCipher(['c'.repeat(40)]);
+    const signing = [generateSecret(), generateSecret(), generateSecret()];
+    const plan = planReencryption(
+      withBThenA,
+      endpointRow([
+        stored(withA, signing[0]),
+        stored(withA, signing[1], LATER),
+        stored(withA, signing[2], LATER),
+        // Past the cap, under a key no longer configured: they sign nothing, so they do not block.
+        stored(third, generateSecret(), LATER),
+        stored(third, generateSecret(), LATER),
+      ]),
+      NOW,
+    );
+    if (plan.outcome !== 'reencrypted') throw new Error(`expected reencrypted, got ${plan.outcome}`);
+    expect(plan).toMatchObject({ reencrypted: 3, expiredDropped: 2 });
+    expect(plan.changes.secrets?.map((secret) => withB.decrypt(secret, secretBinding(ID)))).toEqual(signing);
+  });
+
   it('re-encrypts only what is not under the current key', () => {
     const untouched = stored(withB, generateSecret());
     const plan = planReencryption(

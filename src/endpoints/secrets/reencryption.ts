@@ -1,12 +1,6 @@
 import { readHeaders, sealHeaders, type SealedHeaderColumns } from './endpoint-headers';
-import {
-  activeSecrets,
-  headersBinding,
-  secretBinding,
-  type SecretCipher,
-  type StoredSecret,
-} from './secret-cipher';
-import { readSigningSecrets } from './signing-secrets';
+import { headersBinding, secretBinding, type SecretCipher, type StoredSecret } from './secret-cipher';
+import { readSigningSecrets, signingSecrets } from './signing-secrets';
 
 /** The sealed columns of one endpoint row. */
 export interface SealedColumns extends SealedHeaderColumns {
@@ -23,15 +17,18 @@ export type SealedChanges = Partial<
 export type ReencryptionPlan =
   /** Every stored secret is under the current key already: nothing to write. */
   | { outcome: 'current' }
-  /** Write `secrets`: the active ones under the current key (dates kept), expired ones dropped. */
+  /**
+   * Write `secrets`: the ones that sign under the current key (dates kept), expired ones dropped
+   * (counted in `expiredDropped`, as are active ones past MAX_SIGNING_SECRETS in a row from before it).
+   */
   | { outcome: 'reencrypted'; changes: SealedChanges; reencrypted: number; expiredDropped: number }
   /** Some active secret does not decrypt with any configured key: the row is left as it is. */
   | { outcome: 'unreadable'; problem: string };
 
 /**
  * Plans the re-encryption of one endpoint's stored secrets (HOOKSTREAM_SECRET_KEY encrypts, any
- * configured key decrypts). Expired secrets sign nothing: they are dropped, not re-encrypted, so no
- * ciphertext under a retired key is left behind.
+ * configured key decrypts). Expired secrets, and active ones past MAX_SIGNING_SECRETS, sign nothing:
+ * they are dropped, not re-encrypted, so no ciphertext under a retired key is left behind.
  */
 export function planReencryption(cipher: SecretCipher, row: SealedColumns, now: Date): ReencryptionPlan {
   const stored = row.secrets;
@@ -44,7 +41,9 @@ export function planReencryption(cipher: SecretCipher, row: SealedColumns, now: 
   let reencrypted = 0;
   let expiredDropped = 0;
   if (!stored.every((secret) => cipher.isCurrent(secret))) {
-    const active = activeSecrets(stored, now);
+    // Only those that sign: re-encrypting one past MAX_SIGNING_SECRETS (a row from before that cap)
+    // would decrypt a secret readSigningSecrets never checked.
+    const active = signingSecrets(stored, now);
     changes.secrets = active.map((secret) => cipher.reencrypt(secret, secretBinding(row.id)));
     reencrypted += active.filter((secret) => !cipher.isCurrent(secret)).length;
     expiredDropped = stored.length - active.length;

@@ -1,5 +1,17 @@
-import { generateSecret, SecretCipher, secretBinding, type StoredSecret } from './secret-cipher';
-import { isReadable, readSigningSecrets } from './signing-secrets';
+import {
+  generateSecret,
+  SecretCipher,
+  secretBinding,
+  type CipherBinding,
+  type StoredSecret,
+} from './secret-cipher';
+import {
+  isReadable,
+  MAX_PREVIOUS_SECRETS,
+  MAX_SIGNING_SECRETS,
+  readSigningSecrets,
+  secretsKeptByRotation,
+} from './signing-secrets';
 
 const KEY_A = 'a'.repeat(40);
 const KEY_B = 'b'.repeat(40);
@@ -16,6 +28,18 @@ function stored(cipher: SecretCipher, plain: string, expiresAt: string | null = 
   return { ...cipher.encrypt(plain, secretBinding(ID), NOW), expiresAt };
 }
 
+/** A cipher that counts its decryptions: what a cache reload or a rotation costs. */
+class CountingCipher extends SecretCipher {
+  decrypted = 0;
+  override decrypt(secret: StoredSecret, binding: CipherBinding): string {
+    this.decrypted += 1;
+    return super.decrypt(secret, binding);
+  }
+}
+
+const HOUR = 3_600_000;
+const inHours = (hours: number) => new Date(NOW.getTime() + hours * HOUR).toISOString();
+
 describe('readSigningSecrets', () => {
   it('decrypts every active secret, newest first, with its expiry', () => {
     const current = generateSecret();
@@ -27,6 +51,22 @@ describe('readSigningSecrets', () => {
       NOW,
     );
     expect(read).toEqual({ secrets: [current, previous], secretExpiries: [null, LATER], problem: null });
+  });
+
+  it('signs with at most three secrets, newest first, and never decrypts the others (a row from before the cap)', () => {
+    const counting = new CountingCipher([KEY_B]);
+    const newest = [generateSecret(), generateSecret(), generateSecret()];
+    const row = [
+      stored(withB, newest[0]),
+      stored(withB, newest[1], inHours(3)),
+      stored(withB, newest[2], inHours(2)),
+      // Past the cap, and under a key not configured: read, they would make the endpoint unusable.
+      ...Array.from({ length: 7 }, () => stored(withA, generateSecret(), inHours(1))),
+    ];
+    const read = readSigningSecrets(counting, ID, row, NOW);
+    expect(MAX_SIGNING_SECRETS).toBe(3);
+    expect(read).toEqual({ secrets: newest, secretExpiries: [null, inHours(3), inHours(2)], problem: null });
+    expect(counting.decrypted).toBe(3);
   });
 
   it('names the key a secret was encrypted with when no configured key decrypts it, and the fix', () => {
@@ -115,6 +155,73 @@ describe('readSigningSecrets', () => {
     const read = readSigningSecrets(withA, ID, value, NOW);
     expect(read.secrets).toEqual([]);
     expect(read.problem).toMatch(/^its stored signing secrets cannot be read \(.+\); rotate/);
+  });
+});
+
+describe('secretsKeptByRotation', () => {
+  const graceEnds = NOW.getTime() + 10 * HOUR;
+
+  it('keeps two earlier secrets, dropping those expiring soonest, in stored order', () => {
+    const [current, a, b, c] = [generateSecret(), generateSecret(), generateSecret(), generateSecret()];
+    const kept = secretsKeptByRotation(
+      withA,
+      ID,
+      [
+        stored(withA, current),
+        stored(withA, a, inHours(2)),
+        stored(withA, b, inHours(3)),
+        stored(withA, c, inHours(1)),
+      ],
+      NOW,
+      graceEnds,
+    );
+    expect(MAX_PREVIOUS_SECRETS).toBe(2);
+    expect(kept.map((secret) => [withA.decrypt(secret, secretBinding(ID)), secret.expiresAt])).toEqual([
+      [current, inHours(10)],
+      [b, inHours(3)],
+    ]);
+  });
+
+  it('ends each kept secret by the grace period, never later than it already ended', () => {
+    const kept = secretsKeptByRotation(
+      withA,
+      ID,
+      [stored(withA, generateSecret()), stored(withA, generateSecret(), inHours(48))],
+      NOW,
+      NOW.getTime() + HOUR,
+    );
+    expect(kept.map((secret) => secret.expiresAt)).toEqual([inHours(1), inHours(1)]);
+  });
+
+  it('skips secrets no configured key reads, decrypting only until it has two', () => {
+    const counting = new CountingCipher([KEY_B]);
+    const [a, b] = [generateSecret(), generateSecret()];
+    const kept = secretsKeptByRotation(
+      counting,
+      ID,
+      [
+        stored(withA, generateSecret()),
+        stored(withB, a, inHours(5)),
+        stored(withB, b, inHours(4)),
+        ...Array.from({ length: 20 }, () => stored(withB, generateSecret(), inHours(3))),
+      ],
+      NOW,
+      graceEnds,
+    );
+    expect(kept.map((secret) => withB.decrypt(secret, secretBinding(ID)))).toEqual([a, b]);
+    expect(counting.decrypted).toBe(3);
+  });
+
+  it('keeps nothing with no grace period, from expired secrets, or from a column that is not a list', () => {
+    expect(secretsKeptByRotation(withA, ID, [stored(withA, generateSecret())], NOW, NOW.getTime())).toEqual(
+      [],
+    );
+    expect(
+      secretsKeptByRotation(withA, ID, [stored(withA, generateSecret(), EARLIER)], NOW, graceEnds),
+    ).toEqual([]);
+    expect(secretsKeptByRotation(withA, ID, { x: 1 } as unknown as StoredSecret[], NOW, graceEnds)).toEqual(
+      [],
+    );
   });
 });
 
