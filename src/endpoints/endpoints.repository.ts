@@ -89,10 +89,28 @@ export class EndpointsRepository {
     return query.getMany();
   }
 
-  /** Saves changed columns and returns the row as stored (fresh updated_at). */
-  async update(endpoint: EndpointEntity, changes: Partial<EndpointEntity>): Promise<EndpointEntity> {
-    await this.rows.update({ id: endpoint.id, tenantId: endpoint.tenantId }, changes);
-    return this.rows.findOneByOrFail({ id: endpoint.id, tenantId: endpoint.tenantId });
+  /**
+   * Changes one tenant's endpoint in one transaction: `change` gets the row as read under a row lock
+   * (SELECT … FOR UPDATE) and returns the columns to set, so a change merged into stored values (a
+   * masked header keeps its value) cannot undo a concurrent one. `change` may throw to refuse; nothing
+   * is written then. Returns the row as stored (fresh updated_at), or null when the endpoint is not
+   * the tenant's, deleted since the caller read it included.
+   */
+  async update(
+    tenantId: string,
+    id: string,
+    change: (locked: EndpointEntity) => Partial<EndpointEntity>,
+  ): Promise<EndpointEntity | null> {
+    if (!isUUID(id)) return null;
+    return this.dataSource.transaction(async (manager) => {
+      const rows = manager.getRepository(EndpointEntity);
+      const where = { id, tenantId };
+      const row = await rows.findOne({ where, lock: { mode: 'pessimistic_write' } });
+      if (!row) return null;
+      await rows.update(where, change(row));
+      // The lock holds until commit, so a DELETE waits and the row is still there to read back.
+      return rows.findOneByOrFail(where);
+    });
   }
 
   async delete(tenantId: string, id: string): Promise<boolean> {

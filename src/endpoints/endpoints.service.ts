@@ -119,7 +119,6 @@ export class EndpointsService {
     if (input.description !== undefined) changes.description = input.description;
     if (input.eventTypes !== undefined) changes.eventTypes = input.eventTypes;
     if (input.ordering !== undefined) changes.ordering = input.ordering;
-    if (input.headers !== undefined) Object.assign(changes, this.headerChanges(endpoint, input.headers));
     if (input.maxConcurrency !== undefined) changes.maxConcurrency = input.maxConcurrency;
     if (input.metadata !== undefined) changes.metadata = input.metadata;
     if (changes.ordering === 'strict' && endpoint.ordering !== 'strict') {
@@ -143,8 +142,14 @@ export class EndpointsService {
       // Already disabled: a new reason replaces the old one (the platform's own reason included).
       changes.disabledReason = input.disabledReason.trim() || 'disabled by the client';
     }
-    if (Object.keys(changes).length === 0) return endpoint;
-    const updated = await this.endpoints.update(endpoint, changes);
+    const headers = input.headers;
+    if (Object.keys(changes).length === 0 && headers === undefined) return endpoint;
+    // Headers merge into the stored ones, so they are merged from the row as locked for the write:
+    // merged from `endpoint`, a concurrent PATCH of headers committed since would be undone.
+    const updated = await this.endpoints.update(tenantId, id, (locked) =>
+      headers === undefined ? changes : { ...changes, ...this.headerChanges(locked, headers) },
+    );
+    if (updated === null) throw DomainError.notFound('endpoint'); // deleted since `get`
     await this.announce(tenantId, id);
     return updated;
   }
