@@ -1,5 +1,8 @@
 import { decodeCursor, decodeExactCursor, encodeCursor, encodeExactCursor } from './pagination';
 
+const ID = '2f1c6c52-8a3e-4c47-9d0e-4f7c7a0c3b11';
+const cursorText = (date: string): string => Buffer.from(JSON.stringify([date, ID])).toString('base64url');
+
 describe('pagination cursor', () => {
   it('round-trips through an opaque base64url string', () => {
     const cursor = {
@@ -16,9 +19,16 @@ describe('pagination cursor', () => {
     ['not JSON', Buffer.from('hello').toString('base64url')],
     ['wrong shape', Buffer.from('{"a":1}').toString('base64url')],
     ['bad date', Buffer.from('["soon","2f1c6c52-8a3e-4c47-9d0e-4f7c7a0c3b11"]').toString('base64url')],
+    ['a date before 4713 BC, which PostgreSQL cannot hold', cursorText('-271821-04-20T00:00:00.000Z')],
+    ['a date in year 0', cursorText('0000-12-31T23:59:59.999Z')],
+    ['a date after year 9999', cursorText('+010000-01-01T00:00:00.000Z')],
     ['bad id', Buffer.from('["2025-03-04T05:06:07.089Z","x"]').toString('base64url')],
   ])('refuses %s', (_label, text) => {
     expect(decodeCursor(text)).toBeNull();
+  });
+
+  it.each(['0001-01-01T00:00:00.000Z', '9999-12-31T23:59:59.999Z'])('accepts the edge date %s', (date) => {
+    expect(decodeCursor(cursorText(date))?.createdAt.toISOString()).toBe(date);
   });
 });
 

@@ -7,6 +7,14 @@ export interface PageCursor {
   id: string;
 }
 
+/**
+ * The years a cursor's date may fall in. Every cursor this service issues holds a row's `now()`;
+ * PostgreSQL cannot hold years before 4713 BC (a 22008 error, a 500), which JavaScript dates reach
+ * (±271821), so a forged date outside the years any row can have is refused before the query.
+ */
+const FIRST_CURSOR_YEAR = 1;
+const LAST_CURSOR_YEAR = 9999;
+
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Ids of rows keyed by a bigint sequence (the attempt log). */
 export const SEQUENCE_ID = /^\d{1,19}$/;
@@ -24,6 +32,8 @@ export function decodeCursor(text: string, idPattern: RegExp = UUID): PageCursor
     if (typeof createdAt !== 'string' || typeof id !== 'string' || !idPattern.test(id)) return null;
     const date = new Date(createdAt);
     if (Number.isNaN(date.getTime())) return null;
+    const year = date.getUTCFullYear();
+    if (year < FIRST_CURSOR_YEAR || year > LAST_CURSOR_YEAR) return null;
     return { createdAt: date, id };
   } catch {
     return null;

@@ -8,6 +8,10 @@ import { LaneHangsRepository } from '../../src/delivery/lane-hangs.repository';
 import { isValidSecret } from '../../src/endpoints/secrets/secret-cipher';
 import { endpointCalls, PUBLIC_URL, UNKNOWN_ID, type Tenant } from './endpoint-calls';
 
+/** A cursor shaped like the ones the API issues, holding `date` and a valid id. */
+const forgedCursor = (date: string): string =>
+  Buffer.from(JSON.stringify([date, UNKNOWN_ID])).toString('base64url');
+
 /** What the endpoints API does with valid requests; endpoint-refusals.e2e-spec.ts has what it refuses. */
 describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
   let database: TestDatabase;
@@ -341,6 +345,8 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       ['limit=101', /limit must be between 1 and 100/],
       ['limit=abc', /limit must be a whole number/],
       ['cursor=garbage', /cursor is not valid/],
+      // A date JavaScript holds and PostgreSQL cannot (before 4713 BC) was a 500 (review 8, F9).
+      [`cursor=${forgedCursor('-271821-04-20T00:00:00.000Z')}`, /cursor is not valid/],
       ['offset=3', /property offset should not exist/],
     ])('refuses ?%s', async (query, problem) => {
       const response = await api('GET', `/v1/endpoints?${query}`, { token: tenantA.apiKey });
