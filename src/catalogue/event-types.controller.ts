@@ -7,9 +7,8 @@ import {
   ApiTags,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { PageQueryDto } from '../common/page-query.dto';
 import { ApiKeyGuard } from '../tenants/auth';
-import { EventTypeDto, EventTypePageDto } from './dto/event-type.dto';
+import { EventTypeDto, EventTypePageDto, EventTypePageQueryDto } from './dto/event-type.dto';
 import { toEventTypeDto } from './event-type.mapper';
 import { EventTypesService } from './event-types.service';
 
@@ -28,7 +27,7 @@ export class EventTypesController {
   @Get()
   @ApiOperation({ summary: 'The event catalogue, by name (any tenant API key).' })
   @ApiOkResponse({ type: EventTypePageDto })
-  async list(@Query() query: PageQueryDto): Promise<EventTypePageDto> {
+  async list(@Query() query: EventTypePageQueryDto): Promise<EventTypePageDto> {
     const { rows, next } = await this.eventTypes.list(query.limit, query.cursor);
     return { data: rows.map(toEventTypeDto), nextCursor: next };
   }

@@ -1,4 +1,7 @@
 import { DomainError } from '../common/domain-error';
+import { globalPipes } from '../common/global-pipes';
+import { MAX_EVENT_TYPE_LENGTH } from '../domain/event-contract';
+import { EventTypePageQueryDto } from './dto/event-type.dto';
 import type { EventCatalogue } from './event-catalogue';
 import type { EventTypeFields, EventTypeRow, EventTypesRepository } from './event-types.repository';
 import { EventTypesService } from './event-types.service';
@@ -24,6 +27,12 @@ function service() {
       rows.set(name, row(name, fields));
       return { row: rows.get(name)!, created };
     },
+    page: async (limit: number, after: string | null) =>
+      [...rows.keys()]
+        .sort()
+        .filter((name) => after === null || name > after)
+        .slice(0, limit)
+        .map((name) => rows.get(name)!),
   };
   const catalogue = { applied: () => undefined };
   return {
@@ -60,5 +69,31 @@ describe('EventTypesService', () => {
     await eventTypes.create('hookstreams.thing', {});
     await eventTypes.put('order.hookstream.placed', {});
     expect([...rows.keys()]).toEqual(['hookstreams.thing', 'order.hookstream.placed']);
+  });
+});
+
+/** `?limit&cursor` as the app reads them: through the global pipes, into the route's query DTO. */
+async function pageQuery(query: Record<string, string>): Promise<EventTypePageQueryDto> {
+  let value: unknown = query;
+  for (const pipe of globalPipes()) {
+    value = await pipe.transform(value, { type: 'query', metatype: EventTypePageQueryDto });
+  }
+  return value as EventTypePageQueryDto;
+}
+
+describe('EventTypesService.list', () => {
+  it('pages past names of every valid length: the cursor it issues is one the query accepts', async () => {
+    const { eventTypes } = service();
+    const names = ['a'.repeat(MAX_EVENT_TYPE_LENGTH), 'b'.repeat(151), 'c'];
+    for (const name of names) await eventTypes.create(name, {});
+    const seen: string[] = [];
+    let query = await pageQuery({ limit: '1' });
+    for (;;) {
+      const { rows, next } = await eventTypes.list(query.limit, query.cursor);
+      seen.push(...rows.map((row) => row.name));
+      if (next === null) break;
+      query = await pageQuery({ limit: '1', cursor: next });
+    }
+    expect(seen).toEqual(names);
   });
 });

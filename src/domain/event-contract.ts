@@ -19,8 +19,10 @@ export const OUT_OF_DOUBLE_RANGE = 'holds a number outside the range of a double
 export const EVENT_ID_PATTERN = /^[\x21-\x7e]{1,256}$/;
 /** `tenantid`: tenants are UUIDs (any case, RFC 4122); anything else can only be an unknown tenant. */
 export const TENANT_ID_PATTERN = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** The longest `type`: events, the catalogue and endpoint subscriptions all take it. */
+export const MAX_EVENT_TYPE_LENGTH = 256;
 /** `type`: what endpoints subscribe to with patterns like `record.*`. */
-export const EVENT_TYPE_PATTERN = /^[A-Za-z0-9_.-]{1,256}$/;
+export const EVENT_TYPE_PATTERN = new RegExp(`^[A-Za-z0-9_.-]{1,${MAX_EVENT_TYPE_LENGTH}}$`);
 
 // Matching control characters is the point of this pattern.
 // eslint-disable-next-line no-control-regex

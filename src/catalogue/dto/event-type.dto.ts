@@ -1,8 +1,9 @@
-import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsOptional, IsString, Matches, MaxLength } from 'class-validator';
+import { PageQueryDto } from '../../common/page-query.dto';
 import { RawJsonField } from '../../common/raw-json';
 import { byRule, IsStorableText, OptionalNotNull } from '../../common/validation';
-import { ATTRIBUTE_RULES, EVENT_TYPE_PATTERN } from '../../domain/event-contract';
+import { ATTRIBUTE_RULES, EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../../domain/event-contract';
 import {
   MAX_SCHEMA_BYTES,
   MAX_SCHEMA_DEPTH,
@@ -85,4 +86,23 @@ export class EventTypeDto {
 export class EventTypePageDto {
   @ApiProperty({ type: [EventTypeDto] }) data!: EventTypeDto[];
   @ApiProperty({ nullable: true, type: String }) nextCursor!: string | null;
+}
+
+/** The longest catalogue cursor: base64url of the longest name (ASCII), 4 characters per 3, unpadded. */
+export const MAX_EVENT_TYPE_CURSOR_LENGTH = Math.ceil((MAX_EVENT_TYPE_LENGTH * 4) / 3);
+
+/**
+ * `?limit&cursor` of the catalogue. Its cursor is the last name, which can be longer than the
+ * timestamp-and-id cursors PageQueryDto is sized for; with theirs, a name over 150 characters
+ * gave a nextCursor the next request refused.
+ */
+export class EventTypePageQueryDto extends OmitType(PageQueryDto, ['cursor'] as const) {
+  @ApiPropertyOptional({
+    description: 'nextCursor of the previous page',
+    maxLength: MAX_EVENT_TYPE_CURSOR_LENGTH,
+  })
+  @IsOptional()
+  @IsString()
+  @MaxLength(MAX_EVENT_TYPE_CURSOR_LENGTH)
+  cursor?: string;
 }
