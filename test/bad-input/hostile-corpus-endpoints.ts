@@ -94,8 +94,8 @@ export function buildEndpointCorpus(url: (path: string) => string): EndpointCase
   }
 
   strings('eventTypes', (s) => [s]);
-  add('eventTypes', 'a 200-character type', ['t'.repeat(200)]);
-  add('eventTypes', 'a 201-character type', ['t'.repeat(201)]);
+  add('eventTypes', 'a 256-character type (the longest)', ['t'.repeat(256)]);
+  add('eventTypes', 'a 257-character type', ['t'.repeat(257)]);
   const types = (count: number) => Array.from({ length: count }, (_, i) => `t${i}`);
   add('eventTypes', '100 types', types(100));
   add('eventTypes', '101 types', types(101));

@@ -45,7 +45,7 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       ['eventTypes not an array', { eventTypes: 'record.*' }, /eventTypes must be an array/],
       ['empty eventTypes', { eventTypes: [] }, /eventTypes must not be empty/],
       ['bad wildcard', { eventTypes: ['*.updated'] }, /eventTypes entry "\*\.updated" must be an exact type/],
-      ['bad event name', { eventTypes: ['record..x'] }, /must be an exact type like "record.updated"/],
+      ['bad event name', { eventTypes: ['record.*.x'] }, /must be an exact type like "record.updated"/],
       [
         '101 eventTypes',
         { eventTypes: Array.from({ length: 101 }, (_, i) => `t${i}`) },

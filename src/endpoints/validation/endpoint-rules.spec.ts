@@ -1,3 +1,4 @@
+import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH } from '../../domain/event-contract';
 import { eventTypeProblems, headerProblems, metadataProblems } from './endpoint-rules';
 
 describe('eventTypeProblems', () => {
@@ -8,17 +9,30 @@ describe('eventTypeProblems', () => {
     },
   );
 
+  // Review 8, F10: each of these can be published and catalogued, so an endpoint can name it.
   it.each([
-    ['record.'],
-    ['.record'],
-    ['record..updated'],
+    ['the longest type', 'x'.repeat(MAX_EVENT_TYPE_LENGTH)],
+    ['a type over 200 characters', 'x'.repeat(201)],
+    ['a trailing empty segment', 'record.'],
+    ['a leading empty segment', '.record'],
+    ['an empty segment inside', 'record..updated'],
+    ['the prefix of a type with an empty segment', 'record..*'],
+    ['a prefix as long as a type can be', `${'x'.repeat(MAX_EVENT_TYPE_LENGTH - 2)}.*`],
+  ])('accepts %s, as the event contract does', (_label, pattern) => {
+    expect(EVENT_TYPE_PATTERN.test(pattern.replace(/\.\*$/, '.x'))).toBe(true);
+    expect(eventTypeProblems([pattern])).toEqual([]);
+  });
+
+  it.each([
+    ['.*'],
+    [`${'x'.repeat(MAX_EVENT_TYPE_LENGTH - 1)}.*`],
     ['record.*.updated'],
     ['*.updated'],
     ['rec*'],
     ['record.**'],
     ['record updated'],
     [''],
-    ['x'.repeat(201)],
+    ['x'.repeat(MAX_EVENT_TYPE_LENGTH + 1)],
   ])('refuses %p', (pattern) => {
     expect(eventTypeProblems([pattern])).toEqual([expect.stringMatching(/must be an exact type like/)]);
   });

@@ -1,10 +1,10 @@
 /** Rules for endpoint fields, as plain functions: the DTO decorators and unit tests both use them. */
-import { unstorableText } from '../../domain/event-contract';
+import { EVENT_TYPE_PATTERN, MAX_EVENT_TYPE_LENGTH, unstorableText } from '../../domain/event-contract';
 import { FIELD_NAME, FIELD_VALUE } from '../../domain/http-fields';
 
-export const EVENT_TYPE_PATTERN = /^[a-z0-9_-]+(\.[a-z0-9_-]+)*(\.\*)?$|^\*$/i;
+const WILDCARD = '*';
+const PREFIX_SUFFIX = '.*';
 export const MAX_EVENT_TYPES = 100;
-export const MAX_EVENT_TYPE_LENGTH = 200;
 export const MAX_HEADERS = 20;
 export const MAX_HEADER_VALUE_LENGTH = 4096;
 export const MAX_METADATA_KEYS = 50;
@@ -35,14 +35,26 @@ export function eventTypeProblems(value: unknown): string[] {
   for (const entry of value) {
     if (typeof entry !== 'string') {
       problems.push('eventTypes entries must be strings');
-    } else if (entry.length > MAX_EVENT_TYPE_LENGTH || !EVENT_TYPE_PATTERN.test(entry)) {
+    } else if (!isSubscriptionPattern(entry)) {
       problems.push(
-        `eventTypes entry "${entry.slice(0, 50)}" must be an exact type like "record.updated", ` +
-          'a prefix like "record.*", or "*"',
+        `eventTypes entry "${entry.slice(0, 50)}" must be an exact type like "record.updated" ` +
+          `(letters, digits, '_', '.' and '-', at most ${MAX_EVENT_TYPE_LENGTH}), a prefix like "record.*", or "*"`,
       );
     }
   }
   return problems;
+}
+
+/**
+ * `*`, a type the event contract accepts (so every type that can be published can be named), or
+ * such a type followed by `.*`. Empty segments (`a..b`, `.a`) are types like any other, as the
+ * contract has them; the pattern stays within the longest type, since a longer prefix matches none.
+ */
+function isSubscriptionPattern(entry: string): boolean {
+  if (entry === WILDCARD) return true;
+  if (entry.length > MAX_EVENT_TYPE_LENGTH) return false;
+  const type = entry.endsWith(PREFIX_SUFFIX) ? entry.slice(0, -PREFIX_SUFFIX.length) : entry;
+  return EVENT_TYPE_PATTERN.test(type);
 }
 
 export function headerProblems(value: unknown): string[] {
