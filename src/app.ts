@@ -17,6 +17,7 @@ import { ConsumerRunner } from './kafka/consumer-runner';
 import { OpsSurface } from './ops/ops-listener';
 import { EventCatalogue } from './catalogue/event-catalogue';
 import { withEventDataSchemas } from './catalogue/openapi-components';
+import { withConfiguredDefaults } from './endpoints/openapi-defaults';
 
 /**
  * Builds the whole service, initialised and consuming (the consumers this process's roles run, as
@@ -57,7 +58,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
 
   // The API's documentation comes with the API (the `api` role; ApiRoleGuard hides the rest).
   if (config.roles.has('api')) {
-    const document = SwaggerModule.createDocument(
+    const generated = SwaggerModule.createDocument(
       app,
       new DocumentBuilder()
         .setTitle('Hookstream')
@@ -66,6 +67,7 @@ export async function createApp(config: AppConfig, logger: Logger): Promise<INes
         .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'tenant API key or admin token' })
         .build(),
     );
+    const document = withConfiguredDefaults(generated, config.delivery.defaultMaxConcurrency);
     const catalogue = app.get(EventCatalogue);
     // The UI's page and assets are served by DocsController (Swagger's own needs @fastify/static).
     SwaggerModule.setup('docs', app, document, {

@@ -1,3 +1,4 @@
+import { MAX_ENDPOINT_CONCURRENCY } from '../domain/endpoint-snapshot';
 import { usableCores } from './cpu-count';
 import { ConfigError, loadConfig } from './config';
 import { formatDuration, parseDurationMs, parseSizeBytes } from './units';
@@ -116,6 +117,19 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ...required, HOOKSTREAM_TRUST_PROXY: '2' })).toThrow(
       /HOOKSTREAM_TRUST_PROXY: "2" is a hop count; give the proxies' addresses/,
     );
+  });
+
+  it('defaults endpoints to 1 concurrent request, configurable up to the 100 the API accepts', () => {
+    const concurrency = (value?: string) =>
+      loadConfig({
+        ...required,
+        ...(value === undefined ? {} : { HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY: value }),
+      }).delivery.defaultMaxConcurrency;
+    expect(concurrency()).toBe(1);
+    expect(concurrency(String(MAX_ENDPOINT_CONCURRENCY))).toBe(100);
+    // Above it, an endpoint created with the default could not be PATCHed with its own value.
+    expect(() => concurrency('101')).toThrow(/HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY: 101 is outside 1..100/);
+    expect(() => concurrency('0')).toThrow(/HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY: 0 is outside 1..100/);
   });
 
   it('runs one worker per core by default, or the count given, 1 to 64', () => {

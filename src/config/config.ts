@@ -7,6 +7,7 @@ import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
 import { secretKeyProblems } from './production';
 import { readOperatorTokens } from './operator-tokens';
 import { parseTopicTenants, type TopicTenants } from '../domain/topic-tenants';
+import { MAX_ENDPOINT_CONCURRENCY } from '../domain/endpoint-snapshot';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
@@ -352,7 +353,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxInFlight: read('HOOKSTREAM_MAX_IN_FLIGHT', '512', integer(1, 100_000)),
       partitionWindow: read('HOOKSTREAM_PARTITION_WINDOW', '1000', integer(1, 1_000_000)),
       laneStallAfterMs: read('HOOKSTREAM_LANE_STALL_AFTER', '1s', parseDurationMs),
-      defaultMaxConcurrency: read('HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY', '1', integer(1, 1000)),
+      // At most what the API accepts, so an endpoint created with the default can be PATCHed with it.
+      defaultMaxConcurrency: read(
+        'HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY',
+        '1',
+        integer(1, MAX_ENDPOINT_CONCURRENCY),
+      ),
       maxAttemptAgeMs: read('HOOKSTREAM_MAX_ATTEMPT_AGE', '2d', parseDurationMs),
       retryAfterCapMs: read('HOOKSTREAM_RETRY_AFTER_CAP', '1h', parseDurationMs),
       // 10, not 5: an endpoint failing 30 % of requests at random runs 5 failures in a row about

@@ -1,6 +1,9 @@
 /** `strict`: a delivery in retry blocks the endpoint's later ones (README Section B). */
 export type OrderingMode = 'none' | 'strict';
 
+/** The most concurrent requests to one endpoint: what the API accepts and the configured default may be. */
+export const MAX_ENDPOINT_CONCURRENCY = 100;
+
 /** What the delivery engine's in-memory cache holds per endpoint: enough to match, sign and send. */
 export interface EndpointSnapshot {
   id: string;

@@ -265,7 +265,7 @@ describe('endpoints API with loopback allowlisted and HTTPS enforced', () => {
   });
 });
 
-describe('endpoints API with a quota of 3 endpoints per tenant', () => {
+describe('endpoints API with a quota of 3 endpoints per tenant and a default maxConcurrency of 100', () => {
   let database: TestDatabase;
   let service: InProcessApp;
   let api: ApiCall;
@@ -278,6 +278,7 @@ describe('endpoints API with a quota of 3 endpoints per tenant', () => {
       DATABASE_URL: database.url,
       HOOKSTREAM_EGRESS_ALLOWLIST: '',
       HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT: '3',
+      HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY: '100',
     });
     api = apiClient(service.url);
   });
@@ -305,5 +306,20 @@ describe('endpoints API with a quota of 3 endpoints per tenant', () => {
     const list = await api('GET', '/v1/endpoints?limit=100', { token: tenant.apiKey });
     expect(list.body.data).toHaveLength(3);
     await createEndpoint(await newTenant('other'));
+  });
+
+  it('gives new endpoints the configured maxConcurrency, one a PATCH may send back, and documents it', async () => {
+    const tenant = await newTenant('defaults');
+    const endpoint = await createEndpoint(tenant);
+    expect(endpoint.maxConcurrency).toBe(100);
+    const patched = await api('PATCH', `/v1/endpoints/${endpoint.id}`, {
+      token: tenant.apiKey,
+      body: { maxConcurrency: endpoint.maxConcurrency },
+    });
+    expect(patched.status).toBe(200);
+
+    const schemas = (await api('GET', '/docs-json')).body.components.schemas;
+    expect(schemas.CreateEndpointDto.properties.maxConcurrency).toMatchObject({ default: 100, maximum: 100 });
+    expect(schemas.UpdateEndpointDto.properties.maxConcurrency).not.toHaveProperty('default');
   });
 });

@@ -91,7 +91,12 @@ describe('portal: a client engineer in a real browser', () => {
     // Longer than the 1,024-character excerpt a list of attempts gives: the details fetch the whole body.
     const lockedBody = `database is locked (orders-db-3)\n${'    at Connection.query (db.js:10:5)\n'.repeat(40)}`;
     receiver.respond('/hook', { status: 500, body: lockedBody });
+    const creating = page.waitForRequest(
+      (request) => request.method() === 'POST' && new URL(request.url()).pathname === '/v1/endpoints',
+    );
     await page.locator('#endpoint-form button[type=submit]').click();
+    // Concurrency left empty: the server's configured default applies, not the form's (review 8, F11).
+    expect((await creating).postDataJSON()).not.toHaveProperty('maxConcurrency');
     await page.locator('#summary-title').waitFor();
     const endpointId = /#\/endpoints\/([0-9a-f-]{36})$/.exec(page.url())![1];
     const endpoint = await tenant.client.ok('GET', `/v1/endpoints/${endpointId}`);

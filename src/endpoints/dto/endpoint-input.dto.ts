@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { RawJsonField } from '../../common/raw-json';
 import { IsStorableText } from '../../common/validation';
-import type { OrderingMode } from '../../domain/endpoint-snapshot';
+import { MAX_ENDPOINT_CONCURRENCY, type OrderingMode } from '../../domain/endpoint-snapshot';
 import { MAX_URL_LENGTH } from '../ssrf/endpoint-url';
 import {
   MAX_DESCRIPTION_LENGTH,
@@ -22,6 +22,7 @@ const ORDERINGS: OrderingMode[] = ['none', 'strict'];
 const STRING_MAP = { type: 'object', additionalProperties: { type: 'string' } } as const;
 
 const MAX_DISABLED_REASON_LENGTH = 500;
+const MAX_CONCURRENCY_RANGE = `maxConcurrency must be between 1 and ${MAX_ENDPOINT_CONCURRENCY}`;
 
 /** Fields a client may set at creation and change with PATCH. */
 class EndpointSettingsDto {
@@ -70,19 +71,21 @@ class EndpointSettingsDto {
   @IsHeaderMap()
   headers?: Record<string, string>;
 
+  // No `default` here: PATCH has none, and on create it is the server's configured value, which
+  // the served document fills in (withConfiguredDefaults).
   @ApiPropertyOptional({
     minimum: 1,
-    maximum: 100,
-    default: 1,
+    maximum: MAX_ENDPOINT_CONCURRENCY,
     description:
-      'Concurrent requests to this endpoint. 1 (default) delivers the whole stream in order; above 1, ' +
+      'Concurrent requests to this endpoint. 1 delivers the whole stream in order; above 1, ' +
       'deliveries with the same ordering key (the event partitionkey, else subject) still go one at a ' +
-      'time in order, other keys and keyless events in parallel.',
+      "time in order, other keys and keyless events in parallel. Default on create: the server's " +
+      'HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY (1 unless configured), and 1 with ordering "strict".',
   })
   @OptionalNotNull()
   @IsInt({ message: 'maxConcurrency must be a whole number' })
-  @Min(1, { message: 'maxConcurrency must be between 1 and 100' })
-  @Max(100, { message: 'maxConcurrency must be between 1 and 100' })
+  @Min(1, { message: MAX_CONCURRENCY_RANGE })
+  @Max(MAX_ENDPOINT_CONCURRENCY, { message: MAX_CONCURRENCY_RANGE })
   maxConcurrency?: number;
 
   @ApiPropertyOptional({ ...STRING_MAP, maxProperties: MAX_METADATA_KEYS, example: { team: 'billing' } })

@@ -128,12 +128,15 @@ export async function endpointForm(endpoint, onSaved) {
       ),
     ),
   );
+  // max: the API's (MAX_ENDPOINT_CONCURRENCY). Left empty on a new endpoint, so the server's
+  // configured default (HOOKSTREAM_ENDPOINT_MAX_CONCURRENCY) applies unless the user picks one.
   const concurrency = h('input', {
     id: 'endpoint-concurrency',
     type: 'number',
     min: 1,
     max: 100,
-    value: endpoint?.maxConcurrency ?? 1,
+    value: endpoint?.maxConcurrency,
+    placeholder: endpoint ? undefined : 'server default',
   });
   const form = h(
     'form',
@@ -155,7 +158,7 @@ export async function endpointForm(endpoint, onSaved) {
           description: description.value.trim() || null,
           eventTypes: all.checked || types.length === 0 ? ['*'] : types,
           ordering: ordering.value,
-          maxConcurrency: Number(concurrency.value),
+          ...(concurrency.value === '' ? {} : { maxConcurrency: Number(concurrency.value) }),
         };
         try {
           const saved = endpoint
@@ -186,7 +189,9 @@ export async function endpointForm(endpoint, onSaved) {
       'endpoint-concurrency',
       'Concurrent requests',
       concurrency,
-      'More than 1 gives up the order of deliveries.',
+      endpoint
+        ? 'More than 1 gives up the order of deliveries.'
+        : "More than 1 gives up the order of deliveries. Empty: the server's default.",
     ),
     h('button', { type: 'submit' }, endpoint ? 'Save changes' : 'Create endpoint'),
   );
