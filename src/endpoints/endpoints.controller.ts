@@ -67,6 +67,10 @@ export class EndpointsController {
   @ApiOperation({ summary: 'Register an endpoint; its URL must not point at a private or reserved address.' })
   @ApiCreatedResponse({ type: EndpointDto, headers: UNCATALOGUED_HEADER_DOC })
   @ApiBadRequestResponse({ description: 'Invalid fields or a refused URL; `details` lists every problem.' })
+  @ApiConflictResponse({
+    description:
+      'quota_exceeded: the tenant has HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT endpoints already; delete one first.',
+  })
   async create(
     @CurrentTenant() tenantId: string,
     @Body() body: CreateEndpointDto,
@@ -149,6 +153,7 @@ export class EndpointsController {
       'one that no configured key decrypts is dropped at once: rotating fixes such an endpoint).',
   })
   @ApiOkResponse({ type: EndpointSecretDto })
+  @ApiBadRequestResponse({ description: 'gracePeriodSeconds is not a whole number from 0 to 604800.' })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
   async rotate(
     @CurrentTenant() tenantId: string,
