@@ -3,6 +3,7 @@ import type { ApiClient } from '../support/api';
 import { collectTopic, type ReceivedMessage } from '../support/kafka';
 import { kafka, startStack, stopStack, structuredEvent, type Stack } from '../support/stack';
 import { waitFor } from '../support/wait';
+import { MAX_EVENT_TYPE_LENGTH } from '../../src/domain/event-contract';
 
 const PATH = '/catalogue';
 const TYPE = 'order.created';
@@ -88,6 +89,32 @@ describe('the event catalogue', () => {
     });
     expect([fixed.status, fixed.headers.get('uncatalogued-event-types')]).toEqual([200, null]);
     await tenant.client.ok('DELETE', `/v1/endpoints/${created.body.id}`);
+  });
+
+  // Review 8: F5 (a nextCursor over 200 characters was refused), F10 (eventTypes stopped at 200).
+  it('pages past a type of the longest name, and lets an endpoint subscribe to it exactly', async () => {
+    const longest = `order.y${'x'.repeat(MAX_EVENT_TYPE_LENGTH - 'order.y'.length)}`;
+    const after = 'order.z';
+    for (const name of [longest, after]) {
+      expect((await stack!.api.request('PUT', `/v1/event-types/${name}`, {})).status).toBe(201);
+    }
+    const names: string[] = [];
+    for (let path: string | null = '/v1/event-types?limit=1'; path !== null;) {
+      const page = await tenant.client.request('GET', path);
+      expect([page.status, page.body.details]).toEqual([200, undefined]);
+      names.push(...page.body.data.map((type: { name: string }) => type.name));
+      const next = page.body.nextCursor as string | null;
+      path = next === null ? null : `/v1/event-types?limit=1&cursor=${next}`;
+    }
+    expect(names.slice(names.indexOf(longest))).toEqual([longest, after]);
+
+    const subscribed = await tenant.client.request('POST', '/v1/endpoints', {
+      url: stack!.receiver.url('/catalogue-longest'),
+      eventTypes: [longest],
+    });
+    expect([subscribed.status, subscribed.headers.get('uncatalogued-event-types')]).toEqual([201, null]);
+    await tenant.client.ok('DELETE', `/v1/endpoints/${subscribed.body.id}`);
+    for (const name of [longest, after]) await stack!.api.request('DELETE', `/v1/event-types/${name}`);
   });
 
   it('cannot be written with a tenant key, nor without a token', async () => {
