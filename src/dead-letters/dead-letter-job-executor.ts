@@ -63,8 +63,8 @@ export class DeadLetterJobExecutor implements ReplayJobExecutor, OnModuleInit {
         replayed: count,
         resumePoint: { kind: 'dead_letters', lastDeadLetterId: lastId },
       });
+      // A chunk short of chunkSize may have been cut by its tasks' bytes: only an empty one ends the job.
       if (step === 'stop') return 'stopped';
-      if (count < chunkSize) return 'done';
     }
   }
 }

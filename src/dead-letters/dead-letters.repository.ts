@@ -12,6 +12,9 @@ export type StoredDeadLetter = Omit<DeadLetterRow, 'dlqTopic' | 'dlqPartition' |
   replayedAt: Date | null;
 };
 
+/** A dead letter as listed: without its task, which a list never shows and which can be 1 MB a row. */
+export type ListedDeadLetter = Omit<StoredDeadLetter, 'task'>;
+
 export interface DeadLetterFilter {
   endpointId?: string;
   since?: Date;
@@ -33,8 +36,16 @@ interface DeadLetterSqlRow {
   replayed_at: Date | null;
 }
 
-const COLUMNS = `id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason, last_error, attempts,
-  task, created_at, replayed_at`;
+const LIST_COLUMNS = `id, tenant_id, endpoint_id, delivery_id, event_id, event_type, reason, last_error, attempts,
+  created_at, replayed_at`;
+const COLUMNS = `${LIST_COLUMNS}, task`;
+
+/**
+ * Most task bytes one replay chunk claims and holds in memory: rows stop being added once the chunk's
+ * tasks pass it (a chunk always has one row). 1,000 rows of tasks up to about 1.15 MB each were
+ * about 1 GB at once, with two jobs a process.
+ */
+export const REPLAY_CHUNK_BYTES = 16 * 1024 * 1024;
 
 /**
  * How long a replay job's claim on a chunk lasts. Past it (the job's process died and the job has
@@ -99,9 +110,9 @@ export class DeadLettersRepository {
     filter: DeadLetterFilter,
     after: PageCursor | null,
     limit: number,
-  ): Promise<StoredDeadLetter[]> {
+  ): Promise<ListedDeadLetter[]> {
     const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
-      `SELECT ${COLUMNS}
+      `SELECT ${LIST_COLUMNS}
          FROM dead_letters
         WHERE tenant_id = $1
           AND ($2::uuid IS NULL OR endpoint_id = $2::uuid)
@@ -120,7 +131,7 @@ export class DeadLettersRepository {
         limit,
       ],
     );
-    return rows.map(fromSql);
+    return rows.map(listedFromSql);
   }
 
   /** Dead letters not yet replayed of each of the tenant's `endpointIds` (none: left out). */
@@ -162,12 +173,12 @@ export class DeadLettersRepository {
   }
 
   /** The newest dead letters of every tenant (the operator's view). */
-  async latest(limit: number): Promise<StoredDeadLetter[]> {
+  async latest(limit: number): Promise<ListedDeadLetter[]> {
     const rows = await this.dataSource.query<DeadLetterSqlRow[]>(
-      `SELECT ${COLUMNS} FROM dead_letters ORDER BY created_at DESC, id DESC LIMIT $1`,
+      `SELECT ${LIST_COLUMNS} FROM dead_letters ORDER BY created_at DESC, id DESC LIMIT $1`,
       [limit],
     );
-    return rows.map(fromSql);
+    return rows.map(listedFromSql);
   }
 
   /**
@@ -195,7 +206,8 @@ export class DeadLettersRepository {
 
   /**
    * Claims for `claimant` (a replay job's id) up to `limit` of an endpoint's not-yet-replayed dead
-   * letters with a task, oldest first, dead-lettered no later than `upTo`; runs `replay` on them,
+   * letters with a task, oldest first, dead-lettered no later than `upTo`, and fewer once their tasks
+   * pass `maxBytes` (REPLAY_CHUNK_BYTES; at least one row); runs `replay` on them,
    * then marks those still under the claim replayed. Three short transactions, none open across
    * `replay` (a Kafka write that may retry for 30 s), whose xid would hold the events feed's
    * horizon back for every tenant (README decision 40). Rows another job has claimed are skipped
@@ -212,11 +224,16 @@ export class DeadLettersRepository {
     upTo: Date,
     limit: number,
     replay: (deadLetters: StoredDeadLetter[]) => Promise<void>,
+    maxBytes = REPLAY_CHUNK_BYTES,
   ): Promise<number> {
+    // octet_length of a stored bytea reads its size from the TOAST pointer, not its bytes.
     const [rows] = await this.dataSource.query<[Array<DeadLetterSqlRow & { position: string }>, number]>(
       `WITH picked AS (
-         SELECT id, row_number() OVER (ORDER BY created_at, dlq_partition, dlq_offset) AS position FROM (
-           SELECT id, created_at, dlq_partition, dlq_offset FROM dead_letters
+         SELECT id, position FROM (
+           SELECT id, row_number() OVER oldest_first AS position,
+                  sum(bytes) OVER oldest_first - bytes AS bytes_before
+             FROM (
+           SELECT id, created_at, dlq_partition, dlq_offset, octet_length(task) AS bytes FROM dead_letters
             WHERE tenant_id = $1 AND endpoint_id = $2 AND replayed_at IS NULL AND task IS NOT NULL
               AND created_at <= $3
               AND (replay_claim IS NULL OR replay_claim = $5 OR replay_claimed_until < now()
@@ -225,13 +242,15 @@ export class DeadLettersRepository {
                                      AND j.lease_expires_at > now()))
             ORDER BY created_at, dlq_partition, dlq_offset
             LIMIT $4
-            FOR UPDATE SKIP LOCKED) oldest)
+            FOR UPDATE SKIP LOCKED) oldest
+           WINDOW oldest_first AS (ORDER BY created_at, dlq_partition, dlq_offset, id ROWS UNBOUNDED PRECEDING)) sized
+          WHERE position = 1 OR bytes_before < $7)
        UPDATE dead_letters d
           SET replay_claim = $5, replay_claimed_until = now() + $6 * interval '1 millisecond'
          FROM picked
         WHERE d.id = picked.id
        RETURNING d.*, picked.position`,
-      [tenantId, endpointId, upTo, limit, claimant, REPLAY_CLAIM_LEASE_MS],
+      [tenantId, endpointId, upTo, limit, claimant, REPLAY_CLAIM_LEASE_MS, maxBytes],
     );
     if (rows.length === 0) return 0;
     const deadLetters = rows.sort((a, b) => Number(a.position) - Number(b.position)).map(fromSql);
@@ -258,6 +277,10 @@ export class DeadLettersRepository {
 }
 
 function fromSql(row: DeadLetterSqlRow): StoredDeadLetter {
+  return { ...listedFromSql(row), task: taskOf(row.task) };
+}
+
+function listedFromSql(row: Omit<DeadLetterSqlRow, 'task'>): ListedDeadLetter {
   return {
     id: row.id,
     tenantId: row.tenant_id,
@@ -268,7 +291,6 @@ function fromSql(row: DeadLetterSqlRow): StoredDeadLetter {
     reason: row.reason,
     lastError: row.last_error,
     attempts: row.attempts,
-    task: taskOf(row.task),
     createdAt: row.created_at,
     replayedAt: row.replayed_at,
   };

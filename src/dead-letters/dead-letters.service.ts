@@ -7,7 +7,7 @@ import { DeliveryTaskProducer } from '../replay/delivery-task-producer';
 import type { ReplayJobDto } from '../replay/jobs/dto/replay-job.dto';
 import { ReplayJobsService } from '../replay/jobs/replay-jobs.service';
 import { ReplayTargets } from '../replay/replay-target';
-import { DeadLettersRepository, type StoredDeadLetter } from './dead-letters.repository';
+import { DeadLettersRepository, type ListedDeadLetter } from './dead-letters.repository';
 import { asReplay, replayableTask } from './replayed-task';
 import type { DeadLetterDto, DeadLetterPageDto, ListDeadLettersQueryDto } from './dto/dead-letter.dto';
 
@@ -60,7 +60,7 @@ export class DeadLettersService {
   }
 
   /** The newest dead letters of every tenant, for the operator's dashboard. */
-  latest(limit: number): Promise<StoredDeadLetter[]> {
+  latest(limit: number): Promise<ListedDeadLetter[]> {
     return this.deadLetters.latest(limit);
   }
 
@@ -99,7 +99,7 @@ export class DeadLettersService {
   }
 }
 
-function toDto(row: StoredDeadLetter): DeadLetterDto {
+function toDto(row: ListedDeadLetter): DeadLetterDto {
   return {
     id: row.id,
     endpointId: row.endpointId,

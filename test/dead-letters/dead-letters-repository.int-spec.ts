@@ -1,6 +1,10 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { DataSource } from 'typeorm';
-import { DeadLettersRepository, type StoredDeadLetter } from '../../src/dead-letters/dead-letters.repository';
+import {
+  DeadLettersRepository,
+  REPLAY_CHUNK_BYTES,
+  type StoredDeadLetter,
+} from '../../src/dead-letters/dead-letters.repository';
 import { createTestDatabase, type TestDatabase } from '../support/database';
 
 /**
@@ -22,7 +26,7 @@ describe('DeadLettersRepository replays', () => {
 
   let offset = 0;
   /** `count` dead letters of a new endpoint, oldest first; resolves with the endpoint. */
-  async function deadLettered(tenantId: string, count: number): Promise<string> {
+  async function deadLettered(tenantId: string, count: number, dataBytes = 0): Promise<string> {
     const endpointId = randomUUID();
     for (let n = 0; n < count; n++) {
       const deliveryId = randomUUID();
@@ -45,7 +49,7 @@ describe('DeadLettersRepository replays', () => {
           tenantId,
           eventType: 'record.updated',
           eventTime: '2026-12-02T12:00:00.000Z',
-          data: { n },
+          data: dataBytes === 0 ? { n } : { n, padding: randomBytes(dataBytes / 2).toString('hex') },
           publishedAtMs: Date.UTC(2026, 11, 2, 12, 0, n),
         },
         createdAt: new Date(Date.UTC(2026, 11, 2, 12, 0, n)),
@@ -101,6 +105,49 @@ describe('DeadLettersRepository replays', () => {
     expect(holders).toBe(0);
     expect(sent).toEqual([['e-0', 'e-1']]);
     expect(await unreplayed(endpointId)).toEqual(['e-2']);
+  });
+
+  it('stops a chunk once its tasks pass REPLAY_CHUNK_BYTES, however many rows the chunk may hold', async () => {
+    const tenantId = randomUUID();
+    // Four tasks of 6 MiB each: a chunk of 1,000 rows would hold all 24 MiB at once.
+    const endpointId = await deadLettered(tenantId, 4, 6 * 1024 * 1024);
+    const job = randomUUID();
+    const chunks: Array<{ events: string[]; bytes: number }> = [];
+    const replay = () =>
+      deadLetters.replayBatch(job, tenantId, endpointId, upTo, 1000, async (batch) => {
+        chunks.push({
+          events: events(batch),
+          bytes: batch.reduce((sum, deadLetter) => sum + JSON.stringify(deadLetter.task).length, 0),
+        });
+      });
+    expect(await replay()).toBe(3);
+    expect(await replay()).toBe(1);
+    expect(await replay()).toBe(0);
+    expect(chunks.map((chunk) => chunk.events)).toEqual([['e-0', 'e-1', 'e-2'], ['e-3']]);
+    // Rows are added while the chunk is under the budget: at most one task's bytes past it.
+    expect(chunks[0].bytes).toBeLessThan(REPLAY_CHUNK_BYTES + 7 * 1024 * 1024);
+    expect(await unreplayed(endpointId)).toEqual([]);
+  });
+
+  it('takes one row into a chunk even when that task alone is past the budget', async () => {
+    const tenantId = randomUUID();
+    const endpointId = await deadLettered(tenantId, 2, 64 * 1024);
+    const sent: string[][] = [];
+    const replay = () =>
+      deadLetters.replayBatch(
+        randomUUID(),
+        tenantId,
+        endpointId,
+        upTo,
+        10,
+        async (batch) => {
+          sent.push(events(batch));
+        },
+        1024,
+      );
+    expect(await replay()).toBe(1);
+    expect(await replay()).toBe(1);
+    expect(sent).toEqual([['e-0'], ['e-1']]);
   });
 
   it('holds no xid while one dead letter is replayed, and marks it replayed after', async () => {

@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { LOGGER } from '../../common/logger.module';
-import type { StoredDeadLetter } from '../../dead-letters/dead-letters.repository';
+import type { ListedDeadLetter } from '../../dead-letters/dead-letters.repository';
 import { DeadLettersService } from '../../dead-letters/dead-letters.service';
 
 /** A stored dead letter as the operator API sends it: dates as ISO strings, no task body. */
-export type OpsDeadLetter = Omit<StoredDeadLetter, 'task' | 'createdAt' | 'replayedAt'> & {
+export type OpsDeadLetter = Omit<ListedDeadLetter, 'createdAt' | 'replayedAt'> & {
   createdAt: string;
   replayedAt: string | null;
 };
@@ -23,7 +23,7 @@ export class OpsDeadLetters {
 
   async list(limit: number): Promise<OpsDeadLetter[]> {
     const rows = await this.deadLetters.latest(limit);
-    return rows.map(({ task: _task, createdAt, replayedAt, ...row }) => ({
+    return rows.map(({ createdAt, replayedAt, ...row }) => ({
       ...row,
       createdAt: createdAt.toISOString(),
       replayedAt: replayedAt?.toISOString() ?? null,
