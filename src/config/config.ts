@@ -54,6 +54,11 @@ export interface AppConfig {
   /** Full reload of the event catalogue's cache (change notices carry changes in between). */
   catalogueRefreshMs: number;
   attemptRetentionMs: number;
+  /**
+   * Dead letters (`dead_letters`) older than this are deleted, as the DLQ topic's records are
+   * (28 days, src/kafka/topics.ts); each row holds the whole task.
+   */
+  deadLetterRetentionMs: number;
   /** How long `POST /v1/events` remembers a tenant's idempotency key (header or event id). */
   idempotencyWindowMs: number;
   events: EventsFeedConfig;
@@ -411,6 +416,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     fanoutDatabaseTimeoutMs: read('HOOKSTREAM_FANOUT_DB_TIMEOUT', '5s', durationBetween(100, 5 * 60_000)),
     catalogueRefreshMs: read('HOOKSTREAM_CATALOGUE_REFRESH', '30s', durationBetween(1_000, DAY_MS)),
     attemptRetentionMs: read('HOOKSTREAM_ATTEMPT_RETENTION', '7d', parseDurationMs),
+    deadLetterRetentionMs: read('HOOKSTREAM_DEAD_LETTER_RETENTION', '28d', durationAtLeast(1_000)),
     idempotencyWindowMs: read('HOOKSTREAM_IDEMPOTENCY_WINDOW', '24h', durationAtLeast(1_000)),
     events: {
       retentionMs: read('HOOKSTREAM_EVENTS_RETENTION', '7d', durationAtLeast(1_000)),

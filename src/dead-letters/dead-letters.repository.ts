@@ -54,6 +54,9 @@ export const REPLAY_CHUNK_BYTES = 16 * 1024 * 1024;
  */
 export const REPLAY_CLAIM_LEASE_MS = 120_000;
 
+/** The advisory lock key of dead-letter retention (pg_try_advisory_xact_lock). */
+const RETENTION_LOCK = 'dead_letters:retention';
+
 /** The dead_letters table: the DLQ topic's mirror, listed and replayed per tenant. */
 @Injectable()
 export class DeadLettersRepository {
@@ -132,6 +135,24 @@ export class DeadLettersRepository {
       ],
     );
     return rows.map(listedFromSql);
+  }
+
+  /**
+   * Deletes up to `limit` dead letters created before `cutoff`, oldest first, holding an advisory
+   * lock for the statement so that one replica's retention runs at a time; null when another
+   * replica holds it now (nothing deleted).
+   */
+  async deleteOlderThan(cutoff: Date, limit: number): Promise<number | null> {
+    const [row] = await this.dataSource.query<Array<{ held: boolean; deleted: number }>>(
+      `WITH turn AS (SELECT pg_try_advisory_xact_lock(hashtextextended($3, 0)) AS held),
+            doomed AS (SELECT id FROM dead_letters
+                        WHERE (SELECT held FROM turn) AND created_at < $1
+                        ORDER BY created_at LIMIT $2),
+            gone AS (DELETE FROM dead_letters d USING doomed WHERE d.id = doomed.id RETURNING 1)
+       SELECT (SELECT held FROM turn) AS held, (SELECT count(*) FROM gone)::int AS deleted`,
+      [cutoff, limit, RETENTION_LOCK],
+    );
+    return row.held ? row.deleted : null;
   }
 
   /** Dead letters not yet replayed of each of the tenant's `endpointIds` (none: left out). */

@@ -26,6 +26,7 @@ import { FeedTypeIndex1765447200000 } from './1765447200000-feed-type-index';
 import { HeldDeliveryClaims1765533600000 } from './1765533600000-held-delivery-claims';
 import { DeadLetterReplayClaims1765537200000 } from './1765537200000-dead-letter-replay-claims';
 import { NotificationWindowClaims1765551600000 } from './1765551600000-notification-window-claims';
+import { DeadLetterListOrder1765562400000 } from './1765562400000-dead-letter-list-order';
 
 /** Every migration, in order. Listed by class so they load the same from ts-jest and from dist/. */
 export const MIGRATIONS = [
@@ -57,4 +58,5 @@ export const MIGRATIONS = [
   HeldDeliveryClaims1765533600000,
   DeadLetterReplayClaims1765537200000,
   NotificationWindowClaims1765551600000,
+  DeadLetterListOrder1765562400000,
 ];
