@@ -38,6 +38,10 @@ export class DeadLettersController {
   @ApiOperation({ summary: 'Deliver a dead letter again, as a first attempt with the same webhook-id.' })
   @ApiResponse({ status: 202, type: ReplayedDto, description: 'Written to Kafka (acks=all)' })
   @ApiNotFoundResponse({ description: 'No such dead letter for this tenant.' })
+  @ApiTooManyRequestsResponse({
+    description:
+      "Over the tenant's ingest rate (one event each, as POST /v1/events); Retry-After says when to try again",
+  })
   @ApiConflictResponse({
     description: 'Bad input (nothing to deliver), or the endpoint is disabled or gone.',
   })

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { IngestModule } from '../ingest/ingest.module';
 import { ReplayModule } from '../replay/replay.module';
 import { DeadLetterJobExecutor } from './dead-letter-job-executor';
 import { DeadLetterMirror } from './dead-letter-mirror';
@@ -10,7 +11,7 @@ import { DeadLettersService } from './dead-letters.service';
 
 /** The DLQ topic mirrored into PostgreSQL, listed and replayed over REST, and deleted after its retention. */
 @Module({
-  imports: [ReplayModule],
+  imports: [ReplayModule, IngestModule],
   controllers: [DeadLettersController, DeadLetterMirrorController],
   providers: [
     DeadLettersRepository,

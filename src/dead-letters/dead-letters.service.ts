@@ -1,8 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
+import { CLOCK } from '../common/clock.module';
 import { DomainError } from '../common/domain-error';
+import type { Clock } from '../domain/clock';
 import type { DeliveryTask } from '../domain/delivery-task';
 import { decodeCursor, DEFAULT_PAGE_SIZE, encodeCursor } from '../common/pagination';
+import { IngestRate } from '../ingest/ingest-rate';
 import { DeliveryTaskProducer } from '../replay/delivery-task-producer';
 import type { ReplayJobDto } from '../replay/jobs/dto/replay-job.dto';
 import { ReplayJobsService } from '../replay/jobs/replay-jobs.service';
@@ -19,6 +22,8 @@ export class DeadLettersService {
     private readonly targets: ReplayTargets,
     private readonly tasks: DeliveryTaskProducer,
     private readonly jobs: ReplayJobsService,
+    @Inject(IngestRate) private readonly rate: Pick<IngestRate, 'take'>,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async list(tenantId: string, query: ListDeadLettersQueryDto): Promise<DeadLetterPageDto> {
@@ -47,9 +52,13 @@ export class DeadLettersService {
     };
   }
 
-  /** Replays one dead letter (again, if it was replayed before). */
+  /**
+   * Replays one dead letter (again, if it was replayed before). Takes a token of the tenant's ingest
+   * rate first, as a published event does (429 past it), so a loop of replays is metered.
+   */
   async replay(tenantId: string, id: string): Promise<number> {
     if (!isUUID(id)) throw DomainError.notFound('dead letter');
+    await this.rate.take(tenantId, this.clock.now());
     const replayed = await this.deadLetters.replayOne(tenantId, id, async (deadLetter) => {
       const task = replayableTask(deadLetter);
       await this.requireEnabledEndpoint(tenantId, task.endpointId);

@@ -39,6 +39,7 @@ import { IngestService } from './ingest.service';
     IngestService,
     IngestBatch,
   ],
-  exports: [EarlyIngestRefusal],
+  // IngestRate: test events and dead-letter replays are charged to the same per-tenant rate.
+  exports: [EarlyIngestRefusal, IngestRate],
 })
 export class IngestModule {}

@@ -52,6 +52,10 @@ export class ReplayController {
   @HttpCode(202)
   @ApiOperation({ summary: 'Send a signed `hookstream.test` event to this endpoint alone.' })
   @ApiResponse({ status: 202, type: TestEventResultDto, description: 'Written to Kafka (acks=all)' })
+  @ApiTooManyRequestsResponse({
+    description:
+      "Over the tenant's ingest rate (one event each, as POST /v1/events); Retry-After says when to try again",
+  })
   async sendTest(
     @CurrentTenant() tenantId: string,
     @Param('id') endpointId: string,

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { EndpointsModule } from '../endpoints/endpoints.module';
+import { IngestModule } from '../ingest/ingest.module';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { ReplayJobExecutors } from './jobs/replay-job-executors';
 import { ReplayJobRunner } from './jobs/replay-job-runner';
@@ -17,7 +18,7 @@ import { ReplayTargets } from './replay-target';
  * src/dead-letters registers) and test events; exports what dead-letter replay reuses.
  */
 @Module({
-  imports: [CatalogueModule, EndpointsModule],
+  imports: [CatalogueModule, EndpointsModule, IngestModule],
   controllers: [ReplayController, ReplayJobsController],
   providers: [
     ReplayTargets,

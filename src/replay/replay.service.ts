@@ -1,7 +1,10 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
+import { CLOCK } from '../common/clock.module';
+import type { Clock } from '../domain/clock';
 import { deliveryTaskFor } from '../domain/delivery-task';
 import type { PlatformEvent } from '../domain/cloud-event';
+import { IngestRate } from '../ingest/ingest-rate';
 import { DeliveryTaskProducer } from './delivery-task-producer';
 import { ReplayTargets } from './replay-target';
 
@@ -13,12 +16,19 @@ export class ReplayService {
   constructor(
     private readonly targets: ReplayTargets,
     private readonly tasks: DeliveryTaskProducer,
+    @Inject(IngestRate) private readonly rate: Pick<IngestRate, 'take'>,
+    @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  /** A signed `hookstream.test` event for this endpoint alone; returns its event id (webhook-id). */
+  /**
+   * A signed `hookstream.test` event for this endpoint alone; returns its event id (webhook-id).
+   * It takes a token of the tenant's ingest rate, as a published event does (429 past it): unmetered,
+   * a loop of these produced deliveries without bound (review 8, F6).
+   */
   async sendTestEvent(tenantId: string, endpointId: string): Promise<string> {
+    await this.rate.take(tenantId, this.clock.now());
     const target = await this.targets.require(tenantId, endpointId);
-    const now = Date.now();
+    const now = this.clock.now();
     const event: PlatformEvent = {
       specversion: '1.0',
       id: randomUUID(),
