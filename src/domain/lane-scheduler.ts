@@ -6,10 +6,12 @@ import {
   recordTaskTime,
   releaseKey,
   SlowLaneMemory,
+  startable,
   type Entry,
   type Group,
   type Lane,
 } from './lane';
+import { Fifo } from './fifo';
 import { keepInPlace } from './order-key-gate';
 import { RecordWithdrawn } from './records';
 
@@ -21,6 +23,9 @@ import { RecordWithdrawn } from './records';
  * Lanes belong to a group (a tenant): a group runs at most `groupLimit` tasks at once, so one
  * tenant's slow endpoints cannot take the slots of the others; a lane whose group is at its limit
  * waits without holding a slot, like a lane waiting for a global one.
+ *
+ * Freed slots go to those waiting, in turns: groups take global slots one task a turn, a group's lanes
+ * take its turns and slots, and a lane whose task ends goes behind those waiting, not first.
  *
  * A lane that has started nothing for `stallAfterMs` while all its slots are busy, or while its
  * group is at its limit, is stalled (its endpoint hangs, or its tenant's other endpoints do).
@@ -63,8 +68,8 @@ export type Shed<T> = (stalledForMs: number) => Promise<T>;
 
 export class LaneScheduler {
   private readonly lanes = new Map<string, Lane>();
-  /** Lanes with queued work that could start if a global slot were free, in arrival order. */
-  private readonly waiting: Lane[] = [];
+  /** Groups with a lane that could start if a global slot were free, in turn order. */
+  private readonly waiting = new Fifo<Group>();
   private active = 0;
   private readonly groups = new Map<string, Group>();
   private readonly groupLimit: number;
@@ -235,7 +240,7 @@ export class LaneScheduler {
   }
 
   private hangs(lane: Lane, nowMs: number): boolean {
-    return blocked(lane) && nowMs - lane.lastStartedAtMs >= this.stallAfterMs;
+    return this.blocked(lane) && nowMs - lane.lastStartedAtMs >= this.stallAfterMs;
   }
 
   /** Hanging, or overloaded with as many queued tasks as it keeps: a new task would be shed. */
@@ -262,7 +267,7 @@ export class LaneScheduler {
       if (this.isHanging(key) || this.overdue(lane)) return 0;
       if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
       if (queuedIn(lane) > 0) return 0;
-      return this.slowLaneTakes(lane.group, capacity(lane), lane.active, lane.taskMs);
+      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
     }
     const memory = this.slowMemory.get(key);
     if (!memory) return Number.POSITIVE_INFINITY;
@@ -285,7 +290,7 @@ export class LaneScheduler {
     }
     if (this.isHanging(key)) return 0;
     if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
-    const takes = this.slowLaneTakes(lane.group, capacity(lane), lane.active, lane.taskMs);
+    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
     return Math.max(0, takes - queuedIn(lane));
   }
 
@@ -298,7 +303,7 @@ export class LaneScheduler {
    * 1,715 held deliveries turned away again in one run).
    */
   private overdue(lane: Lane): boolean {
-    if (!blocked(lane)) return false;
+    if (!this.blocked(lane)) return false;
     return lane.taskMs === null || this.now() - lane.lastStartedAtMs > lane.taskMs;
   }
 
@@ -338,6 +343,24 @@ export class LaneScheduler {
     return lane ? queuedIn(lane) + lane.active : 0;
   }
 
+  /** Lanes held: running, queued or waiting for a turn (an idle one is forgotten). */
+  laneCount(): number {
+    return this.lanes.size;
+  }
+
+  private blocked(lane: Lane): boolean {
+    return blocked(lane, this.waitsForGroup(lane));
+  }
+
+  private capacity(lane: Lane): number {
+    return capacity(lane, this.waitsForGroup(lane));
+  }
+
+  /** Waits for a turn while its group is at its limit (not merely for a global slot). */
+  private waitsForGroup(lane: Lane): boolean {
+    return lane.waiting && this.groupInFlight(lane.group) >= this.groupLimit;
+  }
+
   /**
    * Whether the lane sheds, the number of queued tasks it keeps, and what its shed tasks are told:
    * a stalled lane keeps `keepWhenStalled`, an overloaded one what it starts within `stallAfterMs`.
@@ -354,8 +377,8 @@ export class LaneScheduler {
    * `stallAfterMs` or more on average and it cannot start another now.
    */
   private overloadKeep(lane: Lane): number | null {
-    if (!blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
-    return this.keepAtPace(capacity(lane), lane.taskMs);
+    if (!this.blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
+    return this.keepAtPace(this.capacity(lane), lane.taskMs);
   }
 
   /** Tasks `capacity` slots start within `stallAfterMs` when each takes `taskMs`. */
@@ -365,7 +388,7 @@ export class LaneScheduler {
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
   private stalledFor(lane: Lane): number | null {
-    if (!blocked(lane) || queuedIn(lane) === 0) return null;
+    if (!this.blocked(lane) || queuedIn(lane) === 0) return null;
     const idleFor = this.now() - lane.lastStartedAtMs;
     return idleFor >= this.stallAfterMs ? idleFor : null;
   }
@@ -373,10 +396,14 @@ export class LaneScheduler {
   private group(name: string): Group {
     let group = this.groups.get(name);
     if (!group) {
-      group = { active: 0, waiting: [] };
+      group = { name, active: 0, waiting: new Fifo<Lane>(), queued: false };
       this.groups.set(name, group);
     }
     return group;
+  }
+
+  private forgetGroupIfIdle(group: Group): void {
+    if (group.active === 0 && group.waiting.length === 0 && !group.queued) this.groups.delete(group.name);
   }
 
   private runShed(shed: (stalledForMs: number) => Promise<void>, stalledForMs: number): void {
@@ -384,23 +411,54 @@ export class LaneScheduler {
     void shed(stalledForMs).finally(() => (this.shedding -= 1));
   }
 
+  /** Queues the lane for a turn if it can start something, then hands out the free slots. */
   private pump(lane: Lane): void {
-    while (lane.queue.length > 0 && lane.active < lane.concurrency) {
-      if (this.active >= this.globalLimit) {
-        if (!lane.waiting) {
-          lane.waiting = true;
-          this.waiting.push(lane);
-        }
-        return;
-      }
-      const group = this.group(lane.group);
-      if (group.active >= this.groupLimit) {
-        if (!lane.waitingForGroup) {
-          lane.waitingForGroup = true;
-          group.waiting.push(lane);
-        }
-        return;
-      }
+    if (!lane.waiting && startable(lane)) this.queueForTurn(lane, this.group(lane.group));
+    this.handOutSlots();
+  }
+
+  /** The lane goes to the back of its group's turn; the group asks for a global slot if it has room. */
+  private queueForTurn(lane: Lane, group: Group): void {
+    lane.waiting = true;
+    group.waiting.push(lane);
+    this.askForSlot(group);
+  }
+
+  /** A group at its limit asks again when one of its tasks ends. */
+  private askForSlot(group: Group): void {
+    if (group.queued || group.waiting.length === 0 || group.active >= this.groupLimit) return;
+    group.queued = true;
+    this.waiting.push(group);
+  }
+
+  /** Free global slots go to the waiting groups in turn, one task per turn. */
+  private handOutSlots(): void {
+    while (this.active < this.globalLimit && this.waiting.length > 0) {
+      const group = this.waiting.shift()!;
+      group.queued = false;
+      if (group.active < this.groupLimit) this.startTurn(group);
+      this.askForSlot(group);
+      this.forgetGroupIfIdle(group);
+    }
+  }
+
+  /**
+   * Starts one task of the group's next lane that has one, which goes to the back if it can start
+   * more; a lane emptied while it waited (shed, withdrawn) leaves here, forgotten if idle.
+   */
+  private startTurn(group: Group): void {
+    for (let lane = group.waiting.shift(); lane; lane = group.waiting.shift()) {
+      lane.waiting = false;
+      const started = this.startNext(lane, group);
+      if (startable(lane)) this.queueForTurn(lane, group);
+      else this.forgetIfIdle(lane);
+      if (started) return;
+    }
+  }
+
+  /** Starts the lane's next task that was not withdrawn; false when it has none. */
+  private startNext(lane: Lane, group: Group): boolean {
+    while (startable(lane)) {
       const next = lane.queue.shift()!;
       if (next.withdrawn?.test()) {
         next.withdrawn.skip();
@@ -414,44 +472,27 @@ export class LaneScheduler {
       this.active += 1;
       group.active += 1;
       void next.run().finally(() => {
-        const tookMs = this.now() - startedAtMs;
-        recordTaskTime(lane, tookMs);
+        recordTaskTime(lane, this.now() - startedAtMs);
         lane.active -= 1;
         this.active -= 1;
         group.active -= 1;
         releaseKey(lane, next);
-        this.pump(lane);
-        this.pumpGroup(lane.group);
-        this.pumpWaiting();
+        // Behind the lanes already waiting: the slot it frees is theirs first.
+        if (!lane.waiting && startable(lane)) this.queueForTurn(lane, group);
+        else this.askForSlot(group);
+        this.handOutSlots();
         this.forgetIfIdle(lane);
+        this.forgetGroupIfIdle(group);
       });
+      return true;
     }
-  }
-
-  private pumpGroup(name: string): void {
-    const group = this.groups.get(name);
-    if (!group) return;
-    while (group.active < this.groupLimit && group.waiting.length > 0) {
-      const lane = group.waiting.shift()!;
-      lane.waitingForGroup = false;
-      this.pump(lane);
-      this.forgetIfIdle(lane);
-    }
-    if (group.active === 0 && group.waiting.length === 0) this.groups.delete(name);
+    return false;
   }
 
   private forgetIfIdle(lane: Lane): void {
-    if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting && !lane.waitingForGroup) {
+    if (lane.active === 0 && lane.queue.length === 0 && !lane.waiting) {
       this.lanes.delete(lane.key);
       this.slowMemory.remember(lane, this.stallAfterMs, this.now());
-    }
-  }
-
-  private pumpWaiting(): void {
-    while (this.active < this.globalLimit && this.waiting.length > 0) {
-      const lane = this.waiting.shift()!;
-      lane.waiting = false;
-      this.pump(lane);
     }
   }
 }

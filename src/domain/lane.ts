@@ -1,3 +1,4 @@
+import { Fifo } from './fifo';
 import { OrderKeyGate } from './order-key-gate';
 
 /**
@@ -23,8 +24,8 @@ export interface Lane {
   queue: Entry[];
   /** Tasks waiting for the one before them with the same order key. */
   keys: OrderKeyGate<Entry>;
+  /** In its group's queue of lanes waiting for a slot (global or the group's). */
   waiting: boolean;
-  waitingForGroup: boolean;
   /** When the lane last started a task (or was created). */
   lastStartedAtMs: number;
   /** Moving average of how long its tasks take, or null before the first one ends. */
@@ -35,9 +36,12 @@ export interface Lane {
 
 /** A group (tenant) of lanes sharing its slots. */
 export interface Group {
+  name: string;
   active: number;
-  /** Lanes with work queued, waiting for one of the group's slots. */
-  waiting: Lane[];
+  /** Lanes that could start a task if a slot were free, in turn order. */
+  waiting: Fifo<Lane>;
+  /** In the scheduler's queue of groups waiting for a global slot. */
+  queued: boolean;
 }
 
 /** Weight of the newest task time in a lane's moving average (about the last ten tasks count). */
@@ -52,7 +56,6 @@ export function newLane(key: string, group: string, nowMs: number, remembered: S
     queue: [],
     keys: new OrderKeyGate(),
     waiting: false,
-    waitingForGroup: false,
     lastStartedAtMs: nowMs,
     taskMs: remembered?.taskMs ?? null,
     peakActive: remembered?.capacity ?? 0,
@@ -62,6 +65,11 @@ export function newLane(key: string, group: string, nowMs: number, remembered: S
 /** Folds a task that took `tookMs` into the lane's moving average. */
 export function recordTaskTime(lane: Lane, tookMs: number): void {
   lane.taskMs = lane.taskMs === null ? tookMs : lane.taskMs + TASK_MS_WEIGHT * (tookMs - lane.taskMs);
+}
+
+/** Has a task it could start now, were a slot free. */
+export function startable(lane: Lane): boolean {
+  return lane.queue.length > 0 && lane.active < lane.concurrency;
 }
 
 /** Queued in the lane: at the head of its queue or behind a busy key. */
@@ -76,14 +84,13 @@ export function releaseKey(lane: Lane, entry: Entry): void {
 }
 
 /**
- * Cannot start more: its own slots are full, it waits for its group, or everything it has queued
- * waits behind a running task of the same order key.
+ * Cannot start more: its own slots are full, it waits for its group (`waitsForGroup`: it waits for
+ * a turn while its group is at its limit), or everything it has queued waits behind a running task
+ * of the same order key.
  */
-export function blocked(lane: Lane): boolean {
+export function blocked(lane: Lane, waitsForGroup: boolean): boolean {
   return (
-    lane.active >= lane.concurrency ||
-    lane.waitingForGroup ||
-    (lane.queue.length === 0 && lane.keys.waiting > 0)
+    lane.active >= lane.concurrency || waitsForGroup || (lane.queue.length === 0 && lane.keys.waiting > 0)
   );
 }
 
@@ -91,8 +98,8 @@ export function blocked(lane: Lane): boolean {
  * The slots the lane actually runs: what its group leaves it while it waits for the group,
  * otherwise the most it has run at once (its maxConcurrency is only what it may run).
  */
-export function capacity(lane: Lane): number {
-  return lane.waitingForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
+export function capacity(lane: Lane, waitsForGroup = false): number {
+  return waitsForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
 }
 
 /** How long an idle slow lane's pace is remembered. */
