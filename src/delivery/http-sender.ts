@@ -123,7 +123,11 @@ export class HttpSender {
    * request (README decision 23: per-request timers were most of what was promoted to old space).
    */
   post(url: string, headers: Record<string, string>, body: string): Promise<HttpResponse> {
-    const all = { ...headers, 'user-agent': this.options.userAgent, 'content-type': 'application/json' };
+    const all: Record<string, string> = { ...headers, 'content-type': 'application/json' };
+    // A tenant's User-Agent, in any case, replaces ours: undici would send both names as given.
+    if (!Object.keys(headers).some((name) => name.toLowerCase() === 'user-agent')) {
+      all['user-agent'] = this.options.userAgent;
+    }
     // undici refuses these only after taking one of the origin's connection slots, which undici 7
     // kept: once they filled the pool every later request to the origin hung, deaf to its abort signal.
     const invalid = invalidHeaders(all);

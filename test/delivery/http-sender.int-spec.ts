@@ -35,6 +35,12 @@ describe('HttpSender against a real loopback server', () => {
     target = await startServer((req, res) => {
       if (req.url === '/redirect') return void res.writeHead(302, { location: '/elsewhere' }).end();
       if (req.url === '/big') return void res.writeHead(200).end('x'.repeat(10_000));
+      if (req.url === '/agent') {
+        const agents = req.rawHeaders.flatMap((name, i) =>
+          i % 2 === 0 && name.toLowerCase() === 'user-agent' ? [req.rawHeaders[i + 1]] : [],
+        );
+        return void res.writeHead(200).end(JSON.stringify(agents));
+      }
       if (req.url === '/busy') return void res.writeHead(503, { 'retry-after': '7' }).end('busy');
       if (req.url === '/trickle') {
         // Headers at once, then a byte every 50 ms for ever: no idle gap for undici's bodyTimeout.
@@ -96,6 +102,18 @@ describe('HttpSender against a real loopback server', () => {
     const allowed = sender('127.0.0.0/8');
     const busy = await allowed.post(`http://127.0.0.1:${target.port}/busy`, {}, '{}');
     expect(busy).toMatchObject({ status: 503, body: 'busy', headers: { 'retry-after': '7' } });
+    await allowed.close();
+  });
+
+  it("sends the tenant's User-Agent, in whatever case, instead of ours, and ours when the tenant has none", async () => {
+    const allowed = sender('127.0.0.0/8');
+    const agentsSent = async (headers: Record<string, string>) =>
+      JSON.parse(
+        (await allowed.post(`http://127.0.0.1:${target.port}/agent`, headers, '{}')).body,
+      ) as string[];
+    expect(await agentsSent({ 'User-Agent': 'x', 'webhook-id': 'msg_1' })).toEqual(['x']);
+    expect(await agentsSent({ 'user-agent': 'y' })).toEqual(['y']);
+    expect(await agentsSent({ 'webhook-id': 'msg_1' })).toEqual(['Hookstream-test']);
     await allowed.close();
   });
 
