@@ -1,7 +1,7 @@
 import type { LookupAddress } from 'node:dns';
 import { Registry } from 'prom-client';
 import { classifyError } from '../domain/attempt-outcome';
-import { FakeClock } from '../testing/fakes';
+import { FakeClock, flush } from '../testing/fakes';
 import {
   BoundedSystemLookup,
   DnsLookupError,
@@ -43,6 +43,9 @@ function world(options: HostResolverOptions = {}) {
   };
   return { clock, queries, resolver, counted };
 }
+
+const v4 = (address: string): LookupAddress => ({ address, family: 4 });
+const v6 = (address: string): LookupAddress => ({ address, family: 6 });
 
 const at = (address: string, ttlMs: number | null = 300_000): HostAnswer => ({
   addresses: [{ address, family: address.includes(':') ? 6 : 4 }],
@@ -206,6 +209,76 @@ describe('HostResolver', () => {
     clock.advance(1000);
     await expect(resolver.lookup('bad..example.com')).rejects.toMatchObject({ code: 'EAI_AGAIN' });
     expect(asked).toBe(2);
+  });
+
+  describe('an answer one address family was late for', () => {
+    const both = { addresses: [v4('192.0.2.30'), v6('2001:db8::30')], ttlMs: 300_000 };
+    const partial = (address: string) => {
+      let complete!: (answer: HostAnswer | null) => void;
+      const whole = new Promise<HostAnswer | null>((resolve) => (complete = resolve));
+      const family = address.includes(':') ? v6(address) : v4(address);
+      return { answer: { addresses: [family], ttlMs: 300_000, whole }, complete };
+    };
+
+    it('reuses IPv6 addresses alone for a second at most, and the whole answer for its TTL once A has come', async () => {
+      const { clock, queries, resolver } = world();
+      const late = partial('2001:db8::30');
+      const first = resolver.lookup('dual.example.com');
+      queries[0].answer(late.answer);
+      expect(await first).toEqual([v6('2001:db8::30')]);
+
+      clock.advance(999);
+      expect(await resolver.lookup('dual.example.com')).toEqual([v6('2001:db8::30')]);
+      late.complete(both);
+      await flush();
+      clock.advance(58_000);
+      expect(await resolver.lookup('dual.example.com')).toEqual(both.addresses);
+      expect(queries).toHaveLength(1);
+    });
+
+    it('asks again after a second when A never comes', async () => {
+      const { clock, queries, resolver } = world();
+      const late = partial('2001:db8::31');
+      const first = resolver.lookup('dual.example.com');
+      queries[0].answer(late.answer);
+      await first;
+      late.complete(null);
+      await flush();
+      clock.advance(1000);
+      const again = resolver.lookup('dual.example.com');
+      expect(queries).toHaveLength(2);
+      queries[1].answer(both);
+      expect(await again).toEqual(both.addresses);
+    });
+
+    it('keeps IPv4 addresses alone for their TTL, and adds AAAA when it comes', async () => {
+      const { clock, queries, resolver } = world();
+      const late = partial('192.0.2.30');
+      const first = resolver.lookup('dual.example.com');
+      queries[0].answer(late.answer);
+      expect(await first).toEqual([v4('192.0.2.30')]);
+      clock.advance(30_000);
+      expect(await resolver.lookup('dual.example.com')).toEqual([v4('192.0.2.30')]);
+      late.complete(both);
+      await flush();
+      expect(await resolver.lookup('dual.example.com')).toEqual(both.addresses);
+      expect(queries).toHaveLength(1);
+    });
+
+    it('does not put a late whole answer in place of a newer answer', async () => {
+      const { clock, queries, resolver } = world();
+      const late = partial('2001:db8::32');
+      const first = resolver.lookup('dual.example.com');
+      queries[0].answer(late.answer);
+      await first;
+      clock.advance(1000);
+      const newer = resolver.lookup('dual.example.com');
+      queries[1].answer(at('192.0.2.33'));
+      await newer;
+      late.complete(both);
+      await flush();
+      expect(await resolver.lookup('dual.example.com')).toEqual([v4('192.0.2.33')]);
+    });
   });
 
   it('takes an IP literal as its own address, without a query', async () => {

@@ -10,6 +10,11 @@ export interface HostAnswer {
   addresses: LookupAddress[];
   /** The shortest TTL of the records, in ms; null when the source has none (the hosts file). */
   ttlMs: number | null;
+  /**
+   * Set when one address family had not answered yet: the whole answer once it has, or null if it
+   * failed (never rejects). Until then IPv6 addresses alone are reused for a second at most.
+   */
+  whole?: Promise<HostAnswer | null>;
 }
 
 /** Finds a name's addresses. `signal` aborts when the lookup has timed out. */
@@ -73,7 +78,7 @@ const MIN_TTL_MS = 1000;
 const FAILURE_TTL_MS = 5000;
 /** getaddrinfo calls at once; libuv has four threads, shared with file and crypto work. */
 const SYSTEM_LOOKUPS_AT_ONCE = 2;
-/** Once one family has answered, how long to wait for the other (RFC 8305's resolution delay). */
+/** Once A has answered, how long to wait for AAAA (RFC 8305's resolution delay). */
 const RESOLUTION_DELAY_MS = 50;
 const NOT_FOUND_CODES = new Set(['ENOTFOUND', 'ENODATA', 'EAI_NONAME', 'EAI_NODATA']);
 
@@ -114,7 +119,7 @@ export class HostResolver {
       this.resolver = caresResolver(this.timeoutMs);
       if (options.servers) this.resolver.setServers(options.servers);
       const system = new BoundedSystemLookup(SYSTEM_LOOKUPS_AT_ONCE, options.systemLookup);
-      this.query = dnsQuery(this.resolver, system);
+      this.query = dnsQuery(this.resolver, system, this.timeoutMs);
     }
   }
 
@@ -162,18 +167,43 @@ export class HostResolver {
       }, this.timeoutMs);
     });
     let entry: Entry;
+    let whole: HostAnswer['whole'];
     try {
-      const { addresses, ttlMs } = await Promise.race([this.query(name, timeout.signal), deadline]);
-      if (addresses.length === 0) throw new DnsLookupError(name, 'ENOTFOUND', 'no address');
-      const ttl = Math.max(MIN_TTL_MS, Math.min(ttlMs ?? this.cacheTtlMs, this.cacheTtlMs));
-      entry = { addresses, expiresAt: this.clock.now() + ttl };
+      const answer = await Promise.race([this.query(name, timeout.signal), deadline]);
+      if (answer.addresses.length === 0) throw new DnsLookupError(name, 'ENOTFOUND', 'no address');
+      entry = this.entryOf(answer);
+      whole = answer.whole;
     } catch (error) {
       entry = { failure: failureOf(error), expiresAt: this.clock.now() + this.failureTtlMs };
     } finally {
       clearTimeout(timer);
     }
     this.remember(name, entry);
+    if (whole) void this.rememberWhenWhole(name, entry, whole);
     return entry;
+  }
+
+  private entryOf({ addresses, ttlMs, whole }: HostAnswer): Entry {
+    // AAAA alone fails every attempt on a host without IPv6, so it is asked again soon if A never
+    // comes; A alone works nearly everywhere, and a server that drops AAAA queries is not asked each second.
+    const ipv6Only = whole !== undefined && addresses.every((a) => a.family === 6);
+    const ttl = ipv6Only
+      ? MIN_TTL_MS
+      : Math.max(MIN_TTL_MS, Math.min(ttlMs ?? this.cacheTtlMs, this.cacheTtlMs));
+    return { addresses, expiresAt: this.clock.now() + ttl };
+  }
+
+  /** Puts the whole answer in place of the partial one, unless a newer answer has replaced that. */
+  private async rememberWhenWhole(
+    name: string,
+    partial: Entry,
+    whole: Promise<HostAnswer | null>,
+  ): Promise<void> {
+    const answer = await whole;
+    // Null: the late family failed; the partial answer stays for as long as it was given.
+    if (answer !== null && answer.addresses.length > 0 && this.cache.peek(name) === partial) {
+      this.remember(name, this.entryOf(answer));
+    }
   }
 
   private remember(name: string, entry: Entry): void {
@@ -206,26 +236,26 @@ function caresResolver(timeoutMs: number): Resolver {
 }
 
 /** DNS first; names it does not know, and `localhost` (RFC 6761), from the system lookup. */
-function dnsQuery(resolver: Resolver, system: BoundedSystemLookup): HostQuery {
+function dnsQuery(resolver: Resolver, system: BoundedSystemLookup, timeoutMs: number): HostQuery {
   return async (name, signal) => {
     if (/(^|\.)localhost\.?$/.test(name)) {
       return { addresses: await system.lookup(name, signal), ttlMs: null };
     }
-    const [v4, v6] = await bothFamilies(
-      resolver.resolve4(name, { ttl: true }),
-      resolver.resolve6(name, { ttl: true }),
-    );
-    const records = [
-      ...(v4.status === 'fulfilled' ? v4.value.map((r) => ({ ...r, family: 4 })) : []),
-      ...(v6.status === 'fulfilled' ? v6.value.map((r) => ({ ...r, family: 6 })) : []),
-    ];
-    if (records.length > 0) {
-      return {
-        addresses: records.map(({ address, family }) => ({ address, family })),
-        ttlMs: Math.min(...records.map((r) => r.ttl)) * 1000,
-      };
+    const queries = [resolver.resolve4(name, { ttl: true }), resolver.resolve6(name, { ttl: true })];
+    // Half the timeout leaves c-ares time to resend an A query once (its first try waits a quarter).
+    const [v4, v6] = await bothFamilies(queries, timeoutMs / 2);
+    const found = answerOf(v4, v6);
+    if (found !== null) {
+      const late = v4 === undefined ? 0 : v6 === undefined ? 1 : null;
+      if (late === null) return found;
+      const whole = settle(queries[late]).then((rest) => {
+        if (rest.status === 'rejected' && !hasNoRecords(rest.reason)) return null;
+        return late === 0 ? answerOf(rest, v6) : answerOf(v4, rest);
+      });
+      return { ...found, whole };
     }
-    const reasons = [v4, v6].flatMap((r) => (r.status === 'rejected' ? [r.reason as unknown] : []));
+    // No family has records, so bothFamilies waited for both.
+    const reasons = [v4, v6].flatMap((r) => (r?.status === 'rejected' ? [r.reason as unknown] : []));
     // No such name in DNS (or no DNS server at all): the hosts file or a search domain may know it.
     const unknown = reasons.every((reason) => {
       const code = (reason as NodeJS.ErrnoException).code;
@@ -237,29 +267,55 @@ function dnsQuery(resolver: Resolver, system: BoundedSystemLookup): HostQuery {
 }
 
 type Records = Array<{ address: string; ttl: number }>;
+type FamilyResult = PromiseSettledResult<Records> | undefined;
 
-/** Both answers, or one family's addresses and whatever the other has sent within the resolution delay. */
-function bothFamilies(v4: Promise<Records>, v6: Promise<Records>): Promise<PromiseSettledResult<Records>[]> {
-  const late: PromiseRejectedResult = { status: 'rejected', reason: new Error('no answer in time') };
+/** The addresses of the families that have records, A first; null when none has. */
+function answerOf(v4: FamilyResult, v6: FamilyResult): HostAnswer | null {
+  const records = [
+    ...(v4?.status === 'fulfilled' ? v4.value.map((r) => ({ ...r, family: 4 })) : []),
+    ...(v6?.status === 'fulfilled' ? v6.value.map((r) => ({ ...r, family: 6 })) : []),
+  ];
+  if (records.length === 0) return null;
+  return {
+    addresses: records.map(({ address, family }) => ({ address, family })),
+    ttlMs: Math.min(...records.map((r) => r.ttl)) * 1000,
+  };
+}
+
+function hasNoRecords(reason: unknown): boolean {
+  const code = (reason as NodeJS.ErrnoException | undefined)?.code;
+  return code === 'ENODATA' || code === 'ENOTFOUND';
+}
+
+function settle(query: Promise<Records>): Promise<PromiseSettledResult<Records>> {
+  return query.then(
+    (value) => ({ status: 'fulfilled', value }),
+    (reason: unknown) => ({ status: 'rejected', reason }),
+  );
+}
+
+/**
+ * Both families' answers, or one family's addresses and the other undefined (late): AAAA gets the
+ * resolution delay after A has answered, A gets `aWaitMs` after AAAA has. RFC 8305 lets a client
+ * start on AAAA alone because it tries the A answer later; our connector gets only the addresses
+ * this lookup returns, and on a host without IPv6 an AAAA answer alone fails every attempt.
+ */
+function bothFamilies([v4, v6]: Promise<Records>[], aWaitMs: number): Promise<FamilyResult[]> {
   return new Promise((resolve) => {
-    const results: Array<PromiseSettledResult<Records> | undefined> = [undefined, undefined];
+    const results: FamilyResult[] = [undefined, undefined];
     let timer: NodeJS.Timeout | undefined;
     const finish = () => {
       clearTimeout(timer);
-      resolve(results.map((result) => result ?? late));
+      resolve([...results]);
     };
     [v4, v6].forEach((query, index) => {
-      const settled = (result: PromiseSettledResult<Records>) => {
+      void settle(query).then((result) => {
         results[index] = result;
         if (results.every((r) => r !== undefined)) return finish();
         if (result.status === 'fulfilled' && result.value.length > 0 && timer === undefined) {
-          timer = setTimeout(finish, RESOLUTION_DELAY_MS);
+          timer = setTimeout(finish, index === 0 ? RESOLUTION_DELAY_MS : aWaitMs);
         }
-      };
-      query.then(
-        (value) => settled({ status: 'fulfilled', value }),
-        (reason: unknown) => settled({ status: 'rejected', reason }),
-      );
+      });
     });
   });
 }

@@ -1,12 +1,15 @@
 import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
-import { isIPv4 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
 
-/** How a name answers: its A records (AAAA queries get an empty answer), and how long it takes. */
+/** How a name answers: its A and AAAA records, and how long each takes. */
 export interface DnsName {
   a: string[];
+  aaaa?: string[];
   ttlSeconds?: number;
   /** Answer after this long (never, if the server stops first). */
   delayMs?: number;
+  /** The A answer's delay, when it differs from `delayMs`. */
+  aDelayMs?: number;
 }
 
 const TYPE_A = 1;
@@ -14,8 +17,9 @@ const TYPE_AAAA = 28;
 const NXDOMAIN = 3;
 
 /**
- * A minimal DNS server on 127.0.0.1 (UDP): answers A queries from `zone`, AAAA with no records,
- * names it does not know with NXDOMAIN, and counts every query by name and type.
+ * A minimal DNS server on 127.0.0.1 (UDP): answers A and AAAA queries from `zone` (AAAA with no
+ * records unless the name has some), names it does not know with NXDOMAIN, and counts every query
+ * by name and type.
  */
 export class DnsResponder {
   readonly queries: Array<{ name: string; type: 'A' | 'AAAA' | number }> = [];
@@ -53,14 +57,15 @@ export class DnsResponder {
     const entry = this.zone(question.name);
     const answer =
       entry === undefined
-        ? reply(message, question.end, NXDOMAIN, [], 0)
-        : reply(message, question.end, 0, question.type === TYPE_A ? entry.a : [], entry.ttlSeconds ?? 300);
+        ? reply(message, question, NXDOMAIN, [], 0)
+        : reply(message, question, 0, recordsOf(entry, question.type), entry.ttlSeconds ?? 300);
     const send = () => this.socket?.send(answer, peer.port, peer.address);
-    if (!entry?.delayMs) return send();
+    const delayMs = question.type === TYPE_A ? (entry?.aDelayMs ?? entry?.delayMs) : entry?.delayMs;
+    if (!delayMs) return send();
     const timer = setTimeout(() => {
       this.delayed.delete(timer);
       send();
-    }, entry.delayMs);
+    }, delayMs);
     this.delayed.add(timer);
   }
 }
@@ -78,16 +83,44 @@ function parseQuestion(message: Buffer): { name: string; type: number; end: numb
   return { name: labels.join('.').toLowerCase(), type: message.readUInt16BE(offset + 1), end: offset + 5 };
 }
 
+function recordsOf(entry: DnsName, type: number): string[] {
+  if (type === TYPE_A) return entry.a.filter((address) => isIPv4(address));
+  if (type === TYPE_AAAA) return (entry.aaaa ?? []).filter((address) => isIPv6(address));
+  return [];
+}
+
+/** An IPv6 address's 16 bytes (`2001:db8::1` form; no embedded IPv4). */
+function ipv6Bytes(address: string): Buffer {
+  const [head, tail] = address.includes('::') ? address.split('::') : [address, undefined];
+  const groups = (part: string | undefined) => (part ? part.split(':') : []);
+  const missing = 8 - groups(head).length - groups(tail).length;
+  const all = [
+    ...groups(head),
+    ...Array<string>(tail === undefined ? 0 : missing).fill('0'),
+    ...groups(tail),
+  ];
+  const bytes = Buffer.alloc(16);
+  all.forEach((group, i) => bytes.writeUInt16BE(parseInt(group, 16), i * 2));
+  return bytes;
+}
+
 /** The query's id and question, the answer flags and rcode, then one IN record per address. */
-function reply(query: Buffer, questionEnd: number, rcode: number, addresses: string[], ttl: number): Buffer {
-  const records = addresses.filter(isIPv4).map((address) => {
-    const record = Buffer.alloc(16);
+function reply(
+  query: Buffer,
+  question: { type: number; end: number },
+  rcode: number,
+  addresses: string[],
+  ttl: number,
+): Buffer {
+  const records = addresses.map((address) => {
+    const data = question.type === TYPE_A ? Buffer.from(address.split('.').map(Number)) : ipv6Bytes(address);
+    const record = Buffer.alloc(12 + data.length);
     record.writeUInt16BE(0xc00c, 0); // the name: a pointer to the question's
-    record.writeUInt16BE(TYPE_A, 2);
+    record.writeUInt16BE(question.type, 2);
     record.writeUInt16BE(1, 4);
     record.writeUInt32BE(ttl, 6);
-    record.writeUInt16BE(4, 10);
-    Buffer.from(address.split('.').map(Number)).copy(record, 12);
+    record.writeUInt16BE(data.length, 10);
+    data.copy(record, 12);
     return record;
   });
   const header = Buffer.alloc(12);
@@ -95,5 +128,5 @@ function reply(query: Buffer, questionEnd: number, rcode: number, addresses: str
   header.writeUInt16BE(0x8000 | (query.readUInt16BE(2) & 0x0100) | 0x0080 | rcode, 2);
   header.writeUInt16BE(1, 4);
   header.writeUInt16BE(records.length, 6);
-  return Buffer.concat([header, query.subarray(12, questionEnd), ...records]);
+  return Buffer.concat([header, query.subarray(12, question.end), ...records]);
 }

@@ -5,7 +5,9 @@ import { EgressRefusedError, HttpSender } from '../../src/delivery/http-sender';
 import { classifyError } from '../../src/domain/attempt-outcome';
 import { parseCidrList } from '../../src/domain/egress/cidr';
 import { EgressPolicy } from '../../src/domain/egress/ip-classifier';
+import { FakeClock } from '../../src/testing/fakes';
 import { TestReceiver } from '../support/receiver';
+import { waitFor } from '../support/wait';
 import { DnsResponder } from './dns-responder';
 
 /** Every name here is answered by the responder on 127.0.0.1; none is ever asked of the system's DNS. */
@@ -15,6 +17,12 @@ const zone = (name: string) => {
   if (name.startsWith('slow')) return { a: ['192.0.2.12'], delayMs: 10_000 };
   if (name === 'private.hookstream.test') return { a: ['10.0.0.5'] };
   if (name === 'loopback.hookstream.test') return { a: ['127.0.0.1'] };
+  // Dual-stack names whose A or AAAA answer comes late (as when the recursive server has one cached).
+  if (name === 'a-late.hookstream.test') return { a: ['192.0.2.20'], aaaa: ['2001:db8::20'], aDelayMs: 200 };
+  if (name === 'aaaa-late.hookstream.test')
+    return { a: ['192.0.2.21'], aaaa: ['2001:db8::21'], delayMs: 200, aDelayMs: 0 };
+  if (name === 'a-lost.hookstream.test')
+    return { a: ['192.0.2.22'], aaaa: ['2001:db8::22'], aDelayMs: 10_000 };
   return undefined;
 };
 
@@ -44,9 +52,10 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
   let hosts: ReturnType<typeof hostsFile>;
   let registry: Registry;
   const resolvers: HostResolver[] = [];
-  const resolver = (timeoutMs = 2000) => {
+  const resolver = (timeoutMs = 2000, clock?: FakeClock) => {
     const created = new HostResolver({
       timeoutMs,
+      clock,
       cacheTtlMs: 60_000,
       servers: [dns.server],
       systemLookup: hosts.lookup,
@@ -112,6 +121,54 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
     expect(dns.count('cached.hookstream.test', 'A')).toBe(1);
     expect(dns.count('cached.hookstream.test', 'AAAA')).toBe(1);
     expect(await counted()).toEqual({ resolved: 1, cache_hit: 1 });
+  });
+
+  it('waits for a late A answer after AAAA, and keeps both addresses for the TTL', async () => {
+    // Only the responder's answers: nothing here dials these documentation addresses.
+    const clock = new FakeClock();
+    const resolving = resolver(2000, clock);
+    const both = [
+      { address: '192.0.2.20', family: 4 },
+      { address: '2001:db8::20', family: 6 },
+    ];
+    expect(await resolving.lookup('a-late.hookstream.test')).toEqual(both);
+    clock.advance(500);
+    expect(await resolving.lookup('a-late.hookstream.test')).toEqual(both);
+    clock.advance(59_000);
+    expect(await resolving.lookup('a-late.hookstream.test')).toEqual(both);
+    expect(dns.count('a-late.hookstream.test', 'A')).toBe(1);
+    expect(dns.count('a-late.hookstream.test', 'AAAA')).toBe(1);
+  });
+
+  it('answers with A alone after the resolution delay, and adds the late AAAA answer to the cache', async () => {
+    const clock = new FakeClock();
+    const resolving = resolver(2000, clock);
+    expect(await resolving.lookup('aaaa-late.hookstream.test')).toEqual([
+      { address: '192.0.2.21', family: 4 },
+    ]);
+    await waitFor(
+      async () => (await resolving.lookup('aaaa-late.hookstream.test')).some((a) => a.family === 6),
+      { timeoutMs: 5_000, what: 'the late AAAA answer in the cached addresses' },
+    );
+    expect(await resolving.lookup('aaaa-late.hookstream.test')).toEqual([
+      { address: '192.0.2.21', family: 4 },
+      { address: '2001:db8::21', family: 6 },
+    ]);
+    expect(dns.count('aaaa-late.hookstream.test', 'AAAA')).toBe(1);
+  });
+
+  it('answers with AAAA alone when A has not come within half the timeout, and asks again a second later', async () => {
+    const clock = new FakeClock();
+    const resolving = resolver(400, clock);
+    expect(await resolving.lookup('a-lost.hookstream.test')).toEqual([
+      { address: '2001:db8::22', family: 6 },
+    ]);
+    clock.advance(999);
+    await resolving.lookup('a-lost.hookstream.test');
+    expect(dns.count('a-lost.hookstream.test', 'AAAA')).toBe(1);
+    clock.advance(1);
+    await resolving.lookup('a-lost.hookstream.test');
+    expect(dns.count('a-lost.hookstream.test', 'AAAA')).toBe(2);
   });
 
   it('takes names DNS does not know, and localhost without asking DNS, from the hosts file', async () => {
