@@ -1,4 +1,6 @@
 import { decodeTask, FIRST_ATTEMPT } from '../domain/delivery-task';
+import { RecordWithdrawn } from '../domain/records';
+import { TransientError } from '../domain/transient';
 import { attempt, retryState, sealed, task, tier1, world } from '../testing/settler-world';
 import type { Settling } from './settler';
 
@@ -160,5 +162,50 @@ describe('Settler, strict ordering', () => {
     expect(parking.blocks.get('ep-1/')).toBe('d-9');
     expect(parking.parked).toHaveLength(1);
     expect(await settler.isBlocker(task(1))).toBe(false);
+  });
+
+  describe('while PostgreSQL is down', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('retries an admission while the record is owned, and gives it up as withdrawn once it is not', async () => {
+      jest.useFakeTimers();
+      const { settler, parking } = world();
+      let asked = 0;
+      parking.park = async () => {
+        asked += 1;
+        throw new TransientError('PostgreSQL unavailable');
+      };
+      let owned = true;
+      const admission = settler.admitStrict({ task: task(1), encoded: sealed(task(1)) }, () => !owned);
+      const outcome = admission.then(
+        () => 'admitted',
+        (error: unknown) => error,
+      );
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(asked).toBeGreaterThan(3);
+      // The partition moved (or the consumer stops): the next failure ends the wait.
+      owned = false;
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(await outcome).toBeInstanceOf(RecordWithdrawn);
+    });
+
+    it("gives a retry's blocker question up the same way", async () => {
+      jest.useFakeTimers();
+      const { settler, parking } = world();
+      parking.isBlocking = async () => {
+        throw new TransientError('PostgreSQL unavailable');
+      };
+      let owned = true;
+      const question = settler
+        .isBlocker(task(1), () => !owned)
+        .then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
+      await jest.advanceTimersByTimeAsync(1_000);
+      owned = false;
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(await question).toBeInstanceOf(RecordWithdrawn);
+    });
   });
 });

@@ -12,7 +12,7 @@ import {
   type DeliveryTask,
   type HeldOrigin,
 } from '../domain/delivery-task';
-import type { ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn, type ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import type { Settlement } from '../domain/settlement';
 import type { QueryDeadline } from '../database/query-deadline';
@@ -170,15 +170,19 @@ export class Settler {
     );
   }
 
-  /** Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if any. */
-  admitStrict({
-    task,
-    encoded,
-    blockKey,
-    wholeStream,
-  }: Pick<Settling, 'task' | 'encoded' | 'blockKey' | 'wholeStream'>): Promise<ParkResult> {
-    return this.untilDone('park', () =>
-      this.parking.park(task, blockKey ?? '', encoded, wholeStream ?? false),
+  /**
+   * Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if
+   * any. Waits for PostgreSQL until `withdrawn()` (the record's partition moved, or its consumer
+   * stops), then rejects with RecordWithdrawn.
+   */
+  admitStrict(
+    { task, encoded, blockKey, wholeStream }: Pick<Settling, 'task' | 'encoded' | 'blockKey' | 'wholeStream'>,
+    withdrawn?: () => boolean,
+  ): Promise<ParkResult> {
+    return this.untilDone(
+      'park',
+      () => this.parking.park(task, blockKey ?? '', encoded, wholeStream ?? false),
+      withdrawn,
     ).then((result) => {
       if (result === 'parked') this.metrics.outcome('parked');
       return result;
@@ -187,10 +191,15 @@ export class Settler {
 
   /**
    * Strict ordering, before a retry: whether this delivery is the one blocking a key of its endpoint
-   * (looked up by delivery, so a block made under another key rule is still found).
+   * (looked up by delivery, so a block made under another key rule is still found). Gives up as
+   * {@link admitStrict} does.
    */
-  isBlocker(task: DeliveryTask): Promise<boolean> {
-    return this.untilDone('read block', () => this.parking.isBlocking(task.endpointId, task.deliveryId));
+  isBlocker(task: DeliveryTask, withdrawn?: () => boolean): Promise<boolean> {
+    return this.untilDone(
+      'read block',
+      () => this.parking.isBlocking(task.endpointId, task.deliveryId),
+      withdrawn,
+    );
   }
 
   /**
@@ -363,17 +372,27 @@ export class Settler {
     await this.untilDone('unpark', () => this.parking.unpark(next.id));
   }
 
-  /** Strict-ordering state must be written before the lane moves on: retry here, holding only this lane. */
-  private untilDone<T>(what: string, work: () => Promise<T>): Promise<T> {
-    return retryUntilDone(work, {
-      baseDelayMs: 200,
-      maxDelayMs: 5_000,
-      onRetry: (error, waitMs) =>
-        this.logger.warn(
-          { err: error, step: what },
-          `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
-        ),
-    });
+  /**
+   * Strict-ordering state must be written before the key moves on: retry here, holding only this
+   * key. With `withdrawn`, gives up at a failure once it is true, rejecting with RecordWithdrawn: the
+   * record is not this replica's to deliver any more (or its consumer stops).
+   */
+  private async untilDone<T>(what: string, work: () => Promise<T>, withdrawn?: () => boolean): Promise<T> {
+    try {
+      return await retryUntilDone(work, {
+        baseDelayMs: 200,
+        maxDelayMs: 5_000,
+        stopped: () => withdrawn?.() === true,
+        onRetry: (error, waitMs) =>
+          this.logger.warn(
+            { err: error, step: what },
+            `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
+          ),
+      });
+    } catch (error) {
+      if (withdrawn?.() === true) throw new RecordWithdrawn();
+      throw error;
+    }
   }
 
   /**
