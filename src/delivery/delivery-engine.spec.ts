@@ -5,6 +5,8 @@ import type { Settlement } from '../domain/settlement';
 import { TransientError } from '../domain/transient';
 import type { ParkResult } from '../retry/strict-parking';
 import { RecordWithdrawn } from '../domain/records';
+import type { AppConfig } from '../config/config';
+import { handleUntilDurable } from '../kafka/until-durable';
 import { endpoint, FakeClock, flush, gate, silentLogger, testConfig, testTaskSeal } from '../testing/fakes';
 import { InMemoryEndpointHealthStore } from '../testing/stores';
 import { taskSealFor } from '../config/config.module';
@@ -22,6 +24,8 @@ class RecordingSettler {
   readonly settled: Array<{ settling: Settling; settlement: Settlement }> = [];
   readonly poison: string[] = [];
   admission: ParkResult = 'not-blocked';
+  /** When set, answers admissions instead of `admission` (one still waiting for PostgreSQL, say). */
+  admitting?: (withdrawn?: () => boolean) => Promise<ParkResult>;
   blocker = false;
   /** Settles that fail, as a durable write refused past the producer's retries does. */
   failures = 0;
@@ -42,8 +46,8 @@ class RecordingSettler {
     this.poison.push(`${record.offset}: ${reason}: ${detail}`);
   }
 
-  async admitStrict(): Promise<ParkResult> {
-    return this.admission;
+  async admitStrict(_settling: Settling, withdrawn?: () => boolean): Promise<ParkResult> {
+    return this.admitting ? this.admitting(withdrawn) : this.admission;
   }
 
   async isBlocker(): Promise<boolean> {
@@ -83,6 +87,7 @@ function world(
   endpoints: EndpointSnapshot[] = [endpoint()],
   inDatabaseOnly: EndpointSnapshot[] = [],
   seal: TaskSeal = testTaskSeal,
+  settings: AppConfig = config,
 ) {
   const clock = new FakeClock();
   const requests: Array<{ url: string; headers: Record<string, string>; body: string }> = [];
@@ -116,7 +121,7 @@ function world(
   // The consumers' withdrawal count: a test that withdraws records moves it, as a rebalance would.
   const consumers = { count: 0, withdrawals: () => consumers.count };
   const engine = new DeliveryEngine(
-    config,
+    settings,
     sender,
     cache,
     health,
@@ -255,13 +260,46 @@ describe('DeliveryEngine', () => {
     expect(requests).toHaveLength(1);
   });
 
-  it('waits, rather than drops, while PostgreSQL cannot say whether the endpoint exists', async () => {
-    const { engine, settler, db } = world([]);
-    db.down = true;
-    await expect(engine.handle(record(testTaskSeal.seal(task(1, target))), 'first')).rejects.toBeInstanceOf(
-      TransientError,
-    );
-    expect(settler.settled).toEqual([]);
+  describe('while PostgreSQL cannot say whether the endpoint exists', () => {
+    afterEach(() => jest.useRealTimers());
+
+    it('waits, rather than drops, and gives the delivery up once its partition moved', async () => {
+      jest.useFakeTimers();
+      const { engine, settler, db } = world([]);
+      db.down = true;
+      let owned = true;
+      const consumed = { ...record(testTaskSeal.seal(task(1, target))), stillOwned: () => owned };
+      const handled = engine.handle(consumed, 'first').then(
+        () => 'handled',
+        (error: unknown) => error,
+      );
+      await jest.advanceTimersByTimeAsync(10_000);
+      expect(settler.settled).toEqual([]);
+      owned = false;
+      await jest.advanceTimersByTimeAsync(5_000);
+      expect(await handled).toBeInstanceOf(RecordWithdrawn);
+      expect(settler.settled).toEqual([]);
+    });
+
+    it('attempts deliveries in the order they came when PostgreSQL answers again', async () => {
+      jest.useFakeTimers();
+      const fresh = endpoint({ id: 'created-before-the-outage' });
+      const { engine, db, requests } = world([], [fresh]);
+      db.down = true;
+      setTimeout(() => (db.down = false), 11_320);
+      const context = { consumer: 'deliveries', logger: silentLogger, stopping: () => false };
+      // What the consumer does with each record: hand it back until it is handled.
+      const consume = (n: number) => {
+        const consumed = record(testTaskSeal.seal(task(n, fresh)), {}, String(n));
+        return handleUntilDurable(() => engine.handle(consumed, 'first'), consumed, context);
+      };
+      const first = consume(1);
+      await jest.advanceTimersByTimeAsync(50);
+      const second = consume(2);
+      await jest.advanceTimersByTimeAsync(20_000);
+      await Promise.all([first, second]);
+      expect(requests.map((r) => (JSON.parse(r.body) as { id: string }).id)).toEqual(['e-1', 'e-2']);
+    });
   });
 
   it('moves a retry that is not due yet on to a later tier without attempting it', async () => {
@@ -400,6 +438,69 @@ describe('DeliveryEngine', () => {
       await engine.afterIsolation(record(Buffer.from('not a task')));
       expect(settler.isolated).toEqual(['d-1']);
       expect(settler.settled).toEqual([]);
+    });
+
+    it('waits for PostgreSQL to admit a strict delivery without holding a slot other tenants need', async () => {
+      const tight = testConfig({
+        HOOKSTREAM_LANE_STALL_AFTER: '1s',
+        HOOKSTREAM_MAX_IN_FLIGHT: '2',
+        HOOKSTREAM_TENANT_MAX_IN_FLIGHT: '2',
+      });
+      const strictOfS = [1, 2].map((n) =>
+        endpoint({ id: `strict-${n}`, tenantId: 'tenant-s', ordering: 'strict' }),
+      );
+      const ofT = endpoint({ id: 'none-of-t', tenantId: 'tenant-t', url: 'http://127.0.0.1:9/t' });
+      const { engine, settler, requests } = world([...strictOfS, ofT], [], testTaskSeal, tight);
+      // PostgreSQL is down: the strict admissions never answer.
+      settler.admitting = () => new Promise<ParkResult>(() => undefined);
+      for (const [n, e] of strictOfS.entries())
+        void engine.handle(record(testTaskSeal.seal(task(n, e))), 'first');
+      await flush();
+      expect(engine.inFlight()).toBe(0);
+      await engine.handle(record(testTaskSeal.seal(task(3, ofT))), 'first');
+      expect(requests.map((r) => r.url)).toEqual([ofT.url]);
+      expect(settler.kinds()).toEqual(['delivered/attempted']);
+    });
+
+    it('neither attempts nor settles a strict delivery whose partition moved while it waited for admission', async () => {
+      const { engine, settler, requests } = start([strict]);
+      const answer = gate<ParkResult>();
+      settler.admitting = () => answer.opened;
+      let owned = true;
+      const consumed = { ...record(testTaskSeal.seal(task(1, strict))), stillOwned: () => owned };
+      const handled = engine.handle(consumed, 'first');
+      await flush();
+      owned = false;
+      answer.open('not-blocked');
+      await expect(handled).rejects.toBeInstanceOf(RecordWithdrawn);
+      expect(requests).toEqual([]);
+      expect(settler.settled).toEqual([]);
+    });
+
+    it('admits the next delivery of a key only once the one before it has finished', async () => {
+      const keyed = endpoint({ id: 'strict-keyed', ordering: 'strict', maxConcurrency: 4 });
+      const { engine, settler, respondWith } = start([keyed]);
+      const slow = gate<HttpResponse>();
+      respondWith(() => slow.opened);
+      const admitted: string[] = [];
+      settler.admitting = async () => {
+        admitted.push(`admission ${admitted.length + 1}`);
+        return 'not-blocked';
+      };
+      const of = (n: number, key: string) => ({ ...task(n, keyed), orderingKey: key });
+      const handled = [
+        engine.handle(record(testTaskSeal.seal(of(1, 'a'))), 'first'),
+        engine.handle(record(testTaskSeal.seal(of(2, 'a'))), 'first'),
+        engine.handle(record(testTaskSeal.seal(of(3, 'b'))), 'first'),
+      ];
+      await flush();
+      // d-1 and d-3 are admitted and sent; d-2 waits for d-1, whose failure would block it.
+      expect(admitted).toHaveLength(2);
+      expect(engine.inFlight()).toBe(2);
+      slow.open(ok);
+      await Promise.all(handled);
+      expect(admitted).toHaveLength(3);
+      expect(settler.settled.map((s) => s.settling.task.deliveryId)).toEqual(['d-1', 'd-3', 'd-2']);
     });
 
     it('drains a disabled strict endpoint: its retries are dead-lettered as the blocker', async () => {

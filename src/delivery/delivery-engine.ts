@@ -7,9 +7,10 @@ import { shedWaitMs } from '../domain/backoff';
 import type { Clock, Random } from '../domain/clock';
 import { attemptStateFromHeaders, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
+import { KeyedLine } from '../domain/keyed-line';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import { laneOrderKey } from '../domain/ordering-key';
-import type { ConsumedRecord } from '../domain/records';
+import { RecordWithdrawn, type ConsumedRecord } from '../domain/records';
 import { afterAttempt, onArrival, turnedAway, type RetryPolicy, type Settlement } from '../domain/settlement';
 import { buildWebhookHeaders } from '../domain/standard-webhooks';
 import { TaskSeal, UnauthenticatedTask, type OpenedTask } from '../domain/task-seal';
@@ -18,6 +19,7 @@ import { ConsumerRunner } from '../kafka/consumer-runner';
 import type { AttemptRecord } from './attempts.repository';
 import { DeliveryMetrics } from './delivery-metrics';
 import { EndpointHealth } from './endpoint-health';
+import { EndpointLookups } from './endpoint-lookups';
 import { HttpSender } from './http-sender';
 import { Settler, type Settling, type StrictRole } from './settler';
 
@@ -35,6 +37,14 @@ export type WebhookPoster = Pick<HttpSender, 'post'>;
 @Injectable()
 export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   private readonly lanes: LaneScheduler;
+  /**
+   * Deliveries of strict endpoints, one line per order key of an endpoint: each waits here for the
+   * one before it of its key to finish, and for its admission (PostgreSQL), before it takes a slot in
+   * the lanes. A key waiting out a PostgreSQL outage then holds its key, not a global or tenant slot
+   * that the endpoints of other tenants, or the non-strict ones of its own, would have (decision 100).
+   */
+  private readonly strictLines = new KeyedLine();
+  private readonly lookups: EndpointLookups;
   /**
    * Attempts made whose outcome could not be written (the broker refused past the producer's
    * retries, a tier topic missing, PostgreSQL down for a `disable`), by the record they came from:
@@ -75,6 +85,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       groupLimit: config.limits.tenantMaxInFlight,
       now: () => clock.now(),
     });
+    this.lookups = new EndpointLookups((endpointId) => endpoints.lookup(endpointId));
     this.policy = {
       tierDelaysMs: config.kafka.retryTiers.map((tier) => tier.delayMs),
       maxAttemptAgeMs: config.delivery.maxAttemptAgeMs,
@@ -136,7 +147,10 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       encoded: opened.sealed ? record.value! : this.seal.seal(task),
     };
     // Not in this process's cache: PostgreSQL decides; only an endpoint it says is gone is dropped.
-    const endpoint = this.endpoints.get(task.endpointId) ?? (await this.endpoints.lookup(task.endpointId));
+    // Deliveries that wait for it keep their order (EndpointLookups), and later ones queue behind them.
+    const endpoint =
+      (!this.lookups.waiting(task.endpointId) && this.endpoints.get(task.endpointId)) ||
+      (await this.lookups.endpoint(task.endpointId, moved));
     const nowMs = this.clock.now();
     const arrival = onArrival({
       source,
@@ -158,15 +172,11 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
         arrival.settlement.kind === 'dead-letter'
       ) {
         const draining: Settling = { ...settling, strict: 'blocker' };
-        await this.lanes.run(
-          endpoint.id,
-          endpoint.maxConcurrency,
-          () => this.settler.settle(draining, arrival.settlement),
-          undefined,
-          task.tenantId,
-          moved,
-          laneOrderKey(endpoint, task.orderingKey),
-        );
+        // Nothing is sent: its key's line is all it needs, not a slot in the lanes.
+        await this.strictLines.run(strictLine(endpoint.id, laneOrderKey(endpoint, task.orderingKey)), () => {
+          if (moved()) throw new RecordWithdrawn();
+          return this.settler.settle(draining, arrival.settlement);
+        });
         return;
       }
       await this.settler.settle(settling, arrival.settlement);
@@ -176,20 +186,13 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     // Same key, one at a time and in order; other keys beside it up to maxConcurrency (ordering-key.ts).
     const orderKey = laneOrderKey(target, task.orderingKey);
     if (arrival.kind === 'attempt-strict') {
-      await this.lanes.run(
-        target.id,
-        target.maxConcurrency,
-        () =>
-          this.strictTurn(
-            { ...settling, blockKey: orderKey ?? '', wholeStream: target.maxConcurrency <= 1 },
-            target,
-            source,
-            record,
-          ),
-        undefined,
-        task.tenantId,
-        moved,
-        orderKey,
+      const strictSettling: Settling = {
+        ...settling,
+        blockKey: orderKey ?? '',
+        wholeStream: target.maxConcurrency <= 1,
+      };
+      await this.strictLines.run(strictLine(target.id, orderKey), () =>
+        this.strictTurn(strictSettling, target, source, record, moved),
       );
       return;
     }
@@ -251,24 +254,38 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Strict ordering: a first attempt parks behind the delivery blocking its endpoint, if any; a
-   * retry blocks it only if it is that delivery (README decision 10).
+   * Strict ordering, once the delivery before it of its key has finished: a first attempt parks
+   * behind the delivery blocking its endpoint, if any; a retry blocks it only if it is that delivery
+   * (README decision 10). Admitted, it takes its turn in the endpoint's lane. The admission waits for
+   * PostgreSQL outside the lane's slots, and gives up with RecordWithdrawn once the record's
+   * partition moved or its consumer stops: the lane does not start it then either, so two replicas
+   * never attempt one delivery (decision 100).
    */
   private async strictTurn(
     settling: Settling,
     endpoint: EndpointSnapshot,
     source: 'first' | 'retry',
     record: ConsumedRecord,
+    moved: () => boolean,
   ): Promise<void> {
+    if (moved()) throw new RecordWithdrawn();
     let strict: StrictRole;
     if (source === 'first') {
-      const admission = await this.settler.admitStrict(settling);
+      const admission = await this.settler.admitStrict(settling, moved);
       if (admission === 'parked') return;
       strict = admission === 'is-blocker' ? 'blocker' : 'first';
     } else {
-      strict = (await this.settler.isBlocker(settling.task)) ? 'blocker' : 'bystander';
+      strict = (await this.settler.isBlocker(settling.task, moved)) ? 'blocker' : 'bystander';
     }
-    await this.turn({ ...settling, strict }, endpoint, record);
+    await this.lanes.run(
+      endpoint.id,
+      endpoint.maxConcurrency,
+      () => this.turn({ ...settling, strict }, endpoint, record),
+      undefined,
+      settling.task.tenantId,
+      moved,
+      settling.blockKey,
+    );
   }
 
   /**
@@ -396,6 +413,11 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     };
     return { outcome, record };
   }
+}
+
+/** The line of a strict endpoint's order key (ordering-key.ts; strict keys are never null). */
+function strictLine(endpointId: string, orderKey: string | null): string {
+  return `${endpointId}\u0000${orderKey ?? ''}`;
 }
 
 /** PostgreSQL text cannot hold NUL characters; a receiver may send them. */
