@@ -477,6 +477,26 @@ describe('DeliveryEngine', () => {
       expect(settler.settled).toEqual([]);
     });
 
+    it('runs at most maxConcurrency admissions of an endpoint at once, as its lane did', async () => {
+      const keyed = endpoint({ id: 'strict-keyed', ordering: 'strict', maxConcurrency: 2 });
+      const { engine, settler, requests } = start([keyed]);
+      const answer = gate<ParkResult>();
+      let asked = 0;
+      settler.admitting = () => {
+        asked += 1;
+        return answer.opened;
+      };
+      const handled = ['a', 'b', 'c'].map((key, n) =>
+        engine.handle(record(testTaskSeal.seal({ ...task(n, keyed), orderingKey: key })), 'first'),
+      );
+      await flush();
+      expect(asked).toBe(2);
+      answer.open('not-blocked');
+      await Promise.all(handled);
+      expect(asked).toBe(3);
+      expect(requests).toHaveLength(3);
+    });
+
     it('admits the next delivery of a key only once the one before it has finished', async () => {
       const keyed = endpoint({ id: 'strict-keyed', ordering: 'strict', maxConcurrency: 4 });
       const { engine, settler, respondWith } = start([keyed]);

@@ -7,7 +7,7 @@ import { shedWaitMs } from '../domain/backoff';
 import type { Clock, Random } from '../domain/clock';
 import { attemptStateFromHeaders, type AttemptState, type DeliveryTask } from '../domain/delivery-task';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
-import { KeyedLine } from '../domain/keyed-line';
+import { KeyedLimit, KeyedLine } from '../domain/keyed-line';
 import { LaneScheduler } from '../domain/lane-scheduler';
 import { laneOrderKey } from '../domain/ordering-key';
 import { RecordWithdrawn, type ConsumedRecord } from '../domain/records';
@@ -44,6 +44,11 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
    * that the endpoints of other tenants, or the non-strict ones of its own, would have (decision 100).
    */
   private readonly strictLines = new KeyedLine();
+  /**
+   * Strict admissions running at once per endpoint, at most its maxConcurrency: what its lane allowed
+   * when they ran in it, so a burst of keys does not queue a PostgreSQL transaction per key.
+   */
+  private readonly admissions = new KeyedLimit();
   private readonly lookups: EndpointLookups;
   /**
    * Attempts made whose outcome could not be written (the broker refused past the producer's
@@ -268,15 +273,10 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     record: ConsumedRecord,
     moved: () => boolean,
   ): Promise<void> {
-    if (moved()) throw new RecordWithdrawn();
-    let strict: StrictRole;
-    if (source === 'first') {
-      const admission = await this.settler.admitStrict(settling, moved);
-      if (admission === 'parked') return;
-      strict = admission === 'is-blocker' ? 'blocker' : 'first';
-    } else {
-      strict = (await this.settler.isBlocker(settling.task, moved)) ? 'blocker' : 'bystander';
-    }
+    const strict = await this.admissions.run(endpoint.id, endpoint.maxConcurrency, () =>
+      this.admit(settling, source, moved),
+    );
+    if (strict === null) return;
     await this.lanes.run(
       endpoint.id,
       endpoint.maxConcurrency,
@@ -286,6 +286,21 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       moved,
       settling.blockKey,
     );
+  }
+
+  /** A strict delivery's role, or null once it is parked. */
+  private async admit(
+    settling: Settling,
+    source: 'first' | 'retry',
+    moved: () => boolean,
+  ): Promise<StrictRole | null> {
+    if (moved()) throw new RecordWithdrawn();
+    if (source === 'retry') {
+      return (await this.settler.isBlocker(settling.task, moved)) ? 'blocker' : 'bystander';
+    }
+    const admission = await this.settler.admitStrict(settling, moved);
+    if (admission === 'parked') return null;
+    return admission === 'is-blocker' ? 'blocker' : 'first';
   }
 
   /**

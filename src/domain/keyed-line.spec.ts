@@ -1,4 +1,4 @@
-import { KeyedLine } from './keyed-line';
+import { KeyedLimit, KeyedLine } from './keyed-line';
 
 /** A piece of work the spec ends by hand. */
 function work(log: string[], name: string) {
@@ -54,5 +54,28 @@ describe('KeyedLine', () => {
     const next = line.run('a', async () => 'next');
     await expect(thrown).rejects.toThrow('bad');
     await expect(next).resolves.toBe('next');
+  });
+});
+
+describe('KeyedLimit', () => {
+  it('runs at most the limit per key at once, starting the rest in order as places free', async () => {
+    const limit = new KeyedLimit();
+    const started: string[] = [];
+    const [a1, a2, a3, b1] = ['a1', 'a2', 'a3', 'b1'].map((name) => work(started, name));
+    const runs = [
+      limit.run('a', 2, a1.run),
+      limit.run('a', 2, a2.run),
+      limit.run('a', 2, a3.run),
+      limit.run('b', 2, b1.run),
+    ];
+    await flush();
+    expect(started).toEqual(['a1', 'a2', 'b1']);
+    a2.fail(new Error('refused'));
+    await expect(runs[1]).rejects.toThrow('refused');
+    await flush();
+    expect(started).toEqual(['a1', 'a2', 'b1', 'a3']);
+    for (const piece of [a1, a3, b1]) piece.end();
+    await Promise.all([runs[0], runs[2], runs[3]]);
+    expect(limit.size()).toBe(0);
   });
 });
