@@ -530,5 +530,51 @@ describe('DeliveryEngine', () => {
       expect(settler.kinds()).toEqual(['dead-letter/endpoint_disabled']);
       expect(settler.settled[0].settling.strict).toBe('blocker');
     });
+
+    it('drains at most maxConcurrency keys of a disabled strict endpoint at once', async () => {
+      const off = endpoint({ id: 'strict-off', ordering: 'strict', enabled: false, maxConcurrency: 2 });
+      const { engine, settler } = start([off]);
+      const written = gate();
+      let pending = 0;
+      const settle = settler.settle.bind(settler);
+      settler.settle = async (settling, settlement) => {
+        pending += 1;
+        await written.opened; // PostgreSQL and the DLQ slow: each drain waits.
+        await settle(settling, settlement);
+      };
+      const handled = ['a', 'b', 'c', 'd', 'e'].map((key, n) =>
+        engine.handle(record(testTaskSeal.seal({ ...task(n, off), orderingKey: key })), 'retry'),
+      );
+      await flush();
+      expect(pending).toBe(2);
+      written.open();
+      await Promise.all(handled);
+      expect(settler.kinds()).toHaveLength(5);
+    });
+
+    it("runs at most HOOKSTREAM_TENANT_MAX_IN_FLIGHT of a tenant's strict admissions at once; other tenants' go on", async () => {
+      const tight = testConfig({ HOOKSTREAM_LANE_STALL_AFTER: '1s', HOOKSTREAM_TENANT_MAX_IN_FLIGHT: '2' });
+      const ofS = [1, 2, 3].map((n) =>
+        endpoint({ id: `strict-s-${n}`, tenantId: 'tenant-s', ordering: 'strict' }),
+      );
+      const ofT = endpoint({ id: 'strict-t', tenantId: 'tenant-t', ordering: 'strict' });
+      const { engine, settler } = world([...ofS, ofT], [], testTaskSeal, tight);
+      const answer = gate<ParkResult>();
+      const asked: string[] = [];
+      settler.admitting = () => answer.opened;
+      const admitStrict = settler.admitStrict.bind(settler);
+      settler.admitStrict = (settling, withdrawn) => {
+        asked.push(settling.task.endpointId);
+        return admitStrict(settling, withdrawn);
+      };
+      const handled = [...ofS, ofT].map((e, n) =>
+        engine.handle(record(testTaskSeal.seal(task(n, e))), 'first'),
+      );
+      await flush();
+      expect(asked).toEqual(['strict-s-1', 'strict-s-2', 'strict-t']);
+      answer.open('not-blocked');
+      await Promise.all(handled);
+      expect(asked).toHaveLength(4);
+    });
   });
 });

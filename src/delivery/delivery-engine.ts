@@ -45,10 +45,16 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
    */
   private readonly strictLines = new KeyedLine();
   /**
-   * Strict admissions running at once per endpoint, at most its maxConcurrency: what its lane allowed
-   * when they ran in it, so a burst of keys does not queue a PostgreSQL transaction per key.
+   * Strict admissions and dead-letter drains running at once: per endpoint at most its
+   * maxConcurrency, per tenant HOOKSTREAM_TENANT_MAX_IN_FLIGHT, in all HOOKSTREAM_MAX_IN_FLIGHT, the
+   * bounds the lanes gave them when they ran in a slot, so a burst of keys (of one endpoint, or of a
+   * tenant's many strict endpoints) does not queue a PostgreSQL transaction per key on the pool.
    */
-  private readonly admissions = new KeyedLimit();
+  private readonly admissions = {
+    endpoint: new KeyedLimit(),
+    tenant: new KeyedLimit(),
+    all: new KeyedLimit(),
+  };
   private readonly lookups: EndpointLookups;
   /**
    * Attempts made whose outcome could not be written (the broker refused past the producer's
@@ -178,10 +184,12 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       ) {
         const draining: Settling = { ...settling, strict: 'blocker' };
         // Nothing is sent: its key's line is all it needs, not a slot in the lanes.
-        await this.strictLines.run(strictLine(endpoint.id, laneOrderKey(endpoint, task.orderingKey)), () => {
-          if (moved()) throw new RecordWithdrawn();
-          return this.settler.settle(draining, arrival.settlement);
-        });
+        await this.strictLines.run(strictLine(endpoint.id, laneOrderKey(endpoint, task.orderingKey)), () =>
+          this.admitted(endpoint, () => {
+            if (moved()) throw new RecordWithdrawn();
+            return this.settler.settle(draining, arrival.settlement);
+          }),
+        );
         return;
       }
       await this.settler.settle(settling, arrival.settlement);
@@ -273,9 +281,7 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
     record: ConsumedRecord,
     moved: () => boolean,
   ): Promise<void> {
-    const strict = await this.admissions.run(endpoint.id, endpoint.maxConcurrency, () =>
-      this.admit(settling, source, moved),
-    );
+    const strict = await this.admitted(endpoint, () => this.admit(settling, source, moved));
     if (strict === null) return;
     await this.lanes.run(
       endpoint.id,
@@ -285,6 +291,19 @@ export class DeliveryEngine implements OnModuleInit, OnModuleDestroy {
       settling.task.tenantId,
       moved,
       settling.blockKey,
+    );
+  }
+
+  /**
+   * `work` (a strict endpoint's PostgreSQL step outside the lanes) once the endpoint, its tenant and
+   * the process each have room: taken in that order, so nothing waits in a circle.
+   */
+  private admitted<T>(endpoint: EndpointSnapshot, work: () => Promise<T>): Promise<T> {
+    const { maxInFlight } = this.config.delivery;
+    return this.admissions.endpoint.run(endpoint.id, endpoint.maxConcurrency, () =>
+      this.admissions.tenant.run(endpoint.tenantId, this.config.limits.tenantMaxInFlight, () =>
+        this.admissions.all.run('', maxInFlight, work),
+      ),
     );
   }
 
