@@ -51,6 +51,21 @@ describe('LaneScheduler order keys', () => {
     expect(log).toEqual(['a1', 'a2', 'a3']);
   });
 
+  it('starts what a raised concurrency allows even when the task that raised it waits on its key', async () => {
+    const scheduler = new LaneScheduler(100);
+    const log: string[] = [];
+    const a = keyed(scheduler, 1, 'x', log, 'a');
+    const b = keyed(scheduler, 1, 'y', log, 'b');
+    await flush();
+    expect(log).toEqual(['a']);
+    const c = keyed(scheduler, 3, 'x', log, 'c'); // Behind a on key x; the lane may now run 3.
+    await flush();
+    expect(log).toEqual(['a', 'b']);
+    for (const t of [a, b, c]) t.open();
+    await Promise.all([a, b, c].map((t) => t.done));
+    expect(log).toEqual(['a', 'b', 'c']);
+  });
+
   it('runs different keys in parallel, up to the lane concurrency', async () => {
     const scheduler = new LaneScheduler(100);
     const log: string[] = [];

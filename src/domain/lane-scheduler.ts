@@ -126,7 +126,10 @@ export class LaneScheduler {
         lane = newLane(key, group, this.now(), this.slowMemory.get(key));
         this.lanes.set(key, lane);
       }
+      const widened = Math.max(1, concurrency) > lane.concurrency;
       lane.concurrency = Math.max(1, concurrency);
+      // Queued tasks the old concurrency kept waiting may start now, whatever becomes of this one.
+      if (widened && lane.queue.length > 0) this.pump(lane);
       const entry: Entry = {
         run: () => task().then(resolve, reject),
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
