@@ -12,7 +12,8 @@ export interface HostAnswer {
   ttlMs: number | null;
   /**
    * Set when one address family had not answered yet: the whole answer once it has, or null if it
-   * failed (never rejects). Until then IPv6 addresses alone are reused for a second at most.
+   * failed (never rejects); already null when it had failed with an error other than "no records".
+   * Until then IPv6 addresses alone are reused for a second at most.
    */
   whole?: Promise<HostAnswer | null>;
 }
@@ -247,7 +248,12 @@ function dnsQuery(resolver: Resolver, system: BoundedSystemLookup, timeoutMs: nu
     const found = answerOf(v4, v6);
     if (found !== null) {
       const late = v4 === undefined ? 0 : v6 === undefined ? 1 : null;
-      if (late === null) return found;
+      if (late === null) {
+        // A family that failed (SERVFAIL, REFUSED) within the wait is as partial as one that failed
+        // after it. "No A records" (ENODATA) with AAAA is a whole IPv6-only answer and keeps its TTL.
+        const failed = [v4, v6].some((r) => r?.status === 'rejected' && !hasNoRecords(r.reason));
+        return failed ? { ...found, whole: Promise.resolve(null) } : found;
+      }
       const whole = settle(queries[late]).then((rest) => {
         if (rest.status === 'rejected' && !hasNoRecords(rest.reason)) return null;
         return late === 0 ? answerOf(rest, v6) : answerOf(v4, rest);

@@ -10,6 +10,8 @@ export interface DnsName {
   delayMs?: number;
   /** The A answer's delay, when it differs from `delayMs`. */
   aDelayMs?: number;
+  /** A response code (2 SERVFAIL, 5 REFUSED) per type, sent with no records; NOERROR otherwise. */
+  rcode?: { a?: number; aaaa?: number };
 }
 
 const TYPE_A = 1;
@@ -18,8 +20,8 @@ const NXDOMAIN = 3;
 
 /**
  * A minimal DNS server on 127.0.0.1 (UDP): answers A and AAAA queries from `zone` (AAAA with no
- * records unless the name has some), names it does not know with NXDOMAIN, and counts every query
- * by name and type.
+ * records unless the name has some, or the name's rcode for that type), names it does not know with
+ * NXDOMAIN, and counts every query by name and type.
  */
 export class DnsResponder {
   readonly queries: Array<{ name: string; type: 'A' | 'AAAA' | number }> = [];
@@ -55,10 +57,14 @@ export class DnsResponder {
     const type = question.type === TYPE_A ? 'A' : question.type === TYPE_AAAA ? 'AAAA' : question.type;
     this.queries.push({ name: question.name, type });
     const entry = this.zone(question.name);
+    const rcode =
+      question.type === TYPE_A ? entry?.rcode?.a : question.type === TYPE_AAAA ? entry?.rcode?.aaaa : 0;
     const answer =
       entry === undefined
         ? reply(message, question, NXDOMAIN, [], 0)
-        : reply(message, question, 0, recordsOf(entry, question.type), entry.ttlSeconds ?? 300);
+        : rcode
+          ? reply(message, question, rcode, [], 0)
+          : reply(message, question, 0, recordsOf(entry, question.type), entry.ttlSeconds ?? 300);
     const send = () => this.socket?.send(answer, peer.port, peer.address);
     const delayMs = question.type === TYPE_A ? (entry?.aDelayMs ?? entry?.delayMs) : entry?.delayMs;
     if (!delayMs) return send();

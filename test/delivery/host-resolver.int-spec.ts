@@ -23,6 +23,9 @@ const zone = (name: string) => {
     return { a: ['192.0.2.21'], aaaa: ['2001:db8::21'], delayMs: 200, aDelayMs: 0 };
   if (name === 'a-lost.hookstream.test')
     return { a: ['192.0.2.22'], aaaa: ['2001:db8::22'], aDelayMs: 10_000 };
+  // A fails at once (SERVFAIL), or answers at once with no records (NODATA), while AAAA answers.
+  if (name === 'a-servfail.hookstream.test') return { a: [], aaaa: ['2001:db8::23'], rcode: { a: 2 } };
+  if (name === 'a-nodata.hookstream.test') return { a: [], aaaa: ['2001:db8::24'] };
   return undefined;
 };
 
@@ -169,6 +172,34 @@ describe('HostResolver against a DNS server on 127.0.0.1', () => {
     clock.advance(1);
     await resolving.lookup('a-lost.hookstream.test');
     expect(dns.count('a-lost.hookstream.test', 'AAAA')).toBe(2);
+  });
+
+  it('answers with AAAA alone when A fails at once (SERVFAIL), and asks again a second later', async () => {
+    const clock = new FakeClock();
+    const resolving = resolver(2000, clock);
+    expect(await resolving.lookup('a-servfail.hookstream.test')).toEqual([
+      { address: '2001:db8::23', family: 6 },
+    ]);
+    expect(dns.count('a-servfail.hookstream.test', 'AAAA')).toBe(1);
+    clock.advance(1500);
+    expect(await resolving.lookup('a-servfail.hookstream.test')).toEqual([
+      { address: '2001:db8::23', family: 6 },
+    ]);
+    expect(dns.count('a-servfail.hookstream.test', 'AAAA')).toBe(2);
+  });
+
+  it('keeps AAAA alone for the TTL when the name has no A records (NODATA)', async () => {
+    const clock = new FakeClock();
+    const resolving = resolver(2000, clock);
+    expect(await resolving.lookup('a-nodata.hookstream.test')).toEqual([
+      { address: '2001:db8::24', family: 6 },
+    ]);
+    clock.advance(59_000);
+    expect(await resolving.lookup('a-nodata.hookstream.test')).toEqual([
+      { address: '2001:db8::24', family: 6 },
+    ]);
+    expect(dns.count('a-nodata.hookstream.test', 'A')).toBe(1);
+    expect(dns.count('a-nodata.hookstream.test', 'AAAA')).toBe(1);
   });
 
   it('takes names DNS does not know, and localhost without asking DNS, from the hosts file', async () => {
