@@ -1,6 +1,7 @@
 import { RecordWithdrawn } from '../domain/records';
 import { TransientError } from '../domain/transient';
 import { endpoint } from '../testing/fakes';
+import { WITHDRAWAL_POLL_MS } from '../domain/withdrawal';
 import { EndpointLookups } from './endpoint-lookups';
 
 describe('EndpointLookups', () => {
@@ -50,6 +51,29 @@ describe('EndpointLookups', () => {
     expect(lookups.waiting('ep')).toBe(false);
   });
 
+  it('lets a withdrawn waiter go while the lookup hangs, and answers the others when it ends', async () => {
+    jest.useFakeTimers();
+    const target = endpoint();
+    let answer!: (found: typeof target) => void;
+    let asked = 0;
+    // PostgreSQL hangs rather than refuses: the lookup neither answers nor fails for minutes.
+    const lookups = new EndpointLookups(() => {
+      asked += 1;
+      return new Promise((resolve) => (answer = resolve));
+    });
+    let owned = true;
+    const moved = lookups.endpoint(target.id, () => !owned).catch((error: unknown) => error);
+    const kept = lookups.endpoint(target.id, () => false);
+    await jest.advanceTimersByTimeAsync(60_000);
+    owned = false;
+    await jest.advanceTimersByTimeAsync(WITHDRAWAL_POLL_MS);
+    expect(await settledNow(moved)).toBeInstanceOf(RecordWithdrawn);
+    answer(target);
+    expect(await kept).toBe(target);
+    expect(asked).toBe(1);
+    expect(lookups.waiting(target.id)).toBe(false);
+  });
+
   it('hands a failure that is not transient to every waiter at once', async () => {
     const lookups = new EndpointLookups(async () => {
       throw new Error('column "x" does not exist');
@@ -58,3 +82,8 @@ describe('EndpointLookups', () => {
     for (const waiter of waiters) await expect(waiter).rejects.toThrow('does not exist');
   });
 });
+
+/** What `outcome` settled to by now, or 'still waiting'. */
+function settledNow<T>(outcome: Promise<T>): Promise<T | 'still waiting'> {
+  return Promise.race([outcome, Promise.resolve('still waiting' as const)]);
+}

@@ -2,6 +2,7 @@ import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { RecordWithdrawn } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
 import { isTransientError } from '../domain/transient';
+import { unlessWithdrawn } from '../domain/withdrawal';
 
 interface Waiter {
   withdrawn: () => boolean;
@@ -14,7 +15,8 @@ interface Waiter {
  * lookup of it, retried while PostgreSQL cannot answer; when it answers they go on in that order. Each
  * retried its own lookup on its own backoff before (handleUntilDurable), so a later delivery could
  * reach the endpoint's lane first when PostgreSQL came back (README decision 100). A waiter whose
- * record is withdrawn leaves with RecordWithdrawn at the next failed lookup.
+ * record is withdrawn leaves with RecordWithdrawn within WITHDRAWAL_POLL_MS, even while PostgreSQL
+ * hangs rather than refuses (the partition's handover waits for it); the lookup goes on for the others.
  */
 export class EndpointLookups {
   private readonly lines = new Map<string, Waiter[]>();
@@ -31,6 +33,11 @@ export class EndpointLookups {
 
   /** The endpoint once PostgreSQL has answered, or undefined when it says there is none. */
   endpoint(endpointId: string, withdrawn: () => boolean): Promise<EndpointSnapshot | undefined> {
+    // The withdrawn waiter stays in the line until the lookup's next failure or answer, which it ignores.
+    return unlessWithdrawn(this.inLine(endpointId, withdrawn), withdrawn);
+  }
+
+  private inLine(endpointId: string, withdrawn: () => boolean): Promise<EndpointSnapshot | undefined> {
     return new Promise((resolve, reject) => {
       const waiter = { withdrawn, resolve, reject };
       const line = this.lines.get(endpointId);

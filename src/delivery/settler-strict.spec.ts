@@ -1,6 +1,7 @@
 import { decodeTask, FIRST_ATTEMPT } from '../domain/delivery-task';
 import { RecordWithdrawn } from '../domain/records';
 import { TransientError } from '../domain/transient';
+import { WITHDRAWAL_POLL_MS } from '../domain/withdrawal';
 import { attempt, retryState, sealed, task, tier1, world } from '../testing/settler-world';
 import type { Settling } from './settler';
 
@@ -207,5 +208,73 @@ describe('Settler, strict ordering', () => {
       await jest.advanceTimersByTimeAsync(5_000);
       expect(await question).toBeInstanceOf(RecordWithdrawn);
     });
+
+    it("leaves a retry's blocker question that hangs as soon as the record is withdrawn", async () => {
+      jest.useFakeTimers();
+      const { settler, parking } = world();
+      // PostgreSQL hangs rather than refuses: the read neither answers nor fails for minutes.
+      parking.isBlocking = () => new Promise<boolean>(() => undefined);
+      let owned = true;
+      const question = settler
+        .isBlocker(task(1), () => !owned)
+        .then(
+          () => 'answered',
+          (error: unknown) => error,
+        );
+      await jest.advanceTimersByTimeAsync(60_000);
+      owned = false;
+      await jest.advanceTimersByTimeAsync(WITHDRAWAL_POLL_MS);
+      expect(await settledNow(question)).toBeInstanceOf(RecordWithdrawn);
+    });
+
+    it('leaves an admission waiting to try the park again as soon as the record is withdrawn', async () => {
+      jest.useFakeTimers();
+      const { settler, parking } = world();
+      parking.park = async () => {
+        throw new TransientError('PostgreSQL unavailable');
+      };
+      let owned = true;
+      const outcome = settler
+        .admitStrict({ task: task(1), encoded: sealed(task(1)) }, () => !owned)
+        .then(
+          () => 'admitted',
+          (error: unknown) => error,
+        );
+      // Past a few failures, the wait before the next try is 5 s.
+      await jest.advanceTimersByTimeAsync(10_000);
+      owned = false;
+      await jest.advanceTimersByTimeAsync(WITHDRAWAL_POLL_MS);
+      expect(await settledNow(outcome)).toBeInstanceOf(RecordWithdrawn);
+    });
+
+    it('waits for a park in flight to end before leaving, and gives each try a deadline', async () => {
+      jest.useFakeTimers();
+      const { settler, parking } = world();
+      let finish!: (result: 'parked') => void;
+      const deadlines: unknown[] = [];
+      parking.park = (...args: unknown[]) => {
+        deadlines.push(args[4]);
+        return new Promise((resolve) => (finish = resolve));
+      };
+      let owned = true;
+      const outcome = settler
+        .admitStrict({ task: task(1), encoded: sealed(task(1)) }, () => !owned)
+        .then(
+          (result) => result,
+          (error: unknown) => error,
+        );
+      owned = false;
+      await jest.advanceTimersByTimeAsync(10 * WITHDRAWAL_POLL_MS);
+      // A park given up here could commit later, after the next owner delivered the record.
+      expect(await settledNow(outcome)).toBe('still waiting');
+      expect(deadlines).toEqual([expect.any(Number)]);
+      finish('parked');
+      expect(await outcome).toBe('parked');
+    });
   });
 });
+
+/** What `outcome` settled to by now, or 'still waiting'. */
+function settledNow<T>(outcome: Promise<T>): Promise<T | 'still waiting'> {
+  return Promise.race([outcome, Promise.resolve('still waiting' as const)]);
+}

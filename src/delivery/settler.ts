@@ -14,8 +14,9 @@ import {
 } from '../domain/delivery-task';
 import { RecordWithdrawn, type ConsumedRecord } from '../domain/records';
 import { retryUntilDone } from '../domain/retry-loop';
+import { sleepUnlessWithdrawn, unlessWithdrawn } from '../domain/withdrawal';
 import type { Settlement } from '../domain/settlement';
-import type { QueryDeadline } from '../database/query-deadline';
+import { deadlineIn, type QueryDeadline } from '../database/query-deadline';
 import { HeldDeliveries, type HeldDelivery, type HoldRequest } from '../retry/held-deliveries';
 import { RetryTopics } from '../retry/retry-topics';
 import { StrictParking, type ParkResult } from '../retry/strict-parking';
@@ -56,6 +57,12 @@ export interface Settling {
   /** The HTTP attempt made now, if one was. */
   attempt?: AttemptRecord;
 }
+
+/**
+ * Longest one try of a strict park waits for PostgreSQL: its connection is destroyed then, so a park
+ * given up as withdrawn cannot commit later, after the next owner of the record handled it.
+ */
+const PARK_TRY_MS = 5_000;
 
 /**
  * The one place a delivery's outcome is applied (README: one settlement point). Whatever decided it
@@ -173,7 +180,9 @@ export class Settler {
   /**
    * Strict ordering, before a first attempt: parks it behind the delivery blocking its endpoint, if
    * any. Waits for PostgreSQL until `withdrawn()` (the record's partition moved, or its consumer
-   * stops), then rejects with RecordWithdrawn.
+   * stops), then rejects with RecordWithdrawn: at once between tries, or when the try in flight
+   * ends, within PARK_TRY_MS. A park is not left while it may still commit: committed after the
+   * next owner had delivered the record, it would park it again behind a later delivery of its key.
    */
   admitStrict(
     { task, encoded, blockKey, wholeStream }: Pick<Settling, 'task' | 'encoded' | 'blockKey' | 'wholeStream'>,
@@ -181,8 +190,9 @@ export class Settler {
   ): Promise<ParkResult> {
     return this.untilDone(
       'park',
-      () => this.parking.park(task, blockKey ?? '', encoded, wholeStream ?? false),
+      () => this.parking.park(task, blockKey ?? '', encoded, wholeStream ?? false, deadlineIn(PARK_TRY_MS)),
       withdrawn,
+      'await',
     ).then((result) => {
       if (result === 'parked') this.metrics.outcome('parked');
       return result;
@@ -191,8 +201,9 @@ export class Settler {
 
   /**
    * Strict ordering, before a retry: whether this delivery is the one blocking a key of its endpoint
-   * (looked up by delivery, so a block made under another key rule is still found). Gives up as
-   * {@link admitStrict} does.
+   * (looked up by delivery, so a block made under another key rule is still found). Gives up with
+   * RecordWithdrawn within WITHDRAWAL_POLL_MS of `withdrawn()`, even while the read hangs: it writes
+   * nothing, so leaving it is safe.
    */
   isBlocker(task: DeliveryTask, withdrawn?: () => boolean): Promise<boolean> {
     return this.untilDone(
@@ -374,21 +385,29 @@ export class Settler {
 
   /**
    * Strict-ordering state must be written before the key moves on: retry here, holding only this
-   * key. With `withdrawn`, gives up at a failure once it is true, rejecting with RecordWithdrawn: the
-   * record is not this replica's to deliver any more (or its consumer stops).
+   * key. With `withdrawn`, gives up once it is true, rejecting with RecordWithdrawn: the record is
+   * not this replica's to deliver any more (or its consumer stops). It leaves a try in flight
+   * (`tryInFlight` 'abandon': the try goes on unawaited) or waits for it to end ('await').
    */
-  private async untilDone<T>(what: string, work: () => Promise<T>, withdrawn?: () => boolean): Promise<T> {
+  private async untilDone<T>(
+    what: string,
+    work: () => Promise<T>,
+    withdrawn?: () => boolean,
+    tryInFlight: 'abandon' | 'await' = 'abandon',
+  ): Promise<T> {
+    const done = retryUntilDone(work, {
+      baseDelayMs: 200,
+      maxDelayMs: 5_000,
+      stopped: () => withdrawn?.() === true,
+      sleep: withdrawn && ((ms) => sleepUnlessWithdrawn(ms, withdrawn)),
+      onRetry: (error, waitMs) =>
+        this.logger.warn(
+          { err: error, step: what },
+          `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
+        ),
+    });
     try {
-      return await retryUntilDone(work, {
-        baseDelayMs: 200,
-        maxDelayMs: 5_000,
-        stopped: () => withdrawn?.() === true,
-        onRetry: (error, waitMs) =>
-          this.logger.warn(
-            { err: error, step: what },
-            `strict ordering: ${what} failed; retrying in ${waitMs} ms`,
-          ),
-      });
+      return await (withdrawn && tryInFlight === 'abandon' ? unlessWithdrawn(done, withdrawn) : done);
     } catch (error) {
       if (withdrawn?.() === true) throw new RecordWithdrawn();
       throw error;

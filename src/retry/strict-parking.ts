@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { DataSource, type EntityManager } from 'typeorm';
+import { beforeDeadline, type QueryDeadline } from '../database/query-deadline';
 import { decodeTask, type DeliveryTask } from '../domain/delivery-task';
 import { blocksToRead, parkingLot } from '../domain/ordering-key';
 import { endpointsWithTask } from './held-deliveries';
@@ -29,11 +30,18 @@ export class StrictParking {
    * Parks `task` if its endpoint is blocked by another delivery it must wait behind (`parkingLot`):
    * `key` is its lane key, `wholeStream` whether the endpoint runs one delivery at a time (so that
    * key is the whole stream). `encoded`: its bytes as read, MAC and all, so the delivery engine
-   * verifies them again when the row comes back through a tier.
+   * verifies them again when the row comes back through a tier. `deadline`: past it the transaction's
+   * connection is destroyed, so it cannot commit once its caller has stopped waiting.
    */
-  park(task: DeliveryTask, key: string, encoded: Buffer, wholeStream: boolean): Promise<ParkResult> {
+  park(
+    task: DeliveryTask,
+    key: string,
+    encoded: Buffer,
+    wholeStream: boolean,
+    deadline: QueryDeadline = null,
+  ): Promise<ParkResult> {
     const keys = blocksToRead(key, wholeStream, task.orderingKey);
-    return this.locked(task.endpointId, keys, async (manager) => {
+    return this.locked(task.endpointId, keys, deadline, async (manager) => {
       const blocks = await manager.query<
         Array<{ ordering_key: string; delivery_id: string; whole_stream: boolean }>
       >(
@@ -69,7 +77,7 @@ export class StrictParking {
    * that key, whatever its lane key is now: a second block would never be lifted.
    */
   async block(endpointId: string, key: string, deliveryId: string, wholeStream: boolean): Promise<void> {
-    await this.locked(endpointId, [key], async (manager) => {
+    await this.locked(endpointId, [key], null, async (manager) => {
       // Its own block, if it has one, is refreshed (the conflict below keeps its rule).
       const held = await this.blockedKey(manager, endpointId, deliveryId);
       await manager.query(
@@ -209,12 +217,15 @@ export class StrictParking {
   private locked<T>(
     endpointId: string,
     keys: string[],
+    deadline: QueryDeadline,
     work: (manager: EntityManager) => Promise<T>,
   ): Promise<T> {
-    return this.dataSource.transaction(async (manager) => {
-      for (const key of [...keys].sort()) await lockKey(manager, endpointId, key);
-      return work(manager);
-    });
+    return beforeDeadline(this.dataSource, deadline, (connection) =>
+      connection.transaction(async (manager) => {
+        for (const key of [...keys].sort()) await lockKey(manager, endpointId, key);
+        return work(manager);
+      }),
+    );
   }
 }
 
