@@ -6,6 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { CLOCK } from '../common/clock.module';
 import { LOGGER } from '../common/logger.module';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { PeriodicPass } from '../common/periodic-pass';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { Clock } from '../domain/clock';
 import { DeadLettersRepository } from './dead-letters.repository';
@@ -26,10 +27,8 @@ const EVERY_MAX_MS = 3_600_000;
  */
 @Injectable()
 export class DeadLetterRetention implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
   private readonly pruned: Counter;
-  private readonly pruneFailed: ThrottledWarning;
+  private readonly passes: PeriodicPass;
 
   constructor(
     @Inject(DeadLettersRepository)
@@ -44,19 +43,16 @@ export class DeadLetterRetention implements OnApplicationBootstrap, OnApplicatio
       help: 'Dead letters deleted from PostgreSQL by retention (HOOKSTREAM_DEAD_LETTER_RETENTION)',
       registers: [registry],
     });
-    this.pruneFailed = new ThrottledWarning(logger, 'dead-letter retention failed; the next pass retries');
+    this.passes = new PeriodicPass(
+      () => this.pass(),
+      new ThrottledWarning(logger, 'dead-letter retention failed; the next pass retries'),
+    );
   }
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('api')) return;
     const every = Math.min(EVERY_MAX_MS, Math.max(EVERY_MIN_MS, this.config.deadLetterRetentionMs / 2));
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((error: unknown) => this.pruneFailed.warn(error))
-        .finally(() => (this.running = null));
-    }, every);
+    this.passes.start(every);
   }
 
   /**
@@ -77,7 +73,6 @@ export class DeadLetterRetention implements OnApplicationBootstrap, OnApplicatio
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.passes.stop();
   }
 }

@@ -10,6 +10,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { METRICS_REGISTRY } from '../common/metrics.registry';
+import { PeriodicPass } from '../common/periodic-pass';
 import { ThrottledWarning } from '../common/throttled-warning';
 import { ConsumerRunner } from '../kafka/consumer-runner';
 import { Settler } from './settler';
@@ -37,9 +38,7 @@ const BATCH = 100;
 @Injectable()
 export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly recovered: Counter;
-  private readonly failed: ThrottledWarning;
-  private timer?: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
+  private readonly passes: PeriodicPass;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,9 +48,12 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.failed = new ThrottledWarning(
-      logger.child({ component: 'strict-release-recovery' }),
-      'recovering strict hand-ons failed; retrying',
+    this.passes = new PeriodicPass(
+      () => this.pass(),
+      new ThrottledWarning(
+        logger.child({ component: 'strict-release-recovery' }),
+        'recovering strict hand-ons failed; retrying',
+      ),
     );
     this.recovered = new Counter({
       name: 'hookstream_strict_releases_recovered_total',
@@ -62,13 +64,7 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('delivery')) return;
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((error: unknown) => this.failed.warn(error))
-        .finally(() => (this.running = null));
-    }, TICK_MS);
+    this.passes.start(TICK_MS);
   }
 
   /**
@@ -85,7 +81,6 @@ export class StrictReleaseRecovery implements OnApplicationBootstrap, BeforeAppl
   }
 
   async beforeApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.passes.stop();
   }
 }

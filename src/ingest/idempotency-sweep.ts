@@ -4,6 +4,7 @@ import type { AppConfig } from '../config/config';
 import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from '../common/logger.module';
 import { ABANDONED_CLAIM_AFTER_MS } from '../domain/idempotency';
+import { PeriodicPass } from '../common/periodic-pass';
 import { ThrottledWarning } from '../common/throttled-warning';
 import { IdempotencyKeys } from './idempotency-keys.repository';
 
@@ -19,29 +20,24 @@ const MAX_BATCHES_PER_PASS = 20;
  */
 @Injectable()
 export class IdempotencySweep implements OnApplicationBootstrap, OnApplicationShutdown {
-  private timer?: NodeJS.Timeout;
-  private running: Promise<void> | null = null;
-  private readonly sweepFailed: ThrottledWarning;
+  private readonly passes: PeriodicPass;
 
   constructor(
     @Inject(IdempotencyKeys) private readonly keys: Pick<IdempotencyKeys, 'deleteExpired'>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) logger: Logger,
   ) {
-    this.sweepFailed = new ThrottledWarning(logger, 'idempotency key sweep failed; retrying next pass');
+    this.passes = new PeriodicPass(
+      () => this.pass(),
+      new ThrottledWarning(logger, 'idempotency key sweep failed; retrying next pass'),
+    );
   }
 
   onApplicationBootstrap(): void {
     if (!this.config.roles.has('api')) return;
     // Every minute, or sooner for a window shorter than that (tests), so rows outlive it by little.
     const everyMs = Math.min(60_000, this.config.idempotencyWindowMs);
-    this.timer = setInterval(() => {
-      if (this.running) return;
-      this.running = this.pass()
-        .then(() => undefined)
-        .catch((error: unknown) => this.sweepFailed.warn(error))
-        .finally(() => (this.running = null));
-    }, everyMs);
+    this.passes.start(everyMs);
   }
 
   /** Deletes expired rows a batch at a time until a batch comes back short; returns how many. */
@@ -60,7 +56,6 @@ export class IdempotencySweep implements OnApplicationBootstrap, OnApplicationSh
   }
 
   async onApplicationShutdown(): Promise<void> {
-    clearInterval(this.timer);
-    await this.running;
+    await this.passes.stop();
   }
 }
