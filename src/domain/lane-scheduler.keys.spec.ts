@@ -54,16 +54,57 @@ describe('LaneScheduler order keys', () => {
   it('starts what a raised concurrency allows even when the task that raised it waits on its key', async () => {
     const scheduler = new LaneScheduler(100);
     const log: string[] = [];
-    const a = keyed(scheduler, 1, 'x', log, 'a');
-    const b = keyed(scheduler, 1, 'y', log, 'b');
-    await flush();
-    expect(log).toEqual(['a']);
-    const c = keyed(scheduler, 3, 'x', log, 'c'); // Behind a on key x; the lane may now run 3.
+    const a = keyed(scheduler, 2, 'x', log, 'a');
+    const b = keyed(scheduler, 2, 'y', log, 'b');
+    const d = keyed(scheduler, 2, 'z', log, 'd');
     await flush();
     expect(log).toEqual(['a', 'b']);
-    for (const t of [a, b, c]) t.open();
-    await Promise.all([a, b, c].map((t) => t.done));
+    const c = keyed(scheduler, 3, 'x', log, 'c'); // Behind a on key x; the lane may now run 3.
+    await flush();
+    expect(log).toEqual(['a', 'b', 'd']);
+    for (const t of [a, b, c, d]) t.open();
+    await Promise.all([a, b, c, d].map((t) => t.done));
+    expect(log).toEqual(['a', 'b', 'd', 'c']);
+  });
+
+  it('runs the tasks queued at concurrency 1 one at a time after a raise, then widens', async () => {
+    const scheduler = new LaneScheduler(100);
+    const log: string[] = [];
+    // A `none` endpoint at concurrency 1 asks for no keys (ordering-key.ts): r1 and r2 are one record's.
+    const r1 = keyed(scheduler, 1, null, log, 'r1');
+    const r2 = keyed(scheduler, 1, null, log, 'r2');
+    await flush();
+    const s1 = keyed(scheduler, 4, 's', log, 's1'); // Raised to 4: keys from here on.
+    const t1 = keyed(scheduler, 4, 't', log, 't1');
+    await flush();
+    expect(log).toEqual(['r1']);
+    expect(scheduler.isHanging('ep')).toBe(false);
+    r1.open();
+    await flush();
+    expect(log).toEqual(['r1', 'r2']);
+    r2.open();
+    await flush();
+    expect(log).toEqual(['r1', 'r2', 's1', 't1']);
+    for (const t of [s1, t1]) t.open();
+    await Promise.all([r1, r2, s1, t1].map((t) => t.done));
+  });
+
+  it('starts a task queued at concurrency 1 only when the tasks of a higher concurrency have ended', async () => {
+    const scheduler = new LaneScheduler(100);
+    const log: string[] = [];
+    const a = keyed(scheduler, 2, 'a', log, 'a');
+    const b = keyed(scheduler, 2, 'b', log, 'b');
+    const c = keyed(scheduler, 1, null, log, 'c'); // Lowered to 1 while a and b run.
+    await flush();
+    expect(log).toEqual(['a', 'b']);
+    a.open();
+    await flush();
+    expect(log).toEqual(['a', 'b']);
+    b.open();
+    await flush();
     expect(log).toEqual(['a', 'b', 'c']);
+    c.open();
+    await Promise.all([a, b, c].map((t) => t.done));
   });
 
   it('runs different keys in parallel, up to the lane concurrency', async () => {

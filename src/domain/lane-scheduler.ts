@@ -1,6 +1,7 @@
 import {
   blocked,
   capacity,
+  LanePace,
   newLane,
   queuedIn,
   recordTaskTime,
@@ -44,7 +45,9 @@ import { RecordWithdrawn } from './records';
  * one at a time, in submission order; one waits (counted as queued, but not at the head of the
  * lane's queue) until the task before it with that key has ended, been shed or been skipped, while
  * tasks of other keys start beside it up to the lane's concurrency. Stalls and shedding stay per
- * lane: a stalled lane sheds the queued tasks of every key alike.
+ * lane: a stalled lane sheds the queued tasks of every key alike. A task queued while its lane's
+ * concurrency was 1 runs alone even after the concurrency is raised, so the tasks queued before a
+ * raise keep the order they were promised, whatever their keys.
  *
  * A task may be withdrawn before it starts (its record moved to another replica in a rebalance):
  * it is skipped when its turn comes, or by {@link dropWithdrawn}, and its promise rejects with
@@ -76,6 +79,7 @@ export class LaneScheduler {
   private shedding = 0;
   private readonly stallAfterMs: number;
   private readonly keepWhenStalled: number;
+  private readonly pace: LanePace;
   private readonly now: () => number;
   /** Overloaded lanes forgotten while idle (their pace). */
   private readonly slowMemory = new SlowLaneMemory();
@@ -86,6 +90,7 @@ export class LaneScheduler {
   ) {
     this.stallAfterMs = options.stallAfterMs;
     this.keepWhenStalled = options.keepWhenStalled ?? 1;
+    this.pace = new LanePace(this.stallAfterMs, this.keepWhenStalled);
     this.groupLimit = options.groupLimit ?? Number.POSITIVE_INFINITY;
     this.now = options.now ?? Date.now;
   }
@@ -135,6 +140,7 @@ export class LaneScheduler {
         shed: shed && ((stalledForMs) => shed(stalledForMs).then(resolve, reject)),
         withdrawn: withdrawn && { test: withdrawn, skip: () => reject(new RecordWithdrawn()) },
         orderKey,
+        serial: lane.concurrency === 1,
       };
       if (entry.withdrawn?.test()) {
         entry.withdrawn.skip();
@@ -268,9 +274,9 @@ export class LaneScheduler {
     const lane = this.lanes.get(key);
     if (lane) {
       if (this.isHanging(key) || this.overdue(lane)) return 0;
-      if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
+      if (!this.pace.isSlow(lane.taskMs)) return Number.POSITIVE_INFINITY;
       if (queuedIn(lane) > 0) return 0;
-      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
+      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs!);
     }
     const memory = this.slowMemory.get(key);
     if (!memory) return Number.POSITIVE_INFINITY;
@@ -292,8 +298,8 @@ export class LaneScheduler {
       return this.slowLaneTakes(memory.group, memory.capacity, 0, memory.taskMs);
     }
     if (this.isHanging(key)) return 0;
-    if (lane.taskMs === null || lane.taskMs < this.stallAfterMs) return Number.POSITIVE_INFINITY;
-    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
+    if (!this.pace.isSlow(lane.taskMs)) return Number.POSITIVE_INFINITY;
+    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs!);
     return Math.max(0, takes - queuedIn(lane));
   }
 
@@ -310,15 +316,10 @@ export class LaneScheduler {
     return lane.taskMs === null || this.now() - lane.lastStartedAtMs > lane.taskMs;
   }
 
-  /**
-   * What a slow lane running `active` of its `capacity` slots takes without shedding: the slots it
-   * can start now (its free ones, as far as its group has free ones), plus what it keeps queued at
-   * the pace of the slots it can run (those it holds and those it can start).
-   */
+  /** What a slow lane of `group` takes without shedding ({@link LanePace.takes}). */
   private slowLaneTakes(group: string, capacity: number, active: number, taskMs: number): number {
     const groupFree = Math.max(0, this.groupLimit - (this.groups.get(group)?.active ?? 0));
-    const free = Math.max(0, Math.min(capacity - active, groupFree));
-    return free + this.keepAtPace(Math.max(1, active + free), taskMs);
+    return this.pace.takes(capacity, active, groupFree, taskMs);
   }
 
   /** Tasks running now in `group`. */
@@ -380,13 +381,8 @@ export class LaneScheduler {
    * `stallAfterMs` or more on average and it cannot start another now.
    */
   private overloadKeep(lane: Lane): number | null {
-    if (!this.blocked(lane) || lane.taskMs === null || lane.taskMs < this.stallAfterMs) return null;
-    return this.keepAtPace(this.capacity(lane), lane.taskMs);
-  }
-
-  /** Tasks `capacity` slots start within `stallAfterMs` when each takes `taskMs`. */
-  private keepAtPace(capacity: number, taskMs: number): number {
-    return Math.max(this.keepWhenStalled, Math.floor((capacity * this.stallAfterMs) / taskMs));
+    if (!this.blocked(lane) || !this.pace.isSlow(lane.taskMs)) return null;
+    return this.pace.keep(this.capacity(lane), lane.taskMs!);
   }
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */
@@ -469,6 +465,7 @@ export class LaneScheduler {
         continue;
       }
       lane.active += 1;
+      lane.serialRunning = next.serial;
       lane.peakActive = Math.max(lane.peakActive, lane.active);
       const startedAtMs = this.now();
       lane.lastStartedAtMs = startedAtMs;
@@ -477,6 +474,7 @@ export class LaneScheduler {
       void next.run().finally(() => {
         recordTaskTime(lane, this.now() - startedAtMs);
         lane.active -= 1;
+        if (next.serial) lane.serialRunning = false;
         this.active -= 1;
         group.active -= 1;
         releaseKey(lane, next);

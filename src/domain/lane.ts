@@ -13,6 +13,11 @@ export interface Entry {
   withdrawn?: { test: () => boolean; skip: () => void };
   /** Tasks with the same order key start one at a time (null: none). */
   orderKey: string | null;
+  /**
+   * Queued while its lane ran one task at a time: it runs alone, so a raised concurrency cannot
+   * start it beside a task queued before it (their order keys were never asked for).
+   */
+  serial: boolean;
 }
 
 export interface Lane {
@@ -32,6 +37,8 @@ export interface Lane {
   taskMs: number | null;
   /** The most tasks it has run at once (remembered for a slow lane that went idle). */
   peakActive: number;
+  /** A serial task (see {@link Entry.serial}) is running: nothing starts beside it. */
+  serialRunning: boolean;
 }
 
 /** A group (tenant) of lanes sharing its slots. */
@@ -59,6 +66,7 @@ export function newLane(key: string, group: string, nowMs: number, remembered: S
     lastStartedAtMs: nowMs,
     taskMs: remembered?.taskMs ?? null,
     peakActive: remembered?.capacity ?? 0,
+    serialRunning: false,
   };
 }
 
@@ -67,9 +75,17 @@ export function recordTaskTime(lane: Lane, tookMs: number): void {
   lane.taskMs = lane.taskMs === null ? tookMs : lane.taskMs + TASK_MS_WEIGHT * (tookMs - lane.taskMs);
 }
 
+/**
+ * The tasks the lane may run at once now: one while a serial task runs or is next, else its
+ * concurrency.
+ */
+export function limit(lane: Lane): number {
+  return lane.serialRunning || lane.queue[0]?.serial ? 1 : lane.concurrency;
+}
+
 /** Has a task it could start now, were a slot free. */
 export function startable(lane: Lane): boolean {
-  return lane.queue.length > 0 && lane.active < lane.concurrency;
+  return lane.queue.length > 0 && lane.active < limit(lane);
 }
 
 /** Queued in the lane: at the head of its queue or behind a busy key. */
@@ -89,9 +105,7 @@ export function releaseKey(lane: Lane, entry: Entry): void {
  * of the same order key.
  */
 export function blocked(lane: Lane, waitsForGroup: boolean): boolean {
-  return (
-    lane.active >= lane.concurrency || waitsForGroup || (lane.queue.length === 0 && lane.keys.waiting > 0)
-  );
+  return lane.active >= limit(lane) || waitsForGroup || (lane.queue.length === 0 && lane.keys.waiting > 0);
 }
 
 /**
@@ -100,6 +114,37 @@ export function blocked(lane: Lane, waitsForGroup: boolean): boolean {
  */
 export function capacity(lane: Lane, waitsForGroup = false): number {
   return waitsForGroup ? Math.max(1, lane.active) : Math.max(1, lane.peakActive);
+}
+
+/**
+ * The pace of slow lanes: those whose tasks take `stallAfterMs` or more on average keep only what
+ * they start within `stallAfterMs` (at least `keepWhenStalled`).
+ */
+export class LanePace {
+  constructor(
+    private readonly stallAfterMs: number,
+    private readonly keepWhenStalled: number,
+  ) {}
+
+  isSlow(taskMs: number | null): boolean {
+    return taskMs !== null && taskMs >= this.stallAfterMs;
+  }
+
+  /** Tasks `capacity` slots start within `stallAfterMs` when each takes `taskMs`. */
+  keep(capacity: number, taskMs: number): number {
+    return Math.max(this.keepWhenStalled, Math.floor((capacity * this.stallAfterMs) / taskMs));
+  }
+
+  /**
+   * What a slow lane running `active` of its `capacity` slots takes without shedding, its group
+   * having `groupFree` slots free: the slots it can start now (its free ones, as far as its group
+   * has free ones), plus what it keeps queued at the pace of the slots it can run (those it holds
+   * and those it can start).
+   */
+  takes(capacity: number, active: number, groupFree: number, taskMs: number): number {
+    const free = Math.max(0, Math.min(capacity - active, groupFree));
+    return free + this.keep(Math.max(1, active + free), taskMs);
+  }
 }
 
 /** How long an idle slow lane's pace is remembered. */
