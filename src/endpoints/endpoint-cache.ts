@@ -9,7 +9,7 @@ import { CoalescedRuns } from '../domain/coalesced-runs';
 import { ReloadCarryOver } from '../domain/reload-carry-over';
 import { TransientError } from '../domain/transient';
 import { ChangeNotices } from '../database/change-notices';
-import { sharedDeadline, type QueryDeadline } from '../database/query-deadline';
+import { deadlineIn, sharedDeadline, type QueryDeadline } from '../database/query-deadline';
 import { EndpointDirectory } from './endpoint-directory';
 import type { EndpointSnapshot } from '../domain/endpoint-snapshot';
 import { SubscriptionIndex } from '../domain/subscription-matcher';
@@ -101,7 +101,8 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
   /**
    * The endpoint, asking PostgreSQL when this process has not seen it (created a moment ago on
    * another instance, or a change notice missed): undefined only once PostgreSQL has confirmed it
-   * does not exist. Throws a TransientError while PostgreSQL cannot answer, so the delivery waits.
+   * does not exist. Throws a TransientError while PostgreSQL cannot answer, or has not answered
+   * within HOOKSTREAM_FANOUT_DB_TIMEOUT (its connection destroyed then), so the delivery waits.
    */
   lookup(endpointId: string): Promise<EndpointSnapshot | undefined> {
     const cached = this.index.get(endpointId);
@@ -121,7 +122,11 @@ export class EndpointCache implements OnModuleInit, OnApplicationShutdown {
     if (deletedUntil !== undefined && deletedUntil > this.clock.now()) return undefined;
     let snapshot: EndpointSnapshot | null;
     try {
-      snapshot = await this.directory.findForCache(endpointId);
+      // A PostgreSQL that hangs rather than refuses must not hold every delivery of the endpoint.
+      snapshot = await this.directory.findForCache(
+        endpointId,
+        deadlineIn(this.config.fanoutDatabaseTimeoutMs),
+      );
     } catch (error) {
       throw new TransientError(`cannot look endpoint ${endpointId} up while PostgreSQL is unavailable`, {
         cause: error,

@@ -77,7 +77,7 @@ describe('EndpointDirectory', () => {
       ...row('broken', new SecretCipher([KEY_B])),
       secrets: 'garbage' as never,
     });
-    const snapshot = await directory.findForCache('broken', NOW);
+    const snapshot = await directory.findForCache('broken', null, NOW);
     expect(snapshot).toMatchObject({
       id: 'broken',
       secrets: [],
@@ -91,7 +91,7 @@ describe('EndpointDirectory', () => {
 
     await directory.listAllForCache(NOW);
     await directory.listAllForCache(NOW);
-    await directory.findForCache('old', NOW);
+    await directory.findForCache('old', null, NOW);
 
     expect(warnings('old')).toHaveLength(1);
     expect(warnings('old')[0]).toMatchObject({ problem: expect.stringContaining('secrets:reencrypt') });
@@ -104,7 +104,7 @@ describe('EndpointDirectory', () => {
     await directory.listAllForCache(NOW);
 
     endpoints.rows.set('e', row('e', new SecretCipher([KEY_B])));
-    await directory.findForCache('e', NOW);
+    await directory.findForCache('e', null, NOW);
     expect(warnings('e')).toHaveLength(1);
 
     endpoints.rows.set('e', row('e', new SecretCipher([KEY_A])));
@@ -122,7 +122,7 @@ describe('EndpointDirectory', () => {
     endpoints.rows.delete('a');
     await directory.listAllForCache(NOW);
     endpoints.rows.delete('b');
-    expect(await directory.findForCache('b', NOW)).toBeNull();
+    expect(await directory.findForCache('b', null, NOW)).toBeNull();
 
     endpoints.rows.set('a', row('a', new SecretCipher([KEY_A])));
     endpoints.rows.set('b', row('b', new SecretCipher([KEY_A])));

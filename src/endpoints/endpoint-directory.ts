@@ -47,8 +47,13 @@ export class EndpointDirectory {
     return snapshots;
   }
 
-  async findForCache(id: string, now: Date = new Date()): Promise<EndpointSnapshot | null> {
-    const row = await this.endpoints.findById(id);
+  /** One endpoint's snapshot, or null when there is none; its connection is destroyed if `deadline` passes first. */
+  async findForCache(
+    id: string,
+    deadline: QueryDeadline = null,
+    now: Date = new Date(),
+  ): Promise<EndpointSnapshot | null> {
+    const [row] = await this.endpoints.findByIds([id], deadline);
     if (!row) {
       this.unreadable.delete(id);
       return null;

@@ -409,7 +409,7 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
       expect(oldExpiry).toBeLessThanOrEqual(Date.now() + 3600_000);
 
       // After the grace period only the new secret is active.
-      const later = await directory.findForCache(endpoint.id, new Date(oldExpiry + 1));
+      const later = await directory.findForCache(endpoint.id, null, new Date(oldExpiry + 1));
       expect(later?.secrets).toEqual([rotated.body.key]);
 
       // The default grace period is a day; a third rotation keeps the first secret's earlier expiry.

@@ -219,4 +219,33 @@ describe('the fan-out while PostgreSQL hangs rather than refuses (HOOKSTREAM_FAN
     await expect(dataSource.query('SELECT 1 AS one')).resolves.toEqual([{ one: 1 }]);
     expect(Date.now() - startedAt).toBeLessThan(2_000);
   });
+
+  it('fails the lookup of an uncached endpoint at the deadline, so its deliveries retry it once PostgreSQL answers', async () => {
+    const { relay, dataSource } = await throughRelay();
+    const tenantId = randomUUID();
+    const endpointId = randomUUID();
+    const cipher = new SecretCipher([SECRET_KEY]);
+    await dataSource.query(`INSERT INTO tenants (id, name) VALUES ($1, 'hang')`, [tenantId]);
+    const endpoints = new EndpointsRepository(dataSource);
+    await endpoints.insertWithinQuota(endpointRow(endpointId, tenantId, cipher, new Date()), 100);
+    // Nothing cached: the endpoint was created a moment ago on another instance.
+    const cache = new EndpointCache(
+      new EndpointDirectory(endpoints, cipher, silentLogger, new Registry()),
+      new TenantsRepository(dataSource),
+      config,
+      new FakeClock(),
+      silentLogger,
+    );
+    await warmPool(dataSource, 1);
+
+    relay.freezeAll();
+    await expect(cache.lookup(endpointId)).rejects.toThrow(TransientError);
+    await waitFor(() => relay.frozenClosedByClient() >= 1, {
+      what: () => `the frozen lookup's connection closed by the client; ${relay.frozenClosedByClient()} were`,
+      timeoutMs: 2_000,
+    });
+
+    relay.passNew();
+    await expect(cache.lookup(endpointId)).resolves.toMatchObject({ id: endpointId, tenantId });
+  });
 });
