@@ -72,6 +72,24 @@ describe('the fan-out while PostgreSQL hangs rather than refuses (HOOKSTREAM_FAN
     return { relay, dataSource };
   }
 
+  /** A tenant with one endpoint in the database, and an endpoint cache over it that has read nothing yet. */
+  async function oneEndpoint(dataSource: DataSource) {
+    const tenantId = randomUUID();
+    const endpointId = randomUUID();
+    const cipher = new SecretCipher([SECRET_KEY]);
+    await dataSource.query(`INSERT INTO tenants (id, name) VALUES ($1, 'hang')`, [tenantId]);
+    const endpoints = new EndpointsRepository(dataSource);
+    await endpoints.insertWithinQuota(endpointRow(endpointId, tenantId, cipher, new Date()), 100);
+    const cache = new EndpointCache(
+      new EndpointDirectory(endpoints, cipher, silentLogger, new Registry()),
+      new TenantsRepository(dataSource),
+      config,
+      new FakeClock(),
+      silentLogger,
+    );
+    return { tenantId, endpointId, cache };
+  }
+
   /** The fan-out over a real endpoint cache (nothing cached) and held-deliveries table. */
   function fanoutOver(dataSource: DataSource, cache: EndpointCache, producer: RecordingProducer) {
     const held = new HeldDeliveries(dataSource);
@@ -93,20 +111,7 @@ describe('the fan-out while PostgreSQL hangs rather than refuses (HOOKSTREAM_FAN
 
   it('ends each batch: the marker refresh goes on, the hold becomes a send, an uncached tenant a transient error', async () => {
     const { relay, dataSource } = await throughRelay();
-
-    const tenantId = randomUUID();
-    const endpointId = randomUUID();
-    const cipher = new SecretCipher([SECRET_KEY]);
-    await dataSource.query(`INSERT INTO tenants (id, name) VALUES ($1, 'hang')`, [tenantId]);
-    const endpoints = new EndpointsRepository(dataSource);
-    await endpoints.insertWithinQuota(endpointRow(endpointId, tenantId, cipher, new Date()), 100);
-    const cache = new EndpointCache(
-      new EndpointDirectory(endpoints, cipher, silentLogger, new Registry()),
-      new TenantsRepository(dataSource),
-      config,
-      new FakeClock(),
-      silentLogger,
-    );
+    const { tenantId, endpointId, cache } = await oneEndpoint(dataSource);
     await cache.reload(); // The endpoint and its tenant cached; no LISTEN (not started).
     const producer = new RecordingProducer();
     const fanout = fanoutOver(dataSource, cache, producer);
@@ -222,20 +227,8 @@ describe('the fan-out while PostgreSQL hangs rather than refuses (HOOKSTREAM_FAN
 
   it('fails the lookup of an uncached endpoint at the deadline, so its deliveries retry it once PostgreSQL answers', async () => {
     const { relay, dataSource } = await throughRelay();
-    const tenantId = randomUUID();
-    const endpointId = randomUUID();
-    const cipher = new SecretCipher([SECRET_KEY]);
-    await dataSource.query(`INSERT INTO tenants (id, name) VALUES ($1, 'hang')`, [tenantId]);
-    const endpoints = new EndpointsRepository(dataSource);
-    await endpoints.insertWithinQuota(endpointRow(endpointId, tenantId, cipher, new Date()), 100);
     // Nothing cached: the endpoint was created a moment ago on another instance.
-    const cache = new EndpointCache(
-      new EndpointDirectory(endpoints, cipher, silentLogger, new Registry()),
-      new TenantsRepository(dataSource),
-      config,
-      new FakeClock(),
-      silentLogger,
-    );
+    const { tenantId, endpointId, cache } = await oneEndpoint(dataSource);
     await warmPool(dataSource, 1);
 
     relay.freezeAll();
