@@ -34,6 +34,7 @@ describe('IpcLeaseChannel', () => {
     warnings = [];
     channel = new IpcLeaseChannel(
       { warn: (_: unknown, message: string) => void warnings.push(message) } as never,
+      'ingest',
       1_000,
       port,
     );

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { ThrottledWarning } from '../common/throttled-warning';
 import type { LeaseAnswer, LeaseChannel } from '../domain/token-lease';
-import { isMessage, type RateLeaseAnswer, type RateLeaseRequest } from './worker-protocol';
+import { isMessage, type RateBucket, type RateLeaseAnswer, type RateLeaseRequest } from './worker-protocol';
 
 /** A lease the supervisor has not answered within this is given up (the worker falls back). */
 const LEASE_TIMEOUT_MS = 1_000;
@@ -25,9 +25,9 @@ interface Waiting {
 }
 
 /**
- * A worker's lease requests to the supervisor (src/cluster/workers.ts), over the cluster's IPC
- * channel. A request not answered (or not sent) is refused, and said so in a warning at most every
- * 10 s: the caller then decides by its own share of the rate.
+ * A worker's lease requests of one rate's tokens to the supervisor (src/cluster/workers.ts), over
+ * the cluster's IPC channel. A request not answered (or not sent) is refused, and said so in a
+ * warning at most every 10 s: the caller then decides by its own share of the rate.
  */
 export class IpcLeaseChannel implements LeaseChannel {
   private nextId = 0;
@@ -36,19 +36,20 @@ export class IpcLeaseChannel implements LeaseChannel {
 
   constructor(
     logger: Pick<Logger, 'warn'>,
+    private readonly bucket: RateBucket,
     private readonly timeoutMs = LEASE_TIMEOUT_MS,
     private readonly port: IpcPort = process,
   ) {
     this.failed = new ThrottledWarning(
       logger,
-      'could not lease ingest tokens from the supervisor; this worker keeps 1/N of the rate meanwhile',
+      `could not lease ${bucket} tokens from the supervisor; this worker keeps 1/N of the rate meanwhile`,
     );
     port.on('message', this.onMessage);
   }
 
   lease(key: string, want: number): Promise<LeaseAnswer> {
     if (!this.port.send || !this.port.connected) {
-      const error = new Error('no supervisor to lease ingest tokens from');
+      const error = new Error(`no supervisor to lease ${this.bucket} tokens from`);
       this.failed.warn(error);
       return Promise.reject(error);
     }
@@ -59,7 +60,13 @@ export class IpcLeaseChannel implements LeaseChannel {
         this.timeoutMs,
       );
       this.waiting.set(id, { resolve, reject, timer });
-      const request: RateLeaseRequest = { type: 'hookstream:rate-lease', id, tenantId: key, want };
+      const request: RateLeaseRequest = {
+        type: 'hookstream:rate-lease',
+        id,
+        bucket: this.bucket,
+        tenantId: key,
+        want,
+      };
       this.port.send!(request, undefined, undefined, (error: Error | null) => {
         if (error) this.fail(id, error);
       });

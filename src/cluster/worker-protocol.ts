@@ -58,10 +58,17 @@ export interface CollectAnswer {
   cluster: string | null;
 }
 
-/** worker -> supervisor: up to `want` of a tenant's ingest tokens (README decision 69). */
+/**
+ * The per-tenant rates whose buckets the supervisor holds for its HTTP workers: events published
+ * (HOOKSTREAM_TENANT_INGEST_RATE) and endpoint writes (HOOKSTREAM_TENANT_ENDPOINT_WRITE_RATE).
+ */
+export type RateBucket = 'ingest' | 'endpoint_writes';
+
+/** worker -> supervisor: up to `want` of a tenant's tokens of one rate (README decision 69). */
 export interface RateLeaseRequest {
   type: 'hookstream:rate-lease';
   id: number;
+  bucket: RateBucket;
   tenantId: string;
   want: number;
 }

@@ -12,6 +12,7 @@ import {
   type CollectRequest,
   type MetricsJson,
   type RateLeaseAnswer,
+  type RateBucket,
   type RateLeaseRequest,
   type ScrapeAnswer,
   type ScrapeRequest,
@@ -60,8 +61,9 @@ interface PendingScrape {
  * first "ready" fails the start, as one process would; one that dies later is restarted with a
  * backoff. A scrape of /metrics reaching any worker is answered for all of them: this process
  * gathers each worker's series and sums them (prom-client's aggregation). It also holds each
- * tenant's ingest bucket, whose tokens the workers lease a few at a time, so the instance keeps to
- * HOOKSTREAM_TENANT_INGEST_RATE whatever the number of workers (README decision 69).
+ * tenant's ingest and endpoint-write buckets, whose tokens the workers lease a few at a time, so the
+ * instance keeps to HOOKSTREAM_TENANT_INGEST_RATE and HOOKSTREAM_TENANT_ENDPOINT_WRITE_RATE whatever
+ * the number of workers (README decision 69).
  */
 export class WorkerSupervisor {
   private readonly slots: Slot[] = [];
@@ -71,16 +73,24 @@ export class WorkerSupervisor {
   private nextScrape = 0;
   private stopping = false;
   private started = false;
-  private readonly ingestBuckets: TokenBuckets;
+  /** Each tenant's buckets of each rate the HTTP workers lease tokens from. */
+  private readonly buckets: Record<RateBucket, TokenBuckets>;
 
   constructor(
     private readonly config: AppConfig,
     private readonly logger: Logger,
   ) {
-    this.ingestBuckets = new TokenBuckets({
-      ratePerSec: config.limits.tenantIngestRatePerSec,
-      burst: config.limits.tenantIngestBurst,
-    });
+    const { limits } = config;
+    this.buckets = {
+      ingest: new TokenBuckets({
+        ratePerSec: limits.tenantIngestRatePerSec,
+        burst: limits.tenantIngestBurst,
+      }),
+      endpoint_writes: new TokenBuckets({
+        ratePerSec: limits.tenantEndpointWriteRatePerSec,
+        burst: limits.tenantEndpointWriteBurst,
+      }),
+    };
   }
 
   async start(): Promise<void> {
@@ -172,7 +182,7 @@ export class WorkerSupervisor {
       slot.ready = true;
       if (this.started) this.logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker restarted');
     } else if (isMessage<RateLeaseRequest>(message, 'hookstream:rate-lease')) {
-      const { granted, retryAfterMs } = this.ingestBuckets.takeLease(
+      const { granted, retryAfterMs } = this.buckets[message.bucket].takeLease(
         message.tenantId,
         message.want,
         Date.now(),

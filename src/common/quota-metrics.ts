@@ -6,7 +6,7 @@ import { APP_CONFIG } from '../config/config.module';
 import { LOGGER } from './logger.module';
 import { METRICS_REGISTRY } from './metrics.registry';
 
-export type Quota = 'endpoints' | 'ingest_rate' | 'window_replay';
+export type Quota = 'endpoints' | 'ingest_rate' | 'endpoint_write_rate' | 'window_replay';
 
 /** A tenant refused by a quota is named in a warning at most this often (per quota). */
 export const REFUSAL_LOG_EVERY_MS = 60_000;
@@ -50,6 +50,8 @@ export class QuotaMetrics {
       max_endpoints_per_tenant: l.maxEndpointsPerTenant,
       tenant_ingest_rate_per_second: l.tenantIngestRatePerSec,
       tenant_ingest_burst: l.tenantIngestBurst,
+      tenant_endpoint_write_rate_per_second: l.tenantEndpointWriteRatePerSec,
+      tenant_endpoint_write_burst: l.tenantEndpointWriteBurst,
       tenant_max_in_flight: l.tenantMaxInFlight,
       max_in_flight: config.delivery.maxInFlight,
       dns_timeout_seconds: l.dnsTimeoutMs / 1000,

@@ -1,6 +1,15 @@
 import { hostname } from 'node:os';
 import { usableCores } from './cpu-count';
 import { parseDurationMs, parseSizeBytes } from './units';
+import {
+  boolean,
+  durationAtLeast,
+  durationAtMost,
+  durationBetween,
+  integer,
+  oneOf,
+  trustedProxies,
+} from './config-values';
 import { retryTierTopic } from './retry-tier-topic';
 import { parseCidrList, type Cidr } from '../domain/egress/cidr';
 import { readKafkaSecurity, type KafkaSecurity } from './kafka-security';
@@ -131,6 +140,10 @@ export interface LimitsConfig {
   tenantIngestRatePerSec: number;
   /** Events one tenant may publish at once before the rate applies. */
   tenantIngestBurst: number;
+  /** Endpoint writes (create, change, delete, secret rotation) per second one tenant may make, per instance. */
+  tenantEndpointWriteRatePerSec: number;
+  /** Endpoint writes one tenant may make at once before that rate applies. */
+  tenantEndpointWriteBurst: number;
   /** Concurrent HTTP attempts one tenant's endpoints may hold, of HOOKSTREAM_MAX_IN_FLIGHT. */
   tenantMaxInFlight: number;
   /** Longest wait for one DNS answer when dialling an endpoint. */
@@ -399,6 +412,8 @@ export function loadConfig(env: Env = process.env): AppConfig {
         env.HOOKSTREAM_TENANT_INGEST_RATE || '1000',
         integer(1, 10_000_000),
       ),
+      tenantEndpointWriteRatePerSec: read('HOOKSTREAM_TENANT_ENDPOINT_WRITE_RATE', '10', integer(1, 100_000)),
+      tenantEndpointWriteBurst: read('HOOKSTREAM_TENANT_ENDPOINT_WRITE_BURST', '100', integer(1, 100_000)),
       tenantMaxInFlight: read('HOOKSTREAM_TENANT_MAX_IN_FLIGHT', '128', integer(1, 100_000)),
       dnsTimeoutMs: read('HOOKSTREAM_DNS_TIMEOUT', '2s', durationAtLeast(100)),
       dnsCacheTtlMs: read('HOOKSTREAM_DNS_CACHE_TTL', '60s', durationAtLeast(1_000)),
@@ -448,63 +463,4 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (problems.length) throw new ConfigError(problems);
   return config;
-}
-
-function integer(min: number, max: number) {
-  return (raw: string): number => {
-    if (!/^\d+$/.test(raw.trim())) throw new Error(`"${raw}" is not a whole number`);
-    const value = Number(raw);
-    if (value < min || value > max) throw new Error(`${value} is outside ${min}..${max}`);
-    return value;
-  };
-}
-
-function durationAtLeast(minMs: number) {
-  return (raw: string): number => {
-    const ms = parseDurationMs(raw);
-    if (ms < minMs) throw new Error(`${raw} is shorter than ${minMs} ms`);
-    return ms;
-  };
-}
-
-function durationBetween(minMs: number, maxMs: number) {
-  const atLeast = durationAtLeast(minMs);
-  return (raw: string): number => {
-    const ms = atLeast(raw);
-    if (ms > maxMs) throw new Error(`${raw} is longer than ${maxMs} ms`);
-    return ms;
-  };
-}
-
-function durationAtMost(maxMs: number) {
-  return (raw: string): number => {
-    const ms = parseDurationMs(raw);
-    if (ms > maxMs) throw new Error(`${raw} is longer than ${maxMs} ms`);
-    return ms;
-  };
-}
-
-/**
- * Addresses or ranges of trusted proxies. A hop count is refused: it cannot tell a proxy from a
- * client that sends X-Forwarded-For itself, and Fastify (from 5.12) trusts no one when given one.
- */
-function trustedProxies(raw: string): string | null {
-  if (raw.trim() === '') return null;
-  if (/^\d+$/.test(raw.trim())) {
-    throw new Error(`"${raw}" is a hop count; give the proxies' addresses or ranges (e.g. "10.0.0.0/8")`);
-  }
-  return raw;
-}
-
-function boolean(raw: string): boolean {
-  if (/^(true|1|yes)$/i.test(raw)) return true;
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  throw new Error(`"${raw}" is not true or false`);
-}
-
-function oneOf<T extends string>(values: readonly T[]) {
-  return (raw: string): T => {
-    if (!values.includes(raw as T)) throw new Error(`"${raw}" is not one of ${values.join(', ')}`);
-    return raw as T;
-  };
 }

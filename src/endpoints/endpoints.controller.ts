@@ -21,6 +21,7 @@ import {
   ApiOkResponse,
   ApiOperation,
   ApiTags,
+  ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
@@ -51,6 +52,11 @@ const UNCATALOGUED_HEADER_DOC = {
   },
 };
 
+/** Every endpoint write takes a token of the tenant's rate (EndpointWriteRate). */
+const WRITE_RATE_DOC =
+  "rate_limited: over the tenant's endpoint writes (HOOKSTREAM_TENANT_ENDPOINT_WRITE_RATE, creates, changes, " +
+  'deletes and rotations together); Retry-After says when to try again.';
+
 @ApiTags('endpoints')
 @ApiBearerAuth()
 @ApiUnauthorizedResponse({ description: 'Missing, unknown or revoked API key.' })
@@ -71,6 +77,7 @@ export class EndpointsController {
     description:
       'quota_exceeded: the tenant has HOOKSTREAM_MAX_ENDPOINTS_PER_TENANT endpoints already; delete one first.',
   })
+  @ApiTooManyRequestsResponse({ description: WRITE_RATE_DOC })
   async create(
     @CurrentTenant() tenantId: string,
     @Body() body: CreateEndpointDto,
@@ -112,6 +119,7 @@ export class EndpointsController {
       'ordering "strict" asked for while deliveries parked under its earlier strict ordering are still ' +
       'handed on (Retry-After: 10).',
   })
+  @ApiTooManyRequestsResponse({ description: WRITE_RATE_DOC })
   async update(
     @CurrentTenant() tenantId: string,
     @Param('id') id: string,
@@ -127,6 +135,7 @@ export class EndpointsController {
   @HttpCode(204)
   @ApiNoContentResponse()
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  @ApiTooManyRequestsResponse({ description: WRITE_RATE_DOC })
   async remove(@CurrentTenant() tenantId: string, @Param('id') id: string): Promise<void> {
     await this.endpoints.remove(tenantId, id);
   }
@@ -155,6 +164,7 @@ export class EndpointsController {
   @ApiOkResponse({ type: EndpointSecretDto })
   @ApiBadRequestResponse({ description: 'gracePeriodSeconds is not a whole number from 0 to 604800.' })
   @ApiNotFoundResponse({ description: 'No such endpoint for this tenant.' })
+  @ApiTooManyRequestsResponse({ description: WRITE_RATE_DOC })
   async rotate(
     @CurrentTenant() tenantId: string,
     @Param('id') id: string,

@@ -1,5 +1,11 @@
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { Module } from '@nestjs/common';
+import cluster from 'node:cluster';
+import type { Logger } from 'pino';
+import { IpcLeaseChannel } from '../cluster/ipc-lease-channel';
+import { LOGGER } from '../common/logger.module';
+import type { AppConfig } from '../config/config';
+import { APP_CONFIG } from '../config/config.module';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -12,6 +18,7 @@ import { EndpointEntity } from './endpoint.entity';
 import { EndpointsController } from './endpoints.controller';
 import { EndpointsRepository } from './endpoints.repository';
 import { EndpointsService } from './endpoints.service';
+import { ENDPOINT_WRITE_RATE_LEASES, EndpointWriteRate } from './endpoint-write-rate';
 import { secretCipherProvider } from './secrets/secret-cipher.provider';
 import { SecretCipher } from './secrets/secret-cipher';
 import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
@@ -20,8 +27,9 @@ import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
  * Endpoint management over REST, and what the delivery side needs of endpoints: the in-memory
  * EndpointCache (no database round trip per event), EndpointDirectory (reads across tenants, and
  * disabling), EndpointsRepository (the only owner of the `endpoints` table), SecretCipher,
- * EgressPolicy (checked again on the dialled address) and EndpointHealthRepository (the
- * failing endpoints' circuits, kept in PostgreSQL for every replica).
+ * EgressPolicy (checked again on the dialled address), EndpointHealthRepository (the
+ * failing endpoints' circuits, kept in PostgreSQL for every replica) and EndpointWriteRate (each
+ * tenant's endpoint writes, metered).
  */
 @Module({
   imports: [TypeOrmModule.forFeature([EndpointEntity]), TenantsModule, CatalogueModule],
@@ -35,6 +43,14 @@ import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
     ...egressProviders,
     EndpointHealthRepository,
     PlaintextHeaderSealer,
+    {
+      // As the ingest rate's (decision 69): several HTTP workers lease from the supervisor's buckets.
+      provide: ENDPOINT_WRITE_RATE_LEASES,
+      useFactory: (config: AppConfig, logger: Logger) =>
+        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger, 'endpoint_writes') : null,
+      inject: [APP_CONFIG, LOGGER],
+    },
+    EndpointWriteRate,
   ],
   exports: [
     EndpointCache,

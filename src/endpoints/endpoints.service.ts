@@ -22,6 +22,7 @@ import { secretsKeptByRotation } from './secrets/signing-secrets';
 import { toEndpointSnapshot } from './endpoint.mapper';
 import { checkEndpointUrl, type HostLookup } from './ssrf/endpoint-url';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
+import { EndpointWriteRate } from './endpoint-write-rate';
 
 export const DEFAULT_GRACE_PERIOD_SECONDS = 86_400;
 
@@ -30,7 +31,10 @@ export interface EndpointPage {
   nextCursor: string | null;
 }
 
-/** Tenant-scoped endpoint management: another tenant's endpoint is simply not found. */
+/**
+ * Tenant-scoped endpoint management: another tenant's endpoint is simply not found. Each write
+ * (create, change, delete, rotation) takes a token of the tenant's EndpointWriteRate first.
+ */
 @Injectable()
 export class EndpointsService {
   private readonly markersLost: Counter;
@@ -46,6 +50,7 @@ export class EndpointsService {
     @Inject(RecordProducer) private readonly producer: Pick<RecordProducer, 'send'>,
     @Inject(METRICS_REGISTRY) registry: Registry,
     @Inject(LOGGER) private readonly logger: Logger,
+    @Inject(EndpointWriteRate) private readonly writeRate: Pick<EndpointWriteRate, 'take'>,
   ) {
     this.markersLost = new Counter({
       name: 'hookstream_endpoint_markers_failed_total',
@@ -60,6 +65,7 @@ export class EndpointsService {
    * at the limit cannot both pass.
    */
   async create(tenantId: string, input: CreateEndpointDto, now = new Date()): Promise<EndpointEntity> {
+    await this.writeRate.take(tenantId, Date.now());
     const max = this.config.limits.maxEndpointsPerTenant;
     if ((await this.endpoints.countForTenant(tenantId)) >= max) throw this.overQuota(tenantId, max);
     await this.assertUrlAllowed(input.url);
@@ -112,6 +118,7 @@ export class EndpointsService {
   }
 
   async update(tenantId: string, id: string, input: UpdateEndpointDto): Promise<EndpointEntity> {
+    await this.writeRate.take(tenantId, Date.now());
     const endpoint = await this.get(tenantId, id);
     if (input.url !== undefined) await this.assertUrlAllowed(input.url);
     const changes: Partial<EndpointEntity> = {};
@@ -175,6 +182,7 @@ export class EndpointsService {
   }
 
   async remove(tenantId: string, id: string): Promise<void> {
+    await this.writeRate.take(tenantId, Date.now());
     if (!(await this.endpoints.delete(tenantId, id))) throw DomainError.notFound('endpoint');
     await this.announce(tenantId, id);
   }
@@ -204,6 +212,7 @@ export class EndpointsService {
     gracePeriodSeconds = DEFAULT_GRACE_PERIOD_SECONDS,
     now = new Date(),
   ): Promise<string> {
+    await this.writeRate.take(tenantId, Date.now());
     const secret = generateSecret();
     const graceEndsMs = now.getTime() + gracePeriodSeconds * 1000;
     const stored = await this.endpoints.changeSecrets(tenantId, id, (secrets) => [

@@ -31,7 +31,7 @@ import { IngestService } from './ingest.service';
       // 69); the only one (decision 73) or a single process holds the instance's buckets itself.
       provide: INGEST_RATE_LEASES,
       useFactory: (config: AppConfig, logger: Logger) =>
-        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger) : null,
+        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger, 'ingest') : null,
       inject: [APP_CONFIG, LOGGER],
     },
     IngestRate,

@@ -12,6 +12,9 @@ const ENDPOINTS = 16;
 /** A low rate under a burst, so one worker's whole burst, or both workers', shows in a flood. */
 const INGEST_RATE = 5;
 const INGEST_BURST = 20;
+/** The same for endpoint writes; the burst covers the endpoints made before the tests. */
+const WRITE_RATE = 5;
+const WRITE_BURST = ENDPOINTS + 4;
 
 interface ReplicaRow {
   id: string;
@@ -56,6 +59,8 @@ describe('workers: one service, two processes', () => {
       HOOKSTREAM_DELIVERY_PARTITIONS: String(PARTITIONS),
       HOOKSTREAM_TENANT_INGEST_RATE: String(INGEST_RATE),
       HOOKSTREAM_TENANT_INGEST_BURST: String(INGEST_BURST),
+      HOOKSTREAM_TENANT_ENDPOINT_WRITE_RATE: String(WRITE_RATE),
+      HOOKSTREAM_TENANT_ENDPOINT_WRITE_BURST: String(WRITE_BURST),
     });
     const ready = stack.service.logs.find((entry) => entry.msg === 'hookstream ready')!;
     pids = ready.pids as number[];
@@ -182,6 +187,28 @@ describe('workers: one service, two processes', () => {
     expect(accepted).toBeGreaterThanOrEqual(INGEST_BURST);
     expect(accepted).toBeLessThanOrEqual(INGEST_BURST + Math.ceil(INGEST_RATE * elapsedSec) + WORKERS);
     // The flood's connections reached both workers (the leases above were both workers' to take).
+    for (const pid of pids) expect(connectionsHeld(pid, stack!.service.port)).toBeGreaterThan(0);
+  });
+
+  it("keeps a tenant to the instance's endpoint write rate, however many workers its requests reach", async () => {
+    const looping = await stack!.api.createTenant('Workers write loop');
+    const endpoint = await looping.client.ok<{ id: string }>('POST', '/v1/endpoints', {
+      url: stack!.receiver.url('/workers/write-loop'),
+    });
+    const requests = 80;
+    const startedAt = Date.now();
+    const answers = await Promise.all(
+      Array.from({ length: requests }, (_, i) =>
+        looping.client.request('PATCH', `/v1/endpoints/${endpoint.id}`, { description: `loop ${i}` }),
+      ),
+    );
+    const elapsedSec = (Date.now() - startedAt) / 1000;
+    const accepted = answers.filter((answer) => answer.status === 200).length;
+    const refused = answers.filter((answer) => answer.status === 429);
+    expect(accepted + refused.length).toBe(requests);
+    // The supervisor's one bucket, less the create's token: a bucket per worker would let twice through.
+    expect(accepted).toBeGreaterThanOrEqual(WRITE_BURST - 1);
+    expect(accepted).toBeLessThanOrEqual(WRITE_BURST - 1 + Math.ceil(WRITE_RATE * elapsedSec) + WORKERS);
     for (const pid of pids) expect(connectionsHeld(pid, stack!.service.port)).toBeGreaterThan(0);
   });
 

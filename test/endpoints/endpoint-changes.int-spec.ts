@@ -50,6 +50,7 @@ describe('endpoint changes against PostgreSQL', () => {
       new RecordingProducer(),
       registry,
       silentLogger,
+      { take: () => undefined },
     );
   });
   afterAll(() => database?.drop());

@@ -463,8 +463,14 @@ describe('endpoints API (real PostgreSQL, loopback not allowlisted)', () => {
     expect(paths['/v1/endpoints/{id}/secret/rotate']).toHaveProperty('post');
     const responses = (path: string, method: string) =>
       Object.keys((paths[path][method] as { responses: object }).responses).sort();
-    expect(responses('/v1/endpoints', 'post')).toEqual(['201', '400', '401', '409']);
-    expect(responses('/v1/endpoints/{id}/secret/rotate', 'post')).toEqual(['200', '400', '401', '404']);
+    expect(responses('/v1/endpoints', 'post')).toEqual(['201', '400', '401', '409', '429']);
+    expect(responses('/v1/endpoints/{id}/secret/rotate', 'post')).toEqual([
+      '200',
+      '400',
+      '401',
+      '404',
+      '429',
+    ]);
     expect(paths['/v1/tenants']).toHaveProperty('post');
     expect(paths['/v1/tenants/{id}/keys']).toHaveProperty('post');
     expect(paths['/v1/tenants/{id}/keys/{keyId}']).toHaveProperty('delete');
