@@ -166,10 +166,16 @@ describe('events feed plans', () => {
 
   it('pages in txid order by number, not by its digits, across a power of ten', async () => {
     const tenant = randomUUID();
+    // Both below the feed's horizon, whatever the cluster's age: a fresh one is far below 100000.
+    const [{ xmin }] = await dataSource.query<Array<{ xmin: string }>>(
+      'SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin',
+    );
+    const power = 10n ** BigInt(String(BigInt(xmin) - 1n).length - 1);
+    expect(power).toBeGreaterThanOrEqual(10n);
     await dataSource.query(
       `INSERT INTO events (txid, tenant_id, event_id, type, source, time, received_at)
-       VALUES ('99999'::xid8, $1, 'before', 't', '/s', 't', now()), ('100000'::xid8, $1, 'after', 't', '/s', 't', now())`,
-      [tenant],
+       VALUES ($2::xid8, $1, 'before', 't', '/s', 't', now()), ($3::xid8, $1, 'after', 't', '/s', 't', now())`,
+      [tenant, String(power - 1n), String(power)],
     );
     const [first] = await events.page(query({ tenantId: tenant, limit: 1 }));
     expect(first.eventId).toBe('before');
