@@ -271,6 +271,17 @@ describe('Settler, strict ordering', () => {
       finish('parked');
       expect(await outcome).toBe('parked');
     });
+
+    it('gives each read of whether a delivery blocks its key a deadline', async () => {
+      const { settler, parking } = world();
+      const deadlines: unknown[] = [];
+      parking.isBlocking = async (...args: unknown[]) => {
+        deadlines.push(args[2]);
+        return false;
+      };
+      expect(await settler.isBlocker(task(1))).toBe(false);
+      expect(deadlines).toEqual([expect.any(Number)]);
+    });
   });
 });
 

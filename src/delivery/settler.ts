@@ -203,12 +203,13 @@ export class Settler {
    * Strict ordering, before a retry: whether this delivery is the one blocking a key of its endpoint
    * (looked up by delivery, so a block made under another key rule is still found). Gives up with
    * RecordWithdrawn within WITHDRAWAL_POLL_MS of `withdrawn()`, even while the read hangs: it writes
-   * nothing, so leaving it is safe.
+   * nothing, so leaving it is safe. Each try has PARK_TRY_MS: a PostgreSQL that hangs rather than
+   * refuses gives its connection back then, and the read is tried again.
    */
   isBlocker(task: DeliveryTask, withdrawn?: () => boolean): Promise<boolean> {
     return this.untilDone(
       'read block',
-      () => this.parking.isBlocking(task.endpointId, task.deliveryId),
+      () => this.parking.isBlocking(task.endpointId, task.deliveryId, deadlineIn(PARK_TRY_MS)),
       withdrawn,
     );
   }

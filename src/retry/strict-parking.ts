@@ -90,8 +90,12 @@ export class StrictParking {
   }
 
   /** Whether `deliveryId` blocks one of the endpoint's keys. */
-  async isBlocking(endpointId: string, deliveryId: string): Promise<boolean> {
-    return (await this.blockedKey(this.dataSource.manager, endpointId, deliveryId)) !== null;
+  /** Whether the delivery blocks a key of its endpoint; the read's connection is destroyed if `deadline` passes first. */
+  async isBlocking(endpointId: string, deliveryId: string, deadline: QueryDeadline = null): Promise<boolean> {
+    const key = await beforeDeadline(this.dataSource, deadline, (manager) =>
+      this.blockedKey(manager, endpointId, deliveryId),
+    );
+    return key !== null;
   }
 
   /**
