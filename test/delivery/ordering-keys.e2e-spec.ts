@@ -113,6 +113,41 @@ describe('ordering keys', () => {
     expect(receiver.maxConcurrent('/keys')).toBeLessThanOrEqual(8);
   });
 
+  it("none: raising maxConcurrency while one key's deliveries queue keeps them one at a time, in order (decision 101)", async () => {
+    const tenant = await api.createTenant('RaiseKeys');
+    const endpoint = await tenant.client.ok<{ id: string }>('POST', '/v1/endpoints', {
+      url: receiver.url('/raise'),
+    });
+    receiver.respond('/raise', { status: 200, delayMs: 150 });
+    const key = (seq: number) => event(tenant.id, { key: 'order/1', seq }, { partitionkey: 'order/1' });
+    // One at a time (maxConcurrency 1): twelve of one record queue behind each other, about 1.8 s.
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: Array.from({ length: 12 }, (_, seq) => key(seq)),
+    });
+    await waitFor(() => receiver.on('/raise').length >= 1, {
+      timeoutMs: 30_000,
+      what: () => 'a first delivery',
+    });
+    await tenant.client.ok('PATCH', `/v1/endpoints/${endpoint.id}`, { maxConcurrency: 4 });
+    // Published after the raise: the lane learns it from these, with the earlier twelve still queued.
+    await producer.send({
+      topic: inputTopic,
+      acks: -1,
+      messages: Array.from({ length: 4 }, (_, i) => key(12 + i)),
+    });
+    await waitFor(() => receiver.on('/raise').length >= 16, {
+      timeoutMs: 60_000,
+      what: () => `16 deliveries on /raise (got ${receiver.on('/raise').length})`,
+    });
+    expect(receiver.on('/raise').map((request) => dataOf(request).seq)).toEqual(
+      Array.from({ length: 16 }, (_, seq) => seq),
+    );
+    // Before decision 101 the queued ones (no key asked for at maxConcurrency 1) started four at a time.
+    expect(receiver.maxConcurrent('/raise')).toBe(1);
+  });
+
   it('strict: a failing key holds only its own later deliveries, the other keys arrive', async () => {
     const tenant = await api.createTenant('StrictKeys');
     await tenant.client.ok('POST', '/v1/endpoints', {
