@@ -276,7 +276,7 @@ export class LaneScheduler {
       if (this.isHanging(key) || this.overdue(lane)) return 0;
       if (!this.pace.isSlow(lane.taskMs)) return Number.POSITIVE_INFINITY;
       if (queuedIn(lane) > 0) return 0;
-      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs!);
+      return this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
     }
     const memory = this.slowMemory.get(key);
     if (!memory) return Number.POSITIVE_INFINITY;
@@ -299,7 +299,7 @@ export class LaneScheduler {
     }
     if (this.isHanging(key)) return 0;
     if (!this.pace.isSlow(lane.taskMs)) return Number.POSITIVE_INFINITY;
-    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs!);
+    const takes = this.slowLaneTakes(lane.group, this.capacity(lane), lane.active, lane.taskMs);
     return Math.max(0, takes - queuedIn(lane));
   }
 
@@ -382,7 +382,7 @@ export class LaneScheduler {
    */
   private overloadKeep(lane: Lane): number | null {
     if (!this.blocked(lane) || !this.pace.isSlow(lane.taskMs)) return null;
-    return this.pace.keep(this.capacity(lane), lane.taskMs!);
+    return this.pace.keep(this.capacity(lane), lane.taskMs);
   }
 
   /** How long the lane has been stalled, or null when it is moving (or has nothing queued). */

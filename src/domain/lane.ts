@@ -126,7 +126,7 @@ export class LanePace {
     private readonly keepWhenStalled: number,
   ) {}
 
-  isSlow(taskMs: number | null): boolean {
+  isSlow(taskMs: number | null): taskMs is number {
     return taskMs !== null && taskMs >= this.stallAfterMs;
   }
 

@@ -53,14 +53,8 @@ export class EndpointDirectory {
     deadline: QueryDeadline = null,
     now: Date = new Date(),
   ): Promise<EndpointSnapshot | null> {
-    const [row] = await this.endpoints.findByIds([id], deadline);
-    if (!row) {
-      this.unreadable.delete(id);
-      return null;
-    }
-    const snapshot = toEndpointSnapshot(row, this.cipher, now);
-    this.note(snapshot);
-    return snapshot;
+    const [snapshot] = await this.findManyForCache([id], deadline, now);
+    return snapshot ?? null;
   }
 
   /**

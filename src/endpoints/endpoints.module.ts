@@ -1,11 +1,6 @@
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { Module } from '@nestjs/common';
-import cluster from 'node:cluster';
-import type { Logger } from 'pino';
-import { IpcLeaseChannel } from '../cluster/ipc-lease-channel';
-import { LOGGER } from '../common/logger.module';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
+import { leaseChannelProvider } from '../cluster/lease-channel.provider';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { EgressPolicy } from '../domain/egress/ip-classifier';
 import { TenantsModule } from '../tenants/tenants.module';
@@ -43,13 +38,7 @@ import { PlaintextHeaderSealer } from './secrets/plaintext-header-sealer';
     ...egressProviders,
     EndpointHealthRepository,
     PlaintextHeaderSealer,
-    {
-      // As the ingest rate's (decision 69): several HTTP workers lease from the supervisor's buckets.
-      provide: ENDPOINT_WRITE_RATE_LEASES,
-      useFactory: (config: AppConfig, logger: Logger) =>
-        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger, 'endpoint_writes') : null,
-      inject: [APP_CONFIG, LOGGER],
-    },
+    leaseChannelProvider(ENDPOINT_WRITE_RATE_LEASES, 'endpoint_writes'),
     EndpointWriteRate,
   ],
   exports: [

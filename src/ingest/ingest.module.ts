@@ -1,10 +1,5 @@
 import { Module } from '@nestjs/common';
-import cluster from 'node:cluster';
-import { IpcLeaseChannel } from '../cluster/ipc-lease-channel';
-import type { Logger } from 'pino';
-import { LOGGER } from '../common/logger.module';
-import type { AppConfig } from '../config/config';
-import { APP_CONFIG } from '../config/config.module';
+import { leaseChannelProvider } from '../cluster/lease-channel.provider';
 import { CatalogueModule } from '../catalogue/catalogue.module';
 import { EarlyIngestRefusal } from './early-ingest-refusal';
 import { IdempotencyKeys } from './idempotency-keys.repository';
@@ -26,14 +21,7 @@ import { IngestService } from './ingest.service';
     IdempotencyKeys,
     IngestIdempotency,
     IdempotencySweep,
-    {
-      // One of several HTTP workers leases its tenants' ingest tokens from the supervisor (decision
-      // 69); the only one (decision 73) or a single process holds the instance's buckets itself.
-      provide: INGEST_RATE_LEASES,
-      useFactory: (config: AppConfig, logger: Logger) =>
-        cluster.isWorker && config.httpWorkers > 1 ? new IpcLeaseChannel(logger, 'ingest') : null,
-      inject: [APP_CONFIG, LOGGER],
-    },
+    leaseChannelProvider(INGEST_RATE_LEASES, 'ingest'),
     IngestRate,
     EarlyIngestRefusal,
     IngestService,

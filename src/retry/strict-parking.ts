@@ -89,7 +89,6 @@ export class StrictParking {
     });
   }
 
-  /** Whether `deliveryId` blocks one of the endpoint's keys. */
   /** Whether the delivery blocks a key of its endpoint; the read's connection is destroyed if `deadline` passes first. */
   async isBlocking(endpointId: string, deliveryId: string, deadline: QueryDeadline = null): Promise<boolean> {
     const key = await beforeDeadline(this.dataSource, deadline, (manager) =>
